@@ -1,0 +1,81 @@
+/* codec.h -- binary/text <-> Python object codecs.
+ *
+ * One uniform signature for every type:
+ *   decode(ctx, codec, p, n)      -> new reference, or NULL with an exception
+ *                                    set (p/n: the column value, never NULL;
+ *                                    SQL NULL is handled by the caller)
+ *   encode(ctx, codec, obj, buf)  -> 0, or -1 with an exception set; appends
+ *                                    the value bytes (no length prefix) to buf
+ *
+ * Encoders raise TypeError/ValueError/OverflowError with a short cause such
+ * as "expected int, got str" or "value out of int32 range"; the binding
+ * wraps it into DataError("invalid input for query argument $N: ...").
+ * Decoders raise ValueError on malformed wire data (never read out of
+ * bounds); the binding adds the column name and type.
+ */
+#ifndef PGW_CODEC_H
+#define PGW_CODEC_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <datetime.h>
+
+#include "../core/pgc_buf.h"
+
+/* Python objects the codecs need, owned by the module state (strong refs),
+ * set up once at module exec by pgw_codec_ctx_init. */
+typedef struct {
+    PyDateTime_CAPI *dt;  /* datetime C API (capsule, borrowed forever) */
+    PyObject *decimal_type;  /* decimal.Decimal */
+    PyObject *uuid_type;     /* uuid.UUID */
+    PyObject *uuid_safe_unknown; /* uuid.SafeUUID.unknown */
+    PyObject *tz_utc;        /* datetime.timezone.utc */
+    PyObject *date_epoch;    /* date(2000, 1, 1) */
+    PyObject *dt_epoch;      /* datetime(2000, 1, 1) */
+    PyObject *dt_epoch_utc;  /* datetime(2000, 1, 1, tzinfo=utc) */
+    /* Infinity: pgwire.types.date_infinity / date_neg_infinity, ...:
+     * instances of date/datetime subclasses (see pgwire/types.py), so
+     * infinity is never confused with date.max. */
+    PyObject *date_inf, *date_ninf;
+    PyObject *ts_inf, *ts_ninf;     /* naive */
+    PyObject *tstz_inf, *tstz_ninf; /* aware (UTC) */
+    PyObject *inf_date_type;  /* the subclass types, for encode checks */
+    PyObject *inf_dt_type;
+    PyObject *str_isoformat; /* interned method names, etc. */
+    PyObject *str_as_tuple;
+    PyObject *str_utcoffset;
+    PyObject *str_astimezone;
+    PyObject *str_int;
+    PyObject *str_bytes;
+} PgwCodecCtx;
+
+typedef struct PgwCodec PgwCodec;
+
+typedef PyObject *(*PgwDecodeFn)(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                                 const uint8_t *p, size_t n);
+typedef int (*PgwEncodeFn)(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                           PyObject *obj, PgcWBuf *buf);
+
+struct PgwCodec {
+    uint32_t oid;
+    const char *name;  /* PostgreSQL type name, e.g. "int4" */
+    int16_t format;    /* PGC_FORMAT_BINARY or PGC_FORMAT_TEXT */
+    PgwDecodeFn decode;
+    PgwEncodeFn encode;
+    uint32_t elem_oid;       /* arrays: the element type; else 0 */
+    const PgwCodec *elem;    /* arrays built at run time: element codec
+                                (takes precedence over elem_oid) */
+};
+
+/* The codec for a builtin type oid (the static table), or NULL. */
+const PgwCodec *pgw_codec_builtin(uint32_t oid);
+/* The text fallback: format text, decode -> str (UTF-8), encode accepts
+ * str only. */
+const PgwCodec *pgw_codec_text_fallback(void);
+
+/* 0, or -1 with an exception set. */
+int pgw_codec_ctx_init(PgwCodecCtx *ctx);
+int pgw_codec_ctx_traverse(PgwCodecCtx *ctx, visitproc visit, void *arg);
+void pgw_codec_ctx_clear(PgwCodecCtx *ctx);
+
+#endif /* PGW_CODEC_H */

@@ -1,0 +1,96 @@
+/* pgc_auth.h -- hashing and SCRAM/MD5 message logic, no I/O.
+ *
+ * SHA-256, HMAC-SHA-256, PBKDF2-HMAC-SHA-256, MD5 and base64 are written
+ * here in plain C so the core needs no library; they are checked against
+ * the RFC/FIPS test vectors in tests/c.
+ */
+#ifndef PGC_AUTH_H
+#define PGC_AUTH_H
+
+#include "pgc_buf.h"
+
+#define PGC_SHA256_LEN 32
+#define PGC_MD5_LEN 16
+/* "md5" + 32 hex digits */
+#define PGC_MD5_PASSWORD_LEN 35
+
+/* Default cap on the SCRAM iteration count chosen by the server. */
+#define PGC_SCRAM_DEFAULT_MAX_ITER 100000u
+
+typedef struct {
+    uint32_t state[8];
+    uint64_t bitlen;
+    uint8_t buf[64];
+    size_t buflen;
+} PgcSha256;
+
+void pgc_sha256_init(PgcSha256 *c);
+void pgc_sha256_update(PgcSha256 *c, const uint8_t *p, size_t n);
+void pgc_sha256_final(PgcSha256 *c, uint8_t out[PGC_SHA256_LEN]);
+void pgc_sha256(const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN]);
+void pgc_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg,
+                     size_t mlen, uint8_t out[PGC_SHA256_LEN]);
+void pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
+                       size_t saltlen, uint32_t iterations,
+                       uint8_t out[PGC_SHA256_LEN]);
+
+void pgc_md5(const uint8_t *p, size_t n, uint8_t out[PGC_MD5_LEN]);
+/* out = "md5" + hex(md5(hex(md5(password || user)) || salt)), NUL
+ * terminated (PGC_MD5_PASSWORD_LEN + 1 bytes). */
+void pgc_md5_password(const char *user, size_t ulen, const char *pw,
+                      size_t pwlen, const uint8_t salt[4],
+                      char out[PGC_MD5_PASSWORD_LEN + 1]);
+
+/* base64 (RFC 4648, with padding).  encode writes 4*ceil(n/3) bytes plus a
+ * NUL; decode is strict (no whitespace, correct padding) and returns
+ * PGC_ERR_PROTOCOL on bad input, PGC_ERR_LIMIT if out is too small. */
+size_t pgc_base64_encoded_len(size_t n);
+void pgc_base64_encode(const uint8_t *p, size_t n, char *out);
+PgcStatus pgc_base64_decode(const char *p, size_t n, uint8_t *out,
+                            size_t outcap, size_t *outlen);
+
+/* Constant-time comparison: 1 if equal. */
+int pgc_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* SCRAM-SHA-256 (RFC 5802 / 7677), client side, no channel binding    */
+/* ("n,,").                                                            */
+/* ------------------------------------------------------------------ */
+#define PGC_SCRAM_NONCE_MAX 128
+#define PGC_SCRAM_MSG_MAX 1024
+
+typedef struct {
+    uint32_t max_iterations;
+    char client_nonce[PGC_SCRAM_NONCE_MAX + 1];
+    size_t client_nonce_len;
+    /* client-first-message-bare, server-first-message: kept for the
+     * AuthMessage */
+    char client_first_bare[PGC_SCRAM_MSG_MAX];
+    size_t client_first_bare_len;
+    char server_first[PGC_SCRAM_MSG_MAX];
+    size_t server_first_len;
+    uint8_t salted_password[PGC_SHA256_LEN];
+    uint8_t server_signature[PGC_SHA256_LEN];
+    char err_msg[160];
+} PgcScram;
+
+/* Start an exchange.  nonce: printable ASCII without ',' (the caller makes
+ * it from a CSPRNG, e.g. base64 of 18 random bytes).  Writes the
+ * client-first-message ("n,,n=,r=<nonce>") into out (cap bytes, NUL
+ * terminated) and its length into *outlen. */
+PgcStatus pgc_scram_client_first(PgcScram *s, const char *nonce,
+                                 size_t nonce_len, uint32_t max_iterations,
+                                 char *out, size_t cap, size_t *outlen);
+/* Handle server-first-message; on success write client-final-message.
+ * Checks: r= extends the client nonce with printable characters, s= is
+ * valid base64, i= is a canonical decimal integer in [1, max_iterations].
+ * PGC_ERR_AUTH with err_msg set otherwise. */
+PgcStatus pgc_scram_client_final(PgcScram *s, const uint8_t *server_first,
+                                 size_t n, const char *password, size_t pwlen,
+                                 char *out, size_t cap, size_t *outlen);
+/* Verify server-final-message "v=<base64 signature>" in constant time.
+ * A server "e=<error>" or a bad signature gives PGC_ERR_AUTH. */
+PgcStatus pgc_scram_verify_server_final(PgcScram *s, const uint8_t *msg,
+                                        size_t n);
+
+#endif /* PGC_AUTH_H */

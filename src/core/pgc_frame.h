@@ -1,0 +1,69 @@
+/* pgc_frame.h -- the read buffer and message framing.
+ *
+ * Sans-I/O: the caller asks for free space (pgc_reader_space), lets its
+ * transport write received bytes there, commits them (pgc_reader_commit),
+ * then pulls complete messages (pgc_reader_next) until PGC_NEED_MORE.
+ *
+ * Framing follows libpq: a declared length below 4, or above the per-type
+ * cap (PGC_SMALL_MSG_CAP for every type but the ones that can be long), is a
+ * loss of synchronisation.  Framing errors are sticky: once set, every call
+ * returns the same error.
+ */
+#ifndef PGC_FRAME_H
+#define PGC_FRAME_H
+
+#include "pgc_buf.h"
+
+/* Types allowed above PGC_SMALL_MSG_CAP: T D d V E N A (as libpq). */
+#define PGC_SMALL_MSG_CAP 30000u
+/* Default cap for the long types (configurable per reader). */
+#define PGC_DEFAULT_MAX_MSG (1024u * 1024u * 1024u)
+/* Consumed bytes are dropped only once at least this many accumulated
+ * (or when the buffer must make room). */
+#define PGC_COMPACT_MIN 8192u
+/* Default initial capacity. */
+#define PGC_READER_INIT_CAP 65536u
+
+typedef struct {
+    uint8_t type;
+    PgcView body; /* excludes type byte and length */
+} PgcMsg;
+
+typedef struct {
+    uint8_t *data;
+    size_t cap;
+    size_t start;   /* first unconsumed byte */
+    size_t end;     /* one past the last received byte */
+    size_t max_msg; /* cap for the long message types */
+    PgcStatus err;  /* sticky framing error, PGC_OK if none */
+    char err_msg[160];
+} PgcReader;
+
+PgcStatus pgc_reader_init(PgcReader *r, size_t initial_cap);
+void pgc_reader_free(PgcReader *r);
+
+/* Free space for the transport: at least min_free bytes (grows or compacts
+ * as needed; also grows to hold the whole of a partially received message
+ * whose header has been seen).  Views from earlier messages become invalid. */
+PgcStatus pgc_reader_space(PgcReader *r, size_t min_free, uint8_t **p,
+                           size_t *n);
+/* n bytes were written at the pointer returned by pgc_reader_space. */
+void pgc_reader_commit(PgcReader *r, size_t n);
+/* Copy n bytes in (convenience for tests and the fuzzer). */
+PgcStatus pgc_reader_feed(PgcReader *r, const uint8_t *p, size_t n);
+
+/* The next complete message, or PGC_NEED_MORE, or a (sticky) error.  The
+ * body view is valid until the next space/feed call. */
+PgcStatus pgc_reader_next(PgcReader *r, PgcMsg *out);
+
+/* Bytes received but not yet consumed. */
+static inline size_t
+pgc_reader_pending(const PgcReader *r)
+{
+    return r->end - r->start;
+}
+
+/* Drop everything unconsumed (after a fatal error). */
+void pgc_reader_clear(PgcReader *r);
+
+#endif /* PGC_FRAME_H */

@@ -1,0 +1,75 @@
+/* pgc_startup.h -- the startup/authentication state machine, no I/O.
+ *
+ * The binding sends the StartupMessage (pgc_build_startup) and then hands
+ * every message that arrives before ReadyForQuery to pgc_startup_handle,
+ * except the ones that may arrive at any time (ParameterStatus 'S',
+ * BackendKeyData 'K', NoticeResponse 'N', NotificationResponse 'A'), which
+ * the binding handles itself.  Responses (passwords, SASL messages) are
+ * appended to `out` for the binding to write.
+ */
+#ifndef PGC_STARTUP_H
+#define PGC_STARTUP_H
+
+#include "pgc_auth.h"
+#include "pgc_frame.h"
+
+typedef enum {
+    PGC_SU_WAIT_AUTH = 0, /* expecting an 'R' */
+    PGC_SU_SASL_CONTINUE, /* sent SASLInitialResponse, expecting SASL_CONTINUE */
+    PGC_SU_SASL_FINAL,    /* sent SASLResponse, expecting SASL_FINAL */
+    PGC_SU_SASL_OK,       /* expecting AuthenticationOk after SASL_FINAL */
+    PGC_SU_WAIT_READY,    /* authenticated, expecting 'Z' */
+    PGC_SU_DONE,
+    PGC_SU_FAILED,
+} PgcStartupPhase;
+
+/* What pgc_startup_handle saw. */
+typedef enum {
+    PGC_SU_EV_CONTINUE = 0, /* consumed; `out` may hold a response to send */
+    PGC_SU_EV_READY,        /* ReadyForQuery: startup complete */
+    PGC_SU_EV_SERVER_ERROR, /* ErrorResponse: the caller raises it */
+} PgcStartupEvent;
+
+/* Authentication methods, as a bit set (for reporting, and for the
+ * require_auth option of a later issue). */
+#define PGC_AUTHM_NONE (1u << 0)     /* trust: AuthenticationOk at once */
+#define PGC_AUTHM_PASSWORD (1u << 1) /* cleartext */
+#define PGC_AUTHM_MD5 (1u << 2)
+#define PGC_AUTHM_SCRAM (1u << 3)
+
+typedef struct {
+    PgcStartupPhase phase;
+    const char *user; /* borrowed; must outlive the state machine */
+    size_t user_len;
+    const char *password; /* borrowed; NULL if none was given */
+    size_t password_len;
+    const char *scram_password; /* SASLprep'd password (borrowed) */
+    size_t scram_password_len;
+    const char *nonce; /* borrowed client nonce for SCRAM */
+    size_t nonce_len;
+    uint32_t max_iterations;
+    uint32_t method_used; /* one PGC_AUTHM_* bit once known */
+    uint8_t tx_status;    /* from ReadyForQuery */
+    PgcScram scram;
+    char err_msg[200];
+} PgcStartup;
+
+/* password may be NULL (none given); scram_password may be NULL (then the
+ * plain password is used). */
+void pgc_startup_init(PgcStartup *s, const char *user, size_t user_len,
+                      const char *password, size_t password_len,
+                      const char *scram_password, size_t scram_password_len,
+                      const char *nonce, size_t nonce_len,
+                      uint32_t max_iterations);
+
+/* Handle one message.  Returns PGC_OK with *event set, or a negative status
+ * with s->err_msg set:
+ *   PGC_ERR_AUTH     -- no password given when one is needed, an
+ *                       unsupported method, a SCRAM check failed, or
+ *                       AuthenticationOk before the SASL exchange finished;
+ *   PGC_ERR_PROTOCOL -- a message that makes no sense in this phase;
+ *   PGC_ERR_NOMEM / PGC_ERR_LIMIT from the builders. */
+PgcStatus pgc_startup_handle(PgcStartup *s, const PgcMsg *m, PgcWBuf *out,
+                             PgcStartupEvent *event);
+
+#endif /* PGC_STARTUP_H */

@@ -1,0 +1,29 @@
+/* ext.h -- cross-file declarations of the CPython binding. */
+#ifndef PGW_EXT_H
+#define PGW_EXT_H
+
+#include "state.h"
+
+/* protocol.c: Protocol, ConnectionCore, Op and Statement types. */
+int pgw_protocol_setup_types(PyObject *module, ModState *st);
+
+/* codec_debug.c: module-level functions that run one codec, for tests:
+ *   _codec_decode(oid: int, data: bytes) -> object
+ *   _codec_encode(oid: int, obj) -> bytes
+ *   _codec_format(oid: int) -> 0/1, or None for an unknown oid */
+PyObject *pgw_codec_debug_decode(PyObject *module, PyObject *const *args,
+                                 Py_ssize_t nargs);
+PyObject *pgw_codec_debug_encode(PyObject *module, PyObject *const *args,
+                                 Py_ssize_t nargs);
+PyObject *pgw_codec_debug_format(PyObject *module, PyObject *const *args,
+                                 Py_ssize_t nargs);
+
+#define PGW_CODEC_DEBUG_METHODS                                            \
+    {"_codec_decode", (PyCFunction)(void (*)(void))pgw_codec_debug_decode, \
+     METH_FASTCALL, "Decode bytes with the codec of a type oid (tests)."}, \
+    {"_codec_encode", (PyCFunction)(void (*)(void))pgw_codec_debug_encode, \
+     METH_FASTCALL, "Encode an object with the codec of a type oid."},     \
+    {"_codec_format", (PyCFunction)(void (*)(void))pgw_codec_debug_format, \
+     METH_FASTCALL, "Wire format of the codec of a type oid."},
+
+#endif /* PGW_EXT_H */

@@ -1,0 +1,196 @@
+/* module.c -- pgwire._pgwire: module state, multi-phase init. */
+#include "state.h"
+#include "record.h"
+#include "ext.h"
+
+/* ------------------------------------------------------------------ */
+/* Interned strings and imports                                        */
+/* ------------------------------------------------------------------ */
+
+#define INTERN(field, text)                                 \
+    do {                                                    \
+        st->field = PyUnicode_InternFromString(text);       \
+        if (st->field == NULL) {                            \
+            return -1;                                      \
+        }                                                   \
+    } while (0)
+
+static int
+intern_strings(ModState *st)
+{
+    INTERN(str_write, "write");
+    INTERN(str_close, "close");
+    INTERN(str_abort, "abort");
+    INTERN(str_create_future, "create_future");
+    INTERN(str_set_result, "set_result");
+    INTERN(str_set_exception, "set_exception");
+    INTERN(str_done, "done");
+    INTERN(str_cancelled, "cancelled");
+    INTERN(str_call_later, "call_later");
+    INTERN(str_call_soon, "call_soon");
+    INTERN(str_cancel, "cancel");
+    INTERN(str_asyncio_future_blocking, "_asyncio_future_blocking");
+    INTERN(str_add_note, "add_note");
+    INTERN(str_get_extra_info, "get_extra_info");
+    INTERN(str_is_closing, "is_closing");
+    return 0;
+}
+
+static PyObject *
+import_attr(const char *module, const char *name)
+{
+    PyObject *m = PyImport_ImportModule(module);
+    if (m == NULL) {
+        return NULL;
+    }
+    PyObject *v = PyObject_GetAttrString(m, name);
+    Py_DECREF(m);
+    return v;
+}
+
+#define IMPORT(field, module, name)                 \
+    do {                                            \
+        st->field = import_attr(module, name);      \
+        if (st->field == NULL) {                    \
+            return -1;                              \
+        }                                           \
+    } while (0)
+
+static int
+import_objects(ModState *st)
+{
+    IMPORT(InterfaceError, "pgwire.exceptions", "InterfaceError");
+    IMPORT(DataError, "pgwire.exceptions", "DataError");
+    IMPORT(ProtocolError, "pgwire.exceptions", "ProtocolError");
+    IMPORT(InternalClientError, "pgwire.exceptions", "InternalClientError");
+    IMPORT(error_from_fields, "pgwire.exceptions", "_error_from_fields");
+    IMPORT(TimeoutError, "asyncio", "TimeoutError");
+    IMPORT(CancelledError, "asyncio", "CancelledError");
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Module definition                                                   */
+/* ------------------------------------------------------------------ */
+
+static int
+module_exec(PyObject *module)
+{
+    ModState *st = pgw_get_state(module);
+    if (intern_strings(st) < 0) {
+        return -1;
+    }
+    if (pgw_codec_ctx_init(&st->codec) < 0) {
+        return -1;
+    }
+    if (import_objects(st) < 0) {
+        return -1;
+    }
+    if (pgw_record_setup_types(module, st) < 0) {
+        return -1;
+    }
+    if (pgw_protocol_setup_types(module, st) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int
+module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    ModState *st = pgw_get_state(module);
+    Py_VISIT(st->RecordType);
+    Py_VISIT(st->RecordDescType);
+    Py_VISIT(st->RecordIterType);
+    Py_VISIT(st->RecordItemsIterType);
+    Py_VISIT(st->ProtocolType);
+    Py_VISIT(st->ConnectionCoreType);
+    Py_VISIT(st->OpType);
+    Py_VISIT(st->StatementType);
+    if (pgw_codec_ctx_traverse(&st->codec, visit, arg)) {
+        return -1;
+    }
+    Py_VISIT(st->InterfaceError);
+    Py_VISIT(st->DataError);
+    Py_VISIT(st->ProtocolError);
+    Py_VISIT(st->InternalClientError);
+    Py_VISIT(st->error_from_fields);
+    Py_VISIT(st->TimeoutError);
+    Py_VISIT(st->CancelledError);
+    return 0;
+}
+
+static int
+module_clear(PyObject *module)
+{
+    ModState *st = pgw_get_state(module);
+    Py_CLEAR(st->RecordType);
+    Py_CLEAR(st->RecordDescType);
+    Py_CLEAR(st->RecordIterType);
+    Py_CLEAR(st->RecordItemsIterType);
+    Py_CLEAR(st->ProtocolType);
+    Py_CLEAR(st->ConnectionCoreType);
+    Py_CLEAR(st->OpType);
+    Py_CLEAR(st->StatementType);
+    pgw_codec_ctx_clear(&st->codec);
+    Py_CLEAR(st->InterfaceError);
+    Py_CLEAR(st->DataError);
+    Py_CLEAR(st->ProtocolError);
+    Py_CLEAR(st->InternalClientError);
+    Py_CLEAR(st->error_from_fields);
+    Py_CLEAR(st->TimeoutError);
+    Py_CLEAR(st->CancelledError);
+    Py_CLEAR(st->str_write);
+    Py_CLEAR(st->str_close);
+    Py_CLEAR(st->str_abort);
+    Py_CLEAR(st->str_create_future);
+    Py_CLEAR(st->str_set_result);
+    Py_CLEAR(st->str_set_exception);
+    Py_CLEAR(st->str_done);
+    Py_CLEAR(st->str_cancelled);
+    Py_CLEAR(st->str_call_later);
+    Py_CLEAR(st->str_call_soon);
+    Py_CLEAR(st->str_cancel);
+    Py_CLEAR(st->str_asyncio_future_blocking);
+    Py_CLEAR(st->str_add_note);
+    Py_CLEAR(st->str_get_extra_info);
+    Py_CLEAR(st->str_is_closing);
+    return 0;
+}
+
+static void
+module_free(void *module)
+{
+    module_clear((PyObject *)module);
+}
+
+static PyMethodDef module_methods[] = {
+    PGW_CODEC_DEBUG_METHODS
+    {NULL, NULL, 0, NULL},
+};
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+#ifdef Py_mod_multiple_interpreters
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+PyModuleDef pgw_module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "pgwire._pgwire",
+    .m_doc = "pgwire's C engine: protocol, codecs, Record.",
+    .m_size = sizeof(ModState),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC
+PyInit__pgwire(void)
+{
+    return PyModuleDef_Init(&pgw_module_def);
+}

@@ -1,0 +1,44 @@
+/* record.h -- the Record type (a tuple/mapping hybrid, as asyncpg's) and its
+ * shared name->index descriptor.
+ */
+#ifndef PGW_RECORD_H
+#define PGW_RECORD_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* One per result: shared by all its rows. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *mapping; /* dict: name -> int index (last duplicate wins) */
+    PyObject *keys;    /* tuple of str, in column order */
+} RecordDescObject;
+
+typedef struct {
+    PyObject_VAR_HEAD
+    Py_hash_t hash; /* -1 until computed */
+    RecordDescObject *desc;
+    PyObject *items[1];
+} RecordObject;
+
+struct ModState;
+
+/* Create the Record, RecordDesc and iterator heap types and store them in
+ * the module state; adds `Record` to the module.  0 or -1. */
+int pgw_record_setup_types(PyObject *module, struct ModState *st);
+
+/* New descriptor from a tuple of str (new reference). */
+PyObject *pgw_record_desc_new(struct ModState *st, PyObject *names);
+
+/* New record of `type` (Record or a subclass) with n NULL items (new
+ * reference, not yet GC-tracked when type is exactly Record; fill every item
+ * with PGW_RECORD_SET, then call pgw_record_done).  desc is borrowed (the
+ * record takes its own reference). */
+PyObject *pgw_record_new(PyTypeObject *type, PyObject *desc, Py_ssize_t n);
+void pgw_record_done(PyObject *rec);
+
+/* Steals v. */
+#define PGW_RECORD_SET(rec, i, v) \
+    (((RecordObject *)(rec))->items[(i)] = (v))
+
+#endif /* PGW_RECORD_H */

@@ -1,0 +1,71 @@
+/* state.h -- module state of pgwire._pgwire (PEP 489 multi-phase init).
+ *
+ * All types, imported classes and interned strings live here; nothing is a
+ * mutable static.  Hot objects cache a ModState pointer at creation (safe:
+ * an instance keeps its heap type, and so the module, alive).
+ */
+#ifndef PGW_STATE_H
+#define PGW_STATE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "../codec/codec.h"
+
+typedef struct ModState {
+    /* types */
+    PyTypeObject *RecordType;
+    PyTypeObject *RecordDescType;
+    PyTypeObject *RecordIterType;
+    PyTypeObject *RecordItemsIterType;
+    PyTypeObject *ProtocolType;
+    PyTypeObject *ConnectionCoreType;
+    PyTypeObject *OpType;
+    PyTypeObject *StatementType;
+
+    PgwCodecCtx codec;
+
+    /* from pgwire.exceptions (imported at exec) */
+    PyObject *InterfaceError;
+    PyObject *DataError;      /* the SQLSTATE 22000 class */
+    PyObject *ProtocolError;
+    PyObject *InternalClientError;
+    PyObject *error_from_fields; /* callable(fields: dict, query) -> exc */
+    /* asyncio */
+    PyObject *TimeoutError;
+    PyObject *CancelledError;
+
+    /* interned strings */
+    PyObject *str_write;
+    PyObject *str_close;
+    PyObject *str_abort;
+    PyObject *str_create_future;
+    PyObject *str_set_result;
+    PyObject *str_set_exception;
+    PyObject *str_done;
+    PyObject *str_cancelled;
+    PyObject *str_call_later;
+    PyObject *str_call_soon;
+    PyObject *str_cancel;
+    PyObject *str_asyncio_future_blocking;
+    PyObject *str_add_note;
+    PyObject *str_get_extra_info;
+    PyObject *str_is_closing;
+} ModState;
+
+static inline ModState *
+pgw_get_state(PyObject *module)
+{
+    return (ModState *)PyModule_GetState(module);
+}
+
+extern PyModuleDef pgw_module_def;
+
+static inline ModState *
+pgw_get_state_by_type(PyTypeObject *tp)
+{
+    PyObject *m = PyType_GetModuleByDef(tp, &pgw_module_def);
+    return m ? pgw_get_state(m) : NULL;
+}
+
+#endif /* PGW_STATE_H */
