@@ -63,6 +63,12 @@ import_objects(ModState *st)
     IMPORT(DataError, "pgwire.exceptions", "DataError");
     IMPORT(ProtocolError, "pgwire.exceptions", "ProtocolError");
     IMPORT(InternalClientError, "pgwire.exceptions", "InternalClientError");
+    st->ConnectionDoesNotExistError =
+        import_attr("pgwire.exceptions", "ConnectionDoesNotExistError");
+    if (st->ConnectionDoesNotExistError == NULL) {
+        PyErr_Clear();
+        st->ConnectionDoesNotExistError = Py_NewRef(st->InterfaceError);
+    }
     IMPORT(error_from_fields, "pgwire.exceptions", "_error_from_fields");
     IMPORT(TimeoutError, "asyncio", "TimeoutError");
     IMPORT(CancelledError, "asyncio", "CancelledError");
@@ -114,6 +120,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->DataError);
     Py_VISIT(st->ProtocolError);
     Py_VISIT(st->InternalClientError);
+    Py_VISIT(st->ConnectionDoesNotExistError);
     Py_VISIT(st->error_from_fields);
     Py_VISIT(st->TimeoutError);
     Py_VISIT(st->CancelledError);
@@ -137,6 +144,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->DataError);
     Py_CLEAR(st->ProtocolError);
     Py_CLEAR(st->InternalClientError);
+    Py_CLEAR(st->ConnectionDoesNotExistError);
     Py_CLEAR(st->error_from_fields);
     Py_CLEAR(st->TimeoutError);
     Py_CLEAR(st->CancelledError);
@@ -188,6 +196,8 @@ PyModuleDef pgw_module_def = {
     .m_clear = module_clear,
     .m_free = module_free,
 };
+
+PyMODINIT_FUNC PyInit__pgwire(void);
 
 PyMODINIT_FUNC
 PyInit__pgwire(void)

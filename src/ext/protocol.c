@@ -1,10 +1,1114 @@
-/* protocol.c -- placeholder until the Protocol lands. */
-#include "ext.h"
+/* protocol.c -- the asyncio BufferedProtocol: bytes land in the core's read
+ * buffer (get_buffer/buffer_updated), messages are framed by the core and
+ * dispatched here: startup/auth to the core state machine, asynchronous
+ * messages (ParameterStatus, Notice, Notification) to their handlers, and
+ * everything else to the Op whose request is on the wire.
+ */
+#include "proto.h"
+
+#define READ_MIN_FREE 16384u
+#define CONNECT_CANCEL_TIMEOUT 5.0
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+PyObject *
+pgw_make_exc(PyObject *cls, const char *fmt, ...)
+{
+    va_list va;
+    va_start(va, fmt);
+    PyObject *msg = PyUnicode_FromFormatV(fmt, va);
+    va_end(va);
+    if (msg == NULL) {
+        return NULL;
+    }
+    PyObject *exc = PyObject_CallOneArg(cls, msg);
+    Py_DECREF(msg);
+    return exc;
+}
+
+/* The exception currently set, normalized, as a new reference (clears it). */
+static PyObject *
+fetch_exc(void)
+{
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    if (t == NULL) {
+        return NULL;
+    }
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (tb != NULL && v != NULL) {
+        PyException_SetTraceback(v, tb);
+    }
+    Py_XDECREF(t);
+    Py_XDECREF(tb);
+    return v;
+}
+
+PyObject *
+pgw_proto_new_future(ProtocolObject *p)
+{
+    return PyObject_CallMethodNoArgs(p->loop, p->st->str_create_future);
+}
+
+/* fut.set_result(None) unless the future is already done.  0 or -1. */
+int
+pgw_future_resolve(ModState *st, PyObject *fut)
+{
+    PyObject *r = PyObject_CallMethodNoArgs(fut, st->str_done);
+    if (r == NULL) {
+        return -1;
+    }
+    int done = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    if (done) {
+        return 0;
+    }
+    r = PyObject_CallMethodOneArg(fut, st->str_set_result, Py_None);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+static void
+future_fail(ModState *st, PyObject *fut, PyObject *exc)
+{
+    if (fut == NULL) {
+        return;
+    }
+    PyObject *r = PyObject_CallMethodNoArgs(fut, st->str_done);
+    if (r == NULL) {
+        PyErr_WriteUnraisable(fut);
+        return;
+    }
+    int done = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    if (done) {
+        return;
+    }
+    r = PyObject_CallMethodOneArg(fut, st->str_set_exception, exc);
+    if (r == NULL) {
+        PyErr_WriteUnraisable(fut);
+        return;
+    }
+    Py_DECREF(r);
+}
+
+/* Call method `name` of the Connection (through the weak reference), if it
+ * is still alive.  Errors are reported as unraisable: protocol callbacks
+ * must not fail because a user-level hook did. */
+static void
+call_conn(ProtocolObject *p, const char *name, PyObject *const *args,
+          size_t nargs)
+{
+    if (p->conn_ref == NULL) {
+        return;
+    }
+    PyObject *conn = PyWeakref_GetObject(p->conn_ref); /* borrowed */
+    if (conn == NULL || conn == Py_None) {
+        return;
+    }
+    Py_INCREF(conn);
+    PyObject *meth = PyObject_GetAttrString(conn, name);
+    PyObject *r = NULL;
+    if (meth != NULL) {
+        r = PyObject_Vectorcall(meth, args, nargs, NULL);
+        Py_DECREF(meth);
+    }
+    if (r == NULL) {
+        PyErr_WriteUnraisable(conn);
+    }
+    Py_XDECREF(r);
+    Py_DECREF(conn);
+}
+
+int
+pgw_proto_flush(ProtocolObject *p)
+{
+    if (p->wb.len == 0) {
+        return 0;
+    }
+    if (p->state == PS_CLOSED || p->transport_write == NULL) {
+        pgc_wbuf_reset(&p->wb);
+        PyErr_SetString(p->st->InterfaceError, "connection is closed");
+        return -1;
+    }
+    PyObject *data =
+        PyBytes_FromStringAndSize((const char *)p->wb.data,
+                                  (Py_ssize_t)p->wb.len);
+    pgc_wbuf_reset(&p->wb);
+    if (data == NULL) {
+        return -1;
+    }
+    PyObject *r = PyObject_CallOneArg(p->transport_write, data);
+    Py_DECREF(data);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+static void
+abort_transport(ProtocolObject *p)
+{
+    p->aborted = 1;
+    if (p->transport != NULL) {
+        PyObject *r = PyObject_CallMethodNoArgs(p->transport, p->st->str_abort);
+        if (r == NULL) {
+            PyErr_WriteUnraisable(p->transport);
+        }
+        Py_XDECREF(r);
+    }
+}
+
+/* A fatal error: the connection cannot be used any more.  Fails whoever
+ * waits and aborts the transport (connection_lost follows).  Steals exc. */
+void
+pgw_proto_fatal(ProtocolObject *p, PyObject *exc)
+{
+    if (exc == NULL) {
+        exc = fetch_exc();
+        if (exc == NULL) {
+            exc = pgw_make_exc(p->st->InterfaceError, "connection is broken");
+            if (exc == NULL) {
+                PyErr_Clear();
+                return;
+            }
+        }
+    }
+    if (p->last_fatal == NULL) {
+        p->last_fatal = Py_NewRef(exc);
+    }
+    if (p->startup_fut != NULL) {
+        future_fail(p->st, p->startup_fut, exc);
+    }
+    if (p->cur != NULL) {
+        OpObject *op = p->cur;
+        p->cur = NULL;
+        pgw_op_on_lost(op, exc);
+        Py_DECREF(op);
+    }
+    Py_DECREF(exc);
+    p->state = PS_CLOSED;
+    abort_transport(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* Cancellation and drain                                              */
+/* ------------------------------------------------------------------ */
+
+static void
+drain_complete(ProtocolObject *p)
+{
+    p->cancel = CANCEL_NONE;
+    if (p->drain_timer != NULL) {
+        PyObject *r = PyObject_CallMethodNoArgs(p->drain_timer,
+                                                p->st->str_cancel);
+        Py_XDECREF(r);
+        PyErr_Clear();
+        Py_CLEAR(p->drain_timer);
+    }
+    if (p->drain_waiter != NULL) {
+        OpObject *op = p->drain_waiter;
+        p->drain_waiter = NULL;
+        pgw_op_wake(op);
+        Py_DECREF(op);
+    }
+}
+
+void
+pgw_proto_begin_cancel(ProtocolObject *p)
+{
+    if (p->cur_discard || p->state != PS_READY) {
+        return;
+    }
+    p->cur_discard = 1;
+    if (p->cur != NULL && p->cur->phase == PH_WAIT_PREPARE &&
+        p->cur->stmt != NULL && PyBytes_GET_SIZE(p->cur->stmt->name) > 0) {
+        /* The server may have the statement: close it later. */
+        if (PyList_Append(p->pending_closes, p->cur->stmt->name) < 0) {
+            PyErr_WriteUnraisable((PyObject *)p);
+        }
+    }
+    p->cancel = CANCEL_RUNNING;
+    PyObject *conn =
+        p->conn_ref ? PyWeakref_GetObject(p->conn_ref) : NULL;
+    if (conn == NULL || conn == Py_None) {
+        pgw_proto_fatal(p, pgw_make_exc(p->st->InterfaceError,
+                                        "connection is gone; cannot cancel"));
+        return;
+    }
+    call_conn(p, "_start_cancel", NULL, 0);
+}
+
+static PyObject *
+proto_cancel_finished(ProtocolObject *p, PyObject *ok)
+{
+    if (p->cancel != CANCEL_RUNNING) {
+        Py_RETURN_NONE;
+    }
+    p->cancel = CANCEL_SENT;
+    if (!PyObject_IsTrue(ok)) {
+        pgw_proto_fatal(p, pgw_make_exc(p->st->InterfaceError,
+                                        "could not cancel the running query; "
+                                        "connection aborted"));
+        drain_complete(p);
+        Py_RETURN_NONE;
+    }
+    if (p->cur == NULL) {
+        drain_complete(p);
+        Py_RETURN_NONE;
+    }
+    /* Bound the wait for the cancelled request's ReadyForQuery. */
+    PyObject *cb = PyObject_GetAttrString((PyObject *)p, "_drain_timeout");
+    if (cb == NULL) {
+        return NULL;
+    }
+    PyObject *delay = PyFloat_FromDouble(p->cancel_timeout);
+    if (delay == NULL) {
+        Py_DECREF(cb);
+        return NULL;
+    }
+    PyObject *args[] = {p->loop, delay, cb};
+    PyObject *h = PyObject_VectorcallMethod(
+        p->st->str_call_later, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    Py_DECREF(delay);
+    Py_DECREF(cb);
+    if (h == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(p->drain_timer, h);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+proto_drain_timeout(ProtocolObject *p, PyObject *Py_UNUSED(ignored))
+{
+    Py_CLEAR(p->drain_timer);
+    if (p->cancel == CANCEL_NONE) {
+        Py_RETURN_NONE;
+    }
+    pgw_proto_fatal(p, pgw_make_exc(p->st->InterfaceError,
+                                    "the server did not finish the cancelled "
+                                    "query in time; connection aborted"));
+    drain_complete(p);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Message handlers                                                    */
+/* ------------------------------------------------------------------ */
+
+static PyObject *
+view_str(PgcView v)
+{
+    return PyUnicode_DecodeUTF8((const char *)v.p, (Py_ssize_t)v.n,
+                                "replace");
+}
+
+static int
+on_param_status(ProtocolObject *p, PgcView body)
+{
+    PgcView name, value;
+    if (pgc_parse_param_status(body, &name, &value) != PGC_OK) {
+        PyErr_SetString(p->st->ProtocolError, "malformed ParameterStatus");
+        return -1;
+    }
+    PyObject *k = view_str(name);
+    PyObject *v = k ? view_str(value) : NULL;
+    int rc = (v != NULL) ? PyDict_SetItem(p->settings, k, v) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    return rc;
+}
+
+static int
+on_notice(ProtocolObject *p, PgcView body)
+{
+    PyObject *fields = pgw_fields_from_msg(body);
+    if (fields == NULL) {
+        return -1;
+    }
+    call_conn(p, "_on_notice", &fields, 1);
+    Py_DECREF(fields);
+    return 0;
+}
+
+static int
+on_notification(ProtocolObject *p, PgcView body)
+{
+    int32_t pid;
+    PgcView chan, payload;
+    if (pgc_parse_notification(body, &pid, &chan, &payload) != PGC_OK) {
+        PyErr_SetString(p->st->ProtocolError, "malformed NotificationResponse");
+        return -1;
+    }
+    PyObject *args[3] = {PyLong_FromLong(pid), view_str(chan),
+                         view_str(payload)};
+    if (args[0] && args[1] && args[2]) {
+        call_conn(p, "_on_notification", args, 3);
+    }
+    for (int i = 0; i < 3; i++) {
+        Py_XDECREF(args[i]);
+    }
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static int
+on_backend_key(ProtocolObject *p, PgcView body)
+{
+    if (pgc_parse_backend_key(body, &p->backend_pid, &p->backend_secret) !=
+        PGC_OK) {
+        PyErr_SetString(p->st->ProtocolError, "malformed BackendKeyData");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+clear_startup_secrets(ProtocolObject *p)
+{
+    Py_CLEAR(p->su_password);
+    Py_CLEAR(p->su_scram_password);
+    Py_CLEAR(p->su_nonce);
+    memset(&p->su.scram, 0, sizeof(p->su.scram));
+    p->su.password = NULL;
+    p->su.scram_password = NULL;
+}
+
+static int
+startup_fail(ProtocolObject *p, PyObject *exc)
+{
+    clear_startup_secrets(p);
+    if (exc == NULL) {
+        return -1;
+    }
+    pgw_proto_fatal(p, exc);
+    return 0;
+}
+
+static int
+on_startup_msg(ProtocolObject *p, const PgcMsg *m)
+{
+    PgcStartupEvent ev = PGC_SU_EV_CONTINUE;
+    PgcStatus rc;
+    int slow = m->type == PGC_MSG_AUTH && m->body.n >= 4 &&
+               pgc_load_u32(m->body.p) == PGC_AUTH_SASL_CONTINUE;
+    if (slow) {
+        /* PBKDF2 runs here: let other threads go on meanwhile. */
+        Py_BEGIN_ALLOW_THREADS
+        rc = pgc_startup_handle(&p->su, m, &p->wb, &ev);
+        Py_END_ALLOW_THREADS
+    }
+    else {
+        rc = pgc_startup_handle(&p->su, m, &p->wb, &ev);
+    }
+    if (rc != PGC_OK) {
+        PyObject *cls = rc == PGC_ERR_AUTH ? p->st->InterfaceError
+                                           : p->st->ProtocolError;
+        return startup_fail(p, pgw_make_exc(cls, "%s", p->su.err_msg));
+    }
+    if (ev == PGC_SU_EV_SERVER_ERROR) {
+        return startup_fail(p, pgw_error_from_msg(p->st, m->body, NULL));
+    }
+    if (pgw_proto_flush(p) < 0) {
+        return -1;
+    }
+    if (ev == PGC_SU_EV_READY) {
+        clear_startup_secrets(p);
+        p->tx_status = p->su.tx_status;
+        p->state = PS_READY;
+        PyObject *fut = p->startup_fut;
+        p->startup_fut = NULL;
+        int r = pgw_future_resolve(p->st, fut);
+        Py_DECREF(fut);
+        return r;
+    }
+    return 0;
+}
+
+/* A message while no request is on the wire. */
+static int
+on_idle_msg(ProtocolObject *p, const PgcMsg *m)
+{
+    if (m->type == PGC_MSG_ERROR) {
+        /* Typically FATAL before the server closes the connection
+         * (pg_terminate_backend, shutdown): keep it for the next caller. */
+        PyObject *exc = pgw_error_from_msg(p->st, m->body, NULL);
+        if (exc == NULL) {
+            return -1;
+        }
+        Py_XSETREF(p->last_fatal, exc);
+        return 0;
+    }
+    PyErr_Format(p->st->ProtocolError,
+                 "unexpected message type 0x%02x while idle", m->type);
+    return -1;
+}
+
+static int
+on_request_msg(ProtocolObject *p, const PgcMsg *m)
+{
+    if (m->type == PGC_MSG_READY) {
+        uint8_t status;
+        if (pgc_parse_ready(m->body, &status) != PGC_OK) {
+            PyErr_SetString(p->st->ProtocolError, "malformed ReadyForQuery");
+            return -1;
+        }
+        p->tx_status = status;
+        OpObject *op = p->cur;
+        p->cur = NULL;
+        if (p->cur_discard) {
+            p->cur_discard = 0;
+            op->request_done = 1;
+            Py_DECREF(op);
+            if (p->cancel == CANCEL_SENT) {
+                drain_complete(p);
+            }
+            return 0;
+        }
+        pgw_op_on_ready(op);
+        Py_DECREF(op);
+        return 0;
+    }
+    if (p->cur_discard) {
+        if (m->type == PGC_MSG_COPY_IN_RESPONSE) {
+            /* never leave the server waiting for COPY data */
+            return pgw_op_on_message(p->cur, m);
+        }
+        return 0;
+    }
+    return pgw_op_on_message(p->cur, m);
+}
+
+static int
+dispatch(ProtocolObject *p, const PgcMsg *m)
+{
+    switch (m->type) {
+    case PGC_MSG_PARAM_STATUS:
+        return on_param_status(p, m->body);
+    case PGC_MSG_NOTICE:
+        return on_notice(p, m->body);
+    case PGC_MSG_NOTIFICATION:
+        return on_notification(p, m->body);
+    case PGC_MSG_BACKEND_KEY:
+        return on_backend_key(p, m->body);
+    default:
+        break;
+    }
+    if (p->state == PS_STARTUP) {
+        return on_startup_msg(p, m);
+    }
+    if (p->cur != NULL) {
+        return on_request_msg(p, m);
+    }
+    return on_idle_msg(p, m);
+}
+
+static void
+process_messages(ProtocolObject *p)
+{
+    PgcMsg m;
+    Py_INCREF(p);
+    while (p->state != PS_CLOSED) {
+        PgcStatus rc = pgc_reader_next(&p->rd, &m);
+        if (rc == PGC_NEED_MORE) {
+            break;
+        }
+        if (rc != PGC_OK) {
+            pgw_proto_fatal(p, pgw_make_exc(p->st->ProtocolError, "%s",
+                                            p->rd.err_msg));
+            break;
+        }
+        if (dispatch(p, &m) < 0) {
+            pgw_proto_fatal(p, NULL);
+            break;
+        }
+    }
+    if (PyErr_Occurred()) {
+        PyErr_WriteUnraisable((PyObject *)p);
+    }
+    Py_DECREF(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* asyncio.BufferedProtocol methods                                    */
+/* ------------------------------------------------------------------ */
+
+static PyObject *
+proto_connection_made(ProtocolObject *p, PyObject *transport)
+{
+    Py_XSETREF(p->transport, Py_NewRef(transport));
+    Py_XSETREF(p->transport_write,
+               PyObject_GetAttr(transport, p->st->str_write));
+    if (p->transport_write == NULL) {
+        return NULL;
+    }
+    p->state = PS_CONNECTED;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+proto_get_buffer(ProtocolObject *p, PyObject *Py_UNUSED(sizehint))
+{
+    uint8_t *ptr;
+    size_t n;
+    if (pgc_reader_space(&p->rd, READ_MIN_FREE, &ptr, &n) != PGC_OK) {
+        return PyErr_NoMemory();
+    }
+    return PyMemoryView_FromMemory((char *)ptr, (Py_ssize_t)n, PyBUF_WRITE);
+}
+
+static PyObject *
+proto_buffer_updated(ProtocolObject *p, PyObject *arg)
+{
+    Py_ssize_t n = PyLong_AsSsize_t(arg);
+    if (n < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "negative byte count");
+        }
+        return NULL;
+    }
+    pgc_reader_commit(&p->rd, (size_t)n);
+    process_messages(p);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+proto_eof_received(ProtocolObject *Py_UNUSED(p), PyObject *Py_UNUSED(a))
+{
+    Py_RETURN_FALSE; /* let the transport close itself */
+}
+
+static PyObject *
+lost_error(ProtocolObject *p, PyObject *exc)
+{
+    if (p->last_fatal != NULL) {
+        return Py_NewRef(p->last_fatal);
+    }
+    PyObject *e = pgw_make_exc(p->st->ConnectionDoesNotExistError,
+                               "connection was closed in the middle of "
+                               "operation");
+    if (e != NULL && exc != Py_None) {
+        PyException_SetCause(e, Py_NewRef(exc));
+    }
+    return e;
+}
+
+static PyObject *
+proto_connection_lost(ProtocolObject *p, PyObject *exc)
+{
+    Py_INCREF(p);
+    p->state = PS_CLOSED;
+    PyObject *err = lost_error(p, exc);
+    if (err == NULL) {
+        PyErr_WriteUnraisable((PyObject *)p);
+        err = Py_NewRef(Py_None);
+    }
+    if (p->startup_fut != NULL) {
+        future_fail(p->st, p->startup_fut, err);
+        Py_CLEAR(p->startup_fut);
+    }
+    if (p->cur != NULL) {
+        OpObject *op = p->cur;
+        p->cur = NULL;
+        pgw_op_on_lost(op, err);
+        Py_DECREF(op);
+    }
+    drain_complete(p);
+    if (p->closed_fut != NULL) {
+        if (pgw_future_resolve(p->st, p->closed_fut) < 0) {
+            PyErr_WriteUnraisable((PyObject *)p);
+        }
+    }
+    PyObject *arg = exc;
+    call_conn(p, "_on_connection_lost", &arg, 1);
+    Py_DECREF(err);
+    Py_CLEAR(p->transport_write);
+    Py_CLEAR(p->transport);
+    clear_startup_secrets(p);
+    pgc_reader_clear(&p->rd);
+    Py_DECREF(p);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+proto_pause_writing(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    p->writing_paused = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+proto_resume_writing(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    p->writing_paused = 0;
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Startup                                                             */
+/* ------------------------------------------------------------------ */
+
+static PyObject *
+utf8_or_none(PyObject *o, const char *what)
+{
+    if (o == Py_None) {
+        return Py_NewRef(Py_None);
+    }
+    if (!PyUnicode_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s must be str, not %.80s", what,
+                     Py_TYPE(o)->tp_name);
+        return NULL;
+    }
+    return PyUnicode_AsUTF8String(o);
+}
+
+static int
+build_startup_msg(ProtocolObject *p, PyObject *params)
+{
+    PyObject *seq = PySequence_Fast(params, "params must be a sequence");
+    if (seq == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PgcStr *names = PyMem_Calloc((size_t)n + 1, sizeof(PgcStr));
+    PgcStr *values = PyMem_Calloc((size_t)n + 1, sizeof(PgcStr));
+    int rc = -1;
+    if (names == NULL || values == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *kv = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *k, *v;
+        if (!PyTuple_Check(kv) || PyTuple_GET_SIZE(kv) != 2 ||
+            !PyUnicode_Check(k = PyTuple_GET_ITEM(kv, 0)) ||
+            !PyUnicode_Check(v = PyTuple_GET_ITEM(kv, 1))) {
+            PyErr_SetString(PyExc_TypeError,
+                            "startup params must be (str, str) pairs");
+            goto done;
+        }
+        Py_ssize_t kl, vl;
+        names[i].p = PyUnicode_AsUTF8AndSize(k, &kl);
+        values[i].p = names[i].p ? PyUnicode_AsUTF8AndSize(v, &vl) : NULL;
+        if (values[i].p == NULL) {
+            goto done;
+        }
+        names[i].n = (size_t)kl;
+        values[i].n = (size_t)vl;
+    }
+    PgcStatus st = pgc_build_startup(&p->wb, names, values, (size_t)n);
+    if (st != PGC_OK) {
+        PyErr_SetString(PyExc_ValueError,
+                        "invalid startup parameter (NUL byte or too long)");
+        goto done;
+    }
+    rc = 0;
+done:
+    PyMem_Free(names);
+    PyMem_Free(values);
+    Py_DECREF(seq);
+    return rc;
+}
+
+static PyObject *
+proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"params", "user", "password", "scram_password",
+                             "nonce", "max_iterations", NULL};
+    PyObject *params, *user, *password = Py_None, *scram_pw = Py_None,
+                             *nonce;
+    unsigned long max_iter = PGC_SCRAM_DEFAULT_MAX_ITER;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUOOU|k:startup", kwlist,
+                                     &params, &user, &password, &scram_pw,
+                                     &nonce, &max_iter)) {
+        return NULL;
+    }
+    if (p->state != PS_CONNECTED) {
+        PyErr_SetString(p->st->InterfaceError,
+                        "startup() needs a fresh connected protocol");
+        return NULL;
+    }
+    Py_XSETREF(p->su_user, PyUnicode_AsUTF8String(user));
+    Py_XSETREF(p->su_password, utf8_or_none(password, "password"));
+    Py_XSETREF(p->su_scram_password, utf8_or_none(scram_pw, "scram_password"));
+    Py_XSETREF(p->su_nonce, PyUnicode_AsUTF8String(nonce));
+    if (!p->su_user || !p->su_password || !p->su_scram_password ||
+        !p->su_nonce) {
+        return NULL;
+    }
+    int has_pw = p->su_password != Py_None;
+    int has_spw = p->su_scram_password != Py_None;
+    pgc_startup_init(
+        &p->su, PyBytes_AS_STRING(p->su_user),
+        (size_t)PyBytes_GET_SIZE(p->su_user),
+        has_pw ? PyBytes_AS_STRING(p->su_password) : NULL,
+        has_pw ? (size_t)PyBytes_GET_SIZE(p->su_password) : 0,
+        has_spw ? PyBytes_AS_STRING(p->su_scram_password) : NULL,
+        has_spw ? (size_t)PyBytes_GET_SIZE(p->su_scram_password) : 0,
+        PyBytes_AS_STRING(p->su_nonce), (size_t)PyBytes_GET_SIZE(p->su_nonce),
+        (uint32_t)max_iter);
+    if (build_startup_msg(p, params) < 0) {
+        return NULL;
+    }
+    PyObject *fut = pgw_proto_new_future(p);
+    if (fut == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(p->startup_fut, Py_NewRef(fut));
+    p->state = PS_STARTUP;
+    if (pgw_proto_flush(p) < 0) {
+        Py_DECREF(fut);
+        return NULL;
+    }
+    return fut;
+}
+
+/* ------------------------------------------------------------------ */
+/* Other methods for the Python layer                                  */
+/* ------------------------------------------------------------------ */
+
+static PyObject *
+proto_set_connection(ProtocolObject *p, PyObject *conn)
+{
+    Py_XSETREF(p->conn_ref, PyWeakref_NewRef(conn, NULL));
+    if (p->conn_ref == NULL) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+proto_send_terminate(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    if (p->state == PS_CLOSED || p->transport == NULL) {
+        Py_RETURN_NONE;
+    }
+    if (pgc_build_terminate(&p->wb) != PGC_OK) {
+        return PyErr_NoMemory();
+    }
+    if (pgw_proto_flush(p) < 0) {
+        return NULL;
+    }
+    PyObject *r = PyObject_CallMethodNoArgs(p->transport, p->st->str_close);
+    if (r == NULL) {
+        return NULL;
+    }
+    Py_DECREF(r);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+proto_abort(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    if (p->state != PS_CLOSED) {
+        pgw_proto_fatal(p, pgw_make_exc(p->st->ConnectionDoesNotExistError,
+                                        "connection was terminated"));
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+proto_closed_future(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    if (p->closed_fut == NULL) {
+        p->closed_fut = pgw_proto_new_future(p);
+        if (p->closed_fut == NULL) {
+            return NULL;
+        }
+        if (p->state == PS_CLOSED && p->transport == NULL &&
+            pgw_future_resolve(p->st, p->closed_fut) < 0) {
+            return NULL;
+        }
+    }
+    return Py_NewRef(p->closed_fut);
+}
+
+static PyObject *
+proto_is_closed(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    return PyBool_FromLong(p->state == PS_CLOSED || p->aborted);
+}
+
+static PyObject *
+proto_is_in_transaction(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    return PyBool_FromLong(p->tx_status == PGC_TX_INTRANS ||
+                           p->tx_status == PGC_TX_INERROR);
+}
+
+static PyObject *
+proto_clear_statement_cache(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    pgw_cache_clear(p);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+proto_get_tx_status(ProtocolObject *p, void *Py_UNUSED(c))
+{
+    char s[2] = {(char)(p->tx_status ? p->tx_status : '?'), 0};
+    return PyUnicode_FromString(s);
+}
+
+static PyObject *
+proto_is_busy(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    return PyBool_FromLong(p->cur != NULL || p->cancel != CANCEL_NONE);
+}
+
+/* ------------------------------------------------------------------ */
+/* Type                                                                */
+/* ------------------------------------------------------------------ */
+
+static double
+float_arg(PyObject *o, double dflt)
+{
+    if (o == NULL || o == Py_None) {
+        return dflt;
+    }
+    return PyFloat_AsDouble(o);
+}
+
+static PyObject *
+proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"loop", "record_class", "statement_cache_size",
+                             "max_cached_statement_lifetime",
+                             "max_cacheable_statement_size",
+                             "command_timeout", "cancel_timeout", NULL};
+    PyObject *loop, *rc = NULL, *ct = NULL, *cxt = NULL;
+    Py_ssize_t csize = 100, cmaxq = 15 * 1024;
+    double clife = 300.0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OndnOO:Protocol", kwlist,
+                                     &loop, &rc, &csize, &clife, &cmaxq, &ct,
+                                     &cxt)) {
+        return NULL;
+    }
+    ModState *st = pgw_get_state_by_type(type);
+    if (st == NULL) {
+        return NULL;
+    }
+    if (rc == NULL || rc == Py_None) {
+        rc = (PyObject *)st->RecordType;
+    }
+    if (!PyType_Check(rc) ||
+        !PyType_IsSubtype((PyTypeObject *)rc, st->RecordType)) {
+        PyErr_SetString(st->InterfaceError,
+                        "record_class must be a subclass of pgwire.Record");
+        return NULL;
+    }
+    double cmd_timeout = float_arg(ct, -1.0);
+    double cancel_timeout = float_arg(cxt, CONNECT_CANCEL_TIMEOUT);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    ProtocolObject *p = (ProtocolObject *)type->tp_alloc(type, 0);
+    if (p == NULL) {
+        return NULL;
+    }
+    p->st = st;
+    pgc_wbuf_init(&p->wb);
+    if (pgc_reader_init(&p->rd, PGC_READER_INIT_CAP) != PGC_OK) {
+        Py_DECREF(p);
+        return PyErr_NoMemory();
+    }
+    p->loop = Py_NewRef(loop);
+    p->record_class = (PyTypeObject *)Py_NewRef(rc);
+    p->cache_max = csize < 0 ? 0 : csize;
+    p->cache_lifetime = clife;
+    p->cache_max_query = cmaxq;
+    p->command_timeout = cmd_timeout;
+    p->cancel_timeout = cancel_timeout;
+    p->settings = PyDict_New();
+    p->stmt_cache = PyDict_New();
+    p->pending_closes = PyList_New(0);
+    if (!p->settings || !p->stmt_cache || !p->pending_closes) {
+        Py_DECREF(p);
+        return NULL;
+    }
+    return (PyObject *)p;
+}
+
+static int
+proto_traverse(ProtocolObject *p, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(p));
+    Py_VISIT(p->loop);
+    Py_VISIT(p->transport);
+    Py_VISIT(p->transport_write);
+    Py_VISIT(p->startup_fut);
+    Py_VISIT(p->settings);
+    Py_VISIT(p->cur);
+    Py_VISIT(p->drain_waiter);
+    Py_VISIT(p->drain_timer);
+    Py_VISIT(p->stmt_cache);
+    Py_VISIT(p->pending_closes);
+    Py_VISIT(p->record_class);
+    Py_VISIT(p->conn_ref);
+    Py_VISIT(p->closed_fut);
+    Py_VISIT(p->last_fatal);
+    return 0;
+}
+
+static int
+proto_clear(ProtocolObject *p)
+{
+    Py_CLEAR(p->loop);
+    Py_CLEAR(p->transport);
+    Py_CLEAR(p->transport_write);
+    Py_CLEAR(p->startup_fut);
+    Py_CLEAR(p->settings);
+    Py_CLEAR(p->cur);
+    Py_CLEAR(p->drain_waiter);
+    Py_CLEAR(p->drain_timer);
+    if (p->stmt_cache != NULL) {
+        pgw_cache_clear(p);
+    }
+    Py_CLEAR(p->stmt_cache);
+    Py_CLEAR(p->pending_closes);
+    Py_CLEAR(p->record_class);
+    Py_CLEAR(p->conn_ref);
+    Py_CLEAR(p->closed_fut);
+    Py_CLEAR(p->last_fatal);
+    Py_CLEAR(p->su_user);
+    clear_startup_secrets(p);
+    return 0;
+}
+
+static void
+proto_dealloc(ProtocolObject *p)
+{
+    PyTypeObject *tp = Py_TYPE(p);
+    PyObject_GC_UnTrack(p);
+    proto_clear(p);
+    pgc_reader_free(&p->rd);
+    pgc_wbuf_free(&p->wb);
+    tp->tp_free((PyObject *)p);
+    Py_DECREF(tp);
+}
+
+static PyObject *
+proto_get_settings(ProtocolObject *p, void *Py_UNUSED(c))
+{
+    return Py_NewRef(p->settings);
+}
+
+static PyObject *
+proto_get_pid(ProtocolObject *p, void *Py_UNUSED(c))
+{
+    return PyLong_FromLong(p->backend_pid);
+}
+
+static PyObject *
+proto_get_secret(ProtocolObject *p, void *Py_UNUSED(c))
+{
+    return PyLong_FromLong(p->backend_secret);
+}
+
+static PyObject *
+proto_get_cancel_timeout(ProtocolObject *p, void *Py_UNUSED(c))
+{
+    return PyFloat_FromDouble(p->cancel_timeout);
+}
+
+static PyObject *
+proto_get_command_timeout(ProtocolObject *p, void *Py_UNUSED(c))
+{
+    if (p->command_timeout < 0) {
+        Py_RETURN_NONE;
+    }
+    return PyFloat_FromDouble(p->command_timeout);
+}
+
+static PyObject *
+proto_get_cache_len(ProtocolObject *p, void *Py_UNUSED(c))
+{
+    return PyLong_FromSsize_t(p->cache_size);
+}
+
+static PyObject *
+proto_get_record_class(ProtocolObject *p, void *Py_UNUSED(c))
+{
+    return Py_NewRef(p->record_class);
+}
+
+static PyMethodDef proto_methods[] = {
+    {"connection_made", (PyCFunction)proto_connection_made, METH_O, NULL},
+    {"get_buffer", (PyCFunction)proto_get_buffer, METH_O, NULL},
+    {"buffer_updated", (PyCFunction)proto_buffer_updated, METH_O, NULL},
+    {"eof_received", (PyCFunction)proto_eof_received, METH_NOARGS, NULL},
+    {"connection_lost", (PyCFunction)proto_connection_lost, METH_O, NULL},
+    {"pause_writing", (PyCFunction)proto_pause_writing, METH_NOARGS, NULL},
+    {"resume_writing", (PyCFunction)proto_resume_writing, METH_NOARGS, NULL},
+    {"startup", (PyCFunction)(void (*)(void))proto_startup,
+     METH_VARARGS | METH_KEYWORDS,
+     "startup(params, user, password, scram_password, nonce, "
+     "max_iterations=100000) -> Future"},
+    {"set_connection", (PyCFunction)proto_set_connection, METH_O, NULL},
+    {"send_terminate", (PyCFunction)proto_send_terminate, METH_NOARGS, NULL},
+    {"abort", (PyCFunction)proto_abort, METH_NOARGS, NULL},
+    {"closed_future", (PyCFunction)proto_closed_future, METH_NOARGS, NULL},
+    {"is_closed", (PyCFunction)proto_is_closed, METH_NOARGS, NULL},
+    {"is_busy", (PyCFunction)proto_is_busy, METH_NOARGS, NULL},
+    {"is_in_transaction", (PyCFunction)proto_is_in_transaction, METH_NOARGS,
+     NULL},
+    {"clear_statement_cache", (PyCFunction)proto_clear_statement_cache,
+     METH_NOARGS, NULL},
+    {"_cancel_finished", (PyCFunction)proto_cancel_finished, METH_O, NULL},
+    {"_drain_timeout", (PyCFunction)proto_drain_timeout, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef proto_getset[] = {
+    {"settings", (getter)proto_get_settings, NULL, NULL, NULL},
+    {"backend_pid", (getter)proto_get_pid, NULL, NULL, NULL},
+    {"backend_secret", (getter)proto_get_secret, NULL, NULL, NULL},
+    {"tx_status", (getter)proto_get_tx_status, NULL, NULL, NULL},
+    {"cancel_timeout", (getter)proto_get_cancel_timeout, NULL, NULL, NULL},
+    {"command_timeout", (getter)proto_get_command_timeout, NULL, NULL, NULL},
+    {"statement_cache_len", (getter)proto_get_cache_len, NULL, NULL, NULL},
+    {"record_class", (getter)proto_get_record_class, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot proto_slots[] = {
+    {Py_tp_new, proto_new},
+    {Py_tp_dealloc, proto_dealloc},
+    {Py_tp_traverse, proto_traverse},
+    {Py_tp_clear, proto_clear},
+    {Py_tp_methods, proto_methods},
+    {Py_tp_getset, proto_getset},
+    {Py_tp_doc, "The asyncio protocol of a pgwire connection (C)."},
+    {0, NULL},
+};
+
+static PyType_Spec proto_spec = {
+    .name = "pgwire._pgwire.Protocol",
+    .basicsize = sizeof(ProtocolObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = proto_slots,
+};
 
 int
 pgw_protocol_setup_types(PyObject *module, ModState *st)
 {
-    (void)module;
-    (void)st;
+    st->ProtocolType =
+        (PyTypeObject *)PyType_FromModuleAndSpec(module, &proto_spec, NULL);
+    if (st->ProtocolType == NULL ||
+        PyModule_AddType(module, st->ProtocolType) < 0) {
+        return -1;
+    }
+    if (pgw_stmt_setup_types(module, st) < 0 ||
+        pgw_op_setup_types(module, st) < 0 ||
+        pgw_conn_setup_types(module, st) < 0) {
+        return -1;
+    }
     return 0;
 }

@@ -30,6 +30,7 @@ typedef struct ModState {
     PyObject *DataError;      /* the SQLSTATE 22000 class */
     PyObject *ProtocolError;
     PyObject *InternalClientError;
+    PyObject *ConnectionDoesNotExistError;
     PyObject *error_from_fields; /* callable(fields: dict, query) -> exc */
     /* asyncio */
     PyObject *TimeoutError;

@@ -1,0 +1,227 @@
+"""pgwire.Connection: the query methods are C (ConnectionCore); what is
+cold lives here: close/terminate, settings and version, listeners,
+cancellation of a running query, and the handshake glue."""
+
+import asyncio
+import base64
+import collections
+import os
+import weakref
+
+from . import _pgwire
+from . import exceptions
+from . import types as _types
+
+__all__ = ("Connection",)
+
+
+class ConnectionSettings:
+    """Read-only view of the server's ParameterStatus values."""
+
+    __slots__ = ("_settings",)
+
+    def __init__(self, settings):
+        self._settings = settings
+
+    def __getattr__(self, name):
+        try:
+            return self._settings[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __repr__(self):
+        return "<ConnectionSettings {!r}>".format(self._settings)
+
+
+class Connection(_pgwire.ConnectionCore):
+    """A connection to PostgreSQL.
+
+    Not created directly: use :func:`pgwire.connect`.
+    """
+
+
+    def __init__(self, protocol, transport, loop, addr, config, params):
+        super().__init__(protocol)
+        self._loop = loop
+        self._transport = transport
+        self._addr = addr
+        self._config = config
+        self._params = params
+        self._log_listeners = []
+        self._notification_listeners = {}
+        self._termination_listeners = []
+        self._log_messages = collections.deque(maxlen=1000)
+        self._cancel_tasks = set()
+        self._closing = False
+        protocol.set_connection(self)
+
+    # -- info ---------------------------------------------------------
+    def get_server_version(self):
+        """Return the server version as a :class:`pgwire.types.ServerVersion`."""
+        return _types._parse_server_version(
+            self._protocol.settings.get("server_version", "0"))
+
+    def get_settings(self):
+        """Return the server's run-time parameters (ParameterStatus)."""
+        return ConnectionSettings(self._protocol.settings)
+
+    def get_reset_query(self):
+        return ("SELECT pg_advisory_unlock_all();\nCLOSE ALL;\n"
+                "UNLISTEN *;\nRESET ALL;")
+
+    def __repr__(self):
+        state = "closed" if self.is_closed() else "open"
+        return "<pgwire.Connection {} addr={!r} pid={}>".format(
+            state, self._addr, self.get_server_pid())
+
+    # -- lifecycle ----------------------------------------------------
+    async def close(self, *, timeout=None):
+        """Close the connection gracefully (Terminate, then wait for EOF).
+
+        Bounded: if the server does not close its end within ``timeout``
+        (default 10 s), the socket is aborted.
+        """
+        proto = self._protocol
+        if self.is_closed():
+            return
+        self._closing = True
+        if timeout is None:
+            timeout = 10.0
+        try:
+            closed = proto.closed_future()
+            proto.send_terminate()
+            await asyncio.wait_for(asyncio.shield(closed), timeout)
+        except (Exception, asyncio.CancelledError):
+            self.terminate()
+            raise
+        finally:
+            self._cleanup_cancel_tasks()
+
+    def terminate(self):
+        """Close the connection at once (abort the socket)."""
+        self._closing = True
+        self._protocol.abort()
+
+    def _cleanup_cancel_tasks(self):
+        for t in list(self._cancel_tasks):
+            if not t.done():
+                t.cancel()
+
+    # -- callbacks from the C protocol ----------------------------------
+    def _on_notice(self, fields):
+        msg = exceptions._log_message_from_fields(fields) \
+            if hasattr(exceptions, "_log_message_from_fields") else fields
+        self._log_messages.append(msg)
+        for cb in list(self._log_listeners):
+            self._call_listener(cb, self, msg)
+
+    def _on_notification(self, pid, channel, payload):
+        for cb in list(self._notification_listeners.get(channel, ())):
+            self._call_listener(cb, self, pid, channel, payload)
+
+    def _on_connection_lost(self, exc):
+        listeners, self._termination_listeners = \
+            self._termination_listeners, []
+        for cb in listeners:
+            self._call_listener(cb, self)
+
+    def _call_listener(self, cb, *args):
+        if asyncio.iscoroutinefunction(cb):
+            self._loop.create_task(cb(*args))
+        else:
+            self._loop.call_soon(cb, *args)
+
+    def add_log_listener(self, callback):
+        """Call ``callback(connection, message)`` for each NOTICE/WARNING."""
+        self._log_listeners.append(callback)
+
+    def remove_log_listener(self, callback):
+        try:
+            self._log_listeners.remove(callback)
+        except ValueError:
+            pass
+
+    def add_termination_listener(self, callback):
+        self._termination_listeners.append(callback)
+
+    def remove_termination_listener(self, callback):
+        try:
+            self._termination_listeners.remove(callback)
+        except ValueError:
+            pass
+
+    # -- cancellation ---------------------------------------------------
+    def _start_cancel(self):
+        """Called by the protocol when a running query must be cancelled
+        (timeout or task cancellation).  Dials a CancelRequest, bounded;
+        reports back through protocol._cancel_finished(ok)."""
+        task = self._loop.create_task(self._cancel_runner())
+        self._cancel_tasks.add(task)
+        task.add_done_callback(self._cancel_tasks.discard)
+
+    async def _cancel_runner(self):
+        from . import connect_utils
+        proto = self._protocol
+        ok = False
+        try:
+            await connect_utils.send_cancel_request(
+                self._addr, proto.backend_pid, proto.backend_secret,
+                loop=self._loop, timeout=proto.cancel_timeout)
+            ok = True
+        except (Exception, asyncio.CancelledError):
+            ok = False
+        finally:
+            proto._cancel_finished(ok)
+
+
+async def _connect_one(sock, ssl_context, server_hostname, addr, params,
+                       config, connection_class, record_class, loop,
+                       deadline):
+    """Open the transport on a connected socket, run startup/auth, and
+    return a connection_class instance.  Bounded by ``deadline``
+    (loop.time())."""
+    from . import connect_utils
+
+    def factory():
+        return _pgwire.Protocol(
+            loop,
+            record_class=record_class,
+            statement_cache_size=config.statement_cache_size,
+            max_cached_statement_lifetime=float(
+                config.max_cached_statement_lifetime or 0),
+            max_cacheable_statement_size=config.max_cacheable_statement_size,
+            command_timeout=config.command_timeout,
+        )
+
+    remaining = max(deadline - loop.time(), 0.001)
+    kw = {}
+    if ssl_context is not None:
+        kw["ssl"] = ssl_context
+        kw["server_hostname"] = server_hostname or None
+        kw["ssl_handshake_timeout"] = remaining
+    if isinstance(addr, str):
+        create = loop.create_unix_connection
+    else:
+        create = loop.create_connection
+    transport, proto = await asyncio.wait_for(
+        create(factory, sock=sock, **kw), remaining)
+    try:
+        password = params.password
+        startup_params = [("user", params.user),
+                          ("database", params.database),
+                          ("client_encoding", "utf-8")]
+        for k, v in (params.server_settings or {}).items():
+            if k not in ("user", "database", "client_encoding"):
+                startup_params.append((k, v))
+        scram_password = (connect_utils.saslprep(password)
+                          if password is not None else None)
+        nonce = base64.b64encode(os.urandom(18)).decode("ascii")
+        fut = proto.startup(startup_params, params.user, password,
+                            scram_password, nonce)
+        remaining = max(deadline - loop.time(), 0.001)
+        await asyncio.wait_for(fut, remaining)
+        conn = connection_class(proto, transport, loop, addr, config, params)
+    except BaseException:
+        transport.abort()
+        raise
+    return conn

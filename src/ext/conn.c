@@ -1,0 +1,387 @@
+/* conn.c -- ConnectionCore: the C base class of pgwire.Connection with the
+ * query methods (fetch, fetchrow, fetchval, execute, executemany,
+ * fetchmany).  Each method only parses its arguments and returns an Op; all
+ * errors are delivered when the Op is awaited.
+ */
+#include "proto.h"
+
+#include <structmember.h>
+
+enum {
+    KW_TIMEOUT = 1 << 0,
+    KW_RECORD_CLASS = 1 << 1,
+    KW_COLUMN = 1 << 2,
+};
+
+typedef struct {
+    PyObject *timeout;
+    PyObject *record_class;
+    PyObject *column;
+    PyObject *error; /* pending exception for the op */
+} KwArgs;
+
+static void
+parse_kwargs(ConnCoreObject *c, const char *meth, PyObject *const *kwvals,
+             PyObject *kwnames, unsigned allowed, KwArgs *kw)
+{
+    Py_ssize_t n = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *k = PyTuple_GET_ITEM(kwnames, i);
+        if ((allowed & KW_TIMEOUT) &&
+            PyUnicode_CompareWithASCIIString(k, "timeout") == 0) {
+            kw->timeout = kwvals[i];
+        }
+        else if ((allowed & KW_RECORD_CLASS) &&
+                 PyUnicode_CompareWithASCIIString(k, "record_class") == 0) {
+            kw->record_class = kwvals[i];
+        }
+        else if ((allowed & KW_COLUMN) &&
+                 PyUnicode_CompareWithASCIIString(k, "column") == 0) {
+            kw->column = kwvals[i];
+        }
+        else if (kw->error == NULL) {
+            kw->error = pgw_make_exc(
+                PyExc_TypeError,
+                "%s() got an unexpected keyword argument %R", meth, k);
+        }
+    }
+    (void)c;
+}
+
+static PyObject *
+tuple_from_array(PyObject *const *items, Py_ssize_t n)
+{
+    PyObject *t = PyTuple_New(n);
+    if (t == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyTuple_SET_ITEM(t, i, Py_NewRef(items[i]));
+    }
+    return t;
+}
+
+/* Shared by fetch/fetchrow/fetchval/execute: (query, *args, **kw). */
+static PyObject *
+make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
+              unsigned allowed, PyObject *const *args, size_t nargsf,
+              PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    KwArgs kw = {NULL, NULL, NULL, NULL};
+    parse_kwargs(c, meth, args + nargs, kwnames, allowed, &kw);
+    if (kw.error == NULL && nargs < 1) {
+        kw.error = pgw_make_exc(PyExc_TypeError,
+                                "%s() missing required argument 'query'",
+                                meth);
+    }
+    Py_ssize_t column = 0;
+    if (kw.error == NULL && kw.column != NULL) {
+        column = PyNumber_AsSsize_t(kw.column, PyExc_IndexError);
+        if (column == -1 && PyErr_Occurred()) {
+            PyObject *t, *v, *tb;
+            PyErr_Fetch(&t, &v, &tb);
+            PyErr_NormalizeException(&t, &v, &tb);
+            kw.error = v;
+            Py_XDECREF(t);
+            Py_XDECREF(tb);
+        }
+    }
+    if (kw.error == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *qargs = tuple_from_array(args + (nargs > 0), nargs > 0 ? nargs - 1 : 0);
+    if (qargs == NULL) {
+        Py_XDECREF(kw.error);
+        return NULL;
+    }
+    PyObject *op = pgw_op_new(c, kind, nargs > 0 ? args[0] : Py_None, qargs,
+                              kw.record_class, kw.timeout, column);
+    Py_DECREF(qargs);
+    if (op != NULL && kw.error != NULL) {
+        Py_XSETREF(((OpObject *)op)->pending_exc, kw.error);
+        kw.error = NULL;
+    }
+    Py_XDECREF(kw.error);
+    return op;
+}
+
+/* executemany(command, args, *, timeout) / fetchmany(query, args, *, ...) */
+static PyObject *
+make_many_op(ConnCoreObject *c, OpKind kind, const char *meth,
+             unsigned allowed, PyObject *const *args, size_t nargsf,
+             PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    KwArgs kw = {NULL, NULL, NULL, NULL};
+    parse_kwargs(c, meth, args + nargs, kwnames, allowed, &kw);
+    if (kw.error == NULL && nargs != 2) {
+        kw.error = pgw_make_exc(PyExc_TypeError,
+                                "%s() takes exactly 2 positional arguments "
+                                "(%zd given)",
+                                meth, nargs);
+    }
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL) {
+        Py_XDECREF(kw.error);
+        return NULL;
+    }
+    PyObject *op = pgw_op_new(c, kind, nargs > 0 ? args[0] : Py_None,
+                              nargs == 2 ? args[1] : empty, kw.record_class,
+                              kw.timeout, 0);
+    Py_DECREF(empty);
+    if (op != NULL && kw.error != NULL) {
+        Py_XSETREF(((OpObject *)op)->pending_exc, kw.error);
+        kw.error = NULL;
+    }
+    Py_XDECREF(kw.error);
+    return op;
+}
+
+static PyObject *
+conn_fetch(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
+           PyObject *kwnames)
+{
+    return make_query_op(c, OP_FETCH, "fetch", KW_TIMEOUT | KW_RECORD_CLASS,
+                         args, nargsf, kwnames);
+}
+
+static PyObject *
+conn_fetchrow(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
+              PyObject *kwnames)
+{
+    return make_query_op(c, OP_FETCHROW, "fetchrow",
+                         KW_TIMEOUT | KW_RECORD_CLASS, args, nargsf, kwnames);
+}
+
+static PyObject *
+conn_fetchval(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
+              PyObject *kwnames)
+{
+    return make_query_op(c, OP_FETCHVAL, "fetchval", KW_TIMEOUT | KW_COLUMN,
+                         args, nargsf, kwnames);
+}
+
+static PyObject *
+conn_execute(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
+             PyObject *kwnames)
+{
+    return make_query_op(c, OP_EXECUTE, "execute", KW_TIMEOUT, args, nargsf,
+                         kwnames);
+}
+
+static PyObject *
+conn_executemany(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
+                 PyObject *kwnames)
+{
+    return make_many_op(c, OP_EXECUTEMANY, "executemany", KW_TIMEOUT, args,
+                        nargsf, kwnames);
+}
+
+static PyObject *
+conn_fetchmany(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
+               PyObject *kwnames)
+{
+    return make_many_op(c, OP_FETCHMANY, "fetchmany",
+                        KW_TIMEOUT | KW_RECORD_CLASS, args, nargsf, kwnames);
+}
+
+static PyObject *
+conn_is_closed(ConnCoreObject *c, PyObject *Py_UNUSED(a))
+{
+    ProtocolObject *p = c->proto;
+    return PyBool_FromLong(p == NULL || p->state == PS_CLOSED || p->aborted);
+}
+
+static PyObject *
+conn_get_server_pid(ConnCoreObject *c, PyObject *Py_UNUSED(a))
+{
+    return PyLong_FromLong(c->proto ? c->proto->backend_pid : 0);
+}
+
+static PyObject *
+conn_is_in_transaction(ConnCoreObject *c, PyObject *Py_UNUSED(a))
+{
+    ProtocolObject *p = c->proto;
+    return PyBool_FromLong(p != NULL && (p->tx_status == PGC_TX_INTRANS ||
+                                         p->tx_status == PGC_TX_INERROR));
+}
+
+static PyObject *
+conn_get_protocol(ConnCoreObject *c, void *Py_UNUSED(x))
+{
+    if (c->proto == NULL) {
+        Py_RETURN_NONE;
+    }
+    return Py_NewRef(c->proto);
+}
+
+/* ------------------------------------------------------------------ */
+/* Type                                                                */
+/* ------------------------------------------------------------------ */
+
+static int
+conn_init(ConnCoreObject *c, PyObject *args, PyObject *kwds)
+{
+    (void)kwds;
+    ModState *st = pgw_get_state_by_type(Py_TYPE(c));
+    if (st == NULL) {
+        return -1;
+    }
+    PyObject *proto;
+    if (PyTuple_GET_SIZE(args) < 1) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Connection() needs the protocol as first argument");
+        return -1;
+    }
+    proto = PyTuple_GET_ITEM(args, 0);
+    if (!PyObject_TypeCheck(proto, st->ProtocolType)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "the first argument must be a pgwire Protocol");
+        return -1;
+    }
+    c->st = st;
+    Py_XSETREF(c->proto, (ProtocolObject *)Py_NewRef(proto));
+    return 0;
+}
+
+static PyObject *
+conn_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    (void)args;
+    (void)kwds;
+    ConnCoreObject *c = (ConnCoreObject *)type->tp_alloc(type, 0);
+    if (c == NULL) {
+        return NULL;
+    }
+    c->st = pgw_get_state_by_type(type);
+    c->proto = NULL;
+    c->weakreflist = NULL;
+    return (PyObject *)c;
+}
+
+/* An unclosed connection that is garbage: warn and abort its socket. */
+static void
+conn_finalize(ConnCoreObject *c)
+{
+    ProtocolObject *p = c->proto;
+    if (p == NULL || p->state == PS_CLOSED || p->aborted ||
+        p->transport == NULL) {
+        return;
+    }
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    if (PyErr_WarnFormat(PyExc_ResourceWarning, 1,
+                         "unclosed connection %R; run in asyncio debug mode "
+                         "to show the traceback of connection origin",
+                         (PyObject *)c) < 0) {
+        PyErr_WriteUnraisable((PyObject *)c);
+    }
+    PyObject *r = PyObject_CallMethodNoArgs(p->transport, c->st->str_abort);
+    if (r == NULL) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(r);
+    p->aborted = 1;
+    PyErr_Restore(t, v, tb);
+}
+
+static int
+conn_traverse(ConnCoreObject *c, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(c));
+    Py_VISIT(c->proto);
+    return 0;
+}
+
+static int
+conn_clear(ConnCoreObject *c)
+{
+    Py_CLEAR(c->proto);
+    return 0;
+}
+
+static void
+conn_dealloc(ConnCoreObject *c)
+{
+    if (PyObject_CallFinalizerFromDealloc((PyObject *)c) < 0) {
+        return; /* resurrected */
+    }
+    PyTypeObject *tp = Py_TYPE(c);
+    PyObject_GC_UnTrack(c);
+    if (c->weakreflist != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)c);
+    }
+    conn_clear(c);
+    tp->tp_free((PyObject *)c);
+    Py_DECREF(tp);
+}
+
+#define FASTKW (METH_FASTCALL | METH_KEYWORDS)
+#define FASTFN(f) ((PyCFunction)(void (*)(void))(f))
+
+static PyMethodDef conn_methods[] = {
+    {"fetch", FASTFN(conn_fetch), FASTKW,
+     "fetch(query, *args, timeout=None, record_class=None) -> list"},
+    {"fetchrow", FASTFN(conn_fetchrow), FASTKW,
+     "fetchrow(query, *args, timeout=None, record_class=None)"},
+    {"fetchval", FASTFN(conn_fetchval), FASTKW,
+     "fetchval(query, *args, column=0, timeout=None)"},
+    {"execute", FASTFN(conn_execute), FASTKW,
+     "execute(query, *args, timeout=None) -> str"},
+    {"executemany", FASTFN(conn_executemany), FASTKW,
+     "executemany(command, args, *, timeout=None)"},
+    {"fetchmany", FASTFN(conn_fetchmany), FASTKW,
+     "fetchmany(query, args, *, timeout=None, record_class=None) -> list"},
+    {"is_closed", (PyCFunction)conn_is_closed, METH_NOARGS,
+     "Return True if the connection is closed."},
+    {"get_server_pid", (PyCFunction)conn_get_server_pid, METH_NOARGS,
+     "Return the PID of the server process."},
+    {"is_in_transaction", (PyCFunction)conn_is_in_transaction, METH_NOARGS,
+     "Return True if a transaction is open (from ReadyForQuery)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef conn_getset[] = {
+    {"_protocol", (getter)conn_get_protocol, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef conn_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET,
+     offsetof(ConnCoreObject, weakreflist), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot conn_slots[] = {
+    {Py_tp_new, conn_new},
+    {Py_tp_init, conn_init},
+    {Py_tp_finalize, conn_finalize},
+    {Py_tp_dealloc, conn_dealloc},
+    {Py_tp_traverse, conn_traverse},
+    {Py_tp_clear, conn_clear},
+    {Py_tp_methods, conn_methods},
+    {Py_tp_getset, conn_getset},
+    {Py_tp_members, conn_members},
+    {Py_tp_doc, "C core of pgwire.Connection (query methods)."},
+    {0, NULL},
+};
+
+static PyType_Spec conn_spec = {
+    .name = "pgwire._pgwire.ConnectionCore",
+    .basicsize = sizeof(ConnCoreObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = conn_slots,
+};
+
+int
+pgw_conn_setup_types(PyObject *module, ModState *st)
+{
+    st->ConnectionCoreType =
+        (PyTypeObject *)PyType_FromModuleAndSpec(module, &conn_spec, NULL);
+    if (st->ConnectionCoreType == NULL) {
+        return -1;
+    }
+    return PyModule_AddType(module, st->ConnectionCoreType);
+}

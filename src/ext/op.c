@@ -1,0 +1,877 @@
+/* op.c -- the object a query method returns.
+ *
+ * It behaves like the coroutine asyncpg returns (__await__, send, throw,
+ * close; am_send for the interpreter's fast path), so create_task(),
+ * gather(), wait_for() and shield() accept it.  Nothing happens until the
+ * first send: an un-awaited call does nothing.  Every error, including bad
+ * arguments and "another operation is in progress", is raised from the
+ * awaitable, never at call time.
+ *
+ * Phases: INIT -> [WAIT_DRAIN ->] INIT -> [WAIT_PREPARE ->] WAIT_RESULT ->
+ * DONE.  Each wait yields a fresh asyncio future that the protocol resolves
+ * on ReadyForQuery (or the timer, or connection loss).
+ */
+#include "proto.h"
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+static void
+op_cancel_timer(OpObject *op)
+{
+    if (op->timer != NULL) {
+        PyObject *r = PyObject_CallMethodNoArgs(op->timer, op->st->str_cancel);
+        Py_XDECREF(r);
+        PyErr_Clear();
+        Py_CLEAR(op->timer);
+    }
+}
+
+static int
+op_start_timer(OpObject *op)
+{
+    if (op->timeout < 0) {
+        return 0;
+    }
+    PyObject *cb = PyObject_GetAttrString((PyObject *)op, "_on_timeout");
+    if (cb == NULL) {
+        return -1;
+    }
+    PyObject *delay = PyFloat_FromDouble(op->timeout);
+    if (delay == NULL) {
+        Py_DECREF(cb);
+        return -1;
+    }
+    PyObject *args[] = {op->proto->loop, delay, cb};
+    op->timer = PyObject_VectorcallMethod(
+        op->st->str_call_later, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+        NULL);
+    Py_DECREF(delay);
+    Py_DECREF(cb);
+    return op->timer == NULL ? -1 : 0;
+}
+
+void
+pgw_op_wake(OpObject *op)
+{
+    if (op->fut != NULL && pgw_future_resolve(op->st, op->fut) < 0) {
+        PyErr_WriteUnraisable((PyObject *)op);
+    }
+}
+
+/* A fresh future to wait on; returns a new reference to yield. */
+static PyObject *
+op_yield(OpObject *op)
+{
+    PyObject *fut = pgw_proto_new_future(op->proto);
+    if (fut == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(op->fut, fut);
+    if (PyObject_SetAttr(fut, op->st->str_asyncio_future_blocking, Py_True) <
+        0) {
+        return NULL;
+    }
+    return Py_NewRef(fut);
+}
+
+static void
+op_set_error(OpObject *op, PyObject *exc)
+{
+    if (op->error == NULL) {
+        op->error = Py_NewRef(exc);
+    }
+}
+
+/* Record the pending exception as the op's error (first one wins). */
+static void
+op_capture_error(OpObject *op)
+{
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (v != NULL) {
+        if (tb != NULL) {
+            PyException_SetTraceback(v, tb);
+        }
+        op_set_error(op, v);
+    }
+    Py_XDECREF(t);
+    Py_XDECREF(v);
+    Py_XDECREF(tb);
+}
+
+static void
+op_raise_error(OpObject *op)
+{
+    PyObject *e = op->error;
+    op->error = NULL;
+    PyErr_SetObject((PyObject *)Py_TYPE(e), e);
+    Py_DECREF(e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Called by the protocol                                              */
+/* ------------------------------------------------------------------ */
+
+static int
+on_data_row(OpObject *op, PgcView body)
+{
+    if (!op->want_rows || op->error != NULL || op->stmt == NULL) {
+        return 0;
+    }
+    PyObject *row = pgw_stmt_decode_row(op->stmt, op->record_class, body);
+    if (row == NULL) {
+        op_capture_error(op);
+        return 0;
+    }
+    int rc = PyList_Append(op->rows, row);
+    Py_DECREF(row);
+    if (rc < 0) {
+        op_capture_error(op);
+    }
+    return 0;
+}
+
+static int
+on_copy_in(OpObject *op)
+{
+    /* COPY ... FROM STDIN through execute(): refuse, and never leave the
+     * server waiting for data.  In the extended protocol the Sync we sent
+     * was ignored during copy-in, so send another. */
+    ProtocolObject *p = op->proto;
+    PgcStr why = {"COPY FROM STDIN is not supported by this method",
+                  sizeof("COPY FROM STDIN is not supported by this method") -
+                      1};
+    if (pgc_build_copy_fail(&p->wb, why) != PGC_OK ||
+        (!op->simple && pgc_build_sync(&p->wb) != PGC_OK)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return pgw_proto_flush(p);
+}
+
+static int
+on_prepare_msg(OpObject *op, const PgcMsg *m)
+{
+    int rc = 0;
+    if (op->phase != PH_WAIT_PREPARE || op->stmt == NULL) {
+        return 0;
+    }
+    if (m->type == PGC_MSG_PARAM_DESCRIPTION) {
+        rc = pgw_stmt_on_param_desc(op->stmt, m->body);
+    }
+    else if (m->type == PGC_MSG_ROW_DESCRIPTION) {
+        rc = pgw_stmt_on_row_desc(op->stmt, m->body);
+    }
+    else {
+        rc = pgw_stmt_on_no_data(op->stmt);
+    }
+    if (rc < 0) {
+        op_capture_error(op);
+    }
+    return 0;
+}
+
+int
+pgw_op_on_message(OpObject *op, const PgcMsg *m)
+{
+    switch (m->type) {
+    case PGC_MSG_DATA_ROW:
+        return on_data_row(op, m->body);
+    case PGC_MSG_COMMAND_COMPLETE: {
+        PgcView tag;
+        if (pgc_parse_command_complete(m->body, &tag) != PGC_OK) {
+            PyErr_SetString(op->st->ProtocolError,
+                            "malformed CommandComplete");
+            return -1;
+        }
+        PyObject *s = PyUnicode_DecodeUTF8((const char *)tag.p,
+                                           (Py_ssize_t)tag.n, "replace");
+        if (s == NULL) {
+            return -1;
+        }
+        Py_XSETREF(op->status, s);
+        return 0;
+    }
+    case PGC_MSG_EMPTY_QUERY:
+        Py_XSETREF(op->status, PyUnicode_FromString(""));
+        return op->status ? 0 : -1;
+    case PGC_MSG_ERROR: {
+        if (op->error != NULL) {
+            return 0;
+        }
+        PyObject *exc = pgw_error_from_msg(op->st, m->body, op->query);
+        if (exc == NULL) {
+            op_capture_error(op);
+            return 0;
+        }
+        op->error = exc;
+        return 0;
+    }
+    case PGC_MSG_PARAM_DESCRIPTION:
+    case PGC_MSG_ROW_DESCRIPTION:
+    case PGC_MSG_NO_DATA:
+        return on_prepare_msg(op, m);
+    case PGC_MSG_PARSE_COMPLETE:
+    case PGC_MSG_BIND_COMPLETE:
+    case PGC_MSG_CLOSE_COMPLETE:
+    case PGC_MSG_PORTAL_SUSPENDED:
+    case PGC_MSG_COPY_OUT_RESPONSE:
+    case PGC_MSG_COPY_DATA:
+    case PGC_MSG_COPY_DONE:
+        return 0;
+    case PGC_MSG_COPY_IN_RESPONSE:
+        return on_copy_in(op);
+    default:
+        PyErr_Format(op->st->ProtocolError,
+                     "unexpected message type 0x%02x during a query", m->type);
+        return -1;
+    }
+}
+
+void
+pgw_op_on_ready(OpObject *op)
+{
+    op->request_done = 1;
+    pgw_op_wake(op);
+}
+
+void
+pgw_op_on_lost(OpObject *op, PyObject *exc)
+{
+    op->request_done = 1;
+    if (exc != NULL && exc != Py_None) {
+        op_set_error(op, exc);
+    }
+    pgw_op_wake(op);
+}
+
+/* ------------------------------------------------------------------ */
+/* Starting requests                                                   */
+/* ------------------------------------------------------------------ */
+
+static void
+op_begin_request(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    Py_XSETREF(p->cur, (OpObject *)Py_NewRef(op));
+    p->cur_discard = 0;
+    op->request_done = 0;
+}
+
+static int
+write_many(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    PyObject *it = PyObject_GetIter(op->args);
+    if (it == NULL) {
+        return -1;
+    }
+    PyObject *item;
+    int with_results = op->kind == OP_FETCHMANY;
+    while ((item = PyIter_Next(it)) != NULL) {
+        PyObject *t = PySequence_Tuple(item);
+        Py_DECREF(item);
+        if (t == NULL) {
+            Py_DECREF(it);
+            return -1;
+        }
+        int rc = pgw_stmt_write_bind_exec(p, op->stmt, t, 0, with_results);
+        Py_DECREF(t);
+        if (rc < 0) {
+            Py_DECREF(it);
+            return -1;
+        }
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* Write Bind/Execute/Sync for the op's statement and arguments. */
+static int
+op_send_execute(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    size_t mark = p->wb.len;
+    int rc;
+    switch (op->kind) {
+    case OP_EXECUTEMANY:
+    case OP_FETCHMANY:
+        rc = write_many(op);
+        break;
+    case OP_FETCHROW:
+    case OP_FETCHVAL:
+        rc = pgw_stmt_write_bind_exec(p, op->stmt, op->args, 1, 1);
+        break;
+    case OP_EXECUTE:
+        rc = pgw_stmt_write_bind_exec(p, op->stmt, op->args, 0, 0);
+        break;
+    default:
+        rc = pgw_stmt_write_bind_exec(p, op->stmt, op->args, 0, 1);
+        break;
+    }
+    if (rc == 0 && pgc_build_sync(&p->wb) != PGC_OK) {
+        PyErr_NoMemory();
+        rc = -1;
+    }
+    if (rc < 0) {
+        pgc_wbuf_truncate(&p->wb, mark);
+        return -1;
+    }
+    if (pgw_proto_flush(p) < 0) {
+        return -1;
+    }
+    op_begin_request(op);
+    op->phase = PH_WAIT_RESULT;
+    return 0;
+}
+
+static int
+op_send_simple(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    Py_ssize_t n;
+    const char *sql = PyUnicode_AsUTF8AndSize(op->query, &n);
+    if (sql == NULL) {
+        return -1;
+    }
+    PgcStr s = {sql, (size_t)n};
+    PgcStatus rc = pgc_build_query(&p->wb, s);
+    if (rc != PGC_OK) {
+        PyErr_SetString(op->st->InterfaceError,
+                        rc == PGC_ERR_NOMEM
+                            ? "out of memory"
+                            : "query is too long or contains a NUL character");
+        return -1;
+    }
+    if (pgw_proto_flush(p) < 0) {
+        return -1;
+    }
+    op->simple = 1;
+    op->want_rows = 0;
+    op_begin_request(op);
+    op->phase = PH_WAIT_RESULT;
+    return 0;
+}
+
+static int
+op_send_prepare(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    Py_ssize_t qlen = PyUnicode_GET_LENGTH(op->query);
+    int cacheable = p->cache_max > 0 &&
+                    (p->cache_max_query == 0 || qlen <= p->cache_max_query);
+    PyObject *name = cacheable ? pgw_stmt_next_name(p) : PyBytes_FromString("");
+    if (name == NULL) {
+        return -1;
+    }
+    StmtObject *s = pgw_stmt_new(op->st, op->query, name);
+    Py_DECREF(name);
+    if (s == NULL) {
+        return -1;
+    }
+    Py_XSETREF(op->stmt, s);
+    if (pgw_stmt_write_prepare(p, s) < 0 || pgw_proto_flush(p) < 0) {
+        return -1;
+    }
+    op_begin_request(op);
+    op->phase = PH_WAIT_PREPARE;
+    return 0;
+}
+
+/* Is the connection free for us?  1 yes, 0 we must wait for a drain
+ * (phase set), -1 error. */
+static int
+op_acquire(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    if (p->state != PS_READY || p->aborted) {
+        if (p->last_fatal != NULL && p->state == PS_CLOSED) {
+            op_set_error(op, p->last_fatal);
+            op_raise_error(op);
+            return -1;
+        }
+        PyErr_SetString(op->st->InterfaceError, "connection is closed");
+        return -1;
+    }
+    if (p->cur == NULL && p->cancel == CANCEL_NONE) {
+        return 1;
+    }
+    if ((p->cur_discard || p->cancel != CANCEL_NONE) &&
+        p->drain_waiter == NULL) {
+        p->drain_waiter = (OpObject *)Py_NewRef(op);
+        op->phase = PH_WAIT_DRAIN;
+        return 0;
+    }
+    PyErr_SetString(op->st->InterfaceError,
+                    "cannot perform operation: another operation is in "
+                    "progress");
+    return -1;
+}
+
+/* INIT: 1 = yield (phase advanced), -1 = error. */
+static int
+op_start(OpObject *op)
+{
+    if (op->pending_exc != NULL) {
+        PyObject *e = op->pending_exc;
+        op->pending_exc = NULL;
+        PyErr_SetObject((PyObject *)Py_TYPE(e), e);
+        Py_DECREF(e);
+        return -1;
+    }
+    int free_ = op_acquire(op);
+    if (free_ <= 0) {
+        if (free_ == 0 && op->timer == NULL && op_start_timer(op) < 0) {
+            return -1;
+        }
+        return free_ == 0 ? 1 : -1;
+    }
+    if (op->timer == NULL && op_start_timer(op) < 0) {
+        return -1;
+    }
+    if (op->kind == OP_EXECUTE && PyTuple_GET_SIZE(op->args) == 0) {
+        return op_send_simple(op) < 0 ? -1 : 1;
+    }
+    StmtObject *s = pgw_cache_get(op->proto, op->query);
+    if (s == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    if (s != NULL) {
+        Py_XSETREF(op->stmt, s);
+        return op_send_execute(op) < 0 ? -1 : 1;
+    }
+    return op_send_prepare(op) < 0 ? -1 : 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Results                                                             */
+/* ------------------------------------------------------------------ */
+
+static PyObject *
+op_fetchval_result(OpObject *op)
+{
+    if (PyList_GET_SIZE(op->rows) == 0) {
+        Py_RETURN_NONE;
+    }
+    RecordObject *r = (RecordObject *)PyList_GET_ITEM(op->rows, 0);
+    Py_ssize_t col = op->column;
+    if (col < 0 || col >= Py_SIZE(r)) {
+        PyErr_SetString(PyExc_IndexError, "the index is out of range");
+        return NULL;
+    }
+    return Py_NewRef(r->items[col]);
+}
+
+static PyObject *
+op_result(OpObject *op)
+{
+    switch (op->kind) {
+    case OP_FETCH:
+    case OP_FETCHMANY:
+        return Py_NewRef(op->rows);
+    case OP_FETCHROW:
+        if (PyList_GET_SIZE(op->rows) == 0) {
+            Py_RETURN_NONE;
+        }
+        return Py_NewRef(PyList_GET_ITEM(op->rows, 0));
+    case OP_FETCHVAL:
+        return op_fetchval_result(op);
+    case OP_EXECUTE:
+        if (op->status == NULL) {
+            return PyUnicode_FromString("");
+        }
+        return Py_NewRef(op->status);
+    default:
+        Py_RETURN_NONE;
+    }
+}
+
+/* WAIT_PREPARE finished: cache the statement and send the execution. */
+static int
+op_after_prepare(OpObject *op)
+{
+    if (!op->stmt->described) {
+        PyErr_SetString(op->st->ProtocolError,
+                        "the server did not describe the statement");
+        return -1;
+    }
+    if (pgw_cache_put(op->proto, op->stmt) < 0) {
+        return -1;
+    }
+    int free_ = op_acquire(op);
+    if (free_ <= 0) {
+        return free_ == 0 ? 1 : -1;
+    }
+    return op_send_execute(op) < 0 ? -1 : 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The step function                                                   */
+/* ------------------------------------------------------------------ */
+
+static PySendResult
+op_finish_error(OpObject *op, PyObject **result)
+{
+    op->phase = PH_DONE;
+    op_cancel_timer(op);
+    *result = NULL;
+    return PYGEN_ERROR;
+}
+
+static PySendResult
+op_step(OpObject *op, PyObject **result)
+{
+    for (;;) {
+        int rc;
+        switch (op->phase) {
+        case PH_INIT:
+            rc = op_start(op);
+            break;
+        case PH_WAIT_DRAIN:
+            if (op->error != NULL) {
+                op_raise_error(op);
+                return op_finish_error(op, result);
+            }
+            op->phase = PH_INIT;
+            continue;
+        case PH_WAIT_PREPARE:
+            if (!op->request_done && op->error == NULL) {
+                goto wait_again;
+            }
+            if (op->error != NULL) {
+                op_raise_error(op);
+                return op_finish_error(op, result);
+            }
+            rc = op_after_prepare(op);
+            break;
+        case PH_WAIT_RESULT:
+            if (!op->request_done && op->error == NULL) {
+                goto wait_again;
+            }
+            op->phase = PH_DONE;
+            op_cancel_timer(op);
+            if (op->error != NULL) {
+                op_raise_error(op);
+                *result = NULL;
+                return PYGEN_ERROR;
+            }
+            *result = op_result(op);
+            return *result ? PYGEN_RETURN : PYGEN_ERROR;
+        default:
+            PyErr_SetString(PyExc_RuntimeError,
+                            "cannot reuse already awaited query");
+            *result = NULL;
+            return PYGEN_ERROR;
+        }
+        if (rc < 0) {
+            return op_finish_error(op, result);
+        }
+    wait_again:
+        *result = op_yield(op);
+        return *result ? PYGEN_NEXT : op_finish_error(op, result);
+    }
+}
+
+static PySendResult
+op_am_send(OpObject *op, PyObject *arg, PyObject **result)
+{
+    (void)arg;
+    return op_step(op, result);
+}
+
+static PyObject *
+op_iternext(OpObject *op)
+{
+    PyObject *res;
+    PySendResult r = op_step(op, &res);
+    if (r == PYGEN_NEXT) {
+        return res;
+    }
+    if (r == PYGEN_RETURN) {
+        if (res == Py_None) {
+            Py_DECREF(res);
+            return NULL;
+        }
+        PyObject *e = PyObject_CallOneArg(PyExc_StopIteration, res);
+        Py_DECREF(res);
+        if (e != NULL) {
+            PyErr_SetObject(PyExc_StopIteration, e);
+            Py_DECREF(e);
+        }
+        return NULL;
+    }
+    return NULL;
+}
+
+static PyObject *
+op_send(OpObject *op, PyObject *arg)
+{
+    (void)arg;
+    PyObject *r = op_iternext(op);
+    if (r == NULL && !PyErr_Occurred()) {
+        PyErr_SetNone(PyExc_StopIteration);
+    }
+    return r;
+}
+
+/* Stop waiting: if our request is on the wire, cancel it on the server and
+ * let the protocol drain its results. */
+static void
+op_abandon(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    if ((op->phase == PH_WAIT_PREPARE || op->phase == PH_WAIT_RESULT) &&
+        !op->request_done && p->cur == op) {
+        pgw_proto_begin_cancel(p);
+    }
+    if (op->phase == PH_WAIT_DRAIN && p->drain_waiter == op) {
+        p->drain_waiter = NULL;
+        Py_DECREF(op);
+    }
+    op->phase = PH_DONE;
+    op_cancel_timer(op);
+}
+
+static PyObject *
+op_throw(OpObject *op, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "throw expected 1 to 3 arguments");
+        return NULL;
+    }
+    op_abandon(op);
+    PyObject *typ = args[0];
+    PyObject *val = nargs > 1 ? args[1] : NULL;
+    if (PyExceptionInstance_Check(typ)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(typ), typ);
+    }
+    else if (PyExceptionClass_Check(typ)) {
+        PyErr_SetObject(typ, val);
+    }
+    else {
+        PyErr_SetString(PyExc_TypeError,
+                        "exceptions must be classes or instances deriving "
+                        "from BaseException");
+    }
+    return NULL;
+}
+
+static PyObject *
+op_close(OpObject *op, PyObject *Py_UNUSED(a))
+{
+    op_abandon(op);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+op_on_timeout(OpObject *op, PyObject *Py_UNUSED(a))
+{
+    Py_CLEAR(op->timer);
+    if (op->phase == PH_DONE || op->phase == PH_INIT) {
+        Py_RETURN_NONE;
+    }
+    PyObject *exc = PyObject_CallNoArgs(op->st->TimeoutError);
+    if (exc == NULL) {
+        return NULL;
+    }
+    op_set_error(op, exc);
+    Py_DECREF(exc);
+    op_abandon(op);
+    /* op_abandon moved us to DONE; go back to a waiting phase so the step
+     * function raises the error on wake-up. */
+    op->phase = PH_WAIT_RESULT;
+    pgw_op_wake(op);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+op_await(OpObject *op)
+{
+    return Py_NewRef(op);
+}
+
+/* ------------------------------------------------------------------ */
+/* Construction and type                                               */
+/* ------------------------------------------------------------------ */
+
+/* Validate a timeout argument; sets *out (-1 for none). */
+static int
+parse_timeout(ModState *st, PyObject *o, double dflt, double *out)
+{
+    (void)st;
+    if (o == NULL || o == Py_None) {
+        *out = dflt;
+        return 0;
+    }
+    if (PyBool_Check(o) || !(PyFloat_Check(o) || PyLong_Check(o))) {
+        PyErr_Format(PyExc_ValueError,
+                     "invalid timeout value: expected non-negative float "
+                     "(got %R)",
+                     o);
+        return -1;
+    }
+    double t = PyFloat_AsDouble(o);
+    if (t == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    *out = t < 0 ? 0 : t;
+    return 0;
+}
+
+PyObject *
+pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
+           PyObject *args, PyObject *record_class, PyObject *timeout,
+           Py_ssize_t column)
+{
+    ModState *st = conn->st;
+    OpObject *op = PyObject_GC_New(OpObject, st->OpType);
+    if (op == NULL) {
+        return NULL;
+    }
+    op->st = st;
+    op->proto = (ProtocolObject *)Py_NewRef(conn->proto);
+    op->kind = kind;
+    op->phase = PH_INIT;
+    op->query = Py_XNewRef(query);
+    op->args = Py_XNewRef(args);
+    op->record_class = NULL;
+    op->column = column;
+    op->fut = op->timer = NULL;
+    op->stmt = NULL;
+    op->rows = PyList_New(0);
+    op->status = op->error = op->pending_exc = NULL;
+    op->request_done = 0;
+    op->simple = 0;
+    op->want_rows = kind != OP_EXECUTE && kind != OP_EXECUTEMANY;
+    PyObject_GC_Track(op);
+    if (op->rows == NULL) {
+        Py_DECREF(op);
+        return NULL;
+    }
+    PyTypeObject *rc = op->proto->record_class;
+    if (record_class != NULL && record_class != Py_None) {
+        if (!PyType_Check(record_class) ||
+            !PyType_IsSubtype((PyTypeObject *)record_class, st->RecordType)) {
+            op->pending_exc = pgw_make_exc(
+                st->InterfaceError,
+                "record_class is expected to be a subclass of pgwire.Record, "
+                "got %R",
+                record_class);
+        }
+        else {
+            rc = (PyTypeObject *)record_class;
+        }
+    }
+    op->record_class = (PyTypeObject *)Py_NewRef(rc);
+    if (op->pending_exc == NULL &&
+        parse_timeout(st, timeout, op->proto->command_timeout, &op->timeout) <
+            0) {
+        op_capture_error(op);
+        op->pending_exc = op->error;
+        op->error = NULL;
+    }
+    if (op->pending_exc == NULL && (query == NULL || !PyUnicode_Check(query))) {
+        op->pending_exc = pgw_make_exc(PyExc_TypeError,
+                                       "query must be str, not %s",
+                                       query ? Py_TYPE(query)->tp_name
+                                             : "nothing");
+    }
+    if (op->pending_exc == NULL && op->timeout == 0) {
+        op->pending_exc = PyObject_CallNoArgs(st->TimeoutError);
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(op);
+        return NULL;
+    }
+    return (PyObject *)op;
+}
+
+static int
+op_traverse(OpObject *op, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(op));
+    Py_VISIT(op->proto);
+    Py_VISIT(op->query);
+    Py_VISIT(op->args);
+    Py_VISIT(op->record_class);
+    Py_VISIT(op->fut);
+    Py_VISIT(op->timer);
+    Py_VISIT(op->stmt);
+    Py_VISIT(op->rows);
+    Py_VISIT(op->status);
+    Py_VISIT(op->error);
+    Py_VISIT(op->pending_exc);
+    return 0;
+}
+
+static int
+op_clear(OpObject *op)
+{
+    Py_CLEAR(op->proto);
+    Py_CLEAR(op->query);
+    Py_CLEAR(op->args);
+    Py_CLEAR(op->record_class);
+    Py_CLEAR(op->fut);
+    Py_CLEAR(op->timer);
+    Py_CLEAR(op->stmt);
+    Py_CLEAR(op->rows);
+    Py_CLEAR(op->status);
+    Py_CLEAR(op->error);
+    Py_CLEAR(op->pending_exc);
+    return 0;
+}
+
+static void
+op_dealloc(OpObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
+    if (op->timer != NULL) {
+        op_cancel_timer(op);
+    }
+    op_clear(op);
+    tp->tp_free((PyObject *)op);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef op_methods[] = {
+    {"send", (PyCFunction)op_send, METH_O, NULL},
+    {"throw", (PyCFunction)(void (*)(void))op_throw, METH_FASTCALL, NULL},
+    {"close", (PyCFunction)op_close, METH_NOARGS, NULL},
+    {"_on_timeout", (PyCFunction)op_on_timeout, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot op_slots[] = {
+    {Py_am_await, op_await},
+    {Py_am_send, op_am_send},
+    {Py_tp_iternext, op_iternext},
+    {Py_tp_dealloc, op_dealloc},
+    {Py_tp_traverse, op_traverse},
+    {Py_tp_clear, op_clear},
+    {Py_tp_methods, op_methods},
+    {Py_tp_doc, "An awaitable pgwire query (behaves like a coroutine)."},
+    {0, NULL},
+};
+
+static PyType_Spec op_spec = {
+    .name = "pgwire._pgwire.Query",
+    .basicsize = sizeof(OpObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = op_slots,
+};
+
+int
+pgw_op_setup_types(PyObject *module, ModState *st)
+{
+    st->OpType =
+        (PyTypeObject *)PyType_FromModuleAndSpec(module, &op_spec, NULL);
+    if (st->OpType == NULL) {
+        return -1;
+    }
+    return PyModule_AddType(module, st->OpType);
+}

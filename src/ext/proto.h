@@ -1,0 +1,218 @@
+/* proto.h -- internal structures of the asyncio protocol, the connection
+ * core, the per-call awaitable (Op) and prepared-statement state.
+ *
+ * Ownership: ConnectionCore -> Protocol (strong); Protocol -> Connection
+ * (weak reference only, so dropping an unclosed connection frees it at once
+ * and its finalizer can warn); Protocol -> current Op (strong while its
+ * request is on the wire); Op -> Protocol, Statement (strong).
+ */
+#ifndef PGW_PROTO_H
+#define PGW_PROTO_H
+
+#include "ext.h"
+#include "record.h"
+#include "../core/pgc_build.h"
+#include "../core/pgc_frame.h"
+#include "../core/pgc_msg.h"
+#include "../core/pgc_parse.h"
+#include "../core/pgc_startup.h"
+
+typedef struct OpObject OpObject;
+typedef struct StmtObject StmtObject;
+
+/* ------------------------------------------------------------------ */
+/* Statement                                                           */
+/* ------------------------------------------------------------------ */
+struct StmtObject {
+    PyObject_HEAD
+    ModState *st;
+    PyObject *name;   /* bytes; b"" for the unnamed statement */
+    PyObject *query;  /* str */
+    PyObject *query_utf8; /* bytes */
+    uint16_t nparams;
+    uint32_t *param_oids;
+    const PgwCodec **param_codecs;
+    int16_t *param_formats;
+    uint16_t nparam_formats; /* 1 if all binary (param_formats[0]) */
+    uint16_t ncols;
+    uint32_t *col_oids;
+    const PgwCodec **col_codecs;
+    int16_t *col_formats;
+    uint16_t ncol_formats;   /* 1 if all the same */
+    PgcCol *cols;            /* scratch for DataRow parsing */
+    PyObject *names;  /* tuple of column names (str) */
+    PyObject *desc;   /* RecordDesc */
+    PyObject *attrs;  /* list of (name, type_oid) or NULL */
+    int described;    /* ParameterDescription/RowDescription seen */
+    int in_cache;
+    int closed;
+    double created_at; /* monotonic seconds */
+    StmtObject *lru_prev, *lru_next; /* borrowed links while in_cache */
+};
+
+/* ------------------------------------------------------------------ */
+/* Protocol                                                            */
+/* ------------------------------------------------------------------ */
+typedef enum {
+    PS_NEW = 0,   /* before connection_made */
+    PS_CONNECTED, /* transport up, startup not sent */
+    PS_STARTUP,   /* startup/auth in progress */
+    PS_READY,     /* idle or running requests */
+    PS_CLOSED,    /* connection_lost seen, or aborted */
+} ProtoState;
+
+typedef enum {
+    CANCEL_NONE = 0,
+    CANCEL_RUNNING, /* CancelRequest dial in progress */
+    CANCEL_SENT,    /* dial finished; waiting for the cancelled request */
+} CancelState;
+
+typedef struct {
+    PyObject_HEAD
+    ModState *st;
+    ProtoState state;
+    PyObject *loop;
+    PyObject *transport;
+    PyObject *transport_write; /* bound method */
+    PgcReader rd;
+    PgcWBuf wb;
+
+    /* startup */
+    PgcStartup su;
+    PyObject *su_user, *su_password, *su_scram_password, *su_nonce; /* bytes */
+    PyObject *startup_fut;
+
+    int32_t backend_pid;
+    int32_t backend_secret;
+    uint8_t tx_status;
+    PyObject *settings; /* dict str -> str */
+
+    /* requests: at most one in flight (pipelining comes later) */
+    OpObject *cur;        /* strong */
+    int cur_discard;      /* the current request's results are dropped */
+    CancelState cancel;
+    OpObject *drain_waiter; /* strong: the op waiting for the drain */
+    PyObject *drain_timer;
+
+    /* statement cache (LRU: head = most recent) */
+    PyObject *stmt_cache; /* dict query -> Statement */
+    StmtObject *lru_head, *lru_tail;
+    Py_ssize_t cache_size, cache_max;
+    double cache_lifetime;     /* seconds, 0 = forever */
+    Py_ssize_t cache_max_query; /* bytes of query text, 0 = unlimited */
+    uint64_t stmt_counter;
+    PyObject *pending_closes; /* list of statement names (bytes) */
+
+    PyTypeObject *record_class;
+    double command_timeout; /* < 0: none */
+    double cancel_timeout;
+
+    PyObject *conn_ref;   /* weakref to the Connection, or NULL */
+    PyObject *closed_fut; /* resolved in connection_lost */
+    PyObject *last_fatal; /* FATAL ErrorResponse received while idle */
+    int writing_paused;
+    int aborted;
+} ProtocolObject;
+
+/* ------------------------------------------------------------------ */
+/* ConnectionCore                                                      */
+/* ------------------------------------------------------------------ */
+typedef struct {
+    PyObject_HEAD
+    ModState *st;
+    ProtocolObject *proto;
+    PyObject *weakreflist;
+} ConnCoreObject;
+
+/* ------------------------------------------------------------------ */
+/* Op: the awaitable returned by the query methods                     */
+/* ------------------------------------------------------------------ */
+typedef enum {
+    OP_FETCH = 0,
+    OP_FETCHROW,
+    OP_FETCHVAL,
+    OP_EXECUTE,
+    OP_EXECUTEMANY,
+    OP_FETCHMANY,
+} OpKind;
+
+typedef enum {
+    PH_INIT = 0,
+    PH_WAIT_DRAIN,
+    PH_WAIT_PREPARE,
+    PH_WAIT_RESULT,
+    PH_DONE,
+} OpPhase;
+
+struct OpObject {
+    PyObject_HEAD
+    ModState *st;
+    ProtocolObject *proto;
+    OpKind kind;
+    OpPhase phase;
+    PyObject *query;      /* str */
+    PyObject *args;       /* tuple (or the sequence of tuples for *many) */
+    PyTypeObject *record_class;
+    Py_ssize_t column;    /* fetchval */
+    double timeout;       /* < 0: none */
+    PyObject *fut;        /* the future being waited on */
+    PyObject *timer;      /* TimerHandle or NULL */
+    StmtObject *stmt;
+    PyObject *rows;       /* list */
+    PyObject *status;     /* str: last CommandComplete tag */
+    PyObject *error;      /* exception instance, or NULL */
+    PyObject *pending_exc; /* raised at the first step */
+    int request_done;     /* ReadyForQuery of the current request seen */
+    int simple;           /* simple-query protocol */
+    int want_rows;
+};
+
+/* protocol.c */
+int pgw_proto_flush(ProtocolObject *p);
+void pgw_proto_begin_cancel(ProtocolObject *p);
+void pgw_proto_fatal(ProtocolObject *p, PyObject *exc);
+int pgw_proto_check_usable(ProtocolObject *p);
+PyObject *pgw_proto_new_future(ProtocolObject *p);
+int pgw_future_resolve(ModState *st, PyObject *fut);
+
+/* stmt.c */
+int pgw_stmt_setup_types(PyObject *module, ModState *st);
+StmtObject *pgw_stmt_new(ModState *st, PyObject *query, PyObject *name);
+/* Cache lookup: a borrowed-turned-new reference, or NULL (no exception). */
+StmtObject *pgw_cache_get(ProtocolObject *p, PyObject *query);
+int pgw_cache_put(ProtocolObject *p, StmtObject *s);
+void pgw_cache_clear(ProtocolObject *p);
+PyObject *pgw_stmt_next_name(ProtocolObject *p);
+int pgw_stmt_on_param_desc(StmtObject *s, PgcView body);
+int pgw_stmt_on_row_desc(StmtObject *s, PgcView body);
+int pgw_stmt_on_no_data(StmtObject *s);
+/* Write Parse + Describe(S) + Sync for s. */
+int pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s);
+/* Write Bind + Execute for one set of arguments (no Sync). */
+int pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
+                             int32_t max_rows, int with_results);
+PyObject *pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype,
+                              PgcView body);
+
+/* op.c */
+int pgw_op_setup_types(PyObject *module, ModState *st);
+PyObject *pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
+                     PyObject *args, PyObject *record_class,
+                     PyObject *timeout, Py_ssize_t column);
+/* Called by the protocol when a message for the op's request arrives. */
+int pgw_op_on_message(OpObject *op, const PgcMsg *m);
+/* ReadyForQuery for the op's request. */
+void pgw_op_on_ready(OpObject *op);
+/* The connection is gone. */
+void pgw_op_on_lost(OpObject *op, PyObject *exc);
+void pgw_op_wake(OpObject *op);
+
+/* conn.c */
+int pgw_conn_setup_types(PyObject *module, ModState *st);
+
+/* errors.c */
+PyObject *pgw_error_from_msg(ModState *st, PgcView body, PyObject *query);
+PyObject *pgw_fields_from_msg(PgcView body);
+PyObject *pgw_make_exc(PyObject *cls, const char *fmt, ...);
+
+#endif /* PGW_PROTO_H */

@@ -1,0 +1,730 @@
+/* stmt.c -- prepared-statement state, the per-connection LRU statement
+ * cache, and the Parse/Describe/Bind/Execute writers.
+ *
+ * A Statement learns its parameter and column types from
+ * ParameterDescription / RowDescription, picks a codec per type (builtin
+ * table, else the text fallback), and precomputes the format-code arrays so
+ * a cached execution only encodes arguments.
+ */
+#include "proto.h"
+
+#include <time.h>
+
+#define MAX_QUERY_ARGS 65535
+
+static double
+monotonic_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ------------------------------------------------------------------ */
+/* Statement type                                                      */
+/* ------------------------------------------------------------------ */
+
+static void
+stmt_free_arrays(StmtObject *s)
+{
+    PyMem_Free(s->param_oids);
+    PyMem_Free(s->param_codecs);
+    PyMem_Free(s->param_formats);
+    PyMem_Free(s->col_oids);
+    PyMem_Free(s->col_codecs);
+    PyMem_Free(s->col_formats);
+    PyMem_Free(s->cols);
+    s->param_oids = NULL;
+    s->param_codecs = NULL;
+    s->param_formats = NULL;
+    s->col_oids = NULL;
+    s->col_codecs = NULL;
+    s->col_formats = NULL;
+    s->cols = NULL;
+}
+
+StmtObject *
+pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
+{
+    StmtObject *s = PyObject_GC_New(StmtObject, st->StatementType);
+    if (s == NULL) {
+        return NULL;
+    }
+    s->st = st;
+    s->name = Py_NewRef(name);
+    s->query = Py_NewRef(query);
+    s->query_utf8 = PyUnicode_AsUTF8String(query);
+    s->nparams = 0;
+    s->param_oids = NULL;
+    s->param_codecs = NULL;
+    s->param_formats = NULL;
+    s->nparam_formats = 0;
+    s->ncols = 0;
+    s->col_oids = NULL;
+    s->col_codecs = NULL;
+    s->col_formats = NULL;
+    s->ncol_formats = 0;
+    s->cols = NULL;
+    s->names = NULL;
+    s->desc = NULL;
+    s->attrs = NULL;
+    s->described = 0;
+    s->in_cache = 0;
+    s->closed = 0;
+    s->created_at = monotonic_now();
+    s->lru_prev = s->lru_next = NULL;
+    PyObject_GC_Track(s);
+    if (s->query_utf8 == NULL) {
+        Py_DECREF(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int
+stmt_traverse(StmtObject *s, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(s));
+    Py_VISIT(s->names);
+    Py_VISIT(s->desc);
+    Py_VISIT(s->attrs);
+    return 0;
+}
+
+static int
+stmt_clear(StmtObject *s)
+{
+    Py_CLEAR(s->name);
+    Py_CLEAR(s->query);
+    Py_CLEAR(s->query_utf8);
+    Py_CLEAR(s->names);
+    Py_CLEAR(s->desc);
+    Py_CLEAR(s->attrs);
+    return 0;
+}
+
+static void
+stmt_dealloc(StmtObject *s)
+{
+    PyTypeObject *tp = Py_TYPE(s);
+    PyObject_GC_UnTrack(s);
+    stmt_clear(s);
+    stmt_free_arrays(s);
+    tp->tp_free((PyObject *)s);
+    Py_DECREF(tp);
+}
+
+static PyObject *
+stmt_get_name(StmtObject *s, void *Py_UNUSED(c))
+{
+    return PyUnicode_FromEncodedObject(s->name, "utf-8", "strict");
+}
+
+static PyObject *
+stmt_get_query(StmtObject *s, void *Py_UNUSED(c))
+{
+    return Py_NewRef(s->query);
+}
+
+static PyObject *
+oid_tuple(const uint32_t *oids, uint16_t n)
+{
+    PyObject *t = PyTuple_New(n);
+    if (t == NULL) {
+        return NULL;
+    }
+    for (uint16_t i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromUnsignedLong(oids[i]);
+        if (v == NULL) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, v);
+    }
+    return t;
+}
+
+static PyObject *
+stmt_get_param_oids(StmtObject *s, void *Py_UNUSED(c))
+{
+    return oid_tuple(s->param_oids, s->nparams);
+}
+
+static PyObject *
+stmt_get_col_oids(StmtObject *s, void *Py_UNUSED(c))
+{
+    return oid_tuple(s->col_oids, s->ncols);
+}
+
+static PyObject *
+stmt_get_col_names(StmtObject *s, void *Py_UNUSED(c))
+{
+    if (s->names == NULL) {
+        return PyTuple_New(0);
+    }
+    return Py_NewRef(s->names);
+}
+
+static PyGetSetDef stmt_getset[] = {
+    {"name", (getter)stmt_get_name, NULL, NULL, NULL},
+    {"query", (getter)stmt_get_query, NULL, NULL, NULL},
+    {"param_oids", (getter)stmt_get_param_oids, NULL, NULL, NULL},
+    {"column_oids", (getter)stmt_get_col_oids, NULL, NULL, NULL},
+    {"column_names", (getter)stmt_get_col_names, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot stmt_slots[] = {
+    {Py_tp_dealloc, stmt_dealloc},
+    {Py_tp_traverse, stmt_traverse},
+    {Py_tp_clear, stmt_clear},
+    {Py_tp_getset, stmt_getset},
+    {0, NULL},
+};
+
+static PyType_Spec stmt_spec = {
+    .name = "pgwire._pgwire.Statement",
+    .basicsize = sizeof(StmtObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = stmt_slots,
+};
+
+int
+pgw_stmt_setup_types(PyObject *module, ModState *st)
+{
+    st->StatementType =
+        (PyTypeObject *)PyType_FromModuleAndSpec(module, &stmt_spec, NULL);
+    return st->StatementType == NULL ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Describe results                                                    */
+/* ------------------------------------------------------------------ */
+
+static const PgwCodec *
+codec_for(uint32_t oid)
+{
+    const PgwCodec *c = pgw_codec_builtin(oid);
+    return c != NULL ? c : pgw_codec_text_fallback();
+}
+
+/* Format-code array: one entry when all agree, else one per item. */
+static void
+compact_formats(const int16_t *fmts, uint16_t n, uint16_t *nfmt)
+{
+    *nfmt = 0;
+    if (n == 0) {
+        return;
+    }
+    for (uint16_t i = 1; i < n; i++) {
+        if (fmts[i] != fmts[0]) {
+            *nfmt = n;
+            return;
+        }
+    }
+    *nfmt = 1;
+}
+
+int
+pgw_stmt_on_param_desc(StmtObject *s, PgcView body)
+{
+    uint16_t n;
+    if (pgc_parse_param_desc(body, &n, NULL, 0) != PGC_OK) {
+        goto bad;
+    }
+    PyMem_Free(s->param_oids);
+    PyMem_Free(s->param_codecs);
+    PyMem_Free(s->param_formats);
+    s->param_oids = PyMem_Calloc((size_t)n + 1, sizeof(uint32_t));
+    s->param_codecs = PyMem_Calloc((size_t)n + 1, sizeof(PgwCodec *));
+    s->param_formats = PyMem_Calloc((size_t)n + 1, sizeof(int16_t));
+    if (!s->param_oids || !s->param_codecs || !s->param_formats) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (pgc_parse_param_desc(body, &n, s->param_oids, n) != PGC_OK) {
+        goto bad;
+    }
+    s->nparams = n;
+    for (uint16_t i = 0; i < n; i++) {
+        s->param_codecs[i] = codec_for(s->param_oids[i]);
+        s->param_formats[i] = s->param_codecs[i]->format;
+    }
+    compact_formats(s->param_formats, n, &s->nparam_formats);
+    return 0;
+bad:
+    PyErr_SetString(s->st->ProtocolError, "malformed ParameterDescription");
+    return -1;
+}
+
+static int
+stmt_alloc_cols(StmtObject *s, uint16_t n)
+{
+    PyMem_Free(s->col_oids);
+    PyMem_Free(s->col_codecs);
+    PyMem_Free(s->col_formats);
+    PyMem_Free(s->cols);
+    s->col_oids = PyMem_Calloc((size_t)n + 1, sizeof(uint32_t));
+    s->col_codecs = PyMem_Calloc((size_t)n + 1, sizeof(PgwCodec *));
+    s->col_formats = PyMem_Calloc((size_t)n + 1, sizeof(int16_t));
+    s->cols = PyMem_Calloc((size_t)n + 1, sizeof(PgcCol));
+    if (!s->col_oids || !s->col_codecs || !s->col_formats || !s->cols) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+int
+pgw_stmt_on_row_desc(StmtObject *s, PgcView body)
+{
+    uint16_t n;
+    PgcCur c;
+    PgcField f;
+    if (pgc_parse_row_desc_start(body, &n, &c) != PGC_OK) {
+        goto bad;
+    }
+    if (stmt_alloc_cols(s, n) < 0) {
+        return -1;
+    }
+    PyObject *names = PyTuple_New(n);
+    if (names == NULL) {
+        return -1;
+    }
+    for (uint16_t i = 0; i < n; i++) {
+        if (pgc_parse_row_desc_field(&c, &f) != PGC_OK) {
+            Py_DECREF(names);
+            goto bad;
+        }
+        PyObject *nm = PyUnicode_DecodeUTF8((const char *)f.name.p,
+                                            (Py_ssize_t)f.name.n, "replace");
+        if (nm == NULL) {
+            Py_DECREF(names);
+            return -1;
+        }
+        PyTuple_SET_ITEM(names, i, nm);
+        s->col_oids[i] = f.type_oid;
+        s->col_codecs[i] = codec_for(f.type_oid);
+        s->col_formats[i] = s->col_codecs[i]->format;
+    }
+    if (pgc_cur_left(&c) != 0) {
+        Py_DECREF(names);
+        goto bad;
+    }
+    s->ncols = n;
+    compact_formats(s->col_formats, n, &s->ncol_formats);
+    Py_XSETREF(s->names, names);
+    Py_XSETREF(s->desc, pgw_record_desc_new(s->st, names));
+    if (s->desc == NULL) {
+        return -1;
+    }
+    s->described = 1;
+    return 0;
+bad:
+    PyErr_SetString(s->st->ProtocolError, "malformed RowDescription");
+    return -1;
+}
+
+int
+pgw_stmt_on_no_data(StmtObject *s)
+{
+    if (stmt_alloc_cols(s, 0) < 0) {
+        return -1;
+    }
+    s->ncols = 0;
+    s->ncol_formats = 0;
+    PyObject *names = PyTuple_New(0);
+    if (names == NULL) {
+        return -1;
+    }
+    Py_XSETREF(s->names, names);
+    Py_XSETREF(s->desc, pgw_record_desc_new(s->st, names));
+    if (s->desc == NULL) {
+        return -1;
+    }
+    s->described = 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The LRU cache                                                       */
+/* ------------------------------------------------------------------ */
+
+static void
+lru_unlink(ProtocolObject *p, StmtObject *s)
+{
+    if (s->lru_prev) {
+        s->lru_prev->lru_next = s->lru_next;
+    }
+    else {
+        p->lru_head = s->lru_next;
+    }
+    if (s->lru_next) {
+        s->lru_next->lru_prev = s->lru_prev;
+    }
+    else {
+        p->lru_tail = s->lru_prev;
+    }
+    s->lru_prev = s->lru_next = NULL;
+}
+
+static void
+lru_push_front(ProtocolObject *p, StmtObject *s)
+{
+    s->lru_prev = NULL;
+    s->lru_next = p->lru_head;
+    if (p->lru_head) {
+        p->lru_head->lru_prev = s;
+    }
+    p->lru_head = s;
+    if (p->lru_tail == NULL) {
+        p->lru_tail = s;
+    }
+}
+
+/* Remove s from the cache; its server-side statement is closed lazily,
+ * with the next request. */
+static int
+cache_evict(ProtocolObject *p, StmtObject *s)
+{
+    Py_INCREF(s);
+    lru_unlink(p, s);
+    s->in_cache = 0;
+    p->cache_size--;
+    int rc = 0;
+    if (PyBytes_GET_SIZE(s->name) > 0 && p->pending_closes != NULL) {
+        rc = PyList_Append(p->pending_closes, s->name);
+    }
+    if (PyDict_DelItem(p->stmt_cache, s->query) < 0) {
+        rc = -1;
+    }
+    Py_DECREF(s);
+    return rc;
+}
+
+StmtObject *
+pgw_cache_get(ProtocolObject *p, PyObject *query)
+{
+    if (p->cache_size == 0) {
+        return NULL;
+    }
+    PyObject *o = PyDict_GetItemWithError(p->stmt_cache, query);
+    if (o == NULL) {
+        return NULL;
+    }
+    StmtObject *s = (StmtObject *)o;
+    if (p->cache_lifetime > 0 &&
+        monotonic_now() - s->created_at > p->cache_lifetime) {
+        if (cache_evict(p, s) < 0) {
+            PyErr_WriteUnraisable((PyObject *)p);
+        }
+        return NULL;
+    }
+    if (p->lru_head != s) {
+        lru_unlink(p, s);
+        lru_push_front(p, s);
+    }
+    return (StmtObject *)Py_NewRef(s);
+}
+
+int
+pgw_cache_put(ProtocolObject *p, StmtObject *s)
+{
+    if (p->cache_max == 0 || PyBytes_GET_SIZE(s->name) == 0) {
+        return 0;
+    }
+    if (PyDict_SetItem(p->stmt_cache, s->query, (PyObject *)s) < 0) {
+        return -1;
+    }
+    s->in_cache = 1;
+    s->created_at = monotonic_now();
+    lru_push_front(p, s);
+    p->cache_size++;
+    while (p->cache_size > p->cache_max && p->lru_tail != NULL) {
+        if (cache_evict(p, p->lru_tail) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void
+pgw_cache_clear(ProtocolObject *p)
+{
+    while (p->lru_head != NULL) {
+        if (cache_evict(p, p->lru_head) < 0) {
+            PyErr_Clear();
+        }
+    }
+    if (p->stmt_cache != NULL) {
+        PyDict_Clear(p->stmt_cache);
+    }
+    p->cache_size = 0;
+}
+
+PyObject *
+pgw_stmt_next_name(ProtocolObject *p)
+{
+    p->stmt_counter++;
+    return PyBytes_FromFormat("__pgwire_stmt_%llu__",
+                              (unsigned long long)p->stmt_counter);
+}
+
+/* ------------------------------------------------------------------ */
+/* Writers                                                             */
+/* ------------------------------------------------------------------ */
+
+static PgcStr
+bytes_str(PyObject *b)
+{
+    PgcStr s = {PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b)};
+    return s;
+}
+
+static int
+write_pending_closes(ProtocolObject *p)
+{
+    Py_ssize_t n = PyList_GET_SIZE(p->pending_closes);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name = PyList_GET_ITEM(p->pending_closes, i);
+        if (pgc_build_close(&p->wb, PGC_TARGET_STATEMENT, bytes_str(name)) !=
+            PGC_OK) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    if (n > 0) {
+        return PyList_SetSlice(p->pending_closes, 0, n, NULL);
+    }
+    return 0;
+}
+
+int
+pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s)
+{
+    size_t mark = p->wb.len;
+    if (write_pending_closes(p) < 0) {
+        return -1;
+    }
+    PgcStr name = bytes_str(s->name);
+    PgcStatus rc = pgc_build_parse(&p->wb, name, bytes_str(s->query_utf8),
+                                   NULL, 0);
+    if (rc == PGC_OK) {
+        rc = pgc_build_describe(&p->wb, PGC_TARGET_STATEMENT, name);
+    }
+    if (rc == PGC_OK) {
+        rc = pgc_build_sync(&p->wb);
+    }
+    if (rc != PGC_OK) {
+        pgc_wbuf_truncate(&p->wb, mark);
+        if (rc == PGC_ERR_NOMEM) {
+            PyErr_NoMemory();
+        }
+        else {
+            PyErr_SetString(p->st->InterfaceError,
+                            "query is too long or contains a NUL character");
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+short_repr(PyObject *o)
+{
+    PyObject *r = PyObject_Repr(o);
+    if (r == NULL) {
+        PyErr_Clear();
+        return PyUnicode_FromFormat("<%s object>", Py_TYPE(o)->tp_name);
+    }
+    if (PyUnicode_GET_LENGTH(r) > 80) {
+        PyObject *cut = PyUnicode_Substring(r, 0, 77);
+        Py_DECREF(r);
+        if (cut == NULL) {
+            return NULL;
+        }
+        r = PyUnicode_FromFormat("%U...", cut);
+        Py_DECREF(cut);
+    }
+    return r;
+}
+
+/* Turn the pending encoder exception into DataError("invalid input for
+ * query argument $N: <value> (<cause>)") chained to the original. */
+static void
+raise_arg_error(ModState *st, Py_ssize_t i, PyObject *arg)
+{
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (v != NULL && tb != NULL) {
+        PyException_SetTraceback(v, tb);
+    }
+    PyObject *rep = short_repr(arg);
+    PyObject *msg = rep ? PyUnicode_FromFormat(
+                              "invalid input for query argument $%zd: %U (%S)",
+                              i + 1, rep, v ? v : Py_None)
+                        : NULL;
+    Py_XDECREF(rep);
+    PyObject *exc = msg ? PyObject_CallOneArg(st->DataError, msg) : NULL;
+    Py_XDECREF(msg);
+    if (exc != NULL) {
+        if (v != NULL) {
+            PyException_SetCause(exc, Py_NewRef(v));
+        }
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+    Py_XDECREF(t);
+    Py_XDECREF(v);
+    Py_XDECREF(tb);
+}
+
+static int
+encode_param(ProtocolObject *p, StmtObject *s, Py_ssize_t i, PyObject *arg)
+{
+    if (arg == Py_None) {
+        return pgc_build_bind_null(&p->wb) == PGC_OK ? 0 : -1;
+    }
+    size_t off;
+    if (pgc_wbuf_reserve_len(&p->wb, &off) != PGC_OK) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    const PgwCodec *c = s->param_codecs[i];
+    if (c->encode == NULL) {
+        PyErr_Format(PyExc_TypeError, "no encoder for type %s", c->name);
+        raise_arg_error(p->st, i, arg);
+        return -1;
+    }
+    if (c->encode(&p->st->codec, c, arg, &p->wb) < 0) {
+        raise_arg_error(p->st, i, arg);
+        return -1;
+    }
+    if (pgc_wbuf_patch_len(&p->wb, off) != PGC_OK) {
+        PyErr_Format(p->st->DataError,
+                     "invalid input for query argument $%zd: value too large",
+                     i + 1);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+check_arg_count(StmtObject *s, Py_ssize_t nargs)
+{
+    if (nargs == s->nparams) {
+        return 0;
+    }
+    PyErr_Format(s->st->InterfaceError,
+                 "the server expects %d argument%s for this query, "
+                 "%zd %s passed",
+                 (int)s->nparams, s->nparams == 1 ? "" : "s", nargs,
+                 nargs == 1 ? "was" : "were");
+    return -1;
+}
+
+int
+pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
+                         int32_t max_rows, int with_results)
+{
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+    if (check_arg_count(s, nargs) < 0) {
+        return -1;
+    }
+    size_t mark = p->wb.len;
+    PgcStr empty = {"", 0};
+    PgcStatus rc = pgc_build_bind_start(&p->wb, empty, bytes_str(s->name),
+                                        s->nparam_formats, s->param_formats,
+                                        s->nparams);
+    if (rc != PGC_OK) {
+        goto nomem;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        if (encode_param(p, s, i, PyTuple_GET_ITEM(args, i)) < 0) {
+            pgc_wbuf_truncate(&p->wb, mark);
+            return -1;
+        }
+    }
+    rc = pgc_build_bind_end(&p->wb, with_results ? s->ncol_formats : 0,
+                            s->col_formats);
+    if (rc == PGC_OK) {
+        rc = pgc_build_execute(&p->wb, empty, max_rows);
+    }
+    if (rc != PGC_OK) {
+        goto nomem;
+    }
+    return 0;
+nomem:
+    pgc_wbuf_truncate(&p->wb, mark);
+    if (rc == PGC_ERR_LIMIT) {
+        PyErr_SetString(s->st->DataError,
+                        "query arguments exceed the protocol's message limit");
+    }
+    else {
+        PyErr_NoMemory();
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Row decoding (hot)                                                  */
+/* ------------------------------------------------------------------ */
+
+static void
+note_column(StmtObject *s, uint16_t i)
+{
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (v != NULL) {
+        PyObject *note = PyUnicode_FromFormat(
+            "while decoding column %R (type %s, oid %u)",
+            PyTuple_GET_ITEM(s->names, i), s->col_codecs[i]->name,
+            (unsigned)s->col_oids[i]);
+        if (note != NULL) {
+            PyObject *r = PyObject_CallMethodOneArg(v, s->st->str_add_note,
+                                                    note);
+            Py_XDECREF(r);
+            Py_DECREF(note);
+        }
+        PyErr_Clear();
+    }
+    PyErr_Restore(t, v, tb);
+}
+
+PyObject *
+pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype, PgcView body)
+{
+    uint16_t n = s->ncols;
+    if (pgc_parse_data_row(body, n, s->cols) != PGC_OK) {
+        PyErr_Format(s->st->ProtocolError,
+                     "malformed DataRow (expected %d columns)", (int)n);
+        return NULL;
+    }
+    PyObject *rec = pgw_record_new(rtype, s->desc, n);
+    if (rec == NULL) {
+        return NULL;
+    }
+    const PgwCodecCtx *ctx = &s->st->codec;
+    for (uint16_t i = 0; i < n; i++) {
+        const PgcCol *col = &s->cols[i];
+        PyObject *v;
+        if (col->len < 0) {
+            v = Py_NewRef(Py_None);
+        }
+        else {
+            const PgwCodec *c = s->col_codecs[i];
+            v = c->decode(ctx, c, col->p, (size_t)col->len);
+            if (v == NULL) {
+                note_column(s, i);
+                Py_DECREF(rec);
+                return NULL;
+            }
+        }
+        PGW_RECORD_SET(rec, i, v);
+    }
+    pgw_record_done(rec);
+    return rec;
+}
