@@ -1,2 +1,36 @@
-"""pgwire: an asyncio PostgreSQL driver with a C engine and asyncpg's API."""
+"""pgwire: an asyncio PostgreSQL driver with a C engine and asyncpg's API.
+
+``import pgwire as asyncpg`` is meant to work for applications written for
+asyncpg.  The names that need the C extension (connect, Connection, Record)
+are loaded on first use, so pure-Python helpers such as ``pgwire.cluster``
+import without it.
+"""
+
 __version__ = "0.1.0"
+
+from . import exceptions
+from .exceptions import *  # noqa: F401,F403
+from . import types
+from .types import (  # noqa: F401
+    Attribute, BitString, Box, Circle, Line, LineSegment, Path, Point,
+    Polygon, Range, ServerVersion, Type)
+
+_LAZY = {
+    "connect": ("connect_utils", "connect"),
+    "Connection": ("connection", "Connection"),
+    "Record": ("_pgwire", "Record"),
+}
+
+__all__ = ("connect", "Connection", "Record") + tuple(exceptions.__all__)
+
+
+def __getattr__(name):
+    try:
+        modname, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(
+            f"module 'pgwire' has no attribute {name!r}") from None
+    import importlib
+    value = getattr(importlib.import_module("." + modname, __name__), attr)
+    globals()[name] = value
+    return value

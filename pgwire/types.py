@@ -80,3 +80,510 @@ def _infinity(kind, negative):
         ("timestamptz", False): timestamptz_infinity,
         ("timestamptz", True): timestamptz_negative_infinity,
     }[(kind, negative)]
+
+
+# ---------------------------------------------------------------------------
+# asyncpg.types: introspection records, server version, range, bit string and
+# geometric types.
+# ---------------------------------------------------------------------------
+import re as _re
+import types as _pytypes
+import typing as _typing
+
+__all__ += [
+    "Type", "Attribute", "Range", "BitString", "Point", "Path", "Polygon",
+    "Box", "Line", "LineSegment", "Circle", "ServerVersion",
+]
+
+
+class Type(_typing.NamedTuple):
+    """Database data type."""
+    oid: int
+    name: str
+    kind: str
+    schema: str
+
+
+Type.oid.__doc__ = "OID of the type."
+Type.name.__doc__ = 'Type name.  For example "int2".'
+Type.kind.__doc__ = ('Type kind.  Can be "scalar", "array", "composite", '
+                     '"range" or "multirange".')
+Type.schema.__doc__ = "Name of the database schema that defines the type."
+
+
+class Attribute(_typing.NamedTuple):
+    """Database relation attribute."""
+    name: str
+    type: Type
+
+
+Attribute.name.__doc__ = "Attribute name."
+Attribute.type.__doc__ = "Attribute data type :class:`pgwire.types.Type`."
+
+
+class ServerVersion(_typing.NamedTuple):
+    """PostgreSQL server version tuple."""
+    major: int
+    minor: int
+    micro: int
+    releaselevel: str
+    serial: int
+
+
+_VERSION_RE = _re.compile(
+    r"(?P<major>\d+)"
+    r"(?:\.(?P<minor>\d+))?"
+    r"(?:\.(?P<micro>\d+))?"
+    r"(?P<releaselevel>[a-z]+)?"
+    r"(?P<serial>\d+)?")
+
+
+def _parse_server_version(version_string):
+    """Parse the server_version ParameterStatus into a ServerVersion.
+
+    Same result as asyncpg: before PostgreSQL 10 the version is
+    major.minor.micro; from 10 on the second number is the bug-fix release
+    and goes to ``micro`` ("15.18" -> (15, 0, 18, 'final', 0)), so that
+    ``version[:2]`` compares major versions.  Pre-releases: "16beta1" ->
+    (16, 0, 0, 'beta', 1), "17devel" -> (17, 0, 0, 'devel', 0).  Anything
+    after the version ("(Debian 15.18-0+deb12u1)") is ignored.
+    """
+    m = _VERSION_RE.search(version_string)
+    if m is None:
+        raise ValueError(
+            'Unable to parse Postgres version from "{}"'.format(
+                version_string))
+    major = int(m["major"])
+    minor = int(m["minor"] or 0)
+    micro = int(m["micro"] or 0)
+    releaselevel = m["releaselevel"] or "final"
+    serial = int(m["serial"] or 0)
+    if major >= 10:
+        minor, micro = 0, minor
+    return ServerVersion(major, minor, micro, releaselevel, serial)
+
+
+class Range:
+    """Immutable representation of PostgreSQL `range` type."""
+
+    __slots__ = ("_lower", "_upper", "_lower_inc", "_upper_inc", "_empty")
+
+    __class_getitem__ = classmethod(_pytypes.GenericAlias)
+
+    def __init__(self, lower=None, upper=None, *,
+                 lower_inc=True, upper_inc=False, empty=False):
+        self._empty = bool(empty)
+        if empty:
+            self._lower = self._upper = None
+            self._lower_inc = self._upper_inc = False
+        else:
+            self._lower = lower
+            self._upper = upper
+            # an infinite bound is never inclusive
+            self._lower_inc = lower is not None and bool(lower_inc)
+            self._upper_inc = upper is not None and bool(upper_inc)
+
+    @property
+    def lower(self):
+        return self._lower
+
+    @property
+    def lower_inc(self):
+        return self._lower_inc
+
+    @property
+    def lower_inf(self):
+        return self._lower is None and not self._empty
+
+    @property
+    def upper(self):
+        return self._upper
+
+    @property
+    def upper_inc(self):
+        return self._upper_inc
+
+    @property
+    def upper_inf(self):
+        return self._upper is None and not self._empty
+
+    @property
+    def isempty(self):
+        return self._empty
+
+    def _lower_within(self, other):
+        # Is self's lower bound at or above other's?
+        if other._lower is None:
+            return True
+        if self._lower is None:
+            return False
+        if self._lower == other._lower:
+            return other._lower_inc or not self._lower_inc
+        return self._lower > other._lower
+
+    def _upper_within(self, other):
+        # Is self's upper bound at or below other's?
+        if other._upper is None:
+            return True
+        if self._upper is None:
+            return False
+        if self._upper == other._upper:
+            return other._upper_inc or not self._upper_inc
+        return self._upper < other._upper
+
+    def issubset(self, other):
+        if self._empty:
+            return True
+        if other._empty:
+            return False
+        return self._lower_within(other) and self._upper_within(other)
+
+    def issuperset(self, other):
+        return other.issubset(self)
+
+    def __bool__(self):
+        return not self._empty
+
+    def _key(self):
+        return (self._lower, self._upper, self._lower_inc, self._upper_inc,
+                self._empty)
+
+    def __eq__(self, other):
+        if not isinstance(other, Range):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        if self._empty:
+            desc = "empty"
+        else:
+            lb = "[" if self._lower_inc else "("
+            if self._lower is not None:
+                lb += repr(self._lower)
+            ub = repr(self._upper) if self._upper is not None else ""
+            ub += "]" if self._upper_inc else ")"
+            desc = "{}, {}".format(lb, ub)
+        return "<Range {}>".format(desc)
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return (_make_range, self._key())
+
+
+def _make_range(lower, upper, lower_inc, upper_inc, empty):
+    return Range(lower, upper, lower_inc=lower_inc, upper_inc=upper_inc,
+                 empty=empty)
+
+
+class BitString:
+    """Immutable representation of PostgreSQL `bit` and `varbit` types.
+
+    ``BitString('1011 0')`` (spaces are ignored), or
+    ``BitString.frombytes(b'\\xb0', 5)``; bit 0 is the most significant bit
+    of the first byte, as on the wire.
+    """
+
+    __slots__ = ("_bytes", "_bitlength")
+
+    def __init__(self, bitstring=None):
+        if not bitstring:
+            self._bytes = b""
+            self._bitlength = 0
+            return
+        buf = bytearray()
+        nbits = 0
+        for i, ch in enumerate(bitstring):
+            if ch == " ":
+                continue
+            bit = int(ch)
+            if bit != 0 and bit != 1:
+                raise ValueError("invalid bit value at position {}".format(i))
+            if nbits % 8 == 0:
+                buf.append(0)
+            if bit:
+                buf[-1] |= 0x80 >> (nbits % 8)
+            nbits += 1
+        self._bytes = bytes(buf)
+        self._bitlength = nbits
+
+    @classmethod
+    def frombytes(cls, bytes_=None, bitlength=None):
+        if bitlength is None:
+            if bytes_ is None:
+                bytes_ = b""
+                bitlength = 0
+            else:
+                bitlength = len(bytes_) * 8
+        elif bytes_ is None:
+            if bitlength < 0:
+                raise ValueError("invalid bit length specified")
+            bytes_ = bytes((bitlength + 7) // 8)
+        else:
+            nbits = len(bytes_) * 8
+            if ((nbits == 0) != (bitlength == 0)
+                    or bitlength < nbits - 8 or bitlength > nbits):
+                raise ValueError("invalid bit length specified")
+        result = cls()
+        result._bytes = bytes(bytes_)
+        result._bitlength = bitlength
+        return result
+
+    @property
+    def bytes(self):
+        return self._bytes
+
+    def as_string(self):
+        bits = "".join(str(self._getitem(i)) for i in range(self._bitlength))
+        return " ".join(bits[i:i + 4] for i in range(0, len(bits), 4))
+
+    def to_int(self, bitorder="big", *, signed=False):
+        """The bits as an int (like int.from_bytes); 'big' bit order puts the
+        most significant bit first, as PostgreSQL's bit -> int cast does."""
+        n = self._bitlength
+        x = int.from_bytes(self._bytes, "big") >> (-n % 8)
+        if bitorder == "little":
+            x = _reverse_bits(x, n)
+        elif bitorder != "big":
+            raise ValueError("bitorder must be either 'big' or 'little'")
+        if signed and n > 0 and x & (1 << (n - 1)):
+            x -= 1 << n
+        return x
+
+    @classmethod
+    def from_int(cls, x, length, bitorder="big", *, signed=False):
+        """A *length*-bit BitString holding *x* (like int.to_bytes);
+        negative numbers need signed=True (two's complement)."""
+        if length < 0:
+            raise ValueError("length argument must be non-negative")
+        if length < x.bit_length():
+            raise OverflowError("int too big to convert")
+        if x < 0:
+            if not signed:
+                raise OverflowError("can't convert negative int to unsigned")
+            x &= (1 << length) - 1
+        if bitorder == "little":
+            x = _reverse_bits(x, length)
+        elif bitorder != "big":
+            raise ValueError("bitorder must be either 'big' or 'little'")
+        x <<= -length % 8
+        return cls.frombytes(x.to_bytes((length + 7) // 8, "big"), length)
+
+    def __repr__(self):
+        return "<BitString {}>".format(self.as_string())
+
+    __str__ = __repr__
+
+    def __eq__(self, other):
+        if not isinstance(other, BitString):
+            return NotImplemented
+        return (self._bytes == other._bytes
+                and self._bitlength == other._bitlength)
+
+    def __hash__(self):
+        return hash((self._bytes, self._bitlength))
+
+    def _getitem(self, i):
+        return (self._bytes[i >> 3] >> (7 - (i & 7))) & 1
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            raise NotImplementedError("BitString does not support slices")
+        i = i.__index__()
+        if i < 0:
+            i += self._bitlength
+        if not 0 <= i < self._bitlength:
+            raise IndexError("index out of range")
+        return self._getitem(i)
+
+    def __len__(self):
+        return self._bitlength
+
+    def __reduce__(self):
+        return (BitString.frombytes, (self._bytes, self._bitlength))
+
+
+def _reverse_bits(x, n):
+    return int(format(x, "0{}b".format(n))[::-1], 2) if n else 0
+
+
+def _geo_repr(self):
+    return "{}.{}({})".format(type(self).__module__, type(self).__name__,
+                              tuple.__repr__(self))
+
+
+class Point(tuple):
+    """Immutable representation of PostgreSQL `point` type."""
+
+    __slots__ = ()
+
+    def __new__(cls, x, y):
+        return super().__new__(cls, (float(x), float(y)))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    __repr__ = _geo_repr
+
+    @property
+    def x(self):
+        return self[0]
+
+    @property
+    def y(self):
+        return self[1]
+
+
+class Box(tuple):
+    """Immutable representation of PostgreSQL `box` type."""
+
+    __slots__ = ()
+
+    def __new__(cls, high, low):
+        return super().__new__(cls, (Point(*high), Point(*low)))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    __repr__ = _geo_repr
+
+    @property
+    def high(self):
+        return self[0]
+
+    @property
+    def low(self):
+        return self[1]
+
+
+class Line(tuple):
+    """Immutable representation of PostgreSQL `line` type
+    (``A*x + B*y + C = 0``)."""
+
+    __slots__ = ()
+
+    def __new__(cls, A, B, C):
+        return super().__new__(cls, (A, B, C))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    @property
+    def A(self):
+        return self[0]
+
+    @property
+    def B(self):
+        return self[1]
+
+    @property
+    def C(self):
+        return self[2]
+
+
+class LineSegment(tuple):
+    """Immutable representation of PostgreSQL `lseg` type."""
+
+    __slots__ = ()
+
+    def __new__(cls, p1, p2):
+        return super().__new__(cls, (Point(*p1), Point(*p2)))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    __repr__ = _geo_repr
+
+    @property
+    def p1(self):
+        return self[0]
+
+    @property
+    def p2(self):
+        return self[1]
+
+
+class Circle(tuple):
+    """Immutable representation of PostgreSQL `circle` type."""
+
+    __slots__ = ()
+
+    def __new__(cls, center, radius):
+        return super().__new__(cls, (center, radius))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    @property
+    def center(self):
+        return self[0]
+
+    @property
+    def radius(self):
+        return self[1]
+
+
+class Path:
+    """Immutable representation of PostgreSQL `path` type."""
+
+    __slots__ = ("_is_closed", "points")
+
+    def __init__(self, *points, is_closed=False):
+        self.points = tuple(Point(*p) for p in points)
+        self._is_closed = is_closed
+
+    @property
+    def is_closed(self):
+        return self._is_closed
+
+    def __eq__(self, other):
+        if not isinstance(other, Path):
+            return NotImplemented
+        return (self.points == other.points
+                and self._is_closed == other._is_closed)
+
+    def __hash__(self):
+        return hash((self.points, self._is_closed))
+
+    def __iter__(self):
+        return iter(self.points)
+
+    def __len__(self):
+        return len(self.points)
+
+    def __getitem__(self, i):
+        return self.points[i]
+
+    def __contains__(self, point):
+        return point in self.points
+
+    def __repr__(self):
+        pts = ", ".join(tuple.__repr__(p) for p in self.points)
+        if type(self) is Path:
+            return "{}.Path({}{}is_closed={!r})".format(
+                type(self).__module__, pts, ", " if pts else "",
+                self._is_closed)
+        return "{}.{}({})".format(type(self).__module__, type(self).__name__,
+                                  pts)
+
+    def __reduce__(self):
+        if isinstance(self, Polygon):
+            return (type(self), self.points)
+        return (_make_path, (self.points, self._is_closed))
+
+
+def _make_path(points, is_closed):
+    return Path(*points, is_closed=is_closed)
+
+
+class Polygon(Path):
+    """Immutable representation of PostgreSQL `polygon` type."""
+
+    __slots__ = ()
+
+    def __init__(self, *points):
+        # a polygon is always closed
+        super().__init__(*points, is_closed=True)

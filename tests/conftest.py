@@ -1,0 +1,146 @@
+"""Shared pytest setup: the test server and the event loop choice.
+
+Only ``pgwire.cluster`` (pure Python) is imported here, never the C
+extension, so the test server works before the extension is built.
+
+Options:
+  --loop=asyncio|uvloop   event loop for every async test and fixture
+                          (default: $PGWIRE_TEST_LOOP or asyncio)
+Environment:
+  PGWIRE_TEST_DSN         use this server instead of starting one; tests that
+                          need the per-method auth users or TLS files skip
+"""
+
+import asyncio
+import importlib.util
+import os
+import pathlib
+import sys
+
+import pytest
+import pytest_asyncio.plugin
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# Plain `pytest` puts tests/ on sys.path, not the checkout; make an
+# uninstalled checkout importable without shadowing an installed pgwire.
+if importlib.util.find_spec("pgwire") is None:
+    sys.path.insert(0, str(ROOT))
+
+
+def _load_cluster_module():
+    """pgwire.cluster, or the same file loaded on its own when the pgwire
+    package cannot be imported (e.g. its __init__ needs an unbuilt C
+    extension)."""
+    try:
+        from pgwire import cluster
+        return cluster
+    except ImportError:
+        path = ROOT / "pgwire" / "cluster.py"
+        spec = importlib.util.spec_from_file_location(
+            "_pgwire_cluster_standalone", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        return module
+
+
+_cluster_mod = _load_cluster_module()
+
+_LOOPS = ("asyncio", "uvloop")
+# pytest-asyncio >= 1.5 deprecates overriding `event_loop_policy` in favour
+# of the pytest_asyncio_loop_factories hook; older versions only have the
+# fixture.
+_HAS_LOOP_FACTORY_HOOK = hasattr(
+    getattr(pytest_asyncio.plugin, "PytestAsyncioSpecs", None),
+    "pytest_asyncio_loop_factories")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--loop", choices=_LOOPS,
+        default=os.environ.get("PGWIRE_TEST_LOOP", "asyncio"),
+        help="event loop for async tests (default: $PGWIRE_TEST_LOOP or "
+             "asyncio)")
+
+
+class _UvloopFactories:
+    """Registered only under --loop=uvloop (pytest-asyncio >= 1.5)."""
+
+    @pytest.hookimpl
+    def pytest_asyncio_loop_factories(self, config, item):
+        import uvloop
+        return {"uvloop": uvloop.new_event_loop}
+
+
+def pytest_configure(config):
+    if config.getoption("--loop") != "uvloop":
+        return
+    try:
+        import uvloop
+    except ImportError:
+        raise pytest.UsageError("--loop=uvloop needs uvloop "
+                                "(pip install uvloop)")
+    del uvloop
+    if _HAS_LOOP_FACTORY_HOOK:
+        config.pluginmanager.register(_UvloopFactories(),
+                                      "pgwire-uvloop-factories")
+
+
+if not _HAS_LOOP_FACTORY_HOOK:
+    @pytest.fixture(scope="session")
+    def event_loop_policy(request):
+        if request.config.getoption("--loop") == "uvloop":
+            import uvloop
+            return uvloop.EventLoopPolicy()
+        return asyncio.DefaultEventLoopPolicy()
+
+
+def pytest_report_header(config):
+    dsn = os.environ.get(_cluster_mod.DSN_ENV)
+    server = (f"{_cluster_mod.DSN_ENV}={dsn}" if dsn
+              else "temporary cluster (pgwire.cluster.TempCluster)")
+    return [f"pgwire: loop={config.getoption('--loop')}, server: {server}"]
+
+
+def pytest_runtest_setup(item):
+    if (item.get_closest_marker("tls")
+            and os.environ.get(_cluster_mod.DSN_ENV)):
+        pytest.skip(f"needs the test server's TLS files; "
+                    f"{_cluster_mod.DSN_ENV} is set")
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """The session's server: a TempCluster(ssl=True), or the
+    PGWIRE_TEST_DSN server."""
+    server = _cluster_mod.get_test_cluster(ssl=True)
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def dsn(cluster):
+    """Superuser DSN (over the unix socket for the temporary cluster)."""
+    return cluster.dsn()
+
+
+@pytest.fixture(scope="session")
+def auth_user(cluster):
+    """``auth_user('md5')`` -> (role, password); skips the test when the
+    server has no such user (PGWIRE_TEST_DSN mode)."""
+    def get(key):
+        try:
+            return cluster.credentials(key)
+        except _cluster_mod.UserNotAvailable as exc:
+            pytest.skip(str(exc))
+    return get
+
+
+@pytest.fixture(scope="session")
+def cluster_module():
+    """The pgwire.cluster module (loaded without the C extension if need
+    be)."""
+    return _cluster_mod
