@@ -1099,8 +1099,21 @@ static PyType_Spec proto_spec = {
 int
 pgw_protocol_setup_types(PyObject *module, ModState *st)
 {
+    /* asyncio transports pick the buffered read path with isinstance(
+     * protocol, asyncio.BufferedProtocol): subclass it (its __slots__ are
+     * empty, so our layout extends object's). */
+    PyObject *asyncio = PyImport_ImportModule("asyncio");
+    if (asyncio == NULL) {
+        return -1;
+    }
+    PyObject *base = PyObject_GetAttrString(asyncio, "BufferedProtocol");
+    Py_DECREF(asyncio);
+    if (base == NULL) {
+        return -1;
+    }
     st->ProtocolType =
-        (PyTypeObject *)PyType_FromModuleAndSpec(module, &proto_spec, NULL);
+        (PyTypeObject *)PyType_FromModuleAndSpec(module, &proto_spec, base);
+    Py_DECREF(base);
     if (st->ProtocolType == NULL ||
         PyModule_AddType(module, st->ProtocolType) < 0) {
         return -1;

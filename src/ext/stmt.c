@@ -467,8 +467,8 @@ PyObject *
 pgw_stmt_next_name(ProtocolObject *p)
 {
     p->stmt_counter++;
-    return PyBytes_FromFormat("__pgwire_stmt_%llu__",
-                              (unsigned long long)p->stmt_counter);
+    return PyBytes_FromFormat("__pgwire_stmt_%zu__",
+                              (size_t)p->stmt_counter);
 }
 
 /* ------------------------------------------------------------------ */

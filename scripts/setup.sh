@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install what pgwire needs on a fresh Debian machine, then build it.
+# Idempotent: packages already present are not reinstalled.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS=(postgresql postgresql-contrib build-essential python3-dev openssl
+          clang libclang-rt-14-dev valgrind pgbouncer)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "setup: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+$PY -m pip install -q --disable-pip-version-check \
+    "pytest>=7" "pytest-asyncio>=0.23" "hypothesis>=6" "uvloop>=0.17" \
+    "setuptools>=61" wheel 2>&1 | grep -v -i "warning: running pip as" || true
+# The extension: editable install so tests see the source tree.
+$PY -m pip install -q --disable-pip-version-check --no-build-isolation -e . \
+    2>&1 | grep -v -i "warning: running pip as" || true
+$PY -c "import pgwire, pgwire._pgwire; print('setup: pgwire', pgwire.__version__, 'built')"

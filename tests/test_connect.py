@@ -1,0 +1,207 @@
+"""Connecting to a real server: auth methods, DSNs, TLS modes, pgpass."""
+
+import asyncio
+import os
+import ssl
+import urllib.parse
+
+import pytest
+
+import pgwire
+from pgwire import exceptions as exc
+
+
+def _kw(cluster, method, **extra):
+    user, password = cluster.users[method]
+    kw = dict(host=cluster.tcp_host, port=cluster.port, user=user,
+              password=password, database="postgres", ssl="disable")
+    kw.update(extra)
+    return kw
+
+
+async def _check(conn):
+    try:
+        assert await conn.fetchval("SELECT current_user") is not None
+        assert await conn.fetchval("SELECT 1") == 1
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("method", ["trust", "password", "md5", "scram"])
+async def test_auth_methods_tcp(cluster, method):
+    conn = await pgwire.connect(**_kw(cluster, method))
+    assert await conn.fetchval("SELECT current_user") == \
+        cluster.users[method][0]
+    await _check(conn)
+
+
+@pytest.mark.parametrize("method", ["password", "md5", "scram"])
+async def test_wrong_password(cluster, method):
+    with pytest.raises(exc.InvalidPasswordError):
+        await pgwire.connect(**_kw(cluster, method, password="wrong"))
+
+
+@pytest.mark.parametrize("method", ["password", "md5", "scram"])
+async def test_missing_password(cluster, method, tmp_path, monkeypatch):
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    with pytest.raises(exc.InterfaceError, match="no password"):
+        await pgwire.connect(**_kw(cluster, method, password=None))
+
+
+async def test_password_callable_and_coroutine(cluster):
+    user, password = cluster.users["scram"]
+
+    def getpw():
+        return password
+
+    async def agetpw():
+        return password
+
+    for pw in (getpw, agetpw):
+        conn = await pgwire.connect(**_kw(cluster, "scram", password=pw))
+        await _check(conn)
+
+
+async def test_dsn_unix_socket_percent_encoded(cluster):
+    host = urllib.parse.quote(cluster.host, safe="")
+    dsn = f"postgresql://postgres@{host}:{cluster.port}/postgres"
+    conn = await pgwire.connect(dsn)
+    await _check(conn)
+
+
+async def test_dsn_query_host_and_server_settings(cluster):
+    dsn = (f"postgres:///postgres?host={cluster.host}&port={cluster.port}"
+           f"&user=postgres&application_name=pgw_demo&search_path=pg_catalog")
+    conn = await pgwire.connect(dsn)
+    try:
+        assert await conn.fetchval("SHOW application_name") == "pgw_demo"
+        assert await conn.fetchval("SHOW search_path") == "pg_catalog"
+    finally:
+        await conn.close()
+
+
+async def test_server_settings_kwarg(cluster):
+    conn = await pgwire.connect(**cluster.connect_kwargs(),
+                                server_settings={"work_mem": "7MB"})
+    try:
+        assert await conn.fetchval("SHOW work_mem") == "7MB"
+    finally:
+        await conn.close()
+
+
+async def test_pgpass(cluster, tmp_path, monkeypatch):
+    user, password = cluster.users["scram"]
+    pf = tmp_path / "pgpass"
+    pf.write_text(f"{cluster.tcp_host}:{cluster.port}:*:{user}:{password}\n")
+    os.chmod(pf, 0o600)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    conn = await pgwire.connect(**_kw(cluster, "scram", password=None,
+                                      passfile=str(pf)))
+    await _check(conn)
+    # group/world readable: ignored with a warning -> no password
+    os.chmod(pf, 0o644)
+    with pytest.warns(UserWarning, match="permissions"):
+        with pytest.raises(exc.InterfaceError, match="no password"):
+            await pgwire.connect(**_kw(cluster, "scram", password=None,
+                                       passfile=str(pf)))
+
+
+async def test_env_vars(cluster, monkeypatch):
+    user, password = cluster.users["md5"]
+    monkeypatch.setenv("PGHOST", cluster.tcp_host)
+    monkeypatch.setenv("PGPORT", str(cluster.port))
+    monkeypatch.setenv("PGUSER", user)
+    monkeypatch.setenv("PGPASSWORD", password)
+    monkeypatch.setenv("PGDATABASE", "postgres")
+    monkeypatch.setenv("PGSSLMODE", "disable")
+    monkeypatch.setenv("PGAPPNAME", "from_env")
+    conn = await pgwire.connect()
+    try:
+        assert await conn.fetchval("SHOW application_name") == "from_env"
+    finally:
+        await conn.close()
+
+
+async def test_connect_refused_and_timeout(cluster):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    with pytest.raises(OSError):
+        await pgwire.connect(host="127.0.0.1", port=port, user="x",
+                             ssl="disable", timeout=5)
+    # a listener that never answers: the connect timeout bounds the wait
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    try:
+        t0 = asyncio.get_running_loop().time()
+        with pytest.raises(asyncio.TimeoutError):
+            await pgwire.connect(host="127.0.0.1", port=srv.getsockname()[1],
+                                 user="x", ssl="disable", timeout=0.5)
+        assert asyncio.get_running_loop().time() - t0 < 3
+    finally:
+        srv.close()
+
+
+# ---------------------------------------------------------------- TLS ----
+@pytest.mark.tls
+@pytest.mark.parametrize("mode", ["require", "prefer", "allow"])
+async def test_tls_modes_connect(cluster, mode):
+    conn = await pgwire.connect(**_kw(cluster, "scram", ssl=mode))
+    try:
+        used = await conn.fetchval(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        # allow tries plaintext first; the others use TLS
+        assert used is (mode != "allow")
+    finally:
+        await conn.close()
+
+
+@pytest.mark.tls
+async def test_tls_verify_full(cluster):
+    kw = _kw(cluster, "scram", ssl="verify-full", host="localhost")
+    os.environ["PGSSLROOTCERT"] = cluster.ssl_ca_file
+    try:
+        conn = await pgwire.connect(**kw)
+        await _check(conn)
+        # the certificate names localhost only: 127.0.0.1 fails
+        kw["host"] = "127.0.0.1"
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await pgwire.connect(**kw)
+        # verify-ca does not check the host name
+        kw["ssl"] = "verify-ca"
+        conn = await pgwire.connect(**kw)
+        await _check(conn)
+        # a wrong CA fails
+        os.environ["PGSSLROOTCERT"] = cluster.wrong_ca_file
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await pgwire.connect(**kw)
+    finally:
+        del os.environ["PGSSLROOTCERT"]
+
+
+@pytest.mark.tls
+async def test_tls_context_passthrough(cluster):
+    ctx = ssl.create_default_context(cafile=cluster.ssl_ca_file)
+    conn = await pgwire.connect(**_kw(cluster, "scram", ssl=ctx,
+                                      host="localhost"))
+    try:
+        assert await conn.fetchval(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+    finally:
+        await conn.close()
+
+
+@pytest.mark.tls
+async def test_tls_required_by_hba(cluster):
+    if "sslonly" not in cluster.users:
+        pytest.skip("cluster has no ssl-only user")
+    kw = _kw(cluster, "sslonly", ssl="disable")
+    with pytest.raises(exc.InvalidAuthorizationSpecificationError):
+        await pgwire.connect(**kw)
+    kw["ssl"] = "prefer"
+    conn = await pgwire.connect(**kw)
+    await _check(conn)

@@ -1,0 +1,351 @@
+"""Queries against a real server: the C hot path end to end."""
+
+import asyncio
+import datetime
+import decimal
+import uuid
+
+import pytest
+
+import pgwire
+from pgwire import exceptions as exc
+
+
+@pytest.fixture
+async def conn(cluster):
+    c = await pgwire.connect(**cluster.connect_kwargs())
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+async def test_fetchval_simple(conn):
+    assert await conn.fetchval("SELECT 1+1") == 2
+    assert await conn.fetchval("SELECT $1::int + 1", 41) == 42
+
+
+async def test_fetch_rows_and_record(conn):
+    rows = await conn.fetch(
+        "SELECT i, 'x' || i AS s FROM generate_series(1, $1) i", 3)
+    assert len(rows) == 3
+    r = rows[1]
+    assert isinstance(r, pgwire.Record)
+    assert r["i"] == 2 and r[1] == "x2" and r["s"] == "x2"
+    assert tuple(r) == (2, "x2")
+    assert list(r.keys()) == ["i", "s"]
+    assert repr(r) == "<Record i=2 s='x2'>"
+
+
+async def test_fetchrow_and_none(conn):
+    r = await conn.fetchrow("SELECT 1 AS a, NULL::text AS b")
+    assert r["a"] == 1 and r["b"] is None
+    assert await conn.fetchrow("SELECT 1 WHERE false") is None
+    assert await conn.fetchval("SELECT 1 WHERE false") is None
+
+
+async def test_fetchval_column(conn):
+    assert await conn.fetchval("SELECT 1, 2, 3", column=2) == 3
+    with pytest.raises(IndexError):
+        await conn.fetchval("SELECT 1", column=5)
+
+
+async def test_execute_simple_and_status(conn):
+    status = await conn.execute(
+        "CREATE TEMP TABLE t_exec (a int); INSERT INTO t_exec VALUES (1), (2)")
+    assert status == "INSERT 0 2"
+    assert await conn.execute("UPDATE t_exec SET a = a + $1", 10) == \
+        "UPDATE 2"
+    assert await conn.fetchval("SELECT sum(a) FROM t_exec") == 23
+
+
+async def test_executemany_atomic(conn):
+    await conn.execute("CREATE TEMP TABLE t_many (a int PRIMARY KEY, b text)")
+    await conn.executemany("INSERT INTO t_many VALUES ($1, $2)",
+                           [(i, str(i)) for i in range(100)])
+    assert await conn.fetchval("SELECT count(*) FROM t_many") == 100
+    # a duplicate key in the middle rolls the whole batch back
+    with pytest.raises(exc.UniqueViolationError):
+        await conn.executemany("INSERT INTO t_many VALUES ($1, $2)",
+                               [(1000, "a"), (1, "dup"), (1001, "b")])
+    assert await conn.fetchval("SELECT count(*) FROM t_many") == 100
+    # a bad argument in the middle sends nothing at all
+    with pytest.raises(exc.DataError):
+        await conn.executemany("INSERT INTO t_many VALUES ($1, $2)",
+                               [(2000, "a"), ("bad", "b")])
+    assert await conn.fetchval("SELECT count(*) FROM t_many") == 100
+
+
+async def test_fetchmany(conn):
+    rows = await conn.fetchmany("SELECT $1::int * 2 AS v", [(1,), (2,), (3,)])
+    assert [r["v"] for r in rows] == [2, 4, 6]
+
+
+async def test_types_roundtrip(conn):
+    d = decimal.Decimal("12345.678900")
+    u = uuid.uuid4()
+    ts = datetime.datetime(2024, 5, 6, 7, 8, 9, 123456,
+                           tzinfo=datetime.timezone.utc)
+    row = await conn.fetchrow(
+        "SELECT $1::int2 a, $2::int8 b, $3::float8 c, $4::numeric d, "
+        "$5::text e, $6::bytea f, $7::uuid g, $8::timestamptz h, "
+        "$9::date i, $10::bool j, $11::int4[] k, $12::jsonb l, "
+        "$13::interval m",
+        7, 2**62, 1.5, d, "héllo", b"\x00\xff", u, ts,
+        datetime.date(2020, 2, 29), True, [1, None, 3], '{"a": 1}',
+        datetime.timedelta(days=3, seconds=5))
+    assert row["a"] == 7 and row["b"] == 2**62 and row["c"] == 1.5
+    assert row["d"] == d and row["e"] == "héllo" and row["f"] == b"\x00\xff"
+    assert row["g"] == u and row["h"] == ts
+    assert row["i"] == datetime.date(2020, 2, 29) and row["j"] is True
+    assert row["k"] == [1, None, 3]
+    assert row["l"] == '{"a": 1}'
+    assert row["m"] == datetime.timedelta(days=3, seconds=5)
+
+
+async def test_numeric_special(conn):
+    for text in ("NaN", "Infinity", "-Infinity", "0.000001", "-1e30"):
+        v = await conn.fetchval(f"SELECT '{text}'::numeric")
+        if text == "NaN":
+            assert v.is_nan()
+        else:
+            assert v == decimal.Decimal(text)
+
+
+async def test_infinity_dates(conn):
+    v = await conn.fetchval("SELECT 'infinity'::date")
+    assert v is pgwire.types.date_infinity
+    v = await conn.fetchval("SELECT '-infinity'::timestamptz")
+    assert v is pgwire.types.timestamptz_negative_infinity
+    # round trip: infinity goes back as infinity, date.max as a real date
+    assert await conn.fetchval(
+        "SELECT $1::date = 'infinity'", pgwire.types.date_infinity) is True
+    assert await conn.fetchval(
+        "SELECT $1::date::text", datetime.date.max) == "9999-12-31"
+
+
+async def test_unknown_type_as_text(conn):
+    assert await conn.fetchval("SELECT '1.2.3.4'::inet") == "1.2.3.4"
+    assert await conn.fetchval("SELECT '$5.00'::money") == "$5.00"
+
+
+async def test_encode_error_names_argument(conn):
+    with pytest.raises(exc.DataError) as ei:
+        await conn.fetchval("SELECT $1::int + $2::int", 1, "abc")
+    msg = str(ei.value)
+    assert "invalid input for query argument $2" in msg
+    assert "'abc'" in msg and "int" in msg
+    # the connection stays usable
+    assert await conn.fetchval("SELECT 1") == 1
+
+
+async def test_wrong_arg_count(conn):
+    with pytest.raises(exc.InterfaceError, match="expects 1 argument"):
+        await conn.fetchval("SELECT $1::int", 1, 2)
+    assert await conn.fetchval("SELECT 2") == 2
+
+
+async def test_server_error_fields(conn):
+    with pytest.raises(exc.PostgresSyntaxError) as ei:
+        await conn.fetch("SELEC 1")
+    e = ei.value
+    assert e.sqlstate == "42601"
+    assert e.position == "1"
+    with pytest.raises(exc.UndefinedTableError):
+        await conn.execute("SELECT * FROM no_such_table_xyz")
+    with pytest.raises(exc.DivisionByZeroError):
+        await conn.fetchval("SELECT 1 / $1::int", 0)
+    assert await conn.fetchval("SELECT 3") == 3
+
+
+async def test_decode_error_names_column(conn):
+    # a text value that is not UTF-8 is impossible from the server (encoding
+    # is UTF8), so provoke a decode error via an out-of-range date instead:
+    v = await conn.fetchval("SELECT '0001-01-01'::date")
+    assert v == datetime.date(1, 1, 1)
+    with pytest.raises(ValueError) as ei:
+        await conn.fetchval("SELECT '4713-01-01 BC'::date AS old")
+    assert any("old" in n for n in getattr(ei.value, "__notes__", []))
+    assert await conn.fetchval("SELECT 4") == 4
+
+
+async def test_concurrent_use_is_refused(conn):
+    t1 = asyncio.ensure_future(conn.fetchval("SELECT pg_sleep(0.2)"))
+    await asyncio.sleep(0)  # let t1 start
+    with pytest.raises(exc.InterfaceError,
+                       match="another operation is in progress"):
+        await conn.fetchval("SELECT 1")
+    await t1
+    assert await conn.fetchval("SELECT 5") == 5
+
+
+async def test_query_object_is_coroutine_like(conn):
+    q = conn.fetchval("SELECT 6")
+    # nothing is sent until awaited; create_task accepts it
+    task = asyncio.get_running_loop().create_task(q)
+    assert await task == 6
+    res = await asyncio.gather(conn.fetchval("SELECT $1::int", 1),
+                               return_exceptions=True)
+    assert res == [1]
+    # errors are delivered through the awaitable, not at call time
+    bad = conn.fetchval(123)
+    with pytest.raises(TypeError):
+        await bad
+
+
+async def test_timeout_cancels_and_connection_survives(conn):
+    with pytest.raises(asyncio.TimeoutError):
+        await conn.fetchval("SELECT pg_sleep(10)", timeout=0.2)
+    # the server-side query was cancelled; the next query is not hit by it
+    for _ in range(3):
+        assert await conn.fetchval("SELECT 7") == 7
+
+
+async def test_task_cancel_cancels_query(conn):
+    task = asyncio.ensure_future(conn.fetchval("SELECT pg_sleep(10)"))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await conn.fetchval("SELECT 8") == 8
+
+
+async def test_wait_for_timeout(conn):
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(conn.fetchval("SELECT pg_sleep(10)"), 0.2)
+    assert await conn.fetchval("SELECT 9") == 9
+
+
+async def test_command_timeout(cluster):
+    c = await pgwire.connect(**cluster.connect_kwargs(), command_timeout=0.2)
+    try:
+        with pytest.raises(asyncio.TimeoutError):
+            await c.fetchval("SELECT pg_sleep(5)")
+        assert await c.fetchval("SELECT 10") == 10
+    finally:
+        await c.close()
+
+
+async def test_timeout_race_no_spurious_cancel(conn):
+    # asyncpg test_timeout_05 pattern: a late cancel must not hit the next
+    # query.
+    for _ in range(30):
+        try:
+            await conn.fetchval("SELECT pg_sleep(0.01)", timeout=0.005)
+        except asyncio.TimeoutError:
+            pass
+        assert await conn.fetchval("SELECT 11") == 11
+
+
+async def test_statement_cache(conn):
+    proto = conn._protocol
+    before = proto.statement_cache_len
+    for i in range(5):
+        assert await conn.fetchval("SELECT $1::int * 3", i) == i * 3
+    assert proto.statement_cache_len == before + 1
+
+
+async def test_statement_cache_eviction(cluster):
+    c = await pgwire.connect(**cluster.connect_kwargs(),
+                             statement_cache_size=2)
+    try:
+        for i in range(6):
+            assert await c.fetchval(f"SELECT {i}::int") == i
+        assert c._protocol.statement_cache_len == 2
+        # evicted statements are closed on the server (lazily)
+        await c.fetchval("SELECT 100")
+        n = await c.fetchval(
+            "SELECT count(*) FROM pg_prepared_statements "
+            "WHERE name LIKE '__pgwire_stmt_%'")
+        assert n <= 3
+    finally:
+        await c.close()
+
+
+async def test_no_statement_cache_leaves_nothing(cluster):
+    c = await pgwire.connect(**cluster.connect_kwargs(),
+                             statement_cache_size=0)
+    try:
+        for i in range(3):
+            assert await c.fetchval("SELECT $1::int", i) == i
+        assert await c.fetchval(
+            "SELECT count(*) FROM pg_prepared_statements") == 0
+    finally:
+        await c.close()
+
+
+async def test_record_class(cluster):
+    class MyRecord(pgwire.Record):
+        pass
+
+    c = await pgwire.connect(**cluster.connect_kwargs(),
+                             record_class=MyRecord)
+    try:
+        r = await c.fetchrow("SELECT 1 AS a")
+        assert type(r) is MyRecord and repr(r) == "<MyRecord a=1>"
+
+        class Other(pgwire.Record):
+            pass
+
+        r = await c.fetchrow("SELECT 1 AS a", record_class=Other)
+        assert type(r) is Other
+    finally:
+        await c.close()
+
+
+async def test_notices_are_kept(conn):
+    got = []
+    conn.add_log_listener(lambda c, m: got.append(m))
+    await conn.execute("DO $$BEGIN RAISE NOTICE 'hello %', 42; END$$")
+    await asyncio.sleep(0)
+    assert got and "hello 42" in str(getattr(got[0], "message", got[0]))
+
+
+async def test_server_info(conn):
+    v = conn.get_server_version()
+    assert v.major >= 11
+    assert conn.get_settings().client_encoding in ("UTF8", "utf8")
+    assert conn.get_server_pid() > 0
+    assert not conn.is_in_transaction()
+    await conn.execute("BEGIN")
+    assert conn.is_in_transaction()
+    await conn.execute("ROLLBACK")
+    assert not conn.is_in_transaction()
+
+
+async def test_close_and_use_after_close(cluster):
+    c = await pgwire.connect(**cluster.connect_kwargs())
+    await c.close()
+    assert c.is_closed()
+    with pytest.raises(exc.InterfaceError, match="closed"):
+        await c.fetchval("SELECT 1")
+
+
+async def test_terminated_backend(cluster, conn):
+    other = await pgwire.connect(**cluster.connect_kwargs())
+    try:
+        pid = other.get_server_pid()
+        await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
+        with pytest.raises((exc.AdminShutdownError,
+                            exc.ConnectionDoesNotExistError,
+                            exc.InterfaceError)):
+            await other.fetchval("SELECT 1")
+        assert other.is_closed()
+    finally:
+        other.terminate()
+
+
+async def test_unclosed_connection_warns(cluster):
+    import gc
+    c = await pgwire.connect(**cluster.connect_kwargs())
+    with pytest.warns(ResourceWarning, match="unclosed connection"):
+        del c
+        gc.collect()
+
+
+async def test_large_result(conn):
+    rows = await conn.fetch(
+        "SELECT i, repeat('x', 1000) FROM generate_series(1, 5000) i")
+    assert len(rows) == 5000 and rows[-1][0] == 5000
+    big = await conn.fetchval("SELECT repeat('y', 5000000)")
+    assert len(big) == 5000000
