@@ -193,18 +193,23 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
             command_timeout=config.command_timeout,
         )
 
-    remaining = max(deadline - loop.time(), 0.001)
+    def remaining():
+        if deadline is None:
+            return None
+        return max(deadline - loop.time(), 0.001)
+
     kw = {}
     if ssl_context is not None:
         kw["ssl"] = ssl_context
         kw["server_hostname"] = server_hostname or None
-        kw["ssl_handshake_timeout"] = remaining
+        if deadline is not None:
+            kw["ssl_handshake_timeout"] = remaining()
     if isinstance(addr, str):
         create = loop.create_unix_connection
     else:
         create = loop.create_connection
     transport, proto = await asyncio.wait_for(
-        create(factory, sock=sock, **kw), remaining)
+        create(factory, sock=sock, **kw), remaining())
     try:
         password = params.password
         startup_params = [("user", params.user),
@@ -218,8 +223,7 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
         nonce = base64.b64encode(os.urandom(18)).decode("ascii")
         fut = proto.startup(startup_params, params.user, password,
                             scram_password, nonce)
-        remaining = max(deadline - loop.time(), 0.001)
-        await asyncio.wait_for(fut, remaining)
+        await asyncio.wait_for(fut, remaining())
         conn = connection_class(proto, transport, loop, addr, config, params)
     except BaseException:
         transport.abort()

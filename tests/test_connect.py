@@ -205,3 +205,9 @@ async def test_tls_required_by_hba(cluster):
     kw["ssl"] = "prefer"
     conn = await pgwire.connect(**kw)
     await _check(conn)
+
+
+async def test_connect_without_timeout(cluster):
+    # timeout=None: no overall bound (asyncpg semantics)
+    conn = await pgwire.connect(**cluster.connect_kwargs(), timeout=None)
+    await _check(conn)

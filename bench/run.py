@@ -1,0 +1,474 @@
+"""pgwire benchmark runner.  See bench/README.md and shared BENCH.md.
+
+    python bench/run.py [--workloads W1,W2,W3] [--drivers pgwire,asyncpg]
+                        [--loops asyncio,uvloop] [--duration 5] [--warmup 1]
+                        [--rounds 3] [--concurrency 10] [--dsn DSN]
+                        [--out bench/results]
+
+Every (round, loop, workload, driver) is measured by bench/worker.py in a
+fresh process; drivers are interleaved innermost so that the runs being
+compared sit next to each other in time.  Writes <out>/<timestamp>.json (all
+raw rounds + metadata) and <out>/<timestamp>.md (the table, also printed).
+Exit status: 0 all runs passed, 1 some run failed (import/connect/...),
+2 a driver returned wrong results (row count or sample value).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import importlib
+import importlib.util
+import json
+import math
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+WORKER = os.path.join(HERE, 'worker.py')
+sys.path.insert(0, HERE)
+
+import drivers as drivers_mod  # noqa: E402
+import workloads as workloads_mod  # noqa: E402
+
+REF = drivers_mod.REFERENCE
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def redact(text: str) -> str:
+    """Hide passwords in DSNs (URI and key=value forms)."""
+    text = re.sub(r'(://[^:/@\s]*:)[^@\s]*@', r'\1***@', text)
+    return re.sub(r'(password\s*=\s*)\S+', r'\1***', text)
+
+
+def csv(s: str) -> list[str]:
+    return [x.strip() for x in s.split(',') if x.strip()]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description='Benchmark pgwire against its peers (see bench/README.md)')
+    p.add_argument('--workloads', default='W1,W2,W3', type=csv,
+                   help='comma list, known: ' + ','.join(workloads_mod.BY_ID))
+    p.add_argument('--drivers', default='pgwire,asyncpg', type=csv,
+                   help='comma list, known: ' + ','.join(drivers_mod.DRIVERS))
+    p.add_argument('--loops', default='asyncio,uvloop', type=csv,
+                   help='comma list of event loops: asyncio, uvloop')
+    p.add_argument('--duration', default=5.0, type=float,
+                   help='timed window per run, seconds (default 5)')
+    p.add_argument('--warmup', default=1.0, type=float,
+                   help='discarded warm-up per run, seconds (default 1)')
+    p.add_argument('--rounds', default=3, type=int,
+                   help='rounds; each driver runs once per round (default 3)')
+    p.add_argument('--concurrency', default=10, type=int,
+                   help='connections = coroutines per run (default 10)')
+    p.add_argument('--dsn', default=None,
+                   help='use this server instead of a throwaway TempCluster')
+    p.add_argument('--out', default=os.path.join(HERE, 'results'),
+                   help='directory for <timestamp>.json and .md')
+    a = p.parse_args(argv)
+    a.workloads = [workloads_mod.get(w).id for w in a.workloads]
+    for d in a.drivers:
+        if d not in drivers_mod.DRIVERS:
+            p.error(f'unknown driver {d!r}; known: '
+                    + ', '.join(drivers_mod.DRIVERS))
+    for lp in a.loops:
+        if lp not in ('asyncio', 'uvloop'):
+            p.error(f'unknown loop {lp!r}; known: asyncio, uvloop')
+    if a.rounds < 1 or a.duration <= 0 or a.concurrency < 1:
+        p.error('rounds, duration and concurrency must be positive')
+    return a
+
+
+# ------------------------------------------------------------ server --
+
+def _temp_cluster_class():
+    """pgwire.cluster.TempCluster, even if the pgwire package itself does
+    not import (e.g. its C extension is not built)."""
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    try:
+        return importlib.import_module('pgwire.cluster').TempCluster
+    except ImportError as first:
+        path = os.path.join(REPO, 'pgwire', 'cluster.py')
+        if not os.path.exists(path):
+            raise first
+        spec = importlib.util.spec_from_file_location('_bench_cluster', path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod.TempCluster
+
+
+@contextlib.contextmanager
+def server(dsn: str | None):
+    if dsn:
+        yield dsn, 'given by --dsn'
+        return
+    try:
+        TempCluster = _temp_cluster_class()
+    except Exception as e:
+        raise SystemExit(
+            f'cannot start a throwaway server: pgwire.cluster.TempCluster '
+            f'unavailable ({type(e).__name__}: {e}); pass --dsn') from None
+    log('starting a throwaway server (pgwire.cluster.TempCluster) ...')
+    with TempCluster() as cluster:
+        yield cluster.dsn(user='postgres'), 'pgwire.cluster.TempCluster'
+
+
+# ----------------------------------------------------------- workers --
+
+def call_worker(mode: str, spec: dict, timeout: float) -> dict:
+    cmd = [sys.executable, WORKER, mode, json.dumps(spec)]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=timeout, cwd=REPO)
+    except subprocess.TimeoutExpired as e:
+        return {'ok': False, 'stage': 'timeout',
+                'error': f'worker did not finish in {timeout:.0f} s',
+                'stderr': (e.stderr or b'')[-2000:].decode('utf-8', 'replace')
+                if isinstance(e.stderr, bytes) else (e.stderr or '')[-2000:]}
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith('{')]
+    try:
+        res = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        return {'ok': False, 'stage': 'worker-crash',
+                'error': f'worker exited {p.returncode} without a result',
+                'stderr': p.stderr[-2000:]}
+    if p.stderr.strip():
+        res['stderr'] = p.stderr[-2000:]
+    return res
+
+
+def is_wrong_result(r: dict) -> bool:
+    """A driver answered, but with wrong rows: the loud kind of failure."""
+    return (not r.get('ok')
+            and r.get('stage') in ('validate', 'warmup', 'timed')
+            and ('Mismatch' in r.get('error', '')
+                 or 'AssertionError' in r.get('error', '')))
+
+
+# ----------------------------------------------------------- machine --
+
+def machine_info() -> dict:
+    info = {'hostname': platform.node(), 'cpus': os.cpu_count(),
+            'kernel': platform.release(), 'python': sys.version.split()[0],
+            'python_executable': sys.executable}
+    with contextlib.suppress(OSError):
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    info['cpu_model'] = line.split(':', 1)[1].strip()
+                    break
+    with contextlib.suppress(OSError):
+        with open('/proc/meminfo') as f:
+            info['mem_total'] = f.readline().split(':', 1)[1].strip()
+    return info
+
+
+def loadavg() -> str | None:
+    try:
+        with open('/proc/loadavg') as f:
+            return ' '.join(f.read().split()[:3])
+    except OSError:
+        return None
+
+
+# ----------------------------------------------------------- summary --
+
+METRICS = ('qps', 'rows_per_s', 'client_cpu_us_per_query', 'lat_p50_us',
+           'lat_p99_us', 'server_cpu_us_per_query', 'machine_busy_pct',
+           'client_cpu_pct', 'server_cpu_pct')
+
+
+def summarize(runs: list[dict], args) -> dict:
+    """{loop: {workload: {driver: {...}}}} with medians, min/max, ratios."""
+    out: dict = {}
+    for lp in args.loops:
+        for wid in args.workloads:
+            cell = out.setdefault(lp, {}).setdefault(wid, {})
+            for d in args.drivers:
+                rs = [r for r in runs if r['loop'] == lp
+                      and r['workload'] == wid and r['driver'] == d]
+                good = [r for r in rs if r.get('ok')]
+                bad = [r for r in rs if not r.get('ok')]
+                s: dict = {'rounds_ok': len(good), 'rounds_failed': len(bad)}
+                if bad:
+                    s['errors'] = sorted({f"{r.get('stage')}: {r.get('error')}"
+                                          for r in bad})
+                    s['wrong_result'] = any(is_wrong_result(r) for r in bad)
+                for m in METRICS:
+                    vals = [r[m] for r in good if r.get(m) is not None]
+                    if vals:
+                        s[m] = statistics.median(vals)
+                        s[m + '_min'] = min(vals)
+                        s[m + '_max'] = max(vals)
+                cell[d] = s
+            ref = cell.get(REF, {})
+            for d, s in cell.items():
+                if d == REF:
+                    continue
+                if s.get('qps') and ref.get('qps'):
+                    s['qps_ratio'] = s['qps'] / ref['qps']
+                if (s.get('client_cpu_us_per_query')
+                        and ref.get('client_cpu_us_per_query')):
+                    s['cpu_ratio'] = (s['client_cpu_us_per_query']
+                                      / ref['client_cpu_us_per_query'])
+    return out
+
+
+def geomean(xs: list[float]) -> float | None:
+    xs = [x for x in xs if x and x > 0]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+def fmt_num(x, digits=0) -> str:
+    if x is None:
+        return '–'
+    if digits == 0:
+        return f'{x:,.0f}'
+    return f'{x:,.{digits}f}'
+
+
+def fmt_range(s: dict, m: str, digits=0) -> str:
+    if m + '_min' not in s:
+        return '–'
+    return f'{fmt_num(s[m + "_min"], digits)}–{fmt_num(s[m + "_max"], digits)}'
+
+
+def fmt_ratio(x) -> str:
+    return '–' if x is None else f'{x:.2f}×'
+
+
+def render_markdown(meta: dict, summary: dict, runs: list[dict], args) -> str:
+    L: list[str] = []
+    a = L.append
+    a(f"# pgwire benchmark {meta['timestamp']}")
+    a('')
+    a(f"`{meta['command']}`")
+    a('')
+    m = meta['machine']
+    a(f"- machine: {m.get('cpus')} CPUs ({m.get('cpu_model', '?')}), "
+      f"{m.get('mem_total', '?')}, Linux {m.get('kernel')}, "
+      f"Python {m.get('python')}; load average before/after: "
+      f"{meta.get('loadavg_before')} / {meta.get('loadavg_after')}")
+    srv = meta.get('server', {})
+    a(f"- server: {srv.get('server_version', '?')} via {srv.get('transport', '?')} "
+      f"({meta.get('server_source')})")
+    st = srv.get('settings', {})
+    keys = ('shared_buffers', 'max_connections', 'fsync', 'synchronous_commit',
+            'jit', 'huge_pages', 'password_encryption', 'ssl')
+    a('- server settings: ' + ', '.join(f'{k}={st[k]}' for k in keys if k in st)
+      + ' (all non-default settings are in the JSON)')
+    a(f"- method: {args.rounds} rounds × each driver in a fresh process, drivers "
+      f"interleaved; {args.concurrency} connections = {args.concurrency} "
+      f"coroutines on one event loop; {args.warmup:g} s warm-up discarded, "
+      f"{args.duration:g} s timed window; every call's row count checked, "
+      'sample values checked on each connection\'s first and last call.')
+    for d, inf in meta.get('drivers', {}).items():
+        if 'version' in inf:
+            a(f"- {d} {inf['version']}: {inf.get('settings', '')}"
+              + (f" [{inf['impl']}]" if inf.get('impl') else ''))
+        else:
+            a(f"- {d}: not available ({inf.get('error')})")
+    loops_v = {r['loop']: r.get('loop_impl') for r in runs if r.get('loop_impl')}
+    if loops_v:
+        a('- event loops: ' + ', '.join(f'{k} = {v}' for k, v in loops_v.items()))
+    a('')
+    a('Medians over rounds. q/s and CPU µs/q also show the round-to-round '
+      f'spread (min–max). Ratios are median(driver) / median({REF}): '
+      'q/s above 1× is faster, CPU/q below 1× is cheaper.')
+    a('')
+    for lp in args.loops:
+        a(f'## {lp}')
+        a('')
+        a('| workload | driver | q/s | q/s min–max | rows/s | client CPU µs/q '
+          '| CPU min–max | p50 µs | p99 µs | server CPU µs/q | machine busy % '
+          f'| q/s ÷ {REF} | CPU/q ÷ {REF} |')
+        a('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
+        for wid in args.workloads:
+            for d in args.drivers:
+                s = summary[lp][wid][d]
+                if not s['rounds_ok'] and not s['rounds_failed']:
+                    a(f'| {wid} | {d} | not run (interrupted) |' + ' |' * 10)
+                    continue
+                if not s['rounds_ok']:
+                    err = s['errors'][0]
+                    tag = 'WRONG RESULT' if s.get('wrong_result') else 'FAILED'
+                    err = err.replace('|', '\\|').replace('\n', ' ')[:160]
+                    a(f'| {wid} | {d} | **{tag}** | {err} |' + ' |' * 9)
+                    continue
+                note = (f" ({s['rounds_failed']} failed)"
+                        if s['rounds_failed'] else '')
+                a('| ' + ' | '.join([
+                    wid, d + note,
+                    fmt_num(s.get('qps')), fmt_range(s, 'qps'),
+                    fmt_num(s.get('rows_per_s')),
+                    fmt_num(s.get('client_cpu_us_per_query'), 1),
+                    fmt_range(s, 'client_cpu_us_per_query', 1),
+                    fmt_num(s.get('lat_p50_us')), fmt_num(s.get('lat_p99_us')),
+                    fmt_num(s.get('server_cpu_us_per_query'), 1),
+                    fmt_num(s.get('machine_busy_pct')),
+                    '' if d == REF else fmt_ratio(s.get('qps_ratio')),
+                    '' if d == REF else fmt_ratio(s.get('cpu_ratio')),
+                ]) + ' |')
+        a('')
+    others = [d for d in args.drivers if d != REF]
+    if REF in args.drivers and others:
+        a(f'## Ratios to {REF} (q/s ratio / CPU-per-query ratio)')
+        a('')
+        a('| loop | driver | ' + ' | '.join(args.workloads)
+          + ' | geometric mean |')
+        a('|---|---|' + '--:|' * (len(args.workloads) + 1))
+        for lp in args.loops:
+            for d in others:
+                cells, q_r, c_r = [], [], []
+                for wid in args.workloads:
+                    s = summary[lp][wid][d]
+                    q, c = s.get('qps_ratio'), s.get('cpu_ratio')
+                    q_r.append(q)
+                    c_r.append(c)
+                    cells.append(f'{fmt_ratio(q)} / {fmt_ratio(c)}'
+                                 if q or c else '–')
+                gq, gc = geomean(q_r), geomean(c_r)
+                g = (f'{fmt_ratio(gq)} / {fmt_ratio(gc)}' if gq or gc else '–')
+                a(f'| {lp} | {d} | ' + ' | '.join(cells) + f' | {g} |')
+        a('')
+    fails = [r for r in runs if not r.get('ok')]
+    if fails:
+        a('## Failures')
+        a('')
+        seen = set()
+        for r in fails:
+            key = (r['driver'], r.get('stage'), r.get('error'))
+            if key in seen:
+                continue
+            seen.add(key)
+            n = sum(1 for x in fails if (x['driver'], x.get('stage'),
+                                         x.get('error')) == key)
+            tag = 'WRONG RESULT' if is_wrong_result(r) else 'failed'
+            a(f"- **{r['driver']}** {tag} ×{n} at {r.get('stage')}: "
+              f"`{r.get('error')}`")
+        a('')
+    return '\n'.join(L)
+
+
+# -------------------------------------------------------------- main --
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    started = dt.datetime.now(dt.timezone.utc)
+    stamp = started.strftime('%Y%m%dT%H%M%SZ')
+    n_runs = args.rounds * len(args.loops) * len(args.workloads) * len(args.drivers)
+    log(f'{n_runs} runs, about {n_runs * (args.duration + args.warmup + 1) / 60:.1f}'
+        ' min')
+    meta: dict = {
+        'timestamp': stamp,
+        'command': ' '.join(shlex.quote(x) for x in
+                            [os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
+        if argv is None else 'run.main(' + repr(argv) + ')',
+        'args': {k: v for k, v in vars(args).items() if k != 'dsn'},
+        'reference': REF,
+        'machine': machine_info(),
+        'loadavg_before': loadavg(),
+    }
+    meta['command'] = redact(meta['command'])
+    runs: list[dict] = []
+    timeout = args.warmup + args.duration + 60
+
+    with server(args.dsn) as (dsn, source):
+        meta['server_source'] = source
+        meta['dsn'] = redact(dsn)
+        admin_pref = [REF] + [d for d in args.drivers if d != REF] + [
+            d for d in drivers_mod.DRIVERS if d != REF and d not in args.drivers]
+        adm = call_worker('admin', {'dsn': dsn, 'drivers': admin_pref,
+                                    'workloads': args.workloads}, 120)
+        if not adm.get('ok'):
+            log(f'cannot prepare the server: {adm}')
+            return 1
+        meta['server'] = {k: adm[k] for k in
+                          ('server_version', 'transport', 'settings',
+                           'admin_driver')}
+        log(f"server: {adm['server_version']} via {adm['transport']}")
+        expected_rows = adm['rows']
+
+        skip: dict[str, str] = {}        # driver -> import error
+        meta['drivers'] = {}
+        i = 0
+        try:
+            for rnd in range(1, args.rounds + 1):
+                for lp in args.loops:
+                    for wid in args.workloads:
+                        for d in args.drivers:
+                            i += 1
+                            base = {'round': rnd, 'loop': lp, 'workload': wid,
+                                    'driver': d}
+                            if d in skip:
+                                runs.append({**base, 'ok': False,
+                                             'stage': 'import',
+                                             'error': skip[d],
+                                             'skipped': True})
+                                continue
+                            spec = {**base, 'dsn': dsn,
+                                    'duration': args.duration,
+                                    'warmup': args.warmup,
+                                    'concurrency': args.concurrency,
+                                    'rows': expected_rows[wid]}
+                            r = call_worker('run', spec, timeout)
+                            r.update(base)
+                            runs.append(r)
+                            if r.get('driver_info'):
+                                meta['drivers'].setdefault(d, r['driver_info'])
+                            tag = f'[{i}/{n_runs}] round {rnd} {lp} {wid} {d}'
+                            if r.get('ok'):
+                                log(f"{tag}: {r['qps']:,.0f} q/s, "
+                                    f"{r['client_cpu_us_per_query']:.1f} µs CPU/q, "
+                                    f"p99 {r['lat_p99_us']:,.0f} µs, "
+                                    f"machine {r['machine_busy_pct'] or 0:.0f}% busy")
+                            elif is_wrong_result(r):
+                                log(f"{tag}: !!! WRONG RESULT !!! "
+                                    f"{r['stage']}: {r['error']}")
+                            else:
+                                log(f"{tag}: FAILED at {r.get('stage')}: "
+                                    f"{r.get('error')}")
+                                if r.get('stage') == 'import':
+                                    skip[d] = r.get('error', '?')
+                                    meta['drivers'][d] = {'error': skip[d]}
+        except KeyboardInterrupt:
+            log('interrupted: writing the rounds done so far')
+            meta['interrupted'] = True
+
+    meta['loadavg_after'] = loadavg()
+    meta['finished'] = dt.datetime.now(dt.timezone.utc).strftime(
+        '%Y%m%dT%H%M%SZ')
+    meta['wall_s'] = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
+    summary = summarize(runs, args)
+    md = render_markdown(meta, summary, runs, args)
+
+    os.makedirs(args.out, exist_ok=True)
+    jpath = os.path.join(args.out, f'{stamp}.json')
+    mpath = os.path.join(args.out, f'{stamp}.md')
+    with open(jpath, 'w') as f:
+        json.dump({'meta': meta, 'summary': summary, 'runs': runs}, f,
+                  indent=1, default=str)
+    with open(mpath, 'w') as f:
+        f.write(md + '\n')
+    print(md)
+    log(f'wrote {jpath} and {mpath}')
+
+    if any(is_wrong_result(r) for r in runs):
+        log('!!! some driver returned WRONG RESULTS: see the Failures section')
+        return 2
+    return 1 if any(not r.get('ok') for r in runs) else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""One benchmark measurement, in a fresh process.  Driven by run.py.
+
+    python bench/worker.py run   '<json spec>'
+    python bench/worker.py admin '<json spec>'
+
+``run`` spec: driver, loop, workload, dsn, duration, warmup, concurrency,
+rows (expected rows per call).  It opens ``concurrency`` connections,
+validates one call on each, warms up for ``warmup`` seconds, then for
+``duration`` seconds runs ``concurrency`` coroutines each looping on the
+workload, and prints one JSON object (the last line of stdout) with
+queries/s, rows/s, latency percentiles, client CPU per query, server
+backend CPU per query and whole-machine busy %.
+
+``admin`` spec: dsn, drivers (preference order), workloads.  Using the first
+driver that imports and connects, it logs server version/settings, runs the
+workloads' setup SQL once, and evaluates expected row counts given as SQL.
+
+Failures never raise out of the process: the JSON says ok=false, the stage
+(import, connect, bind, validate, warmup, timed, close) and the error.
+"""
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import drivers as drivers_mod  # noqa: E402
+import workloads as workloads_mod  # noqa: E402
+
+
+class Failure(Exception):
+    def __init__(self, stage: str, exc: BaseException):
+        super().__init__(stage)
+        self.stage = stage
+        self.exc = exc
+
+
+class Mismatch(AssertionError):
+    pass
+
+
+# ---------------------------------------------------------------- /proc --
+
+_CLK_TCK = os.sysconf('SC_CLK_TCK')
+
+
+def proc_stat_cpu() -> tuple[int, int] | None:
+    """(busy, total) jiffies over all CPUs, from the first line of /proc/stat."""
+    try:
+        with open('/proc/stat') as f:
+            parts = f.readline().split()
+    except OSError:
+        return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice]
+    vals = [int(x) for x in parts[1:9]]
+    total = sum(vals)               # guest time is already inside user/nice
+    idle = vals[3] + vals[4]
+    return total - idle, total
+
+
+def pid_cpu_seconds(pids: list[int]) -> float | None:
+    """Sum of utime+stime of these processes, or None if any is unreadable
+    (server on another host or in another pid namespace)."""
+    if not pids:
+        return None
+    total = 0
+    for pid in pids:
+        try:
+            with open(f'/proc/{pid}/stat') as f:
+                rest = f.read().rsplit(')', 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        total += int(rest[11]) + int(rest[12])
+    return total / _CLK_TCK
+
+
+def percentile(sorted_vals: list[int], p: float) -> int:
+    if not sorted_vals:
+        return 0
+    k = min(len(sorted_vals) - 1, max(0, round(p * (len(sorted_vals) - 1))))
+    return sorted_vals[k]
+
+
+# ------------------------------------------------------------- timing --
+
+async def client(fn, count, expected: int, deadline: int, lats: list) -> object:
+    """Loop on one connection until ``deadline`` (monotonic ns)."""
+    ns = time.monotonic_ns
+    append = lats.append
+    res = None
+    t1 = ns()
+    while t1 < deadline:
+        t0 = ns()
+        res = await fn()
+        t1 = ns()
+        append(t1 - t0)
+        if count(res) != expected:
+            raise Mismatch(f'row count {count(res)}, expected {expected}')
+    return res
+
+
+async def run_window(fns, wl, expected: int, seconds: float):
+    lats: list[int] = []
+    start = time.monotonic_ns()
+    deadline = start + int(seconds * 1e9)
+    lasts = await asyncio.gather(
+        *(client(fn, wl.count, expected, deadline, lats) for fn in fns))
+    return start, time.monotonic_ns(), lats, lasts
+
+
+async def measure(spec: dict) -> dict:
+    wl = workloads_mod.get(spec['workload'])
+    expected = int(spec['rows'])
+    conc = int(wl.concurrency or spec['concurrency'])
+    out: dict = {'workload': wl.id, 'driver': spec['driver'],
+                 'loop': spec['loop'], 'concurrency': conc,
+                 'expected_rows': expected}
+    loop = asyncio.get_running_loop()
+    out['loop_impl'] = f'{type(loop).__module__}.{type(loop).__name__}'
+
+    try:
+        drv = drivers_mod.load(spec['driver'])
+        out['driver_info'] = drv.info()
+    except BaseException as e:
+        raise Failure('import', e)
+
+    try:
+        conns = await asyncio.gather(
+            *(drv.connect(spec['dsn']) for _ in range(conc)))
+    except BaseException as e:
+        raise Failure('connect', e)
+
+    try:
+        try:
+            fns = [drv.bind(c, wl) for c in conns]
+        except BaseException as e:
+            raise Failure('bind', e)
+
+        try:
+            pids = []
+            for c in conns:
+                rows = await drv.query(c, 'SELECT pg_backend_pid()')
+                pids.append(int(rows[0][0]))
+            for fn in fns:
+                res = await fn()
+                n = wl.count(res)
+                if n != expected:
+                    raise Mismatch(f'row count {n}, expected {expected}')
+                wl.check(res)
+        except BaseException as e:
+            raise Failure('validate', e)
+
+        try:
+            if spec['warmup'] > 0:
+                await run_window(fns, wl, expected, spec['warmup'])
+        except BaseException as e:
+            raise Failure('warmup', e)
+
+        try:
+            stat0 = proc_stat_cpu()
+            srv0 = pid_cpu_seconds(pids)
+            gc0 = [g['collections'] for g in gc.get_stats()]
+            cpu0 = time.process_time()
+            start, end, lats, lasts = await run_window(
+                fns, wl, expected, spec['duration'])
+            cpu1 = time.process_time()
+            gc1 = [g['collections'] for g in gc.get_stats()]
+            srv1 = pid_cpu_seconds(pids)
+            stat1 = proc_stat_cpu()
+            for res in lasts:
+                if res is not None:
+                    wl.check(res)
+        except BaseException as e:
+            raise Failure('timed', e)
+    finally:
+        # Close even on failure; errors here only matter if all else passed.
+        close_err = None
+        for c in conns:
+            try:
+                await drv.close(c)
+            except BaseException as e:  # noqa: PERF203
+                close_err = close_err or e
+    if close_err is not None:
+        raise Failure('close', close_err)
+
+    q = len(lats)
+    elapsed = (end - start) / 1e9
+    lats.sort()
+    out.update({
+        'queries': q,
+        'elapsed_s': elapsed,
+        'qps': q / elapsed,
+        'rows_per_s': q * expected / elapsed,
+        'lat_p50_us': percentile(lats, 0.50) / 1e3,
+        'lat_p99_us': percentile(lats, 0.99) / 1e3,
+        'lat_mean_us': (sum(lats) / q / 1e3) if q else 0.0,
+        'lat_max_us': (lats[-1] / 1e3) if q else 0.0,
+        'client_cpu_s': cpu1 - cpu0,
+        'client_cpu_us_per_query': (cpu1 - cpu0) / q * 1e6 if q else None,
+        'client_cpu_pct': (cpu1 - cpu0) / elapsed * 100,
+        # cyclic-GC passes per generation during the window: GC-tracked
+        # result rows (asyncpg Records) make these costly under concurrency
+        'gc_collections': [b - a for a, b in zip(gc0, gc1)],
+    })
+    if srv0 is not None and srv1 is not None and q:
+        out['server_cpu_us_per_query'] = (srv1 - srv0) / q * 1e6
+        out['server_cpu_pct'] = (srv1 - srv0) / elapsed * 100
+    else:
+        out['server_cpu_us_per_query'] = None
+        out['server_cpu_pct'] = None
+    if stat0 and stat1 and stat1[1] > stat0[1]:
+        out['machine_busy_pct'] = ((stat1[0] - stat0[0])
+                                   / (stat1[1] - stat0[1]) * 100)
+    else:
+        out['machine_busy_pct'] = None
+    return out
+
+
+# -------------------------------------------------------------- admin --
+
+IMPORTANT_SETTINGS = (
+    'server_version', 'max_connections', 'shared_buffers', 'work_mem',
+    'fsync', 'synchronous_commit', 'full_page_writes', 'jit', 'huge_pages',
+    'wal_level', 'listen_addresses', 'unix_socket_directories',
+    'password_encryption', 'ssl', 'max_worker_processes',
+    'max_parallel_workers_per_gather', 'track_io_timing', 'log_statement',
+    'shared_preload_libraries')
+
+
+async def admin(spec: dict) -> dict:
+    errors = {}
+    drv = conn = None
+    for name in spec['drivers']:
+        try:
+            drv = drivers_mod.load(name)
+            conn = await drv.connect(spec['dsn'])
+            break
+        except BaseException as e:
+            errors[name] = f'{type(e).__name__}: {e}'
+            drv = conn = None
+    if conn is None:
+        return {'ok': False, 'stage': 'admin-connect', 'error': errors}
+    try:
+        out: dict = {'ok': True, 'admin_driver': drv.name}
+        out['server_version'] = (await drv.query(conn, 'SELECT version()'))[0][0]
+        addr = (await drv.query(
+            conn, 'SELECT inet_server_addr()::text, inet_server_port()'))[0]
+        out['transport'] = ('unix socket' if addr[0] is None
+                            else f'tcp {addr[0]}:{addr[1]}')
+        names = ', '.join(f"'{n}'" for n in IMPORTANT_SETTINGS)
+        rows = await drv.query(
+            conn,
+            'SELECT name, setting, coalesce(unit, \'\'), source '
+            'FROM pg_settings WHERE name IN (' + names + ') '
+            "OR source NOT IN ('default', 'override', 'client') "
+            'ORDER BY name')
+        out['settings'] = {r[0]: (r[1] + (f' {r[2]}' if r[2] else ''))
+                           for r in rows}
+        out['rows'] = {}
+        for wid in spec['workloads']:
+            wl = workloads_mod.get(wid)
+            for sql in wl.setup:
+                await drv.execute(conn, sql)
+        # after ALL setup: created tables add pg_type rows (W2 counts them)
+        for wid in spec['workloads']:
+            wl = workloads_mod.get(wid)
+            if isinstance(wl.rows, str):
+                out['rows'][wl.id] = int((await drv.query(conn, wl.rows))[0][0])
+            else:
+                out['rows'][wl.id] = int(wl.rows)
+        return out
+    finally:
+        await drv.close(conn)
+
+
+# --------------------------------------------------------------- main --
+
+def environment() -> dict:
+    return {'python': platform.python_version(),
+            'implementation': platform.python_implementation(),
+            'pid': os.getpid()}
+
+
+def main() -> int:
+    mode, spec = sys.argv[1], json.loads(sys.argv[2])
+    factory = None
+    if spec.get('loop', 'asyncio') == 'uvloop':
+        try:
+            import uvloop
+        except ImportError as e:
+            print(json.dumps({'ok': False, 'stage': 'import-loop',
+                              'error': f'{type(e).__name__}: {e}'}))
+            return 2
+        factory = uvloop.new_event_loop
+        spec['loop_version'] = uvloop.__version__
+    elif spec.get('loop', 'asyncio') != 'asyncio':
+        print(json.dumps({'ok': False, 'stage': 'import-loop',
+                          'error': f'unknown loop {spec["loop"]!r}'}))
+        return 2
+
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            if mode == 'admin':
+                result = runner.run(admin(spec))
+            else:
+                result = runner.run(measure(spec))
+                result['ok'] = True
+                result['loop_version'] = spec.get('loop_version')
+    except Failure as f:
+        result = {'ok': False, 'stage': f.stage,
+                  'error': f'{type(f.exc).__name__}: {f.exc}',
+                  'traceback': ''.join(traceback.format_exception(f.exc))}
+    except BaseException as e:
+        result = {'ok': False, 'stage': 'harness',
+                  'error': f'{type(e).__name__}: {e}',
+                  'traceback': traceback.format_exc()}
+    for k in ('driver', 'loop', 'workload'):
+        if k in spec:
+            result.setdefault(k, spec[k])
+    result['env'] = environment()
+    sys.stdout.flush()
+    print(json.dumps(result, default=str))
+    return 0 if result.get('ok') else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

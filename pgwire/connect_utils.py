@@ -1,0 +1,1509 @@
+"""The cold, pure-Python part of connecting.
+
+Parameter sources (kwargs > DSN > service file > environment > defaults),
+.pgpass, libpq sslmode semantics, the socket dial, the SSLRequest exchange,
+CancelRequest, multi-host connect and SASLprep.
+
+Nothing here imports the C extension at import time; exception classes are
+looked up lazily in ``pgwire.exceptions`` (see ``_exc``) so this module works
+with the stub exception module and with the generated tree alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import getpass
+import inspect
+import math
+import os
+import pathlib
+import socket
+import ssl as ssl_module
+import stat
+import stringprep
+import struct
+import sys
+import typing
+import unicodedata
+import urllib.parse
+import warnings
+
+__all__ = (
+    "SSLMode",
+    "SessionAttribute",
+    "ConnectionParameters",
+    "ClientConfiguration",
+    "parse_connect_arguments",
+    "open_socket",
+    "send_cancel_request",
+    "connect",
+    "saslprep",
+)
+
+SSL_REQUEST_CODE = 80877103
+CANCEL_REQUEST_CODE = 80877102
+DEFAULT_PORT = 5432
+ALPN_PROTOCOLS = ["postgresql"]
+
+_WINDOWS = sys.platform == "win32"
+if _WINDOWS:
+    _DEFAULT_HOSTS = ("localhost",)
+    _PGPASSFILE = "pgpass.conf"
+else:
+    _DEFAULT_HOSTS = ("/run/postgresql", "/var/run/postgresql", "/tmp",
+                      "/private/tmp", "localhost")
+    _PGPASSFILE = ".pgpass"
+_PG_SERVICEFILE = ".pg_service.conf"
+
+# Ranks of the parameter sources; lower wins.
+_R_KWARGS, _R_DSN, _R_SERVICE, _R_ENV, _R_DEFAULT = range(5)
+
+
+# ---------------------------------------------------------------------------
+# Enums and result tuples
+# ---------------------------------------------------------------------------
+class SSLMode(enum.IntEnum):
+    disable = 0
+    allow = 1
+    prefer = 2
+    require = 3
+    verify_ca = 4
+    verify_full = 5
+
+    @classmethod
+    def parse(cls, value):
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            member = cls.__members__.get(value.strip().replace("-", "_"))
+            if member is not None:
+                return member
+        modes = ", ".join(m.name.replace("_", "-") for m in cls)
+        raise _cfg_error(
+            f"`sslmode` parameter must be one of: {modes}, got {value!r}")
+
+    def __str__(self):
+        return self.name.replace("_", "-")
+
+
+class SessionAttribute(str, enum.Enum):
+    any = "any"
+    primary = "primary"
+    standby = "standby"
+    prefer_standby = "prefer-standby"
+    read_write = "read-write"
+    read_only = "read-only"
+
+
+class ConnectionParameters(typing.NamedTuple):
+    user: str
+    password: typing.Any          # str, callable, coroutine function or None
+    database: str
+    ssl: typing.Optional[ssl_module.SSLContext]
+    sslmode: SSLMode
+    direct_tls: bool
+    server_settings: typing.Dict[str, str]
+    target_session_attrs: SessionAttribute
+    krbsrvname: typing.Optional[str] = None
+    gsslib: str = "gssapi"
+    connect_timeout: typing.Optional[float] = None   # per host, seconds
+    passfile: typing.Optional[pathlib.Path] = None   # set iff it gave password
+
+    @property
+    def ssl_negotiation(self):
+        return "direct" if self.direct_tls else "postgres"
+
+
+class ClientConfiguration(typing.NamedTuple):
+    command_timeout: typing.Optional[float]
+    statement_cache_size: int
+    max_cached_statement_lifetime: float
+    max_cacheable_statement_size: int
+
+
+# ---------------------------------------------------------------------------
+# Exceptions (looked up lazily: pgwire.exceptions is being generated)
+# ---------------------------------------------------------------------------
+_fallback_classes: typing.Dict[str, type] = {}
+
+
+def _exceptions():
+    from . import exceptions
+    return exceptions
+
+
+def _make_fallback(name):
+    ex = _exceptions()
+    iface = getattr(ex, "InterfaceError")
+    pgerr = getattr(ex, "PostgresError")
+    internal = getattr(ex, "InternalClientError", Exception)
+    if name == "ClientConfigurationError":
+        return type(name, (iface, ValueError), {})
+    if name == "InvalidAuthorizationSpecificationError":
+        return type(name, (pgerr,), {"sqlstate": "28000"})
+    if name == "InvalidPasswordError":
+        base = _exc("InvalidAuthorizationSpecificationError")
+        return type(name, (base,), {"sqlstate": "28P01"})
+    if name == "CannotConnectNowError":
+        return type(name, (pgerr,), {"sqlstate": "57P03"})
+    if name == "TargetServerAttributeNotMatched":
+        return type(name, (internal,), {})
+    if name == "ProtocolError":
+        return type(name, (internal,), {})
+    raise AttributeError(name)
+
+
+def _exc(name):
+    """The class `name` from pgwire.exceptions, or a stand-in if absent."""
+    cls = getattr(_exceptions(), name, None)
+    if cls is not None:
+        return cls
+    cls = _fallback_classes.get(name)
+    if cls is None:
+        cls = _fallback_classes[name] = _make_fallback(name)
+        cls.__module__ = __name__
+    return cls
+
+
+def _new_error(cls, msg, *, detail=None, hint=None):
+    try:
+        exc = cls(msg, detail=detail, hint=hint)
+    except TypeError:
+        exc = cls(msg)
+        exc.detail = detail
+        exc.hint = hint
+    return exc
+
+
+def _cfg_error(msg, *, detail=None, hint=None):
+    return _new_error(_exc("ClientConfigurationError"), msg,
+                      detail=detail, hint=hint)
+
+
+_ssl_negotiation_error_cls = None
+
+
+def _ssl_negotiation_error():
+    """InterfaceError + ConnectionError: the next host is tried."""
+    global _ssl_negotiation_error_cls
+    if _ssl_negotiation_error_cls is None:
+        base = _exc("InterfaceError")
+        _ssl_negotiation_error_cls = type(
+            "SSLNegotiationError", (base, ConnectionError),
+            {"__module__": __name__,
+             "__doc__": "The server refused or failed the SSL negotiation."})
+    return _ssl_negotiation_error_cls
+
+
+def __getattr__(name):
+    if name == "SSLNegotiationError":
+        return _ssl_negotiation_error()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _sqlstate(exc):
+    return getattr(exc, "sqlstate", None)
+
+
+def _is_auth_rejection(exc):
+    """28000 (no pg_hba.conf entry, ...) or 28P01 (wrong password)."""
+    return (isinstance(exc, _exc("InvalidAuthorizationSpecificationError"))
+            or _sqlstate(exc) in ("28000", "28P01"))
+
+
+def _is_invalid_password(exc):
+    return (isinstance(exc, _exc("InvalidPasswordError"))
+            or _sqlstate(exc) == "28P01")
+
+
+def _is_cannot_connect_now(exc):
+    return (isinstance(exc, _exc("CannotConnectNowError"))
+            or _sqlstate(exc) == "57P03")
+
+
+# ---------------------------------------------------------------------------
+# SASLprep (RFC 4013), as PostgreSQL's src/common/saslprep.c applies it
+# ---------------------------------------------------------------------------
+_PROHIBITED = (
+    stringprep.in_table_c12, stringprep.in_table_c21_c22,
+    stringprep.in_table_c3, stringprep.in_table_c4, stringprep.in_table_c5,
+    stringprep.in_table_c6, stringprep.in_table_c7, stringprep.in_table_c8,
+    stringprep.in_table_c9, stringprep.in_table_a1,
+)
+
+
+def saslprep(password: str) -> str:
+    """Prepare a SCRAM password; on any failure return it unchanged (libpq).
+
+    Like the server (which prepares stored verifiers the same way), ASCII
+    input is returned as is, and the prohibited-output, unassigned and bidi
+    checks look at the mapped string before NFKC normalisation.
+    """
+    if not isinstance(password, str) or password.isascii():
+        return password
+    mapped = []
+    for ch in password:
+        if stringprep.in_table_c12(ch):
+            mapped.append(" ")
+        elif not stringprep.in_table_b1(ch):
+            mapped.append(ch)
+    if not mapped:
+        return password
+    for ch in mapped:
+        if any(table(ch) for table in _PROHIBITED):
+            return password
+    if any(stringprep.in_table_d1(ch) for ch in mapped):
+        if any(stringprep.in_table_d2(ch) for ch in mapped):
+            return password
+        if not (stringprep.in_table_d1(mapped[0])
+                and stringprep.in_table_d1(mapped[-1])):
+            return password
+    return unicodedata.normalize("NFKC", "".join(mapped))
+
+
+# ---------------------------------------------------------------------------
+# Small parsers
+# ---------------------------------------------------------------------------
+def _home() -> typing.Optional[pathlib.Path]:
+    try:
+        return pathlib.Path.home()
+    except (RuntimeError, KeyError, OSError):
+        return None
+
+
+def _pg_dir_file(name) -> typing.Optional[pathlib.Path]:
+    home = _home()
+    if home is None:
+        return None
+    if _WINDOWS:
+        appdata = os.environ.get("APPDATA")
+        if appdata:
+            return pathlib.Path(appdata) / "postgresql" / name
+    return home / ".postgresql" / name
+
+
+def _parse_port(value) -> typing.List[int]:
+    """int, str ('5432' or '5432,5433') or a sequence -> list of ports."""
+    if isinstance(value, bool):
+        raise _cfg_error(f"invalid port number: {value!r}")
+    if isinstance(value, int):
+        items = [value]
+    elif isinstance(value, str):
+        items = [p.strip() for p in value.split(",")]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise _cfg_error(f"invalid port number: {value!r}")
+    ports = []
+    for item in items:
+        try:
+            if isinstance(item, bool) or isinstance(item, float):
+                raise ValueError
+            port = int(item)
+        except (TypeError, ValueError):
+            raise _cfg_error(f"invalid port number: {item!r}") from None
+        if not 0 < port < 65536:
+            raise _cfg_error(f"invalid port number: {item!r}")
+        ports.append(port)
+    if not ports:
+        raise _cfg_error(f"invalid port number: {value!r}")
+    return ports
+
+
+def _parse_hostlist(spec: str, *, unquote: bool):
+    """'h1:5432,[::1]:5433,/tmp' -> [(host, port or None), ...]."""
+    result = []
+    for item in spec.split(","):
+        item = item.strip()
+        port = None
+        if item.startswith("["):
+            end = item.find("]")
+            rest = item[end + 1:] if end > 0 else None
+            if end <= 1 or (rest and not rest.startswith(":")):
+                raise _cfg_error(
+                    f"invalid IPv6 address in the host list: {item!r}")
+            host, portspec = item[1:end], (rest[1:] if rest else "")
+        elif unquote:
+            # URI: ':' separates the port; socket dirs are %2F-encoded.
+            host, _, portspec = item.partition(":")
+        elif item.startswith("/") or item.count(":") > 1:
+            host, portspec = item, ""          # socket dir / bare IPv6
+        else:
+            host, _, portspec = item.partition(":")
+        if unquote:
+            host = urllib.parse.unquote(host)
+            portspec = urllib.parse.unquote(portspec)
+        if portspec:
+            port = _parse_port(portspec)[0]
+        result.append((host, port))
+    return result
+
+
+def _host_kwarg(host):
+    if isinstance(host, str):
+        return [(host, None)]
+    if isinstance(host, (list, tuple)) and all(
+            isinstance(h, str) and h for h in host):
+        return [(h, None) for h in host]
+    raise _cfg_error(
+        f"host is expected to be a str or a sequence of str, got {host!r}")
+
+
+def _split_dsn(dsn: str):
+    """Split a postgres:// URI -> (user, password, hostspec, db, query)."""
+    scheme, colon, rest = dsn.partition(":")
+    if not colon or not scheme.replace("+", "").replace("-", "").replace(
+            ".", "").isalnum():
+        scheme = ""                     # e.g. "host=h dbname=d"
+    if scheme.lower() not in ("postgres", "postgresql"):
+        raise _cfg_error(
+            'invalid DSN: scheme is expected to be either '
+            f'"postgresql" or "postgres", got {scheme!r}')
+    if not rest.startswith("//"):
+        raise _cfg_error(
+            f'invalid DSN: expected "{scheme}://" at the start of the URI')
+    rest = rest[2:]
+    rest, _, query = rest.partition("?")
+    slash = rest.find("/")
+    if slash >= 0:
+        netloc, path = rest[:slash], rest[slash + 1:]
+    else:
+        netloc, path = rest, ""
+    user = password = None
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.partition("@")
+        u, has_pw, pw = userinfo.partition(":")
+        user = urllib.parse.unquote(u) or None
+        if has_pw:
+            password = urllib.parse.unquote(pw) or None
+    database = urllib.parse.unquote(path) or None
+    params = {}
+    for item in query.split("&"):
+        if not item:
+            continue
+        key, eq, val = item.partition("=")
+        if not eq:
+            raise _cfg_error(
+                f"invalid DSN: query parameter {item!r} has no value")
+        key = urllib.parse.unquote_plus(key)
+        val = urllib.parse.unquote_plus(val)
+        if not key:
+            raise _cfg_error(f"invalid DSN: bad query parameter {item!r}")
+        if val:
+            params[key] = val              # the last one wins
+        else:
+            params.pop(key, None)
+    return user, password, netloc, database, params
+
+
+def _parse_tls_version(value):
+    if isinstance(value, ssl_module.TLSVersion):
+        return value
+    name = str(value).strip()
+    if name.upper().startswith("SSL"):
+        raise _cfg_error(f"Unsupported TLS version: {value}")
+    try:
+        return ssl_module.TLSVersion[name.replace(".", "_")]
+    except KeyError:
+        raise _cfg_error(f"No such TLS version: {value}") from None
+
+
+def _parse_connect_timeout(value):
+    """libpq: integer seconds; <= 0 means none; 1 is raised to 2."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        secs = value if isinstance(value, (int, float)) else \
+            int(str(value).strip())
+        if not math.isfinite(secs):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise _cfg_error(
+            f"invalid integer value {value!r} for connection option "
+            '"connect_timeout"') from None
+    if secs <= 0:
+        return None
+    return float(max(secs, 2))
+
+
+# ---------------------------------------------------------------------------
+# Service file
+# ---------------------------------------------------------------------------
+def _read_service_file(path) -> typing.Optional[dict]:
+    try:
+        with open(path, "rt", encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except OSError as e:
+        raise _cfg_error(f'could not read service file "{path}": {e}') \
+            from None
+    sections: typing.Dict[str, typing.Dict[str, str]] = {}
+    current = None
+    for lineno, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            if not line.endswith("]"):
+                raise _cfg_error(
+                    f'syntax error in service file "{path}", line {lineno}')
+            name = line[1:-1].strip()
+            current = None if name in sections else \
+                sections.setdefault(name, {})
+            continue
+        key, eq, val = line.partition("=")
+        if not eq:
+            raise _cfg_error(
+                f'syntax error in service file "{path}", line {lineno}')
+        if current is not None:
+            current.setdefault(key.strip(), val.strip())
+    return sections
+
+
+def _lookup_service(name, servicefile):
+    files = []
+    if servicefile is not None:
+        files.append(pathlib.Path(servicefile))
+    else:
+        env = os.environ.get("PGSERVICEFILE")
+        if env:
+            files.append(pathlib.Path(env))
+        else:
+            home = _home()
+            if home is not None:
+                if _WINDOWS and os.environ.get("APPDATA"):
+                    files.append(pathlib.Path(os.environ["APPDATA"]) /
+                                 "postgresql" / _PG_SERVICEFILE)
+                else:
+                    files.append(home / _PG_SERVICEFILE)
+    sysconf = os.environ.get("PGSYSCONFDIR")
+    if sysconf:
+        files.append(pathlib.Path(sysconf) / "pg_service.conf")
+    for path in files:
+        sections = _read_service_file(path)
+        if sections and name in sections:
+            return sections[name]
+    raise _cfg_error(f'definition of service "{name}" not found')
+
+
+# ---------------------------------------------------------------------------
+# Password file
+# ---------------------------------------------------------------------------
+def _split_pgpass_line(line):
+    """-> [(text, is_wildcard)] * 4 + [password] or None."""
+    fields = []
+    cur = []
+    escaped_any = False
+    i, n = 0, len(line)
+    while i < n and len(fields) < 4:
+        ch = line[i]
+        if ch == "\\" and i + 1 < n:
+            cur.append(line[i + 1])
+            escaped_any = True
+            i += 2
+            continue
+        if ch == ":":
+            text = "".join(cur)
+            fields.append((text, text == "*" and not escaped_any))
+            cur, escaped_any = [], False
+        else:
+            cur.append(ch)
+        i += 1
+    if len(fields) < 4:
+        return None
+    pw = []
+    while i < n:
+        ch = line[i]
+        if ch == "\\" and i + 1 < n:
+            pw.append(line[i + 1])
+            i += 2
+            continue
+        if ch == ":":
+            break
+        pw.append(ch)
+        i += 1
+    fields.append("".join(pw))
+    return fields
+
+
+def _read_passfile(path: pathlib.Path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    if not stat.S_ISREG(st.st_mode):
+        warnings.warn(f'password file "{path}" is not a plain file',
+                      UserWarning, stacklevel=4)
+        return []
+    if not _WINDOWS and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warnings.warn(
+            f'password file "{path}" has group or world access; '
+            'permissions should be u=rw (0600) or less',
+            UserWarning, stacklevel=4)
+        return []
+    try:
+        with open(path, "rt", encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    entries = []
+    for line in lines:
+        if not line or line.startswith("#"):
+            continue
+        fields = _split_pgpass_line(line)
+        if fields is not None:
+            entries.append(fields)
+    return entries
+
+
+def _pgpass_match(entries, hosts, port, database, user):
+    values = (None, str(port), database, user)
+    for entry in entries:
+        (h, hw), (p, pw), (d, dw), (u, uw), password = entry
+        if not (hw or h in hosts):
+            continue
+        if any(not wild and text != want for (text, wild), want in
+               zip(((p, pw), (d, dw), (u, uw)), values[1:])):
+            continue
+        return password or None
+    return None
+
+
+def _pgpass_hosts(host):
+    if host.startswith("/"):
+        # A Unix socket matches "localhost" (and, leniently, its directory).
+        return ("localhost", host)
+    return (host,)
+
+
+def _addr_host_port(addr):
+    if isinstance(addr, str):
+        directory, _, name = addr.rpartition("/")
+        try:
+            port = int(name.rpartition(".")[2])
+        except ValueError:
+            port = DEFAULT_PORT
+        return directory or "/", port
+    return addr
+
+
+def _passfile_path(passfile):
+    if passfile is not None:
+        return pathlib.Path(passfile)
+    env = os.environ.get("PGPASSFILE")
+    if env:
+        return pathlib.Path(env)
+    if _WINDOWS and os.environ.get("APPDATA"):
+        return pathlib.Path(os.environ["APPDATA"]) / "postgresql" / _PGPASSFILE
+    home = _home()
+    return None if home is None else home / _PGPASSFILE
+
+
+def _password_for_addr(params: ConnectionParameters, addr):
+    """Per-host .pgpass lookup (libpq looks the password up per host)."""
+    if params.passfile is None:
+        return params.password
+    host, port = _addr_host_port(addr)
+    entries = _read_passfile(params.passfile)
+    found = _pgpass_match(entries, _pgpass_hosts(host), port,
+                          params.database, params.user)
+    return found if found is not None else params.password
+
+
+# ---------------------------------------------------------------------------
+# SSL context
+# ---------------------------------------------------------------------------
+def _check_key_permissions(path):
+    if _WINDOWS:
+        return
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise _cfg_error(
+            f'private key file "{path}" does not exist') from None
+    except OSError as e:
+        raise _cfg_error(f'could not access private key file "{path}": {e}') \
+            from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _cfg_error(f'private key file "{path}" is not a regular file')
+    if st.st_uid == 0:
+        bad = st.st_mode & (stat.S_IWGRP | stat.S_IXGRP | stat.S_IRWXO)
+    else:
+        bad = st.st_mode & (stat.S_IRWXG | stat.S_IRWXO)
+    if bad:
+        raise _cfg_error(
+            f'private key file "{path}" has group or world access; file must '
+            'have permissions u=rw (0600) or less if owned by the current '
+            'user, or permissions u=rw,g=r (0640) or less if owned by root')
+
+
+def _load_root_cert(ctx, mode, rootcert):
+    """Load the trust anchors; return True if the chain is to be verified."""
+    if rootcert == "system":
+        ctx.load_default_certs(ssl_module.Purpose.SERVER_AUTH)
+        return True
+    detail = None
+    if rootcert is not None:
+        path = str(rootcert)
+    else:
+        default = _pg_dir_file("root.crt")
+        if default is None:
+            path = "~/.postgresql/root.crt"
+            detail = ("Could not determine the home directory (HOME is "
+                      "unset or does not point to a valid directory).")
+        else:
+            path = str(default)
+    if detail is None and os.path.isfile(path):
+        try:
+            ctx.load_verify_locations(cafile=path)
+        except (OSError, ssl_module.SSLError) as e:
+            raise _cfg_error(
+                f'could not read root certificate file "{path}": {e}') \
+                from None
+        return True
+    if mode >= SSLMode.verify_ca:
+        raise _cfg_error(
+            f'root certificate file "{path}" does not exist or cannot be '
+            'accessed',
+            detail=detail,
+            hint='Either provide the file, use the system\'s trusted roots '
+                 'with sslrootcert=system, or change sslmode to disable '
+                 'server certificate verification.')
+    return False                       # require without a root cert
+
+
+def _load_crl(ctx, opts):
+    crl, crldir = opts.get("sslcrl"), opts.get("sslcrldir")
+    loaded = False
+    try:
+        if crl:
+            if not os.path.isfile(crl):
+                raise _cfg_error(f'SSL CRL file "{crl}" does not exist')
+            ctx.load_verify_locations(cafile=crl)
+            loaded = True
+        if crldir:
+            if not os.path.isdir(crldir):
+                raise _cfg_error(
+                    f'SSL CRL directory "{crldir}" does not exist')
+            ctx.load_verify_locations(capath=crldir)
+            loaded = True
+        if not crl and not crldir:
+            default = _pg_dir_file("root.crl")
+            if default is not None and default.is_file():
+                ctx.load_verify_locations(cafile=str(default))
+                loaded = True
+    except (OSError, ssl_module.SSLError) as e:
+        raise _cfg_error(f"could not load SSL certificate revocation list: "
+                         f"{e}") from None
+    if loaded:
+        ctx.verify_flags |= ssl_module.VERIFY_CRL_CHECK_CHAIN
+
+
+def _load_client_cert(ctx, opts):
+    cert, key = opts.get("sslcert"), opts.get("sslkey")
+    if cert is None:
+        default = _pg_dir_file("postgresql.crt")
+        if default is None or not default.is_file():
+            return
+        cert = str(default)
+    elif not os.path.isfile(cert):
+        raise _cfg_error(f'certificate file "{cert}" does not exist')
+    if key is None:
+        default = _pg_dir_file("postgresql.key")
+        if default is not None and default.is_file():
+            key = str(default)
+    _check_key_permissions(key if key is not None else cert)
+    sslpassword = opts.get("sslpassword") or ""
+    try:
+        ctx.load_cert_chain(cert, keyfile=key, password=lambda: sslpassword)
+    except (OSError, ssl_module.SSLError) as e:
+        raise _cfg_error(
+            f'could not load client certificate "{cert}" / key "{key}": {e}') \
+            from None
+
+
+def _finish_context(ctx, opts):
+    lo = opts.get("ssl_min_protocol_version") or "TLSv1.2"
+    hi = opts.get("ssl_max_protocol_version")
+    ctx.minimum_version = _parse_tls_version(lo)
+    if hi:
+        ctx.maximum_version = _parse_tls_version(hi)
+        if (ctx.maximum_version != ssl_module.TLSVersion.MAXIMUM_SUPPORTED
+                and ctx.minimum_version
+                != ssl_module.TLSVersion.MINIMUM_SUPPORTED
+                and ctx.maximum_version < ctx.minimum_version):
+            raise _cfg_error(f"invalid SSL protocol version range: {lo} "
+                             f"> {hi}")
+    if ssl_module.HAS_ALPN:
+        ctx.set_alpn_protocols(ALPN_PROTOCOLS)
+    keylog = os.environ.get("SSLKEYLOGFILE")
+    if keylog and not sys.flags.ignore_environment and hasattr(
+            ctx, "keylog_filename"):
+        ctx.keylog_filename = keylog
+
+
+def _build_context(mode: SSLMode, opts) -> ssl_module.SSLContext:
+    ctx = ssl_module.SSLContext(ssl_module.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    verify = False
+    if mode >= SSLMode.require:
+        verify = _load_root_cert(ctx, mode, opts.get("sslrootcert"))
+    if verify:
+        ctx.verify_mode = ssl_module.CERT_REQUIRED
+        ctx.check_hostname = mode == SSLMode.verify_full
+        _load_crl(ctx, opts)
+    else:
+        ctx.verify_mode = ssl_module.CERT_NONE
+    _load_client_cert(ctx, opts)
+    _finish_context(ctx, opts)
+    return ctx
+
+
+def _resolve_ssl(opts, have_tcp):
+    """-> (SSLContext or None, SSLMode)."""
+    value = opts.get("sslmode")
+    rootcert = opts.get("sslrootcert")
+    if isinstance(value, ssl_module.SSLContext):
+        if value.check_hostname:
+            return value, SSLMode.verify_full
+        if value.verify_mode != ssl_module.CERT_NONE:
+            return value, SSLMode.verify_ca
+        return value, SSLMode.require
+    if value is True:
+        ctx = ssl_module.create_default_context()
+        if ssl_module.HAS_ALPN:
+            ctx.set_alpn_protocols(ALPN_PROTOCOLS)
+        return ctx, SSLMode.verify_full
+    if value is False:
+        return None, SSLMode.disable
+    if value is None:
+        if rootcert == "system":
+            mode = SSLMode.verify_full
+        else:
+            mode = SSLMode.prefer if have_tcp else SSLMode.disable
+    elif isinstance(value, (str, SSLMode)):
+        mode = SSLMode.parse(value)
+        if rootcert == "system" and mode != SSLMode.verify_full:
+            raise _cfg_error(
+                f'weak sslmode "{mode}" may not be used with '
+                'sslrootcert=system (use "verify-full")')
+    else:
+        raise _cfg_error(
+            "ssl is expected to be None, a bool, an ssl.SSLContext or an "
+            f"sslmode string, got {value!r}")
+    if mode == SSLMode.disable or not have_tcp:
+        return None, mode
+    return _build_context(mode, opts), mode
+
+
+# ---------------------------------------------------------------------------
+# Parameter collection
+# ---------------------------------------------------------------------------
+_KNOWN_KEYS = frozenset({
+    "host", "port", "dbname", "database", "user", "password", "passfile",
+    "sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslcrldir",
+    "sslpassword", "ssl_min_protocol_version", "ssl_max_protocol_version",
+    "sslnegotiation", "target_session_attrs", "krbsrvname", "gsslib",
+    "service", "connect_timeout",
+})
+
+_ENV_KEYS = (
+    ("PGHOST", "host"), ("PGPORT", "port"), ("PGUSER", "user"),
+    ("PGPASSWORD", "password"), ("PGDATABASE", "dbname"),
+    ("PGPASSFILE", "passfile"), ("PGSSLMODE", "sslmode"),
+    ("PGSSLROOTCERT", "sslrootcert"), ("PGSSLCRL", "sslcrl"),
+    ("PGSSLCRLDIR", "sslcrldir"), ("PGSSLCERT", "sslcert"),
+    ("PGSSLKEY", "sslkey"),
+    ("PGSSLMINPROTOCOLVERSION", "ssl_min_protocol_version"),
+    ("PGSSLMAXPROTOCOLVERSION", "ssl_max_protocol_version"),
+    ("PGSSLNEGOTIATION", "sslnegotiation"),
+    ("PGTARGETSESSIONATTRS", "target_session_attrs"),
+    ("PGKRBSRVNAME", "krbsrvname"), ("PGGSSLIB", "gsslib"),
+    ("PGCONNECT_TIMEOUT", "connect_timeout"),
+)
+
+
+class _Opts:
+    """First value set wins; sources are applied strongest first."""
+
+    def __init__(self):
+        self.values: typing.Dict[str, typing.Any] = {}
+        self.rank: typing.Dict[str, int] = {}
+        self.settings: typing.Dict[str, str] = {}
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def put(self, key, value, rank):
+        if value is None or (isinstance(value, str) and value == ""):
+            return
+        if key == "database":
+            key = "dbname"
+        if key in self.values:
+            return
+        if key == "host":
+            hosts = value if isinstance(value, list) else \
+                _parse_hostlist(value, unquote=False)
+            if all(h == "" for h, _ in hosts):
+                ports = [p for _, p in hosts if p is not None]
+                if ports:
+                    self.put("port", ports, rank)
+                return
+            if any(h == "" for h, _ in hosts):
+                raise _cfg_error(f"empty host name in host list {value!r}")
+            value = hosts
+        elif key == "port":
+            value = _parse_port(value)
+        self.values[key] = value
+        self.rank[key] = rank
+
+    def put_source(self, mapping, rank, *, extras_to_settings):
+        # The port goes first so that a host list from the same source
+        # keeps its own embedded ports only where they are given.
+        items = sorted(mapping.items(), key=lambda kv: kv[0] != "port")
+        for key, val in items:
+            if key in _KNOWN_KEYS:
+                if key != "service":
+                    self.put(key, val, rank)
+            elif key in ("application_name", "options") or extras_to_settings:
+                self.settings.setdefault(key, val)
+
+
+def _resolve_addrs(opts: _Opts):
+    hosts = opts.get("host")
+    host_rank = opts.rank.get("host", _R_DEFAULT)
+    if not hosts:
+        hosts = [(h, None) for h in _DEFAULT_HOSTS]
+    ports = opts.get("port")
+    port_rank = opts.rank.get("port", _R_DEFAULT)
+    result = []
+    for i, (host, embedded) in enumerate(hosts):
+        if ports is not None and (embedded is None or port_rank < host_rank):
+            if len(ports) > 1 and len(ports) != len(hosts):
+                raise _cfg_error(
+                    f"could not match {len(ports)} port numbers to "
+                    f"{len(hosts)} hosts")
+            port = ports[i] if len(ports) > 1 else ports[0]
+        elif embedded is not None:
+            port = embedded
+        else:
+            port = DEFAULT_PORT
+        result.append((host, port))
+    return result
+
+
+def _validate_config(statement_cache_size, max_cached_statement_lifetime,
+                     max_cacheable_statement_size, command_timeout):
+    for name, val, types in (
+            ("max_cacheable_statement_size", max_cacheable_statement_size,
+             (int,)),
+            ("max_cached_statement_lifetime", max_cached_statement_lifetime,
+             (int, float)),
+            ("statement_cache_size", statement_cache_size, (int,))):
+        if (isinstance(val, bool) or not isinstance(val, types)
+                or val < 0 or (isinstance(val, float)
+                               and not math.isfinite(val))):
+            raise ValueError(
+                f"{name} is expected to be greater or equal to 0, "
+                f"got {val!r}")
+    if command_timeout is not None:
+        try:
+            if isinstance(command_timeout, bool):
+                raise ValueError
+            command_timeout = float(command_timeout)
+            if not command_timeout > 0:           # also rejects NaN
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ValueError(
+                "invalid command_timeout value: expected greater than 0 "
+                f"float (got {command_timeout!r})") from None
+    return ClientConfiguration(
+        command_timeout=command_timeout,
+        statement_cache_size=statement_cache_size,
+        max_cached_statement_lifetime=max_cached_statement_lifetime,
+        max_cacheable_statement_size=max_cacheable_statement_size)
+
+
+def _check_server_settings(server_settings):
+    if server_settings is not None and (
+            not isinstance(server_settings, dict)
+            or not all(isinstance(k, str) and isinstance(v, str)
+                       for k, v in server_settings.items())):
+        raise _cfg_error(
+            "server_settings is expected to be None or a Dict[str, str]")
+
+
+def _collect_kwargs(opts, *, host, port, user, password, passfile,
+                    database, ssl, target_session_attrs, krbsrvname, gsslib):
+    if host:
+        opts.put("host", _host_kwarg(host), _R_KWARGS)
+    if port is not None and port != [] and port != "":
+        opts.put("port", port, _R_KWARGS)
+    if isinstance(passfile, os.PathLike):
+        passfile = os.fspath(passfile)
+    for key, val in (("user", user), ("password", password),
+                     ("passfile", passfile), ("dbname", database),
+                     ("sslmode", ssl),
+                     ("target_session_attrs", target_session_attrs),
+                     ("krbsrvname", krbsrvname), ("gsslib", gsslib)):
+        opts.put(key, val, _R_KWARGS)
+
+
+def _collect_dsn(opts, dsn):
+    """Apply a postgres:// URI; return the service it names, if any."""
+    if not isinstance(dsn, str):
+        raise _cfg_error(f"dsn is expected to be a str, got {dsn!r}")
+    user, password, hostspec, database, query = _split_dsn(dsn)
+    if hostspec:
+        opts.put("host", _parse_hostlist(hostspec, unquote=True), _R_DSN)
+    opts.put("user", user, _R_DSN)
+    opts.put("password", password, _R_DSN)
+    opts.put("dbname", database, _R_DSN)
+    opts.put_source(query, _R_DSN, extras_to_settings=True)
+    return query.get("service")
+
+
+def _collect_env(opts):
+    for env, key in _ENV_KEYS:
+        opts.put(key, os.environ.get(env), _R_ENV)
+    for env, key in (("PGAPPNAME", "application_name"),
+                     ("PGOPTIONS", "options")):
+        val = os.environ.get(env)
+        if val:
+            opts.settings.setdefault(key, val)
+
+
+def _default_user():
+    try:
+        return getpass.getuser()
+    except Exception:
+        raise _cfg_error(
+            "could not determine user name to connect with") from None
+
+
+def _make_addrs(hosts):
+    addrs = []
+    for host, port in hosts:
+        if host.startswith("/"):
+            addrs.append(host if ".s.PGSQL." in host
+                         else os.path.join(host, f".s.PGSQL.{port}"))
+        else:
+            addrs.append((host, port))
+    return addrs
+
+
+def _password_from_passfile(opts, hosts, database, user):
+    """-> (password, passfile) from the first host with a match."""
+    path = _passfile_path(opts.get("passfile"))
+    if path is None:
+        return None, None
+    entries = _read_passfile(path)
+    for host, port in hosts:
+        found = _pgpass_match(entries, _pgpass_hosts(host), port, database,
+                              user)
+        if found is not None:
+            return found, path
+    return None, None
+
+
+def _resolve_direct_tls(opts, direct_tls, sslmode):
+    if direct_tls is not None:
+        direct = bool(direct_tls)
+    else:
+        neg = opts.get("sslnegotiation", "postgres")
+        if neg not in ("postgres", "direct"):
+            raise _cfg_error(
+                "`sslnegotiation` parameter must be one of: postgres, "
+                f"direct, got {neg!r}")
+        direct = neg == "direct"
+    if direct and sslmode < SSLMode.require:
+        raise _cfg_error(
+            "direct TLS requires sslmode=require, verify-ca, or verify-full")
+    return direct
+
+
+def _resolve_target_attrs(opts):
+    value = opts.get("target_session_attrs", SessionAttribute.any)
+    try:
+        return SessionAttribute(value)
+    except ValueError:
+        allowed = ", ".join(repr(a.value) for a in SessionAttribute)
+        raise _cfg_error(
+            f"target_session_attrs is expected to be one of {allowed}, "
+            f"got {value!r}") from None
+
+
+def _resolve_gsslib(opts):
+    gss = opts.get("gsslib") or ("sspi" if _WINDOWS else "gssapi")
+    if gss not in ("gssapi", "sspi"):
+        raise _cfg_error(
+            f"gsslib parameter must be either 'gssapi' or 'sspi', got {gss!r}")
+    return gss
+
+
+def parse_connect_arguments(*, dsn, host, port, user, password, passfile,
+                            database, ssl, direct_tls, server_settings,
+                            target_session_attrs, service, servicefile,
+                            timeout, statement_cache_size,
+                            max_cached_statement_lifetime,
+                            max_cacheable_statement_size, command_timeout,
+                            krbsrvname=None, gsslib=None):
+    """-> (addrs, ConnectionParameters, ClientConfiguration).
+
+    Sources, strongest first: keyword arguments, the DSN, the service file
+    (service from kwargs, the DSN or PGSERVICE), the environment, defaults.
+    `timeout` is accepted for symmetry with connect(), which applies it.
+    """
+    config = _validate_config(statement_cache_size,
+                              max_cached_statement_lifetime,
+                              max_cacheable_statement_size, command_timeout)
+    _check_server_settings(server_settings)
+
+    opts = _Opts()
+    _collect_kwargs(opts, host=host, port=port, user=user,
+                    password=password, passfile=passfile, database=database,
+                    ssl=ssl, target_session_attrs=target_session_attrs,
+                    krbsrvname=krbsrvname, gsslib=gsslib)
+    if dsn:
+        dsn_service = _collect_dsn(opts, dsn)
+        service = service or dsn_service
+    service = service or os.environ.get("PGSERVICE") or None
+    if service:
+        opts.put_source(_lookup_service(service, servicefile), _R_SERVICE,
+                        extras_to_settings=False)
+    _collect_env(opts)
+
+    hosts = _resolve_addrs(opts)
+    addrs = _make_addrs(hosts)
+    user = opts.get("user") or _default_user()
+    database = opts.get("dbname") or user
+    password, used_passfile = opts.get("password"), None
+    if password is None:
+        password, used_passfile = _password_from_passfile(
+            opts, hosts, database, user)
+
+    ctx, sslmode = _resolve_ssl(
+        opts, any(not isinstance(a, str) for a in addrs))
+    settings = dict(opts.settings)
+    settings.update(server_settings or {})
+    timeout_opt = opts.get("connect_timeout")
+    params = ConnectionParameters(
+        user=user, password=password, database=database, ssl=ctx,
+        sslmode=sslmode,
+        direct_tls=_resolve_direct_tls(opts, direct_tls, sslmode),
+        server_settings=settings,
+        target_session_attrs=_resolve_target_attrs(opts),
+        krbsrvname=opts.get("krbsrvname"), gsslib=_resolve_gsslib(opts),
+        connect_timeout=(None if timeout_opt is None
+                         else _parse_connect_timeout(timeout_opt)),
+        passfile=used_passfile)
+    return addrs, params, config
+
+
+def _parse_connect_dsn_and_args(*, dsn, host, port, user, password, passfile,
+                                database, ssl, service, servicefile,
+                                direct_tls, server_settings,
+                                target_session_attrs, krbsrvname=None,
+                                gsslib=None):
+    """asyncpg-compatible helper: -> (addrs, params)."""
+    addrs, params, _ = parse_connect_arguments(
+        dsn=dsn, host=host, port=port, user=user, password=password,
+        passfile=passfile, database=database, ssl=ssl, direct_tls=direct_tls,
+        server_settings=server_settings,
+        target_session_attrs=target_session_attrs, service=service,
+        servicefile=servicefile, timeout=None, statement_cache_size=100,
+        max_cached_statement_lifetime=300,
+        max_cacheable_statement_size=15360, command_timeout=None,
+        krbsrvname=krbsrvname, gsslib=gsslib)
+    return addrs, params
+
+
+# ---------------------------------------------------------------------------
+# Sockets
+# ---------------------------------------------------------------------------
+def _abort_socket(sock):
+    """Close, with an RST for TCP (nothing lingers after a failure)."""
+    try:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                            struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    sock.close()
+
+
+async def _dial_unix(path, loop):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        await loop.sock_connect(sock, path)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def _dial_tcp(host, port, loop):
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if not infos:
+        raise OSError(f"getaddrinfo() returned an empty list for {host!r}")
+    errors = []
+    for family, type_, proto, _, sockaddr in infos:
+        try:
+            sock = socket.socket(family, type_, proto)
+        except OSError as e:
+            errors.append(e)
+            continue
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            await loop.sock_connect(sock, sockaddr)
+            return sock
+        except OSError as e:
+            sock.close()
+            errors.append(e)
+        except BaseException:
+            _abort_socket(sock)
+            raise
+    if len(errors) == 1 or len({str(e) for e in errors}) == 1:
+        raise errors[0]
+    raise OSError("Multiple exceptions: " + ", ".join(str(e) for e in errors))
+
+
+async def _dial(addr, loop):
+    if isinstance(addr, str):
+        return await _dial_unix(addr, loop)
+    return await _dial_tcp(addr[0], addr[1], loop)
+
+
+def _wants_tls(params, tls):
+    if params.ssl is None or params.sslmode == SSLMode.disable:
+        return False
+    if tls is not None:
+        return bool(tls)
+    return params.sslmode >= SSLMode.prefer
+
+
+async def _negotiate_ssl(sock, loop, sslmode, host, port):
+    """SSLRequest; -> True (go TLS) or False (server said N, plaintext)."""
+    where = f'PostgreSQL server at "{host}:{port}"'
+    await loop.sock_sendall(sock, struct.pack("!ii", 8, SSL_REQUEST_CODE))
+    answer = await loop.sock_recv(sock, 1)      # exactly one byte
+    if answer == b"S":
+        try:
+            pending = sock.recv(
+                1, socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0))
+        except (BlockingIOError, InterruptedError):
+            return True
+        if pending:
+            raise _new_error(_exc("ProtocolError"),
+                             "received unencrypted data after SSL response")
+        raise ConnectionResetError(
+            f"{where}: server closed the connection during SSL negotiation")
+    if answer == b"N":
+        if sslmode in (SSLMode.allow, SSLMode.prefer):
+            return False
+        raise _ssl_negotiation_error()(
+            f"{where}: server does not support SSL, but SSL was required")
+    if answer == b"E":
+        # The server is not authenticated yet: never show its text
+        # (CVE-2024-10977).
+        raise _ssl_negotiation_error()(
+            f"{where}: server sent an error response during SSL exchange; "
+            "check the server logs for details")
+    if not answer:
+        raise ConnectionResetError(
+            f"{where}: server closed the connection during SSL negotiation")
+    raise _new_error(
+        _exc("ProtocolError"),
+        f"{where}: received invalid response to SSL negotiation: "
+        f"0x{answer[0]:02x}")
+
+
+async def open_socket(addr, params, *, loop, deadline, tls=None):
+    """Dial `addr` and do the SSLRequest exchange if TLS is wanted.
+
+    Returns (sock, ssl_context_or_None, server_hostname_or_None); the caller
+    hands them to loop.create_connection(..., sock=sock, ssl=ctx,
+    server_hostname=...) (create_unix_connection for a path).  `tls`:
+    None = as params.sslmode says (allow -> plaintext first), True = TLS
+    attempt, False = plaintext.  Bounded by `deadline` (loop.time()).
+    """
+    async with asyncio.timeout_at(deadline):
+        sock = await _dial(addr, loop)
+        try:
+            if isinstance(addr, str) or not _wants_tls(params, tls):
+                return sock, None, None
+            host, port = addr
+            if params.direct_tls:
+                return sock, params.ssl, host
+            if await _negotiate_ssl(sock, loop, params.sslmode, host, port):
+                return sock, params.ssl, host
+            return sock, None, None
+        except BaseException:
+            _abort_socket(sock)
+            raise
+
+
+def _cancel_message(pid, secret):
+    if isinstance(secret, (bytes, bytearray, memoryview)):
+        key = bytes(secret)
+        if not 4 <= len(key) <= 256:
+            raise ValueError("invalid cancel key length")
+    else:
+        key = struct.pack("!I", int(secret) & 0xFFFFFFFF)
+    return struct.pack("!iiI", 12 + len(key), CANCEL_REQUEST_CODE,
+                       int(pid) & 0xFFFFFFFF) + key
+
+
+async def send_cancel_request(addr, pid, secret, *, loop, timeout):
+    """Send CancelRequest on a new plain socket; wait for the server's EOF.
+
+    The whole exchange is bounded by `timeout` (asyncio.TimeoutError); the
+    socket is always closed (with an RST on failure).
+    """
+    msg = _cancel_message(pid, secret)
+    sock = None
+    try:
+        async with asyncio.timeout(timeout):
+            sock = await _dial(addr, loop)
+            await loop.sock_sendall(sock, msg)
+            while True:
+                try:
+                    data = await loop.sock_recv(sock, 256)
+                except ConnectionResetError:
+                    break
+                if not data:
+                    break
+    except BaseException:
+        if sock is not None:
+            _abort_socket(sock)
+            sock = None
+        raise
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+# ---------------------------------------------------------------------------
+# connect()
+# ---------------------------------------------------------------------------
+class _Retry(Exception):
+    def __init__(self, cause):
+        super().__init__()
+        self.cause = cause
+
+
+def _check_connection_class(connection_class):
+    from .connection import Connection
+    if connection_class is None:
+        return Connection
+    if not (isinstance(connection_class, type)
+            and issubclass(connection_class, Connection)):
+        raise _new_error(
+            _exc("InterfaceError"),
+            "connection_class is expected to be a subclass of "
+            f"pgwire.Connection, got {connection_class!r}")
+    return connection_class
+
+
+def _record_base():
+    import pgwire
+    return getattr(pgwire, "Record", None)
+
+
+def _check_record_class(record_class):
+    base = _record_base()
+    if record_class is None or record_class is base:
+        return base
+    if base is None or not (isinstance(record_class, type)
+                            and issubclass(record_class, base)):
+        raise _new_error(
+            _exc("InterfaceError"),
+            "record_class is expected to be a subclass of pgwire.Record, "
+            f"got {record_class!r}")
+    if (record_class.__new__ is not base.__new__
+            or record_class.__init__ is not base.__init__):
+        raise _new_error(_exc("InterfaceError"),
+                         "record_class must not redefine __new__ or __init__")
+    return record_class
+
+
+async def _resolve_password(password):
+    if callable(password):
+        password = password()
+        if inspect.isawaitable(password):
+            password = await password
+    return password
+
+
+def _close_quietly(sock):
+    try:
+        if sock.fileno() != -1:
+            _abort_socket(sock)
+    except OSError:
+        pass
+
+
+async def _attempt(addr, params, tls, retry_when, ctx_args):
+    """One dial + startup.  retry_when: None, 'tls' or 'plain'."""
+    connect_one, config, connection_class, record_class, loop, deadline = \
+        ctx_args
+    sock, ctx, hostname = await open_socket(addr, params, loop=loop,
+                                            deadline=deadline, tls=tls)
+    try:
+        return await connect_one(sock, ctx, hostname, addr, params, config,
+                                 connection_class, record_class, loop,
+                                 deadline)
+    except BaseException as exc:
+        _close_quietly(sock)
+        if isinstance(exc, Exception):
+            if retry_when == "tls" and ctx is not None and (
+                    _is_auth_rejection(exc)
+                    or isinstance(exc, ssl_module.SSLError)):
+                raise _Retry(exc) from exc
+            if retry_when == "plain" and ctx is None and \
+                    _is_auth_rejection(exc):
+                raise _Retry(exc) from exc
+        raise
+
+
+async def _connect_addr(addr, params, ctx_args):
+    params = params._replace(
+        password=await _resolve_password(_password_for_addr(params, addr)))
+    mode = params.sslmode
+    if isinstance(addr, str) or params.ssl is None or \
+            mode not in (SSLMode.allow, SSLMode.prefer):
+        return await _attempt(addr, params, None, None, ctx_args)
+    # prefer: TLS first, plaintext if TLS was rejected; allow: the reverse.
+    first_tls = mode == SSLMode.prefer
+    try:
+        return await _attempt(addr, params, first_tls,
+                              "tls" if first_tls else "plain", ctx_args)
+    except _Retry as retry:
+        first = retry.cause
+    try:
+        return await _attempt(addr, params, not first_tls, None, ctx_args)
+    except Exception as second:
+        if (_is_invalid_password(first) and not _is_invalid_password(second)
+                and _is_auth_rejection(second)):
+            raise first from None
+        raise second from first
+
+
+async def _is_standby(conn):
+    settings = conn.get_settings()
+    status = getattr(settings, "in_hot_standby", None)
+    if status is not None:
+        return status == "on"
+    return bool(await conn.fetchval("SELECT pg_catalog.pg_is_in_recovery()"))
+
+
+async def _session_attrs_ok(conn, attr):
+    if attr is SessionAttribute.any:
+        return True
+    if attr in (SessionAttribute.read_write, SessionAttribute.read_only):
+        want_ro = attr is SessionAttribute.read_only
+        ro = getattr(conn.get_settings(), "default_transaction_read_only",
+                     "off")
+        if ro == "on":
+            return want_ro
+        return await _is_standby(conn) == want_ro
+    return await _is_standby(conn) == (attr is not SessionAttribute.primary)
+
+
+def _terminate(conn):
+    try:
+        conn.terminate()
+    except Exception:
+        pass
+
+
+async def _connect_host(addr, params, ctx_args):
+    if not params.connect_timeout:
+        return await _connect_addr(addr, params, ctx_args)
+    loop, deadline = ctx_args[4], ctx_args[5]
+    host_deadline = loop.time() + params.connect_timeout
+    if deadline is not None:
+        host_deadline = min(host_deadline, deadline)
+    ctx_args = ctx_args[:5] + (host_deadline,)
+    async with asyncio.timeout_at(host_deadline):
+        return await _connect_addr(addr, params, ctx_args)
+
+
+async def _connect_addrs(addrs, params, config, connection_class,
+                         record_class, *, loop, timeout):
+    from .connection import _connect_one
+    deadline = None if timeout is None else loop.time() + timeout
+    ctx_args = (_connect_one, config, connection_class, record_class, loop,
+                deadline)
+    attr = params.target_session_attrs
+    candidates = []
+    chosen = None
+    last_error = None
+    try:
+        async with asyncio.timeout_at(deadline):
+            for addr in addrs:
+                try:
+                    conn = await _connect_host(addr, params, ctx_args)
+                except OSError as exc:      # includes a per-host timeout
+                    last_error = exc
+                    continue
+                except Exception as exc:
+                    if not _is_cannot_connect_now(exc):
+                        raise
+                    last_error = exc
+                    continue
+                candidates.append(conn)
+                if await _session_attrs_ok(conn, attr):
+                    chosen = conn
+                    break
+            else:
+                if attr is SessionAttribute.prefer_standby and candidates:
+                    chosen = candidates[0]
+    finally:
+        for conn in candidates:
+            if conn is not chosen:
+                _terminate(conn)
+    if chosen is not None:
+        return chosen
+    if last_error is not None:
+        raise last_error
+    raise _exc("TargetServerAttributeNotMatched")(
+        f"None of the hosts match the target attribute requirement {attr!r}")
+
+
+async def connect(dsn=None, *, host=None, port=None, user=None,
+                  password=None, passfile=None, service=None,
+                  servicefile=None, database=None, loop=None, timeout=60,
+                  statement_cache_size=100, max_cached_statement_lifetime=300,
+                  max_cacheable_statement_size=1024 * 15,
+                  command_timeout=None, ssl=None, direct_tls=None,
+                  connection_class=None, record_class=None,
+                  server_settings=None, target_session_attrs=None,
+                  krbsrvname=None, gsslib=None):
+    """Open a connection (asyncpg.connect semantics)."""
+    if loop is None:
+        loop = asyncio.get_running_loop()
+    if timeout is not None:
+        if isinstance(timeout, bool):
+            raise ValueError(f"invalid timeout value: {timeout!r}")
+        timeout = float(timeout)
+    connection_class = _check_connection_class(connection_class)
+    record_class = _check_record_class(record_class)
+    addrs, params, config = parse_connect_arguments(
+        dsn=dsn, host=host, port=port, user=user, password=password,
+        passfile=passfile, database=database, ssl=ssl, direct_tls=direct_tls,
+        server_settings=server_settings,
+        target_session_attrs=target_session_attrs, service=service,
+        servicefile=servicefile, timeout=timeout,
+        statement_cache_size=statement_cache_size,
+        max_cached_statement_lifetime=max_cached_statement_lifetime,
+        max_cacheable_statement_size=max_cacheable_statement_size,
+        command_timeout=command_timeout, krbsrvname=krbsrvname,
+        gsslib=gsslib)
+    return await _connect_addrs(addrs, params, config, connection_class,
+                                record_class, loop=loop, timeout=timeout)
