@@ -18,7 +18,16 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+/* datetime.h defines a static PyDateTimeAPI that pgwire never uses (the
+ * API is reached through PgwCodecCtx.dt); silence its unused warning. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-variable"
+#endif
 #include <datetime.h>
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #include "../core/pgc_buf.h"
 
@@ -47,6 +56,8 @@ typedef struct {
     PyObject *str_astimezone;
     PyObject *str_int;
     PyObject *str_bytes;
+    PyObject *str_is_safe;   /* uuid.UUID slot names */
+    PyObject *long_64;       /* the int 64 (uuid int <-> two halves) */
 } PgwCodecCtx;
 
 typedef struct PgwCodec PgwCodec;

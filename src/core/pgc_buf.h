@@ -32,18 +32,34 @@ typedef enum {
  * signed int32 that counts itself. */
 #define PGC_MAX_MSG_LEN ((size_t)INT32_MAX)
 
+/* Whether n fits the length field of a message (n counts the field itself,
+ * not the type byte).  Used by pgc_wbuf_end_msg and pgc_wbuf_patch_len. */
+static inline int
+pgc_msg_len_ok(size_t n)
+{
+    return n <= PGC_MAX_MSG_LEN;
+}
+
 /* ------------------------------------------------------------------ */
 /* Write buffer: growable, with an inline small area; start_msg /      */
 /* end_msg back-patch the length.                                      */
 /* ------------------------------------------------------------------ */
 #define PGC_WBUF_INLINE 1024
+/* pgc_wbuf_reset releases a heap buffer larger than this. */
+#define PGC_WBUF_KEEP_MAX (1024u * 1024u)
+/* Values of PgcWBuf.in_msg. */
+#define PGC_WBUF_MSG_TYPED 1
+#define PGC_WBUF_MSG_UNTYPED 2
 
+/* The struct points into itself (data == small): never copy or move an
+ * initialised PgcWBuf. */
 typedef struct {
     uint8_t *data;   /* points at small[] or heap memory */
     size_t len;      /* bytes written */
     size_t cap;      /* capacity of data */
-    size_t msg_start; /* offset of the type byte of the open message */
-    int in_msg;      /* a message is open */
+    size_t msg_start; /* offset of the type byte of the open message (of
+                       * its length field for an untyped one) */
+    int in_msg;      /* 0: none open; PGC_WBUF_MSG_TYPED or _UNTYPED */
     uint8_t small[PGC_WBUF_INLINE];
 } PgcWBuf;
 

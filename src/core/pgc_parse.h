@@ -10,6 +10,12 @@
 
 #include "pgc_buf.h"
 
+/* The end of a message walked with a cursor (row description fields,
+ * error fields, SASL mechanisms): PGC_OK when no byte is left,
+ * PGC_ERR_PROTOCOL ("message contents do not agree with length")
+ * otherwise. */
+PgcStatus pgc_parse_end(const PgcCur *c);
+
 /* 'R' */
 typedef struct {
     int32_t code;  /* PGC_AUTH_* */

@@ -17,6 +17,9 @@ PyObject *pgw_codec_debug_encode(PyObject *module, PyObject *const *args,
                                  Py_ssize_t nargs);
 PyObject *pgw_codec_debug_format(PyObject *module, PyObject *const *args,
                                  Py_ssize_t nargs);
+/*   _make_record(names: tuple, values: tuple, record_class=None) -> Record */
+PyObject *pgw_codec_debug_make_record(PyObject *module, PyObject *const *args,
+                                      Py_ssize_t nargs);
 
 #define PGW_CODEC_DEBUG_METHODS                                            \
     {"_codec_decode", (PyCFunction)(void (*)(void))pgw_codec_debug_decode, \
@@ -24,6 +27,8 @@ PyObject *pgw_codec_debug_format(PyObject *module, PyObject *const *args,
     {"_codec_encode", (PyCFunction)(void (*)(void))pgw_codec_debug_encode, \
      METH_FASTCALL, "Encode an object with the codec of a type oid."},     \
     {"_codec_format", (PyCFunction)(void (*)(void))pgw_codec_debug_format, \
-     METH_FASTCALL, "Wire format of the codec of a type oid."},
+     METH_FASTCALL, "Wire format of the codec of a type oid."},     \
+    {"_make_record", (PyCFunction)(void (*)(void))pgw_codec_debug_make_record, \
+     METH_FASTCALL, "Build a Record from names and values (tests)."},
 
 #endif /* PGW_EXT_H */

@@ -1,0 +1,371 @@
+/* codec_array.c -- binary arrays of any element codec, 0 to 6 dimensions.
+ *
+ * Wire format: int32 ndim, int32 flags (1 = has NULLs), uint32 element
+ * oid, ndim x (int32 length, int32 lower bound), then every element in
+ * row-major order as int32 length (-1 = NULL) and bytes.
+ *
+ * Decode returns nested lists (NULL -> None); an empty array (ndim 0) is
+ * [].  Lower bounds other than 1 are accepted and dropped (the values are
+ * returned as plain lists).  Every count is checked against the bytes left
+ * before anything is allocated, so a huge declared size costs nothing.
+ * Encode takes a list or tuple (at the top level also any other sequence
+ * or set, but never str/bytes/bytearray/memoryview/dict); nesting of lists
+ * and tuples gives the dimensions, which must be rectangular; None is a
+ * NULL element.  Lower bounds are sent as 1.
+ *
+ * The element codec is codec->elem when set, else the builtin codec of
+ * codec->elem_oid; the element oid on the wire must equal elem_oid (or,
+ * when that is 0, the element codec's oid).
+ */
+#include "codec_internal.h"
+
+#define ARRAY_MAXDIM 6
+#define ARRAY_HDR 12
+
+static const PgwCodec *
+array_elem(const PgwCodec *codec)
+{
+    const PgwCodec *ec =
+        codec->elem ? codec->elem : pgw_codec_builtin(codec->elem_oid);
+    if (ec == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s: no codec for element type %u",
+                     codec->name, (unsigned)codec->elem_oid);
+    }
+    return ec;
+}
+
+static uint32_t
+array_elem_oid(const PgwCodec *codec, const PgwCodec *ec)
+{
+    return codec->elem_oid ? codec->elem_oid : ec->oid;
+}
+
+/* ------------------------------------------------------------------ */
+/* Decode                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    const PgwCodecCtx *ctx;
+    const PgwCodec *codec; /* the array codec, for messages */
+    const PgwCodec *ec;
+    PgcCur cur;
+    int ndim;
+    int32_t dims[ARRAY_MAXDIM];
+} ArrDec;
+
+/* The element count fits in the bytes left (4 bytes per element at
+ * least); 1 if it is 0, 0 if it fits, -1 with ValueError otherwise. */
+static int
+arr_check_count(ArrDec *a)
+{
+    size_t cap = pgc_cur_left(&a->cur) / 4, total = 1;
+    for (int i = 0; i < a->ndim; i++) {
+        if (a->dims[i] == 0) {
+            return 1;
+        }
+    }
+    for (int i = 0; i < a->ndim; i++) {
+        if ((size_t)a->dims[i] > cap / total) {
+            pgw_codec_value_error(a->codec,
+                                  "dimensions exceed the %zu bytes left",
+                                  pgc_cur_left(&a->cur));
+            return -1;
+        }
+        total *= (size_t)a->dims[i];
+    }
+    return 0;
+}
+
+static int
+arr_read_dims(ArrDec *a)
+{
+    int32_t lbound = 0;
+    if (pgc_cur_left(&a->cur) < (size_t)a->ndim * 8) {
+        pgw_codec_value_error(a->codec, "truncated dimensions");
+        return -1;
+    }
+    for (int i = 0; i < a->ndim; i++) {
+        (void)pgc_cur_i32(&a->cur, &a->dims[i]);
+        (void)pgc_cur_i32(&a->cur, &lbound);
+        if (a->dims[i] < 0) {
+            pgw_codec_value_error(a->codec, "negative dimension %d",
+                                  (int)a->dims[i]);
+            return -1;
+        }
+    }
+    return arr_check_count(a);
+}
+
+/* Header and dimensions; 0, or -1 with ValueError set. */
+static int
+arr_read_header(ArrDec *a)
+{
+    int32_t ndim = 0, flags = 0;
+    uint32_t eoid = 0, want = array_elem_oid(a->codec, a->ec);
+
+    if (pgc_cur_left(&a->cur) < ARRAY_HDR) {
+        pgw_codec_value_error(a->codec, "truncated header (%zu bytes)",
+                              pgc_cur_left(&a->cur));
+        return -1;
+    }
+    (void)pgc_cur_i32(&a->cur, &ndim);
+    (void)pgc_cur_i32(&a->cur, &flags);
+    (void)pgc_cur_u32(&a->cur, &eoid);
+    if (ndim < 0 || ndim > ARRAY_MAXDIM) {
+        pgw_codec_value_error(a->codec, "%d dimensions (expected 0 to 6)",
+                              (int)ndim);
+        return -1;
+    }
+    if (flags != 0 && flags != 1) {
+        pgw_codec_value_error(a->codec, "flags %d", (int)flags);
+        return -1;
+    }
+    if (eoid != want) {
+        pgw_codec_value_error(a->codec, "element type %u, expected %u",
+                              (unsigned)eoid, (unsigned)want);
+        return -1;
+    }
+    a->ndim = ndim;
+    return arr_read_dims(a) < 0 ? -1 : 0;
+}
+
+static PyObject *
+arr_decode_elem(ArrDec *a)
+{
+    int32_t len;
+    PgcView v;
+    if (pgc_cur_i32(&a->cur, &len) != PGC_OK) {
+        return pgw_codec_value_error(a->codec, "truncated element");
+    }
+    if (len == -1) {
+        return Py_NewRef(Py_None);
+    }
+    if (len < 0 || pgc_cur_bytes(&a->cur, (size_t)len, &v) != PGC_OK) {
+        return pgw_codec_value_error(a->codec,
+                                     "element length %d, %zu bytes left",
+                                     (int)len, pgc_cur_left(&a->cur));
+    }
+    return a->ec->decode(a->ctx, a->ec, v.p, v.n);
+}
+
+static PyObject *
+arr_decode_level(ArrDec *a, int level)
+{
+    Py_ssize_t len = a->dims[level];
+    PyObject *list = PyList_New(len);
+    if (list == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < len; i++) {
+        PyObject *item = level + 1 < a->ndim ? arr_decode_level(a, level + 1)
+                                             : arr_decode_elem(a);
+        if (item == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, item);
+    }
+    return list;
+}
+
+PyObject *
+pgw_array_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                 const uint8_t *p, size_t n)
+{
+    ArrDec a = {.ctx = ctx, .codec = codec, .cur = pgc_cur_make(p, n)};
+    PyObject *res;
+
+    a.ec = array_elem(codec);
+    if (a.ec == NULL || arr_read_header(&a) < 0) {
+        return NULL;
+    }
+    res = a.ndim == 0 ? PyList_New(0) : arr_decode_level(&a, 0);
+    if (res != NULL && pgc_cur_left(&a.cur) != 0) {
+        Py_DECREF(res);
+        return pgw_codec_value_error(codec, "%zu trailing bytes",
+                                     pgc_cur_left(&a.cur));
+    }
+    return res;
+}
+
+/* ------------------------------------------------------------------ */
+/* Encode                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    const PgwCodecCtx *ctx;
+    const PgwCodec *ec;
+    PgcWBuf *buf;
+    int ndim;
+    int has_null;
+    Py_ssize_t dims[ARRAY_MAXDIM];
+} ArrEnc;
+
+static inline int
+arr_is_nested(PyObject *o)
+{
+    return PyList_Check(o) || PyTuple_Check(o);
+}
+
+/* The top-level value as a list or tuple (new reference). */
+static PyObject *
+arr_as_seq(PyObject *obj)
+{
+    if (arr_is_nested(obj)) {
+        return Py_NewRef(obj);
+    }
+    if (PyUnicode_Check(obj) || PyBytes_Check(obj) || PyByteArray_Check(obj) ||
+        PyMemoryView_Check(obj) || PyDict_Check(obj) ||
+        !(PyAnySet_Check(obj) || PySequence_Check(obj))) {
+        pgw_codec_type_error("list or tuple", obj);
+        return NULL;
+    }
+    return PySequence_Tuple(obj);
+}
+
+static PGW_COLD int
+arr_shape_error(int level, Py_ssize_t want, PyObject *got)
+{
+    if (!arr_is_nested(got)) {
+        PyErr_Format(PyExc_ValueError,
+                     "array is not rectangular: expected a list at depth %d, "
+                     "got %.100s",
+                     level, Py_TYPE(got)->tp_name);
+    }
+    else {
+        PyErr_Format(PyExc_ValueError,
+                     "array is not rectangular: expected %zd elements at "
+                     "depth %d, got %zd",
+                     want, level, PySequence_Fast_GET_SIZE(got));
+    }
+    return -1;
+}
+
+/* Dimensions from the first element at each depth; 1 when the array has
+ * no elements, 0 otherwise, -1 on error. */
+static int
+arr_dims(ArrEnc *e, PyObject *seq)
+{
+    PyObject *cur = seq;
+    int empty = 0;
+    for (;;) {
+        Py_ssize_t len = PySequence_Fast_GET_SIZE(cur);
+        if (e->ndim == ARRAY_MAXDIM) {
+            PyErr_SetString(PyExc_ValueError,
+                            "array has more than 6 dimensions");
+            return -1;
+        }
+        if (len > INT32_MAX) {
+            PyErr_SetString(PyExc_ValueError, "array dimension too large");
+            return -1;
+        }
+        e->dims[e->ndim++] = len;
+        if (len == 0) {
+            empty = 1;
+            break;
+        }
+        PyObject *first = PySequence_Fast_GET_ITEM(cur, 0);
+        if (!arr_is_nested(first)) {
+            break;
+        }
+        cur = first;
+    }
+    return empty;
+}
+
+static int
+arr_put_header(ArrEnc *e, uint32_t eoid, int empty)
+{
+    int ndim = empty ? 0 : e->ndim;
+    if (pgw_put_i32(e->buf, ndim) < 0 || pgw_put_i32(e->buf, 0) < 0 ||
+        pgw_put_i32(e->buf, (int32_t)eoid) < 0) {
+        return -1;
+    }
+    for (int i = 0; i < ndim; i++) {
+        if (pgw_put_i32(e->buf, (int32_t)e->dims[i]) < 0 ||
+            pgw_put_i32(e->buf, 1) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+arr_encode_elem(ArrEnc *e, PyObject *item)
+{
+    if (item == Py_None) {
+        e->has_null = 1;
+        return pgw_put_i32(e->buf, -1);
+    }
+    size_t off = e->buf->len;
+    if (pgw_put_i32(e->buf, 0) < 0 ||
+        e->ec->encode(e->ctx, e->ec, item, e->buf) < 0) {
+        return -1;
+    }
+    size_t len = e->buf->len - off - 4;
+    if (len > INT32_MAX) {
+        return pgw_codec_buf_error(PGC_ERR_LIMIT);
+    }
+    pgc_store_u32(e->buf->data + off, (uint32_t)len);
+    return 0;
+}
+
+static int
+arr_encode_level(ArrEnc *e, PyObject *seq, int level)
+{
+    Py_ssize_t n = e->dims[level];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int rc;
+        if (PySequence_Fast_GET_SIZE(seq) != n) {
+            return arr_shape_error(level, n, seq);
+        }
+        PyObject *item = Py_NewRef(PySequence_Fast_GET_ITEM(seq, i));
+        if (level + 1 == e->ndim) {
+            rc = arr_encode_elem(e, item);
+        }
+        else if (arr_is_nested(item) &&
+                 PySequence_Fast_GET_SIZE(item) == e->dims[level + 1]) {
+            rc = arr_encode_level(e, item, level + 1);
+        }
+        else {
+            rc = arr_shape_error(level + 1, e->dims[level + 1], item);
+        }
+        Py_DECREF(item);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    return PySequence_Fast_GET_SIZE(seq) == n ? 0
+                                              : arr_shape_error(level, n, seq);
+}
+
+int
+pgw_array_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                 PyObject *obj, PgcWBuf *buf)
+{
+    ArrEnc e = {.ctx = ctx, .buf = buf};
+    PyObject *seq;
+    size_t start = buf->len;
+    int empty, rc = -1;
+
+    e.ec = array_elem(codec);
+    if (e.ec == NULL) {
+        return -1;
+    }
+    seq = arr_as_seq(obj);
+    if (seq == NULL) {
+        return -1;
+    }
+    empty = arr_dims(&e, seq);
+    if (empty < 0 || arr_put_header(&e, array_elem_oid(codec, e.ec), empty) < 0 ||
+        arr_encode_level(&e, seq, 0) < 0) {
+        goto done;
+    }
+    if (e.has_null) {
+        pgc_store_u32(buf->data + start + 4, 1);
+    }
+    rc = 0;
+done:
+    Py_DECREF(seq);
+    return rc;
+}

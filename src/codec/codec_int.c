@@ -1,0 +1,312 @@
+/* codec_int.c -- bool, int2/int4/int8, oid/xid/cid (uint4), float4/float8.
+ *
+ * Encoders take exact int/float on an inline fast path; subclasses,
+ * objects with __index__ (and, for floats, __float__) go through the cold
+ * path, which also raises the range errors.
+ */
+#include "codec_internal.h"
+
+#include <float.h>
+#include <math.h>
+
+/* ------------------------------------------------------------------ */
+/* bool                                                                */
+/* ------------------------------------------------------------------ */
+
+PyObject *
+pgw_bool_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                const uint8_t *p, size_t n)
+{
+    (void)ctx;
+    if (n != 1) {
+        return pgw_codec_size_error(codec, 1, n);
+    }
+    return PyBool_FromLong(p[0] != 0);
+}
+
+int
+pgw_bool_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                PgcWBuf *buf)
+{
+    (void)ctx;
+    (void)codec;
+    if (obj == Py_True) {
+        return pgw_put_u8(buf, 1);
+    }
+    if (obj == Py_False) {
+        return pgw_put_u8(buf, 0);
+    }
+    return pgw_codec_type_error("bool", obj);
+}
+
+/* ------------------------------------------------------------------ */
+/* Integers                                                            */
+/* ------------------------------------------------------------------ */
+
+/* OverflowError("value <v> out of <type> range"); the value is left out
+ * when it cannot be shown (an int beyond the str conversion limit). */
+static PGW_COLD int
+int_range_error(const PgwCodec *codec, PyObject *v)
+{
+    PyObject *r = PyObject_Repr(v);
+    if (r == NULL) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_OverflowError, "value out of %s range",
+                     codec->name);
+        return -1;
+    }
+    PyErr_Format(PyExc_OverflowError, "value %U out of %s range", r,
+                 codec->name);
+    Py_DECREF(r);
+    return -1;
+}
+
+/* The value of an int-like object within [lo, hi]: 0, or -1 with
+ * TypeError/OverflowError set. */
+static PGW_NOINLINE int
+int_value_slow(const PgwCodec *codec, PyObject *obj, long long lo,
+               long long hi, long long *out)
+{
+    PyObject *idx;
+    int overflow = 0, rc = 0;
+
+    if (PyLong_Check(obj)) {
+        idx = Py_NewRef(obj);
+    }
+    else if (PyIndex_Check(obj)) {
+        idx = PyNumber_Index(obj);
+        if (idx == NULL) {
+            return -1;
+        }
+    }
+    else {
+        return pgw_codec_type_error("int", obj);
+    }
+    *out = PyLong_AsLongLongAndOverflow(idx, &overflow);
+    if (*out == -1 && PyErr_Occurred()) {
+        rc = -1;
+    }
+    else if (overflow || *out < lo || *out > hi) {
+        rc = int_range_error(codec, idx);
+    }
+    Py_DECREF(idx);
+    return rc;
+}
+
+/* Inline fast path for exact ints in range. */
+static inline int
+int_value(const PgwCodec *codec, PyObject *obj, long long lo, long long hi,
+          long long *out)
+{
+    if (PyLong_CheckExact(obj)) {
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+        if (!overflow && v >= lo && v <= hi) {
+            *out = v;
+            return 0;
+        }
+    }
+    return int_value_slow(codec, obj, lo, hi, out);
+}
+
+PyObject *
+pgw_int2_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                const uint8_t *p, size_t n)
+{
+    (void)ctx;
+    if (n != 2) {
+        return pgw_codec_size_error(codec, 2, n);
+    }
+    return PyLong_FromLong((int16_t)pgc_load_u16(p));
+}
+
+int
+pgw_int2_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                PgcWBuf *buf)
+{
+    long long v;
+    (void)ctx;
+    if (int_value(codec, obj, INT16_MIN, INT16_MAX, &v) < 0) {
+        return -1;
+    }
+    return pgw_put_i16(buf, (int16_t)v);
+}
+
+PyObject *
+pgw_int4_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                const uint8_t *p, size_t n)
+{
+    (void)ctx;
+    if (n != 4) {
+        return pgw_codec_size_error(codec, 4, n);
+    }
+    return PyLong_FromLong((int32_t)pgc_load_u32(p));
+}
+
+int
+pgw_int4_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                PgcWBuf *buf)
+{
+    long long v;
+    (void)ctx;
+    if (int_value(codec, obj, INT32_MIN, INT32_MAX, &v) < 0) {
+        return -1;
+    }
+    return pgw_put_i32(buf, (int32_t)v);
+}
+
+PyObject *
+pgw_int8_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                const uint8_t *p, size_t n)
+{
+    (void)ctx;
+    if (n != 8) {
+        return pgw_codec_size_error(codec, 8, n);
+    }
+    return PyLong_FromLongLong((int64_t)pgc_load_u64(p));
+}
+
+int
+pgw_int8_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                PgcWBuf *buf)
+{
+    long long v;
+    (void)ctx;
+    if (int_value(codec, obj, LLONG_MIN, LLONG_MAX, &v) < 0) {
+        return -1;
+    }
+    return pgw_put_i64(buf, (int64_t)v);
+}
+
+/* oid, xid, cid: unsigned 32-bit. */
+PyObject *
+pgw_uint4_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                 const uint8_t *p, size_t n)
+{
+    (void)ctx;
+    if (n != 4) {
+        return pgw_codec_size_error(codec, 4, n);
+    }
+    return PyLong_FromUnsignedLong(pgc_load_u32(p));
+}
+
+int
+pgw_uint4_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                 PgcWBuf *buf)
+{
+    long long v;
+    (void)ctx;
+    if (int_value(codec, obj, 0, UINT32_MAX, &v) < 0) {
+        return -1;
+    }
+    return pgw_put_i32(buf, (int32_t)(uint32_t)v);
+}
+
+/* ------------------------------------------------------------------ */
+/* Floats                                                              */
+/* ------------------------------------------------------------------ */
+
+/* A float-like object's value: int, objects with __float__ or __index__.
+ * 0, or -1 with an exception set. */
+static PGW_NOINLINE int
+float_value_slow(PyObject *obj, double *out)
+{
+    PyNumberMethods *nb = Py_TYPE(obj)->tp_as_number;
+
+    if (PyLong_Check(obj)) {
+        *out = PyLong_AsDouble(obj);
+    }
+    else if (nb != NULL && (nb->nb_float != NULL || nb->nb_index != NULL)) {
+        *out = PyFloat_AsDouble(obj);
+    }
+    else {
+        return pgw_codec_type_error("float", obj);
+    }
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static inline int
+float_value(PyObject *obj, double *out)
+{
+    if (PyFloat_CheckExact(obj)) {
+        *out = PyFloat_AS_DOUBLE(obj);
+        return 0;
+    }
+    return float_value_slow(obj, out);
+}
+
+PyObject *
+pgw_float4_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                  const uint8_t *p, size_t n)
+{
+    uint32_t bits;
+    float f;
+    (void)ctx;
+    if (n != 4) {
+        return pgw_codec_size_error(codec, 4, n);
+    }
+    bits = pgc_load_u32(p);
+    memcpy(&f, &bits, sizeof(f));
+    return PyFloat_FromDouble((double)f);
+}
+
+static PGW_COLD int
+float4_range_error(double v)
+{
+    PyObject *f = PyFloat_FromDouble(v);
+    if (f != NULL) {
+        PyErr_Format(PyExc_OverflowError, "value %R out of float4 range", f);
+        Py_DECREF(f);
+    }
+    return -1;
+}
+
+int
+pgw_float4_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                  PyObject *obj, PgcWBuf *buf)
+{
+    double v;
+    uint32_t bits;
+    float f;
+    (void)ctx;
+    (void)codec;
+    if (float_value(obj, &v) < 0) {
+        return -1;
+    }
+    if (isfinite(v) && (v > FLT_MAX || v < -FLT_MAX)) {
+        return float4_range_error(v);
+    }
+    f = (float)v;
+    memcpy(&bits, &f, sizeof(bits));
+    return pgw_put_i32(buf, (int32_t)bits);
+}
+
+PyObject *
+pgw_float8_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                  const uint8_t *p, size_t n)
+{
+    uint64_t bits;
+    double d;
+    (void)ctx;
+    if (n != 8) {
+        return pgw_codec_size_error(codec, 8, n);
+    }
+    bits = pgc_load_u64(p);
+    memcpy(&d, &bits, sizeof(d));
+    return PyFloat_FromDouble(d);
+}
+
+int
+pgw_float8_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                  PyObject *obj, PgcWBuf *buf)
+{
+    double v;
+    uint64_t bits;
+    (void)ctx;
+    (void)codec;
+    if (float_value(obj, &v) < 0) {
+        return -1;
+    }
+    memcpy(&bits, &v, sizeof(bits));
+    return pgw_put_i64(buf, (int64_t)bits);
+}

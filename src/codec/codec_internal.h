@@ -1,0 +1,121 @@
+/* codec_internal.h -- helpers shared by the codec files, and the codec
+ * functions the builtin table (codec_registry.c) points at.  Private to
+ * src/codec.
+ */
+#ifndef PGW_CODEC_INTERNAL_H
+#define PGW_CODEC_INTERNAL_H
+
+#include "codec.h"
+#include "../core/pgc_msg.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PGW_NOINLINE __attribute__((noinline))
+#define PGW_COLD __attribute__((cold, noinline))
+#define PGW_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PGW_NOINLINE
+#define PGW_COLD
+#define PGW_PRINTF(f, a)
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Errors (cold paths; each returns -1 or NULL with an exception set)  */
+/* ------------------------------------------------------------------ */
+
+/* A write-buffer failure -> MemoryError / OverflowError.  -1. */
+int pgw_codec_buf_error(PgcStatus st);
+/* TypeError("expected <what>, got <type of obj>").  -1. */
+int pgw_codec_type_error(const char *what, PyObject *obj);
+/* ValueError("invalid <type> value: expected <want> bytes, got <got>"). */
+PyObject *pgw_codec_size_error(const PgwCodec *codec, size_t want,
+                               size_t got);
+/* ValueError("invalid <type> value: <msg>"), printf-style. */
+PyObject *pgw_codec_value_error(const PgwCodec *codec, const char *fmt, ...)
+    PGW_PRINTF(2, 3);
+
+/* ------------------------------------------------------------------ */
+/* Buffer writes raising Python exceptions                             */
+/* ------------------------------------------------------------------ */
+
+static inline int
+pgw_put_bytes(PgcWBuf *b, const void *p, size_t n)
+{
+    PgcStatus st = pgc_wbuf_put_bytes(b, p, n);
+    return st == PGC_OK ? 0 : pgw_codec_buf_error(st);
+}
+
+static inline int
+pgw_put_u8(PgcWBuf *b, uint8_t v)
+{
+    PgcStatus st = pgc_wbuf_put_u8(b, v);
+    return st == PGC_OK ? 0 : pgw_codec_buf_error(st);
+}
+
+static inline int
+pgw_put_i16(PgcWBuf *b, int16_t v)
+{
+    PgcStatus st = pgc_wbuf_put_i16(b, v);
+    return st == PGC_OK ? 0 : pgw_codec_buf_error(st);
+}
+
+static inline int
+pgw_put_i32(PgcWBuf *b, int32_t v)
+{
+    PgcStatus st = pgc_wbuf_put_i32(b, v);
+    return st == PGC_OK ? 0 : pgw_codec_buf_error(st);
+}
+
+static inline int
+pgw_put_i64(PgcWBuf *b, int64_t v)
+{
+    PgcStatus st = pgc_wbuf_put_i64(b, v);
+    return st == PGC_OK ? 0 : pgw_codec_buf_error(st);
+}
+
+/* Floor division and modulo for a positive divisor. */
+static inline int64_t
+pgw_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b < 0) ? q - 1 : q;
+}
+
+/* ------------------------------------------------------------------ */
+/* Codec functions (one pair per type family member)                   */
+/* ------------------------------------------------------------------ */
+
+#define PGW_DECL_CODEC(name)                                             \
+    PyObject *pgw_##name##_decode(const PgwCodecCtx *ctx,                 \
+                                  const PgwCodec *codec, const uint8_t *p, \
+                                  size_t n);                              \
+    int pgw_##name##_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, \
+                            PyObject *obj, PgcWBuf *buf)
+
+/* codec_int.c */
+PGW_DECL_CODEC(bool);
+PGW_DECL_CODEC(int2);
+PGW_DECL_CODEC(int4);
+PGW_DECL_CODEC(int8);
+PGW_DECL_CODEC(uint4);
+PGW_DECL_CODEC(float4);
+PGW_DECL_CODEC(float8);
+/* codec_numeric.c */
+PGW_DECL_CODEC(numeric);
+/* codec_text.c */
+PGW_DECL_CODEC(text);
+PGW_DECL_CODEC(jsonb);  /* also jsonpath: a version byte 1, then text */
+/* codec_bytea.c */
+PGW_DECL_CODEC(bytea);
+/* codec_uuid.c */
+PGW_DECL_CODEC(uuid);
+/* codec_datetime.c */
+PGW_DECL_CODEC(date);
+PGW_DECL_CODEC(time);
+PGW_DECL_CODEC(timetz);
+PGW_DECL_CODEC(timestamp);
+PGW_DECL_CODEC(timestamptz);
+PGW_DECL_CODEC(interval);
+/* codec_array.c */
+PGW_DECL_CODEC(array);
+
+#endif /* PGW_CODEC_INTERNAL_H */

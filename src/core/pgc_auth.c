@@ -1,0 +1,942 @@
+/* pgc_auth.c -- SHA-256, HMAC, PBKDF2, MD5, base64 and the SCRAM-SHA-256
+ * client (see pgc_auth.h).
+ *
+ * Written from the specifications: FIPS 180-4 (SHA-256), RFC 2104 (HMAC),
+ * RFC 8018 (PBKDF2), RFC 1321 (MD5), RFC 4648 (base64), RFC 5802 and
+ * RFC 7677 (SCRAM-SHA-256).  Secrets on the stack are wiped after use.
+ */
+#include <stdio.h>
+
+#include "pgc_auth.h"
+
+/* ================================================================== */
+/* Helpers                                                             */
+/* ================================================================== */
+
+/* A wipe the compiler may not drop as a dead store. */
+static void
+wipe(void *p, size_t n)
+{
+    volatile uint8_t *v = p;
+
+    while (n--) {
+        *v++ = 0;
+    }
+}
+
+static uint32_t
+rotr32(uint32_t x, unsigned n)
+{
+    return (x >> n) | (x << (32u - n));
+}
+
+static uint32_t
+rotl32(uint32_t x, unsigned n)
+{
+    return (x << n) | (x >> (32u - n));
+}
+
+static void
+hex_encode(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15u];
+    }
+}
+
+/* The block-buffering shared by SHA-256 and MD5: fill buf, run `block`
+ * on every complete 64-byte block. */
+typedef void (*BlockFn)(uint32_t *state, const uint8_t *block);
+
+static void
+feed_blocks(uint32_t *state, uint8_t buf[64], size_t *buflen,
+            const uint8_t *p, size_t n, BlockFn block)
+{
+    size_t take;
+
+    if (*buflen) {
+        take = 64 - *buflen < n ? 64 - *buflen : n;
+        memcpy(buf + *buflen, p, take);
+        *buflen += take;
+        p += take;
+        n -= take;
+        if (*buflen < 64) {
+            return;
+        }
+        block(state, buf);
+        *buflen = 0;
+    }
+    for (; n >= 64; p += 64, n -= 64) {
+        block(state, p);
+    }
+    if (n) {
+        memcpy(buf, p, n);
+        *buflen = n;
+    }
+}
+
+/* Merkle-Damgard padding: 0x80, zeros, then the bit length in the last
+ * 8 bytes (big-endian for SHA-256, little-endian for MD5). */
+static void
+pad_blocks(uint32_t *state, uint8_t buf[64], size_t buflen, uint64_t bits,
+           int big_endian, BlockFn block)
+{
+    size_t i;
+
+    buf[buflen++] = 0x80;
+    if (buflen > 56) {
+        memset(buf + buflen, 0, 64 - buflen);
+        block(state, buf);
+        buflen = 0;
+    }
+    memset(buf + buflen, 0, 56 - buflen);
+    for (i = 0; i < 8; i++) {
+        unsigned shift = big_endian ? (unsigned)(56 - 8 * i)
+                                    : (unsigned)(8 * i);
+        buf[56 + i] = (uint8_t)(bits >> shift);
+    }
+    block(state, buf);
+}
+
+/* ================================================================== */
+/* SHA-256 (FIPS 180-4)                                                */
+/* ================================================================== */
+
+/* First 32 bits of the fractional parts of the cube roots of the first
+ * 64 primes (FIPS 180-4 section 4.2.2). */
+static const uint32_t sha256_k[64] = {
+    0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu,
+    0x59f111f1u, 0x923f82a4u, 0xab1c5ed5u, 0xd807aa98u, 0x12835b01u,
+    0x243185beu, 0x550c7dc3u, 0x72be5d74u, 0x80deb1feu, 0x9bdc06a7u,
+    0xc19bf174u, 0xe49b69c1u, 0xefbe4786u, 0x0fc19dc6u, 0x240ca1ccu,
+    0x2de92c6fu, 0x4a7484aau, 0x5cb0a9dcu, 0x76f988dau, 0x983e5152u,
+    0xa831c66du, 0xb00327c8u, 0xbf597fc7u, 0xc6e00bf3u, 0xd5a79147u,
+    0x06ca6351u, 0x14292967u, 0x27b70a85u, 0x2e1b2138u, 0x4d2c6dfcu,
+    0x53380d13u, 0x650a7354u, 0x766a0abbu, 0x81c2c92eu, 0x92722c85u,
+    0xa2bfe8a1u, 0xa81a664bu, 0xc24b8b70u, 0xc76c51a3u, 0xd192e819u,
+    0xd6990624u, 0xf40e3585u, 0x106aa070u, 0x19a4c116u, 0x1e376c08u,
+    0x2748774cu, 0x34b0bcb5u, 0x391c0cb3u, 0x4ed8aa4au, 0x5b9cca4fu,
+    0x682e6ff3u, 0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u,
+    0x90befffau, 0xa4506cebu, 0xbef9a3f7u, 0xc67178f2u,
+};
+
+/* Message schedule (FIPS 180-4 section 6.2.2 step 1). */
+static void
+sha256_schedule(uint32_t w[64], const uint8_t *p)
+{
+    unsigned i;
+
+    for (i = 0; i < 16; i++) {
+        w[i] = pgc_load_u32(p + 4 * i);
+    }
+    for (i = 16; i < 64; i++) {
+        uint32_t s0 = rotr32(w[i - 15], 7) ^ rotr32(w[i - 15], 18) ^
+                      (w[i - 15] >> 3);
+        uint32_t s1 = rotr32(w[i - 2], 17) ^ rotr32(w[i - 2], 19) ^
+                      (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+}
+
+static void
+sha256_block(uint32_t *state, const uint8_t *p)
+{
+    uint32_t w[64], v[8];
+    unsigned i, j;
+
+    sha256_schedule(w, p);
+    memcpy(v, state, sizeof(v));
+    for (i = 0; i < 64; i++) {
+        /* v = a b c d e f g h */
+        uint32_t s1 = rotr32(v[4], 6) ^ rotr32(v[4], 11) ^ rotr32(v[4], 25);
+        uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
+        uint32_t t1 = v[7] + s1 + ch + sha256_k[i] + w[i];
+        uint32_t s0 = rotr32(v[0], 2) ^ rotr32(v[0], 13) ^ rotr32(v[0], 22);
+        uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
+        for (j = 7; j > 0; j--) {
+            v[j] = v[j - 1];
+        }
+        v[4] += t1;
+        v[0] = t1 + s0 + maj;
+    }
+    for (i = 0; i < 8; i++) {
+        state[i] += v[i];
+    }
+    wipe(w, sizeof(w));
+}
+
+void
+pgc_sha256_init(PgcSha256 *c)
+{
+    /* First 32 bits of the fractional parts of the square roots of the
+     * first 8 primes (FIPS 180-4 section 5.3.3). */
+    static const uint32_t h0[8] = {
+        0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
+        0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u,
+    };
+
+    memcpy(c->state, h0, sizeof(h0));
+    c->bitlen = 0;
+    c->buflen = 0;
+}
+
+void
+pgc_sha256_update(PgcSha256 *c, const uint8_t *p, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    c->bitlen += (uint64_t)n * 8u;
+    feed_blocks(c->state, c->buf, &c->buflen, p, n, sha256_block);
+}
+
+void
+pgc_sha256_final(PgcSha256 *c, uint8_t out[PGC_SHA256_LEN])
+{
+    unsigned i;
+
+    pad_blocks(c->state, c->buf, c->buflen, c->bitlen, 1, sha256_block);
+    for (i = 0; i < 8; i++) {
+        pgc_store_u32(out + 4 * i, c->state[i]);
+    }
+    wipe(c, sizeof(*c));
+}
+
+void
+pgc_sha256(const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN])
+{
+    PgcSha256 c;
+
+    pgc_sha256_init(&c);
+    pgc_sha256_update(&c, p, n);
+    pgc_sha256_final(&c, out);
+}
+
+/* ================================================================== */
+/* HMAC-SHA-256 (RFC 2104) and PBKDF2-HMAC-SHA-256 (RFC 8018)          */
+/* ================================================================== */
+
+typedef struct {
+    PgcSha256 inner;
+    PgcSha256 outer;
+} HmacCtx;
+
+static void
+hmac_init(HmacCtx *h, const uint8_t *key, size_t klen)
+{
+    uint8_t k[64], pad[64];
+    unsigned i;
+
+    memset(k, 0, sizeof(k));
+    if (klen > sizeof(k)) {
+        pgc_sha256(key, klen, k);
+    }
+    else if (klen) {
+        memcpy(k, key, klen);
+    }
+    for (i = 0; i < 64; i++) {
+        pad[i] = (uint8_t)(k[i] ^ 0x36u);
+    }
+    pgc_sha256_init(&h->inner);
+    pgc_sha256_update(&h->inner, pad, 64);
+    for (i = 0; i < 64; i++) {
+        pad[i] = (uint8_t)(k[i] ^ 0x5cu);
+    }
+    pgc_sha256_init(&h->outer);
+    pgc_sha256_update(&h->outer, pad, 64);
+    wipe(k, sizeof(k));
+    wipe(pad, sizeof(pad));
+}
+
+static void
+hmac_update(HmacCtx *h, const void *p, size_t n)
+{
+    pgc_sha256_update(&h->inner, p, n);
+}
+
+/* Finishes h (which is wiped). */
+static void
+hmac_final(HmacCtx *h, uint8_t out[PGC_SHA256_LEN])
+{
+    uint8_t ih[PGC_SHA256_LEN];
+
+    pgc_sha256_final(&h->inner, ih);
+    pgc_sha256_update(&h->outer, ih, sizeof(ih));
+    pgc_sha256_final(&h->outer, out);
+    wipe(ih, sizeof(ih));
+}
+
+void
+pgc_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg,
+                size_t mlen, uint8_t out[PGC_SHA256_LEN])
+{
+    HmacCtx h;
+
+    hmac_init(&h, key, klen);
+    hmac_update(&h, msg, mlen);
+    hmac_final(&h, out);
+}
+
+/* The first (and, for a 32-byte key, only) block of PBKDF2.  The keyed
+ * HMAC state is computed once and copied for each iteration.  An
+ * iteration count of 0 is treated as 1. */
+void
+pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
+                  size_t saltlen, uint32_t iterations,
+                  uint8_t out[PGC_SHA256_LEN])
+{
+    static const uint8_t block_index[4] = {0, 0, 0, 1};
+    HmacCtx keyed, h;
+    uint8_t u[PGC_SHA256_LEN];
+    uint32_t i;
+    unsigned j;
+
+    hmac_init(&keyed, pw, pwlen);
+    h = keyed;
+    hmac_update(&h, salt, saltlen);
+    hmac_update(&h, block_index, sizeof(block_index));
+    hmac_final(&h, u);
+    memcpy(out, u, sizeof(u));
+    for (i = 1; i < iterations; i++) {
+        h = keyed;
+        hmac_update(&h, u, sizeof(u));
+        hmac_final(&h, u);
+        for (j = 0; j < PGC_SHA256_LEN; j++) {
+            out[j] ^= u[j];
+        }
+    }
+    wipe(&keyed, sizeof(keyed));
+    wipe(u, sizeof(u));
+}
+
+/* ================================================================== */
+/* MD5 (RFC 1321)                                                      */
+/* ================================================================== */
+
+typedef struct {
+    uint32_t state[4];
+    uint64_t bitlen;
+    uint8_t buf[64];
+    size_t buflen;
+} Md5Ctx;
+
+/* floor(2^32 * abs(sin(i + 1))) (RFC 1321 section 3.4). */
+static const uint32_t md5_t[64] = {
+    0xd76aa478u, 0xe8c7b756u, 0x242070dbu, 0xc1bdceeeu, 0xf57c0fafu,
+    0x4787c62au, 0xa8304613u, 0xfd469501u, 0x698098d8u, 0x8b44f7afu,
+    0xffff5bb1u, 0x895cd7beu, 0x6b901122u, 0xfd987193u, 0xa679438eu,
+    0x49b40821u, 0xf61e2562u, 0xc040b340u, 0x265e5a51u, 0xe9b6c7aau,
+    0xd62f105du, 0x02441453u, 0xd8a1e681u, 0xe7d3fbc8u, 0x21e1cde6u,
+    0xc33707d6u, 0xf4d50d87u, 0x455a14edu, 0xa9e3e905u, 0xfcefa3f8u,
+    0x676f02d9u, 0x8d2a4c8au, 0xfffa3942u, 0x8771f681u, 0x6d9d6122u,
+    0xfde5380cu, 0xa4beea44u, 0x4bdecfa9u, 0xf6bb4b60u, 0xbebfbc70u,
+    0x289b7ec6u, 0xeaa127fau, 0xd4ef3085u, 0x04881d05u, 0xd9d4d039u,
+    0xe6db99e5u, 0x1fa27cf8u, 0xc4ac5665u, 0xf4292244u, 0x432aff97u,
+    0xab9423a7u, 0xfc93a039u, 0x655b59c3u, 0x8f0ccc92u, 0xffeff47du,
+    0x85845dd1u, 0x6fa87e4fu, 0xfe2ce6e0u, 0xa3014314u, 0x4e0811a1u,
+    0xf7537e82u, 0xbd3af235u, 0x2ad7d2bbu, 0xeb86d391u,
+};
+
+/* Per-round shift amounts, four per round. */
+static const unsigned md5_s[4][4] = {
+    {7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21},
+};
+
+/* The round function F, G, H or I of step i, and the word it uses. */
+static uint32_t
+md5_mix(unsigned i, uint32_t b, uint32_t c, uint32_t d, unsigned *g)
+{
+    switch (i / 16) {
+    case 0:
+        *g = i;
+        return (b & c) | (~b & d);
+    case 1:
+        *g = (5 * i + 1) % 16;
+        return (d & b) | (~d & c);
+    case 2:
+        *g = (3 * i + 5) % 16;
+        return b ^ c ^ d;
+    default:
+        *g = (7 * i) % 16;
+        return c ^ (b | ~d);
+    }
+}
+
+static void
+md5_block(uint32_t *state, const uint8_t *p)
+{
+    uint32_t x[16], a = state[0], b = state[1], c = state[2], d = state[3];
+    unsigned i, g = 0;
+
+    for (i = 0; i < 16; i++) {
+        x[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+               (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+    }
+    for (i = 0; i < 64; i++) {
+        uint32_t f = md5_mix(i, b, c, d, &g);
+        uint32_t tmp = d;
+        d = c;
+        c = b;
+        b = b + rotl32(a + f + md5_t[i] + x[g], md5_s[i / 16][i % 4]);
+        a = tmp;
+    }
+    state[0] += a;
+    state[1] += b;
+    state[2] += c;
+    state[3] += d;
+    wipe(x, sizeof(x));
+}
+
+static void
+md5_init(Md5Ctx *c)
+{
+    c->state[0] = 0x67452301u;
+    c->state[1] = 0xefcdab89u;
+    c->state[2] = 0x98badcfeu;
+    c->state[3] = 0x10325476u;
+    c->bitlen = 0;
+    c->buflen = 0;
+}
+
+static void
+md5_update(Md5Ctx *c, const void *p, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    c->bitlen += (uint64_t)n * 8u;
+    feed_blocks(c->state, c->buf, &c->buflen, p, n, md5_block);
+}
+
+static void
+md5_final(Md5Ctx *c, uint8_t out[PGC_MD5_LEN])
+{
+    unsigned i;
+
+    pad_blocks(c->state, c->buf, c->buflen, c->bitlen, 0, md5_block);
+    for (i = 0; i < 16; i++) {
+        out[i] = (uint8_t)(c->state[i / 4] >> (8 * (i % 4)));
+    }
+    wipe(c, sizeof(*c));
+}
+
+void
+pgc_md5(const uint8_t *p, size_t n, uint8_t out[PGC_MD5_LEN])
+{
+    Md5Ctx c;
+
+    md5_init(&c);
+    md5_update(&c, p, n);
+    md5_final(&c, out);
+}
+
+void
+pgc_md5_password(const char *user, size_t ulen, const char *pw,
+                 size_t pwlen, const uint8_t salt[4],
+                 char out[PGC_MD5_PASSWORD_LEN + 1])
+{
+    Md5Ctx c;
+    uint8_t digest[PGC_MD5_LEN];
+    char inner[2 * PGC_MD5_LEN];
+
+    md5_init(&c);
+    md5_update(&c, pw, pwlen);
+    md5_update(&c, user, ulen);
+    md5_final(&c, digest);
+    hex_encode(digest, sizeof(digest), inner);
+    md5_init(&c);
+    md5_update(&c, inner, sizeof(inner));
+    md5_update(&c, salt, 4);
+    md5_final(&c, digest);
+    memcpy(out, "md5", 3);
+    hex_encode(digest, sizeof(digest), out + 3);
+    out[PGC_MD5_PASSWORD_LEN] = 0;
+    wipe(digest, sizeof(digest));
+    wipe(inner, sizeof(inner));
+}
+
+/* ================================================================== */
+/* base64 (RFC 4648) and constant-time comparison                      */
+/* ================================================================== */
+
+#define B64_PAD '='
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t
+pgc_base64_encoded_len(size_t n)
+{
+    return (n + 2) / 3 * 4;
+}
+
+void
+pgc_base64_encode(const uint8_t *p, size_t n, char *out)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = b64_alphabet[v >> 18];
+        out[o++] = b64_alphabet[(v >> 12) & 63u];
+        out[o++] = b64_alphabet[(v >> 6) & 63u];
+        out[o++] = b64_alphabet[v & 63u];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n) {
+            v |= (uint32_t)p[i + 1] << 8;
+        }
+        out[o++] = b64_alphabet[v >> 18];
+        out[o++] = b64_alphabet[(v >> 12) & 63u];
+        out[o++] = i + 1 < n ? b64_alphabet[(v >> 6) & 63u] : B64_PAD;
+        out[o++] = B64_PAD;
+    }
+    out[o] = 0;
+}
+
+/* The 6-bit value of a base64 character, or -1. */
+static int
+b64_value(char ch)
+{
+    if (ch >= 'A' && ch <= 'Z') {
+        return ch - 'A';
+    }
+    if (ch >= 'a' && ch <= 'z') {
+        return ch - 'a' + 26;
+    }
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0' + 52;
+    }
+    if (ch == '+') {
+        return 62;
+    }
+    return ch == '/' ? 63 : -1;
+}
+
+/* Decode one group of four; pad (0..2) is the number of '=' it ends with.
+ * Strict: the bits that padding drops must be zero. */
+static PgcStatus
+b64_quad(const char *p, size_t pad, uint8_t *out)
+{
+    uint32_t v = 0;
+    size_t j;
+
+    for (j = 0; j < 4; j++) {
+        int d = j < 4 - pad ? b64_value(p[j]) : 0;
+        if (d < 0) {
+            return PGC_ERR_PROTOCOL;
+        }
+        v = v << 6 | (uint32_t)d;
+    }
+    if ((pad == 1 && (v & 0xffu)) || (pad == 2 && (v & 0xffffu))) {
+        return PGC_ERR_PROTOCOL;
+    }
+    out[0] = (uint8_t)(v >> 16);
+    if (pad < 2) {
+        out[1] = (uint8_t)(v >> 8);
+    }
+    if (pad < 1) {
+        out[2] = (uint8_t)v;
+    }
+    return PGC_OK;
+}
+
+PgcStatus
+pgc_base64_decode(const char *p, size_t n, uint8_t *out, size_t outcap,
+                  size_t *outlen)
+{
+    size_t pad = 0, need, i, o = 0;
+
+    if (n % 4) {
+        return PGC_ERR_PROTOCOL;
+    }
+    if (n && p[n - 1] == B64_PAD) {
+        pad = p[n - 2] == B64_PAD ? 2 : 1;
+    }
+    need = n / 4 * 3 - pad;
+    if (need > outcap) {
+        return PGC_ERR_LIMIT;
+    }
+    for (i = 0; i < n; i += 4) {
+        size_t qpad = i + 4 == n ? pad : 0;
+        PgcStatus st = b64_quad(p + i, qpad, out + o);
+        if (st != PGC_OK) {
+            return st;
+        }
+        o += 3 - qpad;
+    }
+    *outlen = o;
+    return PGC_OK;
+}
+
+int
+pgc_ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    unsigned diff = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        diff |= (unsigned)(a[i] ^ b[i]);
+    }
+    /* 1 when diff == 0, without a data-dependent branch. */
+    return (int)(1u & ((diff - 1u) >> 8));
+}
+
+/* ================================================================== */
+/* SCRAM-SHA-256 client (RFC 5802, RFC 7677)                           */
+/* ================================================================== */
+
+/* Attribute names and separators of SCRAM messages. */
+#define SCRAM_ATTR_NONCE 'r'
+#define SCRAM_ATTR_SALT 's'
+#define SCRAM_ATTR_ITER 'i'
+#define SCRAM_ATTR_VERIFIER 'v'
+#define SCRAM_ATTR_ERROR 'e'
+#define SCRAM_ATTR_MEXT 'm'
+#define SCRAM_EQ '='
+#define SCRAM_SEP ','
+/* gs2 header "n,," (no channel binding), and its base64 for c=. */
+#define SCRAM_GS2_HEADER "n,,"
+#define SCRAM_CBIND_INPUT "c=biws"
+#define SCRAM_NONCE_PREFIX "n=,r="
+
+static PgcStatus
+scram_fail(PgcScram *s, PgcStatus st, const char *msg)
+{
+    snprintf(s->err_msg, sizeof(s->err_msg), "%s", msg);
+    return st;
+}
+
+/* RFC 5802 "printable": %x21-2B / %x2D-7E. */
+static int
+scram_printable(const uint8_t *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] < 0x21 || p[i] > 0x7e || p[i] == SCRAM_SEP) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+PgcStatus
+pgc_scram_client_first(PgcScram *s, const char *nonce, size_t nonce_len,
+                       uint32_t max_iterations, char *out, size_t cap,
+                       size_t *outlen)
+{
+    size_t hlen = sizeof(SCRAM_GS2_HEADER) - 1;
+    size_t plen = sizeof(SCRAM_NONCE_PREFIX) - 1;
+
+    memset(s, 0, sizeof(*s));
+    s->max_iterations =
+        max_iterations ? max_iterations : PGC_SCRAM_DEFAULT_MAX_ITER;
+    if (nonce_len == 0 || nonce_len > PGC_SCRAM_NONCE_MAX ||
+        !scram_printable((const uint8_t *)nonce, nonce_len)) {
+        return scram_fail(s, PGC_ERR_STATE,
+                          "SCRAM: the client nonce must be 1 to 128 "
+                          "printable characters other than ','");
+    }
+    if (cap < hlen + plen + nonce_len + 1) {
+        return scram_fail(s, PGC_ERR_LIMIT, "SCRAM: output buffer too small");
+    }
+    memcpy(s->client_nonce, nonce, nonce_len);
+    s->client_nonce_len = nonce_len;
+    memcpy(s->client_first_bare, SCRAM_NONCE_PREFIX, plen);
+    memcpy(s->client_first_bare + plen, nonce, nonce_len);
+    s->client_first_bare_len = plen + nonce_len;
+    memcpy(out, SCRAM_GS2_HEADER, hlen);
+    memcpy(out + hlen, s->client_first_bare, s->client_first_bare_len);
+    *outlen = hlen + s->client_first_bare_len;
+    out[*outlen] = 0;
+    return PGC_OK;
+}
+
+/* The attributes of a server-first-message, as views into it. */
+typedef struct {
+    PgcView nonce;
+    PgcView salt;
+    PgcView iter;
+} ScramServerFirst;
+
+/* Read "<name>=<value>" up to the next ',' (consumed) or the end. */
+static int
+scram_attr(PgcCur *c, uint8_t name, PgcView *value)
+{
+    const uint8_t *sep;
+
+    if (pgc_cur_left(c) < 2 || c->p[0] != name || c->p[1] != SCRAM_EQ) {
+        return 0;
+    }
+    c->p += 2;
+    sep = memchr(c->p, SCRAM_SEP, pgc_cur_left(c));
+    value->p = c->p;
+    value->n = sep ? (size_t)(sep - c->p) : pgc_cur_left(c);
+    c->p = sep ? sep + 1 : c->end;
+    return 1;
+}
+
+static PgcStatus
+scram_split_first(PgcScram *s, ScramServerFirst *f)
+{
+    PgcCur c = pgc_cur_make((const uint8_t *)s->server_first,
+                            s->server_first_len);
+    const char *bad = "SCRAM: malformed server-first-message";
+
+    if (pgc_cur_left(&c) >= 2 && c.p[0] == SCRAM_ATTR_MEXT &&
+        c.p[1] == SCRAM_EQ) {
+        return scram_fail(s, PGC_ERR_AUTH,
+                          "SCRAM: server requires an unsupported extension");
+    }
+    if (!scram_attr(&c, SCRAM_ATTR_NONCE, &f->nonce) ||
+        !scram_attr(&c, SCRAM_ATTR_SALT, &f->salt) ||
+        !scram_attr(&c, SCRAM_ATTR_ITER, &f->iter)) {
+        return scram_fail(s, PGC_ERR_AUTH, bad);
+    }
+    /* Nothing may follow the iteration count (as libpq). */
+    if (f->iter.p + f->iter.n != c.end) {
+        return scram_fail(s, PGC_ERR_AUTH, bad);
+    }
+    return PGC_OK;
+}
+
+static PgcStatus
+scram_check_nonce(PgcScram *s, PgcView nonce)
+{
+    size_t cn = s->client_nonce_len;
+
+    if (nonce.n < cn || memcmp(nonce.p, s->client_nonce, cn) != 0) {
+        return scram_fail(s, PGC_ERR_AUTH,
+                          "SCRAM: server nonce does not start with the "
+                          "client nonce");
+    }
+    if (nonce.n == cn) {
+        return scram_fail(s, PGC_ERR_AUTH,
+                          "SCRAM: server nonce does not extend the client "
+                          "nonce");
+    }
+    if (!scram_printable(nonce.p, nonce.n)) {
+        return scram_fail(s, PGC_ERR_AUTH,
+                          "SCRAM: server nonce contains invalid characters");
+    }
+    return PGC_OK;
+}
+
+/* i= must be a canonical decimal integer in [1, max_iterations]. */
+static PgcStatus
+scram_check_iter(PgcScram *s, PgcView v, uint32_t *iter)
+{
+    uint64_t n = 0;
+    size_t i;
+
+    for (i = 0; i < v.n; i++) {
+        if (v.p[i] < '0' || v.p[i] > '9') {
+            break;
+        }
+    }
+    if (v.n == 0 || i < v.n || (v.p[0] == '0' && v.n > 1)) {
+        return scram_fail(s, PGC_ERR_AUTH,
+                          "SCRAM: iteration count is not a canonical "
+                          "decimal integer");
+    }
+    for (i = 0; i < v.n && n <= s->max_iterations; i++) {
+        n = n * 10u + (uint64_t)(v.p[i] - '0');
+    }
+    if (n == 0) {
+        return scram_fail(s, PGC_ERR_AUTH,
+                          "SCRAM: iteration count 0 is invalid");
+    }
+    if (n > s->max_iterations) {
+        snprintf(s->err_msg, sizeof(s->err_msg),
+                 "SCRAM: iteration count %.*s%s exceeds the limit of %lu",
+                 (int)(v.n > 24 ? 24 : v.n), (const char *)v.p,
+                 v.n > 24 ? "..." : "", (unsigned long)s->max_iterations);
+        return PGC_ERR_AUTH;
+    }
+    *iter = (uint32_t)n;
+    return PGC_OK;
+}
+
+/* HMAC(key, AuthMessage), AuthMessage = client-first-message-bare + ","
+ * + server-first-message + "," + client-final-message-without-proof. */
+static void
+scram_auth_hmac(const PgcScram *s, const uint8_t key[PGC_SHA256_LEN],
+                const char *cfwp, size_t cfwp_len,
+                uint8_t out[PGC_SHA256_LEN])
+{
+    static const char sep[1] = {SCRAM_SEP};
+    HmacCtx h;
+
+    hmac_init(&h, key, PGC_SHA256_LEN);
+    hmac_update(&h, s->client_first_bare, s->client_first_bare_len);
+    hmac_update(&h, sep, 1);
+    hmac_update(&h, s->server_first, s->server_first_len);
+    hmac_update(&h, sep, 1);
+    hmac_update(&h, cfwp, cfwp_len);
+    hmac_final(&h, out);
+}
+
+/* RFC 5802 section 3: the ClientProof, and the ServerSignature kept for
+ * the verification of the server-final-message. */
+static void
+scram_proof(PgcScram *s, const char *pw, size_t pwlen, const uint8_t *salt,
+            size_t saltlen, uint32_t iter, const char *cfwp,
+            size_t cfwp_len, uint8_t proof[PGC_SHA256_LEN])
+{
+    uint8_t client_key[PGC_SHA256_LEN], stored_key[PGC_SHA256_LEN];
+    uint8_t server_key[PGC_SHA256_LEN];
+    size_t i;
+
+    pgc_pbkdf2_sha256((const uint8_t *)pw, pwlen, salt, saltlen, iter,
+                      s->salted_password);
+    pgc_hmac_sha256(s->salted_password, PGC_SHA256_LEN,
+                    (const uint8_t *)"Client Key", 10, client_key);
+    pgc_sha256(client_key, sizeof(client_key), stored_key);
+    scram_auth_hmac(s, stored_key, cfwp, cfwp_len, proof);
+    for (i = 0; i < PGC_SHA256_LEN; i++) {
+        proof[i] ^= client_key[i];
+    }
+    pgc_hmac_sha256(s->salted_password, PGC_SHA256_LEN,
+                    (const uint8_t *)"Server Key", 10, server_key);
+    scram_auth_hmac(s, server_key, cfwp, cfwp_len, s->server_signature);
+    wipe(client_key, sizeof(client_key));
+    wipe(stored_key, sizeof(stored_key));
+    wipe(server_key, sizeof(server_key));
+}
+
+/* Check and store the server-first-message; decode the salt. */
+static PgcStatus
+scram_read_first(PgcScram *s, const uint8_t *m, size_t n,
+                 ScramServerFirst *f, uint8_t *salt, size_t *saltlen,
+                 uint32_t *iter)
+{
+    PgcStatus st;
+
+    if (s->client_first_bare_len == 0) {
+        return scram_fail(s, PGC_ERR_STATE,
+                          "SCRAM: server-first-message before the "
+                          "client-first-message");
+    }
+    if (n >= PGC_SCRAM_MSG_MAX || memchr(m, 0, n)) {
+        return scram_fail(s, PGC_ERR_AUTH,
+                          "SCRAM: malformed server-first-message");
+    }
+    memcpy(s->server_first, m, n);
+    s->server_first_len = n;
+    st = scram_split_first(s, f);
+    if (st == PGC_OK) {
+        st = scram_check_nonce(s, f->nonce);
+    }
+    if (st == PGC_OK) {
+        st = scram_check_iter(s, f->iter, iter);
+    }
+    if (st != PGC_OK) {
+        return st;
+    }
+    if (pgc_base64_decode((const char *)f->salt.p, f->salt.n, salt,
+                          PGC_SCRAM_MSG_MAX, saltlen) != PGC_OK ||
+        *saltlen == 0) {
+        return scram_fail(s, PGC_ERR_AUTH, "SCRAM: invalid salt");
+    }
+    return PGC_OK;
+}
+
+static PgcStatus
+scram_client_final(PgcScram *s, const uint8_t *server_first, size_t n,
+                   const char *password, size_t pwlen, char *out, size_t cap,
+                   size_t *outlen)
+{
+    static const char prefix[] = SCRAM_CBIND_INPUT ",r=";
+    static const char proof_attr[] = ",p=";
+    ScramServerFirst f;
+    uint8_t salt[PGC_SCRAM_MSG_MAX], proof[PGC_SHA256_LEN];
+    size_t saltlen = 0, k;
+    uint32_t iter = 0;
+    PgcStatus st = scram_read_first(s, server_first, n, &f, salt, &saltlen,
+                                    &iter);
+
+    if (st != PGC_OK) {
+        return st;
+    }
+    k = sizeof(prefix) - 1 + f.nonce.n;
+    if (cap < k + sizeof(proof_attr) - 1 + 44 + 1) {
+        return scram_fail(s, PGC_ERR_LIMIT, "SCRAM: output buffer too small");
+    }
+    memcpy(out, prefix, sizeof(prefix) - 1);
+    memcpy(out + sizeof(prefix) - 1, f.nonce.p, f.nonce.n);
+    scram_proof(s, password, pwlen, salt, saltlen, iter, out, k, proof);
+    memcpy(out + k, proof_attr, sizeof(proof_attr) - 1);
+    k += sizeof(proof_attr) - 1;
+    pgc_base64_encode(proof, sizeof(proof), out + k);
+    *outlen = k + pgc_base64_encoded_len(sizeof(proof));
+    wipe(proof, sizeof(proof));
+    return PGC_OK;
+}
+
+/* On failure nothing of the exchange is kept: a later
+ * pgc_scram_verify_server_final refuses to run (server_first_len == 0)
+ * instead of comparing against a signature that was never computed. */
+PgcStatus
+pgc_scram_client_final(PgcScram *s, const uint8_t *server_first, size_t n,
+                       const char *password, size_t pwlen, char *out,
+                       size_t cap, size_t *outlen)
+{
+    PgcStatus st = scram_client_final(s, server_first, n, password, pwlen,
+                                      out, cap, outlen);
+
+    if (st != PGC_OK) {
+        s->server_first_len = 0;
+        wipe(s->salted_password, sizeof(s->salted_password));
+        wipe(s->server_signature, sizeof(s->server_signature));
+    }
+    return st;
+}
+
+/* A server "e=" error, with the server's text made printable. */
+static PgcStatus
+scram_server_error(PgcScram *s, const uint8_t *p, size_t n)
+{
+    static const char head[] = "SCRAM: server error: ";
+    size_t o = sizeof(head) - 1, i;
+
+    memcpy(s->err_msg, head, o);
+    for (i = 0; i < n && o + 1 < sizeof(s->err_msg); i++) {
+        s->err_msg[o++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+    }
+    s->err_msg[o] = 0;
+    return PGC_ERR_AUTH;
+}
+
+PgcStatus
+pgc_scram_verify_server_final(PgcScram *s, const uint8_t *msg, size_t n)
+{
+    uint8_t sig[64];
+    size_t siglen = 0;
+
+    if (s->server_first_len == 0) {
+        return scram_fail(s, PGC_ERR_STATE,
+                          "SCRAM: server-final-message before the "
+                          "server-first-message");
+    }
+    if (n >= 2 && msg[0] == SCRAM_ATTR_ERROR && msg[1] == SCRAM_EQ) {
+        return scram_server_error(s, msg + 2, n - 2);
+    }
+    if (n < 2 || msg[0] != SCRAM_ATTR_VERIFIER || msg[1] != SCRAM_EQ ||
+        pgc_base64_decode((const char *)msg + 2, n - 2, sig, sizeof(sig),
+                          &siglen) != PGC_OK ||
+        siglen != PGC_SHA256_LEN) {
+        return scram_fail(s, PGC_ERR_AUTH,
+                          "SCRAM: malformed server-final-message");
+    }
+    if (!pgc_ct_equal(sig, s->server_signature, PGC_SHA256_LEN)) {
+        return scram_fail(s, PGC_ERR_AUTH,
+                          "SCRAM: server signature mismatch");
+    }
+    return PGC_OK;
+}

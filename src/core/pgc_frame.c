@@ -1,0 +1,295 @@
+/* pgc_frame.c -- the read buffer and message framing (see pgc_frame.h).
+ *
+ * Layout: data[0, start) consumed, data[start, end) received and not yet
+ * consumed, data[end, cap) free.  Bytes move (compaction) and the buffer
+ * is reallocated only inside pgc_reader_space, so the views handed out by
+ * pgc_reader_next stay valid until the next space/feed call.
+ */
+#include <stdio.h>
+
+#include "pgc_frame.h"
+#include "pgc_msg.h"
+
+/* An idle buffer larger than this is given back (replaced by one of
+ * PGC_READER_INIT_CAP bytes) the next time space is asked for. */
+#define PGC_READER_SHRINK_MIN ((size_t)4 * 1024 * 1024)
+/* Type byte plus length field. */
+#define PGC_HEADER_LEN 5u
+
+PgcStatus
+pgc_reader_init(PgcReader *r, size_t initial_cap)
+{
+    memset(r, 0, sizeof(*r));
+    r->max_msg = PGC_DEFAULT_MAX_MSG;
+    r->err = PGC_OK;
+    if (initial_cap == 0) {
+        initial_cap = PGC_READER_INIT_CAP;
+    }
+    r->data = pgc_malloc(initial_cap);
+    if (!r->data) {
+        return PGC_ERR_NOMEM;
+    }
+    r->cap = initial_cap;
+    return PGC_OK;
+}
+
+void
+pgc_reader_free(PgcReader *r)
+{
+    pgc_free(r->data);
+    r->data = NULL;
+    r->cap = 0;
+    r->start = 0;
+    r->end = 0;
+}
+
+void
+pgc_reader_clear(PgcReader *r)
+{
+    r->start = 0;
+    r->end = 0;
+}
+
+/* Message types that may exceed PGC_SMALL_MSG_CAP (libpq's
+ * VALID_LONG_MESSAGE_TYPE). */
+static int
+frame_long_type(uint8_t type)
+{
+    switch (type) {
+    case PGC_MSG_ROW_DESCRIPTION:
+    case PGC_MSG_DATA_ROW:
+    case PGC_MSG_COPY_DATA:
+    case PGC_MSG_FUNCTION_CALL_RESPONSE:
+    case PGC_MSG_ERROR:
+    case PGC_MSG_NOTICE:
+    case PGC_MSG_NOTIFICATION:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static PgcStatus
+frame_bad_length(PgcReader *r, uint8_t type, uint32_t len)
+{
+    r->err = PGC_ERR_PROTOCOL;
+    snprintf(r->err_msg, sizeof(r->err_msg),
+             "invalid length %lu in message of type 0x%02x: lost "
+             "synchronization with the server",
+             (unsigned long)len, (unsigned)type);
+    return r->err;
+}
+
+static PgcStatus
+frame_too_long(PgcReader *r, uint8_t type, uint32_t len)
+{
+    r->err = PGC_ERR_LIMIT;
+    snprintf(r->err_msg, sizeof(r->err_msg),
+             "message of type 0x%02x declares %lu bytes, above the limit "
+             "of %zu bytes",
+             (unsigned)type, (unsigned long)len, r->max_msg);
+    return r->err;
+}
+
+/* Validate the header at r->start (at least 5 bytes present) and give the
+ * total size of the message, type byte included.  Errors are sticky. */
+static PgcStatus
+frame_header(PgcReader *r, size_t *total)
+{
+    uint8_t type = r->data[r->start];
+    uint32_t len = pgc_load_u32(r->data + r->start + 1);
+
+    if (len < 4 || len > PGC_MAX_MSG_LEN) {
+        return frame_bad_length(r, type, len);
+    }
+    if (len > PGC_SMALL_MSG_CAP && !frame_long_type(type)) {
+        return frame_bad_length(r, type, len);
+    }
+    if (len > r->max_msg) {
+        return frame_too_long(r, type, len);
+    }
+    *total = (size_t)len + 1;
+    return PGC_OK;
+}
+
+/* Bytes needed from r->start: what is pending plus min_free, or the whole
+ * of a partially received message whose header is known. */
+static PgcStatus
+reader_need(PgcReader *r, size_t min_free, size_t *need)
+{
+    size_t pending = pgc_reader_pending(r);
+    size_t total = 0;
+    PgcStatus st;
+
+    if (min_free > SIZE_MAX - pending) {
+        return PGC_ERR_LIMIT;
+    }
+    *need = pending + min_free;
+    if (pending >= PGC_HEADER_LEN) {
+        st = frame_header(r, &total);
+        if (st != PGC_OK) {
+            return st;
+        }
+        if (total > *need) {
+            *need = total;
+        }
+    }
+    return PGC_OK;
+}
+
+static void
+reader_compact(PgcReader *r)
+{
+    size_t pending = pgc_reader_pending(r);
+
+    if (r->start == 0) {
+        return;
+    }
+    if (pending) {
+        memmove(r->data, r->data + r->start, pending);
+    }
+    r->start = 0;
+    r->end = pending;
+}
+
+/* Replace the buffer with one of newcap bytes holding the pending bytes
+ * (copies only those, unlike realloc). */
+static PgcStatus
+reader_realloc(PgcReader *r, size_t newcap)
+{
+    size_t pending = pgc_reader_pending(r);
+    uint8_t *p = pgc_malloc(newcap);
+
+    if (!p) {
+        return PGC_ERR_NOMEM;
+    }
+    if (pending) {
+        memcpy(p, r->data + r->start, pending);
+    }
+    pgc_free(r->data);
+    r->data = p;
+    r->cap = newcap;
+    r->start = 0;
+    r->end = pending;
+    return PGC_OK;
+}
+
+static PgcStatus
+reader_make_room(PgcReader *r, size_t need)
+{
+    size_t newcap;
+
+    if (r->data && r->cap >= need) {
+        reader_compact(r);
+        return PGC_OK;
+    }
+    if (need > (size_t)PTRDIFF_MAX) {
+        return PGC_ERR_LIMIT;
+    }
+    newcap = r->cap <= (size_t)PTRDIFF_MAX / 2 ? r->cap * 2
+                                               : (size_t)PTRDIFF_MAX;
+    if (newcap < need) {
+        newcap = need;
+    }
+    return reader_realloc(r, newcap);
+}
+
+PgcStatus
+pgc_reader_space(PgcReader *r, size_t min_free, uint8_t **p, size_t *n)
+{
+    size_t need = 0;
+    PgcStatus st;
+
+    if (r->err != PGC_OK) {
+        return r->err;
+    }
+    if (min_free == 0) {
+        min_free = 1;
+    }
+    st = reader_need(r, min_free, &need);
+    if (st != PGC_OK) {
+        return st;
+    }
+    if (r->start == r->end) {
+        r->start = r->end = 0;
+        if (r->cap > PGC_READER_SHRINK_MIN && need <= PGC_READER_INIT_CAP) {
+            (void)reader_realloc(r, PGC_READER_INIT_CAP);
+        }
+    }
+    if (!r->data || r->cap - r->start < need) {
+        st = reader_make_room(r, need);
+        if (st != PGC_OK) {
+            return st;
+        }
+    }
+    else if (r->start >= PGC_COMPACT_MIN &&
+             r->start >= pgc_reader_pending(r)) {
+        /* Amortised: never moves more bytes than were consumed. */
+        reader_compact(r);
+    }
+    *p = r->data + r->end;
+    *n = r->cap - r->end;
+    return PGC_OK;
+}
+
+void
+pgc_reader_commit(PgcReader *r, size_t n)
+{
+    if (r->err != PGC_OK) {
+        return;
+    }
+    if (n > r->cap - r->end) {
+        r->err = PGC_ERR_STATE;
+        snprintf(r->err_msg, sizeof(r->err_msg),
+                 "commit of %zu bytes exceeds the free space of the read "
+                 "buffer",
+                 n);
+        return;
+    }
+    r->end += n;
+}
+
+PgcStatus
+pgc_reader_feed(PgcReader *r, const uint8_t *p, size_t n)
+{
+    uint8_t *dst;
+    size_t room;
+    PgcStatus st;
+
+    if (n == 0) {
+        return r->err;
+    }
+    st = pgc_reader_space(r, n, &dst, &room);
+    if (st != PGC_OK) {
+        return st;
+    }
+    memcpy(dst, p, n);
+    pgc_reader_commit(r, n);
+    return r->err;
+}
+
+PgcStatus
+pgc_reader_next(PgcReader *r, PgcMsg *out)
+{
+    size_t total = 0;
+    PgcStatus st;
+
+    if (r->err != PGC_OK) {
+        return r->err;
+    }
+    if (pgc_reader_pending(r) < PGC_HEADER_LEN) {
+        return PGC_NEED_MORE;
+    }
+    st = frame_header(r, &total);
+    if (st != PGC_OK) {
+        return st;
+    }
+    if (pgc_reader_pending(r) < total) {
+        return PGC_NEED_MORE;
+    }
+    out->type = r->data[r->start];
+    out->body.p = r->data + r->start + PGC_HEADER_LEN;
+    out->body.n = total - PGC_HEADER_LEN;
+    r->start += total;
+    return PGC_OK;
+}

@@ -1,0 +1,500 @@
+/* test_startup.c -- the startup/authentication state machine through
+ * trust, cleartext, MD5, SCRAM-SHA-256 and the failure paths. */
+#include <stdio.h>
+#include <string.h>
+
+#include "test_util.h"
+
+#define PG_SERVER_FINAL "v=3HO6Qt1M4MKJrmlKaoOqLAI0/0TV0HZe7J9H3MBtSOg="
+
+typedef struct {
+    PgcStartup su;
+    PgcWBuf server; /* what the server sends */
+    PgcWBuf out;    /* what the machine answers */
+    PgcStartupEvent ev;
+    size_t handled;
+} Rig;
+
+static void
+rig_init(Rig *r, const char *password, const char *scram_password,
+         const char *nonce)
+{
+    pgc_startup_init(&r->su, "user", 4, password,
+                     password ? strlen(password) : 0, scram_password,
+                     scram_password ? strlen(scram_password) : 0, nonce,
+                     nonce ? strlen(nonce) : 0, 0);
+    pgc_wbuf_init(&r->server);
+    pgc_wbuf_init(&r->out);
+    r->ev = PGC_SU_EV_CONTINUE;
+    r->handled = 0;
+}
+
+static void
+rig_free(Rig *r)
+{
+    pgc_wbuf_free(&r->server);
+    pgc_wbuf_free(&r->out);
+}
+
+/* Frame r->server and hand each message to the machine until it fails
+ * or reports an event. */
+static PgcStatus
+rig_run(Rig *r)
+{
+    PgcReader rd;
+    PgcMsg m;
+    PgcStatus st = PGC_OK;
+
+    CHECK_EQ(pgc_reader_init(&rd, 0), PGC_OK);
+    CHECK_EQ(pgc_reader_feed(&rd, r->server.data, r->server.len), PGC_OK);
+    while (pgc_reader_next(&rd, &m) == PGC_OK) {
+        st = pgc_startup_handle(&r->su, &m, &r->out, &r->ev);
+        r->handled++;
+        if (st != PGC_OK || r->ev != PGC_SU_EV_CONTINUE) {
+            break;
+        }
+    }
+    pgc_reader_free(&rd);
+    return st;
+}
+
+/* Run and expect failure with exactly this message. */
+static void
+rig_expect_fail(Rig *r, PgcStatus want, const char *msg)
+{
+    PgcMsg m = {PGC_MSG_READY, {(const uint8_t *)"I", 1}};
+
+    CHECK_EQ(rig_run(r), want);
+    CHECK_STR(r->su.err_msg, msg);
+    CHECK_EQ(r->su.phase, PGC_SU_FAILED);
+    /* Nothing more is accepted. */
+    CHECK_EQ(pgc_startup_handle(&r->su, &m, &r->out, &r->ev),
+             PGC_ERR_STATE);
+    rig_free(r);
+}
+
+static void
+test_startup_trust(void)
+{
+    Rig r;
+    PgcMsg m = {PGC_MSG_READY, {(const uint8_t *)"I", 1}};
+
+    rig_init(&r, NULL, NULL, NULL);
+    stream_session(&r.server);
+    CHECK_EQ(rig_run(&r), PGC_OK);
+    CHECK_EQ(r.ev, PGC_SU_EV_READY);
+    CHECK_EQ(r.handled, 6);
+    CHECK_EQ(r.su.phase, PGC_SU_DONE);
+    CHECK_EQ(r.su.method_used, PGC_AUTHM_NONE);
+    CHECK_EQ(r.su.tx_status, PGC_TX_IDLE);
+    CHECK_EQ(r.out.len, 0);
+    CHECK_EQ(pgc_startup_handle(&r.su, &m, &r.out, &r.ev), PGC_ERR_STATE);
+    rig_free(&r);
+}
+
+static void
+test_startup_cleartext(void)
+{
+    Rig r;
+
+    rig_init(&r, "secret", NULL, NULL);
+    be_auth(&r.server, PGC_AUTH_CLEARTEXT, NULL, 0);
+    be_auth(&r.server, PGC_AUTH_OK, NULL, 0);
+    be_param(&r.server, "a", "b");
+    be_error(&r.server, PGC_MSG_NOTICE, "01000", "note");
+    be_ready(&r.server, PGC_TX_IDLE);
+    CHECK_EQ(rig_run(&r), PGC_OK);
+    CHECK_EQ(r.ev, PGC_SU_EV_READY);
+    CHECK_EQ(r.su.method_used, PGC_AUTHM_PASSWORD);
+    CHECK_BYTES(r.out.data, r.out.len, "p\0\0\0\x0bsecret\0");
+    rig_free(&r);
+
+    rig_init(&r, NULL, NULL, NULL);
+    be_auth(&r.server, PGC_AUTH_CLEARTEXT, NULL, 0);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "server requested password authentication but no "
+                    "password was given");
+
+    /* A password the protocol cannot carry. */
+    pgc_startup_init(&r.su, "user", 4, "a\0b", 3, NULL, 0, NULL, 0, 0);
+    pgc_wbuf_init(&r.server);
+    pgc_wbuf_init(&r.out);
+    be_auth(&r.server, PGC_AUTH_CLEARTEXT, NULL, 0);
+    rig_expect_fail(&r, PGC_ERR_LIMIT,
+                    "the password cannot be sent: it contains a NUL byte or "
+                    "is too long");
+}
+
+static void
+test_startup_md5(void)
+{
+    static const uint8_t salt[4] = {1, 2, 3, 4};
+    Rig r;
+
+    pgc_startup_init(&r.su, "postgres", 8, "secret", 6, NULL, 0, NULL, 0, 0);
+    pgc_wbuf_init(&r.server);
+    pgc_wbuf_init(&r.out);
+    be_auth(&r.server, PGC_AUTH_MD5, salt, 4);
+    be_auth(&r.server, PGC_AUTH_OK, NULL, 0);
+    be_ready(&r.server, PGC_TX_IDLE);
+    CHECK_EQ(rig_run(&r), PGC_OK);
+    CHECK_EQ(r.ev, PGC_SU_EV_READY);
+    CHECK_EQ(r.su.method_used, PGC_AUTHM_MD5);
+    CHECK_BYTES(r.out.data, r.out.len,
+                "p\0\0\0\x28md5bb41a296aab6baccb36ff243a562abff\0");
+    rig_free(&r);
+
+    rig_init(&r, NULL, NULL, NULL);
+    be_auth(&r.server, PGC_AUTH_MD5, salt, 4);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "server requested MD5 password authentication but no "
+                    "password was given");
+}
+
+static void
+test_startup_scram_ok(void)
+{
+    Rig r;
+    PgcWBuf want;
+    PgcStr mech = {"SCRAM-SHA-256", 13};
+    static const char first[] = "n,,n=,r=" TEST_NONCE;
+    static const char final[] =
+        "c=biws,r=" TEST_NONCE "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+        ",p=qvT2SWdEH5Q06albL+hjSYuUhCG7VndFyzIb7CK4n9k=";
+
+    /* The SCRAM password (SASLprep'd) is used, not the plain one. */
+    rig_init(&r, "wrong", "pencil", TEST_NONCE);
+    stream_scram(&r.server, TEST_SERVER_FIRST, PG_SERVER_FINAL);
+    CHECK_EQ(rig_run(&r), PGC_OK);
+    CHECK_EQ(r.ev, PGC_SU_EV_READY);
+    CHECK_EQ(r.su.method_used, PGC_AUTHM_SCRAM);
+    pgc_wbuf_init(&want);
+    CHECK_EQ(pgc_build_sasl_initial(&want, mech, (const uint8_t *)first,
+                                    sizeof(first) - 1),
+             PGC_OK);
+    CHECK_EQ(pgc_build_sasl_response(&want, (const uint8_t *)final,
+                                     sizeof(final) - 1),
+             PGC_OK);
+    CHECK_MEM(r.out.data, r.out.len, want.data, want.len);
+    /* The SCRAM secrets are gone once the exchange is over. */
+    CHECK_EQ(r.su.scram.server_first_len, 0);
+    pgc_wbuf_free(&want);
+    rig_free(&r);
+
+    /* Without a separate SCRAM password, the plain one is used. */
+    rig_init(&r, "pencil", NULL, TEST_NONCE);
+    stream_scram(&r.server, TEST_SERVER_FIRST, PG_SERVER_FINAL);
+    CHECK_EQ(rig_run(&r), PGC_OK);
+    CHECK_EQ(r.ev, PGC_SU_EV_READY);
+    rig_free(&r);
+}
+
+static void
+scram_rig(Rig *r)
+{
+    static const char *const mechs[] = {"SCRAM-SHA-256"};
+
+    rig_init(r, "pencil", NULL, TEST_NONCE);
+    be_sasl_mechs(&r->server, mechs, 1);
+}
+
+static void
+test_startup_scram_fail(void)
+{
+    static const char *const other[] = {"SCRAM-SHA-256-PLUS", "OAUTHBEARER"};
+    static const char *const scram_only[] = {"SCRAM-SHA-256"};
+    const char *early = "SCRAM: server sent AuthenticationOk before the SASL "
+                        "exchange completed";
+    const char *sf = TEST_SERVER_FIRST;
+    Rig r;
+
+    scram_rig(&r);
+    be_auth(&r.server, PGC_AUTH_OK, NULL, 0);
+    rig_expect_fail(&r, PGC_ERR_AUTH, early);
+
+    scram_rig(&r);
+    be_auth(&r.server, PGC_AUTH_SASL_CONTINUE, sf, strlen(sf));
+    be_auth(&r.server, PGC_AUTH_OK, NULL, 0);
+    rig_expect_fail(&r, PGC_ERR_AUTH, early);
+
+    rig_init(&r, "pencil", NULL, TEST_NONCE);
+    be_sasl_mechs(&r.server, other, 2);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "server offered SASL mechanisms (SCRAM-SHA-256-PLUS, "
+                    "OAUTHBEARER) but not SCRAM-SHA-256");
+
+    scram_rig(&r);
+    be_auth(&r.server, PGC_AUTH_SASL_CONTINUE, sf, strlen(sf));
+    be_auth(&r.server, PGC_AUTH_SASL_FINAL,
+            "v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 46);
+    rig_expect_fail(&r, PGC_ERR_AUTH, "SCRAM: server signature mismatch");
+
+    scram_rig(&r);
+    be_auth(&r.server, PGC_AUTH_SASL_CONTINUE, sf, strlen(sf));
+    be_auth(&r.server, PGC_AUTH_SASL_FINAL, "e=invalid-proof", 15);
+    rig_expect_fail(&r, PGC_ERR_AUTH, "SCRAM: server error: invalid-proof");
+
+    scram_rig(&r);
+    sf = "r=" TEST_NONCE "x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=789123456";
+    be_auth(&r.server, PGC_AUTH_SASL_CONTINUE, sf, strlen(sf));
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "SCRAM: iteration count 789123456 exceeds the limit of "
+                    "100000");
+
+    scram_rig(&r);
+    sf = "r=Z" TEST_NONCE ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+    be_auth(&r.server, PGC_AUTH_SASL_CONTINUE, sf, strlen(sf));
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "SCRAM: server nonce does not start with the client "
+                    "nonce");
+
+    rig_init(&r, NULL, NULL, TEST_NONCE);
+    be_sasl_mechs(&r.server, scram_only, 1);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "server requested SCRAM-SHA-256 authentication but no "
+                    "password was given");
+
+    rig_init(&r, "pencil", NULL, NULL);
+    be_sasl_mechs(&r.server, scram_only, 1);
+    rig_expect_fail(&r, PGC_ERR_STATE,
+                    "SCRAM: the client nonce must be 1 to 128 printable "
+                    "characters other than ','");
+}
+
+static void
+unsupported(int32_t code, const char *msg)
+{
+    Rig r;
+
+    rig_init(&r, "pw", NULL, NULL);
+    be_auth(&r.server, code, NULL, 0);
+    rig_expect_fail(&r, PGC_ERR_AUTH, msg);
+}
+
+static void
+test_startup_unsupported(void)
+{
+    unsupported(PGC_AUTH_GSS, "unsupported authentication method: GSSAPI "
+                              "(code 7)");
+    unsupported(PGC_AUTH_GSS_CONTINUE, "unsupported authentication method: "
+                                       "GSSAPI (code 8)");
+    unsupported(PGC_AUTH_SSPI, "unsupported authentication method: SSPI "
+                               "(code 9)");
+    unsupported(PGC_AUTH_KERBEROS_V5, "unsupported authentication method: "
+                                      "Kerberos V5 (code 2)");
+    unsupported(PGC_AUTH_SCM_CREDS, "unsupported authentication method: "
+                                    "SCM credentials (code 6)");
+    unsupported(99, "unsupported authentication method: unknown (code 99)");
+}
+
+static void
+test_startup_server_error(void)
+{
+    Rig r;
+
+    rig_init(&r, "pw", NULL, NULL);
+    be_auth(&r.server, PGC_AUTH_CLEARTEXT, NULL, 0);
+    be_error(&r.server, PGC_MSG_ERROR, "28P01",
+             "password authentication failed for user \"user\"");
+    CHECK_EQ(rig_run(&r), PGC_OK);
+    CHECK_EQ(r.ev, PGC_SU_EV_SERVER_ERROR);
+    CHECK_EQ(r.su.phase, PGC_SU_FAILED);
+    CHECK_BYTES(r.out.data, r.out.len, "p\0\0\0\x07pw\0");
+    rig_free(&r);
+}
+
+static void
+unexpected(void (*build)(PgcWBuf *), const char *msg)
+{
+    Rig r;
+
+    rig_init(&r, "pw", NULL, TEST_NONCE);
+    build(&r.server);
+    rig_expect_fail(&r, PGC_ERR_PROTOCOL, msg);
+}
+
+static void
+bad_data_row(PgcWBuf *b)
+{
+    be_begin(b, PGC_MSG_DATA_ROW);
+    be_i16(b, 0);
+    be_end(b);
+}
+
+static void
+bad_early_ready(PgcWBuf *b)
+{
+    be_ready(b, PGC_TX_IDLE);
+}
+
+static void
+bad_continue_first(PgcWBuf *b)
+{
+    be_auth(b, PGC_AUTH_SASL_CONTINUE, "r=x", 3);
+}
+
+static void
+bad_final_first(PgcWBuf *b)
+{
+    be_auth(b, PGC_AUTH_SASL_FINAL, "v=x", 3);
+}
+
+static void
+bad_two_requests(PgcWBuf *b)
+{
+    be_auth(b, PGC_AUTH_CLEARTEXT, NULL, 0);
+    be_auth(b, PGC_AUTH_MD5, "salt", 4);
+}
+
+static void
+bad_downgrade(PgcWBuf *b)
+{
+    static const char *const mechs[] = {"SCRAM-SHA-256"};
+
+    be_sasl_mechs(b, mechs, 1);
+    be_auth(b, PGC_AUTH_CLEARTEXT, NULL, 0);
+}
+
+static void
+bad_two_oks(PgcWBuf *b)
+{
+    be_auth(b, PGC_AUTH_OK, NULL, 0);
+    be_auth(b, PGC_AUTH_OK, NULL, 0);
+}
+
+static void
+bad_short_auth(PgcWBuf *b)
+{
+    be_begin(b, PGC_MSG_AUTH);
+    be_i16(b, 0);
+    be_end(b);
+}
+
+static void
+bad_mech_list(PgcWBuf *b)
+{
+    be_begin(b, PGC_MSG_AUTH);
+    be_i32(b, PGC_AUTH_SASL);
+    be_str(b, "SCRAM-SHA-256");
+    be_end(b);
+}
+
+static void
+bad_ready_status(PgcWBuf *b)
+{
+    be_auth(b, PGC_AUTH_OK, NULL, 0);
+    be_ready(b, 0x58);
+}
+
+static void
+bad_param(PgcWBuf *b)
+{
+    be_begin(b, PGC_MSG_PARAM_STATUS);
+    be_str(b, "only-a-name");
+    be_end(b);
+}
+
+static void
+bad_negotiate_minor(PgcWBuf *b)
+{
+    be_begin(b, PGC_MSG_NEGOTIATE_VERSION);
+    be_i32(b, 2);
+    be_i32(b, 0);
+    be_end(b);
+}
+
+static void
+bad_negotiate_late(PgcWBuf *b)
+{
+    be_auth(b, PGC_AUTH_OK, NULL, 0);
+    be_begin(b, PGC_MSG_NEGOTIATE_VERSION);
+    be_i32(b, 0);
+    be_i32(b, 0);
+    be_end(b);
+}
+
+static void
+test_startup_unexpected(void)
+{
+    unexpected(bad_data_row,
+               "unexpected message type 0x44 during authentication");
+    unexpected(bad_early_ready,
+               "unexpected ReadyForQuery during authentication");
+    unexpected(bad_continue_first,
+               "unexpected SASL continuation during authentication");
+    unexpected(bad_final_first,
+               "unexpected SASL final message during authentication");
+    unexpected(bad_two_requests,
+               "unexpected MD5 password request during authentication");
+    unexpected(bad_downgrade,
+               "unexpected password request during authentication");
+    unexpected(bad_two_oks,
+               "unexpected AuthenticationOk during authentication");
+    unexpected(bad_short_auth,
+               "malformed authentication request from the server");
+    unexpected(bad_mech_list,
+               "malformed SASL mechanism list from the server");
+    unexpected(bad_ready_status, "malformed ReadyForQuery from the server");
+    unexpected(bad_param,
+               "malformed message from the server during authentication");
+    unexpected(bad_negotiate_minor,
+               "malformed or unsupported NegotiateProtocolVersion from the "
+               "server");
+    unexpected(bad_negotiate_late,
+               "unexpected NegotiateProtocolVersion during authentication");
+}
+
+static void
+test_startup_negotiate_and_async(void)
+{
+    Rig r;
+
+    rig_init(&r, NULL, NULL, NULL);
+    be_begin(&r.server, PGC_MSG_NEGOTIATE_VERSION);
+    be_i32(&r.server, 0);
+    be_i32(&r.server, 1);
+    be_str(&r.server, "_pq_.unknown");
+    be_end(&r.server);
+    be_auth(&r.server, PGC_AUTH_OK, NULL, 0);
+    be_begin(&r.server, PGC_MSG_NOTIFICATION);
+    be_i32(&r.server, 1);
+    be_str(&r.server, "c");
+    be_str(&r.server, "");
+    be_end(&r.server);
+    be_ready(&r.server, PGC_TX_IDLE);
+    CHECK_EQ(rig_run(&r), PGC_OK);
+    CHECK_EQ(r.ev, PGC_SU_EV_READY);
+    rig_free(&r);
+}
+
+/* The response cannot be buffered: out of memory. */
+static void
+test_startup_oom(void)
+{
+    Rig r;
+    uint8_t fill[1020];
+
+    memset(fill, 0, sizeof(fill));
+    rig_init(&r, "secret", NULL, NULL);
+    be_auth(&r.server, PGC_AUTH_CLEARTEXT, NULL, 0);
+    CHECK_EQ(pgc_wbuf_put_bytes(&r.out, fill, sizeof(fill)), PGC_OK);
+    talloc_install();
+    talloc_fail_after(1); /* the reader's buffer, then nothing */
+    rig_expect_fail(&r, PGC_ERR_NOMEM, "out of memory");
+    talloc_uninstall();
+}
+
+void
+test_startup(void)
+{
+    test_startup_trust();
+    test_startup_cleartext();
+    test_startup_md5();
+    test_startup_scram_ok();
+    test_startup_scram_fail();
+    test_startup_unsupported();
+    test_startup_server_error();
+    test_startup_unexpected();
+    test_startup_negotiate_and_async();
+    test_startup_oom();
+}
