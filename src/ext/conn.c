@@ -61,6 +61,19 @@ tuple_from_array(PyObject *const *items, Py_ssize_t n)
     return t;
 }
 
+/* An argument error found while parsing is raised when the op is awaited
+ * (never at call time).  Steals op; consumes kw->error. */
+static PyObject *
+attach_error(PyObject *op, KwArgs *kw)
+{
+    if (op != NULL && kw->error != NULL) {
+        Py_XSETREF(((OpObject *)op)->pending_exc, kw->error);
+        kw->error = NULL;
+    }
+    Py_CLEAR(kw->error);
+    return op;
+}
+
 /* Shared by fetch/fetchrow/fetchval/execute: (query, *args, **kw). */
 static PyObject *
 make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
@@ -98,12 +111,7 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
     PyObject *op = pgw_op_new(c, kind, nargs > 0 ? args[0] : Py_None, qargs,
                               kw.record_class, kw.timeout, column);
     Py_DECREF(qargs);
-    if (op != NULL && kw.error != NULL) {
-        Py_XSETREF(((OpObject *)op)->pending_exc, kw.error);
-        kw.error = NULL;
-    }
-    Py_XDECREF(kw.error);
-    return op;
+    return attach_error(op, &kw);
 }
 
 /* executemany(command, args, *, timeout) / fetchmany(query, args, *, ...) */
@@ -130,12 +138,7 @@ make_many_op(ConnCoreObject *c, OpKind kind, const char *meth,
                               nargs == 2 ? args[1] : empty, kw.record_class,
                               kw.timeout, 0);
     Py_DECREF(empty);
-    if (op != NULL && kw.error != NULL) {
-        Py_XSETREF(((OpObject *)op)->pending_exc, kw.error);
-        kw.error = NULL;
-    }
-    Py_XDECREF(kw.error);
-    return op;
+    return attach_error(op, &kw);
 }
 
 static PyObject *
