@@ -21,8 +21,8 @@ debug_codec(PyObject *arg, int required)
         PyErr_SetString(PyExc_OverflowError, "oid out of range");
         return NULL;
     }
-    const PgwCodec *c =
-        oid == 0 ? pgw_codec_text_fallback() : pgw_codec_builtin((uint32_t)oid);
+    const PgwCodec *c = oid == 0 ? pgw_codec_text_fallback()
+                                 : pgw_codec_builtin((uint32_t)oid);
     if (c == NULL && required) {
         PyErr_Format(PyExc_LookupError, "no codec for oid %lu", oid);
     }
@@ -33,8 +33,9 @@ static int
 debug_nargs(const char *name, Py_ssize_t nargs, Py_ssize_t lo, Py_ssize_t hi)
 {
     if (nargs < lo || nargs > hi) {
-        PyErr_Format(PyExc_TypeError, "%s() takes %zd to %zd arguments (%zd given)",
-                     name, lo, hi, nargs);
+        PyErr_Format(PyExc_TypeError,
+                     "%s() takes %zd to %zd arguments (%zd given)", name, lo,
+                     hi, nargs);
         return -1;
     }
     return 0;

@@ -27,8 +27,9 @@ PyObject *pgw_codec_debug_make_record(PyObject *module, PyObject *const *args,
     {"_codec_encode", (PyCFunction)(void (*)(void))pgw_codec_debug_encode, \
      METH_FASTCALL, "Encode an object with the codec of a type oid."},     \
     {"_codec_format", (PyCFunction)(void (*)(void))pgw_codec_debug_format, \
-     METH_FASTCALL, "Wire format of the codec of a type oid."},     \
-    {"_make_record", (PyCFunction)(void (*)(void))pgw_codec_debug_make_record, \
-     METH_FASTCALL, "Build a Record from names and values (tests)."},
+     METH_FASTCALL, "Wire format of the codec of a type oid."},            \
+    {"_make_record",                                                       \
+     (PyCFunction)(void (*)(void))pgw_codec_debug_make_record, METH_FASTCALL, \
+     "Build a Record from names and values (tests)."},
 
 #endif /* PGW_EXT_H */

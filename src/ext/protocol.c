@@ -557,8 +557,16 @@ proto_get_buffer(ProtocolObject *p, PyObject *Py_UNUSED(sizehint))
 {
     uint8_t *ptr;
     size_t n;
-    if (pgc_reader_space(&p->rd, READ_MIN_FREE, &ptr, &n) != PGC_OK) {
+    PgcStatus rc = pgc_reader_space(&p->rd, READ_MIN_FREE, &ptr, &n);
+    if (rc == PGC_ERR_NOMEM) {
         return PyErr_NoMemory();
+    }
+    if (rc != PGC_OK) {
+        /* a sticky framing error: the connection is unusable */
+        pgw_proto_fatal(p, pgw_make_exc(p->st->ProtocolError, "%s",
+                                        p->rd.err_msg));
+        PyErr_SetString(p->st->ProtocolError, p->rd.err_msg);
+        return NULL;
     }
     return PyMemoryView_FromMemory((char *)ptr, (Py_ssize_t)n, PyBUF_WRITE);
 }

@@ -7,9 +7,9 @@
  *
  * Ownership: a record owns its items and one reference to its descriptor.
  * The descriptor holds only exact str names and int indexes, so it can
- * never take part in a reference cycle; tp_clear therefore drops only the
- * items, and the descriptor stays valid until dealloc.  Accessors treat an
- * item cleared by the GC as None.
+ * never take part in a reference cycle: it has no tp_clear, the record's
+ * tp_clear drops only the items, and the descriptor stays valid until the
+ * record's dealloc.  Accessors treat an item cleared by the GC as None.
  */
 #include "record.h"
 #include "state.h"
@@ -44,12 +44,15 @@ desc_traverse(RecordDescObject *self, visitproc visit, void *arg)
     return 0;
 }
 
-static int
-desc_clear(RecordDescObject *self)
+/* Not registered as tp_clear: a descriptor holds only exact str and int
+ * objects, so it can never be part of a cycle, and the records that share
+ * it read it until their own dealloc (tuple has no tp_clear for the same
+ * reason).  Used by dealloc only. */
+static void
+desc_release(RecordDescObject *self)
 {
     Py_CLEAR(self->mapping);
     Py_CLEAR(self->keys);
-    return 0;
 }
 
 static void
@@ -57,14 +60,13 @@ desc_dealloc(RecordDescObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
-    (void)desc_clear(self);
+    desc_release(self);
     tp->tp_free(self);
     Py_DECREF(tp);
 }
 
 static PyType_Slot desc_slots[] = {
     {Py_tp_traverse, desc_traverse},
-    {Py_tp_clear, desc_clear},
     {Py_tp_dealloc, desc_dealloc},
     {0, NULL},
 };
@@ -115,7 +117,8 @@ PyObject *
 pgw_record_desc_new(struct ModState *st, PyObject *names)
 {
     if (!PyTuple_Check(names)) {
-        PyErr_Format(PyExc_TypeError, "record names must be a tuple, got %.100s",
+        PyErr_Format(PyExc_TypeError,
+                     "record names must be a tuple, got %.100s",
                      Py_TYPE(names)->tp_name);
         return NULL;
     }
@@ -123,7 +126,8 @@ pgw_record_desc_new(struct ModState *st, PyObject *names)
     if (mapping == NULL) {
         return NULL;
     }
-    RecordDescObject *d = PyObject_GC_New(RecordDescObject, st->RecordDescType);
+    RecordDescObject *d =
+        PyObject_GC_New(RecordDescObject, st->RecordDescType);
     if (d == NULL) {
         Py_DECREF(mapping);
         return NULL;

@@ -308,7 +308,7 @@ pgw_stmt_on_row_desc(StmtObject *s, PgcView body)
         s->col_codecs[i] = codec_for(f.type_oid);
         s->col_formats[i] = s->col_codecs[i]->format;
     }
-    if (pgc_cur_left(&c) != 0) {
+    if (pgc_parse_end(&c) != PGC_OK) {
         Py_DECREF(names);
         goto bad;
     }
