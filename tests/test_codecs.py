@@ -9,7 +9,6 @@ import array
 import collections
 import copy
 import datetime as dt
-import decimal
 import gc
 import math
 import operator
@@ -236,7 +235,8 @@ def same_float(a, b):
 
 class TestFloat:
     @pytest.mark.parametrize("v", [0.0, -0.0, 1.5, -2.25, float("inf"),
-                                   float("-inf"), 5e-324, 1.7976931348623157e308])
+                                   float("-inf"), 5e-324,
+                                   1.7976931348623157e308])
     def test_float8_values(self, v):
         assert same_float(rt(FLOAT8, v), v)
 
@@ -249,7 +249,8 @@ class TestFloat:
         assert rt(FLOAT4, float("inf")) == float("inf")
         assert rt(FLOAT4, 3.4028234663852886e38) == 3.4028234663852886e38
         assert enc(FLOAT4, 1.5) == b"\x3f\xc0\x00\x00"
-        assert rt(FLOAT4, 0.1) == struct.unpack("!f", struct.pack("!f", 0.1))[0]
+        f32 = struct.unpack("!f", struct.pack("!f", 0.1))[0]
+        assert rt(FLOAT4, 0.1) == f32
 
     def test_float4_overflow(self):
         with pytest.raises(OverflowError, match="out of float4 range"):
@@ -322,8 +323,9 @@ class TestNumeric:
     def test_special_decode(self):
         assert dec(NUMERIC, bytes.fromhex("00000000c0000000")).is_nan()
         # PostgreSQL sends a display scale with infinities; it is ignored.
-        assert dec(NUMERIC, bytes.fromhex("00000000d0000020")) == Decimal("inf")
-        assert dec(NUMERIC, bytes.fromhex("00000000f0000020")) == Decimal("-inf")
+        inf = Decimal("inf")
+        assert dec(NUMERIC, bytes.fromhex("00000000d0000020")) == inf
+        assert dec(NUMERIC, bytes.fromhex("00000000f0000020")) == -inf
 
     @pytest.mark.parametrize("text", [
         "1.5", "1.50", "0.0001", "9999.9999", "10000", "10000.0001",
@@ -460,7 +462,8 @@ text_values = st.text(st.characters(blacklist_categories=("Cs",),
 class TestText:
     @pytest.mark.parametrize("oid", TEXT_OIDS)
     def test_roundtrip(self, oid):
-        for s in ("", "abc", "héllo wörld", "日本語", "\U0001F600", "a" * 5000):
+        for s in ("", "abc", "héllo wörld", "日本語", "\U0001F600",
+                  "a" * 5000):
             assert enc(oid, s) == s.encode()
             assert rt(oid, s) == s
 
@@ -588,13 +591,17 @@ class TestUUID:
         "a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11",
     ])
     def test_str(self, text):
-        assert rt(UUID, text) == uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+        want = uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+        assert rt(UUID, text) == want
 
     @pytest.mark.parametrize("text", [
         "", "a0eebc99", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
-        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a111", "g0eebc999c0b4ef8bb6d6bb9bd380a11",
-        "-a0eebc999c0b4ef8bb6d6bb9bd380a11", "a0eebc99--9c0b4ef8bb6d6bb9bd380a11",
-        "{a0eebc999c0b4ef8bb6d6bb9bd380a11", "é0eebc999c0b4ef8bb6d6bb9bd380a11",
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a111",
+        "g0eebc999c0b4ef8bb6d6bb9bd380a11",
+        "-a0eebc999c0b4ef8bb6d6bb9bd380a11",
+        "a0eebc99--9c0b4ef8bb6d6bb9bd380a11",
+        "{a0eebc999c0b4ef8bb6d6bb9bd380a11",
+        "é0eebc999c0b4ef8bb6d6bb9bd380a11",
     ])
     def test_bad_str(self, text):
         with pytest.raises(ValueError, match="invalid UUID"):
@@ -611,7 +618,8 @@ class TestUUID:
             enc(UUID, u.bytes)
 
     def test_bad_size(self):
-        with pytest.raises(ValueError, match="invalid uuid value: expected 16"):
+        with pytest.raises(ValueError,
+                           match="invalid uuid value: expected 16"):
             dec(UUID, b"\x00" * 15)
 
     @given(st.uuids())
@@ -660,7 +668,8 @@ class TestDate:
 
     def test_out_of_range(self):
         days = (dt.date(9999, 12, 31) - dt.date(2000, 1, 1)).days + 1
-        with pytest.raises(ValueError, match="10000-01-01 is out of the range"):
+        with pytest.raises(ValueError,
+                           match="10000-01-01 is out of the range"):
             dec(DATE, i32(days))
         with pytest.raises(ValueError, match=r"0001-12-31 BC is out"):
             dec(DATE, i32(-730119 - 1))
@@ -786,8 +795,9 @@ class TestTimestamp:
     def test_out_of_range(self):
         us = int((dt.datetime(9999, 12, 31) - dt.datetime(2000, 1, 1))
                  .total_seconds() + 86400) * 10**6
-        with pytest.raises(ValueError,
-                           match="timestamp value 10000-01-01 00:00:00 is out"):
+        with pytest.raises(
+                ValueError,
+                match="timestamp value 10000-01-01 00:00:00 is out"):
             dec(TIMESTAMP, i64(us))
         with pytest.raises(ValueError, match=r"\.000001\+00 is out"):
             dec(TIMESTAMPTZ, i64(us + 1))
@@ -844,7 +854,8 @@ class TestTimestampTZ:
 
     def test_infinity(self):
         assert dec(TIMESTAMPTZ, i64(2**63 - 1)) is pt.timestamptz_infinity
-        assert dec(TIMESTAMPTZ, i64(-2**63)) is pt.timestamptz_negative_infinity
+        ninf = pt.timestamptz_negative_infinity
+        assert dec(TIMESTAMPTZ, i64(-2**63)) is ninf
         assert enc(TIMESTAMPTZ, pt.timestamptz_infinity) == i64(2**63 - 1)
         assert enc(TIMESTAMPTZ, pt.timestamp_negative_infinity) == i64(-2**63)
         assert enc(TIMESTAMPTZ, pt.date_negative_infinity) == i64(-2**63)
@@ -1047,8 +1058,14 @@ class TestArray:
         assert dec(1007, b) == [None, 2]
 
     def test_zero_dims_decode(self):
-        assert dec(1007, array_bytes(23, [2, 0], [])) == [[], []]
+        # Any zero dimension means an empty array (PostgreSQL's array_recv);
+        # regression: [2**31-1, 0] used to build 2**31 empty lists.
+        assert dec(1007, array_bytes(23, [2, 0], [])) == []
         assert dec(1007, array_bytes(23, [0, 2**31 - 1], [])) == []
+        assert dec(1007, array_bytes(23, [2**31 - 1, 0], [])) == []
+        assert dec(1007, array_bytes(23, [2**31 - 1] * 5 + [0], [])) == []
+        with pytest.raises(ValueError, match="trailing"):
+            dec(1007, array_bytes(23, [5, 0], [i32(1)]))
 
     @pytest.mark.parametrize("data,msg", [
         (b"", "truncated header"),

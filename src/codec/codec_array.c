@@ -4,10 +4,11 @@
  * oid, ndim x (int32 length, int32 lower bound), then every element in
  * row-major order as int32 length (-1 = NULL) and bytes.
  *
- * Decode returns nested lists (NULL -> None); an empty array (ndim 0) is
- * [].  Lower bounds other than 1 are accepted and dropped (the values are
- * returned as plain lists).  Every count is checked against the bytes left
- * before anything is allocated, so a huge declared size costs nothing.
+ * Decode returns nested lists (NULL -> None); an empty array (ndim 0, or
+ * any dimension of length 0) is [].  Lower bounds other than 1 are
+ * accepted and dropped (the values are returned as plain lists).  Every
+ * count is checked against the bytes left before anything is allocated,
+ * so a huge declared size costs nothing.
  * Encode takes a list or tuple (at the top level also any other sequence
  * or set, but never str/bytes/bytearray/memoryview/dict); nesting of lists
  * and tuples gives the dimensions, which must be rectangular; None is a
@@ -54,14 +55,18 @@ typedef struct {
 } ArrDec;
 
 /* The element count fits in the bytes left (4 bytes per element at
- * least); 1 if it is 0, 0 if it fits, -1 with ValueError otherwise. */
+ * least): 0, or -1 with ValueError set.  A zero dimension makes the whole
+ * array empty (ndim becomes 0), as in PostgreSQL's array_recv; building
+ * its other dimensions as empty lists could take memory unbounded by the
+ * input. */
 static int
 arr_check_count(ArrDec *a)
 {
     size_t cap = pgc_cur_left(&a->cur) / 4, total = 1;
     for (int i = 0; i < a->ndim; i++) {
         if (a->dims[i] == 0) {
-            return 1;
+            a->ndim = 0;
+            return 0;
         }
     }
     for (int i = 0; i < a->ndim; i++) {
@@ -126,7 +131,7 @@ arr_read_header(ArrDec *a)
         return -1;
     }
     a->ndim = ndim;
-    return arr_read_dims(a) < 0 ? -1 : 0;
+    return arr_read_dims(a);
 }
 
 static PyObject *
@@ -357,7 +362,8 @@ pgw_array_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
         return -1;
     }
     empty = arr_dims(&e, seq);
-    if (empty < 0 || arr_put_header(&e, array_elem_oid(codec, e.ec), empty) < 0 ||
+    if (empty < 0 ||
+        arr_put_header(&e, array_elem_oid(codec, e.ec), empty) < 0 ||
         arr_encode_level(&e, seq, 0) < 0) {
         goto done;
     }

@@ -367,8 +367,9 @@ ts_decode(const PgwCodecCtx *ctx, const PgwCodec *codec, const uint8_t *p,
         return dt_range_error(codec, days, tod, tz == Py_None ? "" : "+00");
     }
     return ctx->dt->DateTime_FromDateAndTime(
-        (int)t.y, t.m, t.d, (int)(tod / 3600000000), (int)(tod / 60000000 % 60),
-        (int)(tod / 1000000 % 60), (int)(tod % 1000000), tz,
+        (int)t.y, t.m, t.d, (int)(tod / 3600000000),
+        (int)(tod / 60000000 % 60), (int)(tod / 1000000 % 60),
+        (int)(tod % 1000000), tz,
         ctx->dt->DateTimeType);
 }
 

@@ -166,8 +166,8 @@ pgw_numeric_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     uint16_t sign;
 
     if (n < NUMERIC_HDR) {
-        return pgw_codec_value_error(codec, "expected at least 8 bytes, got %zu",
-                                     n);
+        return pgw_codec_value_error(codec,
+                                     "expected at least 8 bytes, got %zu", n);
     }
     v.ndigits = (int16_t)pgc_load_u16(p);
     v.weight = (int16_t)pgc_load_u16(p + 2);
