@@ -1438,7 +1438,14 @@ class TestRecordMisc:
         assert collected == [1, 1]
 
     def test_gc_tracked(self):
-        assert gc.is_tracked(rec(a=1))
+        # atomic items only: immutable, cannot be in a cycle -> untracked
+        assert not gc.is_tracked(rec(a=1, b="x"))
+        assert not gc.is_tracked(rec(a=rec(b=1)))
+        # anything that can hold references -> tracked
+        assert gc.is_tracked(rec(a=[1]))
+        assert gc.is_tracked(rec(a={}))
+        assert gc.is_tracked(rec(a=rec(b=[1])))
+        # subclass instances have a __dict__: always tracked
         assert gc.is_tracked(m._make_record(("a",), (1,), MyRecord))
 
     def test_no_refcount_leak(self):

@@ -349,3 +349,15 @@ async def test_large_result(conn):
     assert len(rows) == 5000 and rows[-1][0] == 5000
     big = await conn.fetchval("SELECT repeat('y', 5000000)")
     assert len(big) == 5000000
+
+
+async def test_records_of_atomic_values_are_not_gc_tracked(conn):
+    import gc
+    r = await conn.fetchrow("SELECT 1 AS a, 'x' AS b, 1.5::numeric AS c")
+    assert not gc.is_tracked(r)
+    # a record holding a list (an array) may be part of a cycle: tracked
+    r = await conn.fetchrow("SELECT ARRAY[1, 2] AS a")
+    assert gc.is_tracked(r)
+    r[0].append(r)  # a real cycle through the list is collectable
+    del r
+    assert gc.collect() >= 0

@@ -176,11 +176,38 @@ pgw_record_new(PyTypeObject *type, PyObject *desc, Py_ssize_t n)
     return (PyObject *)r;
 }
 
+/* Could v take part in a reference cycle?  Immutable containers that the
+ * GC does not track (tuples and records holding only atomic values) cannot;
+ * any other GC-capable object can. */
+static inline int
+item_may_be_tracked(PyObject *v, PyTypeObject *record_type)
+{
+    if (!PyObject_IS_GC(v)) {
+        return 0;
+    }
+    if (PyTuple_CheckExact(v) || Py_IS_TYPE(v, record_type)) {
+        return PyObject_GC_IsTracked(v);
+    }
+    return 1;
+}
+
+/* An exact Record is immutable, so if none of its items can be part of a
+ * cycle it never can be either: leave it untracked, as CPython does for
+ * such tuples.  Rows of ints, strs, Decimals, dates... then cost the cyclic
+ * GC nothing (no traversal, no promotion to older generations). */
 void
 pgw_record_done(PyObject *rec)
 {
-    if (!PyObject_GC_IsTracked(rec)) {
-        PyObject_GC_Track(rec);
+    if (PyObject_GC_IsTracked(rec)) {
+        return; /* a subclass instance: tp_alloc tracked it */
+    }
+    RecordObject *r = (RecordObject *)rec;
+    PyTypeObject *tp = Py_TYPE(rec);
+    for (Py_ssize_t i = 0; i < Py_SIZE(r); i++) {
+        if (item_may_be_tracked(r->items[i], tp)) {
+            PyObject_GC_Track(rec);
+            return;
+        }
     }
 }
 
