@@ -115,7 +115,8 @@ def _pg_config_bindir() -> str | None:
     if pg_config is None:
         return None
     try:
-        out = subprocess.run([pg_config, "--bindir"], capture_output=True,
+        out = subprocess.run([pg_config, "--bindir"], env=_clean_env(),
+                             capture_output=True,
                              text=True, timeout=30, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None
@@ -164,6 +165,7 @@ def _server_version(bindir: str) -> tuple[int, str]:
     """Return (major, full version text) of the postgres binary."""
     try:
         out = subprocess.run([os.path.join(bindir, "postgres"), "--version"],
+                             env=_clean_env(),
                              capture_output=True, text=True, timeout=30,
                              check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError) as exc:
@@ -226,9 +228,18 @@ def _choose_run_as(run_as: str | None) -> _RunAs | None:
                        "'nobody' user exists to run PostgreSQL as")
 
 
+# Variables that must not reach the server binaries: a sanitizer runtime
+# preloaded into the test interpreter (make pytest-asan) would be loaded
+# into postgres and psql too.
+_NO_INHERIT = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+               "LSAN_OPTIONS", "PYTHONMALLOC")
+
+
 def _clean_env() -> dict:
-    """The environment minus libpq's PG* variables, which would leak in."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    """The environment minus libpq's PG* variables, which would leak in,
+    and minus sanitizer preloads meant for the test interpreter only."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("PG") and k not in _NO_INHERIT}
 
 
 def _conf_value(value) -> str:
@@ -750,6 +761,7 @@ class TempCluster(_ClusterBase):
         def run(*args: str) -> None:
             try:
                 subprocess.run([openssl, *args], capture_output=True,
+                               env=_clean_env(),
                                text=True, timeout=60, check=True, cwd=d)
             except subprocess.CalledProcessError as exc:
                 raise ClusterError(f"openssl {args[0]} failed: "

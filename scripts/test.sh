@@ -1,12 +1,31 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds, runs the C core's unit
-# tests and the Python suite against a throwaway PostgreSQL, on the stdlib
-# asyncio loop and on uvloop.
+# The test command: installs what is missing, builds, and runs
+#   - the generated-code check (exceptions from errcodes.txt),
+#   - the C core's unit tests (plain, ASan/UBSan, valgrind),
+#   - a bounded libFuzzer smoke run of each fuzz target,
+#   - the pytest suite against a throwaway PostgreSQL on the stdlib asyncio
+#     loop, again on uvloop (query/connect tests), and again with the
+#     extension built under ASan/UBSan.
+# Extra arguments go to the first pytest run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 PY=${PYTHON:-python3}
+export PYTHON=$PY
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "generated code is up to date"
 $PY tools/gen_errcodes.py --check
+step "C core unit tests"
 make -s ctest
+make -s ctest-asan
+make -s ctest-valgrind
+step "fuzz smoke (bounded)"
+make -s fuzz-smoke FUZZ_RUNS=${FUZZ_RUNS:-30000} 2>&1 | grep -E "^(Done|stat::number_of_executed_units|INFO: a corpus)|ERROR|SUMMARY" || true
+step "pytest (asyncio)"
 $PY -m pytest -q -p no:cacheprovider "$@"
-$PY -m pytest -q -p no:cacheprovider --loop=uvloop tests/test_query.py tests/test_connect.py "$@"
+step "pytest (uvloop): query and connect tests"
+$PY -m pytest -q -p no:cacheprovider --loop=uvloop tests/test_query.py tests/test_connect.py tests/test_hostile.py
+step "pytest with the extension under ASan/UBSan"
+make -s pytest-asan

@@ -128,9 +128,16 @@ def test_dsn_forms(tc):
         "/pgwire_test?sslmode=verify-full")
 
 
+def cluster_mod_clean_env():
+    # no PG* variables, and no sanitizer preload (make pytest-asan)
+    drop = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMALLOC")
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("PG") and k not in drop}
+
+
 def test_dsn_is_usable_by_libpq(tc):
     psql = shutil.which("psql", path=tc.bindir) or shutil.which("psql")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env = cluster_mod_clean_env()
     for dsn in (tc.dsn(), tc.dsn("scram", host="tcp"),
                 tc.dsn("md5", host="unix")):
         out = subprocess.run([psql, "-XAtc", "SELECT current_user", dsn],
