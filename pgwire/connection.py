@@ -55,6 +55,51 @@ class Connection(_pgwire.ConnectionCore):
         self._closing = False
         protocol.set_connection(self)
 
+    # -- prepared statements ------------------------------------------
+    async def prepare(self, query, *, name=None, timeout=None,
+                      record_class=None):
+        """Create a :class:`PreparedStatement` for ``query``.
+
+        With the statement cache on, the statement is named and shared with
+        the cache; with ``statement_cache_size=0`` it is the unnamed
+        statement, parsed again (in the same round trip) at each execution.
+        """
+        from .prepared_stmt import PreparedStatement
+        state = await self._prepare(query, name=name, timeout=timeout)
+        # claim it before anything else can evict it from the cache
+        self._protocol.acquire_statement(state)
+        try:
+            types = await self._describe_oids(
+                state.param_oids + state.column_oids, timeout)
+        except BaseException:
+            self._protocol.release_statement(state)
+            raise
+        params = tuple(types[o] for o in state.param_oids)
+        attrs = tuple(_types.Attribute(n, types[o]) for n, o in
+                      zip(state.column_names, state.column_oids))
+        return PreparedStatement(self, state, record_class, params, attrs)
+
+    async def _describe_oids(self, oids, timeout):
+        """Type(oid, name, kind, schema) for each oid, from a per-connection
+        cache filled by one catalog query per set of unknown oids."""
+        cache = self.__dict__.setdefault("_type_info", {})
+        missing = sorted({o for o in oids if o not in cache})
+        if missing:
+            rows = await self.fetch(_TYPE_INFO_QUERY, missing,
+                                    timeout=timeout)
+            for r in rows:
+                cache[r[0]] = _types.Type(r[0], r[1], _type_kind(r), r[4])
+            for o in missing:
+                cache.setdefault(o, _types.Type(o, "unknown", "scalar",
+                                                "pg_catalog"))
+        return cache
+
+    async def reload_schema_state(self):
+        """Forget cached statements and type information (after schema
+        changes made elsewhere)."""
+        self._protocol.clear_statement_cache()
+        self.__dict__.pop("_type_info", None)
+
     # -- info ---------------------------------------------------------
     def get_server_version(self):
         """Return the server version as a :class:`pgwire.types.ServerVersion`."""
@@ -174,6 +219,25 @@ class Connection(_pgwire.ConnectionCore):
             proto._cancel_finished(ok)
 
 
+_TYPE_INFO_QUERY = """\
+SELECT t.oid::int8, t.typname::text, t.typtype::text, t.typelem::int8,
+       n.nspname::text, t.typcategory::text
+FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE t.oid = ANY($1::int8[]::oid[])"""
+
+_KINDS = {"c": "composite", "r": "range", "m": "multirange"}
+
+
+def _type_kind(row):
+    typtype, typelem, category = row[2], row[3], row[5]
+    if typtype in _KINDS:
+        return _KINDS[typtype]
+    if typelem and category == "A":
+        return "array"
+    return "scalar"
+
+
 async def _connect_one(sock, ssl_context, server_hostname, addr, params,
                        config, connection_class, record_class, loop,
                        deadline):
@@ -191,6 +255,7 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
                 config.max_cached_statement_lifetime or 0),
             max_cacheable_statement_size=config.max_cacheable_statement_size,
             command_timeout=config.command_timeout,
+            name_prefix=os.urandom(6).hex(),
         )
 
     def remaining():

@@ -7,6 +7,7 @@
  */
 #include "ext.h"
 #include "record.h"
+#include "../codec/codec_dyn.h"
 
 /* The codec of args[0] (an oid), or NULL: with an exception set when
  * `required`, silently otherwise. */
@@ -41,19 +42,15 @@ debug_nargs(const char *name, Py_ssize_t nargs, Py_ssize_t lo, Py_ssize_t hi)
     return 0;
 }
 
-PyObject *
-pgw_codec_debug_decode(PyObject *module, PyObject *const *args,
-                       Py_ssize_t nargs)
+/* Decode a copy of the bytes-like data (exactly its size, so that a
+ * sanitizer build catches any read past the end). */
+static PyObject *
+debug_decode_with(PyObject *module, const PgwCodec *c, PyObject *data)
 {
     Py_buffer view;
-    const PgwCodec *c;
-    PyObject *res = NULL;
+    PyObject *res;
 
-    if (debug_nargs("_codec_decode", nargs, 2, 2) < 0 ||
-        (c = debug_codec(args[0], 1)) == NULL) {
-        return NULL;
-    }
-    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
     uint8_t *copy = PyMem_Malloc(view.len ? (size_t)view.len : 1);
@@ -68,25 +65,45 @@ pgw_codec_debug_decode(PyObject *module, PyObject *const *args,
     return res;
 }
 
-PyObject *
-pgw_codec_debug_encode(PyObject *module, PyObject *const *args,
-                       Py_ssize_t nargs)
+static PyObject *
+debug_encode_with(PyObject *module, const PgwCodec *c, PyObject *obj)
 {
     PgcWBuf buf;
-    const PgwCodec *c;
     PyObject *res = NULL;
 
-    if (debug_nargs("_codec_encode", nargs, 2, 2) < 0 ||
-        (c = debug_codec(args[0], 1)) == NULL) {
-        return NULL;
-    }
     pgc_wbuf_init(&buf);
-    if (c->encode(&pgw_get_state(module)->codec, c, args[1], &buf) == 0) {
+    if (c->encode(&pgw_get_state(module)->codec, c, obj, &buf) == 0) {
         res = PyBytes_FromStringAndSize((const char *)buf.data,
                                         (Py_ssize_t)buf.len);
     }
     pgc_wbuf_free(&buf);
     return res;
+}
+
+PyObject *
+pgw_codec_debug_decode(PyObject *module, PyObject *const *args,
+                       Py_ssize_t nargs)
+{
+    const PgwCodec *c;
+
+    if (debug_nargs("_codec_decode", nargs, 2, 2) < 0 ||
+        (c = debug_codec(args[0], 1)) == NULL) {
+        return NULL;
+    }
+    return debug_decode_with(module, c, args[1]);
+}
+
+PyObject *
+pgw_codec_debug_encode(PyObject *module, PyObject *const *args,
+                       Py_ssize_t nargs)
+{
+    const PgwCodec *c;
+
+    if (debug_nargs("_codec_encode", nargs, 2, 2) < 0 ||
+        (c = debug_codec(args[0], 1)) == NULL) {
+        return NULL;
+    }
+    return debug_encode_with(module, c, args[1]);
 }
 
 PyObject *
@@ -143,4 +160,172 @@ pgw_codec_debug_make_record(PyObject *module, PyObject *const *args,
     }
     pgw_record_done(rec);
     return rec;
+}
+
+/* ------------------------------------------------------------------ */
+/* Codecs built at run time (src/codec/codec_dyn.c)                    */
+/* ------------------------------------------------------------------ */
+
+/* An oid argument: 0, or -1 with an exception set. */
+static int
+debug_oid(PyObject *arg, uint32_t *oid)
+{
+    unsigned long v = PyLong_AsUnsignedLong(arg);
+    if (v == (unsigned long)-1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (v > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "oid out of range");
+        return -1;
+    }
+    *oid = (uint32_t)v;
+    return 0;
+}
+
+/* info[key] (borrowed), or NULL: with TypeError when required. */
+static PyObject *
+debug_info(PyObject *info, const char *key, int required, int *used)
+{
+    PyObject *v = info ? PyDict_GetItemString(info, key) : NULL;
+    if (v != NULL) {
+        ++*used;
+    }
+    else if (required) {
+        PyErr_Format(PyExc_TypeError, "_codec_make(): missing %s=", key);
+    }
+    return v;
+}
+
+static PyObject *
+debug_make_composite(ModState *st, uint32_t oid, PyObject *name,
+                     PyObject *info, int *used)
+{
+    PyObject *names = debug_info(info, "names", 1, used);
+    PyObject *oids = names ? debug_info(info, "oids", 1, used) : NULL;
+    PyObject *codecs = oids ? debug_info(info, "codecs", 1, used) : NULL;
+    PyObject *schema = debug_info(info, "schema", 0, used);
+    if (codecs == NULL) {
+        return NULL;
+    }
+    return pgw_codec_new_composite(&st->codec, st->CodecType, oid, schema,
+                                   name, names, oids, codecs);
+}
+
+/* A constructor taking one child codec, found under info[key]. */
+typedef PyObject *(*DebugMakeChild)(PyTypeObject *type, uint32_t oid,
+                                    PyObject *name, PyObject *child);
+
+static PyObject *
+debug_make_child(ModState *st, DebugMakeChild make, const char *key,
+                 uint32_t oid, PyObject *name, PyObject *info, int *used)
+{
+    PyObject *child = debug_info(info, key, 1, used);
+    return child ? make(st->CodecType, oid, name, child) : NULL;
+}
+
+static PyObject *
+debug_make_kind(ModState *st, const char *kind, uint32_t oid,
+                PyObject *name, PyObject *info, int *used)
+{
+    PyTypeObject *tp = st->CodecType;
+    if (strcmp(kind, "builtin") == 0) {
+        return pgw_codec_new_builtin(tp, oid);
+    }
+    if (name == Py_None) {
+        PyErr_Format(PyExc_TypeError, "_codec_make(): %s needs a name",
+                     kind);
+        return NULL;
+    }
+    if (strcmp(kind, "text") == 0) {
+        return pgw_codec_new_text(tp, oid, name);
+    }
+    if (strcmp(kind, "enum") == 0) {
+        return pgw_codec_new_enum(tp, oid, name);
+    }
+    if (strcmp(kind, "composite") == 0) {
+        return debug_make_composite(st, oid, name, info, used);
+    }
+    if (strcmp(kind, "array") == 0) {
+        return debug_make_child(st, pgw_codec_new_array, "elem", oid, name,
+                                info, used);
+    }
+    if (strcmp(kind, "domain") == 0) {
+        return debug_make_child(st, pgw_codec_new_domain, "base", oid, name,
+                                info, used);
+    }
+    if (strcmp(kind, "range") == 0) {
+        return debug_make_child(st, pgw_codec_new_range, "subtype", oid,
+                                name, info, used);
+    }
+    if (strcmp(kind, "multirange") == 0) {
+        return debug_make_child(st, pgw_codec_new_multirange, "range", oid,
+                                name, info, used);
+    }
+    PyErr_Format(PyExc_ValueError, "_codec_make(): unknown kind %s", kind);
+    return NULL;
+}
+
+/* _codec_make(kind, oid, name=None, **info) */
+PyObject *
+pgw_codec_debug_make(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    const char *kind;
+    PyObject *oid_obj, *name = Py_None;
+    uint32_t oid;
+    int used = 0;
+
+    if (!PyArg_ParseTuple(args, "sO|O:_codec_make", &kind, &oid_obj,
+                          &name) ||
+        debug_oid(oid_obj, &oid) < 0) {
+        return NULL;
+    }
+    PyObject *res = debug_make_kind(pgw_get_state(module), kind, oid, name,
+                                    kwargs, &used);
+    if (res != NULL && kwargs != NULL && used != PyDict_GET_SIZE(kwargs)) {
+        Py_DECREF(res);
+        PyErr_Format(PyExc_TypeError,
+                     "_codec_make(): unexpected keyword for kind %s", kind);
+        return NULL;
+    }
+    return res;
+}
+
+PyObject *
+pgw_codec_debug_decode_with(PyObject *module, PyObject *const *args,
+                            Py_ssize_t nargs)
+{
+    const PgwCodec *c;
+
+    if (debug_nargs("_codec_decode_with", nargs, 2, 2) < 0 ||
+        (c = pgw_codec_get(args[0])) == NULL) {
+        return NULL;
+    }
+    return debug_decode_with(module, c, args[1]);
+}
+
+PyObject *
+pgw_codec_debug_encode_with(PyObject *module, PyObject *const *args,
+                            Py_ssize_t nargs)
+{
+    const PgwCodec *c;
+
+    if (debug_nargs("_codec_encode_with", nargs, 2, 2) < 0 ||
+        (c = pgw_codec_get(args[0])) == NULL) {
+        return NULL;
+    }
+    return debug_encode_with(module, c, args[1]);
+}
+
+PyObject *
+pgw_codec_debug_format_of(PyObject *module, PyObject *const *args,
+                          Py_ssize_t nargs)
+{
+    const PgwCodec *c;
+
+    (void)module;
+    if (debug_nargs("_codec_format_of", nargs, 1, 1) < 0 ||
+        (c = pgw_codec_get(args[0])) == NULL) {
+        return NULL;
+    }
+    return PyLong_FromLong(c->format);
 }

@@ -189,6 +189,74 @@ conn_fetchmany(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
                         KW_TIMEOUT | KW_RECORD_CLASS, args, nargsf, kwnames);
 }
 
+/* _prepare(query, name=None, timeout=None) -> awaitable Statement */
+static PyObject *
+conn_prepare(ConnCoreObject *c, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"query", "name", "timeout", NULL};
+    PyObject *query, *name = Py_None, *timeout = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OO:_prepare", kwlist,
+                                     &query, &name, &timeout)) {
+        return NULL;
+    }
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL) {
+        return NULL;
+    }
+    PyObject *op = pgw_op_new(c, OP_PREPARE, query, empty, NULL, timeout, 0);
+    Py_DECREF(empty);
+    if (op == NULL || name == Py_None) {
+        return op;
+    }
+    OpObject *o = (OpObject *)op;
+    if (!PyUnicode_Check(name)) {
+        Py_XSETREF(o->pending_exc,
+                   pgw_make_exc(PyExc_TypeError, "name must be str"));
+    }
+    else {
+        o->stmt_name = PyUnicode_AsUTF8String(name);
+        if (o->stmt_name == NULL) {
+            Py_DECREF(op);
+            return NULL;
+        }
+    }
+    return op;
+}
+
+/* _exec_stmt(stmt, kind, args, timeout, record_class, column) -> awaitable
+ * running a prepared statement (kind: 0 fetch, 1 fetchrow, 2 fetchval,
+ * 3 execute, 4 executemany, 5 fetchmany). */
+static PyObject *
+conn_exec_stmt(ConnCoreObject *c, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyObject_TypeCheck(args[0], c->st->StatementType)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_exec_stmt(stmt, kind, args, timeout, "
+                        "record_class, column)");
+        return NULL;
+    }
+    long kind = PyLong_AsLong(args[1]);
+    if (kind < OP_FETCH || kind > OP_FETCHMANY) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "bad kind");
+        }
+        return NULL;
+    }
+    Py_ssize_t column = PyNumber_AsSsize_t(args[5], PyExc_IndexError);
+    if (column == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    StmtObject *s = (StmtObject *)args[0];
+    PyObject *op = pgw_op_new(c, (OpKind)kind, s->query, args[2], args[4],
+                              args[3], column);
+    if (op != NULL) {
+        OpObject *o = (OpObject *)op;
+        Py_XSETREF(o->stmt, (StmtObject *)Py_NewRef(s));
+        o->preset_stmt = 1;
+    }
+    return op;
+}
+
 static PyObject *
 conn_is_closed(ConnCoreObject *c, PyObject *Py_UNUSED(a))
 {
@@ -336,6 +404,9 @@ static PyMethodDef conn_methods[] = {
      "executemany(command, args, *, timeout=None)"},
     {"fetchmany", FASTFN(conn_fetchmany), FASTKW,
      "fetchmany(query, args, *, timeout=None, record_class=None) -> list"},
+    {"_prepare", (PyCFunction)(void (*)(void))conn_prepare,
+     METH_VARARGS | METH_KEYWORDS, NULL},
+    {"_exec_stmt", FASTFN(conn_exec_stmt), METH_FASTCALL, NULL},
     {"is_closed", (PyCFunction)conn_is_closed, METH_NOARGS,
      "Return True if the connection is closed."},
     {"get_server_pid", (PyCFunction)conn_get_server_pid, METH_NOARGS,

@@ -21,6 +21,24 @@ PyObject *pgw_codec_debug_format(PyObject *module, PyObject *const *args,
 PyObject *pgw_codec_debug_make_record(PyObject *module, PyObject *const *args,
                                       Py_ssize_t nargs);
 
+/* Codecs built at run time (src/codec/codec_dyn.h):
+ *   _codec_make(kind: str, oid: int, name: str = None, **info) -> Codec
+ *     kind builtin (no name), text, enum, array (elem=Codec), domain
+ *     (base=Codec), range (subtype=Codec), multirange (range=Codec),
+ *     composite (names=seq of str, oids=seq of int, codecs=seq of Codec,
+ *     schema=str|None)
+ *   _codec_decode_with(codec, data: bytes) -> object
+ *   _codec_encode_with(codec, obj) -> bytes
+ *   _codec_format_of(codec) -> 0/1 */
+PyObject *pgw_codec_debug_make(PyObject *module, PyObject *args,
+                               PyObject *kwargs);
+PyObject *pgw_codec_debug_decode_with(PyObject *module, PyObject *const *args,
+                                      Py_ssize_t nargs);
+PyObject *pgw_codec_debug_encode_with(PyObject *module, PyObject *const *args,
+                                      Py_ssize_t nargs);
+PyObject *pgw_codec_debug_format_of(PyObject *module, PyObject *const *args,
+                                    Py_ssize_t nargs);
+
 #define PGW_CODEC_DEBUG_METHODS                                            \
     {"_codec_decode", (PyCFunction)(void (*)(void))pgw_codec_debug_decode, \
      METH_FASTCALL, "Decode bytes with the codec of a type oid (tests)."}, \
@@ -30,6 +48,17 @@ PyObject *pgw_codec_debug_make_record(PyObject *module, PyObject *const *args,
      METH_FASTCALL, "Wire format of the codec of a type oid."},            \
     {"_make_record",                                                       \
      (PyCFunction)(void (*)(void))pgw_codec_debug_make_record, METH_FASTCALL, \
-     "Build a Record from names and values (tests)."},
+     "Build a Record from names and values (tests)."},                  \
+    {"_codec_make", (PyCFunction)(void (*)(void))pgw_codec_debug_make,    \
+     METH_VARARGS | METH_KEYWORDS, "Build a Codec (tests)."},              \
+    {"_codec_decode_with",                                                 \
+     (PyCFunction)(void (*)(void))pgw_codec_debug_decode_with,             \
+     METH_FASTCALL, "Decode bytes with a Codec (tests)."},                 \
+    {"_codec_encode_with",                                                 \
+     (PyCFunction)(void (*)(void))pgw_codec_debug_encode_with,             \
+     METH_FASTCALL, "Encode an object with a Codec (tests)."},             \
+    {"_codec_format_of",                                                   \
+     (PyCFunction)(void (*)(void))pgw_codec_debug_format_of, METH_FASTCALL, \
+     "Wire format of a Codec (tests)."},
 
 #endif /* PGW_EXT_H */

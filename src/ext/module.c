@@ -2,6 +2,7 @@
 #include "state.h"
 #include "record.h"
 #include "ext.h"
+#include "../codec/codec_dyn.h"
 
 /* ------------------------------------------------------------------ */
 /* Interned strings and imports                                        */
@@ -69,6 +70,10 @@ import_objects(ModState *st)
         PyErr_Clear();
         st->ConnectionDoesNotExistError = Py_NewRef(st->InterfaceError);
     }
+    IMPORT(InvalidCachedStatementError, "pgwire.exceptions",
+           "InvalidCachedStatementError");
+    IMPORT(InvalidSQLStatementNameError, "pgwire.exceptions",
+           "InvalidSQLStatementNameError");
     IMPORT(error_from_fields, "pgwire.exceptions", "_error_from_fields");
     IMPORT(TimeoutError, "asyncio", "TimeoutError");
     IMPORT(CancelledError, "asyncio", "CancelledError");
@@ -95,6 +100,15 @@ module_exec(PyObject *module)
     if (pgw_record_setup_types(module, st) < 0) {
         return -1;
     }
+    st->codec.record_type = st->RecordType;
+    st->codec.record_new = pgw_record_new;
+    st->codec.record_done = pgw_record_done;
+    st->codec.record_desc_new = pgw_record_desc_new;
+    st->codec.record_state = st;
+    st->codec.record_items_offset = offsetof(RecordObject, items);
+    if (pgw_codec_setup_types(module, &st->CodecType) < 0) {
+        return -1;
+    }
     if (pgw_protocol_setup_types(module, st) < 0) {
         return -1;
     }
@@ -113,6 +127,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->ConnectionCoreType);
     Py_VISIT(st->OpType);
     Py_VISIT(st->StatementType);
+    Py_VISIT(st->CodecType);
     if (pgw_codec_ctx_traverse(&st->codec, visit, arg)) {
         return -1;
     }
@@ -121,6 +136,8 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->ProtocolError);
     Py_VISIT(st->InternalClientError);
     Py_VISIT(st->ConnectionDoesNotExistError);
+    Py_VISIT(st->InvalidCachedStatementError);
+    Py_VISIT(st->InvalidSQLStatementNameError);
     Py_VISIT(st->error_from_fields);
     Py_VISIT(st->TimeoutError);
     Py_VISIT(st->CancelledError);
@@ -139,12 +156,15 @@ module_clear(PyObject *module)
     Py_CLEAR(st->ConnectionCoreType);
     Py_CLEAR(st->OpType);
     Py_CLEAR(st->StatementType);
+    Py_CLEAR(st->CodecType);
     pgw_codec_ctx_clear(&st->codec);
     Py_CLEAR(st->InterfaceError);
     Py_CLEAR(st->DataError);
     Py_CLEAR(st->ProtocolError);
     Py_CLEAR(st->InternalClientError);
     Py_CLEAR(st->ConnectionDoesNotExistError);
+    Py_CLEAR(st->InvalidCachedStatementError);
+    Py_CLEAR(st->InvalidSQLStatementNameError);
     Py_CLEAR(st->error_from_fields);
     Py_CLEAR(st->TimeoutError);
     Py_CLEAR(st->CancelledError);

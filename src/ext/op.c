@@ -152,10 +152,45 @@ on_copy_in(OpObject *op)
     return pgw_proto_flush(p);
 }
 
+/* The unnamed portal's RowDescription must match the statement we
+ * decode with; if the schema changed under us, fail with
+ * InvalidCachedStatementError (retried once outside a transaction). */
+static int
+check_portal_desc(OpObject *op, const PgcMsg *m)
+{
+    int same;
+    if (m->type == PGC_MSG_ROW_DESCRIPTION) {
+        same = pgw_stmt_same_row_desc(op->stmt, m->body);
+    }
+    else {
+        same = m->type == PGC_MSG_NO_DATA && op->stmt->ncols == 0;
+    }
+    if (same < 0) {
+        op_capture_error(op);
+    }
+    else if (same == 0 && op->error == NULL) {
+        op->error = pgw_make_exc(op->st->InvalidCachedStatementError,
+                                 "the result types of the statement "
+                                 "changed since it was described");
+        if (op->error == NULL) {
+            op_capture_error(op);
+        }
+    }
+    if (same != 1) {
+        op->want_rows = 0;
+    }
+    op->check_desc = 0;
+    return 0;
+}
+
 static int
 on_prepare_msg(OpObject *op, const PgcMsg *m)
 {
     int rc = 0;
+    if (op->phase == PH_WAIT_RESULT && op->check_desc && op->stmt != NULL &&
+        m->type != PGC_MSG_PARAM_DESCRIPTION) {
+        return check_portal_desc(op, m);
+    }
     if (op->phase != PH_WAIT_PREPARE || op->stmt == NULL) {
         return 0;
     }
@@ -271,6 +306,7 @@ write_many(OpObject *op)
     }
     PyObject *item;
     int with_results = op->kind == OP_FETCHMANY;
+    int describe = op->check_desc;
     while ((item = PyIter_Next(it)) != NULL) {
         PyObject *t = PySequence_Tuple(item);
         Py_DECREF(item);
@@ -278,7 +314,9 @@ write_many(OpObject *op)
             Py_DECREF(it);
             return -1;
         }
-        int rc = pgw_stmt_write_bind_exec(p, op->stmt, t, 0, with_results);
+        int rc = pgw_stmt_write_bind_exec(p, op->stmt, t, 0, with_results,
+                                          describe);
+        describe = 0;
         Py_DECREF(t);
         if (rc < 0) {
             Py_DECREF(it);
@@ -294,23 +332,36 @@ static int
 op_send_execute(OpObject *op)
 {
     ProtocolObject *p = op->proto;
+    StmtObject *s = op->stmt;
     size_t mark = p->wb.len;
-    int rc;
-    switch (op->kind) {
-    case OP_EXECUTEMANY:
-    case OP_FETCHMANY:
-        rc = write_many(op);
-        break;
-    case OP_FETCHROW:
-    case OP_FETCHVAL:
-        rc = pgw_stmt_write_bind_exec(p, op->stmt, op->args, 1, 1);
-        break;
-    case OP_EXECUTE:
-        rc = pgw_stmt_write_bind_exec(p, op->stmt, op->args, 0, 0);
-        break;
-    default:
-        rc = pgw_stmt_write_bind_exec(p, op->stmt, op->args, 0, 1);
-        break;
+    int rc = 0;
+    /* The unnamed statement is parsed again in the same batch, with its
+     * parameter types pinned, so nothing depends on server-side state
+     * left by an earlier round trip (transaction poolers); the portal's
+     * RowDescription is checked against what we decode with. */
+    int unnamed = PyBytes_GET_SIZE(s->name) == 0;
+    op->check_desc = unnamed && op->want_rows;
+    if (unnamed) {
+        rc = pgw_stmt_write_reparse(p, s);
+    }
+    int d = op->check_desc;
+    if (rc == 0) {
+        switch (op->kind) {
+        case OP_EXECUTEMANY:
+        case OP_FETCHMANY:
+            rc = write_many(op);
+            break;
+        case OP_FETCHROW:
+        case OP_FETCHVAL:
+            rc = pgw_stmt_write_bind_exec(p, s, op->args, 1, 1, d);
+            break;
+        case OP_EXECUTE:
+            rc = pgw_stmt_write_bind_exec(p, s, op->args, 0, 0, 0);
+            break;
+        default:
+            rc = pgw_stmt_write_bind_exec(p, s, op->args, 0, 1, d);
+            break;
+        }
     }
     if (rc == 0 && pgc_build_sync(&p->wb) != PGC_OK) {
         PyErr_NoMemory();
@@ -363,7 +414,13 @@ op_send_prepare(OpObject *op)
     Py_ssize_t qlen = PyUnicode_GET_LENGTH(op->query);
     int cacheable = p->cache_max > 0 &&
                     (p->cache_max_query == 0 || qlen <= p->cache_max_query);
-    PyObject *name = cacheable ? pgw_stmt_next_name(p) : PyBytes_FromString("");
+    PyObject *name;
+    if (op->stmt_name != NULL) {
+        name = Py_NewRef(op->stmt_name);
+    }
+    else {
+        name = cacheable ? pgw_stmt_next_name(p) : PyBytes_FromString("");
+    }
     if (name == NULL) {
         return -1;
     }
@@ -372,6 +429,7 @@ op_send_prepare(OpObject *op)
     if (s == NULL) {
         return -1;
     }
+    s->explicit_ = op->kind == OP_PREPARE;
     Py_XSETREF(op->stmt, s);
     if (pgw_stmt_write_prepare(p, s) < 0 || pgw_proto_flush(p) < 0) {
         return -1;
@@ -411,7 +469,8 @@ op_acquire(OpObject *op)
     return -1;
 }
 
-/* INIT: 1 = yield (phase advanced), -1 = error. */
+/* INIT: 1 = yield (phase advanced), 2 = finished (result ready),
+ * -1 = error. */
 static int
 op_start(OpObject *op)
 {
@@ -432,15 +491,30 @@ op_start(OpObject *op)
     if (op->timer == NULL && op_start_timer(op) < 0) {
         return -1;
     }
+    if (op->preset_stmt) {
+        if (op->stmt->closed) {
+            PyErr_SetString(op->st->InterfaceError,
+                            "the prepared statement is closed");
+            return -1;
+        }
+        return op_send_execute(op) < 0 ? -1 : 1;
+    }
     if (op->kind == OP_EXECUTE && PyTuple_GET_SIZE(op->args) == 0) {
         return op_send_simple(op) < 0 ? -1 : 1;
     }
-    StmtObject *s = pgw_cache_get(op->proto, op->query);
+    StmtObject *s = NULL;
+    if (op->stmt_name == NULL) {
+        s = op->proto->cache_max > 0 ? pgw_cache_get(op->proto, op->query)
+                                     : pgw_unnamed_get(op->proto, op->query);
+    }
     if (s == NULL && PyErr_Occurred()) {
         return -1;
     }
     if (s != NULL) {
         Py_XSETREF(op->stmt, s);
+        if (op->kind == OP_PREPARE) {
+            return 2;
+        }
         return op_send_execute(op) < 0 ? -1 : 1;
     }
     return op_send_prepare(op) < 0 ? -1 : 1;
@@ -484,9 +558,68 @@ op_result(OpObject *op)
             return PyUnicode_FromString("");
         }
         return Py_NewRef(op->status);
+    case OP_PREPARE:
+        return Py_NewRef(op->stmt);
     default:
         Py_RETURN_NONE;
     }
+}
+
+/* After a server error on a statement we had prepared ("cached plan must
+ * not change result type", a statement that vanished, or result types
+ * that changed): forget it; outside a transaction prepare it again and
+ * retry once (the failed attempt changed nothing: errors abort it). */
+static int
+op_try_reprepare(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    PyObject *e = op->error;
+    StmtObject *s = op->stmt;
+    if (s == NULL || op->kind == OP_PREPARE) {
+        return 0;
+    }
+    int stale = PyObject_IsInstance(e, op->st->InvalidCachedStatementError);
+    if (stale == 0 && PyBytes_GET_SIZE(s->name) > 0 && !s->explicit_) {
+        stale = PyObject_IsInstance(e, op->st->InvalidSQLStatementNameError);
+    }
+    if (stale <= 0) {
+        return stale;
+    }
+    if (pgw_cache_forget(p, s) < 0) {
+        return -1;
+    }
+    if (op->retried || op->preset_stmt || p->tx_status != PGC_TX_IDLE) {
+        return 0;
+    }
+    op->retried = 1;
+    Py_CLEAR(op->stmt);
+    Py_CLEAR(op->error);
+    Py_CLEAR(op->status);
+    if (PyList_SetSlice(op->rows, 0, PyList_GET_SIZE(op->rows), NULL) < 0) {
+        return -1;
+    }
+    op->want_rows = op->kind != OP_EXECUTE && op->kind != OP_EXECUTEMANY;
+    op->check_desc = 0;
+    op->request_done = 0;
+    op->phase = PH_INIT;
+    return 1;
+}
+
+static PySendResult
+op_complete(OpObject *op, PyObject **result)
+{
+    op->phase = PH_DONE;
+    op_cancel_timer(op);
+    if (op->error != NULL) {
+        op_raise_error(op);
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    if (op->stmt != NULL && op->status != NULL) {
+        Py_XSETREF(op->stmt->last_status, Py_NewRef(op->status));
+    }
+    *result = op_result(op);
+    return *result ? PYGEN_RETURN : PYGEN_ERROR;
 }
 
 /* WAIT_PREPARE finished: cache the statement and send the execution. */
@@ -498,8 +631,17 @@ op_after_prepare(OpObject *op)
                         "the server did not describe the statement");
         return -1;
     }
-    if (pgw_cache_put(op->proto, op->stmt) < 0) {
-        return -1;
+    ProtocolObject *p = op->proto;
+    if (op->stmt_name == NULL) {
+        int rc = PyBytes_GET_SIZE(op->stmt->name) > 0
+                     ? pgw_cache_put(p, op->stmt)
+                     : pgw_unnamed_put(p, op->stmt);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    if (op->kind == OP_PREPARE) {
+        return 2;
     }
     int free_ = op_acquire(op);
     if (free_ <= 0) {
@@ -551,15 +693,16 @@ op_step(OpObject *op, PyObject **result)
             if (!op->request_done && op->error == NULL) {
                 goto wait_again;
             }
-            op->phase = PH_DONE;
-            op_cancel_timer(op);
-            if (op->error != NULL) {
-                op_raise_error(op);
-                *result = NULL;
-                return PYGEN_ERROR;
+            if (op->error != NULL && op->request_done) {
+                rc = op_try_reprepare(op);
+                if (rc > 0) {
+                    continue;
+                }
+                if (rc < 0) {
+                    return op_finish_error(op, result);
+                }
             }
-            *result = op_result(op);
-            return *result ? PYGEN_RETURN : PYGEN_ERROR;
+            return op_complete(op, result);
         default:
             PyErr_SetString(PyExc_RuntimeError,
                             "cannot reuse already awaited query");
@@ -568,6 +711,9 @@ op_step(OpObject *op, PyObject **result)
         }
         if (rc < 0) {
             return op_finish_error(op, result);
+        }
+        if (rc == 2) {
+            return op_complete(op, result);
         }
     wait_again:
         *result = op_yield(op);
@@ -744,8 +890,13 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->rows = PyList_New(0);
     op->status = op->error = op->pending_exc = NULL;
     op->request_done = 0;
+    op->preset_stmt = 0;
+    op->retried = 0;
+    op->check_desc = 0;
+    op->stmt_name = NULL;
     op->simple = 0;
-    op->want_rows = kind != OP_EXECUTE && kind != OP_EXECUTEMANY;
+    op->want_rows = kind != OP_EXECUTE && kind != OP_EXECUTEMANY &&
+                    kind != OP_PREPARE;
     PyObject_GC_Track(op);
     if (op->rows == NULL) {
         Py_DECREF(op);
@@ -804,6 +955,7 @@ op_traverse(OpObject *op, visitproc visit, void *arg)
     Py_VISIT(op->status);
     Py_VISIT(op->error);
     Py_VISIT(op->pending_exc);
+    Py_VISIT(op->stmt_name);
     return 0;
 }
 
@@ -821,6 +973,7 @@ op_clear(OpObject *op)
     Py_CLEAR(op->status);
     Py_CLEAR(op->error);
     Py_CLEAR(op->pending_exc);
+    Py_CLEAR(op->stmt_name);
     return 0;
 }
 

@@ -44,6 +44,9 @@ struct StmtObject {
     PyObject *desc;   /* RecordDesc */
     PyObject *attrs;  /* list of (name, type_oid) or NULL */
     int described;    /* ParameterDescription/RowDescription seen */
+    int explicit_;    /* made by prepare(): not re-prepared behind its back */
+    int wrappers;     /* live PreparedStatement objects using it */
+    PyObject *last_status; /* str: tag of the last execution, or NULL */
     int in_cache;
     int closed;
     double created_at; /* monotonic seconds */
@@ -101,7 +104,15 @@ typedef struct {
     double cache_lifetime;     /* seconds, 0 = forever */
     Py_ssize_t cache_max_query; /* bytes of query text, 0 = unlimited */
     uint64_t stmt_counter;
+    PyObject *stmt_prefix; /* bytes: random per connection, so names never
+                              collide on a server connection shared through
+                              a pooler */
     PyObject *pending_closes; /* list of statement names (bytes) */
+    /* statement_cache_size=0: what Describe told us about unnamed
+     * statements, so each execution is one round trip
+     * (Parse+Bind+Describe+Execute+Sync) and no server-side statement
+     * outlives it (pgbouncer transaction pooling). */
+    PyObject *unnamed_cache; /* dict query -> Statement */
 
     PyTypeObject *record_class;
     double command_timeout; /* < 0: none */
@@ -134,6 +145,7 @@ typedef enum {
     OP_EXECUTE,
     OP_EXECUTEMANY,
     OP_FETCHMANY,
+    OP_PREPARE,
 } OpKind;
 
 typedef enum {
@@ -165,6 +177,10 @@ struct OpObject {
     int request_done;     /* ReadyForQuery of the current request seen */
     int simple;           /* simple-query protocol */
     int want_rows;
+    int preset_stmt;      /* executing a PreparedStatement's statement */
+    int retried;          /* already re-prepared once after invalidation */
+    int check_desc;       /* verify the portal's RowDescription (unnamed) */
+    PyObject *stmt_name;  /* prepare(name=...): bytes, or NULL */
 };
 
 /* protocol.c */
@@ -181,6 +197,12 @@ StmtObject *pgw_stmt_new(ModState *st, PyObject *query, PyObject *name);
 /* Cache lookup: a borrowed-turned-new reference, or NULL (no exception). */
 StmtObject *pgw_cache_get(ProtocolObject *p, PyObject *query);
 int pgw_cache_put(ProtocolObject *p, StmtObject *s);
+/* Forget s wherever it is cached (its server statement closed lazily). */
+int pgw_cache_forget(ProtocolObject *p, StmtObject *s);
+StmtObject *pgw_unnamed_get(ProtocolObject *p, PyObject *query);
+int pgw_unnamed_put(ProtocolObject *p, StmtObject *s);
+/* 1 if a portal's RowDescription matches s's columns, 0 if not, -1 error */
+int pgw_stmt_same_row_desc(StmtObject *s, PgcView body);
 void pgw_cache_clear(ProtocolObject *p);
 PyObject *pgw_stmt_next_name(ProtocolObject *p);
 int pgw_stmt_on_param_desc(StmtObject *s, PgcView body);
@@ -190,7 +212,10 @@ int pgw_stmt_on_no_data(StmtObject *s);
 int pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s);
 /* Write Bind + Execute for one set of arguments (no Sync). */
 int pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
-                             int32_t max_rows, int with_results);
+                             int32_t max_rows, int with_results,
+                             int describe);
+/* Parse of the unnamed statement with s's parameter types pinned. */
+int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s);
 PyObject *pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype,
                               PgcView body);
 

@@ -854,6 +854,44 @@ static PyObject *
 proto_clear_statement_cache(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
     pgw_cache_clear(p);
+    PyDict_Clear(p->unnamed_cache);
+    Py_RETURN_NONE;
+}
+
+/* A PreparedStatement was made for (acquire) or dropped from (release) a
+ * Statement.  The server-side statement is closed, lazily with the next
+ * request, once it is neither cached nor used by any PreparedStatement.
+ * Unnamed statements hold nothing on the server. */
+static PyObject *
+proto_acquire_statement(ProtocolObject *p, PyObject *arg)
+{
+    if (!PyObject_TypeCheck(arg, p->st->StatementType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a Statement");
+        return NULL;
+    }
+    ((StmtObject *)arg)->wrappers++;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+proto_release_statement(ProtocolObject *p, PyObject *arg)
+{
+    if (!PyObject_TypeCheck(arg, p->st->StatementType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a Statement");
+        return NULL;
+    }
+    StmtObject *s = (StmtObject *)arg;
+    if (s->wrappers > 0) {
+        s->wrappers--;
+    }
+    if (s->wrappers > 0 || s->in_cache || s->closed ||
+        PyBytes_GET_SIZE(s->name) == 0) {
+        Py_RETURN_NONE;
+    }
+    s->closed = 1;
+    if (PyList_Append(p->pending_closes, s->name) < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -889,13 +927,15 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"loop", "record_class", "statement_cache_size",
                              "max_cached_statement_lifetime",
                              "max_cacheable_statement_size",
-                             "command_timeout", "cancel_timeout", NULL};
+                             "command_timeout", "cancel_timeout",
+                             "name_prefix", NULL};
     PyObject *loop, *rc = NULL, *ct = NULL, *cxt = NULL;
+    const char *prefix = "0";
     Py_ssize_t csize = 100, cmaxq = 15 * 1024;
     double clife = 300.0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OndnOO:Protocol", kwlist,
-                                     &loop, &rc, &csize, &clife, &cmaxq, &ct,
-                                     &cxt)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OndnOOs:Protocol",
+                                     kwlist, &loop, &rc, &csize, &clife,
+                                     &cmaxq, &ct, &cxt, &prefix)) {
         return NULL;
     }
     ModState *st = pgw_get_state_by_type(type);
@@ -936,7 +976,10 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     p->settings = PyDict_New();
     p->stmt_cache = PyDict_New();
     p->pending_closes = PyList_New(0);
-    if (!p->settings || !p->stmt_cache || !p->pending_closes) {
+    p->unnamed_cache = PyDict_New();
+    p->stmt_prefix = PyBytes_FromString(prefix);
+    if (!p->settings || !p->stmt_cache || !p->pending_closes ||
+        !p->unnamed_cache || !p->stmt_prefix) {
         Py_DECREF(p);
         return NULL;
     }
@@ -957,6 +1000,7 @@ proto_traverse(ProtocolObject *p, visitproc visit, void *arg)
     Py_VISIT(p->drain_timer);
     Py_VISIT(p->stmt_cache);
     Py_VISIT(p->pending_closes);
+    Py_VISIT(p->unnamed_cache);
     Py_VISIT(p->record_class);
     Py_VISIT(p->conn_ref);
     Py_VISIT(p->closed_fut);
@@ -980,6 +1024,8 @@ proto_clear(ProtocolObject *p)
     }
     Py_CLEAR(p->stmt_cache);
     Py_CLEAR(p->pending_closes);
+    Py_CLEAR(p->unnamed_cache);
+    Py_CLEAR(p->stmt_prefix);
     Py_CLEAR(p->record_class);
     Py_CLEAR(p->conn_ref);
     Py_CLEAR(p->closed_fut);
@@ -1068,6 +1114,10 @@ static PyMethodDef proto_methods[] = {
      NULL},
     {"clear_statement_cache", (PyCFunction)proto_clear_statement_cache,
      METH_NOARGS, NULL},
+    {"acquire_statement", (PyCFunction)proto_acquire_statement, METH_O,
+     NULL},
+    {"release_statement", (PyCFunction)proto_release_statement, METH_O,
+     NULL},
     {"_cancel_finished", (PyCFunction)proto_cancel_finished, METH_O, NULL},
     {"_drain_timeout", (PyCFunction)proto_drain_timeout, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},

@@ -22,6 +22,7 @@ typedef struct ModState {
     PyTypeObject *ConnectionCoreType;
     PyTypeObject *OpType;
     PyTypeObject *StatementType;
+    PyTypeObject *CodecType; /* src/codec/codec_dyn.c */
 
     PgwCodecCtx codec;
 
@@ -31,6 +32,8 @@ typedef struct ModState {
     PyObject *ProtocolError;
     PyObject *InternalClientError;
     PyObject *ConnectionDoesNotExistError;
+    PyObject *InvalidCachedStatementError;
+    PyObject *InvalidSQLStatementNameError;
     PyObject *error_from_fields; /* callable(fields: dict, query) -> exc */
     /* asyncio */
     PyObject *TimeoutError;

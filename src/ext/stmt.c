@@ -69,6 +69,9 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
     s->desc = NULL;
     s->attrs = NULL;
     s->described = 0;
+    s->explicit_ = 0;
+    s->wrappers = 0;
+    s->last_status = NULL;
     s->in_cache = 0;
     s->closed = 0;
     s->created_at = monotonic_now();
@@ -88,6 +91,7 @@ stmt_traverse(StmtObject *s, visitproc visit, void *arg)
     Py_VISIT(s->names);
     Py_VISIT(s->desc);
     Py_VISIT(s->attrs);
+    Py_VISIT(s->last_status);
     return 0;
 }
 
@@ -100,6 +104,7 @@ stmt_clear(StmtObject *s)
     Py_CLEAR(s->names);
     Py_CLEAR(s->desc);
     Py_CLEAR(s->attrs);
+    Py_CLEAR(s->last_status);
     return 0;
 }
 
@@ -165,7 +170,21 @@ stmt_get_col_names(StmtObject *s, void *Py_UNUSED(c))
     return Py_NewRef(s->names);
 }
 
+static PyObject *
+stmt_get_last_status(StmtObject *s, void *Py_UNUSED(c))
+{
+    return Py_NewRef(s->last_status ? s->last_status : Py_None);
+}
+
+static PyObject *
+stmt_get_closed(StmtObject *s, void *Py_UNUSED(c))
+{
+    return PyBool_FromLong(s->closed);
+}
+
 static PyGetSetDef stmt_getset[] = {
+    {"last_status", (getter)stmt_get_last_status, NULL, NULL, NULL},
+    {"closed", (getter)stmt_get_closed, NULL, NULL, NULL},
     {"name", (getter)stmt_get_name, NULL, NULL, NULL},
     {"query", (getter)stmt_get_query, NULL, NULL, NULL},
     {"param_oids", (getter)stmt_get_param_oids, NULL, NULL, NULL},
@@ -393,7 +412,10 @@ cache_evict(ProtocolObject *p, StmtObject *s)
     s->in_cache = 0;
     p->cache_size--;
     int rc = 0;
-    if (PyBytes_GET_SIZE(s->name) > 0 && p->pending_closes != NULL) {
+    /* still used by a PreparedStatement: it closes it when dropped */
+    if (PyBytes_GET_SIZE(s->name) > 0 && p->pending_closes != NULL &&
+        s->wrappers == 0) {
+        s->closed = 1;
         rc = PyList_Append(p->pending_closes, s->name);
     }
     if (PyDict_DelItem(p->stmt_cache, s->query) < 0) {
@@ -463,11 +485,77 @@ pgw_cache_clear(ProtocolObject *p)
     p->cache_size = 0;
 }
 
+int
+pgw_cache_forget(ProtocolObject *p, StmtObject *s)
+{
+    if (s->in_cache) {
+        return cache_evict(p, s);
+    }
+    if (PyBytes_GET_SIZE(s->name) == 0) {
+        PyObject *cur = PyDict_GetItemWithError(p->unnamed_cache, s->query);
+        if (cur == (PyObject *)s) {
+            return PyDict_DelItem(p->unnamed_cache, s->query);
+        }
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    return 0;
+}
+
+/* The Describe cache of statement_cache_size=0 holds client-side state
+ * only; it is bounded by dropping everything when full. */
+#define UNNAMED_CACHE_MAX 256
+
+StmtObject *
+pgw_unnamed_get(ProtocolObject *p, PyObject *query)
+{
+    PyObject *o = PyDict_GetItemWithError(p->unnamed_cache, query);
+    return o ? (StmtObject *)Py_NewRef(o) : NULL;
+}
+
+int
+pgw_unnamed_put(ProtocolObject *p, StmtObject *s)
+{
+    if (PyDict_GET_SIZE(p->unnamed_cache) >= UNNAMED_CACHE_MAX) {
+        PyDict_Clear(p->unnamed_cache);
+    }
+    return PyDict_SetItem(p->unnamed_cache, s->query, (PyObject *)s);
+}
+
+int
+pgw_stmt_same_row_desc(StmtObject *s, PgcView body)
+{
+    uint16_t n;
+    PgcCur c;
+    PgcField f;
+    if (pgc_parse_row_desc_start(body, &n, &c) != PGC_OK) {
+        goto bad;
+    }
+    if (n != s->ncols) {
+        return 0;
+    }
+    for (uint16_t i = 0; i < n; i++) {
+        if (pgc_parse_row_desc_field(&c, &f) != PGC_OK) {
+            goto bad;
+        }
+        if (f.type_oid != s->col_oids[i]) {
+            return 0;
+        }
+    }
+    if (pgc_parse_end(&c) != PGC_OK) {
+        goto bad;
+    }
+    return 1;
+bad:
+    PyErr_SetString(s->st->ProtocolError, "malformed RowDescription");
+    return -1;
+}
+
 PyObject *
 pgw_stmt_next_name(ProtocolObject *p)
 {
     p->stmt_counter++;
-    return PyBytes_FromFormat("__pgwire_stmt_%zu__",
+    return PyBytes_FromFormat("__pgwire_stmt_%s_%zu__",
+                              PyBytes_AS_STRING(p->stmt_prefix),
                               (size_t)p->stmt_counter);
 }
 
@@ -526,6 +614,36 @@ pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s)
                             "query is too long or contains a NUL character");
         }
         return -1;
+    }
+    return 0;
+}
+
+static int
+build_error(ProtocolObject *p, PgcStatus rc)
+{
+    if (rc == PGC_ERR_NOMEM) {
+        PyErr_NoMemory();
+    }
+    else {
+        PyErr_SetString(p->st->InterfaceError,
+                        "query is too long or contains a NUL character");
+    }
+    return -1;
+}
+
+int
+pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s)
+{
+    size_t mark = p->wb.len;
+    if (write_pending_closes(p) < 0) {
+        return -1;
+    }
+    PgcStr empty = {"", 0};
+    PgcStatus rc = pgc_build_parse(&p->wb, empty, bytes_str(s->query_utf8),
+                                   s->param_oids, s->nparams);
+    if (rc != PGC_OK) {
+        pgc_wbuf_truncate(&p->wb, mark);
+        return build_error(p, rc);
     }
     return 0;
 }
@@ -627,7 +745,7 @@ check_arg_count(StmtObject *s, Py_ssize_t nargs)
 
 int
 pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
-                         int32_t max_rows, int with_results)
+                         int32_t max_rows, int with_results, int describe)
 {
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     if (check_arg_count(s, nargs) < 0) {
@@ -649,6 +767,9 @@ pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
     }
     rc = pgc_build_bind_end(&p->wb, with_results ? s->ncol_formats : 0,
                             s->col_formats);
+    if (rc == PGC_OK && describe) {
+        rc = pgc_build_describe(&p->wb, PGC_TARGET_PORTAL, empty);
+    }
     if (rc == PGC_OK) {
         rc = pgc_build_execute(&p->wb, empty, max_rows);
     }
