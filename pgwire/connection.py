@@ -94,10 +94,25 @@ class Connection(_pgwire.ConnectionCore):
                                                 "pg_catalog"))
         return cache
 
+    async def _introspect_types(self, oids):
+        """Called by the C layer with the oids of non-builtin types a
+        statement uses; builds their codecs into the protocol's registry.
+        Overridable (as in asyncpg) by a connection_class subclass."""
+        from . import introspection
+        registry = self._protocol.type_codecs
+        user = [o for o in oids if o >= introspection.FIRST_NORMAL_OID]
+        for o in oids:
+            if o < introspection.FIRST_NORMAL_OID:
+                introspection.build_builtin(o, registry)
+        if user:
+            rows = await self.fetch(introspection.INTRO_QUERY, user)
+            introspection.build_codecs(rows, registry)
+
     async def reload_schema_state(self):
         """Forget cached statements and type information (after schema
         changes made elsewhere)."""
         self._protocol.clear_statement_cache()
+        self._protocol.type_codecs.clear()
         self.__dict__.pop("_type_info", None)
 
     # -- info ---------------------------------------------------------

@@ -31,6 +31,8 @@
 
 #include "../core/pgc_buf.h"
 
+struct ModState; /* src/ext/state.h, opaque here */
+
 /* Python objects the codecs need, owned by the module state (strong refs),
  * set up once at module exec by pgw_codec_ctx_init. */
 typedef struct {
@@ -58,6 +60,40 @@ typedef struct {
     PyObject *str_bytes;
     PyObject *str_is_safe;   /* uuid.UUID slot names */
     PyObject *long_64;       /* the int 64 (uuid int <-> two halves) */
+    /* codec_dyn*.c (set up by pgw_codec_dyn_ctx_init) */
+    PyObject *range_type;        /* pgwire.types.Range */
+    PyObject *mapping_abc;       /* collections.abc.Mapping */
+    PyObject *outdated_schema_error; /* pgwire.exceptions.
+                                        OutdatedSchemaCacheError */
+    PyObject *str_lower, *str_upper, *str_lower_inc, *str_upper_inc;
+    PyObject *str_isempty;
+    PyObject *kw_range;          /* ("lower_inc", "upper_inc") */
+    PyObject *kw_empty;          /* ("empty",) */
+    PyObject *kw_outdated;       /* ("schema", "data_type", "position") */
+    /* The binding's Record (src/ext/record.c), set by module exec right
+     * after the Record types exist: the codec layer does not link to the
+     * ext layer.  Borrowed (the module state owns them).  A record from
+     * record_new has NULL items, at byte offset record_items_offset; fill
+     * them all, then call record_done. */
+    PyTypeObject *record_type;
+    PyObject *(*record_new)(PyTypeObject *type, PyObject *desc,
+                            Py_ssize_t n);
+    void (*record_done)(PyObject *rec);
+    PyObject *(*record_desc_new)(struct ModState *st, PyObject *names);
+    struct ModState *record_state;
+    Py_ssize_t record_items_offset;
+    /* codec_bits.c, codec_geo.c, codec_net.c (set up by ctx_import_types
+     * and ctx_import_ipaddress in codec_ctx.c) */
+    PyObject *bitstring_type;  /* pgwire.types.BitString */
+    PyObject *point_type, *line_type, *lseg_type, *box_type; /* pgwire. */
+    PyObject *path_type, *polygon_type, *circle_type;      /* types.* */
+    PyObject *ipv4_address, *ipv6_address;     /* ipaddress classes */
+    PyObject *ipv4_interface, *ipv6_interface;
+    PyObject *ipv4_network, *ipv6_network;
+    PyObject *ip_address, *ip_interface, *ip_network; /* its functions */
+    PyObject *str_frombytes, *str_is_closed;  /* interned names */
+    PyObject *str_packed, *str_prefixlen, *str_network;
+    PyObject *str_network_address;
 } PgwCodecCtx;
 
 typedef struct PgwCodec PgwCodec;
@@ -76,6 +112,9 @@ struct PgwCodec {
     uint32_t elem_oid;       /* arrays: the element type; else 0 */
     const PgwCodec *elem;    /* arrays built at run time: element codec
                                 (takes precedence over elem_oid) */
+    int tuple_value;         /* encode takes a tuple as one value
+                                (composites, ranges): an array of this
+                                codec does not read tuples as sub-arrays */
 };
 
 /* The codec for a builtin type oid (the static table), or NULL. */

@@ -12,7 +12,9 @@
  * Encode takes a list or tuple (at the top level also any other sequence
  * or set, but never str/bytes/bytearray/memoryview/dict); nesting of lists
  * and tuples gives the dimensions, which must be rectangular; None is a
- * NULL element.  Lower bounds are sent as 1.
+ * NULL element.  When the element codec takes tuples as values
+ * (PgwCodec.tuple_value: composites, ranges), nested tuples are elements,
+ * not sub-arrays, as in asyncpg.  Lower bounds are sent as 1.
  *
  * The element codec is codec->elem when set, else the builtin codec of
  * codec->elem_oid; the element oid on the wire must equal elem_oid (or,
@@ -206,17 +208,19 @@ typedef struct {
     Py_ssize_t dims[ARRAY_MAXDIM];
 } ArrEnc;
 
+/* A sub-array: a list, or a tuple unless the element codec takes tuples
+ * as values (composites, ranges: as asyncpg, tuples are then elements). */
 static inline int
-arr_is_nested(PyObject *o)
+arr_is_nested(const ArrEnc *e, PyObject *o)
 {
-    return PyList_Check(o) || PyTuple_Check(o);
+    return PyList_Check(o) || (PyTuple_Check(o) && !e->ec->tuple_value);
 }
 
 /* The top-level value as a list or tuple (new reference). */
 static PyObject *
 arr_as_seq(PyObject *obj)
 {
-    if (arr_is_nested(obj)) {
+    if (PyList_Check(obj) || PyTuple_Check(obj)) {
         return Py_NewRef(obj);
     }
     if (PyUnicode_Check(obj) || PyBytes_Check(obj) || PyByteArray_Check(obj) ||
@@ -229,9 +233,9 @@ arr_as_seq(PyObject *obj)
 }
 
 static PGW_COLD int
-arr_shape_error(int level, Py_ssize_t want, PyObject *got)
+arr_shape_error(const ArrEnc *e, int level, Py_ssize_t want, PyObject *got)
 {
-    if (!arr_is_nested(got)) {
+    if (!arr_is_nested(e, got)) {
         PyErr_Format(PyExc_ValueError,
                      "array is not rectangular: expected a list at depth %d, "
                      "got %.100s",
@@ -270,7 +274,7 @@ arr_dims(ArrEnc *e, PyObject *seq)
             break;
         }
         PyObject *first = PySequence_Fast_GET_ITEM(cur, 0);
-        if (!arr_is_nested(first)) {
+        if (!arr_is_nested(e, first)) {
             break;
         }
         cur = first;
@@ -322,26 +326,28 @@ arr_encode_level(ArrEnc *e, PyObject *seq, int level)
     for (Py_ssize_t i = 0; i < n; i++) {
         int rc;
         if (PySequence_Fast_GET_SIZE(seq) != n) {
-            return arr_shape_error(level, n, seq);
+            return arr_shape_error(e, level, n, seq);
         }
         PyObject *item = Py_NewRef(PySequence_Fast_GET_ITEM(seq, i));
         if (level + 1 == e->ndim) {
             rc = arr_encode_elem(e, item);
         }
-        else if (arr_is_nested(item) &&
+        else if (arr_is_nested(e, item) &&
                  PySequence_Fast_GET_SIZE(item) == e->dims[level + 1]) {
             rc = arr_encode_level(e, item, level + 1);
         }
         else {
-            rc = arr_shape_error(level + 1, e->dims[level + 1], item);
+            rc = arr_shape_error(e, level + 1, e->dims[level + 1], item);
         }
         Py_DECREF(item);
         if (rc < 0) {
             return -1;
         }
     }
-    return PySequence_Fast_GET_SIZE(seq) == n ? 0
-                                              : arr_shape_error(level, n, seq);
+    if (PySequence_Fast_GET_SIZE(seq) != n) {
+        return arr_shape_error(e, level, n, seq);
+    }
+    return 0;
 }
 
 int

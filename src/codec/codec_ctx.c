@@ -168,13 +168,52 @@ ctx_strings(PgwCodecCtx *ctx)
     return ctx->long_64 ? 0 : -1;
 }
 
+/* pgwire.types classes of bit/varbit and the geometric types. */
+static int
+ctx_import_types(PgwCodecCtx *ctx)
+{
+    CTX_IMPORT(bitstring_type, "pgwire.types", "BitString");
+    CTX_IMPORT(point_type, "pgwire.types", "Point");
+    CTX_IMPORT(line_type, "pgwire.types", "Line");
+    CTX_IMPORT(lseg_type, "pgwire.types", "LineSegment");
+    CTX_IMPORT(box_type, "pgwire.types", "Box");
+    CTX_IMPORT(path_type, "pgwire.types", "Path");
+    CTX_IMPORT(polygon_type, "pgwire.types", "Polygon");
+    CTX_IMPORT(circle_type, "pgwire.types", "Circle");
+    CTX_INTERN(str_frombytes, "frombytes");
+    CTX_INTERN(str_is_closed, "is_closed");
+    return 0;
+}
+
+/* ipaddress classes and functions of inet/cidr. */
+static int
+ctx_import_ipaddress(PgwCodecCtx *ctx)
+{
+    CTX_IMPORT(ipv4_address, "ipaddress", "IPv4Address");
+    CTX_IMPORT(ipv6_address, "ipaddress", "IPv6Address");
+    CTX_IMPORT(ipv4_interface, "ipaddress", "IPv4Interface");
+    CTX_IMPORT(ipv6_interface, "ipaddress", "IPv6Interface");
+    CTX_IMPORT(ipv4_network, "ipaddress", "IPv4Network");
+    CTX_IMPORT(ipv6_network, "ipaddress", "IPv6Network");
+    CTX_IMPORT(ip_address, "ipaddress", "ip_address");
+    CTX_IMPORT(ip_interface, "ipaddress", "ip_interface");
+    CTX_IMPORT(ip_network, "ipaddress", "ip_network");
+    CTX_INTERN(str_packed, "packed");
+    CTX_INTERN(str_prefixlen, "prefixlen");
+    CTX_INTERN(str_network, "network");
+    CTX_INTERN(str_network_address, "network_address");
+    return 0;
+}
+
 /* On failure the fields set so far stay in ctx; the module's m_clear
  * (pgw_codec_ctx_clear) releases them. */
 int
 pgw_codec_ctx_init(PgwCodecCtx *ctx)
 {
     if (ctx_datetime(ctx) < 0 || ctx_strings(ctx) < 0 ||
-        ctx_import(ctx) < 0 || ctx_import_infinity(ctx) < 0) {
+        ctx_import(ctx) < 0 || ctx_import_infinity(ctx) < 0 ||
+        ctx_import_types(ctx) < 0 || ctx_import_ipaddress(ctx) < 0 ||
+        pgw_codec_dyn_ctx_init(ctx) < 0) {
         return -1;
     }
     return 0;
@@ -198,7 +237,24 @@ pgw_codec_ctx_traverse(PgwCodecCtx *ctx, visitproc visit, void *arg)
     Py_VISIT(ctx->tstz_ninf);
     Py_VISIT(ctx->inf_date_type);
     Py_VISIT(ctx->inf_dt_type);
-    return 0;
+    Py_VISIT(ctx->bitstring_type);
+    Py_VISIT(ctx->point_type);
+    Py_VISIT(ctx->line_type);
+    Py_VISIT(ctx->lseg_type);
+    Py_VISIT(ctx->box_type);
+    Py_VISIT(ctx->path_type);
+    Py_VISIT(ctx->polygon_type);
+    Py_VISIT(ctx->circle_type);
+    Py_VISIT(ctx->ipv4_address);
+    Py_VISIT(ctx->ipv6_address);
+    Py_VISIT(ctx->ipv4_interface);
+    Py_VISIT(ctx->ipv6_interface);
+    Py_VISIT(ctx->ipv4_network);
+    Py_VISIT(ctx->ipv6_network);
+    Py_VISIT(ctx->ip_address);
+    Py_VISIT(ctx->ip_interface);
+    Py_VISIT(ctx->ip_network);
+    return pgw_codec_dyn_ctx_traverse(ctx, visit, arg);
 }
 
 void
@@ -227,5 +283,29 @@ pgw_codec_ctx_clear(PgwCodecCtx *ctx)
     Py_CLEAR(ctx->str_bytes);
     Py_CLEAR(ctx->str_is_safe);
     Py_CLEAR(ctx->long_64);
+    Py_CLEAR(ctx->bitstring_type);
+    Py_CLEAR(ctx->point_type);
+    Py_CLEAR(ctx->line_type);
+    Py_CLEAR(ctx->lseg_type);
+    Py_CLEAR(ctx->box_type);
+    Py_CLEAR(ctx->path_type);
+    Py_CLEAR(ctx->polygon_type);
+    Py_CLEAR(ctx->circle_type);
+    Py_CLEAR(ctx->ipv4_address);
+    Py_CLEAR(ctx->ipv6_address);
+    Py_CLEAR(ctx->ipv4_interface);
+    Py_CLEAR(ctx->ipv6_interface);
+    Py_CLEAR(ctx->ipv4_network);
+    Py_CLEAR(ctx->ipv6_network);
+    Py_CLEAR(ctx->ip_address);
+    Py_CLEAR(ctx->ip_interface);
+    Py_CLEAR(ctx->ip_network);
+    Py_CLEAR(ctx->str_frombytes);
+    Py_CLEAR(ctx->str_is_closed);
+    Py_CLEAR(ctx->str_packed);
+    Py_CLEAR(ctx->str_prefixlen);
+    Py_CLEAR(ctx->str_network);
+    Py_CLEAR(ctx->str_network_address);
+    pgw_codec_dyn_ctx_clear(ctx);
     ctx->dt = NULL;
 }

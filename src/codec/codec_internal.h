@@ -118,4 +118,47 @@ PGW_DECL_CODEC(interval);
 /* codec_array.c */
 PGW_DECL_CODEC(array);
 
+/* codec_dyn_record.c: the anonymous record (oid 2249, -> tuple) and
+ * composites (PgwDynCodec) */
+PGW_DECL_CODEC(record);
+PGW_DECL_CODEC(composite);
+/* codec_dyn_range.c (PgwDynCodec) */
+PGW_DECL_CODEC(range);
+PGW_DECL_CODEC(multirange);
+/* codec_dyn.c: an int32 length, then obj encoded by codec (obj must not
+ * be None); 0, or -1 with an exception set. */
+int pgw_codec_put_value(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                        PyObject *obj, PgcWBuf *buf);
+/* codec_dyn.c: the context fields of the codecs built at run time */
+int pgw_codec_dyn_ctx_init(PgwCodecCtx *ctx);
+int pgw_codec_dyn_ctx_traverse(PgwCodecCtx *ctx, visitproc visit, void *arg);
+void pgw_codec_dyn_ctx_clear(PgwCodecCtx *ctx);
+
+/* codec_net.c */
+PGW_DECL_CODEC(inet);
+PGW_DECL_CODEC(cidr);
+PGW_DECL_CODEC(macaddr);
+PGW_DECL_CODEC(macaddr8);
+/* codec_geo.c */
+PGW_DECL_CODEC(point);
+PGW_DECL_CODEC(line);
+PGW_DECL_CODEC(lseg);
+PGW_DECL_CODEC(box);
+PGW_DECL_CODEC(path);
+PGW_DECL_CODEC(polygon);
+PGW_DECL_CODEC(circle);
+/* codec_bits.c: bit, varbit */
+PGW_DECL_CODEC(bits);
+/* codec_misc.c */
+PGW_DECL_CODEC(tid);
+PGW_DECL_CODEC(uint8);     /* pg_lsn, xid8 */
+PGW_DECL_CODEC(snapshot);  /* txid_snapshot, pg_snapshot */
+PGW_DECL_CODEC(void);
+/* codec_array_ext.c: text-format arrays (elements of a text-format
+ * codec), and the encoder of int2vector/oidvector (decoded by
+ * pgw_array_decode) */
+PGW_DECL_CODEC(textarray);
+int pgw_intvector_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                         PyObject *obj, PgcWBuf *buf);
+
 #endif /* PGW_CODEC_INTERNAL_H */

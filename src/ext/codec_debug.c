@@ -71,6 +71,10 @@ debug_encode_with(PyObject *module, const PgwCodec *c, PyObject *obj)
     PgcWBuf buf;
     PyObject *res = NULL;
 
+    if (c->encode == NULL) { /* a decode-only type */
+        PyErr_Format(PyExc_TypeError, "no encoder for type %s", c->name);
+        return NULL;
+    }
     pgc_wbuf_init(&buf);
     if (c->encode(&pgw_get_state(module)->codec, c, obj, &buf) == 0) {
         res = PyBytes_FromStringAndSize((const char *)buf.data,

@@ -74,6 +74,8 @@ import_objects(ModState *st)
            "InvalidCachedStatementError");
     IMPORT(InvalidSQLStatementNameError, "pgwire.exceptions",
            "InvalidSQLStatementNameError");
+    IMPORT(OutdatedSchemaCacheError, "pgwire.exceptions",
+           "OutdatedSchemaCacheError");
     IMPORT(error_from_fields, "pgwire.exceptions", "_error_from_fields");
     IMPORT(TimeoutError, "asyncio", "TimeoutError");
     IMPORT(CancelledError, "asyncio", "CancelledError");
@@ -138,6 +140,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->ConnectionDoesNotExistError);
     Py_VISIT(st->InvalidCachedStatementError);
     Py_VISIT(st->InvalidSQLStatementNameError);
+    Py_VISIT(st->OutdatedSchemaCacheError);
     Py_VISIT(st->error_from_fields);
     Py_VISIT(st->TimeoutError);
     Py_VISIT(st->CancelledError);
@@ -165,6 +168,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->ConnectionDoesNotExistError);
     Py_CLEAR(st->InvalidCachedStatementError);
     Py_CLEAR(st->InvalidSQLStatementNameError);
+    Py_CLEAR(st->OutdatedSchemaCacheError);
     Py_CLEAR(st->error_from_fields);
     Py_CLEAR(st->TimeoutError);
     Py_CLEAR(st->CancelledError);

@@ -578,6 +578,17 @@ op_try_reprepare(OpObject *op)
     if (s == NULL || op->kind == OP_PREPARE) {
         return 0;
     }
+    int outdated = PyObject_IsInstance(e, op->st->OutdatedSchemaCacheError);
+    if (outdated != 0) {
+        /* a composite's layout changed: drop what we know about types and
+         * the statements built on it; the error is raised */
+        if (outdated > 0) {
+            pgw_cache_clear(p);
+            PyDict_Clear(p->unnamed_cache);
+            PyDict_Clear(p->type_codecs);
+        }
+        return outdated < 0 ? -1 : 0;
+    }
     int stale = PyObject_IsInstance(e, op->st->InvalidCachedStatementError);
     if (stale == 0 && PyBytes_GET_SIZE(s->name) > 0 && !s->explicit_) {
         stale = PyObject_IsInstance(e, op->st->InvalidSQLStatementNameError);
@@ -622,15 +633,11 @@ op_complete(OpObject *op, PyObject **result)
     return *result ? PYGEN_RETURN : PYGEN_ERROR;
 }
 
-/* WAIT_PREPARE finished: cache the statement and send the execution. */
+/* Codecs resolved: cache the statement, then send the execution (or, for
+ * prepare(), finish).  1 = yield, 2 = done, -1 = error. */
 static int
-op_after_prepare(OpObject *op)
+op_after_resolve(OpObject *op)
 {
-    if (!op->stmt->described) {
-        PyErr_SetString(op->st->ProtocolError,
-                        "the server did not describe the statement");
-        return -1;
-    }
     ProtocolObject *p = op->proto;
     if (op->stmt_name == NULL) {
         int rc = PyBytes_GET_SIZE(op->stmt->name) > 0
@@ -648,6 +655,79 @@ op_after_prepare(OpObject *op)
         return free_ == 0 ? 1 : -1;
     }
     return op_send_execute(op) < 0 ? -1 : 1;
+}
+
+/* Start Connection._introspect_types(missing) (an overridable hook, looked
+ * up by name) as a coroutine that op_step drives. */
+static int
+op_start_introspection(OpObject *op, PyObject *missing)
+{
+    ProtocolObject *p = op->proto;
+    PyObject *conn = p->conn_ref ? PyWeakref_GetObject(p->conn_ref) : NULL;
+    if (conn == NULL || conn == Py_None) {
+        PyErr_SetString(op->st->InterfaceError, "connection is closed");
+        return -1;
+    }
+    Py_INCREF(conn);
+    PyObject *name = PyUnicode_FromString("_introspect_types");
+    PyObject *sub = name ? PyObject_CallMethodOneArg(conn, name, missing)
+                         : NULL;
+    Py_XDECREF(name);
+    Py_DECREF(conn);
+    if (sub == NULL) {
+        return -1;
+    }
+    Py_XSETREF(op->sub, sub);
+    op->phase = PH_WAIT_SUB;
+    return 0;
+}
+
+/* WAIT_PREPARE finished: pick codecs (introspecting unknown types first),
+ * then op_after_resolve.  3 = continue stepping (introspection started). */
+static int
+op_after_prepare(OpObject *op)
+{
+    if (!op->stmt->described) {
+        PyErr_SetString(op->st->ProtocolError,
+                        "the server did not describe the statement");
+        return -1;
+    }
+    PyObject *missing;
+    if (pgw_stmt_resolve(op->proto, op->stmt, 0, &missing) < 0) {
+        return -1;
+    }
+    if (missing != NULL) {
+        int rc = op_start_introspection(op, missing);
+        Py_DECREF(missing);
+        return rc < 0 ? -1 : 3;
+    }
+    return op_after_resolve(op);
+}
+
+/* Drive the introspection coroutine one step.  Returns like op_step's
+ * helpers; on PYGEN_NEXT *result is what it yielded. */
+static int
+op_step_sub(OpObject *op, PyObject **result)
+{
+    PyObject *res = NULL;
+    PySendResult r = PyIter_Send(op->sub, Py_None, &res);
+    if (r == PYGEN_NEXT) {
+        /* what the task now waits on: a timeout must be able to wake it */
+        Py_XSETREF(op->fut, Py_NewRef(res));
+        *result = res;
+        return 4;
+    }
+    Py_CLEAR(op->sub);
+    if (r == PYGEN_ERROR) {
+        return -1;
+    }
+    Py_XDECREF(res);
+    PyObject *missing;
+    if (pgw_stmt_resolve(op->proto, op->stmt, 1, &missing) < 0) {
+        return -1;
+    }
+    Py_XDECREF(missing);
+    return op_after_resolve(op);
 }
 
 /* ------------------------------------------------------------------ */
@@ -688,6 +768,15 @@ op_step(OpObject *op, PyObject **result)
                 return op_finish_error(op, result);
             }
             rc = op_after_prepare(op);
+            if (rc == 3) {
+                continue;
+            }
+            break;
+        case PH_WAIT_SUB:
+            rc = op_step_sub(op, result);
+            if (rc == 4) {
+                return PYGEN_NEXT;
+            }
             break;
         case PH_WAIT_RESULT:
             if (!op->request_done && op->error == NULL) {
@@ -769,6 +858,14 @@ static void
 op_abandon(OpObject *op)
 {
     ProtocolObject *p = op->proto;
+    if (op->sub != NULL) {
+        PyObject *r = PyObject_CallMethodNoArgs(op->sub, op->st->str_close);
+        if (r == NULL) {
+            PyErr_WriteUnraisable((PyObject *)op);
+        }
+        Py_XDECREF(r);
+        Py_CLEAR(op->sub);
+    }
     if ((op->phase == PH_WAIT_PREPARE || op->phase == PH_WAIT_RESULT) &&
         !op->request_done && p->cur == op) {
         pgw_proto_begin_cancel(p);
@@ -894,6 +991,7 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->retried = 0;
     op->check_desc = 0;
     op->stmt_name = NULL;
+    op->sub = NULL;
     op->simple = 0;
     op->want_rows = kind != OP_EXECUTE && kind != OP_EXECUTEMANY &&
                     kind != OP_PREPARE;
@@ -956,6 +1054,7 @@ op_traverse(OpObject *op, visitproc visit, void *arg)
     Py_VISIT(op->error);
     Py_VISIT(op->pending_exc);
     Py_VISIT(op->stmt_name);
+    Py_VISIT(op->sub);
     return 0;
 }
 
@@ -974,6 +1073,7 @@ op_clear(OpObject *op)
     Py_CLEAR(op->error);
     Py_CLEAR(op->pending_exc);
     Py_CLEAR(op->stmt_name);
+    Py_CLEAR(op->sub);
     return 0;
 }
 

@@ -43,6 +43,7 @@ struct StmtObject {
     PyObject *names;  /* tuple of column names (str) */
     PyObject *desc;   /* RecordDesc */
     PyObject *attrs;  /* list of (name, type_oid) or NULL */
+    PyObject *codec_refs; /* list of the Codec objects our codecs belong to */
     int described;    /* ParameterDescription/RowDescription seen */
     int explicit_;    /* made by prepare(): not re-prepared behind its back */
     int wrappers;     /* live PreparedStatement objects using it */
@@ -113,6 +114,9 @@ typedef struct {
      * (Parse+Bind+Describe+Execute+Sync) and no server-side statement
      * outlives it (pgbouncer transaction pooling). */
     PyObject *unnamed_cache; /* dict query -> Statement */
+    /* Codecs of non-builtin types, filled by Connection._introspect_types:
+     * dict oid (int) -> Codec object. */
+    PyObject *type_codecs;
 
     PyTypeObject *record_class;
     double command_timeout; /* < 0: none */
@@ -152,6 +156,7 @@ typedef enum {
     PH_INIT = 0,
     PH_WAIT_DRAIN,
     PH_WAIT_PREPARE,
+    PH_WAIT_SUB,      /* driving Connection._introspect_types(oids) */
     PH_WAIT_RESULT,
     PH_DONE,
 } OpPhase;
@@ -181,6 +186,7 @@ struct OpObject {
     int retried;          /* already re-prepared once after invalidation */
     int check_desc;       /* verify the portal's RowDescription (unnamed) */
     PyObject *stmt_name;  /* prepare(name=...): bytes, or NULL */
+    PyObject *sub;        /* the introspection coroutine being driven */
 };
 
 /* protocol.c */
@@ -208,6 +214,12 @@ PyObject *pgw_stmt_next_name(ProtocolObject *p);
 int pgw_stmt_on_param_desc(StmtObject *s, PgcView body);
 int pgw_stmt_on_row_desc(StmtObject *s, PgcView body);
 int pgw_stmt_on_no_data(StmtObject *s);
+/* Pick codecs for s's parameter and column types from the builtin table
+ * and p->type_codecs.  Non-builtin oids without a codec are returned in
+ * *missing (a new list), unless `force`, when they fall back to text.  0 or
+ * -1. */
+int pgw_stmt_resolve(ProtocolObject *p, StmtObject *s, int force,
+                     PyObject **missing);
 /* Write Parse + Describe(S) + Sync for s. */
 int pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s);
 /* Write Bind + Execute for one set of arguments (no Sync). */

@@ -978,8 +978,9 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     p->pending_closes = PyList_New(0);
     p->unnamed_cache = PyDict_New();
     p->stmt_prefix = PyBytes_FromString(prefix);
+    p->type_codecs = PyDict_New();
     if (!p->settings || !p->stmt_cache || !p->pending_closes ||
-        !p->unnamed_cache || !p->stmt_prefix) {
+        !p->unnamed_cache || !p->stmt_prefix || !p->type_codecs) {
         Py_DECREF(p);
         return NULL;
     }
@@ -1001,6 +1002,7 @@ proto_traverse(ProtocolObject *p, visitproc visit, void *arg)
     Py_VISIT(p->stmt_cache);
     Py_VISIT(p->pending_closes);
     Py_VISIT(p->unnamed_cache);
+    Py_VISIT(p->type_codecs);
     Py_VISIT(p->record_class);
     Py_VISIT(p->conn_ref);
     Py_VISIT(p->closed_fut);
@@ -1026,6 +1028,7 @@ proto_clear(ProtocolObject *p)
     Py_CLEAR(p->pending_closes);
     Py_CLEAR(p->unnamed_cache);
     Py_CLEAR(p->stmt_prefix);
+    Py_CLEAR(p->type_codecs);
     Py_CLEAR(p->record_class);
     Py_CLEAR(p->conn_ref);
     Py_CLEAR(p->closed_fut);
@@ -1087,6 +1090,12 @@ proto_get_cache_len(ProtocolObject *p, void *Py_UNUSED(c))
 }
 
 static PyObject *
+proto_get_type_codecs(ProtocolObject *p, void *Py_UNUSED(c))
+{
+    return Py_NewRef(p->type_codecs);
+}
+
+static PyObject *
 proto_get_record_class(ProtocolObject *p, void *Py_UNUSED(c))
 {
     return Py_NewRef(p->record_class);
@@ -1132,6 +1141,8 @@ static PyGetSetDef proto_getset[] = {
     {"command_timeout", (getter)proto_get_command_timeout, NULL, NULL, NULL},
     {"statement_cache_len", (getter)proto_get_cache_len, NULL, NULL, NULL},
     {"record_class", (getter)proto_get_record_class, NULL, NULL, NULL},
+    {"type_codecs", (getter)proto_get_type_codecs, NULL,
+     "dict oid -> Codec for non-builtin types", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

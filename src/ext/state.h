@@ -34,6 +34,7 @@ typedef struct ModState {
     PyObject *ConnectionDoesNotExistError;
     PyObject *InvalidCachedStatementError;
     PyObject *InvalidSQLStatementNameError;
+    PyObject *OutdatedSchemaCacheError;
     PyObject *error_from_fields; /* callable(fields: dict, query) -> exc */
     /* asyncio */
     PyObject *TimeoutError;

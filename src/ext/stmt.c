@@ -7,6 +7,7 @@
  * a cached execution only encodes arguments.
  */
 #include "proto.h"
+#include "../codec/codec_dyn.h"
 
 #include <time.h>
 
@@ -68,6 +69,7 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
     s->names = NULL;
     s->desc = NULL;
     s->attrs = NULL;
+    s->codec_refs = NULL;
     s->described = 0;
     s->explicit_ = 0;
     s->wrappers = 0;
@@ -91,6 +93,7 @@ stmt_traverse(StmtObject *s, visitproc visit, void *arg)
     Py_VISIT(s->names);
     Py_VISIT(s->desc);
     Py_VISIT(s->attrs);
+    Py_VISIT(s->codec_refs);
     Py_VISIT(s->last_status);
     return 0;
 }
@@ -104,6 +107,7 @@ stmt_clear(StmtObject *s)
     Py_CLEAR(s->names);
     Py_CLEAR(s->desc);
     Py_CLEAR(s->attrs);
+    Py_CLEAR(s->codec_refs);
     Py_CLEAR(s->last_status);
     return 0;
 }
@@ -243,6 +247,91 @@ compact_formats(const int16_t *fmts, uint16_t n, uint16_t *nfmt)
         }
     }
     *nfmt = 1;
+}
+
+/* The codec for oid: builtin, else from the connection's registry (the
+ * Codec object is kept in s->codec_refs), else the text fallback -- and,
+ * unless `force`, the oid is added to `missing` to be built. */
+static const PgwCodec *
+resolve_one(ProtocolObject *p, StmtObject *s, uint32_t oid, int force,
+            PyObject *missing)
+{
+    const PgwCodec *c = pgw_codec_builtin(oid);
+    if (c != NULL) {
+        return c;
+    }
+    PyObject *key = PyLong_FromUnsignedLong(oid);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *obj = PyDict_GetItemWithError(p->type_codecs, key);
+    if (obj != NULL) {
+        Py_DECREF(key);
+        c = pgw_codec_get(obj);
+        if (c == NULL || PyList_Append(s->codec_refs, obj) < 0) {
+            return NULL;
+        }
+        return c;
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    /* user types, and builtin types without a static codec (ranges,
+     * multiranges): the Python side builds them -- builtin ones from a
+     * fixed table, never with a catalog query */
+    if (!force) {
+        int rc = PySequence_Contains(missing, key);
+        if (rc == 0) {
+            rc = PyList_Append(missing, key);
+        }
+        Py_DECREF(key);
+        return rc < 0 ? NULL : pgw_codec_text_fallback();
+    }
+    Py_DECREF(key);
+    return pgw_codec_text_fallback();
+}
+
+int
+pgw_stmt_resolve(ProtocolObject *p, StmtObject *s, int force,
+                 PyObject **missing)
+{
+    *missing = NULL;
+    PyObject *miss = PyList_New(0);
+    if (miss == NULL) {
+        return -1;
+    }
+    Py_XSETREF(s->codec_refs, PyList_New(0));
+    if (s->codec_refs == NULL) {
+        goto error;
+    }
+    for (uint16_t i = 0; i < s->nparams; i++) {
+        const PgwCodec *c = resolve_one(p, s, s->param_oids[i], force, miss);
+        if (c == NULL) {
+            goto error;
+        }
+        s->param_codecs[i] = c;
+        s->param_formats[i] = c->format;
+    }
+    for (uint16_t i = 0; i < s->ncols; i++) {
+        const PgwCodec *c = resolve_one(p, s, s->col_oids[i], force, miss);
+        if (c == NULL) {
+            goto error;
+        }
+        s->col_codecs[i] = c;
+        s->col_formats[i] = c->format;
+    }
+    compact_formats(s->param_formats, s->nparams, &s->nparam_formats);
+    compact_formats(s->col_formats, s->ncols, &s->ncol_formats);
+    if (PyList_GET_SIZE(miss) > 0) {
+        *missing = miss;
+        return 0;
+    }
+    Py_DECREF(miss);
+    return 0;
+error:
+    Py_DECREF(miss);
+    return -1;
 }
 
 int

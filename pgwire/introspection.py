@@ -1,0 +1,162 @@
+"""Type introspection: codecs for non-builtin types.
+
+When a statement uses a type the builtin table does not know (oid >= 16384:
+enums, composites, domains, ranges, multiranges, arrays of those, extension
+types), the C layer calls ``Connection._introspect_types(oids)``.  One
+recursive catalog query fetches those types and everything they are made
+of; codecs are then built bottom-up (children first) and registered in the
+connection's ``type_codecs`` (dict oid -> Codec), so each type is
+introspected once per connection.  Builtin types and their arrays never
+cause introspection.
+"""
+
+from . import _pgwire
+
+# Follows array elements, domain base types, composite attributes, range
+# subtypes and multirange ranges, transitively.
+INTRO_QUERY = """\
+WITH RECURSIVE deps(oid) AS (
+    SELECT unnest($1::int8[])::oid
+  UNION
+    SELECT d.dep
+    FROM deps
+    JOIN pg_catalog.pg_type t ON t.oid = deps.oid
+    CROSS JOIN LATERAL (
+        SELECT t.typelem WHERE t.typcategory = 'A' AND t.typelem <> 0
+        UNION ALL
+        SELECT t.typbasetype WHERE t.typtype = 'd'
+        UNION ALL
+        SELECT a.atttypid FROM pg_catalog.pg_attribute a
+        WHERE t.typtype = 'c' AND a.attrelid = t.typrelid
+          AND a.attnum > 0 AND NOT a.attisdropped
+        UNION ALL
+        SELECT r.rngsubtype FROM pg_catalog.pg_range r
+        WHERE r.rngtypid = t.oid
+        UNION ALL
+        SELECT r.rngtypid FROM pg_catalog.pg_range r
+        WHERE r.rngmultitypid = t.oid
+    ) AS d(dep)
+)
+SELECT t.oid::int8, t.typname::text, n.nspname::text, t.typtype::text,
+       t.typcategory::text, t.typelem::int8, t.typbasetype::int8,
+       (SELECT r.rngsubtype::int8 FROM pg_catalog.pg_range r
+        WHERE r.rngtypid = t.oid),
+       (SELECT r.rngtypid::int8 FROM pg_catalog.pg_range r
+        WHERE r.rngmultitypid = t.oid),
+       (SELECT array_agg(a.attname::text ORDER BY a.attnum)
+        FROM pg_catalog.pg_attribute a
+        WHERE t.typtype = 'c' AND a.attrelid = t.typrelid
+          AND a.attnum > 0 AND NOT a.attisdropped),
+       (SELECT array_agg(a.atttypid::int8 ORDER BY a.attnum)
+        FROM pg_catalog.pg_attribute a
+        WHERE t.typtype = 'c' AND a.attrelid = t.typrelid
+          AND a.attnum > 0 AND NOT a.attisdropped)
+FROM deps
+JOIN pg_catalog.pg_type t ON t.oid = deps.oid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"""
+
+
+def _has_builtin(oid):
+    return _pgwire._codec_format(oid) is not None
+
+
+# Builtin types whose codecs are derived (not in the C static table):
+# ranges (oid: name, subtype), multiranges (oid: name, range) and arrays
+# of both (oid: name, element).  Built from this table without a query.
+FIRST_NORMAL_OID = 16384
+BUILTIN_RANGES = {
+    3904: ("int4range", 23), 3906: ("numrange", 1700),
+    3908: ("tsrange", 1114), 3910: ("tstzrange", 1184),
+    3912: ("daterange", 1082), 3926: ("int8range", 20),
+}
+BUILTIN_MULTIRANGES = {
+    4451: ("int4multirange", 3904), 4532: ("nummultirange", 3906),
+    4533: ("tsmultirange", 3908), 4534: ("tstzmultirange", 3910),
+    4535: ("datemultirange", 3912), 4536: ("int8multirange", 3926),
+}
+BUILTIN_DERIVED_ARRAYS = {
+    3905: ("_int4range", 3904), 3907: ("_numrange", 3906),
+    3909: ("_tsrange", 3908), 3911: ("_tstzrange", 3910),
+    3913: ("_daterange", 3912), 3927: ("_int8range", 3926),
+    6150: ("_int4multirange", 4451), 6151: ("_nummultirange", 4532),
+    6152: ("_tsmultirange", 4533), 6153: ("_tstzmultirange", 4534),
+    6155: ("_datemultirange", 4535), 6157: ("_int8multirange", 4536),
+}
+
+
+def build_builtin(oid, registry):
+    """The codec of a builtin oid without a catalog query: derived
+    builtins from the tables above, the static table, else text."""
+    codec = registry.get(oid)
+    if codec is not None:
+        return codec
+    if _has_builtin(oid):
+        codec = _pgwire._codec_make("builtin", oid)
+    elif oid in BUILTIN_RANGES:
+        name, sub = BUILTIN_RANGES[oid]
+        codec = _pgwire._codec_make("range", oid, name,
+                                    subtype=build_builtin(sub, registry))
+    elif oid in BUILTIN_MULTIRANGES:
+        name, rng = BUILTIN_MULTIRANGES[oid]
+        codec = _pgwire._codec_make("multirange", oid, name,
+                                    range=build_builtin(rng, registry))
+    elif oid in BUILTIN_DERIVED_ARRAYS:
+        name, elem = BUILTIN_DERIVED_ARRAYS[oid]
+        codec = _pgwire._codec_make("array", oid, name,
+                                    elem=build_builtin(elem, registry))
+    else:
+        codec = _pgwire._codec_make("text", oid, f"oid_{oid}")
+    registry[oid] = codec
+    return codec
+
+
+def build_codecs(rows, registry):
+    """Build Codec objects for the introspected rows into ``registry``
+    (dict oid -> Codec); children first.  Returns the oids built."""
+    info = {r[0]: r for r in rows}
+    built = []
+
+    def build(oid, depth=0):
+        codec = registry.get(oid)
+        if codec is not None:
+            return codec
+        if depth > 64:
+            raise RecursionError(f"type {oid} nests too deeply")
+        if oid < FIRST_NORMAL_OID:
+            return build_builtin(oid, registry)
+        else:
+            codec = _make(oid, info.get(oid), depth)
+        registry[oid] = codec
+        built.append(oid)
+        return codec
+
+    def _make(oid, row, depth):
+        if row is None:  # vanished meanwhile: keep it readable as text
+            return _pgwire._codec_make("text", oid, f"oid_{oid}")
+        (_, name, schema, typtype, category, elem, base, subtype, rng,
+         attnames, attoids) = row
+        if typtype == "e":
+            return _pgwire._codec_make("enum", oid, name)
+        if typtype == "d":
+            return _pgwire._codec_make("domain", oid, name,
+                                       base=build(base, depth + 1))
+        if typtype == "c":
+            codecs = [build(o, depth + 1) for o in attoids or ()]
+            return _pgwire._codec_make(
+                "composite", oid, name, names=list(attnames or ()),
+                oids=list(attoids or ()), codecs=codecs, schema=schema)
+        if typtype == "r":
+            return _pgwire._codec_make("range", oid, name,
+                                       subtype=build(subtype, depth + 1))
+        if typtype == "m":
+            return _pgwire._codec_make("multirange", oid, name,
+                                       range=build(rng, depth + 1))
+        if category == "A" and elem:
+            return _pgwire._codec_make("array", oid, name,
+                                       elem=build(elem, depth + 1))
+        # an extension's base type (citext, ltree, ...): text I/O
+        return _pgwire._codec_make("text", oid, name)
+
+    for oid in info:
+        build(oid)
+    return built

@@ -1,0 +1,113 @@
+/* codec_dyn.h -- codecs built at run time from catalog information:
+ * arrays, composites, enums, domains, ranges and multiranges of any type.
+ *
+ * A Codec object (the heap type pgwire._pgwire.Codec) owns one PgwCodec,
+ * embedded as the first member of a PgwDynCodec, and keeps its child Codec
+ * objects alive; pgw_codec_get() gives the PgwCodec to use with the uniform
+ * decode/encode signatures of codec.h.  The PgwCodec pointer stays valid as
+ * long as the Codec object lives (hold a reference next to the pointer).
+ *
+ * Nothing here does I/O: the caller reads pg_type/pg_attribute/pg_range
+ * (introspection) and builds the codecs bottom-up, children first.  Codec
+ * objects are immutable once built and cannot form cycles.
+ *
+ * Formats: an enum is binary (its binary form is the label text); an array,
+ * domain, range or multirange has the format of its element/base/subtype
+ * codec, a composite is binary when every field codec is.  A derived codec
+ * over a text-format codec (e.g. an unknown extension type) falls back to
+ * text I/O as a whole: str both ways, like the text fallback.
+ *
+ * Decoders check every count and length against the bytes left (ValueError
+ * on malformed data) and bound their recursion with Py_EnterRecursiveCall.
+ */
+#ifndef PGW_CODEC_DYN_H
+#define PGW_CODEC_DYN_H
+
+#include "codec.h"
+
+typedef enum {
+    PGW_DYN_BUILTIN = 0, /* wraps a static codec of the builtin table */
+    PGW_DYN_TEXT,        /* text I/O (str) under a given oid and name */
+    PGW_DYN_ARRAY,
+    PGW_DYN_COMPOSITE,
+    PGW_DYN_ENUM,
+    PGW_DYN_DOMAIN,
+    PGW_DYN_RANGE,
+    PGW_DYN_MULTIRANGE,
+} PgwDynKind;
+
+/* The codec owned by a Codec object.  `codec` must stay the first member:
+ * the decode/encode functions cast their `const PgwCodec *` back. */
+typedef struct {
+    PgwCodec codec;
+    PgwDynKind kind;
+    PyObject *name;   /* str; codec.name points at its UTF-8 */
+    PyObject *schema; /* str or None (composites: error messages) */
+    /* array element / domain base / range subtype / multirange range
+     * (a Codec object), and its PgwCodec; builtin: sub == NULL and
+     * sub_codec is the static codec */
+    PyObject *sub;
+    const PgwCodec *sub_codec;
+    /* composites */
+    Py_ssize_t nfields;
+    PyObject *field_names;  /* tuple of str */
+    PyObject *field_codecs; /* tuple of Codec */
+    PyObject *field_index;  /* dict: name -> index (last duplicate wins) */
+    PyObject *desc;         /* RecordDesc shared by the decoded records */
+    uint32_t *field_oids;   /* PyMem, nfields: pg_attribute.atttypid */
+    const PgwCodec **fields; /* PyMem, nfields */
+} PgwDynCodec;
+
+/* Create the Codec heap type, add it to the module as `Codec`, and store
+ * a strong reference in *out.  0, or -1 with an exception set. */
+int pgw_codec_setup_types(PyObject *module, PyTypeObject **out);
+
+/* The codec of a Codec object (borrowed, valid while the object lives):
+ * the static codec for a wrapped builtin, else the owned one.  NULL with
+ * TypeError when obj is not a Codec. */
+const PgwCodec *pgw_codec_get(PyObject *obj);
+/* 1 when obj is a Codec, else 0. */
+int pgw_codec_check(PyObject *obj);
+
+/* Constructors: each returns a new Codec object (new reference), or NULL
+ * with an exception set.  `type` is the Codec type (ModState.CodecType);
+ * names are str; child codecs are Codec objects (borrowed: the new codec
+ * takes its own references). */
+
+/* The builtin codec of oid (LookupError when the table has none). */
+PyObject *pgw_codec_new_builtin(PyTypeObject *type, uint32_t oid);
+/* Text I/O (str both ways) for a type without a binary codec. */
+PyObject *pgw_codec_new_text(PyTypeObject *type, uint32_t oid,
+                             PyObject *name);
+/* Array of elem (codec_array.c); the element oid on the wire must be
+ * elem's oid. */
+PyObject *pgw_codec_new_array(PyTypeObject *type, uint32_t oid,
+                              PyObject *name, PyObject *elem);
+/* Composite -> Record (ctx->record_*), from tuple/list/Record (by
+ * position) or Mapping (by field name, missing keys -> NULL).
+ * field_names: sequence of str; field_oids: sequence of int (the
+ * attributes' type oids, checked against the wire); field_codecs: sequence
+ * of Codec; all three of the same length.  schema: str or None (the
+ * OutdatedSchemaCacheError raised on a count/oid mismatch carries it). */
+PyObject *pgw_codec_new_composite(const PgwCodecCtx *ctx, PyTypeObject *type,
+                                  uint32_t oid, PyObject *schema,
+                                  PyObject *name, PyObject *field_names,
+                                  PyObject *field_oids,
+                                  PyObject *field_codecs);
+/* Enum <-> str (the binary format is the label's text). */
+PyObject *pgw_codec_new_enum(PyTypeObject *type, uint32_t oid,
+                             PyObject *name);
+/* Domain: the values of base, under the domain's oid and name. */
+PyObject *pgw_codec_new_domain(PyTypeObject *type, uint32_t oid,
+                               PyObject *name, PyObject *base);
+/* Range <-> pgwire.types.Range (encode also takes a tuple/list of 0, 1 or
+ * 2 bounds, as asyncpg: () empty, (lo,) [lo,), (lo, hi) [lo, hi]; None =
+ * infinite). */
+PyObject *pgw_codec_new_range(PyTypeObject *type, uint32_t oid,
+                              PyObject *name, PyObject *subtype);
+/* Multirange <-> list of Range (encode: any sequence of what the range
+ * codec accepts).  range: the Codec of the range type. */
+PyObject *pgw_codec_new_multirange(PyTypeObject *type, uint32_t oid,
+                                   PyObject *name, PyObject *range);
+
+#endif /* PGW_CODEC_DYN_H */
