@@ -322,3 +322,53 @@ async def test_evicted_statement_stays_valid_while_prepared(cluster):
             name) == 0
     finally:
         await c.close()
+
+
+async def test_cache_lifetime(cluster):
+    c = await pgwire.connect(**cluster.connect_kwargs(),
+                             max_cached_statement_lifetime=0.05)
+    try:
+        s1 = await c.prepare("SELECT 1")
+        name1 = s1.get_name()
+        # the lifetime is the behaviour under test: let it pass
+        await asyncio.sleep(0.1)
+        s2 = await c.prepare("SELECT 1")
+        assert s2.get_name() != name1  # expired: prepared again
+    finally:
+        await c.close()
+
+
+async def test_cache_lifetime_zero_means_forever(cluster):
+    c = await pgwire.connect(**cluster.connect_kwargs(),
+                             max_cached_statement_lifetime=0)
+    try:
+        s1 = await c.prepare("SELECT 1")
+        await asyncio.sleep(0.05)
+        assert (await c.prepare("SELECT 1")).get_name() == s1.get_name()
+    finally:
+        await c.close()
+
+
+async def test_max_cacheable_statement_size(cluster):
+    c = await pgwire.connect(**cluster.connect_kwargs(),
+                             max_cacheable_statement_size=20)
+    try:
+        short = "SELECT 1"
+        long_ = "SELECT 1 /* " + "x" * 40 + " */"
+        assert await c.fetchval(short) == 1
+        assert await c.fetchval(long_) == 1
+        assert c._protocol.statement_cache_len == 1
+        assert (await c.prepare(long_)).get_name() == ""  # unnamed
+    finally:
+        await c.close()
+
+
+@pytest.mark.parametrize("kw,err", [
+    ({"statement_cache_size": -1}, ValueError),
+    ({"statement_cache_size": True}, ValueError),
+    ({"max_cached_statement_lifetime": "x"}, ValueError),
+    ({"max_cacheable_statement_size": -5}, ValueError),
+])
+async def test_cache_option_validation(cluster, kw, err):
+    with pytest.raises(err):
+        await pgwire.connect(**cluster.connect_kwargs(), **kw)
