@@ -256,8 +256,9 @@ static const PgwCodec *
 resolve_one(ProtocolObject *p, StmtObject *s, uint32_t oid, int force,
             PyObject *missing)
 {
+    /* the registry first: set_type_codec() may override a builtin */
     const PgwCodec *c = pgw_codec_builtin(oid);
-    if (c != NULL) {
+    if (c != NULL && PyDict_GET_SIZE(p->type_codecs) == 0) {
         return c;
     }
     PyObject *key = PyLong_FromUnsignedLong(oid);
@@ -276,6 +277,10 @@ resolve_one(ProtocolObject *p, StmtObject *s, uint32_t oid, int force,
     if (PyErr_Occurred()) {
         Py_DECREF(key);
         return NULL;
+    }
+    if (c != NULL) {
+        Py_DECREF(key);
+        return c;
     }
     /* user types, and builtin types without a static codec (ranges,
      * multiranges): the Python side builds them -- builtin ones from a
