@@ -79,6 +79,7 @@ import_objects(ModState *st)
     IMPORT(error_from_fields, "pgwire.exceptions", "_error_from_fields");
     IMPORT(TimeoutError, "asyncio", "TimeoutError");
     IMPORT(CancelledError, "asyncio", "CancelledError");
+    IMPORT(InvalidStateError, "asyncio", "InvalidStateError");
     return 0;
 }
 
@@ -144,6 +145,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->error_from_fields);
     Py_VISIT(st->TimeoutError);
     Py_VISIT(st->CancelledError);
+    Py_VISIT(st->InvalidStateError);
     return 0;
 }
 
@@ -172,6 +174,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->error_from_fields);
     Py_CLEAR(st->TimeoutError);
     Py_CLEAR(st->CancelledError);
+    Py_CLEAR(st->InvalidStateError);
     Py_CLEAR(st->str_write);
     Py_CLEAR(st->str_close);
     Py_CLEAR(st->str_abort);

@@ -52,21 +52,18 @@ pgw_proto_new_future(ProtocolObject *p)
     return PyObject_CallMethodNoArgs(p->loop, p->st->str_create_future);
 }
 
-/* fut.set_result(None) unless the future is already done.  0 or -1. */
+/* fut.set_result(None) unless the future is already done (cancelled by
+ * its task, or resolved by a timer): one call, InvalidStateError meaning
+ * "already done".  0 or -1. */
 int
 pgw_future_resolve(ModState *st, PyObject *fut)
 {
-    PyObject *r = PyObject_CallMethodNoArgs(fut, st->str_done);
+    PyObject *r = PyObject_CallMethodOneArg(fut, st->str_set_result, Py_None);
     if (r == NULL) {
-        return -1;
-    }
-    int done = PyObject_IsTrue(r);
-    Py_DECREF(r);
-    if (done) {
-        return 0;
-    }
-    r = PyObject_CallMethodOneArg(fut, st->str_set_result, Py_None);
-    if (r == NULL) {
+        if (PyErr_ExceptionMatches(st->InvalidStateError)) {
+            PyErr_Clear();
+            return 0;
+        }
         return -1;
     }
     Py_DECREF(r);

@@ -39,6 +39,7 @@ typedef struct ModState {
     /* asyncio */
     PyObject *TimeoutError;
     PyObject *CancelledError;
+    PyObject *InvalidStateError;
 
     /* interned strings */
     PyObject *str_write;
