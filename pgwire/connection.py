@@ -86,7 +86,8 @@ class Connection(_pgwire.ConnectionCore):
         missing = sorted({o for o in oids if o not in cache})
         if missing:
             rows = await self.fetch(_TYPE_INFO_QUERY, missing,
-                                    timeout=timeout)
+                                    timeout=timeout,
+                                    _ignore_custom_codec=True)
             for r in rows:
                 cache[r[0]] = _types.Type(r[0], r[1], _type_kind(r), r[4])
             for o in missing:
@@ -105,15 +106,21 @@ class Connection(_pgwire.ConnectionCore):
             if o < introspection.FIRST_NORMAL_OID:
                 introspection.build_builtin(o, registry)
         if user:
-            rows = await self.fetch(introspection.INTRO_QUERY, user)
+            rows = await self.fetch(introspection.INTRO_QUERY, user,
+                                    _ignore_custom_codec=True)
             introspection.build_codecs(rows, registry)
 
     async def reload_schema_state(self):
         """Forget cached statements and type information (after schema
         changes made elsewhere)."""
         self._protocol.clear_statement_cache()
-        self._protocol.type_codecs.clear()
+        self._reset_type_codecs()
         self.__dict__.pop("_type_info", None)
+
+    def _reset_type_codecs(self):
+        """Forget derived codecs; set_type_codec overrides stay (called
+        by the C layer after OutdatedSchemaCacheError too)."""
+        self._install_custom_codecs()
 
     # -- info ---------------------------------------------------------
     def get_server_version(self):
@@ -232,6 +239,137 @@ class Connection(_pgwire.ConnectionCore):
             ok = False
         finally:
             proto._cancel_finished(ok)
+
+    # -- custom codecs (set_type_codec, reset_type_codec,
+    #    set_builtin_type_codec) ------------------------------------------
+    # Overrides live in self._custom_codecs (oid -> (codec, array oid,
+    # array codec)) and are installed in the protocol's type_codecs, which
+    # statements consult before the builtin table.  Setting or resetting
+    # one clears type_codecs (derived codecs may embed the old codec) and
+    # the statement cache, then installs the overrides again.
+    async def set_type_codec(self, typename, *, schema='public', encoder,
+                             decoder, format='text'):
+        """Set an encoder/decoder pair for the type ``schema.typename``.
+
+        ``format='text'``: ``decoder`` receives the text form (``str``) and
+        ``encoder`` must return one; ``'binary'``: the binary form
+        (``bytes``); ``'tuple'``: the type's tuple form -- interval
+        ``(months, days, microseconds)``, date ``(days since 2000-01-01,)``,
+        timestamp/timestamptz ``(microseconds since 2000-01-01 [UTC],)``,
+        time ``(microseconds,)``, timetz ``(microseconds, zone offset in
+        seconds)``, a composite type the tuple of its field values
+        (composites take only this format).  Infinity is the int32/int64
+        max/min sentinel.  Builtin types are in ``schema='pg_catalog'``.
+        The array type of ``typename`` uses the codec for its elements.
+        """
+        from . import _custom_codecs as cc
+        cc.check_format(format, cc.CODEC_FORMATS)
+        info = await self._codec_type_info(typename, schema)
+        cc.check_custom_codec(info, typename, schema, format)
+        self._custom_codec_map().pop(info.oid, None)
+        try:
+            base = None
+            if format == 'tuple':
+                base = await self._codec_tuple_base(info)
+            codec = _pgwire._codec_make(
+                'python', info.oid, info.name, encoder=encoder,
+                decoder=decoder, format=format, base=base)
+            self._custom_codec_map()[info.oid] = \
+                self._codec_with_array(info, codec)
+        except ValueError as e:
+            raise exceptions.InterfaceError(str(e)) from None
+        finally:
+            self._install_custom_codecs()
+
+    async def reset_type_codec(self, typename, *, schema='public'):
+        """Restore the default codec of ``schema.typename`` (and of its
+        array type)."""
+        info = await self._codec_type_info(typename, schema)
+        self._custom_codec_map().pop(info.oid, None)
+        self._install_custom_codecs()
+
+    async def set_builtin_type_codec(self, typename, *, schema='public',
+                                     codec_name, format=None):
+        """Exchange the scalar type ``schema.typename`` (typically an
+        extension type) with the builtin codec ``codec_name``: a builtin
+        type name (``'text'``, ``'int'``, ``'double precision'``, ...) or
+        ``'pg_contrib.hstore'`` (``dict[str, str | None]``).  ``format``:
+        None for the target's format, or ``'text'``/``'binary'``."""
+        from . import _custom_codecs as cc
+        cc.check_format(format, (None, 'text', 'binary'))
+        info = await self._codec_type_info(typename, schema)
+        if not cc.is_scalar(info):
+            raise exceptions.InterfaceError(
+                'cannot alias non-scalar type {}.{}'.format(schema, typename))
+        target = cc.alias_target(codec_name)
+        self._custom_codec_map().pop(info.oid, None)
+        try:
+            if target is None:
+                raise LookupError(codec_name)
+            codec = _pgwire._codec_make('alias', info.oid, info.name,
+                                        target=target, format=format)
+            self._custom_codec_map()[info.oid] = \
+                self._codec_with_array(info, codec)
+        except (LookupError, ValueError):
+            raise exceptions.InterfaceError(
+                'cannot alias {} to {}: there is no {} codec for {}'.format(
+                    typename, codec_name, format or 'text or binary',
+                    codec_name)) from None
+        finally:
+            self._install_custom_codecs()
+
+    def _custom_codec_map(self):
+        return self.__dict__.setdefault('_custom_codecs', {})
+
+    def _install_custom_codecs(self):
+        """type_codecs := the overrides (derived codecs are rebuilt on
+        demand); drop the statements prepared with the old codecs."""
+        registry = self._protocol.type_codecs
+        registry.clear()
+        for oid, (codec, array_oid, array) in \
+                self._custom_codec_map().items():
+            registry[oid] = codec
+            if array is not None:
+                registry[array_oid] = array
+        self._protocol.clear_statement_cache()
+
+    async def _codec_catalog(self, query, *args):
+        """fetch() a catalog query with the default codecs: overrides
+        (of text, int8, ...) must not decode it."""
+        return await self.fetch(query, *args, _ignore_custom_codec=True)
+
+    async def _codec_type_info(self, typename, schema):
+        from . import _custom_codecs as cc
+        if self.is_closed():
+            raise exceptions.InterfaceError('connection is closed')
+        query, args = cc.lookup_query(typename, schema)
+        rows = await self._codec_catalog(query, *args)
+        return cc.type_info(rows, typename, schema)
+
+    async def _codec_tuple_base(self, info):
+        """The Codec whose tuple form a tuple-format codec exchanges: the
+        builtin one, or the composite built from the catalog (its fields
+        use the overrides in force)."""
+        from . import introspection
+        if info.typtype != 'c':
+            return _pgwire._codec_make('builtin', info.oid)
+        rows = await self._codec_catalog(introspection.INTRO_QUERY,
+                                         [info.oid])
+        self._install_custom_codecs()  # without this type's old override
+        registry = dict(self._protocol.type_codecs)
+        introspection.build_codecs(rows, registry)
+        return registry[info.oid]
+
+    @staticmethod
+    def _codec_with_array(info, codec):
+        """(codec, array oid, codec of the array type or None)."""
+        if not info.array_oid:
+            return codec, 0, None
+        kind = 'array' if codec.format == 1 else 'textarray'
+        array = _pgwire._codec_make(kind, info.array_oid,
+                                    info.array_name or '_' + info.name,
+                                    elem=codec)
+        return codec, info.array_oid, array
 
 
 _TYPE_INFO_QUERY = """\

@@ -1950,8 +1950,10 @@ class TestMisc:
         assert rt(oid, [1, 2**64 - 1, ()]) == (1, 2**64 - 1, ())
         assert rt(oid, (1, 5, {3})) == (1, 5, (3,))
         for bad, exc in [((1, 2), ValueError), ((1, 2, 3), TypeError),
-                         ((1, 2, "34"), TypeError), ((-1, 2, []), OverflowError),
-                         ((1, 2, [2**64]), OverflowError), ("abc", TypeError)]:
+                         ((1, 2, "34"), TypeError),
+                         ((-1, 2, []), OverflowError),
+                         ((1, 2, [2**64]), OverflowError),
+                         ("abc", TypeError)]:
             with pytest.raises(exc):
                 enc(oid, bad)
         for bad in (b"", bytes(19), i32(1) + bytes(16),

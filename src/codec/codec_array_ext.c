@@ -26,7 +26,6 @@
 #include "codec_internal.h"
 
 #define AX_MAXDIM 6
-#define AX_BIN_HDR 12
 
 /* The element codec of an array codec, or NULL with TypeError set. */
 static const PgwCodec *
@@ -60,10 +59,13 @@ ax_is_nested(const AxEnc *e, PyObject *o)
     return PyList_Check(o) || (!e->tuple_elems && PyTuple_Check(o));
 }
 
-/* The top-level value as a list or tuple (new reference). */
+/* The top-level value as a list or tuple (new reference).  Another
+ * sequence or a set must have a length (checked first: a lazy sequence
+ * such as an IPv6Network is never listed). */
 static PyObject *
 ax_as_seq(PyObject *obj)
 {
+    Py_ssize_t len;
     if (PyList_Check(obj) || PyTuple_Check(obj)) {
         return Py_NewRef(obj);
     }
@@ -71,6 +73,14 @@ ax_as_seq(PyObject *obj)
         PyMemoryView_Check(obj) || PyDict_Check(obj) ||
         !(PyAnySet_Check(obj) || PySequence_Check(obj))) {
         pgw_codec_type_error("list or tuple", obj);
+        return NULL;
+    }
+    len = PyObject_Length(obj);
+    if (len < 0) {
+        return NULL;
+    }
+    if (len > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "array dimension too large");
         return NULL;
     }
     return PySequence_Tuple(obj);

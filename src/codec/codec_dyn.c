@@ -7,6 +7,7 @@
  */
 #include "codec_dyn.h"
 #include "codec_internal.h"
+#include "codec_dyn_priv.h"
 
 typedef struct {
     PyObject_HEAD
@@ -18,6 +19,7 @@ static const char *const kind_names[] = {
     [PGW_DYN_ARRAY] = "array",         [PGW_DYN_COMPOSITE] = "composite",
     [PGW_DYN_ENUM] = "enum",           [PGW_DYN_DOMAIN] = "domain",
     [PGW_DYN_RANGE] = "range",         [PGW_DYN_MULTIRANGE] = "multirange",
+    [PGW_DYN_PYTHON] = "python",       [PGW_DYN_ALIAS] = "alias",
 };
 
 /* ------------------------------------------------------------------ */
@@ -165,16 +167,23 @@ codec_traverse(CodecObject *self, visitproc visit, void *arg)
     Py_VISIT(self->dyn.field_codecs);
     Py_VISIT(self->dyn.field_index);
     Py_VISIT(self->dyn.desc);
+    Py_VISIT(self->dyn.py_encoder);
+    Py_VISIT(self->dyn.py_decoder);
     return 0;
 }
 
-/* A Codec cannot be part of a cycle (its children are built before it and
- * never refer back), so clear is only ever called from dealloc; it drops
- * the child pointers with the references that keep them valid. */
+/* A Codec cannot be part of a cycle through its children (they are built
+ * before it and never refer back); only the callables of a python codec
+ * (set_type_codec) may lead back to it, and the GC then clears them (its
+ * encode/decode raise afterwards).  Otherwise clear is only called from
+ * dealloc; it drops the child pointers with the references that keep them
+ * valid. */
 static int
 codec_clear(CodecObject *self)
 {
     PgwDynCodec *d = &self->dyn;
+    Py_CLEAR(d->py_encoder);
+    Py_CLEAR(d->py_decoder);
     d->sub_codec = NULL;
     d->codec.elem = NULL;
     d->nfields = 0;
@@ -634,4 +643,39 @@ pgw_codec_new_composite(const PgwCodecCtx *ctx, PyTypeObject *type,
         d->codec.tuple_value = 1;
     }
     return codec_done(self);
+}
+
+/* ------------------------------------------------------------------ */
+/* For the constructors of other files (codec_dyn_priv.h)              */
+/* ------------------------------------------------------------------ */
+
+PyObject *
+pgw_codec_dyn_alloc(PyTypeObject *type, PgwDynKind kind, uint32_t oid,
+                    PyObject *name)
+{
+    return (PyObject *)codec_alloc(type, kind, oid, name);
+}
+
+PgwDynCodec *
+pgw_codec_dyn(PyObject *obj)
+{
+    return pgw_codec_check(obj) ? &((CodecObject *)obj)->dyn : NULL;
+}
+
+int
+pgw_codec_dyn_set_sub(PyObject *self, PyObject *sub)
+{
+    return codec_set_sub((CodecObject *)self, sub);
+}
+
+PyObject *
+pgw_codec_dyn_done(PyObject *self)
+{
+    return codec_done((CodecObject *)self);
+}
+
+PyObject *
+pgw_codec_dyn_fail(PyObject *self)
+{
+    return codec_fail((CodecObject *)self);
 }

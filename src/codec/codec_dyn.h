@@ -9,7 +9,9 @@
  *
  * Nothing here does I/O: the caller reads pg_type/pg_attribute/pg_range
  * (introspection) and builds the codecs bottom-up, children first.  Codec
- * objects are immutable once built and cannot form cycles.
+ * objects are immutable once built and cannot form cycles among
+ * themselves (a python codec's callables may refer back to one: the type
+ * is GC-aware).
  *
  * Formats: an enum is binary (its binary form is the label text); an array,
  * domain, range or multirange has the format of its element/base/subtype
@@ -34,6 +36,10 @@ typedef enum {
     PGW_DYN_DOMAIN,
     PGW_DYN_RANGE,
     PGW_DYN_MULTIRANGE,
+    PGW_DYN_PYTHON,      /* set_type_codec: Python callables
+                            (codec_dyn_py.c) */
+    PGW_DYN_ALIAS,       /* set_builtin_type_codec: a builtin or extra codec
+                            under another oid and name (codec_dyn_py.c) */
 } PgwDynKind;
 
 /* The codec owned by a Codec object.  `codec` must stay the first member:
@@ -56,6 +62,10 @@ typedef struct {
     PyObject *desc;         /* RecordDesc shared by the decoded records */
     uint32_t *field_oids;   /* PyMem, nfields: pg_attribute.atttypid */
     const PgwCodec **fields; /* PyMem, nfields */
+    /* python: the user's callables (sub_codec is the exchange codec: text,
+     * bytea, a tuple converter, or -- with sub set -- a composite) */
+    PyObject *py_encoder;
+    PyObject *py_decoder;
 } PgwDynCodec;
 
 /* Create the Codec heap type, add it to the module as `Codec`, and store
@@ -109,5 +119,43 @@ PyObject *pgw_codec_new_range(PyTypeObject *type, uint32_t oid,
  * codec accepts).  range: the Codec of the range type. */
 PyObject *pgw_codec_new_multirange(PyTypeObject *type, uint32_t oid,
                                    PyObject *name, PyObject *range);
+
+/* ------------------------------------------------------------------ */
+/* Custom codecs (codec_dyn_py.c)                                      */
+/* ------------------------------------------------------------------ */
+
+/* The exchange formats of set_type_codec(format=...). */
+typedef enum {
+    PGW_PY_TEXT = 0, /* str <-> decoder/encoder, text on the wire */
+    PGW_PY_BINARY,   /* bytes <-> decoder/encoder, binary on the wire */
+    PGW_PY_TUPLE,    /* the type's tuple form, binary on the wire */
+} PgwPyFormat;
+
+/* A codec calling Python: decode passes the exchange value (str, bytes or
+ * tuple) to decoder(), encode sends what encoder() returns.  encoder and
+ * decoder: callables (borrowed).  For PGW_PY_TUPLE, base is the Codec
+ * whose tuple form is used: a binary composite (its values as a tuple),
+ * or a builtin date, time, timetz, timestamp, timestamptz or interval
+ * (selected by base's oid); base is ignored (may be NULL) otherwise.
+ * ValueError when base has no tuple form. */
+PyObject *pgw_codec_new_python(PyTypeObject *type, uint32_t oid,
+                               PyObject *name, PyObject *encoder,
+                               PyObject *decoder, PgwPyFormat format,
+                               PyObject *base);
+/* target under another oid and name: the codec functions and format of
+ * target (a static codec: builtin or pgw_codec_extra), relabelled.
+ * format: -1 keeps target's format; PGC_FORMAT_TEXT/BINARY requests one
+ * (a binary text-family codec -- text, varchar, json, ... -- can also
+ * serve text); ValueError when target cannot serve it. */
+PyObject *pgw_codec_new_alias(PyTypeObject *type, uint32_t oid,
+                              PyObject *name, const PgwCodec *target,
+                              int format);
+/* An extra codec by name ("pg_contrib.hstore": binary hstore <->
+ * dict[str, str | None]), or NULL (no exception set). */
+const PgwCodec *pgw_codec_extra(const char *name);
+/* An array of a text-format element codec, in text format (PostgreSQL's
+ * array literal <-> nested lists of the element's values). */
+PyObject *pgw_codec_new_textarray(PyTypeObject *type, uint32_t oid,
+                                  PyObject *name, PyObject *elem);
 
 #endif /* PGW_CODEC_DYN_H */

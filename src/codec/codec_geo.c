@@ -49,27 +49,34 @@ geo_put_f8(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
 }
 
 /* obj as a fast sequence (new reference) of exactly n items when n >= 0,
- * of any length otherwise; NULL with TypeError/ValueError set.  `what`
- * names the expected value in messages. */
+ * of at most max_points items otherwise; NULL with TypeError/ValueError
+ * set.  `what` names the expected value in messages.  The length is
+ * checked first, so a lazy sequence (an IPv6Network, a range) is never
+ * listed. */
 static PyObject *
-geo_seq(PyObject *obj, Py_ssize_t n, const char *what)
+geo_seq(PyObject *obj, Py_ssize_t n, Py_ssize_t max_points, const char *what)
 {
     PyObject *seq;
+    Py_ssize_t len;
     if (PyUnicode_Check(obj) || PyBytes_Check(obj) ||
         PyByteArray_Check(obj) || PyDict_Check(obj) ||
         !PySequence_Check(obj)) {
         pgw_codec_type_error(what, obj);
         return NULL;
     }
-    seq = PySequence_Fast(obj, "expected a sequence");
-    if (seq == NULL) {
+    len = PySequence_Size(obj);
+    if (len < 0) {
         return NULL;
     }
-    if (n >= 0 && PySequence_Fast_GET_SIZE(seq) != n) {
+    if ((n >= 0 && len != n) || (n < 0 && len > max_points)) {
         PyErr_Format(PyExc_ValueError, "expected %s of %zd items, got %zd",
-                     what, n, PySequence_Fast_GET_SIZE(seq));
-        Py_DECREF(seq);
+                     what, n >= 0 ? n : max_points, len);
         return NULL;
+    }
+    seq = PySequence_Fast(obj, "expected a sequence");
+    if (seq != NULL && PySequence_Fast_GET_SIZE(seq) != len) {
+        PyErr_Format(PyExc_ValueError, "%s changed size", what);
+        Py_CLEAR(seq);
     }
     return seq;
 }
@@ -96,7 +103,7 @@ static int
 geo_put_point(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
               PgcWBuf *buf)
 {
-    PyObject *seq = geo_seq(obj, 2, "a point (x, y)");
+    PyObject *seq = geo_seq(obj, 2, 0, "a point (x, y)");
     int rc;
     if (seq == NULL) {
         return -1;
@@ -111,7 +118,7 @@ static int
 geo_put_points(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
                Py_ssize_t n, const char *what, PgcWBuf *buf)
 {
-    PyObject *seq = geo_seq(obj, n, what);
+    PyObject *seq = geo_seq(obj, n, 0, what);
     int rc = 0;
     if (seq == NULL) {
         return -1;
@@ -248,7 +255,7 @@ pgw_line_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
                 PgcWBuf *buf)
 {
     size_t start = buf->len;
-    PyObject *seq = geo_seq(obj, 3, "a line (A, B, C)");
+    PyObject *seq = geo_seq(obj, 3, 0, "a line (A, B, C)");
     int rc;
     if (seq == NULL) {
         return -1;
@@ -333,7 +340,7 @@ pgw_circle_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                   PyObject *obj, PgcWBuf *buf)
 {
     size_t start = buf->len;
-    PyObject *seq = geo_seq(obj, 2, "a circle (center, radius)");
+    PyObject *seq = geo_seq(obj, 2, 0, "a circle (center, radius)");
     int rc;
     if (seq == NULL) {
         return -1;
@@ -391,17 +398,14 @@ static int
 geo_put_poly(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
              int closed, const char *what, PgcWBuf *buf)
 {
-    PyObject *seq = geo_seq(obj, -1, what);
+    PyObject *seq =
+        geo_seq(obj, -1, (INT32_MAX - PATH_HDR) / GEO_POINT_LEN, what);
     Py_ssize_t npts;
     int rc = -1;
     if (seq == NULL) {
         return -1;
     }
     npts = PySequence_Fast_GET_SIZE(seq);
-    if (npts > (INT32_MAX - PATH_HDR) / GEO_POINT_LEN) {
-        PyErr_Format(PyExc_ValueError, "%s value too long", codec->name);
-        goto done;
-    }
     if ((closed >= 0 && pgw_put_u8(buf, (uint8_t)closed) < 0) ||
         pgw_put_i32(buf, (int32_t)npts) < 0) {
         goto done;

@@ -219,6 +219,15 @@ snapshot_xip(const PgwCodec *codec, PyObject *obj)
         pgw_codec_type_error("a sequence of ints (xip)", obj);
         return NULL;
     }
+    /* the length first: a lazy sequence is never listed */
+    Py_ssize_t len = PyObject_Length(obj);
+    if (len < 0) {
+        return NULL;
+    }
+    if (len > (INT32_MAX - SNAPSHOT_HDR) / 8) {
+        PyErr_Format(PyExc_ValueError, "%s value too long", codec->name);
+        return NULL;
+    }
     seq = PySequence_Tuple(obj);
     if (seq != NULL &&
         PyTuple_GET_SIZE(seq) > (INT32_MAX - SNAPSHOT_HDR) / 8) {

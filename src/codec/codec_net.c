@@ -238,10 +238,12 @@ inet_put_object(const PgwCodecCtx *ctx, const PgwCodec *codec,
     return r < 0 ? -1 : 1;
 }
 
+/* What ipaddress parses: str, packed bytes, int (not bool). */
 static inline int
 net_parsable(PyObject *obj)
 {
-    return PyUnicode_Check(obj) || PyBytes_Check(obj) || PyLong_Check(obj);
+    return PyUnicode_Check(obj) || PyBytes_Check(obj) ||
+           (PyLong_Check(obj) && !PyBool_Check(obj));
 }
 
 static PGW_COLD int

@@ -8,6 +8,7 @@
 #include "ext.h"
 #include "record.h"
 #include "../codec/codec_dyn.h"
+#include "../core/pgc_msg.h"
 
 /* The codec of args[0] (an oid), or NULL: with an exception set when
  * `required`, silently otherwise. */
@@ -227,6 +228,103 @@ debug_make_child(ModState *st, DebugMakeChild make, const char *key,
     return child ? make(st->CodecType, oid, name, child) : NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* Custom codecs (src/codec/codec_dyn_py.c)                            */
+/* ------------------------------------------------------------------ */
+
+/* A format keyword: absent or None -> dflt; else one of `names` (its
+ * index).  -2 with ValueError/TypeError set on anything else. */
+static int
+debug_format(PyObject *info, const char *const *names, int nnames, int dflt,
+             int *used)
+{
+    PyObject *f = debug_info(info, "format", 0, used);
+    if (f == NULL || f == Py_None) {
+        return dflt;
+    }
+    const char *s = PyUnicode_Check(f) ? PyUnicode_AsUTF8(f) : NULL;
+    for (int i = 0; s != NULL && i < nnames; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            return i;
+        }
+    }
+    if (!PyErr_Occurred()) {
+        PyErr_Format(PyExc_ValueError, "_codec_make(): invalid format %R",
+                     f);
+    }
+    return -2;
+}
+
+/* python: encoder=, decoder=, format='text'|'binary'|'tuple', base= */
+static PyObject *
+debug_make_python(ModState *st, uint32_t oid, PyObject *name,
+                  PyObject *info, int *used)
+{
+    static const char *const names[] = {"text", "binary", "tuple"};
+    PyObject *enc = debug_info(info, "encoder", 1, used);
+    PyObject *dec = enc ? debug_info(info, "decoder", 1, used) : NULL;
+    PyObject *base = debug_info(info, "base", 0, used);
+    int fmt = debug_format(info, names, 3, PGW_PY_TEXT, used);
+    if (dec == NULL || fmt < 0) {
+        return NULL;
+    }
+    return pgw_codec_new_python(st->CodecType, oid, name, enc, dec,
+                                (PgwPyFormat)fmt, base);
+}
+
+/* alias: target=<builtin oid> | <extra codec name>, format=None|'text'|
+ * 'binary' */
+static PyObject *
+debug_make_alias(ModState *st, uint32_t oid, PyObject *name,
+                 PyObject *info, int *used)
+{
+    static const char *const names[] = {"text", "binary"};
+    PyObject *t = debug_info(info, "target", 1, used);
+    int fmt = debug_format(info, names, 2, -1, used);
+    const PgwCodec *target = NULL;
+    uint32_t toid;
+    if (t == NULL || fmt == -2) {
+        return NULL;
+    }
+    if (PyUnicode_Check(t)) {
+        const char *s = PyUnicode_AsUTF8(t);
+        if (s == NULL) {
+            return NULL;
+        }
+        target = pgw_codec_extra(s);
+    }
+    else if (debug_oid(t, &toid) == 0) {
+        target = pgw_codec_builtin(toid);
+    }
+    else {
+        return NULL;
+    }
+    if (target == NULL) {
+        PyErr_Format(PyExc_LookupError, "no codec %R", t);
+        return NULL;
+    }
+    fmt = fmt == 0 ? PGC_FORMAT_TEXT : fmt == 1 ? PGC_FORMAT_BINARY : -1;
+    return pgw_codec_new_alias(st->CodecType, oid, name, target, fmt);
+}
+
+static PyObject *
+debug_make_custom(ModState *st, const char *kind, uint32_t oid,
+                  PyObject *name, PyObject *info, int *used)
+{
+    if (strcmp(kind, "python") == 0) {
+        return debug_make_python(st, oid, name, info, used);
+    }
+    if (strcmp(kind, "alias") == 0) {
+        return debug_make_alias(st, oid, name, info, used);
+    }
+    if (strcmp(kind, "textarray") == 0) {
+        return debug_make_child(st, pgw_codec_new_textarray, "elem", oid,
+                                name, info, used);
+    }
+    PyErr_Format(PyExc_ValueError, "_codec_make(): unknown kind %s", kind);
+    return NULL;
+}
+
 static PyObject *
 debug_make_kind(ModState *st, const char *kind, uint32_t oid,
                 PyObject *name, PyObject *info, int *used)
@@ -265,8 +363,7 @@ debug_make_kind(ModState *st, const char *kind, uint32_t oid,
         return debug_make_child(st, pgw_codec_new_multirange, "range", oid,
                                 name, info, used);
     }
-    PyErr_Format(PyExc_ValueError, "_codec_make(): unknown kind %s", kind);
-    return NULL;
+    return debug_make_custom(st, kind, oid, name, info, used);
 }
 
 /* _codec_make(kind, oid, name=None, **info) */

@@ -11,12 +11,14 @@ enum {
     KW_TIMEOUT = 1 << 0,
     KW_RECORD_CLASS = 1 << 1,
     KW_COLUMN = 1 << 2,
+    KW_IGNORE_CUSTOM = 1 << 3,
 };
 
 typedef struct {
     PyObject *timeout;
     PyObject *record_class;
     PyObject *column;
+    PyObject *ignore_custom;
     PyObject *error; /* pending exception for the op */
 } KwArgs;
 
@@ -38,6 +40,11 @@ parse_kwargs(ConnCoreObject *c, const char *meth, PyObject *const *kwvals,
         else if ((allowed & KW_COLUMN) &&
                  PyUnicode_CompareWithASCIIString(k, "column") == 0) {
             kw->column = kwvals[i];
+        }
+        else if ((allowed & KW_IGNORE_CUSTOM) &&
+                 PyUnicode_CompareWithASCIIString(
+                     k, "_ignore_custom_codec") == 0) {
+            kw->ignore_custom = kwvals[i];
         }
         else if (kw->error == NULL) {
             kw->error = pgw_make_exc(
@@ -81,7 +88,7 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
               PyObject *kwnames)
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    KwArgs kw = {NULL, NULL, NULL, NULL};
+    KwArgs kw = {NULL, NULL, NULL, NULL, NULL};
     parse_kwargs(c, meth, args + nargs, kwnames, allowed, &kw);
     if (kw.error == NULL && nargs < 1) {
         kw.error = pgw_make_exc(PyExc_TypeError,
@@ -111,6 +118,15 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
     PyObject *op = pgw_op_new(c, kind, nargs > 0 ? args[0] : Py_None, qargs,
                               kw.record_class, kw.timeout, column);
     Py_DECREF(qargs);
+    if (op != NULL && kw.ignore_custom != NULL) {
+        int t = PyObject_IsTrue(kw.ignore_custom);
+        if (t < 0) {
+            Py_DECREF(op);
+            Py_XDECREF(kw.error);
+            return NULL;
+        }
+        ((OpObject *)op)->ignore_custom = t;
+    }
     return attach_error(op, &kw);
 }
 
@@ -121,7 +137,7 @@ make_many_op(ConnCoreObject *c, OpKind kind, const char *meth,
              PyObject *kwnames)
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    KwArgs kw = {NULL, NULL, NULL, NULL};
+    KwArgs kw = {NULL, NULL, NULL, NULL, NULL};
     parse_kwargs(c, meth, args + nargs, kwnames, allowed, &kw);
     if (kw.error == NULL && nargs != 2) {
         kw.error = pgw_make_exc(PyExc_TypeError,
@@ -145,7 +161,8 @@ static PyObject *
 conn_fetch(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
            PyObject *kwnames)
 {
-    return make_query_op(c, OP_FETCH, "fetch", KW_TIMEOUT | KW_RECORD_CLASS,
+    return make_query_op(c, OP_FETCH, "fetch",
+                         KW_TIMEOUT | KW_RECORD_CLASS | KW_IGNORE_CUSTOM,
                          args, nargsf, kwnames);
 }
 

@@ -26,7 +26,11 @@ PyObject *pgw_codec_debug_make_record(PyObject *module, PyObject *const *args,
  *     kind builtin (no name), text, enum, array (elem=Codec), domain
  *     (base=Codec), range (subtype=Codec), multirange (range=Codec),
  *     composite (names=seq of str, oids=seq of int, codecs=seq of Codec,
- *     schema=str|None)
+ *     schema=str|None); custom codecs (Connection.set_type_codec & co.):
+ *     python (encoder=, decoder=, format='text'|'binary'|'tuple',
+ *     base=Codec for 'tuple'), alias (target=builtin oid or
+ *     'pg_contrib.hstore', format=None|'text'|'binary'), textarray
+ *     (elem=Codec: an array in text format when elem is text format)
  *   _codec_decode_with(codec, data: bytes) -> object
  *   _codec_encode_with(codec, obj) -> bytes
  *   _codec_format_of(codec) -> 0/1 */

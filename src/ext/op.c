@@ -430,6 +430,7 @@ op_send_prepare(OpObject *op)
         return -1;
     }
     s->explicit_ = op->kind == OP_PREPARE;
+    s->ignore_custom = op->ignore_custom;
     Py_XSETREF(op->stmt, s);
     if (pgw_stmt_write_prepare(p, s) < 0 || pgw_proto_flush(p) < 0) {
         return -1;
@@ -510,6 +511,9 @@ op_start(OpObject *op)
     if (s == NULL && PyErr_Occurred()) {
         return -1;
     }
+    if (s != NULL && s->ignore_custom != op->ignore_custom) {
+        Py_CLEAR(s); /* resolved with other codecs: prepare anew */
+    }
     if (s != NULL) {
         Py_XSETREF(op->stmt, s);
         if (op->kind == OP_PREPARE) {
@@ -585,7 +589,7 @@ op_try_reprepare(OpObject *op)
         if (outdated > 0) {
             pgw_cache_clear(p);
             PyDict_Clear(p->unnamed_cache);
-            PyDict_Clear(p->type_codecs);
+            pgw_proto_reset_types(p);
         }
         return outdated < 0 ? -1 : 0;
     }
@@ -990,6 +994,7 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->preset_stmt = 0;
     op->retried = 0;
     op->check_desc = 0;
+    op->ignore_custom = 0;
     op->stmt_name = NULL;
     op->sub = NULL;
     op->simple = 0;

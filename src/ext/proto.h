@@ -47,6 +47,7 @@ struct StmtObject {
     int described;    /* ParameterDescription/RowDescription seen */
     int explicit_;    /* made by prepare(): not re-prepared behind its back */
     int wrappers;     /* live PreparedStatement objects using it */
+    int ignore_custom; /* resolved without user codec overrides */
     PyObject *last_status; /* str: tag of the last execution, or NULL */
     int in_cache;
     int closed;
@@ -185,6 +186,8 @@ struct OpObject {
     int preset_stmt;      /* executing a PreparedStatement's statement */
     int retried;          /* already re-prepared once after invalidation */
     int check_desc;       /* verify the portal's RowDescription (unnamed) */
+    int ignore_custom;    /* _ignore_custom_codec=True: the driver's own
+                             catalog queries ignore set_type_codec */
     PyObject *stmt_name;  /* prepare(name=...): bytes, or NULL */
     PyObject *sub;        /* the introspection coroutine being driven */
 };
@@ -196,6 +199,9 @@ void pgw_proto_fatal(ProtocolObject *p, PyObject *exc);
 int pgw_proto_check_usable(ProtocolObject *p);
 PyObject *pgw_proto_new_future(ProtocolObject *p);
 int pgw_future_resolve(ModState *st, PyObject *fut);
+/* Forget derived type codecs, keeping set_type_codec overrides
+ * (Connection._reset_type_codecs). */
+void pgw_proto_reset_types(ProtocolObject *p);
 
 /* stmt.c */
 int pgw_stmt_setup_types(PyObject *module, ModState *st);

@@ -122,6 +122,13 @@ call_conn(ProtocolObject *p, const char *name, PyObject *const *args,
     Py_DECREF(conn);
 }
 
+void
+pgw_proto_reset_types(ProtocolObject *p)
+{
+    PyDict_Clear(p->type_codecs);
+    call_conn(p, "_reset_type_codecs", NULL, 0);
+}
+
 int
 pgw_proto_flush(ProtocolObject *p)
 {

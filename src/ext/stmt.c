@@ -73,6 +73,7 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
     s->described = 0;
     s->explicit_ = 0;
     s->wrappers = 0;
+    s->ignore_custom = 0;
     s->last_status = NULL;
     s->in_cache = 0;
     s->closed = 0;
@@ -258,7 +259,8 @@ resolve_one(ProtocolObject *p, StmtObject *s, uint32_t oid, int force,
 {
     /* the registry first: set_type_codec() may override a builtin */
     const PgwCodec *c = pgw_codec_builtin(oid);
-    if (c != NULL && PyDict_GET_SIZE(p->type_codecs) == 0) {
+    if (c != NULL &&
+        (s->ignore_custom || PyDict_GET_SIZE(p->type_codecs) == 0)) {
         return c;
     }
     PyObject *key = PyLong_FromUnsignedLong(oid);
