@@ -141,3 +141,50 @@ pytest-asan:
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
+
+# ----------------------------------------------------------------------
+# Codec decoder fuzzing: make fuzz-decoders (tests/fuzz/fuzz_decoders.py,
+# needs `pip install atheris`)
+# ----------------------------------------------------------------------
+# 1. atheris, coverage-guided, a bounded run: the extension is built by
+#    clang with SanitizerCoverage only (a preloaded ASan runtime would take
+#    the coverage callbacks from atheris' libFuzzer) into a private copy;
+#    new inputs and crash files go to build/, never into the repository.
+# 2. The seeds, every input atheris kept and a seeded random run, replayed
+#    against an ASan/UBSan build (as pytest-asan above).
+FUZZ_DEC_DIR    = build/fuzz-dec
+FUZZ_DEC_RUNS  ?= 1000000
+FUZZ_DEC_SEED  ?= 1
+FUZZ_DEC_PEROID ?= 3000
+
+# $(call fuzz_dec_build,DIR,ENV): build into DIR, package copy at DIR/path
+define fuzz_dec_build
+	rm -rf $(1) && mkdir -p $(1)
+	$(2) $(PYTHON) setup.py -q build_ext --build-temp $(1)/tmp \
+	    --build-lib $(1)/lib
+	mkdir -p $(1)/path && cp -r pgwire $(1)/path/pgwire
+	rm -f $(1)/path/pgwire/_pgwire*.so
+	cp $(1)/lib/pgwire/_pgwire*.so $(1)/path/pgwire/
+endef
+
+.PHONY: fuzz-decoders
+fuzz-decoders:
+	$(call fuzz_dec_build,$(FUZZ_DEC_DIR)/cov,CC=$(CLANG) \
+	    LDSHARED="$(CLANG) -shared" \
+	    CFLAGS="-fsanitize=fuzzer-no-link -g -Wno-unused-command-line-argument")
+	rm -rf $(FUZZ_DEC_DIR)/seeds && mkdir -p $(FUZZ_DEC_DIR)/work
+	PYTHONPATH=$(CURDIR)/$(FUZZ_DEC_DIR)/cov/path $(PYTHON) \
+	    tests/fuzz/fuzz_decoders.py --write-corpus $(FUZZ_DEC_DIR)/seeds
+	PYTHONPATH=$(CURDIR)/$(FUZZ_DEC_DIR)/cov/path $(PYTHON) \
+	    tests/fuzz/fuzz_decoders.py -runs=$(FUZZ_DEC_RUNS) -max_len=4096 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_DEC_DIR)/ \
+	    $(FUZZ_DEC_DIR)/work $(FUZZ_DEC_DIR)/seeds
+	$(call fuzz_dec_build,$(FUZZ_DEC_DIR)/asan,PGWIRE_SANITIZE=1 CC=$(GCC))
+	PYTHONPATH=$(CURDIR)/$(FUZZ_DEC_DIR)/asan/path PYTHONMALLOC=malloc \
+	LD_PRELOAD="$$($(GCC) -print-file-name=libasan.so) $$($(GCC) -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    sh -c '$(PYTHON) tests/fuzz/fuzz_decoders.py --replay \
+	        $(FUZZ_DEC_DIR)/seeds $(FUZZ_DEC_DIR)/work && \
+	    $(PYTHON) tests/fuzz/fuzz_decoders.py --random \
+	        --seed $(FUZZ_DEC_SEED) --per-oid $(FUZZ_DEC_PEROID)'

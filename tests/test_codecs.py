@@ -2148,3 +2148,13 @@ def test_more_codecs_do_not_leak():
         tracemalloc.stop()
     # a single leaked object per round would be 500 x >= 16 bytes
     assert grown < 4000, grown
+
+
+def test_array_refuses_unsized_sequences():
+    # regression: an ipaddress network passed as an array parameter was
+    # expanded address by address (2**96 for a /32 IPv6 network): a hang
+    import ipaddress
+    with pytest.raises(TypeError):
+        m._codec_encode(1007, ipaddress.ip_network("2001:db8::/32"))
+    assert m._codec_decode(1007, m._codec_encode(1007, {1, 2})) in \
+        ([1, 2], [2, 1])

@@ -229,6 +229,19 @@ arr_as_seq(PyObject *obj)
         pgw_codec_type_error("list or tuple", obj);
         return NULL;
     }
+    /* Only sized collections: a sequence-like object without __len__
+     * (an ipaddress network, say) may be practically endless. */
+    Py_ssize_t n = PyObject_Size(obj);
+    if (n < 0) {
+        PyErr_Clear();
+        pgw_codec_type_error("list or tuple", obj);
+        return NULL;
+    }
+    if ((size_t)n > (size_t)INT32_MAX) {
+        PyErr_Format(PyExc_ValueError, "array of %zd elements is too large",
+                     n);
+        return NULL;
+    }
     return PySequence_Tuple(obj);
 }
 
