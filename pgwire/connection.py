@@ -106,9 +106,30 @@ class Connection(_pgwire.ConnectionCore):
             if o < introspection.FIRST_NORMAL_OID:
                 introspection.build_builtin(o, registry)
         if user:
-            rows = await self.fetch(introspection.INTRO_QUERY, user,
-                                    _ignore_custom_codec=True)
+            rows = await self._fetch_without_jit(
+                introspection.INTRO_QUERY, user)
             introspection.build_codecs(rows, registry)
+
+    async def _fetch_without_jit(self, query, *args):
+        """Run a catalog query with JIT off (JIT compilation can make the
+        recursive introspection query take seconds on large catalogs).
+        SET LOCAL inside a transaction, or a savepoint when one is open,
+        so the session's own jit setting is never touched."""
+        status = self._protocol.tx_status
+        if status == "E":  # a failed transaction: nothing can run anyway
+            return await self.fetch(query, *args, _ignore_custom_codec=True)
+        nested = status == "T"
+        await self.execute(
+            ("SAVEPOINT pgwire_introspect; " if nested else "BEGIN; ") +
+            "SET LOCAL jit = off")
+        try:
+            return await self.fetch(query, *args, _ignore_custom_codec=True)
+        finally:
+            if not self.is_closed():
+                await self.execute(
+                    "ROLLBACK TO SAVEPOINT pgwire_introspect; "
+                    "RELEASE SAVEPOINT pgwire_introspect" if nested
+                    else "COMMIT")
 
     async def reload_schema_state(self):
         """Forget cached statements and type information (after schema

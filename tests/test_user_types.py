@@ -141,3 +141,34 @@ async def test_composite_layout_change(conn):
         # raised once, caches dropped: the next call works
         v = await conn.fetchval("SELECT ROW(1, 'x')::ut.c2")
     assert tuple(v) == (1, "x")
+
+
+async def test_introspection_turns_jit_off_without_leaking(conn):
+    await conn.execute("SET jit = on")
+    assert await conn.fetchval("SELECT 'ok'::ut.mood") == "ok"
+    assert await conn.fetchval("SHOW jit") == "on"
+    assert not conn.is_in_transaction()
+    # inside a transaction: a savepoint, and the transaction goes on
+    await conn.execute("BEGIN")
+    await conn.execute("CREATE TYPE ut.t2 AS ENUM ('x')")
+    assert await conn.fetchval("SELECT 'x'::ut.t2") == "x"
+    assert conn.is_in_transaction()
+    assert await conn.fetchval("SHOW jit") == "on"
+    await conn.execute("ROLLBACK")
+
+
+async def test_dropped_and_recreated_type(conn):
+    await conn.execute("CREATE TYPE ut.color AS ENUM ('red', 'blue'); "
+                       "CREATE TABLE ut.tbl (c ut.color); "
+                       "INSERT INTO ut.tbl VALUES ('red')")
+    q = "SELECT c FROM ut.tbl"
+    assert await conn.fetchval(q) == "red"
+    await conn.execute("DROP TABLE ut.tbl; DROP TYPE ut.color; "
+                       "CREATE TYPE ut.color AS (r int, g int); "
+                       "CREATE TABLE ut.tbl (c ut.color); "
+                       "INSERT INTO ut.tbl VALUES (ROW(1, 2))")
+    # the same cached query, now over a new type of the same name: the
+    # server refuses the old plan, pgwire re-prepares, re-introspects and
+    # decodes with the new codec
+    v = await conn.fetchval(q)
+    assert tuple(v) == (1, 2)
