@@ -1062,11 +1062,15 @@ class TestArray:
         with pytest.raises(ValueError, match="not rectangular"):
             enc(1007, v)
 
-    def test_lower_bounds_ignored(self):
+    def test_lower_bounds_refused(self):
+        # a list cannot carry the index base: refused, not renumbered
         b = array_bytes(23, [2], [i32(1), i32(2)], lbound=0)
-        assert dec(1007, b) == [1, 2]
+        with pytest.raises(ValueError, match="lower bound 0"):
+            dec(1007, b)
         b = array_bytes(23, [1], [i32(1)], lbound=-2**31)
-        assert dec(1007, b) == [1]
+        with pytest.raises(ValueError, match="lower bound"):
+            dec(1007, b)
+        assert dec(1007, array_bytes(23, [1], [i32(5)], lbound=1)) == [5]
 
     def test_null_flag_not_required(self):
         b = array_bytes(23, [2], [None, i32(2)], flags=0)

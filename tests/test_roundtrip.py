@@ -158,3 +158,15 @@ async def test_edge_values(conn):
                    ("int4[]", []), ("text[]", [None]),
                    ("uuid", uuid.UUID(int=0))]:
         assert await roundtrip(conn, typ, v) == v, (typ, v)
+
+
+async def test_array_lower_bounds(conn):
+    # non-default lower bounds cannot be represented by a list: refused
+    # clearly (never silently renumbered), with the way out in the message
+    with pytest.raises(ValueError, match="lower bound 0 in dimension 1"):
+        await conn.fetchval("SELECT '[0:2]={1,2,3}'::int4[]")
+    assert await conn.fetchval("SELECT ('[0:2]={1,2,3}'::int4[])[:]") == \
+        [1, 2, 3]
+    assert await conn.fetchval("SELECT 42") == 42  # connection usable
+    # 0-based by definition: int2vector
+    assert await conn.fetchval("SELECT '1 2'::int2vector") == [1, 2]

@@ -83,6 +83,13 @@ arr_check_count(ArrDec *a)
     return 0;
 }
 
+/* int2vector and oidvector are 0-based by definition. */
+static int
+arr_zero_based(const PgwCodec *codec)
+{
+    return codec->oid == 22 || codec->oid == 30;
+}
+
 static int
 arr_read_dims(ArrDec *a)
 {
@@ -97,6 +104,17 @@ arr_read_dims(ArrDec *a)
         if (a->dims[i] < 0) {
             pgw_codec_value_error(a->codec, "negative dimension %d",
                                   (int)a->dims[i]);
+            return -1;
+        }
+        if (lbound != 1 && !arr_zero_based(a->codec)) {
+            /* a list cannot carry the index base: refuse rather than
+             * silently renumber the elements */
+            pgw_codec_value_error(
+                a->codec,
+                "lower bound %d in dimension %d is not supported: arrays "
+                "decode to lists indexed from 1; select col[:] (a slice is "
+                "1-based) to rebase it",
+                (int)lbound, i + 1);
             return -1;
         }
     }
