@@ -144,3 +144,16 @@ def cluster_module():
     """The pgwire.cluster module (loaded without the C extension if need
     be)."""
     return _cluster_mod
+
+
+@pytest.fixture
+async def conn(cluster):
+    """A pgwire connection to the test server (superuser, unix socket),
+    closed after the test.  Imports pgwire lazily: this conftest must not
+    need the C extension at import time."""
+    import pgwire
+    c = await pgwire.connect(**cluster.connect_kwargs())
+    try:
+        yield c
+    finally:
+        await c.close()

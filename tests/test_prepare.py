@@ -14,15 +14,6 @@ import pgwire
 from pgwire import exceptions as exc
 
 
-@pytest.fixture
-async def conn(cluster):
-    c = await pgwire.connect(**cluster.connect_kwargs())
-    try:
-        yield c
-    finally:
-        await c.close()
-
-
 async def test_prepare_and_execute(conn):
     stmt = await conn.prepare("SELECT $1::int + $2::int AS s, 'x'::text AS t")
     assert stmt.get_query().startswith("SELECT $1::int")

@@ -11,15 +11,6 @@ import pgwire
 from pgwire import exceptions as exc
 
 
-@pytest.fixture
-async def conn(cluster):
-    c = await pgwire.connect(**cluster.connect_kwargs())
-    try:
-        yield c
-    finally:
-        await c.close()
-
-
 async def test_fetchval_simple(conn):
     assert await conn.fetchval("SELECT 1+1") == 2
     assert await conn.fetchval("SELECT $1::int + 1", 41) == 42

@@ -123,6 +123,9 @@ const PgwCodec *pgw_codec_builtin(uint32_t oid);
  * str only. */
 const PgwCodec *pgw_codec_text_fallback(void);
 
+/* module.name, imported (new reference, or NULL with an exception). */
+PyObject *pgw_import_attr(const char *module, const char *name);
+
 /* 0, or -1 with an exception set. */
 int pgw_codec_ctx_init(PgwCodecCtx *ctx);
 int pgw_codec_ctx_traverse(PgwCodecCtx *ctx, visitproc visit, void *arg);

@@ -56,8 +56,8 @@ pgw_codec_value_error(const PgwCodec *codec, const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 
 /* module.name (new reference). */
-static PyObject *
-import_attr(const char *module, const char *name)
+PyObject *
+pgw_import_attr(const char *module, const char *name)
 {
     PyObject *m = PyImport_ImportModule(module);
     if (m == NULL) {
@@ -70,7 +70,7 @@ import_attr(const char *module, const char *name)
 
 #define CTX_IMPORT(field, module, name)              \
     do {                                             \
-        ctx->field = import_attr(module, name);      \
+        ctx->field = pgw_import_attr(module, name);      \
         if (ctx->field == NULL) {                    \
             return -1;                               \
         }                                            \
@@ -89,7 +89,7 @@ ctx_import(PgwCodecCtx *ctx)
 {
     CTX_IMPORT(decimal_type, "decimal", "Decimal");
     CTX_IMPORT(uuid_type, "uuid", "UUID");
-    PyObject *safe = import_attr("uuid", "SafeUUID");
+    PyObject *safe = pgw_import_attr("uuid", "SafeUUID");
     if (safe == NULL) {
         return -1;
     }

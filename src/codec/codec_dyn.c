@@ -26,18 +26,6 @@ static const char *const kind_names[] = {
 /* Context                                                             */
 /* ------------------------------------------------------------------ */
 
-static PyObject *
-dyn_import(const char *module, const char *name)
-{
-    PyObject *m = PyImport_ImportModule(module);
-    if (m == NULL) {
-        return NULL;
-    }
-    PyObject *v = PyObject_GetAttrString(m, name);
-    Py_DECREF(m);
-    return v;
-}
-
 /* A tuple of interned strings (new reference). */
 static PyObject *
 dyn_kwnames(const char *a, const char *b, const char *c)
@@ -68,10 +56,10 @@ dyn_kwnames(const char *a, const char *b, const char *c)
 int
 pgw_codec_dyn_ctx_init(PgwCodecCtx *ctx)
 {
-    DYN_SET(range_type, dyn_import("pgwire.types", "Range"));
-    DYN_SET(mapping_abc, dyn_import("collections.abc", "Mapping"));
+    DYN_SET(range_type, pgw_import_attr("pgwire.types", "Range"));
+    DYN_SET(mapping_abc, pgw_import_attr("collections.abc", "Mapping"));
     DYN_SET(outdated_schema_error,
-            dyn_import("pgwire.exceptions", "OutdatedSchemaCacheError"));
+            pgw_import_attr("pgwire.exceptions", "OutdatedSchemaCacheError"));
     DYN_SET(str_lower, PyUnicode_InternFromString("lower"));
     DYN_SET(str_upper, PyUnicode_InternFromString("upper"));
     DYN_SET(str_lower_inc, PyUnicode_InternFromString("lower_inc"));

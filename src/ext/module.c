@@ -37,21 +37,9 @@ intern_strings(ModState *st)
     return 0;
 }
 
-static PyObject *
-import_attr(const char *module, const char *name)
-{
-    PyObject *m = PyImport_ImportModule(module);
-    if (m == NULL) {
-        return NULL;
-    }
-    PyObject *v = PyObject_GetAttrString(m, name);
-    Py_DECREF(m);
-    return v;
-}
-
 #define IMPORT(field, module, name)                 \
     do {                                            \
-        st->field = import_attr(module, name);      \
+        st->field = pgw_import_attr(module, name);      \
         if (st->field == NULL) {                    \
             return -1;                              \
         }                                           \
@@ -65,7 +53,7 @@ import_objects(ModState *st)
     IMPORT(ProtocolError, "pgwire.exceptions", "ProtocolError");
     IMPORT(InternalClientError, "pgwire.exceptions", "InternalClientError");
     st->ConnectionDoesNotExistError =
-        import_attr("pgwire.exceptions", "ConnectionDoesNotExistError");
+        pgw_import_attr("pgwire.exceptions", "ConnectionDoesNotExistError");
     if (st->ConnectionDoesNotExistError == NULL) {
         PyErr_Clear();
         st->ConnectionDoesNotExistError = Py_NewRef(st->InterfaceError);
