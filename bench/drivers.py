@@ -11,6 +11,13 @@ library, so an ImportError there means "driver not available") and offers:
                                returns its fully materialized result
     await query(conn, sql)  -> list of tuples (harness use: info, setup)
 
+Optional hooks (used by the floor): ``count(result)``/``check(result)``
+replace the workload's own (the floor's result is a DataRow count), and
+``await backend_pid(conn)`` replaces ``SELECT pg_backend_pid()``.
+``ceiling = True`` marks the floor and pgbench: they are reported as "% of
+ceiling", never as peers.  ``external = True`` (pgbench) means worker.py runs
+the driver as a subprocess instead of on an event loop.
+
 ``bind`` is called once per connection, outside the timed loop, so the
 per-call path is just ``await fn()``.  New workload methods (executemany,
 copy_records_to_table, pool acquire, connect+close, ...) are added by
@@ -227,14 +234,169 @@ class Psqlpy:
         await conn.execute(sql, prepared=False)
 
 
+# ------------------------------------------------------------ ceilings --
+
+class Floor:
+    """The no-decode floor (bench/floor.py): BufferedProtocol into a reused
+    buffer, statement prepared once, one pre-encoded Bind/Execute/Sync per
+    call, DataRows counted but never decoded.  Not a peer: a ceiling."""
+
+    name = 'floor'
+    ceiling = True
+
+    def __init__(self) -> None:
+        if HERE not in sys.path:
+            sys.path.insert(0, HERE)
+        self.mod = importlib.import_module('floor')
+
+    def info(self) -> dict:
+        return {'version': 'bench/floor.py', 'file': self.mod.__file__,
+                'settings': ('trust auth only; BufferedProtocol reading into '
+                             'one reused buffer; named statement prepared '
+                             'once; one pre-encoded Bind/Execute/Sync per '
+                             'call (text params, binary results); nothing '
+                             'decoded: the first call per connection frames '
+                             'and counts its DataRows (must equal '
+                             'CommandComplete), later calls only look for '
+                             'CommandComplete + ReadyForQuery at the end of '
+                             'each read and take the row count from the tag')}
+
+    @staticmethod
+    def supports(wl) -> bool:
+        return wl.method in ('fetchval', 'fetch', 'fetchrow')
+
+    async def connect(self, dsn: str) -> Any:
+        return await self.mod.FloorConnection.connect(dsn)
+
+    async def close(self, conn: Any) -> None:
+        await conn.close()
+
+    def bind(self, conn: Any, wl) -> Callable[[], Awaitable[Any]]:
+        if not self.supports(wl):
+            raise Unsupported(f'{self.name}: method {wl.method!r}')
+        # Parse/Describe/Sync goes out now; its ReadyForQuery comes before
+        # the first call's, so nothing has to wait for it here.
+        msg, _ = conn.prepare(wl.query, wl.args)
+        # the whole per-call path: write + a future resolved by 'Z'
+        return functools.partial(conn.proto.send, msg)
+
+    # A call's result is its DataRow count: that is the row check, and there
+    # are no values to check.
+    @staticmethod
+    def count(result: int) -> int:
+        return result
+
+    @staticmethod
+    def check(result: int) -> None:
+        pass
+
+    async def backend_pid(self, conn: Any) -> int:
+        return conn.proto.backend_pid
+
+    async def query(self, conn: Any, sql: str) -> list[tuple]:
+        raise Unsupported('floor decodes no values')
+
+    async def execute(self, conn: Any, sql: str) -> None:
+        await conn.simple(sql)
+
+
+PGBENCH_CANDIDATES = ('/usr/lib/postgresql/15/bin/pgbench',)
+
+
+def find_pgbench() -> str:
+    """Debian's pgbench (postgresql package), else the newest one in
+    /usr/lib/postgresql, else pgbench on PATH."""
+    import glob
+    import shutil
+    for path in PGBENCH_CANDIDATES + tuple(sorted(
+            glob.glob('/usr/lib/postgresql/*/bin/pgbench'), reverse=True)):
+        if os.access(path, os.X_OK):
+            return path
+    path = shutil.which('pgbench')
+    if path:
+        return path
+    raise ImportError('pgbench not found (Debian: apt-get install postgresql)')
+
+
+class Pgbench:
+    """pgbench (C, libpq): the ceiling a C client reaches on the same server.
+    Not an asyncio driver: worker.py runs it as a subprocess
+    (``pgbench -n -c <concurrency> -j 1 -T <seconds> -f <script>
+    -M prepared <dsn>``) and parses its tps.  Only workloads with a
+    ``pgbench`` script (W1) are run."""
+
+    name = 'pgbench'
+    ceiling = True
+    external = True
+
+    def __init__(self) -> None:
+        self.path = find_pgbench()
+
+    def info(self) -> dict:
+        import subprocess
+        v = subprocess.run([self.path, '--version'], capture_output=True,
+                           text=True, timeout=30).stdout.strip()
+        return {'version': v.removeprefix('pgbench ').strip() or '?',
+                'file': self.path,
+                'settings': ('-M prepared, -j 1 (one thread like the asyncio '
+                             'clients), -c = concurrency, -n (no vacuum); '
+                             'tps excludes connection time')}
+
+    @staticmethod
+    def supports(wl) -> bool:
+        return bool(wl.pgbench)
+
+    def command(self, dsn: str, script: str, seconds: float,
+                concurrency: int) -> list[str]:
+        # -T takes whole seconds: a 0.5 s warm-up becomes 1 s
+        return [self.path, '-n', '-c', str(concurrency), '-j', '1',
+                '-T', str(max(1, round(seconds))), '-f', script,
+                '-M', 'prepared', dsn]
+
+    @staticmethod
+    def parse(out: str) -> dict:
+        """tps, transactions, failed, latency average from pgbench's output."""
+        def grab(pattern, conv=float):
+            m = re.search(pattern, out, re.M)
+            return conv(m.group(1)) if m else None
+        return {
+            'tps': grab(r'^tps = ([0-9.]+)'),
+            'transactions': grab(
+                r'^number of transactions actually processed: (\d+)', int),
+            'failed': grab(r'^number of failed transactions: (\d+)', int) or 0,
+            'latency_avg_ms': grab(r'^latency average = ([0-9.]+) ms'),
+            'connection_ms': grab(r'^initial connection time = ([0-9.]+) ms'),
+            'aborted': 'aborted' in out.lower(),
+        }
+
+
 DRIVERS: dict[str, type] = {
     'pgwire': Pgwire,
     'asyncpg': AsyncpgAPI,
     'psycopg': Psycopg,
     'psqlpy': Psqlpy,
+    'floor': Floor,
+    'pgbench': Pgbench,
 }
 
+PEERS = ('pgwire', 'asyncpg', 'psycopg', 'psqlpy')   # the default --drivers
+CEILINGS = ('pgbench', 'floor')                      # the default --ceilings
+
 REFERENCE = 'asyncpg'   # every ratio is <driver> / asyncpg
+
+
+def is_ceiling(name: str) -> bool:
+    return getattr(DRIVERS.get(name), 'ceiling', False)
+
+
+def supports(name: str, wl) -> bool:
+    """False when a ceiling has nothing to say about this workload (pgbench
+    beyond W1; the floor for executemany/COPY/...): the run is skipped, not
+    failed.  Peers always run: an Unsupported there is a reported failure."""
+    cls = DRIVERS[name]
+    if hasattr(cls, 'supports'):
+        return cls.supports(wl)
+    return True
 
 
 def load(name: str):

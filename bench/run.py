@@ -1,14 +1,18 @@
 """pgwire benchmark runner.  See bench/README.md and shared BENCH.md.
 
-    python bench/run.py [--workloads W1,W2,W3] [--drivers pgwire,asyncpg]
-                        [--loops asyncio,uvloop] [--duration 5] [--warmup 1]
-                        [--rounds 3] [--concurrency 10] [--dsn DSN]
-                        [--out bench/results]
+    python bench/run.py [--workloads W1,W2,W3,W4,W5,W9]
+                        [--drivers pgwire,asyncpg,psycopg,psqlpy]
+                        [--ceilings pgbench,floor] [--loops asyncio,uvloop]
+                        [--duration 5] [--warmup 1] [--rounds 3] [--quick]
+                        [--concurrency 10] [--dsn DSN] [--out bench/results]
+                        [--no-chart]
 
 Every (round, loop, workload, driver) is measured by bench/worker.py in a
-fresh process; drivers are interleaved innermost so that the runs being
-compared sit next to each other in time.  Writes <out>/<timestamp>.json (all
-raw rounds + metadata) and <out>/<timestamp>.md (the table, also printed).
+fresh process; drivers, then the ceilings (pgbench, the no-decode floor), are
+interleaved innermost so that the runs being compared sit next to each other
+in time.  Writes <out>/<timestamp>.json (all raw rounds + metadata),
+<out>/<timestamp>.md (the tables, also printed) and <out>/<timestamp>.png
+(q/s ratios to asyncpg, bench/chart.py).
 Exit status: 0 all runs passed, 1 some run failed (import/connect/...),
 2 a driver returned wrong results (row count or sample value).
 """
@@ -54,39 +58,93 @@ def csv(s: str) -> list[str]:
     return [x.strip() for x in s.split(',') if x.strip()]
 
 
+QUICK = {'rounds': 1, 'duration': 2.0, 'warmup': 0.5}
+NORMAL = {'rounds': 3, 'duration': 5.0, 'warmup': 1.0}
+
+
+def default_drivers() -> list[str]:
+    """pgwire and asyncpg always (a failure to import is reported); the
+    other peers only when installed."""
+    out = []
+    for d in drivers_mod.PEERS:
+        if d in ('pgwire', REF) or importlib.util.find_spec(d) is not None:
+            out.append(d)
+    return out
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description='Benchmark pgwire against its peers (see bench/README.md)')
-    p.add_argument('--workloads', default='W1,W2,W3', type=csv,
-                   help='comma list, known: ' + ','.join(workloads_mod.BY_ID))
-    p.add_argument('--drivers', default='pgwire,asyncpg', type=csv,
-                   help='comma list, known: ' + ','.join(drivers_mod.DRIVERS))
+    p.add_argument('--workloads', default=','.join(workloads_mod.BY_ID),
+                   type=csv,
+                   help='comma list (default: all), known: '
+                   + ','.join(workloads_mod.BY_ID))
+    p.add_argument('--drivers', default=None, type=csv,
+                   help='comma list (default: ' + ','.join(drivers_mod.PEERS)
+                   + ', those installed), known: ' + ','.join(
+                       d for d in drivers_mod.DRIVERS
+                       if not drivers_mod.is_ceiling(d)))
+    p.add_argument('--ceilings', default=','.join(drivers_mod.CEILINGS),
+                   type=lambda s: [] if s.strip() in ('', 'none') else csv(s),
+                   help='comma list of ceilings run next to the drivers, '
+                   'or "none" (default: pgbench,floor; pgbench only has W1)')
     p.add_argument('--loops', default='asyncio,uvloop', type=csv,
                    help='comma list of event loops: asyncio, uvloop')
-    p.add_argument('--duration', default=5.0, type=float,
-                   help='timed window per run, seconds (default 5)')
-    p.add_argument('--warmup', default=1.0, type=float,
-                   help='discarded warm-up per run, seconds (default 1)')
-    p.add_argument('--rounds', default=3, type=int,
-                   help='rounds; each driver runs once per round (default 3)')
+    p.add_argument('--duration', default=None, type=float,
+                   help='timed window per run, seconds (default 5; --quick 2)')
+    p.add_argument('--warmup', default=None, type=float,
+                   help='discarded warm-up per run, seconds (default 1; '
+                   '--quick 0.5)')
+    p.add_argument('--rounds', default=None, type=int,
+                   help='rounds; each driver runs once per round (default 3; '
+                   '--quick 1)')
+    p.add_argument('--quick', action='store_true',
+                   help='smoke run: 1 round, 2 s windows, 0.5 s warm-up '
+                   '(explicit --rounds/--duration/--warmup still win)')
     p.add_argument('--concurrency', default=10, type=int,
                    help='connections = coroutines per run (default 10)')
     p.add_argument('--dsn', default=None,
                    help='use this server instead of a throwaway TempCluster')
     p.add_argument('--out', default=os.path.join(HERE, 'results'),
-                   help='directory for <timestamp>.json and .md')
+                   help='directory for <timestamp>.json, .md and .png')
+    p.add_argument('--no-chart', action='store_true',
+                   help='do not draw the PNG chart')
     a = p.parse_args(argv)
+    for k, v in (QUICK if a.quick else NORMAL).items():
+        if getattr(a, k) is None:
+            setattr(a, k, v)
     a.workloads = [workloads_mod.get(w).id for w in a.workloads]
-    for d in a.drivers:
+    if a.drivers is None:
+        a.drivers = default_drivers()
+    for d in a.drivers + a.ceilings:
         if d not in drivers_mod.DRIVERS:
             p.error(f'unknown driver {d!r}; known: '
                     + ', '.join(drivers_mod.DRIVERS))
+    for c in a.ceilings:
+        if not drivers_mod.is_ceiling(c):
+            p.error(f'{c!r} is not a ceiling; known: '
+                    + ', '.join(drivers_mod.CEILINGS))
+    a.drivers = [d for d in a.drivers if d not in a.ceilings]
     for lp in a.loops:
         if lp not in ('asyncio', 'uvloop'):
             p.error(f'unknown loop {lp!r}; known: asyncio, uvloop')
     if a.rounds < 1 or a.duration <= 0 or a.concurrency < 1:
         p.error('rounds, duration and concurrency must be positive')
     return a
+
+
+def run_plan(args) -> list[tuple[str, list[str]]]:
+    """[(workload, [drivers then the ceilings that apply to it])]"""
+    plan = []
+    for wid in args.workloads:
+        wl = workloads_mod.get(wid)
+        plan.append((wid, args.drivers + [
+            c for c in args.ceilings if drivers_mod.supports(c, wl)]))
+    return plan
+
+
+def everyone(args) -> list[str]:
+    return args.drivers + args.ceilings
 
 
 # ------------------------------------------------------------ server --
@@ -182,6 +240,28 @@ def loadavg() -> str | None:
         return None
 
 
+def git_describe() -> str | None:
+    """The commit of the working tree whose pgwire is measured, '+dirty'
+    when it has uncommitted changes outside bench/."""
+    try:
+        rev = subprocess.run(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD'],
+                             capture_output=True, text=True, timeout=10)
+        st = subprocess.run(['git', '-C', REPO, 'status', '--porcelain',
+                             '--untracked-files=no', '--', '.', ':!bench'],
+                            capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if rev.returncode != 0:
+        return None
+    return rev.stdout.strip() + (' +uncommitted changes'
+                                 if st.stdout.strip() else '')
+
+
+# seconds per run on top of warm-up + window: process start, imports,
+# 10 connections, validation, close (measured on the 2-core machine)
+RUN_OVERHEAD_S = 0.5
+
+
 # ----------------------------------------------------------- summary --
 
 METRICS = ('qps', 'rows_per_s', 'client_cpu_us_per_query', 'lat_p50_us',
@@ -190,12 +270,14 @@ METRICS = ('qps', 'rows_per_s', 'client_cpu_us_per_query', 'lat_p50_us',
 
 
 def summarize(runs: list[dict], args) -> dict:
-    """{loop: {workload: {driver: {...}}}} with medians, min/max, ratios."""
+    """{loop: {workload: {driver: {...}}}} with medians, min/max, ratios to
+    asyncpg and percentages of the ceilings (pgbench, floor)."""
     out: dict = {}
+    plan = run_plan(args)
     for lp in args.loops:
-        for wid in args.workloads:
+        for wid, names in plan:
             cell = out.setdefault(lp, {}).setdefault(wid, {})
-            for d in args.drivers:
+            for d in names:
                 rs = [r for r in runs if r['loop'] == lp
                       and r['workload'] == wid and r['driver'] == d]
                 good = [r for r in rs if r.get('ok')]
@@ -214,14 +296,19 @@ def summarize(runs: list[dict], args) -> dict:
                 cell[d] = s
             ref = cell.get(REF, {})
             for d, s in cell.items():
-                if d == REF:
+                if d != REF:
+                    if s.get('qps') and ref.get('qps'):
+                        s['qps_ratio'] = s['qps'] / ref['qps']
+                    if (s.get('client_cpu_us_per_query')
+                            and ref.get('client_cpu_us_per_query')):
+                        s['cpu_ratio'] = (s['client_cpu_us_per_query']
+                                          / ref['client_cpu_us_per_query'])
+                if drivers_mod.is_ceiling(d):
                     continue
-                if s.get('qps') and ref.get('qps'):
-                    s['qps_ratio'] = s['qps'] / ref['qps']
-                if (s.get('client_cpu_us_per_query')
-                        and ref.get('client_cpu_us_per_query')):
-                    s['cpu_ratio'] = (s['client_cpu_us_per_query']
-                                      / ref['client_cpu_us_per_query'])
+                for c in args.ceilings:
+                    cq = cell.get(c, {}).get('qps')
+                    if s.get('qps') and cq:
+                        s[f'pct_of_{c}'] = s['qps'] / cq * 100
     return out
 
 
@@ -246,6 +333,18 @@ def fmt_range(s: dict, m: str, digits=0) -> str:
 
 def fmt_ratio(x) -> str:
     return '–' if x is None else f'{x:.2f}×'
+
+
+def fmt_pct(x) -> str:
+    return '–' if x is None else f'{x:.0f} %'
+
+
+CEILING_NOTES = {
+    'pgbench': ('*pgbench* = libpq C client, `-M prepared -j 1 -c '
+                '<concurrency>`, W1 only'),
+    'floor': ('*floor* = bench/floor.py, an asyncio client that prepares once, '
+              'sends pre-encoded Bind/Execute/Sync and decodes nothing'),
+}
 
 
 def render_markdown(meta: dict, summary: dict, runs: list[dict], args) -> str:
@@ -279,37 +378,53 @@ def render_markdown(meta: dict, summary: dict, runs: list[dict], args) -> str:
               + (f" [{inf['impl']}]" if inf.get('impl') else ''))
         else:
             a(f"- {d}: not available ({inf.get('error')})")
-    loops_v = {r['loop']: r.get('loop_impl') for r in runs if r.get('loop_impl')}
+    loops_v = {r['loop']: r.get('loop_impl') for r in runs
+               if r.get('loop_impl') and r['driver'] != 'pgbench'}
     if loops_v:
         a('- event loops: ' + ', '.join(f'{k} = {v}' for k, v in loops_v.items()))
+    if meta.get('pgwire_commit'):
+        a(f"- pgwire measured: {meta['pgwire_commit']}")
     a('')
     a('Medians over rounds. q/s and CPU µs/q also show the round-to-round '
       f'spread (min–max). Ratios are median(driver) / median({REF}): '
       'q/s above 1× is faster, CPU/q below 1× is cheaper.')
+    if args.ceilings:
+        a('Ceilings (not peers, in italics): '
+          + '; '.join(CEILING_NOTES[c] for c in args.ceilings)
+          + '. "% of X" = median q/s of the driver ÷ median q/s of X on the '
+          'same loop and workload.')
     a('')
+    plan = run_plan(args)
     for lp in args.loops:
         a(f'## {lp}')
         a('')
         a('| workload | driver | q/s | q/s min–max | rows/s | client CPU µs/q '
           '| CPU min–max | p50 µs | p99 µs | server CPU µs/q | machine busy % '
-          f'| q/s ÷ {REF} | CPU/q ÷ {REF} |')
-        a('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
-        for wid in args.workloads:
-            for d in args.drivers:
+          f'| q/s ÷ {REF} | CPU/q ÷ {REF} |'
+          + ''.join(f' % of {c} |' for c in args.ceilings))
+        a('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|'
+          + '--:|' * len(args.ceilings))
+        ncols = 13 + len(args.ceilings)
+        for wid, names in plan:
+            for d in names:
                 s = summary[lp][wid][d]
+                ceil = drivers_mod.is_ceiling(d)
+                label = f'*{d}*' if ceil else d
                 if not s['rounds_ok'] and not s['rounds_failed']:
-                    a(f'| {wid} | {d} | not run (interrupted) |' + ' |' * 10)
+                    a(f'| {wid} | {label} | not run (interrupted) |'
+                      + ' |' * (ncols - 3))
                     continue
                 if not s['rounds_ok']:
                     err = s['errors'][0]
                     tag = 'WRONG RESULT' if s.get('wrong_result') else 'FAILED'
                     err = err.replace('|', '\\|').replace('\n', ' ')[:160]
-                    a(f'| {wid} | {d} | **{tag}** | {err} |' + ' |' * 9)
+                    a(f'| {wid} | {label} | **{tag}** | {err} |'
+                      + ' |' * (ncols - 4))
                     continue
                 note = (f" ({s['rounds_failed']} failed)"
                         if s['rounds_failed'] else '')
                 a('| ' + ' | '.join([
-                    wid, d + note,
+                    wid, label + note,
                     fmt_num(s.get('qps')), fmt_range(s, 'qps'),
                     fmt_num(s.get('rows_per_s')),
                     fmt_num(s.get('client_cpu_us_per_query'), 1),
@@ -319,7 +434,8 @@ def render_markdown(meta: dict, summary: dict, runs: list[dict], args) -> str:
                     fmt_num(s.get('machine_busy_pct')),
                     '' if d == REF else fmt_ratio(s.get('qps_ratio')),
                     '' if d == REF else fmt_ratio(s.get('cpu_ratio')),
-                ]) + ' |')
+                ] + ['' if ceil else fmt_pct(s.get(f'pct_of_{c}'))
+                     for c in args.ceilings]) + ' |')
         a('')
     others = [d for d in args.drivers if d != REF]
     if REF in args.drivers and others:
@@ -341,6 +457,25 @@ def render_markdown(meta: dict, summary: dict, runs: list[dict], args) -> str:
                 gq, gc = geomean(q_r), geomean(c_r)
                 g = (f'{fmt_ratio(gq)} / {fmt_ratio(gc)}' if gq or gc else '–')
                 a(f'| {lp} | {d} | ' + ' | '.join(cells) + f' | {g} |')
+        a('')
+    # "% of ceiling": one column per (workload, ceiling) that was measured
+    cols = [(wid, c) for wid, names in plan for c in args.ceilings
+            if c in names]
+    if cols and args.drivers:
+        a('## % of ceiling (driver q/s ÷ ceiling q/s)')
+        a('')
+        a('| loop | driver | ' + ' | '.join(f'{w} % of {c}' for w, c in cols)
+          + ' |')
+        a('|---|---|' + '--:|' * len(cols))
+        for lp in args.loops:
+            for c in args.ceilings:
+                row = [fmt_num(summary[lp][w][c].get('qps')) if cc == c
+                       else '' for w, cc in cols]
+                a(f'| {lp} | *{c} q/s* | ' + ' | '.join(row) + ' |')
+            for d in args.drivers:
+                row = [fmt_pct(summary[lp][w][d].get(f'pct_of_{c}'))
+                       for w, c in cols]
+                a(f'| {lp} | {d} | ' + ' | '.join(row) + ' |')
         a('')
     fails = [r for r in runs if not r.get('ok')]
     if fails:
@@ -367,9 +502,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     started = dt.datetime.now(dt.timezone.utc)
     stamp = started.strftime('%Y%m%dT%H%M%SZ')
-    n_runs = args.rounds * len(args.loops) * len(args.workloads) * len(args.drivers)
-    log(f'{n_runs} runs, about {n_runs * (args.duration + args.warmup + 1) / 60:.1f}'
-        ' min')
+    plan = run_plan(args)
+    n_runs = args.rounds * len(args.loops) * sum(len(ns) for _, ns in plan)
+    log(f'{n_runs} runs, about '
+        f'{n_runs * (args.duration + args.warmup + RUN_OVERHEAD_S) / 60:.1f} min')
     meta: dict = {
         'timestamp': stamp,
         'command': ' '.join(shlex.quote(x) for x in
@@ -379,6 +515,8 @@ def main(argv=None) -> int:
         'reference': REF,
         'machine': machine_info(),
         'loadavg_before': loadavg(),
+        'pgwire_commit': git_describe(),
+        'workloads': {w: workloads_mod.get(w).title for w in args.workloads},
     }
     meta['command'] = redact(meta['command'])
     runs: list[dict] = []
@@ -388,7 +526,7 @@ def main(argv=None) -> int:
         meta['server_source'] = source
         meta['dsn'] = redact(dsn)
         admin_pref = [REF] + [d for d in args.drivers if d != REF] + [
-            d for d in drivers_mod.DRIVERS if d != REF and d not in args.drivers]
+            d for d in drivers_mod.PEERS if d != REF and d not in args.drivers]
         adm = call_worker('admin', {'dsn': dsn, 'drivers': admin_pref,
                                     'workloads': args.workloads}, 120)
         if not adm.get('ok'):
@@ -406,8 +544,8 @@ def main(argv=None) -> int:
         try:
             for rnd in range(1, args.rounds + 1):
                 for lp in args.loops:
-                    for wid in args.workloads:
-                        for d in args.drivers:
+                    for wid, names in plan:
+                        for d in names:
                             i += 1
                             base = {'round': rnd, 'loop': lp, 'workload': wid,
                                     'driver': d}
@@ -431,7 +569,7 @@ def main(argv=None) -> int:
                             if r.get('ok'):
                                 log(f"{tag}: {r['qps']:,.0f} q/s, "
                                     f"{r['client_cpu_us_per_query']:.1f} µs CPU/q, "
-                                    f"p99 {r['lat_p99_us']:,.0f} µs, "
+                                    f"p99 {fmt_num(r.get('lat_p99_us'))} µs, "
                                     f"machine {r['machine_busy_pct'] or 0:.0f}% busy")
                             elif is_wrong_result(r):
                                 log(f"{tag}: !!! WRONG RESULT !!! "
@@ -463,6 +601,15 @@ def main(argv=None) -> int:
         f.write(md + '\n')
     print(md)
     log(f'wrote {jpath} and {mpath}')
+    if not args.no_chart:
+        try:
+            import chart
+            ppath = chart.draw(jpath)
+            log(f'wrote {ppath}')
+        except ImportError as e:
+            log(f'no chart: {e} (pip install matplotlib, or the bench extra)')
+        except Exception as e:  # a chart must never cost the results
+            log(f'no chart: {type(e).__name__}: {e}')
 
     if any(is_wrong_result(r) for r in runs):
         log('!!! some driver returned WRONG RESULTS: see the Failures section')

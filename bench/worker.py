@@ -3,6 +3,9 @@
     python bench/worker.py run   '<json spec>'
     python bench/worker.py admin '<json spec>'
 
+(``run`` with driver ``pgbench`` runs pgbench as a subprocess instead: see
+``measure_external``.)
+
 ``run`` spec: driver, loop, workload, dsn, duration, warmup, concurrency,
 rows (expected rows per call).  It opens ``concurrency`` connections,
 validates one call on each, warms up for ``warmup`` seconds, then for
@@ -25,7 +28,10 @@ import gc
 import json
 import os
 import platform
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
@@ -106,12 +112,12 @@ async def client(fn, count, expected: int, deadline: int, lats: list) -> object:
     return res
 
 
-async def run_window(fns, wl, expected: int, seconds: float):
+async def run_window(fns, count, expected: int, seconds: float):
     lats: list[int] = []
     start = time.monotonic_ns()
     deadline = start + int(seconds * 1e9)
     lasts = await asyncio.gather(
-        *(client(fn, wl.count, expected, deadline, lats) for fn in fns))
+        *(client(fn, count, expected, deadline, lats) for fn in fns))
     return start, time.monotonic_ns(), lats, lasts
 
 
@@ -130,6 +136,9 @@ async def measure(spec: dict) -> dict:
         out['driver_info'] = drv.info()
     except BaseException as e:
         raise Failure('import', e)
+    # the floor counts DataRows instead of returning rows: its own hooks
+    count = getattr(drv, 'count', None) or wl.count
+    check = getattr(drv, 'check', None) or wl.check
 
     try:
         conns = await asyncio.gather(
@@ -146,20 +155,23 @@ async def measure(spec: dict) -> dict:
         try:
             pids = []
             for c in conns:
+                if hasattr(drv, 'backend_pid'):
+                    pids.append(await drv.backend_pid(c))
+                    continue
                 rows = await drv.query(c, 'SELECT pg_backend_pid()')
                 pids.append(int(rows[0][0]))
             for fn in fns:
                 res = await fn()
-                n = wl.count(res)
+                n = count(res)
                 if n != expected:
                     raise Mismatch(f'row count {n}, expected {expected}')
-                wl.check(res)
+                check(res)
         except BaseException as e:
             raise Failure('validate', e)
 
         try:
             if spec['warmup'] > 0:
-                await run_window(fns, wl, expected, spec['warmup'])
+                await run_window(fns, count, expected, spec['warmup'])
         except BaseException as e:
             raise Failure('warmup', e)
 
@@ -169,14 +181,14 @@ async def measure(spec: dict) -> dict:
             gc0 = [g['collections'] for g in gc.get_stats()]
             cpu0 = time.process_time()
             start, end, lats, lasts = await run_window(
-                fns, wl, expected, spec['duration'])
+                fns, count, expected, spec['duration'])
             cpu1 = time.process_time()
             gc1 = [g['collections'] for g in gc.get_stats()]
             srv1 = pid_cpu_seconds(pids)
             stat1 = proc_stat_cpu()
             for res in lasts:
                 if res is not None:
-                    wl.check(res)
+                    check(res)
         except BaseException as e:
             raise Failure('timed', e)
     finally:
@@ -215,6 +227,93 @@ async def measure(spec: dict) -> dict:
     else:
         out['server_cpu_us_per_query'] = None
         out['server_cpu_pct'] = None
+    if stat0 and stat1 and stat1[1] > stat0[1]:
+        out['machine_busy_pct'] = ((stat1[0] - stat0[0])
+                                   / (stat1[1] - stat0[1]) * 100)
+    else:
+        out['machine_busy_pct'] = None
+    return out
+
+
+# ------------------------------------------------- external (pgbench) --
+
+def measure_external(spec: dict) -> dict:
+    """pgbench, as a subprocess: no event loop, no Python on the client
+    path.  A ``warmup``-second run is discarded, then the timed run; tps is
+    pgbench's own (without connection time).  Client CPU is the children's
+    rusage delta over the timed run (pgbench's process, including its
+    connection setup).  pgbench has no per-query latencies without logging
+    every transaction, so p50/p99 stay empty and its average is kept; the
+    server backends are pgbench's own, so server CPU stays empty too."""
+    wl = workloads_mod.get(spec['workload'])
+    expected = int(spec['rows'])
+    conc = int(wl.concurrency or spec['concurrency'])
+    out: dict = {'workload': wl.id, 'driver': spec['driver'],
+                 'loop': spec['loop'], 'concurrency': conc,
+                 'expected_rows': expected,
+                 'loop_impl': 'none (pgbench: C, libpq, one thread)'}
+    try:
+        drv = drivers_mod.load(spec['driver'])
+        out['driver_info'] = drv.info()
+    except BaseException as e:
+        raise Failure('import', e)
+    if not drv.supports(wl):
+        raise Failure('bind', drivers_mod.Unsupported(
+            f'{drv.name}: no script for {wl.id}'))
+    fd, script = tempfile.mkstemp(prefix=f'bench-{wl.id}-', suffix='.sql')
+    with os.fdopen(fd, 'w') as f:
+        f.write(wl.pgbench)
+
+    def run(seconds: float, stage: str) -> dict:
+        cmd = drv.command(spec['dsn'], script, seconds, conc)
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True,
+                               timeout=seconds + 60)
+        except BaseException as e:
+            raise Failure(stage, e)
+        res = drv.parse(p.stdout)
+        if p.returncode != 0 or res['tps'] is None or res['aborted']:
+            raise Failure(stage, RuntimeError(
+                f'pgbench exited {p.returncode}: '
+                + (p.stderr.strip() or p.stdout.strip())[-600:]))
+        if res['failed'] or not res['transactions']:
+            raise Failure(stage, RuntimeError(
+                f"pgbench: {res['failed']} failed transactions, "
+                f"{res['transactions']} done"))
+        res['command'] = ' '.join(cmd[:-1] + ['<dsn>'])
+        return res
+
+    try:
+        if spec['warmup'] > 0:
+            run(spec['warmup'], 'warmup')
+        stat0 = proc_stat_cpu()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        res = run(spec['duration'], 'timed')
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        stat1 = proc_stat_cpu()
+    finally:
+        os.unlink(script)
+    q = res['transactions']
+    tps = res['tps']
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    elapsed = q / tps
+    out.update({
+        'queries': q,
+        'elapsed_s': elapsed,
+        'qps': tps,
+        'rows_per_s': tps * expected,
+        'lat_p50_us': None,
+        'lat_p99_us': None,
+        'lat_mean_us': (res['latency_avg_ms'] * 1e3
+                        if res['latency_avg_ms'] is not None else None),
+        'lat_max_us': None,
+        'client_cpu_s': cpu,
+        'client_cpu_us_per_query': cpu / q * 1e6,
+        'client_cpu_pct': cpu / elapsed * 100,
+        'server_cpu_us_per_query': None,
+        'server_cpu_pct': None,
+        'pgbench': res,
+    })
     if stat0 and stat1 and stat1[1] > stat0[1]:
         out['machine_busy_pct'] = ((stat1[0] - stat0[0])
                                    / (stat1[1] - stat0[1]) * 100)
@@ -290,6 +389,24 @@ def environment() -> dict:
 
 def main() -> int:
     mode, spec = sys.argv[1], json.loads(sys.argv[2])
+    if mode == 'run' and getattr(drivers_mod.DRIVERS.get(spec.get('driver')),
+                                 'external', False):
+        try:
+            result = measure_external(spec)
+            result['ok'] = True
+        except Failure as f:
+            result = {'ok': False, 'stage': f.stage,
+                      'error': f'{type(f.exc).__name__}: {f.exc}',
+                      'traceback': ''.join(traceback.format_exception(f.exc))}
+        except BaseException as e:
+            result = {'ok': False, 'stage': 'harness',
+                      'error': f'{type(e).__name__}: {e}',
+                      'traceback': traceback.format_exc()}
+        for k in ('driver', 'loop', 'workload'):
+            result.setdefault(k, spec[k])
+        result['env'] = environment()
+        print(json.dumps(result, default=str))
+        return 0 if result.get('ok') else 1
     factory = None
     if spec.get('loop', 'asyncio') == 'uvloop':
         try:

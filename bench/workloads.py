@@ -21,6 +21,11 @@ Conventions:
 """
 from __future__ import annotations
 
+import datetime
+import decimal
+import hashlib
+import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -37,7 +42,7 @@ def _len(result: Any) -> int:
 class Workload:
     id: str
     title: str
-    method: str                      # 'fetchval' | 'fetch' (more later)
+    method: str                      # 'fetchval' | 'fetch' | 'fetchrow'
     query: str
     args: tuple
     rows: int | str                  # expected rows per call, or SQL giving it
@@ -46,6 +51,7 @@ class Workload:
     setup: tuple[str, ...] = ()      # run once per benchmark run, before all
     concurrency: int | None = None   # None: the --concurrency option
     stresses: str = ''
+    pgbench: str = ''                # script for the pgbench ceiling, if any
     extra: dict = field(default_factory=dict)
 
 
@@ -82,6 +88,158 @@ def _check_w3(rows: Any) -> None:
     assert type(rows[-1][0]) is int, f'{type(rows[-1][0])} is not int'
 
 
+def _check_w4(rows: Any) -> None:
+    seen = set()
+    for r in rows:
+        b = bytes(r[0])     # bytes everywhere; bytes() also takes memoryview
+        assert len(b) == W4_SIZE, f'bytea of {len(b)} bytes, want {W4_SIZE}'
+        i = w4_row_of(b[0])
+        assert b == w4_bytes(i), f'bytea row {i}: wrong content {b[:16]!r}...'
+        seen.add(i)
+    assert seen == set(range(1, W4_ROWS + 1)), 'bytea rows missing/duplicated'
+
+
+def _check_w5(rows: Any) -> None:
+    seen = set()
+    for r in rows:
+        a = list(r[0])
+        assert len(a) == W5_LEN, f'int[] of {len(a)} elements, want {W5_LEN}'
+        i = abs(a[0]) // W5_LEN
+        assert a == w5_array(i), f'int[] row {i}: wrong content {a[:4]!r}...'
+        assert all(type(x) is int for x in a), f'int[] row {i}: not all int'
+        seen.add(i)
+    assert seen == set(range(W5_ROWS)), 'int[] rows missing/duplicated'
+
+
+def _check_w9(rows: Any) -> None:
+    byid = {r[0]: r for r in rows}
+    assert sorted(byid) == list(range(1, W9_ROWS + 1)), 'ids not 1..1000'
+    for i in W9_SAMPLES:
+        r, want = byid[i], w9_row(i)
+        assert len(r) == len(W9_COLUMNS), f'{len(r)} columns, want 10'
+        got = tuple(r)
+        for k, (col, typ) in enumerate(W9_COLUMNS):
+            g, w = got[k], want[k]
+            # representation differences between drivers, normalized:
+            if typ == 'uuid':       # uuid.UUID / asyncpg's UUID / str (psqlpy)
+                g, w = str(g), str(w)
+            elif typ == 'jsonb':    # str (asyncpg, pgwire) / dict (psycopg, psqlpy)
+                if isinstance(g, (str, bytes)):
+                    try:
+                        g = json.loads(g)
+                    except ValueError as e:
+                        raise AssertionError(
+                            f'id {i} {col}: bad JSON {got[k]!r}: {e}') from None
+            elif typ == 'int4[]':   # list (asyncpg, pgwire, psycopg, psqlpy)
+                g = list(g)
+            assert g == w, f'id {i} {col} ({typ}) = {got[k]!r}, want {w!r}'
+            if typ in ('int8', 'bool', 'float8', 'text'):
+                assert type(g) is type(w), \
+                    f'id {i} {col}: {type(g).__name__}, want {type(w).__name__}'
+            if typ == 'timestamptz':
+                assert g.utcoffset() is not None, f'id {i} {col}: naive {g!r}'
+
+
+# --- W4/W5/W9 data: made once by the harness (setup SQL), deterministic, so
+# --- the checks can recompute any row in Python.
+
+W4_ROWS, W4_SIZE = 100, 1000
+
+
+def w4_bytes(i: int) -> bytes:
+    """Row i (1..100) of bench_bytea: byte j is (7*i + 13*j) mod 256."""
+    return bytes((7 * i + 13 * j) % 256 for j in range(W4_SIZE))
+
+
+def w4_row_of(first_byte: int) -> int:
+    return first_byte * 183 % 256    # 183 = 7^-1 mod 256
+
+
+W5_ROWS, W5_LEN = 100, 100
+
+
+def w5_array(i: int) -> list[int]:
+    """Row i (0..99) of bench_int_arrays: element k is ±(100*i + k)."""
+    return [(W5_LEN * i + k) * (-1 if k % 2 else 1) for k in range(W5_LEN)]
+
+
+W9_ROWS = 1000
+W9_COLUMNS = (('id', 'int8'), ('t', 'text'), ('ts', 'timestamptz'),
+              ('n', 'numeric'), ('u', 'uuid'), ('b', 'bool'), ('f', 'float8'),
+              ('j', 'jsonb'), ('d', 'date'), ('a', 'int4[]'))
+W9_SAMPLES = (1, 2, 3, 7, 8, 100, 499, 500, 501, 999, 1000)
+_UTC = datetime.timezone.utc
+
+
+def w9_row(i: int) -> tuple:
+    """Row id=i (1..1000) of bench_types, as Python values (see the SQL)."""
+    return (
+        i,
+        f'row {i} ünïcødé € ' + 'x' * (i % 37),
+        datetime.datetime(2020, 1, 1, tzinfo=_UTC)
+        + datetime.timedelta(seconds=3661 * i, microseconds=123 * i),
+        (decimal.Decimal('1234567.8912') * (i - 500)).quantize(
+            decimal.Decimal('0.0001')),
+        uuid.UUID(hashlib.md5(str(i).encode()).hexdigest()),
+        i % 3 == 0,
+        i * 1.1 - 500.0,
+        {'i': i, 'name': f'row {i}', 'tags': [i % 7, 'x'],
+         'nested': {'even': i % 2 == 0}},
+        datetime.date(2000, 1, 1) + datetime.timedelta(days=17 * i),
+        [(1000 * i + k) * (-1 if k % 2 else 1) for k in range(i % 8)],
+    )
+
+
+_W4_SETUP = (
+    'CREATE TABLE IF NOT EXISTS bench_bytea (b bytea NOT NULL)',
+    # byte j of row i = (7i + 13j) mod 256: every byte value, incl. 0x00
+    'INSERT INTO bench_bytea (b) '
+    'SELECT (SELECT string_agg(set_byte(\'\\x00\'::bytea, 0, '
+    '(7 * i + 13 * j) % 256), \'\'::bytea ORDER BY j) '
+    f'FROM generate_series(0, {W4_SIZE - 1}) j) '
+    f'FROM generate_series(1, {W4_ROWS}) i '
+    'WHERE NOT EXISTS (SELECT 1 FROM bench_bytea)',
+)
+
+_W5_SETUP = (
+    'CREATE TABLE IF NOT EXISTS bench_int_arrays (a int4[] NOT NULL)',
+    'INSERT INTO bench_int_arrays (a) '
+    f'SELECT (SELECT array_agg(({W5_LEN} * i + k) '
+    '* CASE WHEN k % 2 = 1 THEN -1 ELSE 1 END ORDER BY k) '
+    f'FROM generate_series(0, {W5_LEN - 1}) k) '
+    f'FROM generate_series(0, {W5_ROWS - 1}) i '
+    'WHERE NOT EXISTS (SELECT 1 FROM bench_int_arrays)',
+)
+
+# W8 (point queries, later) will use the same table.  No NULLs anywhere, and
+# no NULL array elements: psqlpy 0.13 cannot decode those.
+_W9_SETUP = (
+    'CREATE TABLE IF NOT EXISTS bench_types ('
+    'id int8 PRIMARY KEY, t text NOT NULL, ts timestamptz NOT NULL, '
+    'n numeric NOT NULL, u uuid NOT NULL, b bool NOT NULL, '
+    'f float8 NOT NULL, j jsonb NOT NULL, d date NOT NULL, '
+    'a int4[] NOT NULL)',
+    'INSERT INTO bench_types (id, t, ts, n, u, b, f, j, d, a) '
+    'SELECT i, '
+    "'row ' || i || ' ünïcødé € ' || repeat('x', i % 37), "
+    "timestamptz '2020-01-01 00:00:00+00' + (3661 * i) * interval '1 second' "
+    "+ (123 * i) * interval '1 microsecond', "
+    '((i - 500) * 1234567.8912)::numeric(18, 4), '
+    'md5(i::text)::uuid, '
+    'i % 3 = 0, '
+    'i::float8 * 1.1::float8 - 500.0::float8, '
+    "jsonb_build_object('i', i, 'name', 'row ' || i, "
+    "'tags', jsonb_build_array(i % 7, 'x'), "
+    "'nested', jsonb_build_object('even', i % 2 = 0)), "
+    "date '2000-01-01' + 17 * i, "
+    "coalesce((SELECT array_agg((1000 * i + k) "
+    "* CASE WHEN k % 2 = 1 THEN -1 ELSE 1 END ORDER BY k) "
+    "FROM generate_series(0, i % 8 - 1) k), '{}')::int4[] "
+    f'FROM generate_series(1, {W9_ROWS}) i '
+    'WHERE NOT EXISTS (SELECT 1 FROM bench_types)',
+)
+
+
 _PG_TYPE_COLS = ('typname, typnamespace, typowner, typlen, typbyval, '
                  'typcategory, typispreferred, typisdefined, typdelim, '
                  'typrelid, typelem, typarray')
@@ -91,6 +249,7 @@ WORKLOADS: list[Workload] = [
         id='W1', title='SELECT 1+1 (fetchval)',
         method='fetchval', query='SELECT 1+1', args=(),
         rows=1, count=_one, check=_check_w1,
+        pgbench='SELECT 1+1;\n',
         stresses='fixed per-query cost: event loop, syscalls, future'),
     Workload(
         id='W2', title='pg_type, 12 columns (fetch)',
@@ -107,6 +266,24 @@ WORKLOADS: list[Workload] = [
         method='fetch', query='SELECT i FROM generate_series(1, $1) AS i',
         args=(1000,), rows=1000, check=_check_w3,
         stresses='per-Record cost'),
+    Workload(
+        id='W4', title='100 rows × 1000-byte bytea (fetch)',
+        method='fetch', query='SELECT b FROM bench_bytea', args=(),
+        rows=W4_ROWS, check=_check_w4, setup=_W4_SETUP,
+        stresses='buffer path'),
+    Workload(
+        id='W5', title='100 rows × int4[100] (fetch)',
+        method='fetch', query='SELECT a FROM bench_int_arrays', args=(),
+        rows=W5_ROWS, check=_check_w5, setup=_W5_SETUP,
+        stresses='array decode'),
+    Workload(
+        id='W9', title='1000 rows × 10 types (fetch)',
+        method='fetch',
+        query=('SELECT ' + ', '.join(c for c, _ in W9_COLUMNS)
+               + ' FROM bench_types WHERE id <= $1'),
+        args=(W9_ROWS,), rows=W9_ROWS, check=_check_w9, setup=_W9_SETUP,
+        stresses='codec cost under volume: int8, text, timestamptz, '
+                 'numeric, uuid, bool, float8, jsonb, date, int4[]'),
 ]
 
 BY_ID: dict[str, Workload] = {w.id: w for w in WORKLOADS}
