@@ -234,9 +234,12 @@ arr_is_nested(const ArrEnc *e, PyObject *o)
     return PyList_Check(o) || (PyTuple_Check(o) && !e->ec->tuple_value);
 }
 
-/* The top-level value as a list or tuple (new reference). */
-static PyObject *
-arr_as_seq(PyObject *obj)
+/* The top-level value of an array parameter as a list or tuple (new
+ * reference).  Another sequence or a set must have a length: a lazy
+ * sequence such as an IPv6Network is never expanded.  Shared with the
+ * text-array encoder. */
+PyObject *
+pgw_array_as_seq(PyObject *obj)
 {
     if (PyList_Check(obj) || PyTuple_Check(obj)) {
         return Py_NewRef(obj);
@@ -394,7 +397,7 @@ pgw_array_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     if (e.ec == NULL) {
         return -1;
     }
-    seq = arr_as_seq(obj);
+    seq = pgw_array_as_seq(obj);
     if (seq == NULL) {
         return -1;
     }

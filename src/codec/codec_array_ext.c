@@ -59,33 +59,6 @@ ax_is_nested(const AxEnc *e, PyObject *o)
     return PyList_Check(o) || (!e->tuple_elems && PyTuple_Check(o));
 }
 
-/* The top-level value as a list or tuple (new reference).  Another
- * sequence or a set must have a length (checked first: a lazy sequence
- * such as an IPv6Network is never listed). */
-static PyObject *
-ax_as_seq(PyObject *obj)
-{
-    Py_ssize_t len;
-    if (PyList_Check(obj) || PyTuple_Check(obj)) {
-        return Py_NewRef(obj);
-    }
-    if (PyUnicode_Check(obj) || PyBytes_Check(obj) || PyByteArray_Check(obj) ||
-        PyMemoryView_Check(obj) || PyDict_Check(obj) ||
-        !(PyAnySet_Check(obj) || PySequence_Check(obj))) {
-        pgw_codec_type_error("list or tuple", obj);
-        return NULL;
-    }
-    len = PyObject_Length(obj);
-    if (len < 0) {
-        return NULL;
-    }
-    if (len > INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "array dimension too large");
-        return NULL;
-    }
-    return PySequence_Tuple(obj);
-}
-
 static PGW_COLD int
 ax_shape_error(const AxEnc *e, int level, Py_ssize_t want, PyObject *got)
 {
@@ -243,7 +216,7 @@ pgw_textarray_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
         return -1;
     }
     e.tuple_elems = e.ec->tuple_value;
-    seq = ax_as_seq(obj);
+    seq = pgw_array_as_seq(obj);
     if (seq == NULL) {
         return -1;
     }
@@ -275,7 +248,7 @@ pgw_intvector_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     Py_ssize_t n;
     int rc = -1;
 
-    if (ec == NULL || (seq = ax_as_seq(obj)) == NULL) {
+    if (ec == NULL || (seq = pgw_array_as_seq(obj)) == NULL) {
         return -1;
     }
     /* a list is copied: encoding an item may run code that changes it */

@@ -161,4 +161,8 @@ PGW_DECL_CODEC(textarray);
 int pgw_intvector_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                          PyObject *obj, PgcWBuf *buf);
 
+/* codec_array.c: the top-level value of an array parameter as a list or
+ * tuple (new reference); refuses str/bytes/dict and unsized sequences. */
+PyObject *pgw_array_as_seq(PyObject *obj);
+
 #endif /* PGW_CODEC_INTERNAL_H */
