@@ -942,6 +942,17 @@ class FakeServer:
         self.first = []          # first <= 8 bytes of each connection
         self.tasks = set()
         self.writers = []
+        self.changed = asyncio.Event()
+
+    async def settled(self, n, timeout=5.0):
+        """Wait (bounded) until n connections have delivered their first
+        bytes: synchronisation on the event, never on a timed sleep."""
+        async def wait():
+            while (len(self.first) < n or
+                   any(x is None for x in self.first[:n])):
+                self.changed.clear()
+                await self.changed.wait()
+        await asyncio.wait_for(wait(), timeout)
 
     async def __aenter__(self):
         self.server = await asyncio.start_server(self._conn, "127.0.0.1", 0)
@@ -959,6 +970,7 @@ class FakeServer:
             except asyncio.IncompleteReadError as e:
                 data = e.partial
             self.first[n] = data
+            self.changed.set()
             await self.handler(reader, writer, n, data)
         except (ConnectionError, asyncio.IncompleteReadError,
                 asyncio.CancelledError):
@@ -1113,7 +1125,7 @@ async def test_open_socket_plaintext_sends_nothing():
             loop=asyncio.get_running_loop(), deadline=deadline())
         assert ctx is None
         sock.close()
-        await asyncio.sleep(0.05)
+        await srv.settled(3)
     assert srv.first == [b"", b"", b""]
 
 
@@ -1125,7 +1137,7 @@ async def test_open_socket_direct_tls_skips_ssl_request():
             deadline=deadline())
         assert ctx is p.ssl and hostname == "127.0.0.1"
         sock.close()
-        await asyncio.sleep(0.05)
+        await srv.settled(1)
     assert srv.first == [b""]
 
 
@@ -1144,9 +1156,11 @@ async def test_open_socket_connection_refused():
 async def test_open_socket_unix_ignores_tls(tmp_path):
     path = str(tmp_path / ".s.PGSQL.5432")
     seen = []
+    got = asyncio.Event()
 
     async def handler(reader, writer):
         seen.append(await reader.read(8))
+        got.set()
         writer.close()
     server = await asyncio.start_unix_server(handler, path)
     try:
@@ -1156,7 +1170,7 @@ async def test_open_socket_unix_ignores_tls(tmp_path):
         assert sock.family == socket.AF_UNIX
         assert ctx is None and hostname is None
         sock.close()
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(got.wait(), 5)  # the server saw the close
     finally:
         server.close()
         await server.wait_closed()
@@ -1373,7 +1387,7 @@ async def test_connect_prefer_retries_plaintext_after_auth_rejection(
     fake_backend.behaviour = behaviour
     async with FakeServer(answer(b"S")) as srv:
         conn = await cu.connect(host="127.0.0.1", port=srv.port)
-        await asyncio.sleep(0.05)
+        await srv.settled(2)
     assert conn.tls is False
     assert [c.tls for c in fake_backend.calls] == [True, False]
     assert srv.first == [SSL_REQUEST, b""]       # a new TCP connection
@@ -1410,7 +1424,7 @@ async def test_connect_allow_retries_with_tls(fake_backend):
     async with FakeServer(answer(b"S")) as srv:
         conn = await cu.connect(host="127.0.0.1", port=srv.port,
                                 ssl="allow")
-        await asyncio.sleep(0.05)
+        await srv.settled(2)
     assert conn.tls is True
     assert [c.tls for c in fake_backend.calls] == [False, True]
     assert srv.first == [b"", SSL_REQUEST]

@@ -629,7 +629,8 @@ def test_interval_tuple_datetime_roundtrip():
 async def test_set_while_busy(conn):
     await _set_json(conn)
     task = asyncio.ensure_future(conn.fetchval("SELECT pg_sleep(0.2)"))
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # one loop turn: the task has sent its query
+    assert conn._protocol.is_busy()
     with pytest.raises(exc.InterfaceError, match="another operation"):
         await conn.set_type_codec("jsonb", schema="pg_catalog",
                                   encoder=json.dumps, decoder=json.loads)

@@ -195,7 +195,8 @@ async def test_timeout_cancels_and_connection_survives(conn):
 
 async def test_task_cancel_cancels_query(conn):
     task = asyncio.ensure_future(conn.fetchval("SELECT pg_sleep(10)"))
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0)  # one loop turn: the task has sent its query
+    assert conn._protocol.is_busy()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
