@@ -143,6 +143,18 @@ class Connection(_pgwire.ConnectionCore):
         by the C layer after OutdatedSchemaCacheError too)."""
         self._install_custom_codecs()
 
+    # -- transactions (pgwire/transaction.py) --------------------------
+    def transaction(self, *, isolation=None, readonly=False,
+                    deferrable=False):
+        """Create a :class:`pgwire.transaction.Transaction` (sync; use it
+        with ``async with`` or start()/commit()/rollback()).  Nested
+        blocks become savepoints.  ``isolation`` is one of
+        'serializable', 'repeatable_read', 'read_uncommitted',
+        'read_committed' or None (the server default)."""
+        from .transaction import Transaction
+        return Transaction(self, isolation, readonly, deferrable)
+    # -- end transactions ------------------------------------------------
+
     # -- info ---------------------------------------------------------
     def get_server_version(self):
         """Return the server version as a :class:`pgwire.types.ServerVersion`."""
