@@ -155,6 +155,16 @@ class Connection(_pgwire.ConnectionCore):
         return Transaction(self, isolation, readonly, deferrable)
     # -- end transactions ------------------------------------------------
 
+    # -- cursors (pgwire/cursor.py) --------------------------------------
+    def cursor(self, query, *args, prefetch=None, timeout=None,
+               record_class=None):
+        """A server-side cursor (needs a transaction): ``async for`` it
+        (``prefetch`` rows per round trip, default 50) or ``await`` it for
+        a :class:`pgwire.cursor.Cursor`."""
+        from .cursor import CursorFactory
+        return CursorFactory(self, query, None, args, prefetch, timeout,
+                             record_class)
+
     # -- info ---------------------------------------------------------
     def get_server_version(self):
         """Return the server version as a :class:`pgwire.types.ServerVersion`."""

@@ -80,6 +80,13 @@ class PreparedStatement:
     def fetchmany(self, args, *, timeout=None):
         return self._run("fetchmany", _FETCHMANY, args, timeout)
 
+    def cursor(self, *args, prefetch=None, timeout=None):
+        """A server-side cursor over this statement (see
+        :meth:`Connection.cursor`)."""
+        from .cursor import CursorFactory
+        return CursorFactory(self._conn, self._state.query, self._state,
+                             args, prefetch, timeout, self._record_class)
+
     async def explain(self, *args, analyze=False):
         """Return the plan (``EXPLAIN (FORMAT JSON, VERBOSE)``), parsed.
 

@@ -274,6 +274,47 @@ conn_exec_stmt(ConnCoreObject *c, PyObject *const *args, Py_ssize_t nargs)
     return op;
 }
 
+/* _cursor_exec(stmt, portal: bytes, args: tuple|None, max_rows, timeout,
+ * record_class) -> awaitable list of rows.  args given: Bind the portal
+ * first; max_rows <= 0: Bind only. */
+static PyObject *
+conn_cursor_exec(ConnCoreObject *c, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyObject_TypeCheck(args[0], c->st->StatementType) ||
+        !PyBytes_Check(args[1]) ||
+        !(args[2] == Py_None || PyTuple_Check(args[2]))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_cursor_exec(stmt, portal, args, max_rows, "
+                        "timeout, record_class)");
+        return NULL;
+    }
+    long max_rows = PyLong_AsLong(args[3]);
+    if (max_rows == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (max_rows > INT32_MAX) {
+        max_rows = INT32_MAX;
+    }
+    StmtObject *s = (StmtObject *)args[0];
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL) {
+        return NULL;
+    }
+    PyObject *op = pgw_op_new(c, OP_CURSOR, s->query,
+                              args[2] == Py_None ? empty : args[2], args[5],
+                              args[4], 0);
+    Py_DECREF(empty);
+    if (op != NULL) {
+        OpObject *o = (OpObject *)op;
+        Py_XSETREF(o->stmt, (StmtObject *)Py_NewRef(s));
+        o->preset_stmt = 1;
+        o->portal = Py_NewRef(args[1]);
+        o->cursor_bind = args[2] != Py_None;
+        o->max_rows = (int32_t)max_rows;
+    }
+    return op;
+}
+
 static PyObject *
 conn_is_closed(ConnCoreObject *c, PyObject *Py_UNUSED(a))
 {
@@ -424,6 +465,7 @@ static PyMethodDef conn_methods[] = {
     {"_prepare", (PyCFunction)(void (*)(void))conn_prepare,
      METH_VARARGS | METH_KEYWORDS, NULL},
     {"_exec_stmt", FASTFN(conn_exec_stmt), METH_FASTCALL, NULL},
+    {"_cursor_exec", FASTFN(conn_cursor_exec), METH_FASTCALL, NULL},
     {"is_closed", (PyCFunction)conn_is_closed, METH_NOARGS,
      "Return True if the connection is closed."},
     {"get_server_pid", (PyCFunction)conn_get_server_pid, METH_NOARGS,

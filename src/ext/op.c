@@ -327,6 +327,26 @@ write_many(OpObject *op)
     return PyErr_Occurred() ? -1 : 0;
 }
 
+/* A cursor step: Bind the named portal (first time) and/or Execute it
+ * with a row limit; the portal lives until the transaction ends. */
+static int
+write_cursor(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    PgcStr portal = {PyBytes_AS_STRING(op->portal),
+                     (size_t)PyBytes_GET_SIZE(op->portal)};
+    if (op->cursor_bind &&
+        pgw_stmt_write_bind(p, op->stmt, op->args, portal, 1) < 0) {
+        return -1;
+    }
+    if (op->max_rows > 0 &&
+        pgc_build_execute(&p->wb, portal, op->max_rows) != PGC_OK) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
 /* Write Bind/Execute/Sync for the op's statement and arguments. */
 static int
 op_send_execute(OpObject *op)
@@ -340,8 +360,9 @@ op_send_execute(OpObject *op)
      * left by an earlier round trip (transaction poolers); the portal's
      * RowDescription is checked against what we decode with. */
     int unnamed = PyBytes_GET_SIZE(s->name) == 0;
-    op->check_desc = unnamed && op->want_rows;
-    if (unnamed) {
+    int cursor = op->kind == OP_CURSOR;
+    op->check_desc = unnamed && op->want_rows && !cursor;
+    if (unnamed && (!cursor || op->cursor_bind)) {
         rc = pgw_stmt_write_reparse(p, s);
     }
     int d = op->check_desc;
@@ -357,6 +378,9 @@ op_send_execute(OpObject *op)
             break;
         case OP_EXECUTE:
             rc = pgw_stmt_write_bind_exec(p, s, op->args, 0, 0, 0);
+            break;
+        case OP_CURSOR:
+            rc = write_cursor(op);
             break;
         default:
             rc = pgw_stmt_write_bind_exec(p, s, op->args, 0, 1, d);
@@ -549,6 +573,7 @@ op_result(OpObject *op)
     switch (op->kind) {
     case OP_FETCH:
     case OP_FETCHMANY:
+    case OP_CURSOR:
         return Py_NewRef(op->rows);
     case OP_FETCHROW:
         if (PyList_GET_SIZE(op->rows) == 0) {
@@ -992,6 +1017,9 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->status = op->error = op->pending_exc = NULL;
     op->request_done = 0;
     op->preset_stmt = 0;
+    op->portal = NULL;
+    op->cursor_bind = 0;
+    op->max_rows = 0;
     op->retried = 0;
     op->check_desc = 0;
     op->ignore_custom = 0;
@@ -1059,6 +1087,7 @@ op_traverse(OpObject *op, visitproc visit, void *arg)
     Py_VISIT(op->error);
     Py_VISIT(op->pending_exc);
     Py_VISIT(op->stmt_name);
+    Py_VISIT(op->portal);
     Py_VISIT(op->sub);
     return 0;
 }
@@ -1078,6 +1107,7 @@ op_clear(OpObject *op)
     Py_CLEAR(op->error);
     Py_CLEAR(op->pending_exc);
     Py_CLEAR(op->stmt_name);
+    Py_CLEAR(op->portal);
     Py_CLEAR(op->sub);
     return 0;
 }

@@ -151,6 +151,7 @@ typedef enum {
     OP_EXECUTEMANY,
     OP_FETCHMANY,
     OP_PREPARE,
+    OP_CURSOR,    /* Bind to a named portal and/or Execute it (row limit) */
 } OpKind;
 
 typedef enum {
@@ -184,6 +185,9 @@ struct OpObject {
     int simple;           /* simple-query protocol */
     int want_rows;
     int preset_stmt;      /* executing a PreparedStatement's statement */
+    PyObject *portal;     /* OP_CURSOR: portal name (bytes) */
+    int cursor_bind;      /* OP_CURSOR: Bind the portal first */
+    int32_t max_rows;     /* OP_CURSOR: Execute row limit (<= 0: none) */
     int retried;          /* already re-prepared once after invalidation */
     int check_desc;       /* verify the portal's RowDescription (unnamed) */
     int ignore_custom;    /* _ignore_custom_codec=True: the driver's own
@@ -229,6 +233,9 @@ int pgw_stmt_resolve(ProtocolObject *p, StmtObject *s, int force,
 /* Write Parse + Describe(S) + Sync for s. */
 int pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s);
 /* Write Bind + Execute for one set of arguments (no Sync). */
+/* Bind only, to the given portal. */
+int pgw_stmt_write_bind(ProtocolObject *p, StmtObject *s, PyObject *args,
+                        PgcStr portal, int with_results);
 int pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
                              int32_t max_rows, int with_results,
                              int describe);

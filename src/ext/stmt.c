@@ -839,41 +839,9 @@ check_arg_count(StmtObject *s, Py_ssize_t nargs)
     return -1;
 }
 
-int
-pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
-                         int32_t max_rows, int with_results, int describe)
+static int
+bind_error(ProtocolObject *p, StmtObject *s, PgcStatus rc, size_t mark)
 {
-    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
-    if (check_arg_count(s, nargs) < 0) {
-        return -1;
-    }
-    size_t mark = p->wb.len;
-    PgcStr empty = {"", 0};
-    PgcStatus rc = pgc_build_bind_start(&p->wb, empty, bytes_str(s->name),
-                                        s->nparam_formats, s->param_formats,
-                                        s->nparams);
-    if (rc != PGC_OK) {
-        goto nomem;
-    }
-    for (Py_ssize_t i = 0; i < nargs; i++) {
-        if (encode_param(p, s, i, PyTuple_GET_ITEM(args, i)) < 0) {
-            pgc_wbuf_truncate(&p->wb, mark);
-            return -1;
-        }
-    }
-    rc = pgc_build_bind_end(&p->wb, with_results ? s->ncol_formats : 0,
-                            s->col_formats);
-    if (rc == PGC_OK && describe) {
-        rc = pgc_build_describe(&p->wb, PGC_TARGET_PORTAL, empty);
-    }
-    if (rc == PGC_OK) {
-        rc = pgc_build_execute(&p->wb, empty, max_rows);
-    }
-    if (rc != PGC_OK) {
-        goto nomem;
-    }
-    return 0;
-nomem:
     pgc_wbuf_truncate(&p->wb, mark);
     if (rc == PGC_ERR_LIMIT) {
         PyErr_SetString(s->st->DataError,
@@ -883,6 +851,57 @@ nomem:
         PyErr_NoMemory();
     }
     return -1;
+}
+
+int
+pgw_stmt_write_bind(ProtocolObject *p, StmtObject *s, PyObject *args,
+                    PgcStr portal, int with_results)
+{
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+    if (check_arg_count(s, nargs) < 0) {
+        return -1;
+    }
+    size_t mark = p->wb.len;
+    PgcStatus rc = pgc_build_bind_start(&p->wb, portal, bytes_str(s->name),
+                                        s->nparam_formats, s->param_formats,
+                                        s->nparams);
+    if (rc != PGC_OK) {
+        return bind_error(p, s, rc, mark);
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        if (encode_param(p, s, i, PyTuple_GET_ITEM(args, i)) < 0) {
+            pgc_wbuf_truncate(&p->wb, mark);
+            return -1;
+        }
+    }
+    rc = pgc_build_bind_end(&p->wb, with_results ? s->ncol_formats : 0,
+                            s->col_formats);
+    if (rc != PGC_OK) {
+        return bind_error(p, s, rc, mark);
+    }
+    return 0;
+}
+
+int
+pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
+                         int32_t max_rows, int with_results, int describe)
+{
+    size_t mark = p->wb.len;
+    PgcStr empty = {"", 0};
+    if (pgw_stmt_write_bind(p, s, args, empty, with_results) < 0) {
+        return -1;
+    }
+    PgcStatus rc = PGC_OK;
+    if (describe) {
+        rc = pgc_build_describe(&p->wb, PGC_TARGET_PORTAL, empty);
+    }
+    if (rc == PGC_OK) {
+        rc = pgc_build_execute(&p->wb, empty, max_rows);
+    }
+    if (rc != PGC_OK) {
+        return bind_error(p, s, rc, mark);
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,0 +1,174 @@
+"""Server-side cursors (asyncpg's API).
+
+A cursor is a named portal bound inside a transaction; rows are fetched
+in chunks with Execute(portal, n), so iterating a result of any size keeps
+memory bounded by the prefetch size.  The fetches take the C path
+(``Connection._cursor_exec``).
+"""
+
+import os
+
+from . import exceptions
+
+__all__ = ("CursorFactory", "Cursor", "CursorIterator")
+
+
+def _portal_name():
+    return "__pgwire_portal_{}__".format(os.urandom(6).hex()).encode()
+
+
+async def _prepare(conn, query, state, timeout):
+    if state is not None:
+        return state
+    return await conn._prepare(query, timeout=timeout)
+
+
+def _check_tx(conn):
+    if not conn.is_in_transaction():
+        raise exceptions.NoActiveSQLTransactionError(
+            "cursor cannot be created outside of a transaction")
+
+
+class CursorFactory:
+    """Returned by ``Connection.cursor()`` / ``PreparedStatement.cursor()``:
+    ``async for`` iterates (prefetching), ``await`` gives a :class:`Cursor`.
+    """
+
+    __slots__ = ("_conn", "_query", "_args", "_prefetch", "_timeout",
+                 "_record_class", "_state")
+
+    def __init__(self, conn, query, state, args, prefetch, timeout,
+                 record_class):
+        self._conn = conn
+        self._query = query
+        self._state = state
+        self._args = args
+        self._prefetch = prefetch
+        self._timeout = timeout
+        self._record_class = record_class
+
+    def __aiter__(self):
+        prefetch = 50 if self._prefetch is None else self._prefetch
+        if prefetch <= 0:
+            raise exceptions.InterfaceError(
+                "prefetch argument must be greater than zero")
+        return CursorIterator(self._conn, self._query, self._state,
+                              self._args, prefetch, self._timeout,
+                              self._record_class)
+
+    def __await__(self):
+        if self._prefetch is not None:
+            raise exceptions.InterfaceError(
+                "prefetch argument can only be specified for iterable "
+                "cursor")
+        cursor = Cursor(self._conn, self._query, self._state, self._args,
+                        self._record_class)
+        return cursor._init(self._timeout).__await__()
+
+
+class _BaseCursor:
+    __slots__ = ("_conn", "_query", "_state", "_args", "_record_class",
+                 "_portal", "_exhausted")
+
+    def __init__(self, conn, query, state, args, record_class):
+        self._conn = conn
+        self._query = query
+        self._state = state
+        self._args = args
+        self._record_class = record_class
+        self._portal = None
+        self._exhausted = False
+
+    async def _bind(self, n, timeout):
+        """Bind the portal; with n > 0 also fetch the first n rows."""
+        conn = self._conn
+        _check_tx(conn)
+        self._state = await _prepare(conn, self._query, self._state,
+                                     timeout)
+        self._portal = _portal_name()
+        rows = await conn._cursor_exec(self._state, self._portal,
+                                       tuple(self._args), n, timeout,
+                                       self._record_class)
+        if n > 0 and len(rows) < n:
+            self._exhausted = True
+        return rows
+
+    async def _exec(self, n, timeout):
+        if self._exhausted:
+            return []
+        rows = await self._conn._cursor_exec(
+            self._state, self._portal, None, n, timeout, self._record_class)
+        if len(rows) < n:
+            self._exhausted = True
+        return rows
+
+    def __repr__(self):
+        return "<pgwire.{} {!r}{}>".format(
+            type(self).__name__, self._query[:60],
+            " [exhausted]" if self._exhausted else "")
+
+
+class CursorIterator(_BaseCursor):
+    """``async for row in conn.cursor(...)``: fetches ``prefetch`` rows at
+    a time."""
+
+    __slots__ = ("_prefetch", "_timeout", "_buffer")
+
+    def __init__(self, conn, query, state, args, prefetch, timeout,
+                 record_class):
+        super().__init__(conn, query, state, args, record_class)
+        self._prefetch = prefetch
+        self._timeout = timeout
+        self._buffer = []
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        if not self._buffer:
+            if self._portal is None:
+                rows = await self._bind(self._prefetch, self._timeout)
+            else:
+                rows = await self._exec(self._prefetch, self._timeout)
+            self._buffer = rows[::-1]
+        if not self._buffer:
+            raise StopAsyncIteration
+        return self._buffer.pop()
+
+
+class Cursor(_BaseCursor):
+    """An open cursor: ``fetch(n)``, ``fetchrow()``, ``forward(n)``."""
+
+    __slots__ = ()
+
+    async def _init(self, timeout):
+        await self._bind(0, timeout)
+        return self
+
+    @staticmethod
+    def _check_n(n):
+        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+            raise exceptions.InterfaceError("n must be greater than zero")
+
+    async def fetch(self, n, *, timeout=None):
+        """Return up to ``n`` next rows."""
+        self._check_n(n)
+        return await self._exec(n, timeout)
+
+    async def fetchrow(self, *, timeout=None):
+        """Return the next row, or None."""
+        rows = await self._exec(1, timeout)
+        return rows[0] if rows else None
+
+    async def forward(self, n, *, timeout=None):
+        """Skip over the next ``n`` rows; return how many were skipped."""
+        self._check_n(n)
+        if self._exhausted:
+            return 0
+        portal = '"{}"'.format(self._portal.decode())
+        status = await self._conn.execute(
+            "MOVE FORWARD {:d} {}".format(n, portal), timeout=timeout)
+        moved = int(status.split()[-1])
+        if moved < n:
+            self._exhausted = True
+        return moved
