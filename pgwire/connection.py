@@ -11,6 +11,7 @@ import weakref
 from . import _pgwire
 from . import exceptions
 from . import types as _types
+from .utils import quote_ident as _quote_ident
 
 __all__ = ("Connection",)
 
@@ -240,6 +241,30 @@ class Connection(_pgwire.ConnectionCore):
             self._loop.create_task(cb(*args))
         else:
             self._loop.call_soon(cb, *args)
+
+    async def add_listener(self, channel, callback):
+        """Call ``callback(connection, pid, channel, payload)`` for each
+        NOTIFY on ``channel`` (a plain function or a coroutine function).
+        The first listener on a channel runs LISTEN (identifier quoted)."""
+        listeners = self._notification_listeners.get(channel)
+        if not listeners:
+            await self.execute("LISTEN " + _quote_ident(channel))
+            listeners = self._notification_listeners.setdefault(channel, [])
+        listeners.append(callback)
+
+    async def remove_listener(self, channel, callback):
+        """Remove a callback; the last one gone runs UNLISTEN."""
+        listeners = self._notification_listeners.get(channel)
+        if not listeners:
+            return
+        try:
+            listeners.remove(callback)
+        except ValueError:
+            return
+        if not listeners:
+            del self._notification_listeners[channel]
+            if not self.is_closed():
+                await self.execute("UNLISTEN " + _quote_ident(channel))
 
     def add_log_listener(self, callback):
         """Call ``callback(connection, message)`` for each NOTICE/WARNING."""

@@ -16,6 +16,7 @@ import enum
 import itertools
 
 from . import exceptions
+from .utils import quote_ident as _quote_ident
 
 __all__ = ("Transaction", "TransactionState",
            "TransactionOutcomeUnknownError")
@@ -59,12 +60,6 @@ _ISOLATION_SQL = {
 # Savepoint names only need to be unique per connection; a process-wide
 # counter is simpler and also unique.
 _savepoint_ids = itertools.count(1)
-
-
-def _quote_ident(name):
-    if '\x00' in name:
-        raise ValueError('identifier contains a NUL character')
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _connection_lost(con, exc):

@@ -1,0 +1,96 @@
+"""LISTEN/NOTIFY and the log listeners against the real server."""
+
+import asyncio
+
+import pytest
+
+import pgwire
+from pgwire import exceptions as exc
+
+
+async def test_notifications_sync_and_async_callbacks(cluster, conn):
+    got = asyncio.Queue()
+
+    def cb(c, pid, channel, payload):
+        got.put_nowait(("sync", c is conn, channel, payload))
+
+    async def acb(c, pid, channel, payload):
+        got.put_nowait(("async", channel, payload, pid > 0))
+
+    # a channel name that needs quoting
+    chan = 'odd "chan"; DROP TABLE x'
+    await conn.add_listener(chan, cb)
+    await conn.add_listener(chan, acb)
+    other = await pgwire.connect(**cluster.connect_kwargs())
+    try:
+        await other.execute("SELECT pg_notify($1, $2)", chan, "hello")
+        first = await asyncio.wait_for(got.get(), 5)
+        second = await asyncio.wait_for(got.get(), 5)
+        assert {first[0], second[0]} == {"sync", "async"}
+        assert ("sync", True, chan, "hello") in (first, second)
+        # delivered while a query runs on the listening connection, too
+        await other.execute("SELECT pg_notify($1, 'during')", chan)
+        await conn.fetchval("SELECT pg_sleep(0.05)")
+        items = [await asyncio.wait_for(got.get(), 5) for _ in range(2)]
+        assert all("during" in i for i in items)
+        await conn.remove_listener(chan, cb)
+        await conn.remove_listener(chan, acb)
+        assert await conn.fetchval(
+            "SELECT count(*) FROM pg_listening_channels()") == 0
+    finally:
+        await other.close()
+
+
+async def test_listener_callback_that_raises(cluster, conn):
+    seen = asyncio.Event()
+
+    def bad(c, pid, channel, payload):
+        seen.set()
+        raise RuntimeError("listener bug")
+
+    loop = asyncio.get_running_loop()
+    errors = []
+    old = loop.get_exception_handler()
+    loop.set_exception_handler(lambda l, ctx: errors.append(ctx))
+    try:
+        await conn.add_listener("c1", bad)
+        await conn.execute("NOTIFY c1, 'x'")
+        await asyncio.wait_for(seen.wait(), 5)
+        await asyncio.sleep(0)  # let the loop report the callback error
+        # the connection is unaffected
+        assert await conn.fetchval("SELECT 1") == 1
+    finally:
+        loop.set_exception_handler(old)
+        await conn.remove_listener("c1", bad)
+    assert errors and "listener bug" in repr(errors[0].get("exception"))
+
+
+async def test_log_listener_gets_log_message_classes(conn):
+    got = []
+    conn.add_log_listener(lambda c, m: got.append(m))
+    await conn.execute("DO $$BEGIN RAISE WARNING 'careful'; "
+                       "RAISE NOTICE 'fyi'; END$$")
+    await asyncio.sleep(0)
+    assert len(got) == 2
+    assert isinstance(got[0], exc.PostgresWarning)
+    assert isinstance(got[0], exc.PostgresLogMessage)
+    assert got[0].message == "careful" and got[1].message == "fyi"
+
+
+async def test_termination_listener(cluster):
+    c = await pgwire.connect(**cluster.connect_kwargs())
+    fired = asyncio.Event()
+    c.add_termination_listener(lambda conn: fired.set())
+    await c.add_listener("c2", lambda *a: None)
+    c.terminate()
+    await asyncio.wait_for(fired.wait(), 5)
+
+
+def test_quote_ident():
+    from pgwire.utils import quote_ident
+    assert quote_ident('a"b') == '"a""b"'
+    assert quote_ident("x\\y'z") == '"x\\y\'z"'
+    with pytest.raises(ValueError):
+        quote_ident("a\x00b")
+    with pytest.raises(TypeError):
+        quote_ident(1)
