@@ -177,8 +177,21 @@ class Connection(_pgwire.ConnectionCore):
         return ConnectionSettings(self._protocol.settings)
 
     def get_reset_query(self):
+        """The query reset() runs to return the session to a clean state
+        (advisory locks, cursors, LISTEN registrations, settings)."""
         return ("SELECT pg_advisory_unlock_all();\nCLOSE ALL;\n"
                 "UNLISTEN *;\nRESET ALL;")
+
+    async def reset(self, *, timeout=None):
+        """Roll back an open transaction, drop notification listeners and
+        run get_reset_query() -- all in one round trip."""
+        self._notification_listeners.clear()
+        self._log_listeners.clear()
+        query = self.get_reset_query()
+        if self.is_in_transaction():
+            query = "ROLLBACK;\n" + query
+        self.__dict__.pop("_top_xact", None)
+        await self.execute(query, timeout=timeout)
 
     def __repr__(self):
         state = "closed" if self.is_closed() else "open"

@@ -94,3 +94,24 @@ def test_quote_ident():
         quote_ident("a\x00b")
     with pytest.raises(TypeError):
         quote_ident(1)
+
+
+async def test_reset(conn):
+    await conn.add_listener("rc", lambda *a: None)
+    await conn.execute("SET work_mem = '7MB'")
+    await conn.execute("BEGIN")
+    await conn.execute("SELECT pg_advisory_lock(4242)")
+    await conn.execute("DECLARE c1 CURSOR WITH HOLD FOR SELECT 1")
+    await conn.reset()
+    assert not conn.is_in_transaction()
+    assert await conn.fetchval("SHOW work_mem") != "7MB"
+    assert await conn.fetchval(
+        "SELECT count(*) FROM pg_listening_channels()") == 0
+    assert await conn.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+        "AND pid = pg_backend_pid()") == 0
+    assert await conn.fetchval(
+        "SELECT count(*) FROM pg_cursors WHERE name = 'c1'") == 0
+    # a transaction block works again after reset
+    async with conn.transaction():
+        assert await conn.fetchval("SELECT 1") == 1
