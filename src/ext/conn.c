@@ -240,6 +240,22 @@ conn_prepare(ConnCoreObject *c, PyObject *args, PyObject *kwds)
     return op;
 }
 
+/* An op that runs an already prepared statement (no cache lookup, no
+ * re-prepare behind the caller's back). */
+static PyObject *
+stmt_op(ConnCoreObject *c, OpKind kind, StmtObject *s, PyObject *args,
+        PyObject *record_class, PyObject *timeout, Py_ssize_t column)
+{
+    PyObject *op = pgw_op_new(c, kind, s->query, args, record_class,
+                              timeout, column);
+    if (op != NULL) {
+        OpObject *o = (OpObject *)op;
+        Py_XSETREF(o->stmt, (StmtObject *)Py_NewRef(s));
+        o->preset_stmt = 1;
+    }
+    return op;
+}
+
 /* _exec_stmt(stmt, kind, args, timeout, record_class, column) -> awaitable
  * running a prepared statement (kind: 0 fetch, 1 fetchrow, 2 fetchval,
  * 3 execute, 4 executemany, 5 fetchmany). */
@@ -263,15 +279,8 @@ conn_exec_stmt(ConnCoreObject *c, PyObject *const *args, Py_ssize_t nargs)
     if (column == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    StmtObject *s = (StmtObject *)args[0];
-    PyObject *op = pgw_op_new(c, (OpKind)kind, s->query, args[2], args[4],
-                              args[3], column);
-    if (op != NULL) {
-        OpObject *o = (OpObject *)op;
-        Py_XSETREF(o->stmt, (StmtObject *)Py_NewRef(s));
-        o->preset_stmt = 1;
-    }
-    return op;
+    return stmt_op(c, (OpKind)kind, (StmtObject *)args[0], args[2], args[4],
+                   args[3], column);
 }
 
 /* _cursor_exec(stmt, portal: bytes, args: tuple|None, max_rows, timeout,
@@ -295,19 +304,16 @@ conn_cursor_exec(ConnCoreObject *c, PyObject *const *args, Py_ssize_t nargs)
     if (max_rows > INT32_MAX) {
         max_rows = INT32_MAX;
     }
-    StmtObject *s = (StmtObject *)args[0];
     PyObject *empty = PyTuple_New(0);
     if (empty == NULL) {
         return NULL;
     }
-    PyObject *op = pgw_op_new(c, OP_CURSOR, s->query,
-                              args[2] == Py_None ? empty : args[2], args[5],
-                              args[4], 0);
+    PyObject *op = stmt_op(c, OP_CURSOR, (StmtObject *)args[0],
+                           args[2] == Py_None ? empty : args[2], args[5],
+                           args[4], 0);
     Py_DECREF(empty);
     if (op != NULL) {
         OpObject *o = (OpObject *)op;
-        Py_XSETREF(o->stmt, (StmtObject *)Py_NewRef(s));
-        o->preset_stmt = 1;
         o->portal = Py_NewRef(args[1]);
         o->cursor_bind = args[2] != Py_None;
         o->max_rows = (int32_t)max_rows;

@@ -226,13 +226,6 @@ pgw_stmt_setup_types(PyObject *module, ModState *st)
 /* Describe results                                                    */
 /* ------------------------------------------------------------------ */
 
-static const PgwCodec *
-codec_for(uint32_t oid)
-{
-    const PgwCodec *c = pgw_codec_builtin(oid);
-    return c != NULL ? c : pgw_codec_text_fallback();
-}
-
 /* Format-code array: one entry when all agree, else one per item. */
 static void
 compact_formats(const int16_t *fmts, uint16_t n, uint16_t *nfmt)
@@ -361,12 +354,7 @@ pgw_stmt_on_param_desc(StmtObject *s, PgcView body)
     if (pgc_parse_param_desc(body, &n, s->param_oids, n) != PGC_OK) {
         goto bad;
     }
-    s->nparams = n;
-    for (uint16_t i = 0; i < n; i++) {
-        s->param_codecs[i] = codec_for(s->param_oids[i]);
-        s->param_formats[i] = s->param_codecs[i]->format;
-    }
-    compact_formats(s->param_formats, n, &s->nparam_formats);
+    s->nparams = n; /* codecs and formats: pgw_stmt_resolve */
     return 0;
 bad:
     PyErr_SetString(s->st->ProtocolError, "malformed ParameterDescription");
@@ -420,15 +408,12 @@ pgw_stmt_on_row_desc(StmtObject *s, PgcView body)
         }
         PyTuple_SET_ITEM(names, i, nm);
         s->col_oids[i] = f.type_oid;
-        s->col_codecs[i] = codec_for(f.type_oid);
-        s->col_formats[i] = s->col_codecs[i]->format;
     }
     if (pgc_parse_end(&c) != PGC_OK) {
         Py_DECREF(names);
         goto bad;
     }
-    s->ncols = n;
-    compact_formats(s->col_formats, n, &s->ncol_formats);
+    s->ncols = n; /* codecs and formats: pgw_stmt_resolve */
     Py_XSETREF(s->names, names);
     Py_XSETREF(s->desc, pgw_record_desc_new(s->st, names));
     if (s->desc == NULL) {
