@@ -25,15 +25,10 @@ intern_strings(ModState *st)
     INTERN(str_create_future, "create_future");
     INTERN(str_set_result, "set_result");
     INTERN(str_set_exception, "set_exception");
-    INTERN(str_done, "done");
-    INTERN(str_cancelled, "cancelled");
     INTERN(str_call_later, "call_later");
-    INTERN(str_call_soon, "call_soon");
     INTERN(str_cancel, "cancel");
     INTERN(str_asyncio_future_blocking, "_asyncio_future_blocking");
     INTERN(str_add_note, "add_note");
-    INTERN(str_get_extra_info, "get_extra_info");
-    INTERN(str_is_closing, "is_closing");
     return 0;
 }
 
@@ -169,15 +164,10 @@ module_clear(PyObject *module)
     Py_CLEAR(st->str_create_future);
     Py_CLEAR(st->str_set_result);
     Py_CLEAR(st->str_set_exception);
-    Py_CLEAR(st->str_done);
-    Py_CLEAR(st->str_cancelled);
     Py_CLEAR(st->str_call_later);
-    Py_CLEAR(st->str_call_soon);
     Py_CLEAR(st->str_cancel);
     Py_CLEAR(st->str_asyncio_future_blocking);
     Py_CLEAR(st->str_add_note);
-    Py_CLEAR(st->str_get_extra_info);
-    Py_CLEAR(st->str_is_closing);
     return 0;
 }
 

@@ -76,19 +76,15 @@ future_fail(ModState *st, PyObject *fut, PyObject *exc)
     if (fut == NULL) {
         return;
     }
-    PyObject *r = PyObject_CallMethodNoArgs(fut, st->str_done);
+    /* as pgw_future_resolve: InvalidStateError means "already done" */
+    PyObject *r = PyObject_CallMethodOneArg(fut, st->str_set_exception, exc);
     if (r == NULL) {
-        PyErr_WriteUnraisable(fut);
-        return;
-    }
-    int done = PyObject_IsTrue(r);
-    Py_DECREF(r);
-    if (done) {
-        return;
-    }
-    r = PyObject_CallMethodOneArg(fut, st->str_set_exception, exc);
-    if (r == NULL) {
-        PyErr_WriteUnraisable(fut);
+        if (PyErr_ExceptionMatches(st->InvalidStateError)) {
+            PyErr_Clear();
+        }
+        else {
+            PyErr_WriteUnraisable(fut);
+        }
         return;
     }
     Py_DECREF(r);

@@ -48,15 +48,10 @@ typedef struct ModState {
     PyObject *str_create_future;
     PyObject *str_set_result;
     PyObject *str_set_exception;
-    PyObject *str_done;
-    PyObject *str_cancelled;
     PyObject *str_call_later;
-    PyObject *str_call_soon;
     PyObject *str_cancel;
     PyObject *str_asyncio_future_blocking;
     PyObject *str_add_note;
-    PyObject *str_get_extra_info;
-    PyObject *str_is_closing;
 } ModState;
 
 static inline ModState *
