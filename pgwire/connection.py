@@ -5,15 +5,29 @@ cancellation of a running query, and the handshake glue."""
 import asyncio
 import base64
 import collections
+import contextlib
 import os
+import typing
 import weakref
 
 from . import _pgwire
 from . import exceptions
 from . import types as _types
 from .utils import quote_ident as _quote_ident
+from ._copy import CopyMixin
 
-__all__ = ("Connection",)
+__all__ = ("Connection", "LoggedQuery")
+
+
+class LoggedQuery(typing.NamedTuple):
+    """What a query logger receives (asyncpg's fields)."""
+    query: str
+    args: typing.Any
+    timeout: typing.Optional[float]
+    elapsed: float
+    exception: typing.Optional[BaseException]
+    conn_addr: typing.Any
+    conn_params: typing.Any
 
 
 class ConnectionSettings:
@@ -34,7 +48,7 @@ class ConnectionSettings:
         return "<ConnectionSettings {!r}>".format(self._settings)
 
 
-class Connection(_pgwire.ConnectionCore):
+class Connection(CopyMixin, _pgwire.ConnectionCore):
     """A connection to PostgreSQL.
 
     Not created directly: use :func:`pgwire.connect`.
@@ -120,9 +134,11 @@ class Connection(_pgwire.ConnectionCore):
         if status == "E":  # a failed transaction: nothing can run anyway
             return await self.fetch(query, *args, _ignore_custom_codec=True)
         nested = status == "T"
-        await self.execute(
+        dirty = self._protocol.session_dirty  # SET LOCAL does not outlive
+        await self.execute(                   # the block: not a change
             ("SAVEPOINT pgwire_introspect; " if nested else "BEGIN; ") +
             "SET LOCAL jit = off")
+        self._protocol.session_dirty = dirty
         try:
             return await self.fetch(query, *args, _ignore_custom_codec=True)
         finally:
@@ -297,6 +313,43 @@ class Connection(_pgwire.ConnectionCore):
             self._termination_listeners.remove(callback)
         except ValueError:
             pass
+
+    # -- query loggers ----------------------------------------------------
+    def add_query_logger(self, callback):
+        """Call ``callback(record)`` (a plain function or a coroutine
+        function) after each query run by execute, executemany, fetch,
+        fetchrow, fetchval, fetchmany and prepared statements' execution
+        methods; ``record`` is a :class:`LoggedQuery`."""
+        loggers = self.__dict__.setdefault("_query_loggers", [])
+        if callback not in loggers:
+            loggers.append(callback)
+        self._protocol._query_log = self._log_query
+
+    def remove_query_logger(self, callback):
+        loggers = self.__dict__.get("_query_loggers", [])
+        try:
+            loggers.remove(callback)
+        except ValueError:
+            pass
+        if not loggers:
+            self._protocol._query_log = None
+
+    @contextlib.contextmanager
+    def query_logger(self, callback):
+        """A context manager that adds ``callback`` as a query logger for
+        the duration of its block."""
+        self.add_query_logger(callback)
+        try:
+            yield callback
+        finally:
+            self.remove_query_logger(callback)
+
+    def _log_query(self, query, args, timeout, elapsed, exception):
+        """Called by the C layer when a logged query finishes."""
+        record = LoggedQuery(query, args, timeout, elapsed, exception,
+                             self._addr, self._params)
+        for cb in list(self.__dict__.get("_query_loggers", ())):
+            self._call_listener(cb, record)
 
     # -- cancellation ---------------------------------------------------
     def _start_cancel(self):

@@ -12,6 +12,7 @@ or may not have been committed, and pgwire never retries nor reports
 success in that case.
 """
 
+import asyncio
 import enum
 import itertools
 
@@ -230,14 +231,29 @@ class Transaction:
             await con.execute(query)
         except Exception as e:
             self._state = TransactionState.FAILED
+            if not self._nested and isinstance(e, asyncio.TimeoutError) \
+                    and not con.is_closed():
+                # the COMMIT was sent and then cancelled on the server:
+                # the cancel may have arrived after the commit was done
+                # (checked first: TimeoutError is an OSError)
+                raise TransactionOutcomeUnknownError(
+                    'COMMIT timed out and was cancelled: the transaction '
+                    'outcome is unknown (it may or may not have been '
+                    'committed)') from e
             if not self._nested and _connection_lost(con, e):
                 raise TransactionOutcomeUnknownError(
                     'the connection was lost during COMMIT: the transaction '
                     'outcome is unknown (it may or may not have been '
                     'committed)') from e
             raise
-        except BaseException:
+        except BaseException as e:
+            # the task was cancelled while COMMIT was in flight: stay
+            # cancelled, but say what that means for the data
             self._state = TransactionState.FAILED
+            if not self._nested:
+                e.add_note('pgwire: the task was cancelled during COMMIT; '
+                           'the transaction outcome is unknown (it may or '
+                           'may not have been committed)')
             raise
         else:
             self._state = TransactionState.COMMITTED

@@ -115,3 +115,93 @@ async def test_reset(conn):
     # a transaction block works again after reset
     async with conn.transaction():
         assert await conn.fetchval("SELECT 1") == 1
+
+
+async def test_termination_listener_on_backend_kill(cluster, conn):
+    c = await pgwire.connect(**cluster.connect_kwargs())
+    fired = []
+    done = asyncio.Event()
+
+    def on_term(connection):
+        fired.append(connection)
+        done.set()
+    c.add_termination_listener(on_term)
+    await c.add_listener("killed_chan", lambda *a: None)
+    c.add_log_listener(lambda *a: None)
+    assert await conn.fetchval("SELECT pg_terminate_backend($1)",
+                               c.get_server_pid())
+    async with asyncio.timeout(10):
+        await done.wait()
+    with pytest.raises((exc.AdminShutdownError,
+                        exc.ConnectionDoesNotExistError,
+                        exc.InterfaceError)):
+        await c.fetchval("SELECT 1")
+    assert c.is_closed()
+    await c.close()        # closing a lost connection is quiet
+    assert fired == [c]    # exactly once
+
+
+async def test_query_logger(conn):
+    records = []
+    got_async = asyncio.Queue()
+
+    async def alog(record):
+        await got_async.put(record)
+
+    with conn.query_logger(records.append):
+        conn.add_query_logger(alog)
+        await conn.execute("SELECT 1")
+        assert await conn.fetchval("SELECT $1::int + 1", 41) == 42
+        await conn.executemany("SELECT $1::int", [(1,), (2,)])
+        stmt = await conn.prepare("SELECT $1::text")
+        await stmt.fetchrow("x")
+        with pytest.raises(exc.DivisionByZeroError):
+            await conn.fetch("SELECT 1 / 0", timeout=5)
+        with pytest.raises(asyncio.TimeoutError):
+            await conn.fetchval("SELECT pg_sleep(10)", timeout=0.2)
+        conn.remove_query_logger(alog)
+        await asyncio.sleep(0)   # loggers are called soon, not inline
+    await conn.fetchval("SELECT 'not logged'")
+    await asyncio.sleep(0)
+    queries = [r.query for r in records]
+    assert queries == ["SELECT 1", "SELECT $1::int + 1", "SELECT $1::int",
+                       "SELECT $1::text", "SELECT 1 / 0",
+                       "SELECT pg_sleep(10)"]
+    r = records[1]
+    assert r.args == (41,) and r.exception is None and r.timeout is None
+    assert r.elapsed >= 0 and r.conn_addr == conn._addr
+    assert records[2].args == [(1,), (2,)]
+    assert isinstance(records[4].exception, exc.DivisionByZeroError)
+    assert records[4].timeout == 5
+    assert isinstance(records[5].exception, asyncio.TimeoutError)
+    assert records[5].elapsed >= 0.2
+    async with asyncio.timeout(5):
+        first = await got_async.get()
+    assert first.query == "SELECT 1"
+    assert isinstance(records[0], pgwire.connection.LoggedQuery)
+    assert conn._protocol._query_log is None
+
+
+async def test_session_dirty_tracking(conn):
+    p = conn._protocol
+    assert not p.session_dirty
+    await conn.fetchval("SELECT 1")
+    # type introspection (SET LOCAL jit inside) does not count
+    await conn.execute("CREATE TYPE dirty_enum AS ENUM ('a')")
+    assert await conn.fetchval("SELECT 'a'::dirty_enum") == "a"
+    assert not p.session_dirty
+    await conn.fetch("SELECT * FROM pg_class LIMIT 1")
+    await conn.execute("CREATE TEMP TABLE dirty_t (i int)")
+    await conn.execute("INSERT INTO dirty_t VALUES (1)")
+    assert not p.session_dirty
+    for q in ("SET work_mem = '8MB'", "LISTEN dirty_chan",
+              "SELECT pg_advisory_lock(77)",
+              "SELECT set_config('work_mem', '9MB', false)"):
+        p.session_dirty = False
+        await conn.execute(q)
+        assert p.session_dirty, q
+        p.session_dirty = False
+        await conn.fetch(q) if q.startswith("SELECT") else None
+        assert p.session_dirty == q.startswith("SELECT"), q
+    await conn.reset()
+    await conn.execute("DROP TYPE dirty_enum")

@@ -483,3 +483,60 @@ async def test_commit_on_closed_connection_not_committed(cluster, conn2):
         assert tr._state is TransactionState.FAILED
     finally:
         c.terminate()
+
+
+async def _slow_commit_conn(cluster, **kw):
+    c = await pgwire.connect(**cluster.connect_kwargs(), **kw)
+    name = "txs_" + uuid.uuid4().hex[:12]
+    await c.execute(f"""
+        CREATE TEMP TABLE {name} (i int);
+        CREATE FUNCTION pg_temp.{name}_slow() RETURNS trigger
+          LANGUAGE plpgsql AS $$
+          BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER {name}_t AFTER INSERT ON {name}
+          DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+          EXECUTE FUNCTION pg_temp.{name}_slow();
+    """)
+    return c, name
+
+
+async def test_commit_timeout_is_outcome_unknown(cluster):
+    """command_timeout fires while COMMIT runs: cancelled on the server,
+    reported as outcome unknown (never as a plain timeout that invites a
+    retry), and the connection stays usable."""
+    c, name = await _slow_commit_conn(cluster, command_timeout=0.3)
+    try:
+        with pytest.raises(TransactionOutcomeUnknownError,
+                           match="COMMIT timed out") as ei:
+            async with c.transaction():
+                await c.execute(f"INSERT INTO {name} VALUES (1)")
+        assert isinstance(ei.value.__cause__, asyncio.TimeoutError)
+        async with asyncio.timeout(10):
+            assert await c.fetchval("SELECT 1") == 1
+        assert not c.is_in_transaction()
+        # (here the cancel stopped the trigger: nothing was committed)
+        assert await c.fetchval(f"SELECT count(*) FROM {name}") == 0
+    finally:
+        await c.close()
+
+
+async def test_commit_task_cancelled_stays_cancelled_with_note(cluster):
+    c, name = await _slow_commit_conn(cluster)
+    try:
+        tr = c.transaction()
+        await tr.start()
+        await c.execute(f"INSERT INTO {name} VALUES (1)")
+        commit = asyncio.ensure_future(tr.commit())
+        await asyncio.sleep(0)          # let it send COMMIT
+        assert c._protocol.is_busy()
+        commit.cancel()
+        with pytest.raises(asyncio.CancelledError) as ei:
+            await commit
+        assert any("outcome is unknown" in n
+                   for n in getattr(ei.value, "__notes__", []))
+        assert tr._state is TransactionState.FAILED
+        async with asyncio.timeout(10):
+            assert await c.fetchval("SELECT 1") == 1
+        assert not c.is_in_transaction()
+    finally:
+        await c.close()

@@ -380,6 +380,63 @@ conn_init(ConnCoreObject *c, PyObject *args, PyObject *kwds)
     return 0;
 }
 
+/* _copy(query, copy_in, stmt) -> awaitable COPY op (see copy.c).  stmt:
+ * None, or for copy_records_to_table the statement describing the target
+ * columns, whose binary codecs encode the records.  The caller bounds the
+ * whole COPY (timeout), so the op has no timer of its own. */
+static PyObject *
+conn_copy(ConnCoreObject *c, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 ||
+        !(args[2] == Py_None ||
+          PyObject_TypeCheck(args[2], c->st->StatementType))) {
+        PyErr_SetString(PyExc_TypeError, "_copy(query, copy_in, stmt)");
+        return NULL;
+    }
+    int copy_in = PyObject_IsTrue(args[1]);
+    if (copy_in < 0) {
+        return NULL;
+    }
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL) {
+        return NULL;
+    }
+    PyObject *op = pgw_op_new(c, copy_in ? OP_COPY_IN : OP_COPY_OUT, args[0],
+                              empty, NULL, NULL, 0);
+    Py_DECREF(empty);
+    if (op == NULL) {
+        return NULL;
+    }
+    OpObject *o = (OpObject *)op;
+    o->timeout = -1;
+    if (o->pending_exc != NULL && !PyObject_IsInstance(
+                                      o->pending_exc, PyExc_TypeError)) {
+        Py_CLEAR(o->pending_exc); /* a zero command_timeout: not ours */
+    }
+    if (args[2] != Py_None) {
+        StmtObject *s = (StmtObject *)args[2];
+        for (uint16_t i = 0; i < s->ncols && o->pending_exc == NULL; i++) {
+            const PgwCodec *cd = s->col_codecs[i];
+            int16_t fmt = s->ncol_formats == 1 ? s->col_formats[0]
+                                               : s->col_formats[i];
+            if (fmt != 1 || cd->encode == NULL) {
+                o->pending_exc = pgw_make_exc(
+                    c->st->InternalClientError,
+                    "no binary format encoder for type %s (column %R): "
+                    "binary COPY cannot send it; use copy_to_table with a "
+                    "text or csv source instead",
+                    cd->name, PyTuple_GET_ITEM(s->names, i));
+                if (o->pending_exc == NULL) {
+                    Py_DECREF(op);
+                    return NULL;
+                }
+            }
+        }
+        o->stmt = (StmtObject *)Py_NewRef(s);
+    }
+    return op;
+}
+
 static PyObject *
 conn_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
@@ -472,6 +529,7 @@ static PyMethodDef conn_methods[] = {
      METH_VARARGS | METH_KEYWORDS, NULL},
     {"_exec_stmt", FASTFN(conn_exec_stmt), METH_FASTCALL, NULL},
     {"_cursor_exec", FASTFN(conn_cursor_exec), METH_FASTCALL, NULL},
+    {"_copy", FASTFN(conn_copy), METH_FASTCALL, NULL},
     {"is_closed", (PyCFunction)conn_is_closed, METH_NOARGS,
      "Return True if the connection is closed."},
     {"get_server_pid", (PyCFunction)conn_get_server_pid, METH_NOARGS,

@@ -134,8 +134,8 @@ on_data_row(OpObject *op, PgcView body)
     return 0;
 }
 
-static int
-on_copy_in(OpObject *op)
+int
+pgw_op_refuse_copy_in(OpObject *op)
 {
     /* COPY ... FROM STDIN through execute(): refuse, and never leave the
      * server waiting for data.  In the extended protocol the Sync we sent
@@ -209,9 +209,42 @@ on_prepare_msg(OpObject *op, const PgcMsg *m)
     return 0;
 }
 
+static int
+session_fn_text(PyObject *query)
+{
+    Py_ssize_t n;
+    const char *q = PyUnicode_AsUTF8AndSize(query, &n);
+    if (q == NULL) {
+        PyErr_Clear();
+        return 1;
+    }
+    return pgw_query_touches_session(q, (size_t)n);
+}
+
+/* Tags of commands whose effect outlives the transaction. */
+static int
+tag_changes_session(PgcView tag)
+{
+    static const char *const tags[] = {"SET", "RESET", "LISTEN",
+                                       "DECLARE CURSOR", "PREPARE", "LOAD"};
+    for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+        size_t n = strlen(tags[i]);
+        if (tag.n == n && memcmp(tag.p, tags[i], n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int
 pgw_op_on_message(OpObject *op, const PgcMsg *m)
 {
+    if (PGW_OP_IS_COPY(op)) {
+        int rc = pgw_copy_on_message(op, m);
+        if (rc <= 0) {
+            return rc;
+        }
+    }
     switch (m->type) {
     case PGC_MSG_DATA_ROW:
         return on_data_row(op, m->body);
@@ -228,6 +261,13 @@ pgw_op_on_message(OpObject *op, const PgcMsg *m)
             return -1;
         }
         Py_XSETREF(op->status, s);
+        if (!op->proto->session_dirty &&
+            (tag_changes_session(tag) ||
+             (op->stmt != NULL && op->stmt->session_fn) ||
+             (op->simple && op->query != NULL &&
+              session_fn_text(op->query)))) {
+            op->proto->session_dirty = 1;
+        }
         return 0;
     }
     case PGC_MSG_EMPTY_QUERY:
@@ -258,7 +298,7 @@ pgw_op_on_message(OpObject *op, const PgcMsg *m)
     case PGC_MSG_COPY_DONE:
         return 0;
     case PGC_MSG_COPY_IN_RESPONSE:
-        return on_copy_in(op);
+        return pgw_op_refuse_copy_in(op);
     default:
         PyErr_Format(op->st->ProtocolError,
                      "unexpected message type 0x%02x during a query", m->type);
@@ -516,6 +556,10 @@ op_start(OpObject *op)
     if (op->timer == NULL && op_start_timer(op) < 0) {
         return -1;
     }
+    if (op->proto->query_log != NULL && op->t_start == 0 &&
+        op->kind <= OP_FETCHMANY && !op->ignore_custom) {
+        op->t_start = pgw_monotonic();
+    }
     if (op->preset_stmt) {
         if (op->stmt->closed) {
             PyErr_SetString(op->st->InterfaceError,
@@ -523,6 +567,14 @@ op_start(OpObject *op)
             return -1;
         }
         return op_send_execute(op) < 0 ? -1 : 1;
+    }
+    if (PGW_OP_IS_COPY(op)) {
+        if (pgw_copy_send(op) < 0 || pgw_proto_flush(op->proto) < 0) {
+            return -1;
+        }
+        op_begin_request(op);
+        op->phase = PH_WAIT_RESULT;
+        return 1;
     }
     if (op->kind == OP_EXECUTE && PyTuple_GET_SIZE(op->args) == 0) {
         return op_send_simple(op) < 0 ? -1 : 1;
@@ -583,6 +635,8 @@ op_result(OpObject *op)
     case OP_FETCHVAL:
         return op_fetchval_result(op);
     case OP_EXECUTE:
+    case OP_COPY_OUT:
+    case OP_COPY_IN:
         if (op->status == NULL) {
             return PyUnicode_FromString("");
         }
@@ -604,7 +658,7 @@ op_try_reprepare(OpObject *op)
     ProtocolObject *p = op->proto;
     PyObject *e = op->error;
     StmtObject *s = op->stmt;
-    if (s == NULL || op->kind == OP_PREPARE) {
+    if (s == NULL || op->kind == OP_PREPARE || PGW_OP_IS_COPY(op)) {
         return 0;
     }
     int outdated = PyObject_IsInstance(e, op->st->OutdatedSchemaCacheError);
@@ -645,17 +699,62 @@ op_try_reprepare(OpObject *op)
     return 1;
 }
 
+/* Report the finished query to Connection._log_query (query loggers).
+ * exc: the exception it ended with, or NULL. */
+static void
+op_log(OpObject *op, PyObject *exc)
+{
+    ProtocolObject *p = op->proto;
+    if (op->t_start == 0 || p->query_log == NULL) {
+        return;
+    }
+    PyObject *elapsed = PyFloat_FromDouble(pgw_monotonic() - op->t_start);
+    op->t_start = 0;
+    PyObject *timeout = op->timeout < 0 ? Py_NewRef(Py_None)
+                                        : PyFloat_FromDouble(op->timeout);
+    if (elapsed != NULL && timeout != NULL) {
+        PyObject *args[] = {op->query, op->args ? op->args : Py_None,
+                            timeout, elapsed, exc ? exc : Py_None};
+        PyObject *cb = Py_NewRef(p->query_log);
+        PyObject *r = PyObject_Vectorcall(cb, args, 5, NULL);
+        Py_DECREF(cb);
+        Py_XDECREF(r);
+    }
+    Py_XDECREF(elapsed);
+    Py_XDECREF(timeout);
+    if (PyErr_Occurred()) {
+        PyErr_WriteUnraisable((PyObject *)op);
+    }
+}
+
+/* op_log with the pending exception (kept pending). */
+static void
+op_log_pending(OpObject *op)
+{
+    if (op->t_start == 0 || op->proto->query_log == NULL) {
+        return;
+    }
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    op_log(op, v);
+    PyErr_Restore(t, v, tb);
+}
+
 static PySendResult
 op_complete(OpObject *op, PyObject **result)
 {
     op->phase = PH_DONE;
     op_cancel_timer(op);
+    if (op->t_start != 0) {
+        op_log(op, op->error);
+    }
     if (op->error != NULL) {
         op_raise_error(op);
         *result = NULL;
         return PYGEN_ERROR;
     }
-    if (op->stmt != NULL && op->status != NULL) {
+    if (op->stmt != NULL && op->status != NULL && !PGW_OP_IS_COPY(op)) {
         Py_XSETREF(op->stmt->last_status, Py_NewRef(op->status));
     }
     *result = op_result(op);
@@ -768,6 +867,9 @@ op_finish_error(OpObject *op, PyObject **result)
 {
     op->phase = PH_DONE;
     op_cancel_timer(op);
+    if (op->t_start != 0) {
+        op_log_pending(op);
+    }
     *result = NULL;
     return PYGEN_ERROR;
 }
@@ -808,7 +910,21 @@ op_step(OpObject *op, PyObject **result)
             }
             break;
         case PH_WAIT_RESULT:
-            if (!op->request_done && op->error == NULL) {
+            if (PGW_OP_IS_COPY(op) && op->error == NULL) {
+                PyObject *r = pgw_copy_poll(op);
+                if (r != NULL) {
+                    *result = r;
+                    return PYGEN_RETURN;
+                }
+                if (PyErr_Occurred()) {
+                    return op_finish_error(op, result);
+                }
+            }
+            if (!op->request_done &&
+                (op->error == NULL ||
+                 (PGW_OP_IS_COPY(op) && op->proto->cur == op &&
+                  !op->proto->cur_discard))) {
+                /* (a COPY that failed still runs until its Sync) */
                 goto wait_again;
             }
             if (op->error != NULL && op->request_done) {
@@ -897,7 +1013,12 @@ op_abandon(OpObject *op)
     }
     if ((op->phase == PH_WAIT_PREPARE || op->phase == PH_WAIT_RESULT) &&
         !op->request_done && p->cur == op) {
-        pgw_proto_begin_cancel(p);
+        if (PGW_OP_IS_COPY(op)) {
+            pgw_copy_abandon(op);
+        }
+        else {
+            pgw_proto_begin_cancel(p);
+        }
     }
     if (op->phase == PH_WAIT_DRAIN && p->drain_waiter == op) {
         p->drain_waiter = NULL;
@@ -927,6 +1048,9 @@ op_throw(OpObject *op, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError,
                         "exceptions must be classes or instances deriving "
                         "from BaseException");
+    }
+    if (op->t_start != 0) {
+        op_log_pending(op);
     }
     return NULL;
 }
@@ -1027,7 +1151,13 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->sub = NULL;
     op->simple = 0;
     op->want_rows = kind != OP_EXECUTE && kind != OP_EXECUTEMANY &&
-                    kind != OP_PREPARE;
+                    kind != OP_PREPARE && kind != OP_COPY_OUT &&
+                    kind != OP_COPY_IN;
+    op->copy_buf = NULL;
+    op->copy_len = op->copy_cap = 0;
+    op->copy_ready = op->copy_told = op->copy_ended = op->copy_header = 0;
+    op->copy_nrec = 0;
+    op->t_start = 0;
     PyObject_GC_Track(op);
     if (op->rows == NULL) {
         Py_DECREF(op);
@@ -1121,6 +1251,7 @@ op_dealloc(OpObject *op)
         op_cancel_timer(op);
     }
     op_clear(op);
+    pgw_copy_free(op);
     tp->tp_free((PyObject *)op);
     Py_DECREF(tp);
 }
@@ -1130,6 +1261,10 @@ static PyMethodDef op_methods[] = {
     {"throw", (PyCFunction)(void (*)(void))op_throw, METH_FASTCALL, NULL},
     {"close", (PyCFunction)op_close, METH_NOARGS, NULL},
     {"_on_timeout", (PyCFunction)op_on_timeout, METH_NOARGS, NULL},
+    {"_copy_write", (PyCFunction)pgw_copy_write, METH_O, NULL},
+    {"_copy_write_records", (PyCFunction)pgw_copy_write_records, METH_O,
+     NULL},
+    {"_copy_end", (PyCFunction)pgw_copy_end, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 

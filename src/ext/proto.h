@@ -51,6 +51,8 @@ struct StmtObject {
     PyObject *last_status; /* str: tag of the last execution, or NULL */
     int in_cache;
     int closed;
+    int session_fn; /* the query text calls set_config or advisory-lock
+                       functions: running it changes the session */
     double created_at; /* monotonic seconds */
     StmtObject *lru_prev, *lru_next; /* borrowed links while in_cache */
 };
@@ -127,6 +129,13 @@ typedef struct {
     PyObject *closed_fut; /* resolved in connection_lost */
     PyObject *last_fatal; /* FATAL ErrorResponse received while idle */
     int writing_paused;
+    int reading_paused;   /* by a COPY TO consumer that is behind */
+    PyObject *writable_fut; /* resolved by resume_writing */
+    PyObject *query_log;  /* Connection._log_query while query loggers are
+                             registered, else NULL */
+    int session_dirty;    /* a command may have changed session state
+                             (SET, LISTEN, cursors, advisory locks ...):
+                             what reset() must undo; the pool reads it */
     int aborted;
 } ProtocolObject;
 
@@ -152,7 +161,11 @@ typedef enum {
     OP_FETCHMANY,
     OP_PREPARE,
     OP_CURSOR,    /* Bind to a named portal and/or Execute it (row limit) */
+    OP_COPY_OUT,  /* COPY ... TO STDOUT: each await returns the next chunk */
+    OP_COPY_IN,   /* COPY ... FROM STDIN: data written with _copy_* */
 } OpKind;
+
+#define PGW_OP_IS_COPY(op) ((op)->kind >= OP_COPY_OUT)
 
 typedef enum {
     PH_INIT = 0,
@@ -194,6 +207,15 @@ struct OpObject {
                              catalog queries ignore set_type_codec */
     PyObject *stmt_name;  /* prepare(name=...): bytes, or NULL */
     PyObject *sub;        /* the introspection coroutine being driven */
+    double t_start;       /* monotonic start, when queries are logged */
+    /* COPY (copy.c) */
+    uint8_t *copy_buf;    /* COPY TO: data received, not yet taken */
+    size_t copy_len, copy_cap;
+    int copy_ready;       /* COPY FROM: CopyInResponse seen */
+    int copy_told;        /* ... and reported to the caller */
+    int copy_ended;       /* CopyDone or CopyFail sent */
+    int copy_header;      /* binary COPY header written (records) */
+    Py_ssize_t copy_nrec; /* records encoded so far */
 };
 
 /* protocol.c */
@@ -206,8 +228,13 @@ int pgw_future_resolve(ModState *st, PyObject *fut);
 /* Forget derived type codecs, keeping set_type_codec overrides
  * (Connection._reset_type_codecs). */
 void pgw_proto_reset_types(ProtocolObject *p);
+/* Pause or resume reading from the transport (COPY TO flow control). */
+void pgw_proto_set_reading(ProtocolObject *p, int paused);
+/* Bound the wait for the abandoned request's ReadyForQuery. */
+int pgw_proto_arm_drain_timer(ProtocolObject *p);
 
 /* stmt.c */
+double pgw_monotonic(void); /* seconds, CLOCK_MONOTONIC */
 int pgw_stmt_setup_types(PyObject *module, ModState *st);
 StmtObject *pgw_stmt_new(ModState *st, PyObject *query, PyObject *name);
 /* Cache lookup: a borrowed-turned-new reference, or NULL (no exception). */
@@ -256,6 +283,31 @@ void pgw_op_on_ready(OpObject *op);
 /* The connection is gone. */
 void pgw_op_on_lost(OpObject *op, PyObject *exc);
 void pgw_op_wake(OpObject *op);
+/* Answer a CopyInResponse nobody asked for with CopyFail (+ Sync). */
+int pgw_op_refuse_copy_in(OpObject *op);
+
+/* copy.c */
+/* A COPY op's message: 1 = not a COPY message (handle normally), 0 done,
+ * -1 error. */
+int pgw_copy_on_message(OpObject *op, const PgcMsg *m);
+/* What a COPY op's await returns before completion: a new reference (a
+ * chunk, or True when COPY FROM is ready), NULL without an exception when
+ * there is nothing yet, NULL with one on error. */
+PyObject *pgw_copy_poll(OpObject *op);
+/* Write the COPY request (Parse/Bind/Execute/Sync of the unnamed
+ * statement). */
+int pgw_copy_send(OpObject *op);
+/* The caller stopped waiting: CopyFail (COPY FROM in progress) or cancel
+ * (COPY TO), the results drained in the background. */
+void pgw_copy_abandon(OpObject *op);
+void pgw_copy_free(OpObject *op);
+/* Op methods (see copy.c) */
+PyObject *pgw_copy_write(OpObject *op, PyObject *data);
+PyObject *pgw_copy_write_records(OpObject *op, PyObject *it);
+PyObject *pgw_copy_end(OpObject *op, PyObject *Py_UNUSED(a));
+/* 1 if the query text calls functions that change the session
+ * (set_config, advisory locks). */
+int pgw_query_touches_session(const char *sql, size_t n);
 
 /* conn.c */
 int pgw_conn_setup_types(PyObject *module, ModState *st);

@@ -263,15 +263,25 @@ proto_cancel_finished(ProtocolObject *p, PyObject *ok)
         drain_complete(p);
         Py_RETURN_NONE;
     }
-    /* Bound the wait for the cancelled request's ReadyForQuery. */
+    if (pgw_proto_arm_drain_timer(p) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* Bound the wait for the abandoned request's ReadyForQuery (cancelled, or
+ * a COPY FROM ended with CopyFail). */
+int
+pgw_proto_arm_drain_timer(ProtocolObject *p)
+{
     PyObject *cb = PyObject_GetAttrString((PyObject *)p, "_drain_timeout");
     if (cb == NULL) {
-        return NULL;
+        return -1;
     }
     PyObject *delay = PyFloat_FromDouble(p->cancel_timeout);
     if (delay == NULL) {
         Py_DECREF(cb);
-        return NULL;
+        return -1;
     }
     PyObject *args[] = {p->loop, delay, cb};
     PyObject *h = PyObject_VectorcallMethod(
@@ -279,10 +289,27 @@ proto_cancel_finished(ProtocolObject *p, PyObject *ok)
     Py_DECREF(delay);
     Py_DECREF(cb);
     if (h == NULL) {
-        return NULL;
+        return -1;
     }
     Py_XSETREF(p->drain_timer, h);
-    Py_RETURN_NONE;
+    return 0;
+}
+
+void
+pgw_proto_set_reading(ProtocolObject *p, int paused)
+{
+    if (p->reading_paused == paused || p->transport == NULL) {
+        return;
+    }
+    p->reading_paused = paused;
+    PyObject *r = PyObject_CallMethod(p->transport,
+                                      paused ? "pause_reading"
+                                             : "resume_reading",
+                                      NULL);
+    if (r == NULL) {
+        PyErr_WriteUnraisable(p->transport);
+    }
+    Py_XDECREF(r);
 }
 
 static PyObject *
@@ -460,6 +487,9 @@ on_request_msg(ProtocolObject *p, const PgcMsg *m)
             return -1;
         }
         p->tx_status = status;
+        if (p->reading_paused) {
+            pgw_proto_set_reading(p, 0);
+        }
         OpObject *op = p->cur;
         p->cur = NULL;
         if (p->cur_discard) {
@@ -478,7 +508,7 @@ on_request_msg(ProtocolObject *p, const PgcMsg *m)
     if (p->cur_discard) {
         if (m->type == PGC_MSG_COPY_IN_RESPONSE) {
             /* never leave the server waiting for COPY data */
-            return pgw_op_on_message(p->cur, m);
+            return pgw_op_refuse_copy_in(p->cur);
         }
         return 0;
     }
@@ -607,6 +637,19 @@ lost_error(ProtocolObject *p, PyObject *exc)
     return e;
 }
 
+static void
+resolve_writable(ProtocolObject *p)
+{
+    if (p->writable_fut != NULL) {
+        PyObject *f = p->writable_fut;
+        p->writable_fut = NULL;
+        if (pgw_future_resolve(p->st, f) < 0) {
+            PyErr_WriteUnraisable((PyObject *)p);
+        }
+        Py_DECREF(f);
+    }
+}
+
 static PyObject *
 proto_connection_lost(ProtocolObject *p, PyObject *exc)
 {
@@ -628,6 +671,7 @@ proto_connection_lost(ProtocolObject *p, PyObject *exc)
         Py_DECREF(op);
     }
     drain_complete(p);
+    resolve_writable(p);
     if (p->closed_fut != NULL) {
         if (pgw_future_resolve(p->st, p->closed_fut) < 0) {
             PyErr_WriteUnraisable((PyObject *)p);
@@ -655,7 +699,60 @@ static PyObject *
 proto_resume_writing(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
     p->writing_paused = 0;
+    resolve_writable(p);
     Py_RETURN_NONE;
+}
+
+/* _writable() -> None when the transport takes more data now, else a
+ * future resolved when it does (or when the connection is lost). */
+static PyObject *
+proto_writable(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    if (!p->writing_paused || p->state == PS_CLOSED) {
+        Py_RETURN_NONE;
+    }
+    if (p->writable_fut == NULL) {
+        p->writable_fut = pgw_proto_new_future(p);
+        if (p->writable_fut == NULL) {
+            return NULL;
+        }
+    }
+    return Py_NewRef(p->writable_fut);
+}
+
+static PyObject *
+proto_get_query_log(ProtocolObject *p, void *Py_UNUSED(c))
+{
+    return Py_NewRef(p->query_log ? p->query_log : Py_None);
+}
+
+static int
+proto_set_query_log(ProtocolObject *p, PyObject *v, void *Py_UNUSED(c))
+{
+    if (v != NULL && v != Py_None && !PyCallable_Check(v)) {
+        PyErr_SetString(PyExc_TypeError, "query_log must be callable");
+        return -1;
+    }
+    Py_XSETREF(p->query_log, v == NULL || v == Py_None ? NULL
+                                                        : Py_NewRef(v));
+    return 0;
+}
+
+static PyObject *
+proto_get_session_dirty(ProtocolObject *p, void *Py_UNUSED(c))
+{
+    return PyBool_FromLong(p->session_dirty);
+}
+
+static int
+proto_set_session_dirty(ProtocolObject *p, PyObject *v, void *Py_UNUSED(c))
+{
+    int b = v == NULL ? 0 : PyObject_IsTrue(v);
+    if (b < 0) {
+        return -1;
+    }
+    p->session_dirty = b;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -999,6 +1096,8 @@ proto_traverse(ProtocolObject *p, visitproc visit, void *arg)
     Py_VISIT(p->cur);
     Py_VISIT(p->drain_waiter);
     Py_VISIT(p->drain_timer);
+    Py_VISIT(p->writable_fut);
+    Py_VISIT(p->query_log);
     Py_VISIT(p->stmt_cache);
     Py_VISIT(p->pending_closes);
     Py_VISIT(p->unnamed_cache);
@@ -1021,6 +1120,8 @@ proto_clear(ProtocolObject *p)
     Py_CLEAR(p->cur);
     Py_CLEAR(p->drain_waiter);
     Py_CLEAR(p->drain_timer);
+    Py_CLEAR(p->writable_fut);
+    Py_CLEAR(p->query_log);
     if (p->stmt_cache != NULL) {
         pgw_cache_clear(p);
     }
@@ -1109,6 +1210,7 @@ static PyMethodDef proto_methods[] = {
     {"connection_lost", (PyCFunction)proto_connection_lost, METH_O, NULL},
     {"pause_writing", (PyCFunction)proto_pause_writing, METH_NOARGS, NULL},
     {"resume_writing", (PyCFunction)proto_resume_writing, METH_NOARGS, NULL},
+    {"_writable", (PyCFunction)proto_writable, METH_NOARGS, NULL},
     {"startup", (PyCFunction)(void (*)(void))proto_startup,
      METH_VARARGS | METH_KEYWORDS,
      "startup(params, user, password, scram_password, nonce, "
@@ -1133,6 +1235,10 @@ static PyMethodDef proto_methods[] = {
 };
 
 static PyGetSetDef proto_getset[] = {
+    {"_query_log", (getter)proto_get_query_log,
+     (setter)proto_set_query_log, NULL, NULL},
+    {"session_dirty", (getter)proto_get_session_dirty,
+     (setter)proto_set_session_dirty, NULL, NULL},
     {"settings", (getter)proto_get_settings, NULL, NULL, NULL},
     {"backend_pid", (getter)proto_get_pid, NULL, NULL, NULL},
     {"backend_secret", (getter)proto_get_secret, NULL, NULL, NULL},

@@ -13,8 +13,8 @@
 
 #define MAX_QUERY_ARGS 65535
 
-static double
-monotonic_now(void)
+double
+pgw_monotonic(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -42,6 +42,32 @@ stmt_free_arrays(StmtObject *s)
     s->col_codecs = NULL;
     s->col_formats = NULL;
     s->cols = NULL;
+}
+
+int
+pgw_query_touches_session(const char *sql, size_t n)
+{
+    static const char *const words[] = {"advisory", "set_config"};
+    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+        size_t k = strlen(words[w]);
+        for (size_t i = 0; i + k <= n; i++) {
+            size_t j = 0;
+            while (j < k) {
+                char c = sql[i + j];
+                if (c >= 'A' && c <= 'Z') {
+                    c = (char)(c + ('a' - 'A'));
+                }
+                if (c != words[w][j]) {
+                    break;
+                }
+                j++;
+            }
+            if (j == k) {
+                return 1;
+            }
+        }
+    }
+    return 0;
 }
 
 StmtObject *
@@ -77,13 +103,17 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
     s->last_status = NULL;
     s->in_cache = 0;
     s->closed = 0;
-    s->created_at = monotonic_now();
+    s->session_fn = 0;
+    s->created_at = pgw_monotonic();
     s->lru_prev = s->lru_next = NULL;
     PyObject_GC_Track(s);
     if (s->query_utf8 == NULL) {
         Py_DECREF(s);
         return NULL;
     }
+    s->session_fn = pgw_query_touches_session(
+        PyBytes_AS_STRING(s->query_utf8),
+        (size_t)PyBytes_GET_SIZE(s->query_utf8));
     return s;
 }
 
@@ -518,7 +548,7 @@ pgw_cache_get(ProtocolObject *p, PyObject *query)
     }
     StmtObject *s = (StmtObject *)o;
     if (p->cache_lifetime > 0 &&
-        monotonic_now() - s->created_at > p->cache_lifetime) {
+        pgw_monotonic() - s->created_at > p->cache_lifetime) {
         if (cache_evict(p, s) < 0) {
             PyErr_WriteUnraisable((PyObject *)p);
         }
@@ -541,7 +571,7 @@ pgw_cache_put(ProtocolObject *p, StmtObject *s)
         return -1;
     }
     s->in_cache = 1;
-    s->created_at = monotonic_now();
+    s->created_at = pgw_monotonic();
     lru_push_front(p, s);
     p->cache_size++;
     while (p->cache_size > p->cache_max && p->lru_tail != NULL) {
