@@ -99,6 +99,13 @@ class AsyncpgAPI:
             return functools.partial(conn.fetch, wl.query, *wl.args)
         if wl.method == 'fetchrow':
             return functools.partial(conn.fetchrow, wl.query, *wl.args)
+        if wl.method == 'executemany':
+            return functools.partial(conn.executemany, wl.query,
+                                     wl.extra['rows'])
+        if wl.method == 'copy_records_to_table':
+            return functools.partial(
+                conn.copy_records_to_table, wl.extra['table'],
+                records=wl.extra['rows'], columns=list(wl.extra['columns']))
         raise Unsupported(f'{self.name}: method {wl.method!r}')
 
     async def query(self, conn: Any, sql: str) -> list[tuple]:
@@ -131,7 +138,7 @@ def _dollar_to_pyformat(query: str, args: tuple) -> tuple[str, tuple]:
         return '%s'
 
     q = re.sub(r'\$(\d+)', sub, query.replace('%', '%%'))
-    return q, tuple(args[i] for i in order)
+    return q, tuple(args[i] for i in order if i < len(args))
 
 
 class Psycopg:
@@ -175,6 +182,27 @@ class Psycopg:
                 await cur.execute(q, a, prepare=True)
                 return await cur.fetchone()
             return fetchrow
+        if wl.method == 'executemany':
+            # psycopg >= 3.1 pipelines executemany on its own
+            q1, _ = _dollar_to_pyformat(wl.query, tuple(range(99)))
+            rows = wl.extra['rows']
+
+            async def executemany():
+                await cur.executemany(q1, rows)
+            return executemany
+        if wl.method == 'copy_records_to_table':
+            cols = ', '.join(wl.extra['columns'])
+            stmt = (f"COPY {wl.extra['table']} ({cols}) FROM STDIN "
+                    '(FORMAT BINARY)')
+            types, rows = list(wl.extra['types']), wl.extra['rows']
+
+            async def copy():
+                async with cur.copy(stmt) as cp:
+                    cp.set_types(types)
+                    for r in rows:
+                        await cp.write_row(r)
+                return f'COPY {cur.rowcount}'
+            return copy
         raise Unsupported(f'{self.name}: method {wl.method!r}')
 
     async def query(self, conn: Any, sql: str) -> list[tuple]:
@@ -225,6 +253,16 @@ class Psqlpy:
             async def fetchrow():
                 return (await conn.fetch_row(q, a)).result(as_tuple=True)
             return fetchrow
+        if wl.method == 'executemany':
+            rows = [list(r) for r in wl.extra['rows']]
+            return functools.partial(conn.execute_many, q, rows)
+        if wl.method == 'copy_records_to_table':
+            table, rows = wl.extra['table'], wl.extra['rows']
+            cols = list(wl.extra['columns'])
+
+            async def copy():   # returns the row count
+                return await conn.copy_records_to_table(table, rows, cols)
+            return copy
         raise Unsupported(f'{self.name}: method {wl.method!r}')
 
     async def query(self, conn: Any, sql: str) -> list[tuple]:

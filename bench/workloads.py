@@ -240,6 +240,46 @@ _W9_SETUP = (
 )
 
 
+# W6/W7: writes.  UNLOGGED tables without indexes, so the server's WAL and
+# index work do not hide the client's encode cost; they grow during a run
+# (setup truncates them at the start of each run).
+W6_ROWS, W7_ROWS = 1000, 10000
+W67_COLUMNS = ('id', 'name', 'score', 'flag', 'ts', 'qty', 'price')
+W67_TYPES = ('int8', 'text', 'float8', 'bool', 'timestamptz', 'int4',
+             'numeric')
+
+
+def w67_row(i: int) -> tuple:
+    return (i, f'item {i} ünï', i * 0.25, i % 2 == 0,
+            datetime.datetime(2024, 1, 1, tzinfo=_UTC)
+            + datetime.timedelta(seconds=i),
+            i % 1000, decimal.Decimal(i % 100000) / 100)
+
+
+def _w67_setup(table: str) -> tuple:
+    return (f'CREATE UNLOGGED TABLE IF NOT EXISTS {table} ('
+            'id int8, name text, score float8, flag bool, ts timestamptz, '
+            'qty int4, price numeric(12, 2))',
+            f'TRUNCATE {table}')
+
+
+def _count_w6(result: Any) -> int:
+    return W6_ROWS
+
+
+def _check_w6(result: Any) -> None:
+    assert result is None or isinstance(result, (str, int)), \
+        f'executemany returned {result!r}'
+
+
+def _count_w7(result: Any) -> int:
+    return int(str(result).rsplit(' ', 1)[-1])
+
+
+def _check_w7(result: Any) -> None:
+    assert _count_w7(result) == W7_ROWS, f'COPY reported {result!r}'
+
+
 _PG_TYPE_COLS = ('typname, typnamespace, typowner, typlen, typbyval, '
                  'typcategory, typispreferred, typisdefined, typdelim, '
                  'typrelid, typelem, typarray')
@@ -276,6 +316,24 @@ WORKLOADS: list[Workload] = [
         method='fetch', query='SELECT a FROM bench_int_arrays', args=(),
         rows=W5_ROWS, check=_check_w5, setup=_W5_SETUP,
         stresses='array decode'),
+    Workload(
+        id='W6', title='executemany INSERT 1000 rows × 7 params',
+        method='executemany',
+        query=('INSERT INTO bench_w6 (' + ', '.join(W67_COLUMNS)
+               + ') VALUES ($1, $2, $3, $4, $5, $6, $7)'),
+        args=(), rows=W6_ROWS, count=_count_w6, check=_check_w6,
+        setup=_w67_setup('bench_w6'),
+        extra={'rows': [w67_row(i) for i in range(W6_ROWS)]},
+        stresses='parameter encode + pipelined Bind/Execute'),
+    Workload(
+        id='W7', title='copy_records_to_table 10,000 rows × 7 cols',
+        method='copy_records_to_table', query='', args=(),
+        rows=W7_ROWS, count=_count_w7, check=_check_w7,
+        setup=_w67_setup('bench_w7'),
+        extra={'table': 'bench_w7', 'columns': W67_COLUMNS,
+               'types': W67_TYPES,
+               'rows': [w67_row(i) for i in range(W7_ROWS)]},
+        stresses='binary COPY encode'),
     Workload(
         id='W9', title='1000 rows × 10 types (fetch)',
         method='fetch',
