@@ -21,6 +21,12 @@ from pgwire._copy import format_copy_options
 from pgwire import _sqlscan
 
 
+# Under the ASan build (make pytest-asan) freed memory sits in ASan's
+# quarantine, so RSS says nothing about what pgwire keeps: the memory
+# bounds are asserted on the normal build only.
+_RSS_MEANINGFUL = "libasan" not in os.environ.get("LD_PRELOAD", "")
+
+
 def _rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -506,7 +512,8 @@ async def test_copy_records_streams_with_bounded_memory(conn):
             yield (i, pad)
     assert await conn.copy_records_to_table("copy_big", records=gen()) == \
         f"COPY {n}"
-    assert peak[0] - base < 48 * 1024 * 1024, (base, peak[0])
+    if _RSS_MEANINGFUL:
+        assert peak[0] - base < 48 * 1024 * 1024, (base, peak[0])
     assert await conn.fetchval("SELECT count(*) FROM copy_big") == n
 
 
@@ -536,7 +543,8 @@ async def test_copy_out_slow_consumer_pauses_reading(conn):
     assert paused_seen
     assert conn._transport.is_reading()
     assert total > 120 * n
-    assert peak - base < 48 * 1024 * 1024, (base, peak)
+    if _RSS_MEANINGFUL:
+        assert peak - base < 48 * 1024 * 1024, (base, peak)
     await _assert_usable(conn)
 
 
