@@ -14,6 +14,13 @@ creates one role per authentication method, and removes everything on
 to run as root, so when the caller is root the server programs run as the
 ``postgres`` user (or ``nobody``) and the temporary directory belongs to it.
 
+Streaming replication: ``standby = primary.make_standby()`` takes a base
+backup of a running TempCluster and starts it as a hot standby on its own
+port (same roles, passwords and certificates); ``standby.wait_for_replay()``
+polls until it has replayed everything the primary committed so far,
+``standby.promote()`` fails over, ``primary.stop(mode="immediate")``
+simulates a crash.
+
 ``get_test_cluster()`` honours ``PGWIRE_TEST_DSN``: when it is set, it returns
 an ``ExternalCluster`` with the same ``dsn()``/``connect_kwargs()``/``psql()``
 interface that points at that server and starts nothing.
@@ -317,8 +324,10 @@ def _build_dsn(host: str, port: int | None, user: str | None,
         auth += "@"
     netloc = auth + _quote_host(host) + (f":{port}" if port else "")
     path = "/" + urllib.parse.quote(database, safe="") if database else ""
+    # %20, not '+': libpq does not decode '+' in URI query values.
     query = ("?" + urllib.parse.urlencode(
-        {k: str(v) for k, v in params.items()})) if params else ""
+        {k: str(v) for k, v in params.items()},
+        quote_via=urllib.parse.quote)) if params else ""
     return f"postgresql://{netloc}{path}{query}"
 
 
@@ -488,6 +497,7 @@ class TempCluster(_ClusterBase):
         self._bootstrapped = False
         self._running = False
         self._owner_pid = os.getpid()
+        self.standby_of: TempCluster | None = None   # set by make_standby()
 
     def __repr__(self) -> str:
         state = "running" if self._running else "stopped"
@@ -594,6 +604,87 @@ class TempCluster(_ClusterBase):
         pid = self.pid
         return self._running and pid is not None and _pid_alive(pid)
 
+    # ---- streaming replication ------------------------------------------
+
+    def make_standby(self, *, settings: dict | None = None) -> "TempCluster":
+        """Create and start a streaming standby of this running server.
+
+        ``pg_basebackup -R -X stream`` copies the data directory into a new
+        temporary directory.  The standby has its own free port and socket
+        directory, and the primary's roles, passwords, pg_hba rules and
+        (with ssl=True) certificates, so ``dsn()``, ``connect_kwargs()`` and
+        ``psql()`` work on it as on the primary.  ``settings`` override the
+        primary's (``{"hot_standby": False}`` gives a standby that refuses
+        connections with 57P03).  Clean it up like any TempCluster (it is
+        also removed at exit); ``promote()`` turns it into a primary.
+        """
+        if not self.running:
+            raise ClusterError("make_standby() needs a running primary")
+        if not os.access(os.path.join(self.bindir, "pg_basebackup"),
+                         os.X_OK):
+            raise ClusterError(f"{self.bindir} has no pg_basebackup")
+        merged = {k: v for k, v in self.settings.items() if k != "port"}
+        merged.update(settings or {})
+        standby = TempCluster(
+            ssl=self.ssl, settings=merged, bindir=self.bindir,
+            run_as=self.run_as.name if self.run_as else None,
+            start_timeout=self.start_timeout, stop_timeout=self.stop_timeout)
+        try:
+            standby._init_standby(self)
+            standby._start_server(retry_ports="port" not in merged)
+        except BaseException:
+            standby.cleanup()
+            raise
+        return standby
+
+    def promote(self, timeout: int = 60) -> None:
+        """Promote this standby (``pg_ctl promote -w``); returns once the
+        server is out of recovery and accepts writes."""
+        self._run_tool(["pg_ctl", "promote", "-D", self.datadir, "-w",
+                        "-t", str(int(timeout)), "-s"], timeout=timeout + 15)
+        self.standby_of = None
+
+    def in_recovery(self) -> bool:
+        """``pg_is_in_recovery()``: True on a standby."""
+        return self.psql("SELECT pg_catalog.pg_is_in_recovery()",
+                         database="postgres") == "t"
+
+    def wal_lsn(self) -> str:
+        """Flush the WAL and return the flush LSN: a standby that replayed
+        up to it has seen every transaction committed before the call
+        (even under ``synchronous_commit=off``, the helper's default)."""
+        # A transaction that wrote nothing but its xid commits
+        # asynchronously; a transactional WAL message makes the commit
+        # flush, and so everything inserted before it.
+        out = self.psql("SET synchronous_commit = on;\n"
+                        "SELECT pg_catalog.pg_logical_emit_message("
+                        "true, 'pgwire.cluster', 'flush');\n"
+                        "SELECT pg_catalog.pg_current_wal_flush_lsn();",
+                        database="postgres")
+        return out.splitlines()[-1]
+
+    def wait_for_replay(self, lsn: str | None = None,
+                        timeout: float = 30.0) -> str:
+        """Poll ``pg_last_wal_replay_lsn()`` on this standby until it
+        reaches ``lsn`` (default: the primary's ``wal_lsn()`` now); raises
+        ``ClusterError`` after ``timeout`` seconds.  Returns the LSN."""
+        if lsn is None:
+            if self.standby_of is None:
+                raise ClusterError("wait_for_replay() without an lsn needs "
+                                   "a standby made by make_standby()")
+            lsn = self.standby_of.wal_lsn()
+        query = ("SELECT pg_catalog.pg_last_wal_replay_lsn() >= "
+                 f"{_sql_literal(lsn)}::pg_lsn")
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.psql(query, database="postgres") == "t":
+                return lsn
+            if time.monotonic() >= deadline:
+                raise ClusterError(
+                    f"standby on port {self.port} did not replay up to {lsn} "
+                    f"within {timeout}s\n" + self._log_excerpt())
+            time.sleep(0.02)
+
     # ---- steps ----------------------------------------------------------
 
     def _run_tool(self, argv: list[str], *, timeout: float,
@@ -625,7 +716,7 @@ class TempCluster(_ClusterBase):
             base = tempfile.mkdtemp(prefix="pgwire-", dir="/tmp")
         return base
 
-    def _init(self) -> None:
+    def _make_layout(self) -> None:
         _live[id(self)] = self
         self.base_dir = self.host = self._make_base_dir()
         if self.run_as:
@@ -634,6 +725,9 @@ class TempCluster(_ClusterBase):
         self.log_file = os.path.join(self.base_dir, "postgres.log")
         self.conf_file = os.path.join(self.datadir, "postgresql.conf")
         self.hba_file = os.path.join(self.datadir, "pg_hba.conf")
+
+    def _init(self) -> None:
+        self._make_layout()
         self._run_tool(["initdb", "-D", self.datadir, "-U", SUPERUSER,
                         "--auth=trust", "-E", "UTF8", "--locale=C",
                         "--no-sync" if self.version >= 10 else "--nosync"],
@@ -645,6 +739,36 @@ class TempCluster(_ClusterBase):
         with open(self.hba_file, "w") as f:
             f.write(self._hba_text())
         self._initialized = True
+
+    def _init_standby(self, primary: "TempCluster") -> None:
+        """Lay out a standby of ``primary``: base backup with
+        standby.signal and primary_conninfo (-R), WAL streamed alongside
+        (-X stream), over the primary's unix socket."""
+        self._make_layout()
+        self.standby_of = primary
+        self._run_tool(["pg_basebackup", "-h", primary.host, "-p",
+                        str(primary.port), "-U", SUPERUSER, "-D",
+                        self.datadir, "-R", "-X", "stream", "-c", "fast",
+                        "--no-sync"], timeout=300)
+        self._initdb_conf = primary._initdb_conf
+        if self.ssl:
+            self._copy_tls(primary)
+        with open(self.hba_file, "w") as f:
+            f.write(self._hba_text())
+        self._initialized = True
+        self._bootstrapped = True       # the roles came with the backup
+
+    def _copy_tls(self, primary: "TempCluster") -> None:
+        """The primary's certificates and keys, in this cluster's own
+        directory (the primary may be cleaned up first)."""
+        self.ssl_dir = os.path.join(self.base_dir, "ssl")
+        shutil.copytree(primary.ssl_dir, self.ssl_dir)
+        for attr in ("ssl_ca_file", "wrong_ca_file", "server_cert",
+                     "server_key", "client_cert", "client_key"):
+            name = os.path.basename(getattr(primary, attr))
+            setattr(self, attr, os.path.join(self.ssl_dir, name))
+        if self.run_as:
+            os.chown(self.server_key, self.run_as.uid, self.run_as.gid)
 
     def _hba_text(self) -> str:
         rows = [("local", "all", SUPERUSER, "", "trust"),
@@ -673,6 +797,10 @@ class TempCluster(_ClusterBase):
             "max_connections": 100,
             "shared_buffers": "32MB",
             "log_line_prefix": "%m [%p] %q%u@%d ",
+            # make_standby() needs these (they are also PostgreSQL 10+'s
+            # defaults); pg_hba.conf has the matching replication lines.
+            "wal_level": "replica",
+            "max_wal_senders": 10,
         }
         if self.ssl:
             conf.update(ssl=True, ssl_cert_file=self.server_cert,

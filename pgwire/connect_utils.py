@@ -18,6 +18,7 @@ import inspect
 import math
 import os
 import pathlib
+import random
 import socket
 import ssl as ssl_module
 import stat
@@ -32,6 +33,7 @@ import warnings
 __all__ = (
     "SSLMode",
     "SessionAttribute",
+    "LoadBalanceHosts",
     "ConnectionParameters",
     "ClientConfiguration",
     "parse_connect_arguments",
@@ -96,6 +98,12 @@ class SessionAttribute(str, enum.Enum):
     read_only = "read-only"
 
 
+class LoadBalanceHosts(str, enum.Enum):
+    """libpq 16's load_balance_hosts (not in asyncpg)."""
+    disable = "disable"
+    random = "random"
+
+
 class ConnectionParameters(typing.NamedTuple):
     user: str
     password: typing.Any          # str, callable, coroutine function or None
@@ -109,6 +117,7 @@ class ConnectionParameters(typing.NamedTuple):
     gsslib: str = "gssapi"
     connect_timeout: typing.Optional[float] = None   # per host, seconds
     passfile: typing.Optional[pathlib.Path] = None   # set iff it gave password
+    load_balance_hosts: LoadBalanceHosts = LoadBalanceHosts.disable
 
     @property
     def ssl_negotiation(self):
@@ -806,7 +815,7 @@ _KNOWN_KEYS = frozenset({
     "sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslcrldir",
     "sslpassword", "ssl_min_protocol_version", "ssl_max_protocol_version",
     "sslnegotiation", "target_session_attrs", "krbsrvname", "gsslib",
-    "service", "connect_timeout",
+    "service", "connect_timeout", "load_balance_hosts",
 })
 
 _ENV_KEYS = (
@@ -822,6 +831,7 @@ _ENV_KEYS = (
     ("PGTARGETSESSIONATTRS", "target_session_attrs"),
     ("PGKRBSRVNAME", "krbsrvname"), ("PGGSSLIB", "gsslib"),
     ("PGCONNECT_TIMEOUT", "connect_timeout"),
+    ("PGLOADBALANCEHOSTS", "load_balance_hosts"),
 )
 
 
@@ -936,7 +946,8 @@ def _check_server_settings(server_settings):
 
 
 def _collect_kwargs(opts, *, host, port, user, password, passfile,
-                    database, ssl, target_session_attrs, krbsrvname, gsslib):
+                    database, ssl, target_session_attrs, krbsrvname, gsslib,
+                    load_balance_hosts):
     if host:
         opts.put("host", _host_kwarg(host), _R_KWARGS)
     if port is not None and port != [] and port != "":
@@ -947,7 +958,8 @@ def _collect_kwargs(opts, *, host, port, user, password, passfile,
                      ("passfile", passfile), ("dbname", database),
                      ("sslmode", ssl),
                      ("target_session_attrs", target_session_attrs),
-                     ("krbsrvname", krbsrvname), ("gsslib", gsslib)):
+                     ("krbsrvname", krbsrvname), ("gsslib", gsslib),
+                     ("load_balance_hosts", load_balance_hosts)):
         opts.put(key, val, _R_KWARGS)
 
 
@@ -1035,6 +1047,20 @@ def _resolve_target_attrs(opts):
             f"got {value!r}") from None
 
 
+def _resolve_load_balance(opts):
+    value = opts.get("load_balance_hosts", LoadBalanceHosts.disable)
+    try:
+        mode = LoadBalanceHosts(value)
+    except ValueError:
+        raise _cfg_error(
+            f"invalid load_balance_hosts value: {value!r}",
+            hint="Use 'disable' (the default) or 'random'.") from None
+    if opts.get("host") is None:
+        # The default host list is a search path, not a set of servers.
+        return LoadBalanceHosts.disable
+    return mode
+
+
 def _resolve_gsslib(opts):
     gss = opts.get("gsslib") or ("sspi" if _WINDOWS else "gssapi")
     if gss not in ("gssapi", "sspi"):
@@ -1049,7 +1075,8 @@ def parse_connect_arguments(*, dsn, host, port, user, password, passfile,
                             timeout, statement_cache_size,
                             max_cached_statement_lifetime,
                             max_cacheable_statement_size, command_timeout,
-                            krbsrvname=None, gsslib=None):
+                            krbsrvname=None, gsslib=None,
+                            load_balance_hosts=None):
     """-> (addrs, ConnectionParameters, ClientConfiguration).
 
     Sources, strongest first: keyword arguments, the DSN, the service file
@@ -1065,7 +1092,8 @@ def parse_connect_arguments(*, dsn, host, port, user, password, passfile,
     _collect_kwargs(opts, host=host, port=port, user=user,
                     password=password, passfile=passfile, database=database,
                     ssl=ssl, target_session_attrs=target_session_attrs,
-                    krbsrvname=krbsrvname, gsslib=gsslib)
+                    krbsrvname=krbsrvname, gsslib=gsslib,
+                    load_balance_hosts=load_balance_hosts)
     if dsn:
         dsn_service = _collect_dsn(opts, dsn)
         service = service or dsn_service
@@ -1098,7 +1126,8 @@ def parse_connect_arguments(*, dsn, host, port, user, password, passfile,
         krbsrvname=opts.get("krbsrvname"), gsslib=_resolve_gsslib(opts),
         connect_timeout=(None if timeout_opt is None
                          else _parse_connect_timeout(timeout_opt)),
-        passfile=used_passfile)
+        passfile=used_passfile,
+        load_balance_hosts=_resolve_load_balance(opts))
     return addrs, params, config
 
 
@@ -1123,6 +1152,14 @@ def _parse_connect_dsn_and_args(*, dsn, host, port, user, password, passfile,
 # ---------------------------------------------------------------------------
 # Sockets
 # ---------------------------------------------------------------------------
+_rng = random.SystemRandom()      # not the global, which apps may seed
+
+
+def _shuffled(items):
+    """A shuffled copy (load_balance_hosts=random)."""
+    return _rng.sample(list(items), len(items))
+
+
 def _abort_socket(sock):
     """Close, with an RST for TCP (nothing lingers after a failure)."""
     try:
@@ -1145,10 +1182,19 @@ async def _dial_unix(path, loop):
     return sock
 
 
-async def _dial_tcp(host, port, loop):
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+async def _getaddrinfo(loop, host, port):
+    return await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
+async def _dial_tcp(host, port, loop, shuffle=False):
+    """Connect to the first address of `host` that accepts; with `shuffle`
+    (load_balance_hosts=random) the addresses are tried in random order,
+    as libpq 16 does after shuffling the hosts."""
+    infos = await _getaddrinfo(loop, host, port)
     if not infos:
         raise OSError(f"getaddrinfo() returned an empty list for {host!r}")
+    if shuffle:
+        infos = _shuffled(infos)
     errors = []
     for family, type_, proto, _, sockaddr in infos:
         try:
@@ -1173,10 +1219,10 @@ async def _dial_tcp(host, port, loop):
     raise OSError("Multiple exceptions: " + ", ".join(str(e) for e in errors))
 
 
-async def _dial(addr, loop):
+async def _dial(addr, loop, shuffle=False):
     if isinstance(addr, str):
         return await _dial_unix(addr, loop)
-    return await _dial_tcp(addr[0], addr[1], loop)
+    return await _dial_tcp(addr[0], addr[1], loop, shuffle)
 
 
 def _wants_tls(params, tls):
@@ -1232,8 +1278,9 @@ async def open_socket(addr, params, *, loop, deadline, tls=None):
     None = as params.sslmode says (allow -> plaintext first), True = TLS
     attempt, False = plaintext.  Bounded by `deadline` (loop.time()).
     """
+    shuffle = params.load_balance_hosts is LoadBalanceHosts.random
     async with asyncio.timeout_at(deadline):
-        sock = await _dial(addr, loop)
+        sock = await _dial(addr, loop, shuffle)
         try:
             if isinstance(addr, str) or not _wants_tls(params, tls):
                 return sock, None, None
@@ -1395,23 +1442,32 @@ async def _connect_addr(addr, params, ctx_args):
 
 
 async def _is_standby(conn):
-    settings = conn.get_settings()
-    status = getattr(settings, "in_hot_standby", None)
+    """in_hot_standby (reported since PostgreSQL 14), else
+    pg_is_in_recovery()."""
+    status = getattr(conn.get_settings(), "in_hot_standby", None)
     if status is not None:
         return status == "on"
     return bool(await conn.fetchval("SELECT pg_catalog.pg_is_in_recovery()"))
 
 
+async def _is_read_only(conn):
+    """libpq's test: default_transaction_read_only or in_hot_standby (both
+    reported since PostgreSQL 14), else SHOW transaction_read_only."""
+    settings = conn.get_settings()
+    default_ro = getattr(settings, "default_transaction_read_only", None)
+    hot = getattr(settings, "in_hot_standby", None)
+    if default_ro is None or hot is None:
+        return await conn.fetchval("SHOW transaction_read_only") == "on"
+    return default_ro == "on" or hot == "on"
+
+
 async def _session_attrs_ok(conn, attr):
     if attr is SessionAttribute.any:
         return True
-    if attr in (SessionAttribute.read_write, SessionAttribute.read_only):
-        want_ro = attr is SessionAttribute.read_only
-        ro = getattr(conn.get_settings(), "default_transaction_read_only",
-                     "off")
-        if ro == "on":
-            return want_ro
-        return await _is_standby(conn) == want_ro
+    if attr is SessionAttribute.read_write:
+        return not await _is_read_only(conn)
+    if attr is SessionAttribute.read_only:
+        return await _is_read_only(conn)
     return await _is_standby(conn) == (attr is not SessionAttribute.primary)
 
 
@@ -1422,16 +1478,113 @@ def _terminate(conn):
         pass
 
 
+_DISCARD_TIMEOUT = 2.0
+
+
+async def _discard(conn):
+    """Close a server that did not match: Terminate, bounded, no errors."""
+    try:
+        await conn.close(timeout=_DISCARD_TIMEOUT)
+    except Exception:
+        _terminate(conn)
+
+
 async def _connect_host(addr, params, ctx_args):
+    """One host, bounded by connect_timeout (libpq: per host) if set."""
     if not params.connect_timeout:
         return await _connect_addr(addr, params, ctx_args)
     loop, deadline = ctx_args[4], ctx_args[5]
     host_deadline = loop.time() + params.connect_timeout
-    if deadline is not None:
-        host_deadline = min(host_deadline, deadline)
-    ctx_args = ctx_args[:5] + (host_deadline,)
-    async with asyncio.timeout_at(host_deadline):
+    if deadline is not None and deadline <= host_deadline:
         return await _connect_addr(addr, params, ctx_args)
+    ctx_args = ctx_args[:5] + (host_deadline,)
+    try:
+        async with asyncio.timeout_at(host_deadline):
+            return await _connect_addr(addr, params, ctx_args)
+    except TimeoutError:
+        raise TimeoutError(
+            f"timeout expired (connect_timeout={params.connect_timeout:g})"
+        ) from None
+
+
+async def _open_candidate(addr, params, ctx_args, failures):
+    """Connect to one host.  None, with the error added to `failures`, when
+    the next host is to be tried: an OSError (refused, unreachable, the
+    per-host timeout) or 57P03 "cannot connect now" (libpq).  Other errors
+    (authentication, unknown database, ...) propagate."""
+    try:
+        return await _connect_host(addr, params, ctx_args)
+    except OSError as exc:
+        failures.append((addr, exc))
+    except Exception as exc:
+        if not _is_cannot_connect_now(exc):
+            raise
+        failures.append((addr, exc))
+    return None
+
+
+async def _check_candidate(conn, attr, addr, failures):
+    """True/False: does `conn` match `attr`?  None if the check itself
+    failed; `conn` is then closed and the next host tried (libpq)."""
+    try:
+        return await _session_attrs_ok(conn, attr)
+    except Exception as exc:
+        _terminate(conn)
+        failures.append((addr, exc))
+        return None
+
+
+def _addr_text(addr):
+    if isinstance(addr, str):
+        return f'socket "{addr}"'
+    return f'server at "{addr[0]}", port {addr[1]}'
+
+
+def _no_host_error(attr, mismatched, failures):
+    """TargetServerAttributeNotMatched when a server answered but none
+    matched; else the last host's error.  A note names each other host's
+    failure, as libpq's message does."""
+    if mismatched or not failures:
+        err = _exc("TargetServerAttributeNotMatched")(
+            "None of the hosts match the target attribute requirement "
+            f"{attr!r}")
+        notes = failures
+    else:
+        err = failures[-1][1]
+        notes = failures[:-1]
+    for addr, exc in notes:
+        err.add_note(f"{_addr_text(addr)}: {type(exc).__name__}: {exc}")
+    return err
+
+
+async def _search_hosts(addrs, params, ctx_args, failures):
+    """Try `addrs` in order.  -> (the chosen connection or None, whether
+    some server answered but did not match `target_session_attrs`)."""
+    attr = params.target_session_attrs
+    fallback = None        # prefer-standby: the first server that answered
+    mismatched = False
+    try:
+        for addr in addrs:
+            conn = await _open_candidate(addr, params, ctx_args, failures)
+            if conn is None:
+                continue
+            ok = await _check_candidate(conn, attr, addr, failures)
+            if ok:
+                if fallback is not None:
+                    _terminate(fallback)
+                return conn, mismatched
+            if ok is None:
+                continue
+            mismatched = True
+            if attr is SessionAttribute.prefer_standby and fallback is None:
+                fallback = conn
+            else:
+                await _discard(conn)
+    except BaseException:
+        if fallback is not None:
+            _terminate(fallback)
+        raise
+    return fallback, mismatched
 
 
 async def _connect_addrs(addrs, params, config, connection_class,
@@ -1440,40 +1593,19 @@ async def _connect_addrs(addrs, params, config, connection_class,
     deadline = None if timeout is None else loop.time() + timeout
     ctx_args = (_connect_one, config, connection_class, record_class, loop,
                 deadline)
-    attr = params.target_session_attrs
-    candidates = []
-    chosen = None
-    last_error = None
-    try:
-        async with asyncio.timeout_at(deadline):
-            for addr in addrs:
-                try:
-                    conn = await _connect_host(addr, params, ctx_args)
-                except OSError as exc:      # includes a per-host timeout
-                    last_error = exc
-                    continue
-                except Exception as exc:
-                    if not _is_cannot_connect_now(exc):
-                        raise
-                    last_error = exc
-                    continue
-                candidates.append(conn)
-                if await _session_attrs_ok(conn, attr):
-                    chosen = conn
-                    break
-            else:
-                if attr is SessionAttribute.prefer_standby and candidates:
-                    chosen = candidates[0]
-    finally:
-        for conn in candidates:
-            if conn is not chosen:
-                _terminate(conn)
+    if params.load_balance_hosts is LoadBalanceHosts.random:
+        addrs = _shuffled(addrs)
+    failures = []
+    async with asyncio.timeout_at(deadline):
+        chosen, mismatched = await _search_hosts(addrs, params, ctx_args,
+                                                 failures)
     if chosen is not None:
         return chosen
-    if last_error is not None:
-        raise last_error
-    raise _exc("TargetServerAttributeNotMatched")(
-        f"None of the hosts match the target attribute requirement {attr!r}")
+    err = _no_host_error(params.target_session_attrs, mismatched, failures)
+    cause = failures[-1][1] if failures else None
+    if err is cause:
+        raise err
+    raise err from cause
 
 
 async def connect(dsn=None, *, host=None, port=None, user=None,
@@ -1484,8 +1616,15 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
                   command_timeout=None, ssl=None, direct_tls=None,
                   connection_class=None, record_class=None,
                   server_settings=None, target_session_attrs=None,
-                  krbsrvname=None, gsslib=None):
-    """Open a connection (asyncpg.connect semantics)."""
+                  krbsrvname=None, gsslib=None, load_balance_hosts=None):
+    """Open a connection (asyncpg.connect semantics).
+
+    Hosts are tried in order (``load_balance_hosts='random'``: in random
+    order, libpq 16); a host that refuses, times out (``connect_timeout``,
+    per host) or answers 57P03 "cannot connect now" is skipped.
+    ``target_session_attrs`` picks the first server that matches; ``timeout``
+    bounds the whole search.
+    """
     if loop is None:
         loop = asyncio.get_running_loop()
     if timeout is not None:
@@ -1504,6 +1643,6 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
         max_cached_statement_lifetime=max_cached_statement_lifetime,
         max_cacheable_statement_size=max_cacheable_statement_size,
         command_timeout=command_timeout, krbsrvname=krbsrvname,
-        gsslib=gsslib)
+        gsslib=gsslib, load_balance_hosts=load_balance_hosts)
     return await _connect_addrs(addrs, params, config, connection_class,
                                 record_class, loop=loop, timeout=timeout)

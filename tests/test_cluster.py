@@ -128,6 +128,14 @@ def test_dsn_forms(tc):
         "/pgwire_test?sslmode=verify-full")
 
 
+def test_dsn_query_values_with_spaces(tc):
+    # libpq does not decode '+' in a URI query: spaces must be %20.
+    dsn = tc.dsn(options="-c search_path=a_b")
+    assert "options=-c%20search_path%3Da_b" in dsn
+    assert tc.psql("SHOW search_path",
+                   options="-c search_path=a_b") == "a_b"
+
+
 def cluster_mod_clean_env():
     # no PG* variables, and no sanitizer preload (make pytest-asan)
     drop = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMALLOC")
@@ -370,6 +378,21 @@ def test_lifecycle(pg_binaries, cluster_module):
     assert not os.path.exists(base)
     assert wait_dead(pid)
     c.cleanup()                                   # idempotent
+
+
+def test_standby_helpers_refuse_misuse(tc, pg_binaries, cluster_module):
+    """make_standby() needs a running primary; promote() and a default
+    wait_for_replay() need a standby.  (The working paths are exercised by
+    tests/test_multihost.py.)"""
+    assert tc.psql("SHOW wal_level") == "replica"
+    assert int(tc.psql("SHOW max_wal_senders")) > 0
+    with pytest.raises(cluster_module.ClusterError, match="running primary"):
+        cluster_module.TempCluster().make_standby()
+    with pytest.raises(cluster_module.ClusterError, match="needs a standby"):
+        tc.wait_for_replay()
+    with pytest.raises(cluster_module.ClusterError, match="not in standby"):
+        tc.promote()
+    assert not tc.in_recovery()
 
 
 def test_explicit_start_cleanup(pg_binaries, cluster_module):
