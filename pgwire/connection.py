@@ -364,9 +364,18 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         from . import connect_utils
         proto = self._protocol
         ok = False
+        # The address this connection is on, not its host name again: a
+        # name with several addresses (round-robin DNS, load_balance_hosts)
+        # could send the cancel to another server.
+        addr = self._addr
+        peer = self._transport.get_extra_info("peername") \
+            if self._transport is not None else None
+        if isinstance(peer, tuple) and len(peer) >= 2 and \
+                isinstance(addr, tuple):
+            addr = (peer[0], peer[1])
         try:
             await connect_utils.send_cancel_request(
-                self._addr, proto.backend_pid, proto.backend_secret,
+                addr, proto.backend_pid, proto.backend_secret,
                 loop=self._loop, timeout=proto.cancel_timeout)
             ok = True
         except (Exception, asyncio.CancelledError):
