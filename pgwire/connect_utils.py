@@ -118,6 +118,13 @@ class ConnectionParameters(typing.NamedTuple):
     connect_timeout: typing.Optional[float] = None   # per host, seconds
     passfile: typing.Optional[pathlib.Path] = None   # set iff it gave password
     load_balance_hosts: LoadBalanceHosts = LoadBalanceHosts.disable
+    # TCP liveness (libpq's keepalives* and tcp_user_timeout): None = the
+    # operating system's default
+    keepalives: bool = True
+    keepalives_idle: typing.Optional[int] = None      # seconds
+    keepalives_interval: typing.Optional[int] = None  # seconds
+    keepalives_count: typing.Optional[int] = None
+    tcp_user_timeout: typing.Optional[int] = None     # milliseconds
 
     @property
     def ssl_negotiation(self):
@@ -416,6 +423,54 @@ def _parse_tls_version(value):
         return ssl_module.TLSVersion[name.replace(".", "_")]
     except KeyError:
         raise _cfg_error(f"No such TLS version: {value}") from None
+
+
+def _parse_nonneg_int(name, value):
+    """An integer option >= 0 (libpq's keepalives_*, tcp_user_timeout)."""
+    try:
+        if isinstance(value, bool) or isinstance(value, float):
+            raise ValueError
+        n = value if isinstance(value, int) else int(str(value).strip())
+    except (TypeError, ValueError):
+        raise _cfg_error(
+            f"invalid integer value {value!r} for connection option "
+            f'"{name}"') from None
+    if n < 0 or n > 2 ** 31 - 1:
+        raise _cfg_error(
+            f"invalid value {value!r} for connection option \"{name}\": "
+            "expected an integer from 0 to 2147483647")
+    return n
+
+
+def _parse_keepalives(value):
+    if value is None:
+        return True
+    if isinstance(value, bool):
+        return value
+    n = _parse_nonneg_int("keepalives", value)
+    return n != 0
+
+
+def _apply_tcp_options(sock, params):
+    """SO_KEEPALIVE (on unless keepalives=0) and the per-socket timers."""
+    if params is None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE,
+                    1 if params.keepalives else 0)
+    opts = ()
+    if params.keepalives:
+        opts = (("TCP_KEEPIDLE", params.keepalives_idle),
+                ("TCP_KEEPINTVL", params.keepalives_interval),
+                ("TCP_KEEPCNT", params.keepalives_count))
+    opts += (("TCP_USER_TIMEOUT", params.tcp_user_timeout),)
+    for name, value in opts:
+        if value is None:
+            continue
+        const = getattr(socket, name, None)
+        if const is None:       # not on this platform: ignored, as libpq
+            continue
+        sock.setsockopt(socket.IPPROTO_TCP, const, value)
 
 
 def _parse_connect_timeout(value):
@@ -816,7 +871,12 @@ _KNOWN_KEYS = frozenset({
     "sslpassword", "ssl_min_protocol_version", "ssl_max_protocol_version",
     "sslnegotiation", "target_session_attrs", "krbsrvname", "gsslib",
     "service", "connect_timeout", "load_balance_hosts",
+    "keepalives", "keepalives_idle", "keepalives_interval",
+    "keepalives_count", "tcp_user_timeout",
 })
+
+_TCP_KEYS = ("keepalives_idle", "keepalives_interval", "keepalives_count",
+             "tcp_user_timeout")
 
 _ENV_KEYS = (
     ("PGHOST", "host"), ("PGPORT", "port"), ("PGUSER", "user"),
@@ -947,7 +1007,7 @@ def _check_server_settings(server_settings):
 
 def _collect_kwargs(opts, *, host, port, user, password, passfile,
                     database, ssl, target_session_attrs, krbsrvname, gsslib,
-                    load_balance_hosts):
+                    load_balance_hosts, tcp=None):
     if host:
         opts.put("host", _host_kwarg(host), _R_KWARGS)
     if port is not None and port != [] and port != "":
@@ -959,7 +1019,8 @@ def _collect_kwargs(opts, *, host, port, user, password, passfile,
                      ("sslmode", ssl),
                      ("target_session_attrs", target_session_attrs),
                      ("krbsrvname", krbsrvname), ("gsslib", gsslib),
-                     ("load_balance_hosts", load_balance_hosts)):
+                     ("load_balance_hosts", load_balance_hosts),
+                     *(tcp or {}).items()):
         opts.put(key, val, _R_KWARGS)
 
 
@@ -1076,7 +1137,7 @@ def parse_connect_arguments(*, dsn, host, port, user, password, passfile,
                             max_cached_statement_lifetime,
                             max_cacheable_statement_size, command_timeout,
                             krbsrvname=None, gsslib=None,
-                            load_balance_hosts=None):
+                            load_balance_hosts=None, tcp=None):
     """-> (addrs, ConnectionParameters, ClientConfiguration).
 
     Sources, strongest first: keyword arguments, the DSN, the service file
@@ -1093,7 +1154,7 @@ def parse_connect_arguments(*, dsn, host, port, user, password, passfile,
                     password=password, passfile=passfile, database=database,
                     ssl=ssl, target_session_attrs=target_session_attrs,
                     krbsrvname=krbsrvname, gsslib=gsslib,
-                    load_balance_hosts=load_balance_hosts)
+                    load_balance_hosts=load_balance_hosts, tcp=tcp)
     if dsn:
         dsn_service = _collect_dsn(opts, dsn)
         service = service or dsn_service
@@ -1127,7 +1188,10 @@ def parse_connect_arguments(*, dsn, host, port, user, password, passfile,
         connect_timeout=(None if timeout_opt is None
                          else _parse_connect_timeout(timeout_opt)),
         passfile=used_passfile,
-        load_balance_hosts=_resolve_load_balance(opts))
+        load_balance_hosts=_resolve_load_balance(opts),
+        keepalives=_parse_keepalives(opts.get("keepalives")),
+        **{k: (None if opts.get(k) is None
+               else _parse_nonneg_int(k, opts.get(k))) for k in _TCP_KEYS})
     return addrs, params, config
 
 
@@ -1186,7 +1250,7 @@ async def _getaddrinfo(loop, host, port):
     return await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 
-async def _dial_tcp(host, port, loop, shuffle=False):
+async def _dial_tcp(host, port, loop, shuffle=False, params=None):
     """Connect to the first address of `host` that accepts; with `shuffle`
     (load_balance_hosts=random) the addresses are tried in random order,
     as libpq 16 does after shuffling the hosts."""
@@ -1205,7 +1269,7 @@ async def _dial_tcp(host, port, loop, shuffle=False):
         try:
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            _apply_tcp_options(sock, params)
             await loop.sock_connect(sock, sockaddr)
             return sock
         except OSError as e:
@@ -1219,10 +1283,10 @@ async def _dial_tcp(host, port, loop, shuffle=False):
     raise OSError("Multiple exceptions: " + ", ".join(str(e) for e in errors))
 
 
-async def _dial(addr, loop, shuffle=False):
+async def _dial(addr, loop, shuffle=False, params=None):
     if isinstance(addr, str):
         return await _dial_unix(addr, loop)
-    return await _dial_tcp(addr[0], addr[1], loop, shuffle)
+    return await _dial_tcp(addr[0], addr[1], loop, shuffle, params)
 
 
 def _wants_tls(params, tls):
@@ -1280,7 +1344,7 @@ async def open_socket(addr, params, *, loop, deadline, tls=None):
     """
     shuffle = params.load_balance_hosts is LoadBalanceHosts.random
     async with asyncio.timeout_at(deadline):
-        sock = await _dial(addr, loop, shuffle)
+        sock = await _dial(addr, loop, shuffle, params)
         try:
             if isinstance(addr, str) or not _wants_tls(params, tls):
                 return sock, None, None
@@ -1616,7 +1680,10 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
                   command_timeout=None, ssl=None, direct_tls=None,
                   connection_class=None, record_class=None,
                   server_settings=None, target_session_attrs=None,
-                  krbsrvname=None, gsslib=None, load_balance_hosts=None):
+                  krbsrvname=None, gsslib=None, load_balance_hosts=None,
+                  keepalives=None, keepalives_idle=None,
+                  keepalives_interval=None, keepalives_count=None,
+                  tcp_user_timeout=None):
     """Open a connection (asyncpg.connect semantics).
 
     Hosts are tried in order (``load_balance_hosts='random'``: in random
@@ -1643,6 +1710,10 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
         max_cached_statement_lifetime=max_cached_statement_lifetime,
         max_cacheable_statement_size=max_cacheable_statement_size,
         command_timeout=command_timeout, krbsrvname=krbsrvname,
-        gsslib=gsslib, load_balance_hosts=load_balance_hosts)
+        gsslib=gsslib, load_balance_hosts=load_balance_hosts,
+        tcp=dict(keepalives=keepalives, keepalives_idle=keepalives_idle,
+                 keepalives_interval=keepalives_interval,
+                 keepalives_count=keepalives_count,
+                 tcp_user_timeout=tcp_user_timeout))
     return await _connect_addrs(addrs, params, config, connection_class,
                                 record_class, loop=loop, timeout=timeout)

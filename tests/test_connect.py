@@ -211,3 +211,21 @@ async def test_connect_without_timeout(cluster):
     # timeout=None: no overall bound (asyncpg semantics)
     conn = await pgwire.connect(**cluster.connect_kwargs(), timeout=None)
     await _check(conn)
+
+
+async def test_tcp_liveness_options_on_live_connection(cluster):
+    """keepalives on by default; keepalives_idle and tcp_user_timeout from
+    the DSN reach the connection's socket."""
+    import socket
+    conn = await pgwire.connect(
+        cluster.dsn(host="tcp", keepalives_idle=11, tcp_user_timeout=4000),
+        ssl=False)
+    try:
+        sock = conn._transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 11
+        assert sock.getsockopt(socket.IPPROTO_TCP,
+                               socket.TCP_USER_TIMEOUT) == 4000
+        assert await conn.fetchval("SELECT 1") == 1
+    finally:
+        await conn.close()

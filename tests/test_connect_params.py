@@ -1607,3 +1607,67 @@ async def test_connect_target_session_attrs(fake_backend):
         assert conn.addr[1] == s2.port
         conn = await cu.connect(**hosts, target_session_attrs="read-only")
         assert conn.addr[1] == s1.port
+
+
+# ---------------------------------------------------------------------------
+# TCP liveness: keepalives*, tcp_user_timeout (libpq names; not in asyncpg)
+# ---------------------------------------------------------------------------
+def test_tcp_options_defaults_and_sources():
+    _, params, _ = parse("postgresql://u@h/db")
+    assert params.keepalives is True
+    assert params.keepalives_idle is None and params.tcp_user_timeout is None
+    _, params, _ = parse("postgresql://u@h/db?keepalives_idle=30&"
+                         "keepalives_interval=5&keepalives_count=3&"
+                         "tcp_user_timeout=9000")
+    assert (params.keepalives_idle, params.keepalives_interval,
+            params.keepalives_count, params.tcp_user_timeout) == \
+        (30, 5, 3, 9000)
+    assert "tcp_user_timeout" not in params.server_settings
+    _, params, _ = parse("postgresql://u@h/db?keepalives=0",
+                         tcp={"tcp_user_timeout": 100})
+    assert params.keepalives is False and params.tcp_user_timeout == 100
+
+
+@pytest.mark.parametrize("key,value", [
+    ("keepalives_idle", "-1"), ("keepalives_count", "x"),
+    ("tcp_user_timeout", "1.5"), ("keepalives", "yes"),
+    ("keepalives_interval", str(2 ** 31)),
+])
+def test_tcp_options_invalid(key, value):
+    with pytest.raises(E("ClientConfigurationError"), match=key):
+        parse(f"postgresql://u@h/db?{key}={value}")
+
+
+async def test_tcp_options_applied_to_socket():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    try:
+        _, params, _ = parse("postgresql://u@h/db?keepalives_idle=17&"
+                             "keepalives_interval=4&keepalives_count=2&"
+                             "tcp_user_timeout=7000")
+        loop = asyncio.get_running_loop()
+        sock = await cu._dial(("127.0.0.1", srv.getsockname()[1]), loop,
+                              params=params)
+        try:
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+            assert sock.getsockopt(socket.IPPROTO_TCP,
+                                   socket.TCP_KEEPIDLE) == 17
+            assert sock.getsockopt(socket.IPPROTO_TCP,
+                                   socket.TCP_KEEPINTVL) == 4
+            assert sock.getsockopt(socket.IPPROTO_TCP,
+                                   socket.TCP_KEEPCNT) == 2
+            assert sock.getsockopt(socket.IPPROTO_TCP,
+                                   socket.TCP_USER_TIMEOUT) == 7000
+        finally:
+            sock.close()
+        _, params, _ = parse("postgresql://u@h/db?keepalives=0")
+        sock = await cu._dial(("127.0.0.1", srv.getsockname()[1]), loop,
+                              params=params)
+        try:
+            assert not sock.getsockopt(socket.SOL_SOCKET,
+                                       socket.SO_KEEPALIVE)
+        finally:
+            sock.close()
+    finally:
+        srv.close()
