@@ -21,10 +21,15 @@ static void
 op_cancel_timer(OpObject *op)
 {
     if (op->timer != NULL) {
+        /* Also called on error paths (op_finish_error): keep the pending
+         * exception, or the op returns an error with none set. */
+        PyObject *t, *v, *tb;
+        PyErr_Fetch(&t, &v, &tb);
         PyObject *r = PyObject_CallMethodNoArgs(op->timer, op->st->str_cancel);
         Py_XDECREF(r);
         PyErr_Clear();
         Py_CLEAR(op->timer);
+        PyErr_Restore(t, v, tb);
     }
 }
 
