@@ -19,9 +19,12 @@ _LAZY = {
     "connect": ("connect_utils", "connect"),
     "Connection": ("connection", "Connection"),
     "Record": ("_pgwire", "Record"),
+    "create_pool": ("pool", "create_pool"),
+    "Pool": ("pool", "Pool"),
 }
 
-__all__ = ("connect", "Connection", "Record") + tuple(exceptions.__all__)
+__all__ = ("connect", "Connection", "Record", "create_pool", "Pool") + \
+    tuple(exceptions.__all__)
 
 
 def __getattr__(name):

@@ -120,10 +120,20 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         for o in oids:
             if o < introspection.FIRST_NORMAL_OID:
                 introspection.build_builtin(o, registry)
-        if user:
+        if not user:
+            return
+        shared = self.__dict__.get("_shared_types")  # set by a pool
+        if shared is None:
             rows = await self._fetch_without_jit(
                 introspection.INTRO_QUERY, user)
-            introspection.build_codecs(rows, registry)
+        else:
+            rows, missing = shared.lookup(user)
+            if missing:
+                generation = shared.generation
+                rows = await self._fetch_without_jit(
+                    introspection.INTRO_QUERY, missing)
+                shared.add(rows, generation)
+        introspection.build_codecs(rows, registry)
 
     async def _fetch_without_jit(self, query, *args):
         """Run a catalog query with JIT off (JIT compilation can make the
@@ -157,7 +167,13 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
 
     def _reset_type_codecs(self):
         """Forget derived codecs; set_type_codec overrides stay (called
-        by the C layer after OutdatedSchemaCacheError too)."""
+        by the C layer after OutdatedSchemaCacheError too).  In a pool,
+        the shared introspection rows go too, and the pool's other
+        connections drop their caches when next acquired."""
+        shared = self.__dict__.get("_shared_types")
+        if shared is not None:
+            shared.invalidate()
+            self._shared_types_gen = shared.generation
         self._install_custom_codecs()
 
     # -- transactions (pgwire/transaction.py) --------------------------
@@ -513,6 +529,24 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
                                     info.array_name or '_' + info.name,
                                     elem=codec)
         return codec, info.array_oid, array
+
+    # -- pool support (pgwire/pool.py) ----------------------------------
+    def _join_pool_types(self, shared):
+        """Share introspection rows with the other connections of a pool
+        (an introspection.SharedTypeCache)."""
+        self._shared_types = shared
+        self._shared_types_gen = shared.generation
+
+    def _sync_pool_types(self):
+        """Called by the pool on acquire: when another connection of the
+        pool invalidated the shared type information, forget cached
+        statements and derived codecs here too (no I/O)."""
+        shared = self.__dict__.get("_shared_types")
+        if shared is not None and \
+                self.__dict__.get("_shared_types_gen") != shared.generation:
+            self._shared_types_gen = shared.generation
+            self.__dict__.pop("_type_info", None)
+            self._install_custom_codecs()
 
 
 _TYPE_INFO_QUERY = """\

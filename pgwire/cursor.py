@@ -8,6 +8,7 @@ memory bounded by the prefetch size.  The fetches take the C path
 
 import os
 
+from . import _connresource
 from . import exceptions
 
 __all__ = ("CursorFactory", "Cursor", "CursorIterator")
@@ -35,7 +36,7 @@ class CursorFactory:
     """
 
     __slots__ = ("_conn", "_query", "_args", "_prefetch", "_timeout",
-                 "_record_class", "_state")
+                 "_record_class", "_state", "_relmark")
 
     def __init__(self, conn, query, state, args, prefetch, timeout,
                  record_class):
@@ -46,8 +47,11 @@ class CursorFactory:
         self._prefetch = prefetch
         self._timeout = timeout
         self._record_class = record_class
+        self._relmark = _connresource.marker(conn)
 
     def __aiter__(self):
+        _connresource.check(self._conn, self._relmark, "CursorFactory",
+                            "__aiter__")
         prefetch = 50 if self._prefetch is None else self._prefetch
         if prefetch <= 0:
             raise exceptions.InterfaceError(
@@ -57,6 +61,8 @@ class CursorFactory:
                               self._record_class)
 
     def __await__(self):
+        _connresource.check(self._conn, self._relmark, "CursorFactory",
+                            "__await__")
         if self._prefetch is not None:
             raise exceptions.InterfaceError(
                 "prefetch argument can only be specified for iterable "
@@ -68,7 +74,7 @@ class CursorFactory:
 
 class _BaseCursor:
     __slots__ = ("_conn", "_query", "_state", "_args", "_record_class",
-                 "_portal", "_exhausted")
+                 "_portal", "_exhausted", "_relmark")
 
     def __init__(self, conn, query, state, args, record_class):
         self._conn = conn
@@ -78,10 +84,16 @@ class _BaseCursor:
         self._record_class = record_class
         self._portal = None
         self._exhausted = False
+        self._relmark = _connresource.marker(conn)
+
+    def _check_released(self, meth):
+        _connresource.check(self._conn, self._relmark, type(self).__name__,
+                            meth)
 
     async def _bind(self, n, timeout):
         """Bind the portal; with n > 0 also fetch the first n rows."""
         conn = self._conn
+        self._check_released("fetch")
         _check_tx(conn)
         self._state = await _prepare(conn, self._query, self._state,
                                      timeout)
@@ -94,6 +106,7 @@ class _BaseCursor:
         return rows
 
     async def _exec(self, n, timeout):
+        self._check_released("fetch")
         if self._exhausted:
             return []
         rows = await self._conn._cursor_exec(
@@ -163,6 +176,7 @@ class Cursor(_BaseCursor):
     async def forward(self, n, *, timeout=None):
         """Skip over the next ``n`` rows; return how many were skipped."""
         self._check_n(n)
+        self._check_released("forward")
         if self._exhausted:
             return 0
         portal = '"{}"'.format(self._portal.decode())

@@ -160,3 +160,64 @@ def build_codecs(rows, registry):
     for oid in info:
         build(oid)
     return built
+
+
+def _row_deps(row):
+    """The oids a type's codec is built from (elements, base type,
+    fields, range subtype, multirange range)."""
+    (_, _, _, typtype, category, elem, base, subtype, rng, _,
+     attoids) = row
+    if typtype == "d":
+        return (base,)
+    if typtype == "c":
+        return tuple(attoids or ())
+    if typtype == "r":
+        return (subtype,)
+    if typtype == "m":
+        return (rng,)
+    if category == "A" and elem:
+        return (elem,)
+    return ()
+
+
+class SharedTypeCache:
+    """Introspection rows shared by the connections of a pool, so a new
+    connection builds the codecs of types another one already looked up
+    without a catalog query.  Rows, not codecs, are shared: each
+    connection builds its own codecs, with its own custom codecs
+    (set_type_codec) in force.  ``generation`` moves on each
+    invalidation (reload_schema_state, an outdated composite)."""
+
+    __slots__ = ("rows", "generation")
+
+    def __init__(self):
+        self.rows = {}
+        self.generation = 0
+
+    def lookup(self, oids):
+        """(rows covering ``oids`` and everything they are made of,
+        oids to query).  When anything is missing, the rows are [] and
+        the missing oids are all of ``oids`` (one query fetches them with
+        their dependencies)."""
+        found = {}
+        stack = list(oids)
+        while stack:
+            oid = stack.pop()
+            if oid < FIRST_NORMAL_OID or oid in found:
+                continue
+            row = self.rows.get(oid)
+            if row is None:
+                return [], list(oids)
+            found[oid] = row
+            stack.extend(_row_deps(row))
+        return list(found.values()), []
+
+    def add(self, rows, generation):
+        """Keep ``rows`` (fetched while ``generation`` was current)."""
+        if generation == self.generation:
+            for r in rows:
+                self.rows[r[0]] = tuple(r)
+
+    def invalidate(self):
+        self.rows = {}
+        self.generation += 1

@@ -7,6 +7,7 @@ ours): ``await stmt.fetch(...)`` takes the same C path as
 
 import json
 
+from . import _connresource
 from . import exceptions
 
 __all__ = ("PreparedStatement",)
@@ -22,7 +23,7 @@ class PreparedStatement:
     """A prepared statement (see :meth:`Connection.prepare`)."""
 
     __slots__ = ("_conn", "_state", "_record_class", "_params", "_attrs",
-                 "__weakref__")
+                 "_relmark", "__weakref__")
 
     def __init__(self, conn, state, record_class, params, attrs):
         self._conn = conn
@@ -30,26 +31,38 @@ class PreparedStatement:
         self._record_class = record_class
         self._params = params
         self._attrs = attrs
+        self._relmark = _connresource.marker(conn)
         # the caller has done conn._protocol.acquire_statement(state)
+
+    def _check_released(self, meth):
+        """InterfaceError once the pool connection it came from has been
+        released (as asyncpg)."""
+        _connresource.check(self._conn, self._relmark, "PreparedStatement",
+                            meth)
 
     # -- information ----------------------------------------------------
     def get_name(self):
         """The server-side name ('' for the unnamed statement)."""
+        self._check_released("get_name")
         return self._state.name
 
     def get_query(self):
+        self._check_released("get_query")
         return self._state.query
 
     def get_statusmsg(self):
         """Status of the last execution (e.g. ``'SELECT 3'``), or None."""
+        self._check_released("get_statusmsg")
         return self._state.last_status
 
     def get_parameters(self):
         """A tuple of :class:`pgwire.types.Type`, one per parameter."""
+        self._check_released("get_parameters")
         return self._params
 
     def get_attributes(self):
         """A tuple of :class:`pgwire.types.Attribute`, one per column."""
+        self._check_released("get_attributes")
         return self._attrs
 
     def __repr__(self):
@@ -58,6 +71,10 @@ class PreparedStatement:
 
     # -- execution (C awaitables) -------------------------------------------
     def _run(self, meth, kind, args, timeout, column=0):
+        if self._relmark != getattr(self._conn, "_pool_release_ctr", 0):
+            return _raise(exceptions.InterfaceError(
+                "cannot call PreparedStatement.{}(): the underlying "
+                "connection has been released back to the pool".format(meth)))
         if self._state.closed:
             return _raise(exceptions.InterfaceError(
                 "cannot call PreparedStmt.{}(): the prepared statement is "
@@ -84,6 +101,7 @@ class PreparedStatement:
         """A server-side cursor over this statement (see
         :meth:`Connection.cursor`)."""
         from .cursor import CursorFactory
+        self._check_released("cursor")
         return CursorFactory(self._conn, self._state.query, self._state,
                              args, prefetch, timeout, self._record_class)
 
@@ -93,6 +111,7 @@ class PreparedStatement:
         With ``analyze=True`` the statement really runs, inside a
         transaction (or savepoint) that is rolled back.
         """
+        self._check_released("explain")
         query = "EXPLAIN (FORMAT JSON, VERBOSE"
         if analyze:
             query += ", ANALYZE"

@@ -16,6 +16,7 @@ import asyncio
 import enum
 import itertools
 
+from . import _connresource
 from . import exceptions
 from .utils import quote_ident as _quote_ident
 
@@ -74,7 +75,7 @@ class Transaction:
     """A transaction or savepoint block; see ``Connection.transaction()``."""
 
     __slots__ = ('_connection', '_isolation', '_readonly', '_deferrable',
-                 '_state', '_nested', '_id', '_managed')
+                 '_state', '_nested', '_id', '_managed', '_relmark')
 
     def __init__(self, connection, isolation, readonly, deferrable):
         if isolation and isolation not in ISOLATION_LEVELS:
@@ -89,9 +90,15 @@ class Transaction:
         self._nested = False
         self._id = None
         self._managed = False
+        self._relmark = _connresource.marker(connection)
+
+    def _check_released(self, meth):
+        _connresource.check(self._connection, self._relmark, 'Transaction',
+                            meth)
 
     # -- async with ---------------------------------------------------
     async def __aenter__(self):
+        self._check_released('__aenter__')
         if self._managed:
             raise exceptions.InterfaceError(
                 'cannot enter context: {} is already in an `async with` '
@@ -104,6 +111,7 @@ class Transaction:
             raise
 
     async def __aexit__(self, extype, ex, tb):
+        self._check_released('__aexit__')
         try:
             if extype is not None:
                 await self.__rollback()
@@ -115,6 +123,7 @@ class Transaction:
     # -- public API ---------------------------------------------------
     async def start(self):
         """Enter the transaction or savepoint block."""
+        self._check_released('start')
         self.__check_state_base('start')
         if self._state is TransactionState.STARTED:
             raise exceptions.InterfaceError(
@@ -170,6 +179,7 @@ class Transaction:
 
     async def commit(self):
         """Exit the transaction or savepoint block and commit changes."""
+        self._check_released('commit')
         if self._managed:
             raise exceptions.InterfaceError(
                 'cannot manually commit from within an `async with` block')
@@ -177,6 +187,7 @@ class Transaction:
 
     async def rollback(self):
         """Exit the transaction or savepoint block and roll back changes."""
+        self._check_released('rollback')
         if self._managed:
             raise exceptions.InterfaceError(
                 'cannot manually rollback from within an `async with` block')

@@ -520,15 +520,21 @@ async def test_commit_timeout_is_outcome_unknown(cluster):
         await c.close()
 
 
-async def test_commit_task_cancelled_stays_cancelled_with_note(cluster):
+async def test_commit_task_cancelled_stays_cancelled_with_note(cluster,
+                                                               conn2):
     c, name = await _slow_commit_conn(cluster)
     try:
         tr = c.transaction()
         await tr.start()
         await c.execute(f"INSERT INTO {name} VALUES (1)")
         commit = asyncio.ensure_future(tr.commit())
-        await asyncio.sleep(0)          # let it send COMMIT
-        assert c._protocol.is_busy()
+        # cancel once the server runs COMMIT (a CancelRequest that arrives
+        # before the backend starts it is ignored by the server)
+        async with asyncio.timeout(10):
+            while await conn2.fetchval(
+                    "SELECT query FROM pg_stat_activity WHERE pid = $1 "
+                    "AND state = 'active'", c.get_server_pid()) != "COMMIT;":
+                pass
         commit.cancel()
         with pytest.raises(asyncio.CancelledError) as ei:
             await commit

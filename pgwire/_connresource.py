@@ -1,0 +1,25 @@
+"""Objects that live on a connection (prepared statements, cursors,
+transactions) and must stop working once a pool connection they came
+from is released.
+
+The pool bumps ``conn._pool_release_ctr`` on every release; a resource
+records the value it saw when it was made and refuses to run when it has
+changed.  A connection outside a pool never has the attribute (0).
+Not public API.
+"""
+
+from . import exceptions
+
+
+def marker(conn):
+    """The connection's release counter, to be kept by a new resource."""
+    return getattr(conn, "_pool_release_ctr", 0)
+
+
+def check(conn, mark, owner, meth):
+    """Raise InterfaceError when the connection was released back to its
+    pool after the resource (``owner``, a class name) was made."""
+    if getattr(conn, "_pool_release_ctr", 0) != mark:
+        raise exceptions.InterfaceError(
+            "cannot call {}.{}(): the underlying connection has been "
+            "released back to the pool".format(owner, meth))

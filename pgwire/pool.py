@@ -1,0 +1,1121 @@
+"""pgwire.Pool: asyncpg's connection pool API.
+
+``create_pool()`` / ``Pool(...)`` return a pool to initialise with
+``await pool`` or ``async with pool``; ``acquire()`` hands out
+:class:`PoolConnectionProxy` objects (they pass ``isinstance(proxy,
+pgwire.Connection)``) and ``release()`` takes them back.
+
+Where asyncpg's pool goes wrong, this one does not:
+
+- Waiters are served first come, first served.  A released connection,
+  or room to open one, is handed straight to the oldest waiter; a new
+  caller never overtakes a waiting one.  A waiter that times out or is
+  cancelled gives back whatever it was handed, whenever the cancellation
+  lands.
+- A connection whose state is uncertain (closed, broken, a query still
+  running or being cancelled) is terminated on release, never handed out
+  again.  A failed or timed-out reset terminates it too; release()
+  itself does not raise for that.
+- The pool refills itself to ``min_size`` in the background when
+  connections die or are closed (by the server, by expiry).
+- ``max_inactive_connection_lifetime`` applies to every idle connection,
+  including ones never used.  ``max_lifetime`` and ``health_check`` are
+  pgwire additions.
+- Reset on release costs at most one round trip, and none when the
+  session was not changed (the C protocol tracks it).
+- ``close()`` and ``release()`` are bounded.
+- The connections share their type introspection results.
+
+Internals.  Each open connection has a ``_Holder`` in ``_all``, in one of
+the states IDLE (in ``_idle``, LIFO), TAKEN (handed to an acquirer) or
+RELEASING (reset in progress); ``_opening`` counts connections being
+opened.  ``len(_all) + _opening <= max_size`` always.  What a waiter is
+handed (a "ticket") is either an IDLE holder, now TAKEN, or ``_SLOT``:
+room to open a connection, already counted in ``_opening``.  Whoever
+holds a ticket must use it or give it back.
+"""
+
+import asyncio
+import collections
+import logging
+import numbers
+import warnings
+
+from . import _pgwire
+from . import connect_utils
+from . import exceptions
+from . import introspection
+from .connection import Connection
+
+__all__ = ("Pool", "PoolAcquireContext", "PoolConnectionProxy",
+           "create_pool")
+
+logger = logging.getLogger(__name__)
+
+# Holder states.
+_IDLE = "idle"
+_TAKEN = "taken"
+_RELEASING = "releasing"
+_GONE = "gone"
+
+# The ticket "open a new connection" (counted in Pool._opening).
+_SLOT = object()
+
+# What release does with a connection.
+_KEEP, _RESET, _CLOSE, _TERMINATE = range(4)
+
+# Methods of a proxy counted towards max_queries.
+_QUERY_METHODS = frozenset({
+    "execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany",
+    "prepare", "cursor", "copy_from_table", "copy_from_query",
+    "copy_to_table", "copy_records_to_table",
+})
+
+_CLOSE_TIMEOUT = 10.0         # graceful close of one connection
+_RELEASE_TIMEOUT = 10.0       # reset on release, when no timeout is given
+_HEALTH_CHECK_TIMEOUT = 5.0   # the health check query
+_POOL_CLOSE_TIMEOUT = 60.0    # Pool.close() waiting for releases
+_REFILL_BACKOFF_MAX = 5.0     # between failed background connects
+
+
+def _released_error(name):
+    return exceptions.InterfaceError(
+        "cannot call Connection.{}(): connection has been released back "
+        "to the pool".format(name))
+
+
+# ---------------------------------------------------------------------------
+# The connection proxy
+
+
+class PoolConnectionProxy:
+    """A connection acquired from a :class:`Pool`.
+
+    Forwards everything to the connection; once released, every call
+    raises :class:`pgwire.InterfaceError`, and so do the prepared
+    statements, cursors and transactions made through it.
+    ``isinstance(proxy, pgwire.Connection)`` (or the pool's
+    ``connection_class``) is true: ``__class__`` reports the
+    connection's class.
+    """
+
+    __slots__ = ("_con", "_holder", "_cls", "__weakref__")
+
+    def __init__(self, holder, con):
+        self._con = con
+        self._holder = holder
+        self._cls = type(con)
+
+    # isinstance() consults __class__ when type() does not match (this is
+    # how unittest.mock specs pass isinstance checks).
+    @property
+    def __class__(self):
+        return self._cls
+
+    def __getattr__(self, name):
+        if name in ("_con", "_holder", "_cls"):  # unset slot
+            raise AttributeError(name)
+        con = self._con
+        if con is None:
+            raise _released_error(name)
+        return getattr(con, name)
+
+    def __repr__(self):
+        if self._con is None:
+            return "<pgwire.PoolConnectionProxy [released] {:#x}>".format(
+                id(self))
+        return "<pgwire.PoolConnectionProxy {!r} {:#x}>".format(
+            self._con, id(self))
+
+
+def _proxy_method(name, counted, doc):
+    def method(self, *args, **kwargs):
+        con = self._con
+        if con is None:
+            raise _released_error(name)
+        if counted:
+            self._holder.queries += 1
+        return getattr(con, name)(*args, **kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = "PoolConnectionProxy." + name
+    method.__doc__ = doc
+    return method
+
+
+def _add_proxy_methods():
+    """A checking wrapper for each public method of Connection, so a
+    method fetched before release still refuses to run after it (other
+    attributes, e.g. methods a connection_class adds, go through
+    __getattr__)."""
+    for name in dir(Connection):
+        if name.startswith("_") or name in PoolConnectionProxy.__dict__:
+            continue
+        attr = getattr(Connection, name, None)
+        if callable(attr):
+            setattr(PoolConnectionProxy, name, _proxy_method(
+                name, name in _QUERY_METHODS, getattr(attr, "__doc__", None)))
+
+
+_add_proxy_methods()
+
+
+# ---------------------------------------------------------------------------
+# Holders
+
+
+class _Holder:
+    """One open connection of the pool and its bookkeeping."""
+
+    __slots__ = ("pool", "conn", "state", "created", "idle_since",
+                 "generation", "queries", "proxy", "timer", "timeout",
+                 "custom_reset")
+
+    def __init__(self, pool, conn, now):
+        self.pool = pool
+        self.conn = conn
+        self.state = _TAKEN
+        self.created = now
+        self.idle_since = now
+        self.generation = pool._generation
+        self.queries = 0
+        self.proxy = None
+        self.timer = None
+        self.timeout = None
+        cls = type(conn)
+        # a connection_class with its own reset gets it called on every
+        # release, as in asyncpg
+        self.custom_reset = (cls.reset is not Connection.reset or
+                             cls.get_reset_query is not
+                             Connection.get_reset_query)
+
+    def on_lost(self, conn):
+        """Termination listener: the server closed the connection."""
+        self.pool._on_conn_lost(self)
+
+    def __repr__(self):
+        return "<_Holder {} {!r}>".format(self.state, self.conn)
+
+
+def _check_number(name, value, *, minimum, allow_equal):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError("{} is expected to be a number, got {!r}".format(
+            name, value))
+    if value < minimum or (value == minimum and not allow_equal):
+        raise ValueError("{} is expected to be greater {}than {}".format(
+            name, "or equal " if allow_equal else "", minimum))
+
+
+# ---------------------------------------------------------------------------
+# The pool
+
+
+class Pool:
+    """A connection pool (see :func:`create_pool`).
+
+    Connections are acquired with :meth:`acquire` and given back with
+    :meth:`release` (or ``async with pool.acquire() as conn``).  A
+    released connection is reset: open transaction rolled back, listeners
+    removed, session state (settings, advisory locks, cursors, LISTEN)
+    reset -- prepared statements stay.
+    """
+
+    def __init__(self, *connect_args,
+                 min_size=10,
+                 max_size=10,
+                 max_queries=50000,
+                 max_inactive_connection_lifetime=300.0,
+                 connect=None,
+                 setup=None,
+                 init=None,
+                 reset=None,
+                 loop=None,
+                 connection_class=Connection,
+                 record_class=_pgwire.Record,
+                 max_lifetime=None,
+                 health_check=None,
+                 **connect_kwargs):
+        if max_size <= 0:
+            raise ValueError("max_size is expected to be greater than zero")
+        if min_size < 0:
+            raise ValueError(
+                "min_size is expected to be greater or equal to zero")
+        if min_size > max_size:
+            raise ValueError("min_size is greater than max_size")
+        if max_queries <= 0:
+            raise ValueError(
+                "max_queries is expected to be greater than zero")
+        if max_inactive_connection_lifetime < 0:
+            raise ValueError(
+                "max_inactive_connection_lifetime is expected to be greater "
+                "or equal to zero")
+        if not issubclass(connection_class, Connection):
+            raise TypeError(
+                "connection_class is expected to be a subclass of "
+                "pgwire.Connection, got {!r}".format(connection_class))
+        if not issubclass(record_class, _pgwire.Record):
+            raise TypeError(
+                "record_class is expected to be a subclass of "
+                "pgwire.Record, got {!r}".format(record_class))
+        if max_lifetime is not None:
+            _check_number("max_lifetime", max_lifetime, minimum=0,
+                          allow_equal=False)
+        if health_check is not None:
+            _check_number("health_check", health_check, minimum=0,
+                          allow_equal=True)
+
+        self._loop = loop
+        self._min_size = min_size
+        self._max_size = max_size
+        self._max_queries = max_queries
+        self._max_inactive = max_inactive_connection_lifetime
+        self._max_lifetime = max_lifetime
+        self._health_check = health_check
+        self._connect = connect if connect is not None \
+            else connect_utils.connect
+        self._connect_args = connect_args
+        self._connect_kwargs = connect_kwargs
+        self._setup = setup
+        self._init = init
+        self._reset = reset
+        self._connection_class = connection_class
+        self._record_class = record_class
+
+        self._all = set()                   # holders of open connections
+        self._idle = collections.deque()    # IDLE holders, LIFO
+        self._opening = 0                   # connections being opened
+        self._waiters = collections.deque()  # futures of acquirers, FIFO
+        self._generation = 0
+        self._types = introspection.SharedTypeCache()
+        self._tasks = set()       # refill, resets, graceful closes
+        self._closers = set()     # closed futures of terminated conns
+        self._refill_task = None
+        self._state_waiters = []  # futures woken on any state change
+
+        self._initialized = False
+        self._initializing = False
+        self._closing = False
+        self._closed = False
+        self._close_done = None
+
+        # tests shorten these
+        self._health_check_timeout = _HEALTH_CHECK_TIMEOUT
+        self._release_timeout = _RELEASE_TIMEOUT
+
+    # -- initialisation --------------------------------------------------
+    def __await__(self):
+        return self._async__init__().__await__()
+
+    async def __aenter__(self):
+        await self._async__init__()
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.close()
+
+    async def _async__init__(self):
+        if self._initialized:
+            return self
+        if self._initializing:
+            raise exceptions.InterfaceError(
+                "pool is being initialized in another task")
+        if self._closed:
+            raise exceptions.InterfaceError("pool is closed")
+        self._initializing = True
+        try:
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+            try:
+                await self._open_min_size()
+            except BaseException:
+                for holder in list(self._all):
+                    self._forget(holder, graceful=False)
+                raise
+            self._initialized = True
+            self._maintain()
+            return self
+        finally:
+            self._initializing = False
+
+    async def _open_min_size(self):
+        """The first connection alone (its error, if any, is the one to
+        report), then the rest of min_size together."""
+        if self._min_size == 0:
+            return
+        await self._open_idle()
+        if self._min_size > 1:
+            results = await asyncio.gather(
+                *(self._open_idle() for _ in range(self._min_size - 1)),
+                return_exceptions=True)
+            for r in results:
+                if isinstance(r, BaseException):
+                    raise r
+
+    async def _open_idle(self):
+        self._opening += 1
+        try:
+            holder = await self._open_holder()
+        except BaseException:
+            self._opening -= 1
+            self._dispatch()
+            self._notify()
+            raise
+        self._put_idle(holder)
+
+    # -- information -------------------------------------------------------
+    def is_closing(self):
+        """True once close() or terminate() was called."""
+        return self._closed or self._closing
+
+    def get_size(self):
+        """The number of open connections (idle or in use)."""
+        return len(self._all)
+
+    def get_min_size(self):
+        return self._min_size
+
+    def get_max_size(self):
+        return self._max_size
+
+    def get_idle_size(self):
+        """The number of open connections not in use."""
+        return len(self._idle)
+
+    def __repr__(self):
+        state = ("closed" if self._closed else "closing" if self._closing
+                 else "ready" if self._initialized else "new")
+        return "<pgwire.Pool {} size={} idle={} waiting={}>".format(
+            state, len(self._all), len(self._idle), len(self._waiters))
+
+    def set_connect_args(self, dsn=None, **connect_kwargs):
+        """Use these connect() arguments for connections opened from now
+        on; open ones stay until they expire (see
+        :meth:`expire_connections`)."""
+        self._connect_args = (dsn,)
+        self._connect_kwargs = connect_kwargs
+        # possibly another database: its types are not ours
+        self._types = introspection.SharedTypeCache()
+
+    async def expire_connections(self):
+        """Replace every open connection: idle ones are closed now (and
+        reopened up to min_size), those in use when released."""
+        self._generation += 1
+        for holder in list(self._idle):
+            self._forget(holder, graceful=True)
+        self._maintain()
+        self._notify()
+
+    # -- acquire -------------------------------------------------------------
+    def acquire(self, *, timeout=None):
+        """Acquire a connection: ``await pool.acquire()`` (then
+        :meth:`release` it) or ``async with pool.acquire() as conn``.
+
+        ``timeout`` bounds the whole acquisition: waiting for a free
+        connection, opening one, the health check and ``setup``.
+        """
+        return PoolAcquireContext(self, timeout)
+
+    async def _acquire(self, timeout):
+        holder = await self._acquire_holder(timeout)
+        return self._proxy_for(holder)
+
+    def _proxy_for(self, holder):
+        proxy = holder.proxy
+        if proxy is None:
+            proxy = holder.proxy = PoolConnectionProxy(holder, holder.conn)
+        return proxy
+
+    def _check_usable(self):
+        if self._closing:
+            raise exceptions.InterfaceError("pool is closing")
+        if not self._initialized:
+            if self._initializing:
+                raise exceptions.InterfaceError(
+                    "pool is being initialized, but not yet ready: likely "
+                    "there is a race between creating a pool and using it")
+            if self._closed:
+                raise exceptions.InterfaceError("pool is closed")
+            raise exceptions.InterfaceError("pool is not initialized")
+        if self._closed:
+            raise exceptions.InterfaceError("pool is closed")
+
+    async def _acquire_holder(self, timeout):
+        """A TAKEN holder, set up.  No waiting and no I/O when an idle
+        connection can be handed out as it is."""
+        self._check_usable()
+        # an invalid timeout fails here, before anything is taken
+        deadline = None if timeout is None else self._loop.time() + timeout
+        ticket = None
+        if not self._waiters and self._idle and self._setup is None:
+            ticket = self._take_idle()
+            if self._stale(ticket) is None and \
+                    not self._health_check_due(ticket):
+                self._hand_out(ticket, timeout)
+                return ticket
+        if deadline is None:
+            return await self._acquire_slow(ticket, timeout)
+        async with asyncio.timeout_at(deadline):
+            return await self._acquire_slow(ticket, timeout)
+
+    async def _acquire_slow(self, ticket, timeout):
+        touched = False   # whether the ticket's connection was used
+        try:
+            while True:
+                if self._closing or self._closed:
+                    raise exceptions.InterfaceError("pool is closing")
+                if ticket is None:
+                    ticket = await self._wait_ticket()
+                if ticket is _SLOT:
+                    ticket = await self._open_holder()
+                else:
+                    reason = self._stale(ticket)
+                    if reason is None and self._health_check_due(ticket):
+                        touched = True
+                        if not await self._check_health(ticket):
+                            reason = "failed its health check"
+                    if reason is not None:
+                        ticket = self._replace(ticket)
+                        touched = False
+                        continue
+                holder = ticket
+                self._hand_out(holder, timeout)
+                if self._setup is not None:
+                    touched = True
+                    await self._setup(self._proxy_for(holder))
+                return holder
+        except BaseException:
+            if ticket is not None:
+                self._give_back(ticket, touched)
+            raise
+
+    async def _wait_ticket(self):
+        """Take a ticket now if nobody is waiting, else queue (FIFO)."""
+        if not self._waiters:
+            ticket = self._take_nowait()
+            if ticket is not None:
+                return ticket
+        fut = self._loop.create_future()
+        self._waiters.append(fut)
+        self._dispatch()  # (only cancelled waiters may be ahead)
+        self._notify()
+        try:
+            return await fut
+        except BaseException:
+            if fut.done() and not fut.cancelled() and \
+                    fut.exception() is None:
+                # handed a ticket, but cancelled before running: give it
+                # to the next waiter
+                self._give_back(fut.result(), False)
+            else:
+                fut.cancel()
+                try:
+                    self._waiters.remove(fut)
+                except ValueError:
+                    pass
+                self._notify()
+            raise
+
+    def _take_idle(self):
+        holder = self._idle.pop()
+        holder.state = _TAKEN
+        if holder.timer is not None:
+            holder.timer.cancel()
+            holder.timer = None
+        return holder
+
+    def _take_nowait(self):
+        if self._idle:
+            return self._take_idle()
+        if len(self._all) + self._opening < self._max_size:
+            self._opening += 1
+            return _SLOT
+        return None
+
+    def _dispatch(self):
+        """Hand what is free to the waiters, oldest first."""
+        waiters = self._waiters
+        if self._closing or self._closed:
+            return
+        while waiters:
+            fut = waiters[0]
+            if fut.done():
+                waiters.popleft()
+                continue
+            ticket = self._take_nowait()
+            if ticket is None:
+                return
+            waiters.popleft()
+            fut.set_result(ticket)
+
+    def _give_back(self, ticket, touched):
+        """An acquirer failed or was cancelled holding ``ticket``."""
+        if ticket is _SLOT:
+            self._opening -= 1
+            self._dispatch()
+            self._maintain()
+            self._notify()
+        elif touched:
+            self._discard(ticket, graceful=True)
+        else:
+            self._put_idle(ticket, since=ticket.idle_since)
+
+    def _stale(self, holder):
+        """Why an idle connection must not be handed out, or None."""
+        conn = holder.conn
+        if conn.is_closed() or conn._protocol.is_busy():
+            return "broken"
+        if holder.generation != self._generation:
+            return "expired"
+        now = self._loop.time()
+        if self._max_lifetime is not None and \
+                now - holder.created >= self._max_lifetime:
+            return "past max_lifetime"
+        if self._max_inactive and \
+                now - holder.idle_since >= self._max_inactive:
+            return "inactive"
+        return None
+
+    def _health_check_due(self, holder):
+        check = self._health_check
+        return check is not None and \
+            self._loop.time() - holder.idle_since >= check
+
+    async def _check_health(self, holder):
+        try:
+            await holder.conn.execute(
+                "SELECT 1", timeout=self._health_check_timeout)
+        except Exception:
+            return False
+        return True
+
+    def _replace(self, holder):
+        """Drop an unusable connection the caller holds as its ticket and
+        return a ticket in its place (its room is the caller's)."""
+        self._forget(holder, graceful=True)
+        self._notify()
+        if self._closing or self._closed:
+            raise exceptions.InterfaceError("pool is closing")
+        if self._idle:
+            return self._take_idle()
+        self._opening += 1
+        return _SLOT
+
+    def _hand_out(self, holder, timeout):
+        holder.timeout = timeout
+        holder.conn._sync_pool_types()
+
+    async def _open_holder(self):
+        """Open a connection for a _SLOT ticket; on success the slot
+        becomes the returned (TAKEN) holder, on failure the caller still
+        holds the slot."""
+        conn = await self._connect(
+            *self._connect_args, loop=self._loop,
+            connection_class=self._connection_class,
+            record_class=self._record_class, **self._connect_kwargs)
+        try:
+            if not isinstance(conn, self._connection_class):
+                raise exceptions.InterfaceError(
+                    "expected pool connect callback to return an instance "
+                    "of {!r}, got {!r}".format(self._connection_class,
+                                               conn))
+            conn._join_pool_types(self._types)
+            if self._init is not None:
+                await self._init(conn)
+            if self._closed or self._closing:
+                raise exceptions.InterfaceError("pool is closing")
+        except BaseException:
+            self._close_conn(conn, graceful=False)
+            raise
+        self._opening -= 1
+        holder = _Holder(self, conn, self._loop.time())
+        self._all.add(holder)
+        conn.add_termination_listener(holder.on_lost)
+        self._notify()
+        return holder
+
+    # -- release -------------------------------------------------------------
+    async def release(self, connection, *, timeout=None):
+        """Give back a connection from :meth:`acquire`.
+
+        It is reset (one round trip at most, none when the session was
+        not changed) unless it must be replaced; a connection in an
+        uncertain state (a query still running or being cancelled,
+        closed, broken) is terminated.  ``timeout`` (default: the
+        acquire timeout, else 10 s) bounds the reset; a reset that fails
+        or times out terminates the connection and is logged, not
+        raised.  Cancelling the caller does not stop the release.
+        """
+        if type(connection) is not PoolConnectionProxy or \
+                connection._holder.pool is not self:
+            raise exceptions.InterfaceError(
+                "Pool.release() received invalid connection: {!r} is not "
+                "a member of this pool".format(connection))
+        await self._release_proxy(connection, timeout, False)
+
+    async def _release_proxy(self, proxy, timeout, uncertain):
+        holder = proxy._holder
+        if proxy._con is None or holder.proxy is not proxy:
+            return  # released already
+        if timeout is None:
+            timeout = holder.timeout
+        await self._release_holder(holder, timeout, uncertain)
+
+    async def _release_holder(self, holder, timeout, uncertain=False):
+        """``uncertain``: the user's task was cancelled while it had the
+        connection, possibly in the middle of a query."""
+        if holder.state is not _TAKEN:
+            return  # the pool was terminated meanwhile
+        self._detach(holder)
+        self._warn_listeners(holder.conn)
+        action = _CLOSE if uncertain else self._release_action(holder)
+        if action is _KEEP:
+            conn = holder.conn
+            conn._log_listeners.clear()
+            conn.__dict__.pop("_top_xact", None)
+            self._put_idle(holder)
+        elif action is _RESET:
+            holder.state = _RELEASING
+            self._notify()
+            task = self._loop.create_task(self._reset_holder(holder, timeout))
+            self._track(task)
+            await asyncio.shield(task)
+        else:
+            self._discard(holder, graceful=action is _CLOSE)
+
+    @staticmethod
+    def _warn_listeners(conn):
+        """As asyncpg: listeners left on a released connection are
+        dropped, with an InterfaceWarning."""
+        for kind, n in (("notification", sum(map(
+                len, conn._notification_listeners.values()))),
+                        ("log", len(conn._log_listeners))):
+            if n:
+                warnings.warn(exceptions.InterfaceWarning(
+                    "{!r} is being released to the pool but has {} active "
+                    "{} listener{}".format(conn, n, kind,
+                                           "s" if n > 1 else "")),
+                    stacklevel=5)
+
+    def _release_action(self, holder):
+        conn = holder.conn
+        if conn.is_closed() or conn._protocol.is_busy():
+            return _TERMINATE
+        if self._closing or self._closed or \
+                holder.generation != self._generation or \
+                holder.queries >= self._max_queries or \
+                (self._max_lifetime is not None and
+                 self._loop.time() - holder.created >= self._max_lifetime):
+            return _CLOSE
+        if self._reset is not None or holder.custom_reset or \
+                conn.is_in_transaction() or conn._notification_listeners or \
+                getattr(conn._protocol, "session_dirty", True):
+            return _RESET
+        return _KEEP
+
+    async def _reset_holder(self, holder, timeout):
+        conn = holder.conn
+        if timeout is None:
+            timeout = self._release_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                if self._reset is None:
+                    await conn.reset()
+                    try:
+                        conn._protocol.session_dirty = False
+                    except AttributeError:
+                        pass
+                else:
+                    conn._notification_listeners.clear()
+                    conn._log_listeners.clear()
+                    conn.__dict__.pop("_top_xact", None)
+                    if conn.is_in_transaction():
+                        await conn.execute("ROLLBACK")
+                    await self._reset(conn)
+        except (Exception, asyncio.CancelledError) as e:
+            if not (self._closed or conn.is_closed()):
+                logger.warning("pgwire pool: resetting a released "
+                               "connection failed (%r); the connection is "
+                               "terminated", e)
+            self._discard(holder, graceful=False)
+            return
+        if holder.state is not _RELEASING:
+            return  # terminated meanwhile
+        if conn.is_closed() or conn._protocol.is_busy():
+            self._discard(holder, graceful=False)
+        else:
+            self._put_idle(holder)
+
+    def _detach(self, holder):
+        """Invalidate the proxy and everything made through it."""
+        proxy = holder.proxy
+        if proxy is not None:
+            holder.proxy = None
+            proxy._con = None
+        conn = holder.conn
+        conn._pool_release_ctr = getattr(conn, "_pool_release_ctr", 0) + 1
+
+    def _put_idle(self, holder, since=None):
+        if holder.state is _GONE:
+            return
+        if self._closing or self._closed:
+            self._discard(holder, graceful=True)
+            return
+        holder.state = _IDLE
+        holder.idle_since = self._loop.time() if since is None else since
+        self._idle.append(holder)
+        self._dispatch()
+        if holder.state is _IDLE and self._max_inactive:
+            delay = holder.idle_since + self._max_inactive - \
+                self._loop.time()
+            holder.timer = self._loop.call_later(
+                max(delay, 0), self._on_idle_timeout, holder)
+        self._notify()
+
+    # -- losing connections ----------------------------------------------
+    def _discard(self, holder, *, graceful):
+        """Close a connection and let its room serve a waiter or the
+        refill."""
+        self._forget(holder, graceful=graceful)
+        self._dispatch()
+        self._maintain()
+        self._notify()
+
+    def _forget(self, holder, *, graceful):
+        """Remove a holder from the pool and close its connection
+        (gracefully unless it is broken or busy)."""
+        if holder.state is _GONE:
+            return
+        if holder.state is _IDLE:
+            self._idle.remove(holder)
+        holder.state = _GONE
+        self._all.discard(holder)
+        if holder.timer is not None:
+            holder.timer.cancel()
+            holder.timer = None
+        self._detach(holder)
+        conn = holder.conn
+        conn.remove_termination_listener(holder.on_lost)
+        self._close_conn(conn, graceful=graceful)
+
+    def _close_conn(self, conn, *, graceful):
+        if graceful and not conn.is_closed() and \
+                not conn._protocol.is_busy():
+            self._track(self._loop.create_task(self._close_quietly(conn)))
+            return
+        try:
+            conn.terminate()
+            fut = conn._protocol.closed_future()
+        except Exception:
+            return
+        if not fut.done():
+            self._closers.add(fut)
+            fut.add_done_callback(self._closer_done)
+
+    def _closer_done(self, fut):
+        self._closers.discard(fut)
+        if not fut.cancelled():
+            fut.exception()  # retrieved
+
+    @staticmethod
+    async def _close_quietly(conn):
+        try:
+            await conn.close(timeout=_CLOSE_TIMEOUT)
+        except Exception:
+            pass  # close() terminated it
+
+    def _track(self, task):
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_conn_lost(self, holder):
+        if holder.state is _IDLE:
+            self._discard(holder, graceful=False)
+        # TAKEN/RELEASING: release (or the failing reset) discards it
+
+    def _on_idle_timeout(self, holder):
+        holder.timer = None
+        if holder.state is _IDLE:
+            self._discard(holder, graceful=True)
+
+    def _maintain(self):
+        """Refill to min_size in the background."""
+        if self._closing or self._closed or not self._initialized:
+            return
+        if self._refill_task is None and \
+                len(self._all) + self._opening < self._min_size:
+            self._refill_task = self._loop.create_task(self._refill())
+            self._track(self._refill_task)
+
+    async def _refill(self):
+        backoff = 0.0
+        try:
+            while not (self._closing or self._closed) and \
+                    len(self._all) + self._opening < self._min_size:
+                try:
+                    await self._open_idle()
+                except Exception as e:
+                    if self._closing or self._closed:
+                        return
+                    backoff = min(max(backoff * 2, 0.1), _REFILL_BACKOFF_MAX)
+                    logger.warning("pgwire pool: could not open a "
+                                   "connection (%r); retrying in %.1f s",
+                                   e, backoff)
+                    await asyncio.sleep(backoff)
+                else:
+                    backoff = 0.0
+        finally:
+            self._refill_task = None
+            self._notify()
+
+    # -- state change notifications ----------------------------------------
+    def _notify(self):
+        waiters = self._state_waiters
+        if waiters:
+            self._state_waiters = []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    async def _wait_until(self, predicate):
+        """Wait (unbounded: the caller bounds it) until ``predicate()``,
+        re-checked on each state change."""
+        while not predicate():
+            fut = self._loop.create_future()
+            self._state_waiters.append(fut)
+            await fut
+
+    def _fail_waiters(self, message):
+        waiters, self._waiters = self._waiters, collections.deque()
+        for fut in waiters:
+            if not fut.done():
+                fut.set_exception(exceptions.InterfaceError(message))
+
+    # -- close -------------------------------------------------------------
+    async def close(self, *, timeout=None):
+        """Close the pool gracefully.
+
+        Waits for the acquired connections to be released, at most
+        ``timeout`` seconds (default 60); then closes every connection
+        (those still acquired are terminated, with a warning in the log).
+        Waiting acquirers get ``InterfaceError('pool is closing')``.  An
+        error or cancellation terminates the pool.
+        """
+        if self._closed:
+            return
+        if self._closing:  # another task is closing it: wait for that
+            await asyncio.shield(self._close_done)
+            return
+        if self._loop is None:
+            self._closed = True
+            return
+        if timeout is None:
+            timeout = _POOL_CLOSE_TIMEOUT
+        deadline = self._loop.time() + timeout
+        self._closing = True
+        self._close_done = self._loop.create_future()
+        self._notify()
+        try:
+            self._fail_waiters("pool is closing")
+            if self._refill_task is not None:
+                self._refill_task.cancel()
+            for holder in list(self._idle):
+                self._forget(holder, graceful=True)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._wait_until(
+                        lambda: not self._all and not self._opening and
+                        self._refill_task is None)
+            except TimeoutError:
+                logger.warning(
+                    "pgwire pool: close() timed out after %.1f s with %d "
+                    "connection(s) still acquired; terminating them",
+                    timeout, len(self._all))
+            for holder in list(self._all):
+                self._forget(holder, graceful=False)
+            await self._wait_closers(max(deadline - self._loop.time(), 1.0))
+        except BaseException:
+            self.terminate()
+            raise
+        finally:
+            self._closed = True
+            self._closing = False
+            if not self._close_done.done():
+                self._close_done.set_result(None)
+
+    async def _wait_closers(self, timeout):
+        """Wait for background work to end (bounded); past the bound,
+        cancel it (a graceful close then terminates its connection)."""
+        pending = self._tasks | self._closers
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=timeout)
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+
+    def terminate(self):
+        """Terminate every connection (acquired ones too) at once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._closing = False
+        self._fail_waiters("pool is closed")
+        for holder in list(self._all):
+            self._forget(holder, graceful=False)
+        for task in list(self._tasks):
+            task.cancel()
+        self._notify()
+        if self._close_done is not None and not self._close_done.done():
+            self._close_done.set_result(None)
+
+    # -- shortcuts -----------------------------------------------------------
+    async def _run(self, name, args, kwargs):
+        """Acquire, call ``conn.<name>(*args, **kwargs)``, release.  A
+        ``timeout`` keyword bounds the acquisition and the call together
+        (the call gets what is left)."""
+        timeout = kwargs.get("timeout")
+        if isinstance(timeout, bool) or \
+                not isinstance(timeout, numbers.Real) or timeout <= 0:
+            timeout = None  # left to the connection to judge
+        if timeout is None:
+            holder = await self._acquire_holder(None)
+        else:
+            start = self._loop.time()
+            holder = await self._acquire_holder(timeout)
+            left = timeout - (self._loop.time() - start)
+            if left <= 0:
+                await self._release_holder(holder, None)
+                raise asyncio.TimeoutError()
+            kwargs["timeout"] = left
+        uncertain = False
+        try:
+            holder.queries += 1
+            return await getattr(holder.conn, name)(*args, **kwargs)
+        except asyncio.CancelledError:
+            uncertain = True
+            raise
+        finally:
+            await self._release_holder(holder, None, uncertain)
+
+    async def execute(self, query, *args, **kwargs):
+        """:meth:`Connection.execute` on a connection of the pool."""
+        return await self._run("execute", (query,) + args, kwargs)
+
+    async def executemany(self, command, args, **kwargs):
+        """:meth:`Connection.executemany` on a connection of the pool."""
+        return await self._run("executemany", (command, args), kwargs)
+
+    async def fetch(self, query, *args, **kwargs):
+        """:meth:`Connection.fetch` on a connection of the pool."""
+        return await self._run("fetch", (query,) + args, kwargs)
+
+    async def fetchrow(self, query, *args, **kwargs):
+        """:meth:`Connection.fetchrow` on a connection of the pool."""
+        return await self._run("fetchrow", (query,) + args, kwargs)
+
+    async def fetchval(self, query, *args, **kwargs):
+        """:meth:`Connection.fetchval` on a connection of the pool."""
+        return await self._run("fetchval", (query,) + args, kwargs)
+
+    async def fetchmany(self, query, args, **kwargs):
+        """:meth:`Connection.fetchmany` on a connection of the pool."""
+        return await self._run("fetchmany", (query, args), kwargs)
+
+    async def copy_from_table(self, *args, **kwargs):
+        """:meth:`Connection.copy_from_table` on a connection of the
+        pool."""
+        return await self._run("copy_from_table", args, kwargs)
+
+    async def copy_from_query(self, *args, **kwargs):
+        """:meth:`Connection.copy_from_query` on a connection of the
+        pool."""
+        return await self._run("copy_from_query", args, kwargs)
+
+    async def copy_to_table(self, *args, **kwargs):
+        """:meth:`Connection.copy_to_table` on a connection of the pool."""
+        return await self._run("copy_to_table", args, kwargs)
+
+    async def copy_records_to_table(self, *args, **kwargs):
+        """:meth:`Connection.copy_records_to_table` on a connection of the
+        pool."""
+        return await self._run("copy_records_to_table", args, kwargs)
+
+
+class PoolAcquireContext:
+    """What :meth:`Pool.acquire` returns: awaitable, or an async context
+    manager that releases the connection on exit."""
+
+    __slots__ = ("timeout", "connection", "done", "pool")
+
+    def __init__(self, pool, timeout):
+        self.pool = pool
+        self.timeout = timeout
+        self.connection = None
+        self.done = False
+
+    async def __aenter__(self):
+        if self.connection is not None or self.done:
+            raise exceptions.InterfaceError(
+                "a connection is already acquired")
+        self.connection = await self.pool._acquire(self.timeout)
+        return self.connection
+
+    async def __aexit__(self, exc_type, exc, tb):
+        self.done = True
+        con, self.connection = self.connection, None
+        # a block left by cancellation may have been mid-query: the
+        # connection is not reused
+        await self.pool._release_proxy(
+            con, None, exc_type is not None and
+            issubclass(exc_type, asyncio.CancelledError))
+
+    def __await__(self):
+        self.done = True
+        return self.pool._acquire(self.timeout).__await__()
+
+
+def create_pool(dsn=None, *,
+                min_size=10,
+                max_size=10,
+                max_queries=50000,
+                max_inactive_connection_lifetime=300.0,
+                connect=None,
+                setup=None,
+                init=None,
+                reset=None,
+                loop=None,
+                connection_class=Connection,
+                record_class=_pgwire.Record,
+                max_lifetime=None,
+                health_check=None,
+                **connect_kwargs):
+    """Create a connection pool (asyncpg's ``create_pool``).
+
+    Initialise it with ``await`` or ``async with``::
+
+        async with pgwire.create_pool(dsn, min_size=2, max_size=10) as pool:
+            await pool.fetch('SELECT 1')
+            async with pool.acquire() as conn:
+                ...
+
+    ``connect_kwargs`` go to :func:`pgwire.connect` (or to ``connect``,
+    a coroutine function with connect()'s signature).  ``min_size``
+    connections are opened at initialisation and kept open (the pool
+    refills when connections die); at most ``max_size`` are open.  A
+    connection is replaced after ``max_queries`` queries, after
+    ``max_lifetime`` seconds (None: never), and an idle one is closed
+    after ``max_inactive_connection_lifetime`` seconds (0: never).
+    ``health_check``: None (off), or the idle time in seconds after
+    which a connection is checked with ``SELECT 1`` before being handed
+    out.  ``init(conn)`` runs once per new connection, ``setup(proxy)``
+    on every acquire, ``reset(conn)`` on release instead of the default
+    reset (after an open transaction is rolled back).
+    """
+    return Pool(
+        dsn,
+        min_size=min_size, max_size=max_size, max_queries=max_queries,
+        max_inactive_connection_lifetime=max_inactive_connection_lifetime,
+        connect=connect, setup=setup, init=init, reset=reset, loop=loop,
+        connection_class=connection_class, record_class=record_class,
+        max_lifetime=max_lifetime, health_check=health_check,
+        **connect_kwargs)
