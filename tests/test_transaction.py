@@ -395,18 +395,8 @@ async def _wait_backend_gone(conn2, pid):
 async def test_commit_outcome_unknown_during_commit(cluster, conn2):
     """COMMIT reaches the server, which dies while running it (a deferred
     trigger sleeps at commit time): the outcome is unknown."""
-    c = await pgwire.connect(**cluster.connect_kwargs())
-    name = "txu_" + uuid.uuid4().hex[:12]
+    c, name = await _slow_commit_conn(cluster)
     try:
-        await c.execute(f"""
-            CREATE TEMP TABLE {name} (i int);
-            CREATE FUNCTION pg_temp.{name}_slow() RETURNS trigger
-              LANGUAGE plpgsql AS $$
-              BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$;
-            CREATE CONSTRAINT TRIGGER {name}_t AFTER INSERT ON {name}
-              DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-              EXECUTE FUNCTION pg_temp.{name}_slow();
-        """)
         pid = c.get_server_pid()
         tr = c.transaction()
         await tr.start()

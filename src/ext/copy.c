@@ -196,14 +196,7 @@ pgw_copy_send(OpObject *op)
     }
     if (rc != PGC_OK) {
         pgc_wbuf_truncate(&p->wb, mark);
-        if (rc == PGC_ERR_NOMEM) {
-            PyErr_NoMemory();
-        }
-        else {
-            PyErr_SetString(p->st->InterfaceError,
-                            "query is too long or contains a NUL character");
-        }
-        return -1;
+        return pgw_build_error(p, rc);
     }
     return 0;
 }
@@ -315,17 +308,7 @@ static void
 raise_field_error(OpObject *op, StmtObject *s, Py_ssize_t col, PyObject *val)
 {
     PyObject *cause = take_exc();
-    PyObject *rep = PyObject_Repr(val);
-    if (rep == NULL) {
-        PyErr_Clear();
-        rep = PyUnicode_FromFormat("<%s object>", Py_TYPE(val)->tp_name);
-    }
-    else if (PyUnicode_GET_LENGTH(rep) > 80) {
-        Py_SETREF(rep, PyUnicode_Substring(rep, 0, 77));
-        if (rep != NULL) {
-            Py_SETREF(rep, PyUnicode_FromFormat("%U...", rep));
-        }
-    }
+    PyObject *rep = pgw_short_repr(val);
     PyObject *exc = NULL;
     if (rep != NULL) {
         exc = pgw_make_exc(op->st->DataError,

@@ -257,6 +257,10 @@ int pgw_stmt_on_no_data(StmtObject *s);
  * -1. */
 int pgw_stmt_resolve(ProtocolObject *p, StmtObject *s, int force,
                      PyObject **missing);
+/* Set the exception for a failed frontend-message build; returns -1. */
+int pgw_build_error(ProtocolObject *p, PgcStatus rc);
+/* repr(o), cut to 80 characters (for error messages). */
+PyObject *pgw_short_repr(PyObject *o);
 /* Write Parse + Describe(S) + Sync for s. */
 int pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s);
 /* Write Bind + Execute for one set of arguments (no Sync). */

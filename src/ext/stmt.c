@@ -717,20 +717,13 @@ pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s)
     }
     if (rc != PGC_OK) {
         pgc_wbuf_truncate(&p->wb, mark);
-        if (rc == PGC_ERR_NOMEM) {
-            PyErr_NoMemory();
-        }
-        else {
-            PyErr_SetString(p->st->InterfaceError,
-                            "query is too long or contains a NUL character");
-        }
-        return -1;
+        return pgw_build_error(p, rc);
     }
     return 0;
 }
 
-static int
-build_error(ProtocolObject *p, PgcStatus rc)
+int
+pgw_build_error(ProtocolObject *p, PgcStatus rc)
 {
     if (rc == PGC_ERR_NOMEM) {
         PyErr_NoMemory();
@@ -754,13 +747,13 @@ pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s)
                                    s->param_oids, s->nparams);
     if (rc != PGC_OK) {
         pgc_wbuf_truncate(&p->wb, mark);
-        return build_error(p, rc);
+        return pgw_build_error(p, rc);
     }
     return 0;
 }
 
-static PyObject *
-short_repr(PyObject *o)
+PyObject *
+pgw_short_repr(PyObject *o)
 {
     PyObject *r = PyObject_Repr(o);
     if (r == NULL) {
@@ -790,7 +783,7 @@ raise_arg_error(ModState *st, Py_ssize_t i, PyObject *arg)
     if (v != NULL && tb != NULL) {
         PyException_SetTraceback(v, tb);
     }
-    PyObject *rep = short_repr(arg);
+    PyObject *rep = pgw_short_repr(arg);
     PyObject *msg = rep ? PyUnicode_FromFormat(
                               "invalid input for query argument $%zd: %U (%S)",
                               i + 1, rep, v ? v : Py_None)
