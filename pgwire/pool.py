@@ -64,13 +64,6 @@ _SLOT = object()
 # What release does with a connection.
 _KEEP, _RESET, _CLOSE, _TERMINATE = range(4)
 
-# Methods of a proxy counted towards max_queries.
-_QUERY_METHODS = frozenset({
-    "execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany",
-    "prepare", "cursor", "copy_from_table", "copy_from_query",
-    "copy_to_table", "copy_records_to_table",
-})
-
 _CLOSE_TIMEOUT = 10.0         # graceful close of one connection
 _RELEASE_TIMEOUT = 10.0       # reset on release, when no timeout is given
 _HEALTH_CHECK_TIMEOUT = 5.0   # the health check query
@@ -128,13 +121,11 @@ class PoolConnectionProxy:
             self._con, id(self))
 
 
-def _proxy_method(name, counted, doc):
+def _proxy_method(name, doc):
     def method(self, *args, **kwargs):
         con = self._con
         if con is None:
             raise _released_error(name)
-        if counted:
-            self._holder.queries += 1
         return getattr(con, name)(*args, **kwargs)
 
     method.__name__ = name
@@ -154,7 +145,7 @@ def _add_proxy_methods():
         attr = getattr(Connection, name, None)
         if callable(attr):
             setattr(PoolConnectionProxy, name, _proxy_method(
-                name, name in _QUERY_METHODS, getattr(attr, "__doc__", None)))
+                name, getattr(attr, "__doc__", None)))
 
 
 _add_proxy_methods()
@@ -168,7 +159,7 @@ class _Holder:
     """One open connection of the pool and its bookkeeping."""
 
     __slots__ = ("pool", "conn", "state", "created", "idle_since",
-                 "generation", "queries", "proxy", "timer", "timeout",
+                 "generation", "proxy", "timer", "timeout",
                  "custom_reset")
 
     def __init__(self, pool, conn, now):
@@ -178,7 +169,6 @@ class _Holder:
         self.created = now
         self.idle_since = now
         self.generation = pool._generation
-        self.queries = 0
         self.proxy = None
         self.timer = None
         self.timeout = None
@@ -702,7 +692,7 @@ class Pool:
             return _TERMINATE
         if self._closing or self._closed or \
                 holder.generation != self._generation or \
-                holder.queries >= self._max_queries or \
+                conn._protocol.queries_count >= self._max_queries or \
                 (self._max_lifetime is not None and
                  self._loop.time() - holder.created >= self._max_lifetime):
             return _CLOSE
@@ -989,7 +979,6 @@ class Pool:
             kwargs["timeout"] = left
         uncertain = False
         try:
-            holder.queries += 1
             return await getattr(holder.conn, name)(*args, **kwargs)
         except asyncio.CancelledError:
             uncertain = True

@@ -675,6 +675,22 @@ async def test_max_queries(kw):
         assert await pool.fetchval("SELECT pg_backend_pid()") != p1
 
 
+async def test_max_queries_counts_prepared_statements(kw):
+    """The count comes from the C protocol: executions of a prepared
+    statement count too (not only calls through the proxy)."""
+    async with pgwire.create_pool(min_size=1, max_size=1, max_queries=5,
+                                  **kw) as pool:
+        async with pool.acquire() as c:
+            p1 = c.get_server_pid()
+            st = await c.prepare("SELECT $1::int")
+            before = c._protocol.queries_count
+            for i in range(5):
+                assert await st.fetchval(i) == i
+            assert c._protocol.queries_count == before + 5
+        await wait_pool(pool, lambda: settled(pool) and pool.get_size() == 1)
+        assert await pool.fetchval("SELECT pg_backend_pid()") != p1
+
+
 async def test_expire_connections(kw, conn, app):
     async with pgwire.create_pool(min_size=2, max_size=3, **kw) as pool:
         old = pool_pids(pool)

@@ -561,6 +561,10 @@ op_start(OpObject *op)
     if (op->timer == NULL && op_start_timer(op) < 0) {
         return -1;
     }
+    if (!op->counted) {
+        op->counted = 1;
+        op->proto->queries_count++;
+    }
     if (op->proto->query_log != NULL && op->t_start == 0 &&
         op->kind <= OP_FETCHMANY && !op->ignore_custom) {
         op->t_start = pgw_monotonic();
@@ -1162,6 +1166,7 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->copy_len = op->copy_cap = 0;
     op->copy_ready = op->copy_told = op->copy_ended = op->copy_header = 0;
     op->copy_nrec = 0;
+    op->counted = 0;
     op->t_start = 0;
     PyObject_GC_Track(op);
     if (op->rows == NULL) {

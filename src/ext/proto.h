@@ -133,6 +133,7 @@ typedef struct {
     PyObject *writable_fut; /* resolved by resume_writing */
     PyObject *query_log;  /* Connection._log_query while query loggers are
                              registered, else NULL */
+    uint64_t queries_count; /* requests started (max_queries of pools) */
     int session_dirty;    /* a command may have changed session state
                              (SET, LISTEN, cursors, advisory locks ...):
                              what reset() must undo; the pool reads it */
@@ -208,6 +209,7 @@ struct OpObject {
     PyObject *stmt_name;  /* prepare(name=...): bytes, or NULL */
     PyObject *sub;        /* the introspection coroutine being driven */
     double t_start;       /* monotonic start, when queries are logged */
+    int counted;          /* counted in the protocol's queries_count */
     /* COPY (copy.c) */
     uint8_t *copy_buf;    /* COPY TO: data received, not yet taken */
     size_t copy_len, copy_cap;

@@ -739,6 +739,12 @@ proto_set_query_log(ProtocolObject *p, PyObject *v, void *Py_UNUSED(c))
 }
 
 static PyObject *
+proto_get_queries_count(ProtocolObject *p, void *Py_UNUSED(c))
+{
+    return PyLong_FromUnsignedLongLong(p->queries_count);
+}
+
+static PyObject *
 proto_get_session_dirty(ProtocolObject *p, void *Py_UNUSED(c))
 {
     return PyBool_FromLong(p->session_dirty);
@@ -1237,6 +1243,8 @@ static PyMethodDef proto_methods[] = {
 static PyGetSetDef proto_getset[] = {
     {"_query_log", (getter)proto_get_query_log,
      (setter)proto_set_query_log, NULL, NULL},
+    {"queries_count", (getter)proto_get_queries_count, NULL,
+     "requests started on this connection", NULL},
     {"session_dirty", (getter)proto_get_session_dirty,
      (setter)proto_set_session_dirty, NULL, NULL},
     {"settings", (getter)proto_get_settings, NULL, NULL, NULL},
