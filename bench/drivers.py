@@ -92,7 +92,34 @@ class AsyncpgAPI:
     async def close(self, conn: Any) -> None:
         await conn.close()
 
-    def bind(self, conn: Any, wl) -> Callable[[], Awaitable[Any]]:
+    async def create_pool(self, dsn: str, size: int) -> Any:
+        return await self.mod.create_pool(dsn, min_size=size, max_size=size)
+
+    async def close_pool(self, pool: Any) -> None:
+        await pool.close()
+
+    async def pool_pids(self, pool: Any, size: int) -> list[int]:
+        conns = [await pool.acquire() for _ in range(size)]
+        try:
+            return [c.get_server_pid() for c in conns]
+        finally:
+            for c in conns:
+                await pool.release(c)
+
+    def bind(self, conn: Any, wl, client: int = 0
+             ) -> Callable[[], Awaitable[Any]]:
+        if wl.method in ('pool_fetchrow', 'pool_shortcut_fetchrow'):
+            q, next_id = wl.query, _id_cycle(wl, client)
+            pool = conn
+            if wl.method == 'pool_shortcut_fetchrow':
+                async def shortcut():
+                    return await pool.fetchrow(q, next_id())
+                return shortcut
+
+            async def acquire():
+                async with pool.acquire() as c:
+                    return await c.fetchrow(q, next_id())
+            return acquire
         if wl.method == 'fetchval':
             return functools.partial(conn.fetchval, wl.query, *wl.args)
         if wl.method == 'fetch':
@@ -127,6 +154,17 @@ class Pgwire(AsyncpgAPI):
         d = super().info()
         d['settings'] = 'defaults'
         return d
+
+
+def _id_cycle(wl, client: int) -> Callable[[], int]:
+    """Ids 1..wl.extra['ids'] round robin, each client starting apart."""
+    n = wl.extra['ids']
+    state = [client * 37 % n]
+
+    def next_id() -> int:
+        state[0] = state[0] % n + 1
+        return state[0]
+    return next_id
 
 
 def _dollar_to_pyformat(query: str, args: tuple) -> tuple[str, tuple]:
@@ -164,7 +202,37 @@ class Psycopg:
     async def close(self, conn: Any) -> None:
         await conn.close()
 
-    def bind(self, conn: Any, wl) -> Callable[[], Awaitable[Any]]:
+    async def create_pool(self, dsn: str, size: int) -> Any:
+        import psycopg_pool
+        pool = psycopg_pool.AsyncConnectionPool(
+            dsn, min_size=size, max_size=size, open=False,
+            kwargs={'autocommit': True})
+        await pool.open(wait=True)
+        return pool
+
+    async def close_pool(self, pool: Any) -> None:
+        await pool.close()
+
+    async def pool_pids(self, pool: Any, size: int) -> list[int]:
+        conns = [await pool.getconn() for _ in range(size)]
+        try:
+            return [c.info.backend_pid for c in conns]
+        finally:
+            for c in conns:
+                await pool.putconn(c)
+
+    def bind(self, conn: Any, wl, client: int = 0
+             ) -> Callable[[], Awaitable[Any]]:
+        if wl.method in ('pool_fetchrow', 'pool_shortcut_fetchrow'):
+            # psycopg_pool has no shortcut methods: both acquire
+            q, _ = _dollar_to_pyformat(wl.query, (0,))
+            next_id, pool = _id_cycle(wl, client), conn
+
+            async def acquire():
+                async with pool.connection() as c:
+                    cur = await c.execute(q, (next_id(),), prepare=True)
+                    return await cur.fetchone()
+            return acquire
         q, a = _dollar_to_pyformat(wl.query, wl.args)
         cur = conn.cursor()
         if wl.method == 'fetchval':
@@ -241,7 +309,28 @@ class Psqlpy:
         if hasattr(r, '__await__'):
             await r
 
-    def bind(self, conn: Any, wl) -> Callable[[], Awaitable[Any]]:
+    async def create_pool(self, dsn: str, size: int) -> Any:
+        return self.mod.ConnectionPool(dsn=dsn, max_db_pool_size=size)
+
+    async def close_pool(self, pool: Any) -> None:
+        r = pool.close()
+        if hasattr(r, '__await__'):
+            await r
+
+    async def pool_pids(self, pool: Any, size: int) -> list[int]:
+        return []     # its pool opens connections lazily; no server CPU
+
+    def bind(self, conn: Any, wl, client: int = 0
+             ) -> Callable[[], Awaitable[Any]]:
+        if wl.method in ('pool_fetchrow', 'pool_shortcut_fetchrow'):
+            # no shortcut methods on psqlpy's pool: both acquire
+            q, next_id, pool = wl.query, _id_cycle(wl, client), conn
+
+            async def acquire():
+                async with pool.acquire() as c:
+                    return (await c.fetch_row(q, [next_id()])).result(
+                        as_tuple=True)
+            return acquire
         q, a = wl.query, list(wl.args)
         if wl.method == 'fetchval':
             return functools.partial(conn.fetch_val, q, a)

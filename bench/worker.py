@@ -140,21 +140,34 @@ async def measure(spec: dict) -> dict:
     count = getattr(drv, 'count', None) or wl.count
     check = getattr(drv, 'check', None) or wl.check
 
+    pool_size = wl.extra.get('pool')
+    if pool_size == 'concurrency':
+        pool_size = conc
+    out['pool_size'] = pool_size
     try:
-        conns = await asyncio.gather(
-            *(drv.connect(spec['dsn']) for _ in range(conc)))
+        if pool_size:
+            # one pool shared by `conc` clients; "conns" is the pool
+            conns = [await drv.create_pool(spec['dsn'], pool_size)]
+        else:
+            conns = await asyncio.gather(
+                *(drv.connect(spec['dsn']) for _ in range(conc)))
     except BaseException as e:
         raise Failure('connect', e)
 
     try:
         try:
-            fns = [drv.bind(c, wl) for c in conns]
+            if pool_size:
+                fns = [drv.bind(conns[0], wl, client=i) for i in range(conc)]
+            else:
+                fns = [drv.bind(c, wl) for c in conns]
         except BaseException as e:
             raise Failure('bind', e)
 
         try:
             pids = []
-            for c in conns:
+            if pool_size:
+                pids = await drv.pool_pids(conns[0], pool_size)
+            for c in ([] if pool_size else conns):
                 if hasattr(drv, 'backend_pid'):
                     pids.append(await drv.backend_pid(c))
                     continue
@@ -196,7 +209,7 @@ async def measure(spec: dict) -> dict:
         close_err = None
         for c in conns:
             try:
-                await drv.close(c)
+                await (drv.close_pool(c) if pool_size else drv.close(c))
             except BaseException as e:  # noqa: PERF203
                 close_err = close_err or e
     if close_err is not None:

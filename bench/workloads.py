@@ -115,29 +115,34 @@ def _check_w9(rows: Any) -> None:
     byid = {r[0]: r for r in rows}
     assert sorted(byid) == list(range(1, W9_ROWS + 1)), 'ids not 1..1000'
     for i in W9_SAMPLES:
-        r, want = byid[i], w9_row(i)
-        assert len(r) == len(W9_COLUMNS), f'{len(r)} columns, want 10'
-        got = tuple(r)
-        for k, (col, typ) in enumerate(W9_COLUMNS):
-            g, w = got[k], want[k]
-            # representation differences between drivers, normalized:
-            if typ == 'uuid':       # uuid.UUID / asyncpg's UUID / str (psqlpy)
-                g, w = str(g), str(w)
-            elif typ == 'jsonb':    # str (asyncpg, pgwire) / dict (psycopg, psqlpy)
-                if isinstance(g, (str, bytes)):
-                    try:
-                        g = json.loads(g)
-                    except ValueError as e:
-                        raise AssertionError(
-                            f'id {i} {col}: bad JSON {got[k]!r}: {e}') from None
-            elif typ == 'int4[]':   # list (asyncpg, pgwire, psycopg, psqlpy)
-                g = list(g)
-            assert g == w, f'id {i} {col} ({typ}) = {got[k]!r}, want {w!r}'
-            if typ in ('int8', 'bool', 'float8', 'text'):
-                assert type(g) is type(w), \
-                    f'id {i} {col}: {type(g).__name__}, want {type(w).__name__}'
-            if typ == 'timestamptz':
-                assert g.utcoffset() is not None, f'id {i} {col}: naive {g!r}'
+        _check_w9_row(byid[i], i)
+
+
+def _check_w9_row(r: Any, i: int) -> None:
+    """Row id=i of bench_types as a driver returned it."""
+    want = w9_row(i)
+    assert len(r) == len(W9_COLUMNS), f'{len(r)} columns, want 10'
+    got = tuple(r)
+    for k, (col, typ) in enumerate(W9_COLUMNS):
+        g, w = got[k], want[k]
+        # representation differences between drivers, normalized:
+        if typ == 'uuid':       # uuid.UUID / asyncpg's UUID / str (psqlpy)
+            g, w = str(g), str(w)
+        elif typ == 'jsonb':    # str (asyncpg, pgwire) / dict (psycopg, psqlpy)
+            if isinstance(g, (str, bytes)):
+                try:
+                    g = json.loads(g)
+                except ValueError as e:
+                    raise AssertionError(
+                        f'id {i} {col}: bad JSON {got[k]!r}: {e}') from None
+        elif typ == 'int4[]':   # list (asyncpg, pgwire, psycopg, psqlpy)
+            g = list(g)
+        assert g == w, f'id {i} {col} ({typ}) = {got[k]!r}, want {w!r}'
+        if typ in ('int8', 'bool', 'float8', 'text'):
+            assert type(g) is type(w), \
+                f'id {i} {col}: {type(g).__name__}, want {type(w).__name__}'
+        if typ == 'timestamptz':
+            assert g.utcoffset() is not None, f'id {i} {col}: naive {g!r}'
 
 
 # --- W4/W5/W9 data: made once by the harness (setup SQL), deterministic, so
@@ -280,6 +285,18 @@ def _check_w7(result: Any) -> None:
     assert _count_w7(result) == W7_ROWS, f'COPY reported {result!r}'
 
 
+# W8/W11: the point query on bench_types through a pool.  Each call asks
+# for the next id (1..1000, round robin per client), so the check can
+# recompute the whole row.
+W8_QUERY = ('SELECT ' + ', '.join(c for c, _ in W9_COLUMNS)
+            + ' FROM bench_types WHERE id = $1')
+
+
+def _check_w8(row: Any) -> None:
+    assert row is not None, 'no row'
+    _check_w9_row(row, int(row[0]))
+
+
 _PG_TYPE_COLS = ('typname, typnamespace, typowner, typlen, typbyval, '
                  'typcategory, typispreferred, typisdefined, typdelim, '
                  'typrelid, typelem, typarray')
@@ -334,6 +351,18 @@ WORKLOADS: list[Workload] = [
                'types': W67_TYPES,
                'rows': [w67_row(i) for i in range(W7_ROWS)]},
         stresses='binary COPY encode'),
+    Workload(
+        id='W8', title='point query, 10 types, via pool.acquire()',
+        method='pool_fetchrow', query=W8_QUERY, args=(),
+        rows=1, count=_one, check=_check_w8, setup=_W9_SETUP,
+        extra={'pool': 'concurrency', 'ids': W9_ROWS},
+        stresses='real OLTP codecs + pool acquire/release'),
+    Workload(
+        id='W11', title='200 tasks sharing a pool of 10 (pool.fetchrow)',
+        method='pool_shortcut_fetchrow', query=W8_QUERY, args=(),
+        rows=1, count=_one, check=_check_w8, setup=_W9_SETUP,
+        concurrency=200, extra={'pool': 10, 'ids': W9_ROWS},
+        stresses='pool contention and hand-over'),
     Workload(
         id='W9', title='1000 rows × 10 types (fetch)',
         method='fetch',
