@@ -103,6 +103,23 @@ def pytest_report_header(config):
     return [f"pgwire: loop={config.getoption('--loop')}, server: {server}"]
 
 
+def pytest_terminal_summary(terminalreporter):
+    """The fault-injection table (tests/test_faults.py fills the rows)."""
+    rows = terminalreporter.config.__dict__.get("_pgwire_fault_rows")
+    if not rows:
+        return
+    cols = ("scenario", "injected", "survived", "hangs", "max_detect_ms",
+            "leaked_fds", "leaked_backends", "leaked_tasks")
+    tr = terminalreporter
+    tr.section("fault injection (reliability.md §5)")
+    tr.line("{:<28} {:>8} {:>8} {:>5} {:>13} {:>4} {:>8} {:>5}".format(
+        "scenario", "injected", "survived", "hangs", "max_detect_ms",
+        "fds", "backends", "tasks"))
+    for r in rows:
+        tr.line("{:<28} {:>8} {:>8} {:>5} {:>13} {:>4} {:>8} {:>5}".format(
+            *("-" if r.get(c) is None else r[c] for c in cols)))
+
+
 def pytest_runtest_setup(item):
     if (item.get_closest_marker("tls")
             and os.environ.get(_cluster_mod.DSN_ENV)):

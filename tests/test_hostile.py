@@ -6,6 +6,7 @@ well-framed message fail only the query.
 """
 
 import asyncio
+import base64
 import struct
 
 import pytest
@@ -65,6 +66,10 @@ class FakeServer:
                 step = self.script.pop(0)
                 if step is None:
                     return  # close the connection mid-query
+                if isinstance(step, tuple):     # (bytes, "close")
+                    writer.write(step[0])
+                    await writer.drain()
+                    return
                 writer.write(step)
                 await writer.drain()
             # keep the socket open until the client goes away
@@ -148,3 +153,287 @@ async def test_bad_array_dimensions():
         assert not conn.is_closed()
     finally:
         conn.terminate()
+
+
+# -- more framing and content cases (reliability.md §5 row 10) ------------
+
+def int4_array(ndim, dims, elems=b"", flags=0):
+    body = struct.pack("!iii", ndim, flags, 23)
+    for d in dims:
+        body += struct.pack("!ii", d, 1)
+    return body + elems
+
+
+def array_script(arr):
+    return [PARSE_OK + NO_PARAMS + row_desc(("a", 1007)) + READY,
+            msg(b"2") + data_row(arr) + msg(b"C", b"SELECT 1\x00") + READY]
+
+
+def with_rows(*frames):
+    return [PREPARE_INT, msg(b"2") + b"".join(frames) +
+            msg(b"C", b"SELECT 1\x00") + READY]
+
+
+MORE_QUERY_CASES = [
+    ("length 0", [PREPARE_INT, b"D\x00\x00\x00\x00"], exc.ProtocolError,
+     True),
+    ("negative message length",
+     [PREPARE_INT, b"D\xff\xff\xff\xfe" + b"x" * 8], exc.ProtocolError, True),
+    ("length 0x7fffffff",
+     [PREPARE_INT, b"D\x7f\xff\xff\xff" + b"x" * 64], exc.ProtocolError,
+     True),
+    ("DataRow with too few columns",
+     with_rows(msg(b"D", struct.pack("!h", 0))), exc.ProtocolError, False),
+    ("DataRow with a negative column count",
+     with_rows(msg(b"D", struct.pack("!h", -1))), exc.ProtocolError, False),
+    ("field length -2",
+     with_rows(msg(b"D", struct.pack("!hi", 1, -2))), exc.ProtocolError,
+     False),
+    ("field length INT32_MIN",
+     with_rows(msg(b"D", struct.pack("!hi", 1, -2**31))),
+     exc.ProtocolError, False),
+    ("bytes after the last field",
+     with_rows(msg(b"D", struct.pack("!hi", 1, 4) + b"\0\0\0\1junk")),
+     exc.ProtocolError, False),
+    ("RowDescription with a huge column count",
+     [PARSE_OK + NO_PARAMS + msg(b"T", struct.pack("!h", 32767) + b"a\x00")
+      + READY], exc.ProtocolError, False),
+    ("CopyBothResponse to a query",
+     [PREPARE_INT, msg(b"2") + msg(b"W", struct.pack("!bh", 0, 0)) + READY],
+     exc.ProtocolError, True),
+    ("ParameterStatus without NUL",
+     [PREPARE_INT, msg(b"2") + msg(b"S", b"TimeZone") +
+      msg(b"C", b"SELECT 0\x00") + READY], exc.ProtocolError, True),
+    ("CommandComplete without NUL",
+     [PREPARE_INT, msg(b"2") + msg(b"C", b"SELECT 0") + READY],
+     exc.ProtocolError, True),
+    ("array with ndim 1000",
+     array_script(int4_array(1000, [1] * 1000)), ValueError, False),
+    ("array with ndim -1", array_script(int4_array(-1, [])), ValueError,
+     False),
+    ("array with a negative dimension",
+     array_script(int4_array(1, [-1])), ValueError, False),
+    ("array dimensions overflow",
+     array_script(int4_array(2, [65536, 65536]) +
+                  struct.pack("!ii", 4, 7)), ValueError, False),
+]
+
+
+@pytest.mark.parametrize("name,script,err,closed", MORE_QUERY_CASES,
+                         ids=[c[0] for c in MORE_QUERY_CASES])
+async def test_hostile_server_more(name, script, err, closed):
+    conn, res = await run(script)
+    try:
+        assert isinstance(res, err), (name, res)
+        assert conn.is_closed() is closed, name
+    finally:
+        conn.terminate()
+
+
+def _rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+async def test_declared_1gib_message_is_not_preallocated():
+    """A DataRow may legitimately be huge, so a declared 1 GiB is waited
+    for; but 64 bytes claiming 1 GiB must not make the reader allocate it,
+    and the server going away ends the wait at once."""
+    before = _rss()
+    conn, res = await run([PREPARE_INT,
+                           (b"D\x40\x00\x00\x00" + b"x" * 64, "close")])
+    try:
+        assert isinstance(res, exc.ConnectionDoesNotExistError), res
+        assert conn.is_closed()
+        assert _rss() - before < 256 * 2**20
+    finally:
+        conn.terminate()
+
+
+# -- the startup phase: SSL answer, authentication, startup messages ------
+
+def _b64(raw):
+    return base64.b64encode(raw)
+
+
+async def read_packet(reader):
+    n = struct.unpack("!i", await reader.readexactly(4))[0]
+    return await reader.readexactly(n - 4)
+
+
+async def read_msg(reader):
+    t = await reader.readexactly(1)
+    return t, await read_packet(reader)
+
+
+def sasl_continue(client_nonce, nonce=None, salt=b"saltsalt", i=b"4096"):
+    if nonce is None:
+        nonce = client_nonce + b"srv"
+    return msg(b"R", struct.pack("!i", 11) + b"r=" + nonce + b",s=" +
+               _b64(salt) + b",i=" + i)
+
+
+def client_nonce_of(first):
+    """The client nonce from a SASLInitialResponse body."""
+    mech, _, rest = first.partition(b"\x00")
+    data = rest[4:]
+    return data.split(b"r=", 1)[1].split(b",")[0]
+
+
+class StartupServer:
+    """Runs ``script(reader, writer)`` for each connection; the script
+    plays the server's side of the startup and authentication."""
+
+    def __init__(self, script):
+        self.script = script
+        self.client_gone = asyncio.Event()
+
+    async def handle(self, reader, writer):
+        try:
+            await self.script(reader, writer)
+            await writer.drain()
+            while await asyncio.wait_for(reader.read(4096), 10):
+                pass
+            self.client_gone.set()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.client_gone.set()
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            writer.close()
+
+    async def __aenter__(self):
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def __aexit__(self, *a):
+        self.server.close()
+        await self.server.wait_closed()
+
+
+def plain(reply):
+    """Read the StartupMessage, send ``reply``."""
+    async def script(reader, writer):
+        await read_packet(reader)
+        writer.write(reply)
+    return script
+
+
+def ssl_answer(answer):
+    async def script(reader, writer):
+        await read_packet(reader)           # SSLRequest
+        writer.write(answer)
+    return script
+
+
+def scram(step):
+    """SCRAM exchange; ``step(client_nonce)`` gives the reply to the
+    SASLInitialResponse, ``final`` the reply to the client's final."""
+    async def script(reader, writer):
+        await read_packet(reader)
+        writer.write(msg(b"R", struct.pack("!i", 10) +
+                         b"SCRAM-SHA-256\x00\x00"))
+        await writer.drain()
+        _, first = await read_msg(reader)
+        reply, final = step(client_nonce_of(first))
+        writer.write(reply)
+        await writer.drain()
+        if final is not None:
+            await read_msg(reader)
+            writer.write(final)
+    return script
+
+
+def scram_first(**kw):
+    return scram(lambda cn: (sasl_continue(cn, **kw), None))
+
+
+def scram_final(final):
+    return scram(lambda cn: (sasl_continue(cn), final))
+
+
+STARTUP = AUTH_OK + PARAM + KEY
+
+STARTUP_CASES = [
+    ("unknown message type during startup",
+     plain(AUTH_OK + msg(b"x", b"??") + READY), "disable",
+     exc.ProtocolError),
+    ("invalid UTF-8 in a startup ErrorResponse",
+     plain(msg(b"E", b"SFATAL\x00C28000\x00M\xff\xfe\xfd\x00\x00")),
+     "disable", exc.InvalidAuthorizationSpecificationError),
+    ("ParameterStatus without NUL",
+     plain(AUTH_OK + msg(b"S", b"server_version") + KEY + READY), "disable",
+     exc.ProtocolError),
+    ("BackendKeyData too short",
+     plain(AUTH_OK + PARAM + msg(b"K", b"\0\0\0\1\0\0") + READY),
+     "disable", exc.ProtocolError),
+    ("BackendKeyData too long",
+     plain(AUTH_OK + PARAM + msg(b"K", b"\0" * 300) + READY), "disable",
+     exc.ProtocolError),
+    ("ReadyForQuery with an unknown status",
+     plain(STARTUP + msg(b"Z", b"X")), "disable", exc.ProtocolError),
+    ("unknown authentication request",
+     plain(msg(b"R", struct.pack("!i", 99))), "disable", exc.InterfaceError),
+    ("startup message length below 4",
+     plain(b"R\x00\x00\x00\x01"), "disable", exc.ProtocolError),
+    ("extra bytes after the SSL answer S",
+     ssl_answer(b"S" + AUTH_OK + READY), "require", exc.ProtocolError),
+    ("E in answer to SSLRequest",
+     ssl_answer(b"E" + b"\0\0\0\x10SFATAL\0M hi\0\0"), "require",
+     exc.InterfaceError),
+    ("invalid SSL answer byte", ssl_answer(b"Q"), "require",
+     exc.ProtocolError),
+    ("SCRAM nonce not from the client",
+     scram_first(nonce=b"someoneelses"), "disable", exc.InterfaceError),
+    ("SCRAM iterations 0", scram_first(i=b"0"), "disable",
+     exc.InterfaceError),
+    ("SCRAM iterations 10**9", scram_first(i=b"1000000000"), "disable",
+     exc.InterfaceError),
+    ("SCRAM iterations abc", scram_first(i=b"abc"), "disable",
+     exc.InterfaceError),
+    ("SCRAM wrong server signature",
+     scram_final(msg(b"R", struct.pack("!i", 12) + b"v=" +
+                     _b64(b"\x01" * 32)) + STARTUP + READY), "disable",
+     exc.InterfaceError),
+    ("AuthenticationOk before SASLFinal",
+     scram_final(STARTUP + READY), "disable", exc.InterfaceError),
+]
+
+
+# what each case's error message must say
+STARTUP_MATCH = {
+    "unknown message type during startup": "unexpected message type",
+    "invalid UTF-8 in a startup ErrorResponse": "\ufffd",
+    "ParameterStatus without NUL": "malformed ParameterStatus",
+    "BackendKeyData too short": "malformed BackendKeyData",
+    "BackendKeyData too long": "malformed BackendKeyData",
+    "ReadyForQuery with an unknown status": "malformed ReadyForQuery",
+    "unknown authentication request": "unsupported authentication method",
+    "startup message length below 4": "lost synchronization",
+    "extra bytes after the SSL answer S": "unencrypted data after SSL",
+    "E in answer to SSLRequest": "error response during SSL exchange",
+    "invalid SSL answer byte": "invalid response to SSL negotiation",
+    "SCRAM nonce not from the client": "SCRAM: server nonce",
+    "SCRAM iterations 0": "SCRAM: iteration count 0",
+    "SCRAM iterations 10**9": "SCRAM: iteration count .* exceeds",
+    "SCRAM iterations abc": "SCRAM: iteration count is not",
+    "SCRAM wrong server signature": "SCRAM: server signature mismatch",
+    "AuthenticationOk before SASLFinal": "SCRAM: .*AuthenticationOk before",
+}
+
+
+@pytest.mark.parametrize("name,script,sslmode,err", STARTUP_CASES,
+                         ids=[c[0] for c in STARTUP_CASES])
+async def test_hostile_startup(name, script, sslmode, err):
+    """A specific error, fast, and the client closes its socket."""
+    loop = asyncio.get_running_loop()
+    server = StartupServer(script)
+    async with server as port:
+        t0 = loop.time()
+        with pytest.raises(err, match=STARTUP_MATCH[name]):
+            conn = await asyncio.wait_for(pgwire.connect(
+                host="127.0.0.1", port=port, user="u", password="pw",
+                database="d", ssl=sslmode, timeout=5), 10)
+            conn.terminate()
+        assert loop.time() - t0 < 5, name
+        await asyncio.wait_for(server.client_gone.wait(), 5)

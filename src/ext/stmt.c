@@ -752,10 +752,53 @@ pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s)
     return 0;
 }
 
+/* repr() of only the head of a long str or bytes-like value: the whole
+ * repr of a 2 GiB bytes object takes half a minute and 8 GiB, only to be
+ * cut to 80 characters.  Returns a new reference, NULL with an exception,
+ * or Py_None (new ref) when `o` is not such a value. */
+static PyObject *
+short_repr_head(PyObject *o)
+{
+    enum { HEAD = 80 };
+    if (PyUnicode_Check(o)) {
+        if (PyUnicode_GET_LENGTH(o) <= HEAD) {
+            Py_RETURN_NONE;
+        }
+        PyObject *head = PyUnicode_Substring(o, 0, HEAD);
+        PyObject *r = head ? PyObject_Repr(head) : NULL;
+        Py_XDECREF(head);
+        return r;
+    }
+    if (PyBytes_Check(o)) {
+        if (PyBytes_GET_SIZE(o) <= HEAD) {
+            Py_RETURN_NONE;
+        }
+        PyObject *head = PyBytes_FromStringAndSize(PyBytes_AS_STRING(o), HEAD);
+        PyObject *r = head ? PyObject_Repr(head) : NULL;
+        Py_XDECREF(head);
+        return r;
+    }
+    if (PyByteArray_Check(o) && PyByteArray_GET_SIZE(o) > HEAD) {
+        return PyUnicode_FromFormat("<%s object of %zd bytes>",
+                                    Py_TYPE(o)->tp_name,
+                                    PyByteArray_GET_SIZE(o));
+    }
+    if (PyMemoryView_Check(o) && PyMemoryView_GET_BUFFER(o)->len > HEAD) {
+        return PyUnicode_FromFormat("<%s object of %zd bytes>",
+                                    Py_TYPE(o)->tp_name,
+                                    PyMemoryView_GET_BUFFER(o)->len);
+    }
+    Py_RETURN_NONE;
+}
+
 PyObject *
 pgw_short_repr(PyObject *o)
 {
-    PyObject *r = PyObject_Repr(o);
+    PyObject *r = short_repr_head(o);
+    if (r == Py_None) {
+        Py_DECREF(r);
+        r = PyObject_Repr(o);
+    }
     if (r == NULL) {
         PyErr_Clear();
         return PyUnicode_FromFormat("<%s object>", Py_TYPE(o)->tp_name);
