@@ -86,4 +86,7 @@ async def test_cursor_memory_stays_bounded(conn):
     assert n == 2000000
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                  - before) / 1024
-    assert grown_mib < 60, grown_mib
+    # under the ASan build (make pytest-asan) freed memory sits in ASan's
+    # quarantine: the bound is asserted on the normal build only
+    if "libasan" not in os.environ.get("LD_PRELOAD", ""):
+        assert grown_mib < 60, grown_mib
