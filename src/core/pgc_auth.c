@@ -142,30 +142,150 @@ sha256_schedule(uint32_t w[64], const uint8_t *p)
     }
 }
 
+/* One compression of the 64-byte block p into state.  w is the caller's
+ * scratch for the message schedule (it holds data derived from p: the
+ * caller wipes it).  The working variables are scalars so they stay in
+ * registers. */
+static void
+sha256_compress(uint32_t state[8], const uint8_t *p, uint32_t w[64])
+{
+    uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+    uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
+    unsigned i;
+
+    sha256_schedule(w, p);
+    /* eight rounds per pass, the roles of a..h rotating through the
+     * variables instead of moving values between them */
+#define PGC_SHA256_ROUND(a, b, c, d, e, f, g, h, k)                       \
+    do {                                                                  \
+        uint32_t t1_ = (h) + (rotr32((e), 6) ^ rotr32((e), 11) ^          \
+                              rotr32((e), 25)) +                          \
+                       (((e) & (f)) ^ (~(e) & (g))) + sha256_k[k] + w[k]; \
+        uint32_t t2_ = (rotr32((a), 2) ^ rotr32((a), 13) ^                \
+                        rotr32((a), 22)) +                                \
+                       (((a) & (b)) ^ ((a) & (c)) ^ ((b) & (c)));          \
+        (d) += t1_;                                                       \
+        (h) = t1_ + t2_;                                                  \
+    } while (0)
+    for (i = 0; i < 64; i += 8) {
+        PGC_SHA256_ROUND(a, b, c, d, e, f, g, h, i);
+        PGC_SHA256_ROUND(h, a, b, c, d, e, f, g, i + 1);
+        PGC_SHA256_ROUND(g, h, a, b, c, d, e, f, i + 2);
+        PGC_SHA256_ROUND(f, g, h, a, b, c, d, e, i + 3);
+        PGC_SHA256_ROUND(e, f, g, h, a, b, c, d, i + 4);
+        PGC_SHA256_ROUND(d, e, f, g, h, a, b, c, i + 5);
+        PGC_SHA256_ROUND(c, d, e, f, g, h, a, b, i + 6);
+        PGC_SHA256_ROUND(b, c, d, e, f, g, h, a, i + 7);
+    }
+#undef PGC_SHA256_ROUND
+    state[0] += a;
+    state[1] += b;
+    state[2] += c;
+    state[3] += d;
+    state[4] += e;
+    state[5] += f;
+    state[6] += g;
+    state[7] += h;
+}
+
+/* x86 SHA extensions (SHA-NI): the same compression in hardware, chosen
+ * at run time when the CPU has them.  The state is kept as the two
+ * register halves the instructions want, ABEF and CDGH. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define PGC_HAVE_SHANI 1
+#include <cpuid.h>
+#include <immintrin.h>
+
+__attribute__((target("sha,sse4.1"))) static void
+sha256_compress_shani(uint32_t state[8], const uint8_t *p)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL,
+                                         0x0405060700010203LL);
+    __m128i w[16];
+    __m128i t = _mm_loadu_si128((const __m128i *)(const void *)state);
+    __m128i s1 = _mm_loadu_si128((const __m128i *)(const void *)(state + 4));
+    __m128i s0, abef, cdgh, msg;
+    unsigned i;
+
+    t = _mm_shuffle_epi32(t, 0xB1);        /* C D A B */
+    s1 = _mm_shuffle_epi32(s1, 0x1B);      /* E F G H */
+    s0 = _mm_alignr_epi8(t, s1, 8);        /* A B E F */
+    s1 = _mm_blend_epi16(s1, t, 0xF0);     /* C D G H */
+    abef = s0;
+    cdgh = s1;
+    for (i = 0; i < 4; i++) {
+        w[i] = _mm_shuffle_epi8(
+            _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i)),
+            bswap);
+    }
+    for (i = 4; i < 16; i++) {
+        w[i] = _mm_sha256msg2_epu32(
+            _mm_add_epi32(_mm_sha256msg1_epu32(w[i - 4], w[i - 3]),
+                          _mm_alignr_epi8(w[i - 1], w[i - 2], 4)),
+            w[i - 1]);
+    }
+    for (i = 0; i < 16; i++) {
+        msg = _mm_add_epi32(
+            w[i],
+            _mm_loadu_si128((const __m128i *)(const void *)(sha256_k + 4 * i)));
+        s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
+        msg = _mm_shuffle_epi32(msg, 0x0E);
+        s0 = _mm_sha256rnds2_epu32(s0, s1, msg);
+    }
+    s0 = _mm_add_epi32(s0, abef);
+    s1 = _mm_add_epi32(s1, cdgh);
+    t = _mm_shuffle_epi32(s0, 0x1B);       /* F E B A */
+    s1 = _mm_shuffle_epi32(s1, 0xB1);      /* D C H G */
+    s0 = _mm_blend_epi16(t, s1, 0xF0);     /* D C B A */
+    s1 = _mm_alignr_epi8(s1, t, 8);        /* H G F E */
+    _mm_storeu_si128((__m128i *)(void *)state, s0);
+    _mm_storeu_si128((__m128i *)(void *)(state + 4), s1);
+}
+
+/* -1 unknown, 0 no, 1 yes.  Set once, racily but idempotently. */
+static int sha256_use_shani = -1;
+
+static int
+have_shani(void)
+{
+    if (sha256_use_shani < 0) {
+        unsigned a, b, c, d;
+        int sse41 = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19));
+        int sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+                  (b & (1u << 29));
+        sha256_use_shani = sse41 && sha;
+    }
+    return sha256_use_shani;
+}
+#endif
+
+int
+pgc_sha256_use_hw(int want)
+{
+#ifdef PGC_HAVE_SHANI
+    sha256_use_shani = -1;
+    if (want && have_shani()) {
+        return 1;
+    }
+    sha256_use_shani = 0;
+#else
+    (void)want;
+#endif
+    return 0;
+}
+
 static void
 sha256_block(uint32_t *state, const uint8_t *p)
 {
-    uint32_t w[64], v[8];
-    unsigned i, j;
+    uint32_t w[64];
 
-    sha256_schedule(w, p);
-    memcpy(v, state, sizeof(v));
-    for (i = 0; i < 64; i++) {
-        /* v = a b c d e f g h */
-        uint32_t s1 = rotr32(v[4], 6) ^ rotr32(v[4], 11) ^ rotr32(v[4], 25);
-        uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
-        uint32_t t1 = v[7] + s1 + ch + sha256_k[i] + w[i];
-        uint32_t s0 = rotr32(v[0], 2) ^ rotr32(v[0], 13) ^ rotr32(v[0], 22);
-        uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
-        for (j = 7; j > 0; j--) {
-            v[j] = v[j - 1];
-        }
-        v[4] += t1;
-        v[0] = t1 + s0 + maj;
+#ifdef PGC_HAVE_SHANI
+    if (have_shani()) {
+        sha256_compress_shani(state, p);
+        return;
     }
-    for (i = 0; i < 8; i++) {
-        state[i] += v[i];
-    }
+#endif
+    sha256_compress(state, p, w);
     wipe(w, sizeof(w));
 }
 
@@ -281,9 +401,14 @@ pgc_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg,
     hmac_final(&h, out);
 }
 
-/* The first (and, for a 32-byte key, only) block of PBKDF2.  The keyed
- * HMAC state is computed once and copied for each iteration.  An
- * iteration count of 0 is treated as 1. */
+/* The first (and, for a 32-byte key, only) block of PBKDF2.  An
+ * iteration count of 0 is treated as 1.
+ *
+ * Iterations after the first are HMACs of a 32-byte message, so each is
+ * exactly two compressions: the keyed inner and outer states are computed
+ * once, and the padded blocks (message or inner hash, 0x80, zeros, the
+ * bit length 64 * 8 + 32 * 8 = 768) are laid out once, only their first
+ * 32 bytes changing. */
 void
 pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
                   size_t saltlen, uint32_t iterations,
@@ -292,6 +417,8 @@ pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
     static const uint8_t block_index[4] = {0, 0, 0, 1};
     HmacCtx keyed, h;
     uint8_t u[PGC_SHA256_LEN];
+    uint8_t inner[64], outer[64];
+    uint32_t st[8], w[64];
     uint32_t i;
     unsigned j;
 
@@ -301,16 +428,41 @@ pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
     hmac_update(&h, block_index, sizeof(block_index));
     hmac_final(&h, u);
     memcpy(out, u, sizeof(u));
+
+    memset(inner, 0, sizeof(inner));
+    inner[PGC_SHA256_LEN] = 0x80;
+    inner[62] = 0x03; /* 768 bits, big-endian */
+    memcpy(outer, inner, sizeof(outer));
+    memcpy(inner, u, sizeof(u));
+#ifdef PGC_HAVE_SHANI
+    int hw = have_shani();
+#define PGC_COMPRESS(st, blk) \
+    (hw ? sha256_compress_shani((st), (blk)) : sha256_compress((st), (blk), w))
+#else
+#define PGC_COMPRESS(st, blk) sha256_compress((st), (blk), w)
+#endif
     for (i = 1; i < iterations; i++) {
-        h = keyed;
-        hmac_update(&h, u, sizeof(u));
-        hmac_final(&h, u);
+        memcpy(st, keyed.inner.state, sizeof(st));
+        PGC_COMPRESS(st, inner);
+        for (j = 0; j < 8; j++) {
+            pgc_store_u32(outer + 4 * j, st[j]);
+        }
+        memcpy(st, keyed.outer.state, sizeof(st));
+        PGC_COMPRESS(st, outer);
+        for (j = 0; j < 8; j++) {
+            pgc_store_u32(inner + 4 * j, st[j]);
+        }
         for (j = 0; j < PGC_SHA256_LEN; j++) {
-            out[j] ^= u[j];
+            out[j] ^= inner[j];
         }
     }
     wipe(&keyed, sizeof(keyed));
     wipe(u, sizeof(u));
+    wipe(inner, sizeof(inner));
+    wipe(outer, sizeof(outer));
+    wipe(st, sizeof(st));
+    wipe(w, sizeof(w));
+#undef PGC_COMPRESS
 }
 
 /* ================================================================== */

@@ -28,6 +28,10 @@ void pgc_sha256_init(PgcSha256 *c);
 void pgc_sha256_update(PgcSha256 *c, const uint8_t *p, size_t n);
 void pgc_sha256_final(PgcSha256 *c, uint8_t out[PGC_SHA256_LEN]);
 void pgc_sha256(const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN]);
+/* SHA-256 uses the CPU's SHA extensions when it has them.  For tests:
+ * want=0 forces the portable code, want=1 goes back to the hardware if
+ * present; returns 1 if the hardware is now in use. */
+int pgc_sha256_use_hw(int want);
 void pgc_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg,
                      size_t mlen, uint8_t out[PGC_SHA256_LEN]);
 void pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
