@@ -92,6 +92,14 @@ class AsyncpgAPI:
     async def close(self, conn: Any) -> None:
         await conn.close()
 
+    def bind_connect(self, dsn: str) -> Callable[[], Awaitable[Any]]:
+        connect = self.mod.connect
+
+        async def connect_close():
+            c = await connect(dsn)
+            await c.close()
+        return connect_close
+
     async def create_pool(self, dsn: str, size: int) -> Any:
         return await self.mod.create_pool(dsn, min_size=size, max_size=size)
 
@@ -202,6 +210,14 @@ class Psycopg:
     async def close(self, conn: Any) -> None:
         await conn.close()
 
+    def bind_connect(self, dsn: str) -> Callable[[], Awaitable[Any]]:
+        connect = self.mod.AsyncConnection.connect
+
+        async def connect_close():
+            c = await connect(dsn, autocommit=True)
+            await c.close()
+        return connect_close
+
     async def create_pool(self, dsn: str, size: int) -> Any:
         import psycopg_pool
         pool = psycopg_pool.AsyncConnectionPool(
@@ -308,6 +324,16 @@ class Psqlpy:
         r = conn.close()
         if hasattr(r, '__await__'):
             await r
+
+    def bind_connect(self, dsn: str) -> Callable[[], Awaitable[Any]]:
+        connect = self.mod.connect
+
+        async def connect_close():
+            c = await connect(dsn=dsn)
+            r = c.close()
+            if hasattr(r, '__await__'):
+                await r
+        return connect_close
 
     async def create_pool(self, dsn: str, size: int) -> Any:
         return self.mod.ConnectionPool(dsn=dsn, max_db_pool_size=size)

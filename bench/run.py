@@ -169,7 +169,7 @@ def _temp_cluster_class():
 @contextlib.contextmanager
 def server(dsn: str | None):
     if dsn:
-        yield dsn, 'given by --dsn'
+        yield dsn, 'given by --dsn', dsn
         return
     try:
         TempCluster = _temp_cluster_class()
@@ -179,7 +179,10 @@ def server(dsn: str | None):
             f'unavailable ({type(e).__name__}: {e}); pass --dsn') from None
     log('starting a throwaway server (pgwire.cluster.TempCluster) ...')
     with TempCluster() as cluster:
-        yield cluster.dsn(user='postgres'), 'pgwire.cluster.TempCluster'
+        # W10 connects as the helper's SCRAM-SHA-256 role (over the same
+        # unix socket), so its figure includes SCRAM
+        yield (cluster.dsn(user='postgres'), 'pgwire.cluster.TempCluster',
+               cluster.dsn(user='scram'))
 
 
 # ----------------------------------------------------------- workers --
@@ -522,7 +525,7 @@ def main(argv=None) -> int:
     runs: list[dict] = []
     timeout = args.warmup + args.duration + 60
 
-    with server(args.dsn) as (dsn, source):
+    with server(args.dsn) as (dsn, source, connect_dsn):
         meta['server_source'] = source
         meta['dsn'] = redact(dsn)
         admin_pref = [REF] + [d for d in args.drivers if d != REF] + [
@@ -556,6 +559,7 @@ def main(argv=None) -> int:
                                              'skipped': True})
                                 continue
                             spec = {**base, 'dsn': dsn,
+                                    'connect_dsn': connect_dsn,
                                     'duration': args.duration,
                                     'warmup': args.warmup,
                                     'concurrency': args.concurrency,

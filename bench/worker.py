@@ -144,8 +144,11 @@ async def measure(spec: dict) -> dict:
     if pool_size == 'concurrency':
         pool_size = conc
     out['pool_size'] = pool_size
+    connect_only = wl.method == 'connect_close'
     try:
-        if pool_size:
+        if connect_only:
+            conns = []    # each call opens and closes its own connection
+        elif pool_size:
             # one pool shared by `conc` clients; "conns" is the pool
             conns = [await drv.create_pool(spec['dsn'], pool_size)]
         else:
@@ -156,7 +159,10 @@ async def measure(spec: dict) -> dict:
 
     try:
         try:
-            if pool_size:
+            if connect_only:
+                fns = [drv.bind_connect(spec.get('connect_dsn') or
+                                        spec['dsn']) for _ in range(conc)]
+            elif pool_size:
                 fns = [drv.bind(conns[0], wl, client=i) for i in range(conc)]
             else:
                 fns = [drv.bind(c, wl) for c in conns]
@@ -167,7 +173,7 @@ async def measure(spec: dict) -> dict:
             pids = []
             if pool_size:
                 pids = await drv.pool_pids(conns[0], pool_size)
-            for c in ([] if pool_size else conns):
+            for c in ([] if pool_size or connect_only else conns):
                 if hasattr(drv, 'backend_pid'):
                     pids.append(await drv.backend_pid(c))
                     continue

@@ -358,6 +358,12 @@ WORKLOADS: list[Workload] = [
         extra={'pool': 'concurrency', 'ids': W9_ROWS},
         stresses='real OLTP codecs + pool acquire/release'),
     Workload(
+        id='W10', title='connect + SCRAM-SHA-256 auth + close',
+        method='connect_close', query='', args=(),
+        rows=1, count=_one, check=lambda r: None,
+        stresses='connection setup: socket, startup, SCRAM (PBKDF2 4096 '
+                 'rounds), close'),
+    Workload(
         id='W11', title='200 tasks sharing a pool of 10 (pool.fetchrow)',
         method='pool_shortcut_fetchrow', query=W8_QUERY, args=(),
         rows=1, count=_one, check=_check_w8, setup=_W9_SETUP,
