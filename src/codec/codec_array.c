@@ -173,10 +173,80 @@ arr_decode_elem(ArrDec *a)
     return a->ec->decode(a->ctx, a->ec, v.p, v.n);
 }
 
+/* The innermost level of an int2/int4/int8 array with the builtin element
+ * codec (the common case), without a call through the codec per element:
+ * the same checks, the value read in place. */
+static PyObject *
+arr_decode_ints(ArrDec *a, Py_ssize_t len, int32_t width)
+{
+    PyObject *list = PyList_New(len);
+    if (list == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < len; i++) {
+        int32_t elen;
+        PgcView v;
+        PyObject *item;
+        if (pgc_cur_i32(&a->cur, &elen) != PGC_OK) {
+            item = pgw_codec_value_error(a->codec, "truncated element");
+        }
+        else if (elen == -1) {
+            item = Py_NewRef(Py_None);
+        }
+        else if (elen < 0 ||
+                 pgc_cur_bytes(&a->cur, (size_t)elen, &v) != PGC_OK) {
+            item = pgw_codec_value_error(a->codec,
+                                         "element length %d, %zu bytes left",
+                                         (int)elen, pgc_cur_left(&a->cur));
+        }
+        else if (elen != width) {
+            /* the element codec says what is wrong with it */
+            item = a->ec->decode(a->ctx, a->ec, v.p, v.n);
+        }
+        else if (width == 4) {
+            item = PyLong_FromLong((int32_t)pgc_load_u32(v.p));
+        }
+        else if (width == 8) {
+            item = PyLong_FromLongLong((int64_t)pgc_load_u64(v.p));
+        }
+        else {
+            item = PyLong_FromLong((int16_t)pgc_load_u16(v.p));
+        }
+        if (item == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, item);
+    }
+    return list;
+}
+
+/* 2, 4 or 8 for the builtin int2/int4/int8 codecs, else 0. */
+static int32_t
+arr_int_width(const PgwCodec *ec)
+{
+    if (ec->oid == 23 && ec == pgw_codec_builtin(23)) {
+        return 4;
+    }
+    if (ec->oid == 20 && ec == pgw_codec_builtin(20)) {
+        return 8;
+    }
+    if (ec->oid == 21 && ec == pgw_codec_builtin(21)) {
+        return 2;
+    }
+    return 0;
+}
+
 static PyObject *
 arr_decode_level(ArrDec *a, int level)
 {
     Py_ssize_t len = a->dims[level];
+    if (level + 1 == a->ndim) {
+        int32_t width = arr_int_width(a->ec);
+        if (width) {
+            return arr_decode_ints(a, len, width);
+        }
+    }
     PyObject *list = PyList_New(len);
     if (list == NULL) {
         return NULL;
