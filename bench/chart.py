@@ -34,9 +34,15 @@ STYLE = {   # driver -> (face colour, hatch)
 FALLBACK = ['#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22']
 
 
-def _label(wid: str, title: str) -> str:
+def _label(wid: str, title: str, width: int = 16) -> str:
     title = re.sub(r'\s*\((fetch\w*|executemany|copy\w*)\)\s*$', '', title)
-    return wid + '\n' + '\n'.join(textwrap.wrap(title, 16))
+    return wid + '\n' + '\n'.join(textwrap.wrap(title, width))
+
+
+def _wid_key(wid: str):
+    """W2 before W10."""
+    m = re.match(r'([A-Za-z]*)(\d+)$', wid)
+    return (m.group(1), int(m.group(2))) if m else (wid, 0)
 
 
 def _fmt(r: float) -> str:
@@ -50,7 +56,8 @@ def draw(json_path: str, png_path: str | None = None) -> str:
     ref = meta.get('reference', 'asyncpg')
     args = meta.get('args', {})
     loops = [lp for lp in args.get('loops', list(summary)) if lp in summary]
-    workloads = [w for w in args.get('workloads', []) if w in summary[loops[0]]]
+    workloads = sorted((w for w in args.get('workloads', [])
+                        if w in summary[loops[0]]), key=_wid_key)
     titles = meta.get('workloads', {})
     drivers = [d for d in args.get('drivers', []) if d != ref]
     ceilings = list(args.get('ceilings', []))
@@ -73,7 +80,9 @@ def draw(json_path: str, png_path: str | None = None) -> str:
     lo = min(ratios + [0.8]) / 1.35
     hi = max(ratios + [1.25]) * 1.45
 
-    fig, axes = plt.subplots(1, len(loops), figsize=(7.2 * len(loops), 6.2),
+    # room for the labels: about 0.85 inch per workload and loop
+    width = max(7.2, 0.85 * len(workloads) + 1.5)
+    fig, axes = plt.subplots(1, len(loops), figsize=(width * len(loops), 6.2),
                              sharey=True, squeeze=False)
     width = 0.84 / max(1, len(names))
     for ax, lp in zip(axes[0], loops):
@@ -116,8 +125,9 @@ def draw(json_path: str, png_path: str | None = None) -> str:
                             for t in ticks])
         ax.grid(axis='y', color='#e0e0e0', zorder=0)
         ax.set_xticks(range(len(workloads)))
-        ax.set_xticklabels([_label(w, titles.get(w, '')) for w in workloads],
-                           fontsize=8)
+        wrap = 16 if len(workloads) <= 7 else 12
+        ax.set_xticklabels([_label(w, titles.get(w, ''), wrap)
+                            for w in workloads], fontsize=7.5)
         ax.set_xlim(-0.55, len(workloads) - 0.45)
         ax.set_title(f'{lp} event loop', fontsize=11)
         for side in ('top', 'right'):
