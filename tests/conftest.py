@@ -163,14 +163,28 @@ def cluster_module():
     return _cluster_mod
 
 
-@pytest.fixture
-async def conn(cluster):
-    """A pgwire connection to the test server (superuser, unix socket),
-    closed after the test.  Imports pgwire lazily: this conftest must not
-    need the C extension at import time."""
+async def _open_conn(cluster):
+    # pgwire is imported lazily: this conftest must not need the C
+    # extension at import time
     import pgwire
     c = await pgwire.connect(**cluster.connect_kwargs())
     try:
         yield c
     finally:
         await c.close()
+
+
+@pytest.fixture
+async def conn(cluster):
+    """A pgwire connection to the test server (superuser, unix socket),
+    closed after the test."""
+    async for c in _open_conn(cluster):
+        yield c
+
+
+@pytest.fixture
+async def conn2(cluster):
+    """A second connection, for watching or acting on `conn` from
+    outside (pg_stat_activity, pg_terminate_backend)."""
+    async for c in _open_conn(cluster):
+        yield c

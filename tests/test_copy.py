@@ -33,15 +33,6 @@ def _rss():
 
 
 @pytest.fixture
-async def conn2(cluster):
-    c = await pgwire.connect(**cluster.connect_kwargs())
-    try:
-        yield c
-    finally:
-        await c.close()
-
-
-@pytest.fixture
 async def table(conn):
     name = "copy_" + uuid.uuid4().hex[:12]
     await conn.execute(

@@ -16,15 +16,6 @@ from pgwire.transaction import (
 
 
 @pytest.fixture
-async def conn2(cluster):
-    c = await pgwire.connect(**cluster.connect_kwargs())
-    try:
-        yield c
-    finally:
-        await c.close()
-
-
-@pytest.fixture
 async def table(conn):
     name = "tx_" + uuid.uuid4().hex[:12]
     await conn.execute(f"CREATE TABLE {name} (i int)")
