@@ -125,6 +125,9 @@ class ConnectionParameters(typing.NamedTuple):
     keepalives_interval: typing.Optional[int] = None  # seconds
     keepalives_count: typing.Optional[int] = None
     tcp_user_timeout: typing.Optional[int] = None     # milliseconds
+    # libpq 16's require_auth: (allowed PGC_AUTHM_* bit set, the option's
+    # text) or None
+    require_auth: typing.Optional[typing.Tuple[int, str]] = None
 
     @property
     def ssl_negotiation(self):
@@ -449,6 +452,48 @@ def _parse_keepalives(value):
         return value
     n = _parse_nonneg_int("keepalives", value)
     return n != 0
+
+
+# require_auth method names -> the C core's PGC_AUTHM_* bits
+_AUTH_METHODS = {"none": 1, "password": 2, "md5": 4, "scram-sha-256": 8,
+                 "gss": 16, "sspi": 32}
+_ALL_AUTH_METHODS = 63
+
+
+def _parse_require_auth(value):
+    """libpq 16: a comma list of methods, or of methods each negated with
+    '!', never both.  -> (allowed bit set, text) or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _cfg_error(
+            f"require_auth must be a str, got {type(value).__name__}")
+    if value.strip() == "":
+        return None
+    seen = 0
+    negated = None
+    for raw in value.split(","):
+        name = raw.strip()
+        neg = name.startswith("!")
+        if neg:
+            name = name[1:]
+        bit = _AUTH_METHODS.get(name)
+        if bit is None:
+            raise _cfg_error(f'invalid require_auth method: "{name}"')
+        if negated is None:
+            negated = neg
+        elif negated != neg:
+            raise _cfg_error(
+                f'negative require_auth method "{raw.strip()}" cannot be '
+                'mixed with non-negative methods' if neg else
+                f'require_auth method "{raw.strip()}" cannot be mixed with '
+                'negative methods')
+        if seen & bit:
+            raise _cfg_error(
+                f'require_auth method "{name}" is specified more than once')
+        seen |= bit
+    allowed = _ALL_AUTH_METHODS & ~seen if negated else seen
+    return allowed, value
 
 
 def _apply_tcp_options(sock, params):
@@ -872,7 +917,7 @@ _KNOWN_KEYS = frozenset({
     "sslnegotiation", "target_session_attrs", "krbsrvname", "gsslib",
     "service", "connect_timeout", "load_balance_hosts",
     "keepalives", "keepalives_idle", "keepalives_interval",
-    "keepalives_count", "tcp_user_timeout",
+    "keepalives_count", "tcp_user_timeout", "require_auth",
 })
 
 _TCP_KEYS = ("keepalives_idle", "keepalives_interval", "keepalives_count",
@@ -889,6 +934,7 @@ _ENV_KEYS = (
     ("PGSSLMAXPROTOCOLVERSION", "ssl_max_protocol_version"),
     ("PGSSLNEGOTIATION", "sslnegotiation"),
     ("PGTARGETSESSIONATTRS", "target_session_attrs"),
+    ("PGREQUIREAUTH", "require_auth"),
     ("PGKRBSRVNAME", "krbsrvname"), ("PGGSSLIB", "gsslib"),
     ("PGCONNECT_TIMEOUT", "connect_timeout"),
     ("PGLOADBALANCEHOSTS", "load_balance_hosts"),
@@ -1190,6 +1236,7 @@ def parse_connect_arguments(*, dsn, host, port, user, password, passfile,
         passfile=used_passfile,
         load_balance_hosts=_resolve_load_balance(opts),
         keepalives=_parse_keepalives(opts.get("keepalives")),
+        require_auth=_parse_require_auth(opts.get("require_auth")),
         **{k: (None if opts.get(k) is None
                else _parse_nonneg_int(k, opts.get(k))) for k in _TCP_KEYS})
     return addrs, params, config
@@ -1683,7 +1730,7 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
                   krbsrvname=None, gsslib=None, load_balance_hosts=None,
                   keepalives=None, keepalives_idle=None,
                   keepalives_interval=None, keepalives_count=None,
-                  tcp_user_timeout=None):
+                  tcp_user_timeout=None, require_auth=None):
     """Open a connection (asyncpg.connect semantics).
 
     Hosts are tried in order (``load_balance_hosts='random'``: in random
@@ -1714,6 +1761,7 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
         tcp=dict(keepalives=keepalives, keepalives_idle=keepalives_idle,
                  keepalives_interval=keepalives_interval,
                  keepalives_count=keepalives_count,
-                 tcp_user_timeout=tcp_user_timeout))
+                 tcp_user_timeout=tcp_user_timeout,
+                 require_auth=require_auth))
     return await _connect_addrs(addrs, params, config, connection_class,
                                 record_class, loop=loop, timeout=timeout)

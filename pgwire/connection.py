@@ -616,8 +616,15 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
         scram_password = (connect_utils.saslprep(password)
                           if password is not None else None)
         nonce = base64.b64encode(os.urandom(18)).decode("ascii")
-        fut = proto.startup(startup_params, params.user, password,
-                            scram_password, nonce)
+        required = getattr(params, "require_auth", None)
+        if required is None:
+            fut = proto.startup(startup_params, params.user, password,
+                                scram_password, nonce)
+        else:
+            fut = proto.startup(startup_params, params.user, password,
+                                scram_password, nonce,
+                                require_auth=required[1],
+                                require_auth_methods=required[0])
         await asyncio.wait_for(fut, remaining())
         conn = connection_class(proto, transport, loop, addr, config, params)
     except BaseException:

@@ -229,3 +229,44 @@ async def test_tcp_liveness_options_on_live_connection(cluster):
         assert await conn.fetchval("SELECT 1") == 1
     finally:
         await conn.close()
+
+
+# require_auth (libpq 16; not in asyncpg): the server's choice of method is
+# checked before anything is sent for it
+@pytest.mark.parametrize("method,require", [
+    ("trust", "none"), ("password", "password"), ("md5", "md5"),
+    ("scram", "scram-sha-256"), ("scram", "md5,scram-sha-256"),
+    ("scram", "!password,!md5"), ("trust", "!scram-sha-256"),
+])
+async def test_require_auth_allows(cluster, method, require):
+    await _check(await pgwire.connect(**_kw(cluster, method,
+                                            require_auth=require)))
+
+
+@pytest.mark.parametrize("method,require,why", [
+    ("trust", "scram-sha-256", "server did not complete authentication"),
+    ("password", "scram-sha-256,md5",
+     "server requested a cleartext password"),
+    ("password", "!password", "server requested a cleartext password"),
+    ("md5", "scram-sha-256", "server requested a hashed password"),
+    ("scram", "md5", "server requested SASL authentication"),
+    ("scram", "!scram-sha-256", "server requested SASL authentication"),
+])
+async def test_require_auth_refuses(cluster, method, require, why):
+    with pytest.raises(exc.InterfaceError) as ei:
+        await pgwire.connect(**_kw(cluster, method, require_auth=require))
+    assert str(ei.value) == (f'authentication method requirement '
+                             f'"{require}" failed: {why}')
+
+
+async def test_require_auth_from_dsn_and_env(cluster, monkeypatch):
+    user, password = cluster.users["password"]
+    dsn = (f"postgresql://{user}:{password}@{cluster.tcp_host}:"
+           f"{cluster.port}/postgres?sslmode=disable")
+    with pytest.raises(exc.InterfaceError, match="cleartext password"):
+        await pgwire.connect(dsn + "&require_auth=scram-sha-256")
+    monkeypatch.setenv("PGREQUIREAUTH", "md5")
+    with pytest.raises(exc.InterfaceError, match='"md5" failed'):
+        await pgwire.connect(dsn)
+    # the keyword argument wins over the environment
+    await _check(await pgwire.connect(dsn, require_auth="password"))

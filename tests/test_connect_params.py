@@ -1671,3 +1671,25 @@ async def test_tcp_options_applied_to_socket():
             sock.close()
     finally:
         srv.close()
+
+
+# require_auth (libpq 16)
+def test_require_auth_parsing():
+    _, params, _ = parse("postgresql://u@h/db")
+    assert params.require_auth is None
+    _, params, _ = parse("postgresql://u@h/db?require_auth=md5,scram-sha-256")
+    assert params.require_auth == (4 | 8, "md5,scram-sha-256")
+    _, params, _ = parse("postgresql://u@h/db?require_auth=!password")
+    assert params.require_auth == (63 & ~2, "!password")
+    assert "require_auth" not in params.server_settings
+
+
+@pytest.mark.parametrize("value,msg", [
+    ("kerberos", 'invalid require_auth method: "kerberos"'),
+    ("md5,!password", "cannot be mixed"),
+    ("!md5,password", "cannot be mixed"),
+    ("md5,md5", "specified more than once"),
+])
+def test_require_auth_invalid(value, msg):
+    with pytest.raises(E("ClientConfigurationError"), match=msg):
+        parse(f"postgresql://u@h/db?require_auth={value}")

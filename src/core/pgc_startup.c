@@ -107,6 +107,30 @@ su_unsupported(PgcStartup *s, int32_t code)
     return su_fail(s, PGC_ERR_AUTH, msg);
 }
 
+void
+pgc_startup_require(PgcStartup *s, uint32_t allowed, const char *text)
+{
+    s->require = 1;
+    s->allowed = allowed;
+    s->require_text = text;
+}
+
+/* require_auth: fail unless `method` is allowed; `what` says what the
+ * server asked for (libpq's wording). */
+static PgcStatus
+su_check_required(PgcStartup *s, uint32_t method, const char *what)
+{
+    char msg[sizeof(s->err_msg)];
+
+    if (!s->require || (s->allowed & method)) {
+        return PGC_OK;
+    }
+    snprintf(msg, sizeof(msg),
+             "authentication method requirement \"%.80s\" failed: %s",
+             s->require_text ? s->require_text : "", what);
+    return su_fail(s, PGC_ERR_AUTH, msg);
+}
+
 /* A password request may come first only: a second one is refused. */
 static PgcStatus
 su_first_request(PgcStartup *s, const char *what)
@@ -127,6 +151,11 @@ su_auth_ok(PgcStartup *s)
     switch (s->phase) {
     case PGC_SU_WAIT_AUTH:
         if (!s->method_used) {
+            PgcStatus st = su_check_required(
+                s, PGC_AUTHM_NONE, "server did not complete authentication");
+            if (st != PGC_OK) {
+                return st;
+            }
             s->method_used = PGC_AUTHM_NONE;
         }
         break;
@@ -149,6 +178,10 @@ su_auth_cleartext(PgcStartup *s, PgcWBuf *out)
 {
     PgcStatus st = su_first_request(s, "password request");
 
+    if (st == PGC_OK) {
+        st = su_check_required(s, PGC_AUTHM_PASSWORD,
+                               "server requested a cleartext password");
+    }
     if (st != PGC_OK) {
         return st;
     }
@@ -171,6 +204,10 @@ su_auth_md5(PgcStartup *s, PgcView salt, PgcWBuf *out)
     char hashed[PGC_MD5_PASSWORD_LEN + 1];
     PgcStatus st = su_first_request(s, "MD5 password request");
 
+    if (st == PGC_OK) {
+        st = su_check_required(s, PGC_AUTHM_MD5,
+                               "server requested a hashed password");
+    }
     if (st != PGC_OK) {
         return st;
     }
@@ -243,6 +280,10 @@ su_auth_sasl(PgcStartup *s, PgcView data, PgcWBuf *out)
     int found = 0;
     PgcStatus st = su_first_request(s, "SASL request");
 
+    if (st == PGC_OK) {
+        st = su_check_required(s, PGC_AUTHM_SCRAM,
+                               "server requested SASL authentication");
+    }
     if (st == PGC_OK) {
         st = su_find_scram(s, data, &found);
     }

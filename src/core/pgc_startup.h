@@ -30,12 +30,14 @@ typedef enum {
     PGC_SU_EV_SERVER_ERROR, /* ErrorResponse: the caller raises it */
 } PgcStartupEvent;
 
-/* Authentication methods, as a bit set (for reporting, and for the
- * require_auth option of a later issue). */
+/* Authentication methods, as a bit set (for reporting, and for
+ * require_auth). */
 #define PGC_AUTHM_NONE (1u << 0)     /* trust: AuthenticationOk at once */
 #define PGC_AUTHM_PASSWORD (1u << 1) /* cleartext */
 #define PGC_AUTHM_MD5 (1u << 2)
 #define PGC_AUTHM_SCRAM (1u << 3)
+#define PGC_AUTHM_GSS (1u << 4)      /* not spoken by this client */
+#define PGC_AUTHM_SSPI (1u << 5)     /* not spoken by this client */
 
 typedef struct {
     PgcStartupPhase phase;
@@ -49,6 +51,10 @@ typedef struct {
     size_t nonce_len;
     uint32_t max_iterations;
     uint32_t method_used; /* one PGC_AUTHM_* bit once known */
+    int require;          /* require_auth given: only `allowed` may run */
+    uint32_t allowed;     /* PGC_AUTHM_* bits */
+    const char *require_text; /* the option as given (borrowed), for
+                                 messages */
     uint8_t tx_status;    /* from ReadyForQuery */
     PgcScram scram;
     char err_msg[200];
@@ -61,6 +67,12 @@ void pgc_startup_init(PgcStartup *s, const char *user, size_t user_len,
                       const char *scram_password, size_t scram_password_len,
                       const char *nonce, size_t nonce_len,
                       uint32_t max_iterations);
+
+/* libpq's require_auth: only the methods in `allowed` (PGC_AUTHM_* bits)
+ * may authenticate the connection; `text` is the option as the user gave
+ * it (borrowed, NUL terminated), quoted in the error.  Call after
+ * pgc_startup_init. */
+void pgc_startup_require(PgcStartup *s, uint32_t allowed, const char *text);
 
 /* Handle one message.  Returns PGC_OK with *event set, or a negative status
  * with s->err_msg set:

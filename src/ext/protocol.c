@@ -831,13 +831,16 @@ static PyObject *
 proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"params", "user", "password", "scram_password",
-                             "nonce", "max_iterations", NULL};
+                             "nonce", "max_iterations", "require_auth",
+                             "require_auth_methods", NULL};
     PyObject *params, *user, *password = Py_None, *scram_pw = Py_None,
-                             *nonce;
+                             *nonce, *require = Py_None;
     unsigned long max_iter = PGC_SCRAM_DEFAULT_MAX_ITER;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUOOU|k:startup", kwlist,
+    unsigned long require_methods = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUOOU|kOk:startup", kwlist,
                                      &params, &user, &password, &scram_pw,
-                                     &nonce, &max_iter)) {
+                                     &nonce, &max_iter, &require,
+                                     &require_methods)) {
         return NULL;
     }
     if (p->state != PS_CONNECTED) {
@@ -864,6 +867,16 @@ proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
         has_spw ? (size_t)PyBytes_GET_SIZE(p->su_scram_password) : 0,
         PyBytes_AS_STRING(p->su_nonce), (size_t)PyBytes_GET_SIZE(p->su_nonce),
         (uint32_t)max_iter);
+    if (require != Py_None) {
+        /* require_auth: the methods allowed (PGC_AUTHM_* bits) and the
+         * option's text for the error message */
+        Py_XSETREF(p->su_require, utf8_or_none(require, "require_auth"));
+        if (p->su_require == NULL) {
+            return NULL;
+        }
+        pgc_startup_require(&p->su, (uint32_t)require_methods,
+                            PyBytes_AS_STRING(p->su_require));
+    }
     if (build_startup_msg(p, params) < 0) {
         return NULL;
     }
@@ -1141,6 +1154,7 @@ proto_clear(ProtocolObject *p)
     Py_CLEAR(p->closed_fut);
     Py_CLEAR(p->last_fatal);
     Py_CLEAR(p->su_user);
+    Py_CLEAR(p->su_require);
     clear_startup_secrets(p);
     return 0;
 }

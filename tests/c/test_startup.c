@@ -484,6 +484,70 @@ test_startup_oom(void)
     talloc_uninstall();
 }
 
+/* require_auth: each method refused when not allowed, with libpq's
+ * message; allowed ones run as usual. */
+static void
+test_startup_require_auth(void)
+{
+    Rig r;
+    static const char *const mechs[] = {"SCRAM-SHA-256"};
+
+    rig_init(&r, NULL, NULL, NULL);
+    pgc_startup_require(&r.su, PGC_AUTHM_SCRAM, "scram-sha-256");
+    stream_session(&r.server);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "authentication method requirement \"scram-sha-256\" "
+                    "failed: server did not complete authentication");
+
+    rig_init(&r, "secret", NULL, NULL);
+    pgc_startup_require(&r.su, PGC_AUTHM_SCRAM | PGC_AUTHM_MD5,
+                        "scram-sha-256,md5");
+    be_auth(&r.server, PGC_AUTH_CLEARTEXT, NULL, 0);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "authentication method requirement "
+                    "\"scram-sha-256,md5\" failed: server requested a "
+                    "cleartext password");
+    CHECK_EQ(r.out.len, 0); /* the password was not sent */
+
+    rig_init(&r, "secret", NULL, NULL);
+    pgc_startup_require(&r.su, (uint32_t)~PGC_AUTHM_MD5, "!md5");
+    be_auth(&r.server, PGC_AUTH_MD5, (const uint8_t *)"salt", 4);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "authentication method requirement \"!md5\" failed: "
+                    "server requested a hashed password");
+
+    rig_init(&r, "pencil", NULL, TEST_NONCE);
+    pgc_startup_require(&r.su, PGC_AUTHM_PASSWORD, "password");
+    be_sasl_mechs(&r.server, mechs, 1);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "authentication method requirement \"password\" "
+                    "failed: server requested SASL authentication");
+
+    /* allowed methods go through */
+    rig_init(&r, "secret", NULL, NULL);
+    pgc_startup_require(&r.su, PGC_AUTHM_PASSWORD, "password");
+    be_auth(&r.server, PGC_AUTH_CLEARTEXT, NULL, 0);
+    be_auth(&r.server, PGC_AUTH_OK, NULL, 0);
+    be_ready(&r.server, PGC_TX_IDLE);
+    CHECK_EQ(rig_run(&r), PGC_OK);
+    CHECK_EQ(r.ev, PGC_SU_EV_READY);
+    rig_free(&r);
+
+    rig_init(&r, "wrong", "pencil", TEST_NONCE);
+    pgc_startup_require(&r.su, PGC_AUTHM_SCRAM, "scram-sha-256");
+    stream_scram(&r.server, TEST_SERVER_FIRST, PG_SERVER_FINAL);
+    CHECK_EQ(rig_run(&r), PGC_OK);
+    CHECK_EQ(r.ev, PGC_SU_EV_READY);
+    rig_free(&r);
+
+    rig_init(&r, NULL, NULL, NULL);
+    pgc_startup_require(&r.su, PGC_AUTHM_NONE, "none");
+    stream_session(&r.server);
+    CHECK_EQ(rig_run(&r), PGC_OK);
+    CHECK_EQ(r.ev, PGC_SU_EV_READY);
+    rig_free(&r);
+}
+
 void
 test_startup(void)
 {
@@ -497,4 +561,5 @@ test_startup(void)
     test_startup_unexpected();
     test_startup_negotiate_and_async();
     test_startup_oom();
+    test_startup_require_auth();
 }
