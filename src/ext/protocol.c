@@ -1141,9 +1141,12 @@ proto_clear(ProtocolObject *p)
     Py_CLEAR(p->drain_timer);
     Py_CLEAR(p->writable_fut);
     Py_CLEAR(p->query_log);
-    if (p->stmt_cache != NULL) {
-        pgw_cache_clear(p);
-    }
+    /* The LRU links are borrowed from stmt_cache.  When the cyclic GC
+     * breaks a cycle through this protocol it may already have cleared
+     * that dict (freeing the statements), so the list must not be walked
+     * here: forget it, and let the dict drop the statements. */
+    p->lru_head = p->lru_tail = NULL;
+    p->cache_size = 0;
     Py_CLEAR(p->stmt_cache);
     Py_CLEAR(p->pending_closes);
     Py_CLEAR(p->unnamed_cache);
