@@ -242,51 +242,55 @@ sha256_compress_shani(uint32_t state[8], const uint8_t *p)
     _mm_storeu_si128((__m128i *)(void *)(state + 4), s1);
 }
 
-/* -1 unknown, 0 no, 1 yes.  Set once, racily but idempotently. */
-static int sha256_use_shani = -1;
-
+/* Asked at each use (CPUID), so no state is kept across calls. */
 static int
-have_shani(void)
+cpu_has_shani(void)
 {
-    if (sha256_use_shani < 0) {
-        unsigned a, b, c, d;
-        int sse41 = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19));
-        int sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
-                  (b & (1u << 29));
-        sha256_use_shani = sse41 && sha;
-    }
-    return sha256_use_shani;
+    unsigned a, b, c, d;
+    int sse41 = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19));
+    int sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+    return sse41 && sha;
 }
-#endif
 
-int
-pgc_sha256_use_hw(int want)
+static void
+sha256_block_hw(uint32_t *state, const uint8_t *p)
 {
-#ifdef PGC_HAVE_SHANI
-    sha256_use_shani = -1;
-    if (want && have_shani()) {
-        return 1;
-    }
-    sha256_use_shani = 0;
+    sha256_compress_shani(state, p);
+}
 #else
-    (void)want;
-#endif
+static int
+cpu_has_shani(void)
+{
     return 0;
 }
+#endif
 
 static void
 sha256_block(uint32_t *state, const uint8_t *p)
 {
     uint32_t w[64];
 
-#ifdef PGC_HAVE_SHANI
-    if (have_shani()) {
-        sha256_compress_shani(state, p);
-        return;
-    }
-#endif
     sha256_compress(state, p, w);
     wipe(w, sizeof(w));
+}
+
+static BlockFn
+sha256_block_fn(const PgcSha256 *c)
+{
+#ifdef PGC_HAVE_SHANI
+    if (c->hw) {
+        return sha256_block_hw;
+    }
+#endif
+    return sha256_block;
+}
+
+int
+pgc_sha256_init_impl(PgcSha256 *c, int hw)
+{
+    pgc_sha256_init(c);
+    c->hw = (uint8_t)(hw && c->hw);
+    return c->hw;
 }
 
 void
@@ -302,6 +306,7 @@ pgc_sha256_init(PgcSha256 *c)
     memcpy(c->state, h0, sizeof(h0));
     c->bitlen = 0;
     c->buflen = 0;
+    c->hw = (uint8_t)cpu_has_shani();
 }
 
 void
@@ -311,7 +316,7 @@ pgc_sha256_update(PgcSha256 *c, const uint8_t *p, size_t n)
         return;
     }
     c->bitlen += (uint64_t)n * 8u;
-    feed_blocks(c->state, c->buf, &c->buflen, p, n, sha256_block);
+    feed_blocks(c->state, c->buf, &c->buflen, p, n, sha256_block_fn(c));
 }
 
 void
@@ -319,7 +324,8 @@ pgc_sha256_final(PgcSha256 *c, uint8_t out[PGC_SHA256_LEN])
 {
     unsigned i;
 
-    pad_blocks(c->state, c->buf, c->buflen, c->bitlen, 1, sha256_block);
+    pad_blocks(c->state, c->buf, c->buflen, c->bitlen, 1,
+               sha256_block_fn(c));
     for (i = 0; i < 8; i++) {
         pgc_store_u32(out + 4 * i, c->state[i]);
     }
@@ -345,8 +351,9 @@ typedef struct {
     PgcSha256 outer;
 } HmacCtx;
 
+/* hw: the hardware path if the CPU has it (1), or the portable code. */
 static void
-hmac_init(HmacCtx *h, const uint8_t *key, size_t klen)
+hmac_init_impl(HmacCtx *h, const uint8_t *key, size_t klen, int hw)
 {
     uint8_t k[64], pad[64];
     unsigned i;
@@ -361,15 +368,21 @@ hmac_init(HmacCtx *h, const uint8_t *key, size_t klen)
     for (i = 0; i < 64; i++) {
         pad[i] = (uint8_t)(k[i] ^ 0x36u);
     }
-    pgc_sha256_init(&h->inner);
+    pgc_sha256_init_impl(&h->inner, hw);
     pgc_sha256_update(&h->inner, pad, 64);
     for (i = 0; i < 64; i++) {
         pad[i] = (uint8_t)(k[i] ^ 0x5cu);
     }
-    pgc_sha256_init(&h->outer);
+    pgc_sha256_init_impl(&h->outer, hw);
     pgc_sha256_update(&h->outer, pad, 64);
     wipe(k, sizeof(k));
     wipe(pad, sizeof(pad));
+}
+
+static void
+hmac_init(HmacCtx *h, const uint8_t *key, size_t klen)
+{
+    hmac_init_impl(h, key, klen, 1);
 }
 
 static void
@@ -414,6 +427,14 @@ pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
                   size_t saltlen, uint32_t iterations,
                   uint8_t out[PGC_SHA256_LEN])
 {
+    pgc_pbkdf2_sha256_impl(pw, pwlen, salt, saltlen, iterations, out, 1);
+}
+
+void
+pgc_pbkdf2_sha256_impl(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
+                       size_t saltlen, uint32_t iterations,
+                       uint8_t out[PGC_SHA256_LEN], int hw)
+{
     static const uint8_t block_index[4] = {0, 0, 0, 1};
     HmacCtx keyed, h;
     uint8_t u[PGC_SHA256_LEN];
@@ -422,7 +443,7 @@ pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
     uint32_t i;
     unsigned j;
 
-    hmac_init(&keyed, pw, pwlen);
+    hmac_init_impl(&keyed, pw, pwlen, hw);
     h = keyed;
     hmac_update(&h, salt, saltlen);
     hmac_update(&h, block_index, sizeof(block_index));
@@ -435,7 +456,7 @@ pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
     memcpy(outer, inner, sizeof(outer));
     memcpy(inner, u, sizeof(u));
 #ifdef PGC_HAVE_SHANI
-    int hw = have_shani();
+    hw = keyed.inner.hw;
 #define PGC_COMPRESS(st, blk) \
     (hw ? sha256_compress_shani((st), (blk)) : sha256_compress((st), (blk), w))
 #else

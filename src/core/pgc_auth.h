@@ -22,16 +22,22 @@ typedef struct {
     uint64_t bitlen;
     uint8_t buf[64];
     size_t buflen;
+    uint8_t hw; /* compress with the CPU's SHA extensions */
 } PgcSha256;
 
 void pgc_sha256_init(PgcSha256 *c);
 void pgc_sha256_update(PgcSha256 *c, const uint8_t *p, size_t n);
 void pgc_sha256_final(PgcSha256 *c, uint8_t out[PGC_SHA256_LEN]);
 void pgc_sha256(const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN]);
-/* SHA-256 uses the CPU's SHA extensions when it has them.  For tests:
- * want=0 forces the portable code, want=1 goes back to the hardware if
- * present; returns 1 if the hardware is now in use. */
-int pgc_sha256_use_hw(int want);
+/* SHA-256 uses the CPU's SHA extensions when it has them (asked at each
+ * pgc_sha256_init).  The _impl variants choose: hw=0 forces the portable
+ * code (tests compare the two); pgc_sha256_init_impl returns 1 if the
+ * hardware is in use. */
+int pgc_sha256_init_impl(PgcSha256 *c, int hw);
+void pgc_pbkdf2_sha256_impl(const uint8_t *pw, size_t pwlen,
+                            const uint8_t *salt, size_t saltlen,
+                            uint32_t iterations,
+                            uint8_t out[PGC_SHA256_LEN], int hw);
 void pgc_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg,
                      size_t mlen, uint8_t out[PGC_SHA256_LEN]);
 void pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,

@@ -284,37 +284,47 @@ test_ct_equal(void)
 }
 
 /* The vectors above ran on whichever implementation this CPU picks; here
- * both run (when the CPU has SHA extensions) on many lengths and must
- * agree, and the vectors are checked again on the portable code. */
+ * the portable code and the hardware one (when the CPU has SHA
+ * extensions) hash many lengths and derive a key, and must agree. */
+static void
+sha256_with(int hw, const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN])
+{
+    PgcSha256 c;
+
+    pgc_sha256_init_impl(&c, hw);
+    pgc_sha256_update(&c, p, n);
+    pgc_sha256_final(&c, out);
+}
+
 static void
 test_sha256_implementations(void)
 {
-    uint8_t buf[300], a[PGC_SHA256_LEN], b[PGC_SHA256_LEN];
+    uint8_t buf[300], a[PGC_SHA256_LEN], b[PGC_SHA256_LEN], d[PGC_SHA256_LEN];
     uint8_t ka[PGC_SHA256_LEN], kb[PGC_SHA256_LEN];
+    PgcSha256 c;
     size_t n, i;
-    int hw = pgc_sha256_use_hw(1);
 
     for (i = 0; i < sizeof(buf); i++) {
         buf[i] = (uint8_t)(i * 131u + 7u);
     }
     for (n = 0; n <= sizeof(buf); n++) {
-        pgc_sha256_use_hw(0);
-        pgc_sha256(buf, n, a);
-        pgc_sha256_use_hw(1);
-        pgc_sha256(buf, n, b);
+        sha256_with(0, buf, n, a);
+        sha256_with(1, buf, n, b);
+        pgc_sha256(buf, n, d);
         CHECK_MEM(a, sizeof(a), b, sizeof(b));
+        CHECK_MEM(a, sizeof(a), d, sizeof(d));
     }
-    pgc_sha256_use_hw(0);
-    pgc_pbkdf2_sha256(buf, 11, buf + 11, 16, 4096, ka);
-    pgc_sha256_use_hw(1);
-    pgc_pbkdf2_sha256(buf, 11, buf + 11, 16, 4096, kb);
+    sha256_with(0, (const uint8_t *)"abc", 3, a);
+    CHECK_HEX(a, 32, "ba7816bf8f01cfea414140de5dae2223"
+                     "b00361a396177a9cb410ff61f20015ad");
+    pgc_pbkdf2_sha256_impl(buf, 11, buf + 11, 16, 4096, ka, 0);
+    pgc_pbkdf2_sha256_impl(buf, 11, buf + 11, 16, 4096, kb, 1);
     CHECK_MEM(ka, sizeof(ka), kb, sizeof(kb));
-    /* the known-answer tests once more on the portable code */
-    pgc_sha256_use_hw(0);
-    test_sha256();
-    test_pbkdf2();
-    pgc_sha256_use_hw(1);
-    CHECK_EQ(pgc_sha256_use_hw(1), hw);
+    pgc_pbkdf2_sha256_impl((const uint8_t *)"password", 8,
+                           (const uint8_t *)"salt", 4, 4096, ka, 0);
+    CHECK_HEX(ka, 32, "c5e478d59288c841aa530db6845c4c8d"
+                      "962893a001ce4e11a4963873aa98134a");
+    CHECK_EQ(pgc_sha256_init_impl(&c, 0), 0);
 }
 
 void
