@@ -12,7 +12,6 @@ import re
 
 __all__ = ("ScanError", "placeholders", "check_expression")
 
-_IDENT_START = re.compile(r"[A-Za-z_\x80-\U0010ffff]")
 _IDENT_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\U0010ffff]")
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$")
 _PARAM = re.compile(r"\$([0-9]+)")

@@ -8,7 +8,6 @@ import collections
 import contextlib
 import os
 import typing
-import weakref
 
 from . import _pgwire
 from . import exceptions

@@ -65,26 +65,11 @@ copy_out_append(OpObject *op, const uint8_t *data, size_t n)
     return 0;
 }
 
-/* The pending exception, normalized, with its traceback (new ref). */
-static PyObject *
-take_exc(void)
-{
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    PyErr_NormalizeException(&t, &v, &tb);
-    if (v != NULL && tb != NULL) {
-        PyException_SetTraceback(v, tb);
-    }
-    Py_XDECREF(t);
-    Py_XDECREF(tb);
-    return v;
-}
-
 static void
 copy_set_error(OpObject *op, PyObject *exc)
 {
     if (exc == NULL) {
-        exc = take_exc();
+        exc = pgw_fetch_exc();
     }
     if (exc != NULL && op->error == NULL) {
         op->error = exc;
@@ -307,25 +292,17 @@ pgw_copy_write(OpObject *op, PyObject *data)
 static void
 raise_field_error(OpObject *op, StmtObject *s, Py_ssize_t col, PyObject *val)
 {
-    PyObject *cause = take_exc();
+    PyObject *cause = pgw_fetch_exc();
     PyObject *rep = pgw_short_repr(val);
-    PyObject *exc = NULL;
-    if (rep != NULL) {
-        exc = pgw_make_exc(op->st->DataError,
-                           "invalid input for column %R (type %s) in "
-                           "record %zd: %U (%S)",
-                           PyTuple_GET_ITEM(s->names, col),
-                           s->col_codecs[col]->name, op->copy_nrec + 1, rep,
-                           cause ? cause : Py_None);
-        Py_DECREF(rep);
-    }
-    if (exc != NULL) {
-        if (cause != NULL) {
-            PyException_SetCause(exc, Py_NewRef(cause));
-        }
-        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-        Py_DECREF(exc);
-    }
+    PyObject *msg = rep ? PyUnicode_FromFormat(
+                              "invalid input for column %R (type %s) in "
+                              "record %zd: %U (%S)",
+                              PyTuple_GET_ITEM(s->names, col),
+                              s->col_codecs[col]->name, op->copy_nrec + 1,
+                              rep, cause ? cause : Py_None)
+                        : NULL;
+    Py_XDECREF(rep);
+    pgw_raise_caused(op->st->DataError, msg, cause);
     Py_XDECREF(cause);
 }
 

@@ -53,3 +53,43 @@ pgw_error_from_msg(ModState *st, PgcView body, PyObject *query)
     Py_DECREF(fields);
     return exc;
 }
+
+/* The exception currently set, normalized and with its traceback, as a
+ * new reference (the error indicator is cleared); NULL if none. */
+PyObject *
+pgw_fetch_exc(void)
+{
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    if (t == NULL) {
+        return NULL;
+    }
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (tb != NULL && v != NULL) {
+        PyException_SetTraceback(v, tb);
+    }
+    Py_XDECREF(t);
+    Py_XDECREF(tb);
+    return v;
+}
+
+/* Raise cls(msg) with `cause` (borrowed, may be NULL) as its __cause__.
+ * Steals msg; a NULL msg means building it failed and its error stays
+ * set. */
+void
+pgw_raise_caused(PyObject *cls, PyObject *msg, PyObject *cause)
+{
+    if (msg == NULL) {
+        return;
+    }
+    PyObject *exc = PyObject_CallOneArg(cls, msg);
+    Py_DECREF(msg);
+    if (exc == NULL) {
+        return;
+    }
+    if (cause != NULL) {
+        PyException_SetCause(exc, Py_NewRef(cause));
+    }
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+}

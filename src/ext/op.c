@@ -93,18 +93,11 @@ op_set_error(OpObject *op, PyObject *exc)
 static void
 op_capture_error(OpObject *op)
 {
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    PyErr_NormalizeException(&t, &v, &tb);
+    PyObject *v = pgw_fetch_exc();
     if (v != NULL) {
-        if (tb != NULL) {
-            PyException_SetTraceback(v, tb);
-        }
         op_set_error(op, v);
+        Py_DECREF(v);
     }
-    Py_XDECREF(t);
-    Py_XDECREF(v);
-    Py_XDECREF(tb);
 }
 
 static void
@@ -214,18 +207,6 @@ on_prepare_msg(OpObject *op, const PgcMsg *m)
     return 0;
 }
 
-static int
-session_fn_text(PyObject *query)
-{
-    Py_ssize_t n;
-    const char *q = PyUnicode_AsUTF8AndSize(query, &n);
-    if (q == NULL) {
-        PyErr_Clear();
-        return 1;
-    }
-    return pgw_query_touches_session(q, (size_t)n);
-}
-
 /* Tags of commands whose effect outlives the transaction. */
 static int
 tag_changes_session(PgcView tag)
@@ -269,8 +250,7 @@ pgw_op_on_message(OpObject *op, const PgcMsg *m)
         if (!op->proto->session_dirty &&
             (tag_changes_session(tag) ||
              (op->stmt != NULL && op->stmt->session_fn) ||
-             (op->simple && op->query != NULL &&
-              session_fn_text(op->query)))) {
+             op->simple_session_fn)) {
             op->proto->session_dirty = 1;
         }
         return 0;
@@ -470,6 +450,8 @@ op_send_simple(OpObject *op)
         return -1;
     }
     op->simple = 1;
+    /* scanned once here, not at each statement's CommandComplete */
+    op->simple_session_fn = pgw_query_touches_session(sql, (size_t)n);
     op->want_rows = 0;
     op_begin_request(op);
     op->phase = PH_WAIT_RESULT;
@@ -1167,6 +1149,7 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->copy_ready = op->copy_told = op->copy_ended = op->copy_header = 0;
     op->copy_nrec = 0;
     op->counted = 0;
+    op->simple_session_fn = 0;
     op->t_start = 0;
     PyObject_GC_Track(op);
     if (op->rows == NULL) {

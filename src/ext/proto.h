@@ -211,6 +211,8 @@ struct OpObject {
     PyObject *sub;        /* the introspection coroutine being driven */
     double t_start;       /* monotonic start, when queries are logged */
     int counted;          /* counted in the protocol's queries_count */
+    int simple_session_fn; /* simple query calling set_config/advisory
+                              locks (pgw_query_touches_session) */
     /* COPY (copy.c) */
     uint8_t *copy_buf;    /* COPY TO: data received, not yet taken */
     size_t copy_len, copy_cap;
@@ -323,5 +325,7 @@ int pgw_conn_setup_types(PyObject *module, ModState *st);
 PyObject *pgw_error_from_msg(ModState *st, PgcView body, PyObject *query);
 PyObject *pgw_fields_from_msg(PgcView body);
 PyObject *pgw_make_exc(PyObject *cls, const char *fmt, ...);
+PyObject *pgw_fetch_exc(void);
+void pgw_raise_caused(PyObject *cls, PyObject *msg, PyObject *cause);
 
 #endif /* PGW_PROTO_H */

@@ -28,24 +28,6 @@ pgw_make_exc(PyObject *cls, const char *fmt, ...)
     return exc;
 }
 
-/* The exception currently set, normalized, as a new reference (clears it). */
-static PyObject *
-fetch_exc(void)
-{
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    if (t == NULL) {
-        return NULL;
-    }
-    PyErr_NormalizeException(&t, &v, &tb);
-    if (tb != NULL && v != NULL) {
-        PyException_SetTraceback(v, tb);
-    }
-    Py_XDECREF(t);
-    Py_XDECREF(tb);
-    return v;
-}
-
 PyObject *
 pgw_proto_new_future(ProtocolObject *p)
 {
@@ -171,7 +153,7 @@ void
 pgw_proto_fatal(ProtocolObject *p, PyObject *exc)
 {
     if (exc == NULL) {
-        exc = fetch_exc();
+        exc = pgw_fetch_exc();
         if (exc == NULL) {
             exc = pgw_make_exc(p->st->InterfaceError, "connection is broken");
             if (exc == NULL) {

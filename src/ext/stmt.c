@@ -820,30 +820,15 @@ pgw_short_repr(PyObject *o)
 static void
 raise_arg_error(ModState *st, Py_ssize_t i, PyObject *arg)
 {
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    PyErr_NormalizeException(&t, &v, &tb);
-    if (v != NULL && tb != NULL) {
-        PyException_SetTraceback(v, tb);
-    }
+    PyObject *cause = pgw_fetch_exc();
     PyObject *rep = pgw_short_repr(arg);
     PyObject *msg = rep ? PyUnicode_FromFormat(
                               "invalid input for query argument $%zd: %U (%S)",
-                              i + 1, rep, v ? v : Py_None)
+                              i + 1, rep, cause ? cause : Py_None)
                         : NULL;
     Py_XDECREF(rep);
-    PyObject *exc = msg ? PyObject_CallOneArg(st->DataError, msg) : NULL;
-    Py_XDECREF(msg);
-    if (exc != NULL) {
-        if (v != NULL) {
-            PyException_SetCause(exc, Py_NewRef(v));
-        }
-        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-        Py_DECREF(exc);
-    }
-    Py_XDECREF(t);
-    Py_XDECREF(v);
-    Py_XDECREF(tb);
+    pgw_raise_caused(st->DataError, msg, cause);
+    Py_XDECREF(cause);
 }
 
 static int
