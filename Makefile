@@ -188,3 +188,16 @@ fuzz-decoders:
 	        $(FUZZ_DEC_DIR)/seeds $(FUZZ_DEC_DIR)/work && \
 	    $(PYTHON) tests/fuzz/fuzz_decoders.py --random \
 	        --seed $(FUZZ_DEC_SEED) --per-oid $(FUZZ_DEC_PEROID)'
+
+# ======================================================================
+# The extension, rebuilt in place without disturbing running processes:
+# the new .so is renamed over the old one (a new inode), so a pytest or
+# benchmark run that has the old one mapped keeps working.
+SO_DIR = build/so
+.PHONY: so
+so:
+	$(PYTHON) setup.py -q build_ext --build-temp $(SO_DIR)/tmp \
+	    --build-lib $(SO_DIR)/lib
+	for f in $(SO_DIR)/lib/pgwire/_pgwire*.so; do \
+	    cp $$f pgwire/.so.new && mv -f pgwire/.so.new pgwire/$$(basename $$f); \
+	done
