@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import getpass
+import hashlib
 import inspect
 import math
 import os
@@ -29,6 +30,8 @@ import typing
 import unicodedata
 import urllib.parse
 import warnings
+
+from . import _pgwire
 
 __all__ = (
     "SSLMode",
@@ -128,6 +131,8 @@ class ConnectionParameters(typing.NamedTuple):
     # libpq 16's require_auth: (allowed PGC_AUTHM_* bit set, the option's
     # text) or None
     require_auth: typing.Optional[typing.Tuple[int, str]] = None
+    # libpq 13's channel_binding: disable, prefer or require
+    channel_binding: str = "prefer"
 
     @property
     def ssl_negotiation(self):
@@ -494,6 +499,34 @@ def _parse_require_auth(value):
         seen |= bit
     allowed = _ALL_AUTH_METHODS & ~seen if negated else seen
     return allowed, value
+
+
+_CHANNEL_BINDING = ("disable", "prefer", "require")
+
+
+def _parse_channel_binding(value):
+    """libpq 13+: SCRAM-SHA-256-PLUS with tls-server-end-point over TLS
+    (prefer, the default), never (disable), or nothing else accepted
+    (require)."""
+    if value is None:
+        return "prefer"
+    if not isinstance(value, str):
+        raise _cfg_error(
+            f"channel_binding must be a str, got {type(value).__name__}")
+    if value not in _CHANNEL_BINDING:
+        raise _cfg_error(f'invalid channel_binding value: "{value}"')
+    return value
+
+
+def channel_binding_data(transport):
+    """-> (TLS in use, tls-server-end-point hash of the server certificate
+    or None when its signature algorithm has no usable hash)."""
+    sslobj = transport.get_extra_info("ssl_object")
+    if sslobj is None:
+        return False, None
+    der = sslobj.getpeercert(binary_form=True)
+    name = _pgwire.cert_signature_hash(der) if der else None
+    return True, (hashlib.new(name, der).digest() if name else None)
 
 
 def _apply_tcp_options(sock, params):
@@ -918,6 +951,7 @@ _KNOWN_KEYS = frozenset({
     "service", "connect_timeout", "load_balance_hosts",
     "keepalives", "keepalives_idle", "keepalives_interval",
     "keepalives_count", "tcp_user_timeout", "require_auth",
+    "channel_binding",
 })
 
 _TCP_KEYS = ("keepalives_idle", "keepalives_interval", "keepalives_count",
@@ -934,7 +968,7 @@ _ENV_KEYS = (
     ("PGSSLMAXPROTOCOLVERSION", "ssl_max_protocol_version"),
     ("PGSSLNEGOTIATION", "sslnegotiation"),
     ("PGTARGETSESSIONATTRS", "target_session_attrs"),
-    ("PGREQUIREAUTH", "require_auth"),
+    ("PGREQUIREAUTH", "require_auth"), ("PGCHANNELBINDING", "channel_binding"),
     ("PGKRBSRVNAME", "krbsrvname"), ("PGGSSLIB", "gsslib"),
     ("PGCONNECT_TIMEOUT", "connect_timeout"),
     ("PGLOADBALANCEHOSTS", "load_balance_hosts"),
@@ -1237,6 +1271,7 @@ def parse_connect_arguments(*, dsn, host, port, user, password, passfile,
         load_balance_hosts=_resolve_load_balance(opts),
         keepalives=_parse_keepalives(opts.get("keepalives")),
         require_auth=_parse_require_auth(opts.get("require_auth")),
+        channel_binding=_parse_channel_binding(opts.get("channel_binding")),
         **{k: (None if opts.get(k) is None
                else _parse_nonneg_int(k, opts.get(k))) for k in _TCP_KEYS})
     return addrs, params, config
@@ -1730,7 +1765,8 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
                   krbsrvname=None, gsslib=None, load_balance_hosts=None,
                   keepalives=None, keepalives_idle=None,
                   keepalives_interval=None, keepalives_count=None,
-                  tcp_user_timeout=None, require_auth=None):
+                  tcp_user_timeout=None, require_auth=None,
+                  channel_binding=None):
     """Open a connection (asyncpg.connect semantics).
 
     Hosts are tried in order (``load_balance_hosts='random'``: in random
@@ -1762,6 +1798,7 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
                  keepalives_interval=keepalives_interval,
                  keepalives_count=keepalives_count,
                  tcp_user_timeout=tcp_user_timeout,
-                 require_auth=require_auth))
+                 require_auth=require_auth,
+                 channel_binding=channel_binding))
     return await _connect_addrs(addrs, params, config, connection_class,
                                 record_class, loop=loop, timeout=timeout)

@@ -615,15 +615,18 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
         scram_password = (connect_utils.saslprep(password)
                           if password is not None else None)
         nonce = base64.b64encode(os.urandom(18)).decode("ascii")
+        auth_kw = {}
         required = getattr(params, "require_auth", None)
-        if required is None:
-            fut = proto.startup(startup_params, params.user, password,
-                                scram_password, nonce)
-        else:
-            fut = proto.startup(startup_params, params.user, password,
-                                scram_password, nonce,
-                                require_auth=required[1],
-                                require_auth_methods=required[0])
+        if required is not None:
+            auth_kw.update(require_auth=required[1],
+                           require_auth_methods=required[0])
+        ssl_in_use, cbind = connect_utils.channel_binding_data(transport)
+        fut = proto.startup(startup_params, params.user, password,
+                            scram_password, nonce,
+                            channel_binding=getattr(
+                                params, "channel_binding", "prefer"),
+                            ssl_in_use=ssl_in_use, cbind_data=cbind,
+                            **auth_kw)
         await asyncio.wait_for(fut, remaining())
         conn = connection_class(proto, transport, loop, addr, config, params)
     except BaseException:

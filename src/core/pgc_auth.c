@@ -773,9 +773,9 @@ pgc_ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
 #define SCRAM_ATTR_MEXT 'm'
 #define SCRAM_EQ '='
 #define SCRAM_SEP ','
-/* gs2 header "n,," (no channel binding), and its base64 for c=. */
-#define SCRAM_GS2_HEADER "n,,"
-#define SCRAM_CBIND_INPUT "c=biws"
+/* gs2 headers, by PgcScramCb */
+static const char *const scram_gs2_header[] = {
+    "n,,", "y,,", "p=tls-server-end-point,,"};
 #define SCRAM_NONCE_PREFIX "n=,r="
 
 static PgcStatus
@@ -804,27 +804,55 @@ pgc_scram_client_first(PgcScram *s, const char *nonce, size_t nonce_len,
                        uint32_t max_iterations, char *out, size_t cap,
                        size_t *outlen)
 {
-    size_t hlen = sizeof(SCRAM_GS2_HEADER) - 1;
+    return pgc_scram_client_first_cb(s, PGC_SCRAM_CB_NONE, NULL, 0, nonce,
+                                     nonce_len, max_iterations, out, cap,
+                                     outlen);
+}
+
+PgcStatus
+pgc_scram_client_first_cb(PgcScram *s, PgcScramCb cb, const uint8_t *cb_data,
+                          size_t cb_len, const char *nonce, size_t nonce_len,
+                          uint32_t max_iterations, char *out, size_t cap,
+                          size_t *outlen)
+{
+    const char *hdr;
+    size_t hlen;
     size_t plen = sizeof(SCRAM_NONCE_PREFIX) - 1;
 
     memset(s, 0, sizeof(*s));
     s->max_iterations =
         max_iterations ? max_iterations : PGC_SCRAM_DEFAULT_MAX_ITER;
+    if ((unsigned)cb > PGC_SCRAM_CB_ENDPOINT ||
+        (cb == PGC_SCRAM_CB_ENDPOINT &&
+         (cb_data == NULL || cb_len == 0 || cb_len > PGC_CBIND_DATA_MAX))) {
+        return scram_fail(s, PGC_ERR_STATE,
+                          "SCRAM: invalid channel-binding data");
+    }
     if (nonce_len == 0 || nonce_len > PGC_SCRAM_NONCE_MAX ||
         !scram_printable((const uint8_t *)nonce, nonce_len)) {
         return scram_fail(s, PGC_ERR_STATE,
                           "SCRAM: the client nonce must be 1 to 128 "
                           "printable characters other than ','");
     }
+    hdr = scram_gs2_header[cb];
+    hlen = strlen(hdr);
     if (cap < hlen + plen + nonce_len + 1) {
         return scram_fail(s, PGC_ERR_LIMIT, "SCRAM: output buffer too small");
+    }
+    memcpy(s->cbind_input, hdr, hlen);
+    if (cb == PGC_SCRAM_CB_ENDPOINT) {
+        memcpy(s->cbind_input + hlen, cb_data, cb_len);
+        s->cbind_input_len = hlen + cb_len;
+    }
+    else {
+        s->cbind_input_len = hlen;
     }
     memcpy(s->client_nonce, nonce, nonce_len);
     s->client_nonce_len = nonce_len;
     memcpy(s->client_first_bare, SCRAM_NONCE_PREFIX, plen);
     memcpy(s->client_first_bare + plen, nonce, nonce_len);
     s->client_first_bare_len = plen + nonce_len;
-    memcpy(out, SCRAM_GS2_HEADER, hlen);
+    memcpy(out, hdr, hlen);
     memcpy(out + hlen, s->client_first_bare, s->client_first_bare_len);
     *outlen = hlen + s->client_first_bare_len;
     out[*outlen] = 0;
@@ -1025,8 +1053,12 @@ scram_client_final(PgcScram *s, const uint8_t *server_first, size_t n,
                    const char *password, size_t pwlen, char *out, size_t cap,
                    size_t *outlen)
 {
-    static const char prefix[] = SCRAM_CBIND_INPUT ",r=";
+    static const char cbind_attr[] = "c=";
+    static const char nonce_attr[] = ",r=";
     static const char proof_attr[] = ",p=";
+    size_t clen = sizeof(cbind_attr) - 1;
+    size_t cb64 = pgc_base64_encoded_len(s->cbind_input_len);
+    size_t nlen = sizeof(nonce_attr) - 1;
     ScramServerFirst f;
     uint8_t salt[PGC_SCRAM_MSG_MAX], proof[PGC_SHA256_LEN];
     size_t saltlen = 0, k;
@@ -1037,12 +1069,15 @@ scram_client_final(PgcScram *s, const uint8_t *server_first, size_t n,
     if (st != PGC_OK) {
         return st;
     }
-    k = sizeof(prefix) - 1 + f.nonce.n;
+    /* client-final-message-without-proof: c=<cbind>,r=<nonce> */
+    k = clen + cb64 + nlen + f.nonce.n;
     if (cap < k + sizeof(proof_attr) - 1 + 44 + 1) {
         return scram_fail(s, PGC_ERR_LIMIT, "SCRAM: output buffer too small");
     }
-    memcpy(out, prefix, sizeof(prefix) - 1);
-    memcpy(out + sizeof(prefix) - 1, f.nonce.p, f.nonce.n);
+    memcpy(out, cbind_attr, clen);
+    pgc_base64_encode(s->cbind_input, s->cbind_input_len, out + clen);
+    memcpy(out + clen + cb64, nonce_attr, nlen);
+    memcpy(out + clen + cb64 + nlen, f.nonce.p, f.nonce.n);
     scram_proof(s, password, pwlen, salt, saltlen, iter, out, k, proof);
     memcpy(out + k, proof_attr, sizeof(proof_attr) - 1);
     k += sizeof(proof_attr) - 1;
@@ -1110,6 +1145,100 @@ pgc_scram_verify_server_final(PgcScram *s, const uint8_t *msg, size_t n)
     if (!pgc_ct_equal(sig, s->server_signature, PGC_SHA256_LEN)) {
         return scram_fail(s, PGC_ERR_AUTH,
                           "SCRAM: server signature mismatch");
+    }
+    return PGC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* tls-server-end-point: the certificate's signature hash              */
+/* ------------------------------------------------------------------ */
+
+#define DER_SEQUENCE 0x30
+#define DER_OID 0x06
+
+/* Enter the DER element at c (tag `tag`): *inner is its contents, and c
+ * moves past it.  0 if malformed (the lengths are checked against what is
+ * left; long forms up to 4 bytes, no indefinite length). */
+static int
+der_element(PgcCur *c, uint8_t tag, PgcCur *inner)
+{
+    size_t len, i, nbytes;
+
+    if (pgc_cur_left(c) < 2 || c->p[0] != tag) {
+        return 0;
+    }
+    len = c->p[1];
+    c->p += 2;
+    if (len & 0x80) {
+        nbytes = len & 0x7f;
+        if (nbytes == 0 || nbytes > 4 || pgc_cur_left(c) < nbytes) {
+            return 0;
+        }
+        len = 0;
+        for (i = 0; i < nbytes; i++) {
+            len = (len << 8) | c->p[i];
+        }
+        c->p += nbytes;
+    }
+    if (len > pgc_cur_left(c)) {
+        return 0;
+    }
+    *inner = pgc_cur_make(c->p, len);
+    c->p += len;
+    return 1;
+}
+
+/* Signature algorithm OIDs (DER contents) and the hash tls-server-end-point
+ * uses with them.  Algorithms without a hash of their own (Ed25519,
+ * Ed448, RSASSA-PSS, whose hash is in its parameters and which the
+ * PostgreSQL server does not bind either) are left out: PGC_CERT_HASH_NONE. */
+static const struct {
+    uint8_t len;
+    uint8_t oid[9];
+    PgcCertHash hash;
+} der_sig_algs[] = {
+#define RSA_PKCS1(last) 9, {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, last}
+    {RSA_PKCS1(4), PGC_CERT_HASH_SHA256},  /* md5WithRSAEncryption */
+    {RSA_PKCS1(5), PGC_CERT_HASH_SHA256},  /* sha1WithRSAEncryption */
+    {RSA_PKCS1(11), PGC_CERT_HASH_SHA256}, /* sha256WithRSAEncryption */
+    {RSA_PKCS1(12), PGC_CERT_HASH_SHA384},
+    {RSA_PKCS1(13), PGC_CERT_HASH_SHA512},
+    {RSA_PKCS1(14), PGC_CERT_HASH_SHA224},
+#undef RSA_PKCS1
+    /* ecdsa-with-SHA1, ecdsa-with-SHA224/256/384/512 */
+    {7, {0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 1}, PGC_CERT_HASH_SHA256},
+    {8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 3, 1}, PGC_CERT_HASH_SHA224},
+    {8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 3, 2}, PGC_CERT_HASH_SHA256},
+    {8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 3, 3}, PGC_CERT_HASH_SHA384},
+    {8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 3, 4}, PGC_CERT_HASH_SHA512},
+    /* id-dsa-with-sha1, dsa-with-sha224, dsa-with-sha256 */
+    {7, {0x2a, 0x86, 0x48, 0xce, 0x38, 4, 3}, PGC_CERT_HASH_SHA256},
+    {9, {0x60, 0x86, 0x48, 1, 0x65, 3, 4, 3, 1}, PGC_CERT_HASH_SHA224},
+    {9, {0x60, 0x86, 0x48, 1, 0x65, 3, 4, 3, 2}, PGC_CERT_HASH_SHA256},
+};
+
+/* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm
+ * SEQUENCE { algorithm OID, parameters ANY OPTIONAL }, signature BIT
+ * STRING } */
+PgcStatus
+pgc_cert_signature_hash(const uint8_t *der, size_t n, PgcCertHash *hash)
+{
+    PgcCur c = pgc_cur_make(der, n), cert, tbs, alg, oid;
+    size_t i;
+
+    *hash = PGC_CERT_HASH_NONE;
+    if (!der_element(&c, DER_SEQUENCE, &cert) || pgc_cur_left(&c) != 0 ||
+        !der_element(&cert, DER_SEQUENCE, &tbs) ||
+        !der_element(&cert, DER_SEQUENCE, &alg) ||
+        !der_element(&alg, DER_OID, &oid)) {
+        return PGC_ERR_PROTOCOL;
+    }
+    for (i = 0; i < sizeof(der_sig_algs) / sizeof(der_sig_algs[0]); i++) {
+        if (pgc_cur_left(&oid) == der_sig_algs[i].len &&
+            memcmp(oid.p, der_sig_algs[i].oid, der_sig_algs[i].len) == 0) {
+            *hash = der_sig_algs[i].hash;
+            break;
+        }
     }
     return PGC_OK;
 }

@@ -63,16 +63,29 @@ PgcStatus pgc_base64_decode(const char *p, size_t n, uint8_t *out,
 int pgc_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
 
 /* ------------------------------------------------------------------ */
-/* SCRAM-SHA-256 (RFC 5802 / 7677), client side, no channel binding    */
-/* ("n,,").                                                            */
+/* SCRAM-SHA-256 (RFC 5802 / 7677) and SCRAM-SHA-256-PLUS with the     */
+/* tls-server-end-point channel binding (RFC 5929), client side.       */
 /* ------------------------------------------------------------------ */
 #define PGC_SCRAM_NONCE_MAX 128
 #define PGC_SCRAM_MSG_MAX 1024
+/* The largest channel-binding data: a SHA-512 hash. */
+#define PGC_CBIND_DATA_MAX 64
+
+/* The gs2 channel-binding flag of the client-first-message. */
+typedef enum {
+    PGC_SCRAM_CB_NONE = 0,  /* "n,,": the client does not bind */
+    PGC_SCRAM_CB_UNUSED,    /* "y,,": it could, the server did not offer */
+    PGC_SCRAM_CB_ENDPOINT,  /* "p=tls-server-end-point,,": -PLUS */
+} PgcScramCb;
 
 typedef struct {
     uint32_t max_iterations;
     char client_nonce[PGC_SCRAM_NONCE_MAX + 1];
     size_t client_nonce_len;
+    /* gs2 header followed by the channel-binding data: c= of the
+     * client-final-message is its base64 */
+    uint8_t cbind_input[32 + PGC_CBIND_DATA_MAX];
+    size_t cbind_input_len;
     /* client-first-message-bare, server-first-message: kept for the
      * AuthMessage */
     char client_first_bare[PGC_SCRAM_MSG_MAX];
@@ -91,6 +104,14 @@ typedef struct {
 PgcStatus pgc_scram_client_first(PgcScram *s, const char *nonce,
                                  size_t nonce_len, uint32_t max_iterations,
                                  char *out, size_t cap, size_t *outlen);
+/* The same with a channel-binding flag; for PGC_SCRAM_CB_ENDPOINT,
+ * cb_data is the tls-server-end-point hash of the server certificate
+ * (1 to PGC_CBIND_DATA_MAX bytes), otherwise it is ignored. */
+PgcStatus pgc_scram_client_first_cb(PgcScram *s, PgcScramCb cb,
+                                    const uint8_t *cb_data, size_t cb_len,
+                                    const char *nonce, size_t nonce_len,
+                                    uint32_t max_iterations, char *out,
+                                    size_t cap, size_t *outlen);
 /* Handle server-first-message; on success write client-final-message.
  * Checks: r= extends the client nonce with printable characters, s= is
  * valid base64, i= is a canonical decimal integer in [1, max_iterations].
@@ -102,5 +123,23 @@ PgcStatus pgc_scram_client_final(PgcScram *s, const uint8_t *server_first,
  * A server "e=<error>" or a bad signature gives PGC_ERR_AUTH. */
 PgcStatus pgc_scram_verify_server_final(PgcScram *s, const uint8_t *msg,
                                         size_t n);
+
+/* ------------------------------------------------------------------ */
+/* tls-server-end-point (RFC 5929 section 4.1): the server certificate  */
+/* hashed with its signature algorithm's hash, MD5 and SHA-1 raised to  */
+/* SHA-256.                                                             */
+/* ------------------------------------------------------------------ */
+typedef enum {
+    PGC_CERT_HASH_NONE = 0, /* no usable hash (Ed25519, RSA-PSS, unknown) */
+    PGC_CERT_HASH_SHA224,
+    PGC_CERT_HASH_SHA256,
+    PGC_CERT_HASH_SHA384,
+    PGC_CERT_HASH_SHA512,
+} PgcCertHash;
+
+/* Read the signatureAlgorithm of a DER X.509 certificate.  PGC_OK with
+ * *hash set, or PGC_ERR_PROTOCOL if the DER is malformed. */
+PgcStatus pgc_cert_signature_hash(const uint8_t *der, size_t n,
+                                  PgcCertHash *hash);
 
 #endif /* PGC_AUTH_H */

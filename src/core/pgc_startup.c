@@ -16,6 +16,7 @@
 #include "pgc_startup.h"
 
 #define SCRAM_MECH "SCRAM-SHA-256"
+#define SCRAM_PLUS_MECH "SCRAM-SHA-256-PLUS"
 
 void
 pgc_startup_init(PgcStartup *s, const char *user, size_t user_len,
@@ -36,6 +37,17 @@ pgc_startup_init(PgcStartup *s, const char *user, size_t user_len,
     s->nonce_len = nonce ? nonce_len : 0;
     s->max_iterations =
         max_iterations ? max_iterations : PGC_SCRAM_DEFAULT_MAX_ITER;
+    s->cb_mode = PGC_CB_PREFER;
+}
+
+void
+pgc_startup_channel_binding(PgcStartup *s, PgcChannelBinding mode,
+                            int ssl_in_use, const uint8_t *data, size_t len)
+{
+    s->cb_mode = mode;
+    s->ssl_in_use = ssl_in_use;
+    s->cb_data = data && len ? data : NULL;
+    s->cb_len = data ? len : 0;
 }
 
 /* Enter PGC_SU_FAILED with a message; SCRAM secrets are wiped. */
@@ -243,27 +255,37 @@ su_list_append(char *list, size_t cap, PgcView m)
     list[o] = 0;
 }
 
-/* Walk the whole mechanism list: *found when SCRAM-SHA-256 is in it. */
+/* Walk the whole mechanism list: *plain / *plus when SCRAM-SHA-256 /
+ * SCRAM-SHA-256-PLUS are in it. */
 static PgcStatus
-su_find_scram(PgcStartup *s, PgcView data, int *found)
+su_find_scram(PgcStartup *s, PgcView data, int *plain, int *plus)
 {
     size_t want = sizeof(SCRAM_MECH) - 1;
+    size_t want_plus = sizeof(SCRAM_PLUS_MECH) - 1;
     PgcCur c = pgc_cur_make(data.p, data.n);
     PgcView m;
     PgcStatus st;
     char list[120] = "";
     char msg[sizeof(s->err_msg)];
 
-    *found = 0;
+    *plain = *plus = 0;
     while ((st = pgc_parse_sasl_mech_next(&c, &m)) == PGC_OK) {
-        *found |= m.n == want && memcmp(m.p, SCRAM_MECH, want) == 0;
+        *plain |= m.n == want && memcmp(m.p, SCRAM_MECH, want) == 0;
+        *plus |= m.n == want_plus && memcmp(m.p, SCRAM_PLUS_MECH,
+                                            want_plus) == 0;
         su_list_append(list, sizeof(list), m);
     }
     if (st != PGC_NEED_MORE || pgc_parse_end(&c) != PGC_OK) {
         return su_fail(s, PGC_ERR_PROTOCOL,
                        "malformed SASL mechanism list from the server");
     }
-    if (!*found) {
+    if (*plus && !s->ssl_in_use) {
+        /* Not sane: perhaps TLS was stripped by something in between. */
+        return su_fail(s, PGC_ERR_AUTH,
+                       "server offered " SCRAM_PLUS_MECH " authentication "
+                       "over a non-SSL connection");
+    }
+    if (!*plain && !*plus) {
         snprintf(msg, sizeof(msg), "server offered SASL mechanisms (%s) "
                  "but not " SCRAM_MECH, list);
         return su_fail(s, PGC_ERR_AUTH, msg);
@@ -271,21 +293,62 @@ su_find_scram(PgcStartup *s, PgcView data, int *found)
     return PGC_OK;
 }
 
+/* Choose the mechanism and the gs2 flag (libpq's pg_SASL_init). */
+static PgcStatus
+su_choose_mech(PgcStartup *s, int plain, int plus, PgcScramCb *cb)
+{
+    int bind = s->ssl_in_use && s->cb_mode != PGC_CB_DISABLE;
+
+    if (plus && bind && s->cb_data) {
+        *cb = PGC_SCRAM_CB_ENDPOINT;
+        s->cb_used = 1;
+        return PGC_OK;
+    }
+    if (s->cb_mode == PGC_CB_REQUIRE) {
+        return su_fail(s, PGC_ERR_AUTH,
+                       plus ? "channel binding required, but the server "
+                              "certificate's signature algorithm has no "
+                              "hash usable for tls-server-end-point"
+                            : "channel binding is required, but server did "
+                              "not offer an authentication method that "
+                              "supports channel binding");
+    }
+    if (!plain) {
+        return su_fail(s, PGC_ERR_AUTH,
+                       bind ? "the server offered only " SCRAM_PLUS_MECH
+                              " and its certificate's signature algorithm "
+                              "has no hash usable for tls-server-end-point"
+                            : "the server offered only " SCRAM_PLUS_MECH
+                              " and channel_binding is disable");
+    }
+    /* "y": we could bind but the server did not offer it -- unless it
+     * did and we cannot (no hash), where "y" would read as a downgrade. */
+    *cb = bind && !plus ? PGC_SCRAM_CB_UNUSED : PGC_SCRAM_CB_NONE;
+    return PGC_OK;
+}
+
 static PgcStatus
 su_auth_sasl(PgcStartup *s, PgcView data, PgcWBuf *out)
 {
-    PgcStr mech = {SCRAM_MECH, sizeof(SCRAM_MECH) - 1};
     char first[PGC_SCRAM_MSG_MAX];
     size_t n = 0;
-    int found = 0;
+    int plain = 0, plus = 0;
+    PgcScramCb cb = PGC_SCRAM_CB_NONE;
     PgcStatus st = su_first_request(s, "SASL request");
 
     if (st == PGC_OK) {
         st = su_check_required(s, PGC_AUTHM_SCRAM,
                                "server requested SASL authentication");
     }
+    if (st == PGC_OK && s->cb_mode == PGC_CB_REQUIRE && !s->ssl_in_use) {
+        return su_fail(s, PGC_ERR_AUTH,
+                       "channel binding required, but SSL not in use");
+    }
     if (st == PGC_OK) {
-        st = su_find_scram(s, data, &found);
+        st = su_find_scram(s, data, &plain, &plus);
+    }
+    if (st == PGC_OK) {
+        st = su_choose_mech(s, plain, plus, &cb);
     }
     if (st != PGC_OK) {
         return st;
@@ -295,12 +358,20 @@ su_auth_sasl(PgcStartup *s, PgcView data, PgcWBuf *out)
                        "server requested SCRAM-SHA-256 authentication but "
                        "no password was given");
     }
-    st = pgc_scram_client_first(&s->scram, s->nonce, s->nonce_len,
-                                s->max_iterations, first, sizeof(first), &n);
+    st = pgc_scram_client_first_cb(&s->scram, cb, s->cb_data, s->cb_len,
+                                   s->nonce, s->nonce_len, s->max_iterations,
+                                   first, sizeof(first), &n);
     if (st != PGC_OK) {
         return su_fail(s, st, s->scram.err_msg);
     }
-    st = pgc_build_sasl_initial(out, mech, (const uint8_t *)first, n);
+    if (cb == PGC_SCRAM_CB_ENDPOINT) {
+        PgcStr mech = {SCRAM_PLUS_MECH, sizeof(SCRAM_PLUS_MECH) - 1};
+        st = pgc_build_sasl_initial(out, mech, (const uint8_t *)first, n);
+    }
+    else {
+        PgcStr mech = {SCRAM_MECH, sizeof(SCRAM_MECH) - 1};
+        st = pgc_build_sasl_initial(out, mech, (const uint8_t *)first, n);
+    }
     if (st != PGC_OK) {
         return su_build_failed(s, st);
     }
@@ -351,6 +422,34 @@ su_auth_sasl_final(PgcStartup *s, PgcView data)
     return PGC_OK;
 }
 
+/* channel_binding=require: only a SASL exchange may run, and it must
+ * have been SCRAM-SHA-256-PLUS when the server says it is done (libpq's
+ * check_expected_areq).  AuthenticationOk in the middle of an exchange is
+ * left to su_auth_ok. */
+static PgcStatus
+su_check_cb_required(PgcStartup *s, int32_t code)
+{
+    switch (code) {
+    case PGC_AUTH_SASL:
+    case PGC_AUTH_SASL_CONTINUE:
+    case PGC_AUTH_SASL_FINAL:
+        return PGC_OK;
+    case PGC_AUTH_OK:
+        if (s->phase == PGC_SU_SASL_CONTINUE ||
+            s->phase == PGC_SU_SASL_FINAL ||
+            (s->phase == PGC_SU_SASL_OK && s->cb_used)) {
+            return PGC_OK;
+        }
+        return su_fail(s, PGC_ERR_AUTH,
+                       "channel binding required, but server authenticated "
+                       "client without channel binding");
+    default:
+        return su_fail(s, PGC_ERR_AUTH,
+                       "channel binding required but not supported by "
+                       "server's authentication request");
+    }
+}
+
 static PgcStatus
 su_auth(PgcStartup *s, PgcView body, PgcWBuf *out)
 {
@@ -359,6 +458,12 @@ su_auth(PgcStartup *s, PgcView body, PgcWBuf *out)
     if (pgc_parse_auth(body, &a) != PGC_OK) {
         return su_fail(s, PGC_ERR_PROTOCOL,
                        "malformed authentication request from the server");
+    }
+    if (s->cb_mode == PGC_CB_REQUIRE) {
+        PgcStatus st = su_check_cb_required(s, a.code);
+        if (st != PGC_OK) {
+            return st;
+        }
     }
     switch (a.code) {
     case PGC_AUTH_OK:

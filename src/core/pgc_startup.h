@@ -39,6 +39,13 @@ typedef enum {
 #define PGC_AUTHM_GSS (1u << 4)      /* not spoken by this client */
 #define PGC_AUTHM_SSPI (1u << 5)     /* not spoken by this client */
 
+/* channel_binding (libpq 13+) */
+typedef enum {
+    PGC_CB_DISABLE = 0,
+    PGC_CB_PREFER,  /* the default: SCRAM-SHA-256-PLUS when offered */
+    PGC_CB_REQUIRE, /* only SCRAM-SHA-256-PLUS may authenticate */
+} PgcChannelBinding;
+
 typedef struct {
     PgcStartupPhase phase;
     const char *user; /* borrowed; must outlive the state machine */
@@ -55,6 +62,11 @@ typedef struct {
     uint32_t allowed;     /* PGC_AUTHM_* bits */
     const char *require_text; /* the option as given (borrowed), for
                                  messages */
+    PgcChannelBinding cb_mode;
+    int ssl_in_use;
+    const uint8_t *cb_data; /* borrowed tls-server-end-point hash, or NULL */
+    size_t cb_len;
+    int cb_used; /* SCRAM-SHA-256-PLUS was chosen */
     uint8_t tx_status;    /* from ReadyForQuery */
     PgcScram scram;
     char err_msg[200];
@@ -73,6 +85,19 @@ void pgc_startup_init(PgcStartup *s, const char *user, size_t user_len,
  * it (borrowed, NUL terminated), quoted in the error.  Call after
  * pgc_startup_init. */
 void pgc_startup_require(PgcStartup *s, uint32_t allowed, const char *text);
+
+/* Channel binding: `mode`, whether the connection runs over TLS, and the
+ * tls-server-end-point hash of the server certificate (borrowed; NULL when
+ * none can be computed, e.g. an Ed25519 certificate).  Without this call
+ * the machine behaves as `prefer` over a connection without TLS.  As
+ * libpq: SCRAM-SHA-256-PLUS is chosen over TLS unless `disable`; a server
+ * offering it without TLS is refused; under `require` every request other
+ * than SASL fails and AuthenticationOk is accepted only after a -PLUS
+ * exchange.  Under `prefer` with no hash, plain SCRAM is used with the
+ * "n" flag.  Call after pgc_startup_init. */
+void pgc_startup_channel_binding(PgcStartup *s, PgcChannelBinding mode,
+                                 int ssl_in_use, const uint8_t *data,
+                                 size_t len);
 
 /* Handle one message.  Returns PGC_OK with *event set, or a negative status
  * with s->err_msg set:

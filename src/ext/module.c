@@ -3,6 +3,7 @@
 #include "record.h"
 #include "ext.h"
 #include "../codec/codec_dyn.h"
+#include "../core/pgc_auth.h"
 
 /* ------------------------------------------------------------------ */
 /* Interned strings and imports                                        */
@@ -177,7 +178,36 @@ module_free(void *module)
     module_clear((PyObject *)module);
 }
 
+/* cert_signature_hash(der) -> 'sha224' | 'sha256' | 'sha384' | 'sha512' |
+ * None: the hash tls-server-end-point uses for this certificate. */
+static PyObject *
+mod_cert_signature_hash(PyObject *Py_UNUSED(m), PyObject *arg)
+{
+    static const char *const names[] = {NULL, "sha224", "sha256", "sha384",
+                                        "sha512"};
+    Py_buffer view;
+    PgcCertHash h = PGC_CERT_HASH_NONE;
+
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    PgcStatus st = pgc_cert_signature_hash(view.buf, (size_t)view.len, &h);
+    PyBuffer_Release(&view);
+    if (st != PGC_OK) {
+        PyErr_SetString(PyExc_ValueError,
+                        "malformed DER certificate: cannot read its "
+                        "signature algorithm");
+        return NULL;
+    }
+    if (names[h] == NULL) {
+        Py_RETURN_NONE;
+    }
+    return PyUnicode_FromString(names[h]);
+}
+
 static PyMethodDef module_methods[] = {
+    {"cert_signature_hash", mod_cert_signature_hash, METH_O,
+     "The hash tls-server-end-point uses for a DER certificate, or None."},
     PGW_CODEC_DEBUG_METHODS
     {NULL, NULL, 0, NULL},
 };

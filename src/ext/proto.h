@@ -88,6 +88,7 @@ typedef struct {
     PgcStartup su;
     PyObject *su_user, *su_password, *su_scram_password, *su_nonce; /* bytes */
     PyObject *su_require; /* require_auth text (bytes) or NULL */
+    PyObject *su_cbind;   /* tls-server-end-point hash (bytes) or NULL */
     PyObject *startup_fut;
 
     int32_t backend_pid;

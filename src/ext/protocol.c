@@ -384,6 +384,9 @@ clear_startup_secrets(ProtocolObject *p)
     Py_CLEAR(p->su_password);
     Py_CLEAR(p->su_scram_password);
     Py_CLEAR(p->su_nonce);
+    Py_CLEAR(p->su_cbind);
+    p->su.cb_data = NULL;
+    p->su.cb_len = 0;
     memset(&p->su.scram, 0, sizeof(p->su.scram));
     p->su.password = NULL;
     p->su.scram_password = NULL;
@@ -809,20 +812,63 @@ done:
     return rc;
 }
 
+/* channel_binding: the mode's name, whether TLS is in use, and the
+ * certificate hash (bytes or None). */
+static int
+startup_channel_binding(ProtocolObject *p, PyObject *mode, int ssl_in_use,
+                        PyObject *cbind)
+{
+    static const char *const names[] = {"disable", "prefer", "require"};
+    const char *m = PyUnicode_Check(mode) ? PyUnicode_AsUTF8(mode) : NULL;
+    int i;
+
+    if (m == NULL && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_TypeError, "channel_binding must be a str");
+    }
+    if (m == NULL) {
+        return -1;
+    }
+    for (i = 0; i < 3 && strcmp(m, names[i]) != 0; i++) {
+    }
+    if (i == 3) {
+        PyErr_Format(PyExc_ValueError,
+                     "channel_binding must be disable, prefer or require, "
+                     "not %R", mode);
+        return -1;
+    }
+    if (cbind != Py_None &&
+        (!PyBytes_Check(cbind) || PyBytes_GET_SIZE(cbind) == 0 ||
+         PyBytes_GET_SIZE(cbind) > PGC_CBIND_DATA_MAX)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "cbind_data must be None or 1 to 64 bytes");
+        return -1;
+    }
+    Py_XSETREF(p->su_cbind, cbind == Py_None ? NULL : Py_NewRef(cbind));
+    pgc_startup_channel_binding(
+        &p->su, (PgcChannelBinding)i, ssl_in_use,
+        p->su_cbind ? (const uint8_t *)PyBytes_AS_STRING(p->su_cbind) : NULL,
+        p->su_cbind ? (size_t)PyBytes_GET_SIZE(p->su_cbind) : 0);
+    return 0;
+}
+
 static PyObject *
 proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"params", "user", "password", "scram_password",
                              "nonce", "max_iterations", "require_auth",
-                             "require_auth_methods", NULL};
+                             "require_auth_methods", "channel_binding",
+                             "ssl_in_use", "cbind_data", NULL};
     PyObject *params, *user, *password = Py_None, *scram_pw = Py_None,
-                             *nonce, *require = Py_None;
+                             *nonce, *require = Py_None, *cb_mode = NULL,
+                             *cbind = Py_None;
     unsigned long max_iter = PGC_SCRAM_DEFAULT_MAX_ITER;
     unsigned long require_methods = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUOOU|kOk:startup", kwlist,
-                                     &params, &user, &password, &scram_pw,
-                                     &nonce, &max_iter, &require,
-                                     &require_methods)) {
+    int ssl_in_use = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OUOOU|kOkOpO:startup",
+                                     kwlist, &params, &user, &password,
+                                     &scram_pw, &nonce, &max_iter, &require,
+                                     &require_methods, &cb_mode, &ssl_in_use,
+                                     &cbind)) {
         return NULL;
     }
     if (p->state != PS_CONNECTED) {
@@ -858,6 +904,10 @@ proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
         }
         pgc_startup_require(&p->su, (uint32_t)require_methods,
                             PyBytes_AS_STRING(p->su_require));
+    }
+    if (cb_mode != NULL &&
+        startup_channel_binding(p, cb_mode, ssl_in_use, cbind) < 0) {
+        return NULL;
     }
     if (build_startup_msg(p, params) < 0) {
         return NULL;

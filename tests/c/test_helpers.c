@@ -345,10 +345,10 @@ stream_big_values(PgcWBuf *b)
 void
 stream_scram(PgcWBuf *b, const char *server_first, const char *server_final)
 {
-    static const char *const mechs[] = {"SCRAM-SHA-256-PLUS",
-                                        "SCRAM-SHA-256"};
+    /* what a server offers over a connection without TLS */
+    static const char *const mechs[] = {"SCRAM-SHA-256"};
 
-    be_sasl_mechs(b, mechs, 2);
+    be_sasl_mechs(b, mechs, 1);
     be_auth(b, PGC_AUTH_SASL_CONTINUE, server_first, strlen(server_first));
     be_auth(b, PGC_AUTH_SASL_FINAL, server_final, strlen(server_final));
     stream_startup_part(b);

@@ -238,6 +238,124 @@ test_scram_misuse(void)
     CHECK_EQ(s.max_iterations, PGC_SCRAM_DEFAULT_MAX_ITER);
 }
 
+/* pgc_scram_client_first_cb refuses bad channel-binding arguments. */
+static void
+test_scram_cb_misuse(void)
+{
+    PgcScram s;
+    char out[PGC_SCRAM_MSG_MAX];
+    uint8_t data[PGC_CBIND_DATA_MAX + 1] = {0};
+    size_t n = 0;
+
+    CHECK_EQ(pgc_scram_client_first_cb(&s, PGC_SCRAM_CB_ENDPOINT, NULL, 32,
+                                       TEST_NONCE, 20, 0, out, sizeof(out),
+                                       &n),
+             PGC_ERR_STATE);
+    CHECK_EQ(pgc_scram_client_first_cb(&s, PGC_SCRAM_CB_ENDPOINT, data, 0,
+                                       TEST_NONCE, 20, 0, out, sizeof(out),
+                                       &n),
+             PGC_ERR_STATE);
+    CHECK_EQ(pgc_scram_client_first_cb(&s, PGC_SCRAM_CB_ENDPOINT, data,
+                                       sizeof(data), TEST_NONCE, 20, 0, out,
+                                       sizeof(out), &n),
+             PGC_ERR_STATE);
+    CHECK_EQ(pgc_scram_client_first_cb(&s, (PgcScramCb)7, data, 32,
+                                       TEST_NONCE, 20, 0, out, sizeof(out),
+                                       &n),
+             PGC_ERR_STATE);
+    CHECK_EQ(pgc_scram_client_first_cb(&s, PGC_SCRAM_CB_ENDPOINT, data,
+                                       PGC_CBIND_DATA_MAX, TEST_NONCE, 20, 0,
+                                       out, sizeof(out), &n),
+             PGC_OK);
+    CHECK_STR(out, "p=tls-server-end-point,,n=,r=" TEST_NONCE);
+    CHECK_EQ(s.cbind_input_len, 24 + PGC_CBIND_DATA_MAX);
+}
+
+/* A certificate shell: SEQUENCE { SEQUENCE {} (tbs), SEQUENCE { OID },
+ * BIT STRING }, with the OID given. */
+static size_t
+cert_shell(uint8_t *out, const uint8_t *oid, size_t oidlen)
+{
+    size_t alg = 2 + oidlen, body = 2 + (2 + alg) + 3;
+
+    out[0] = 0x30;
+    out[1] = (uint8_t)body;
+    out[2] = 0x30;
+    out[3] = 0;
+    out[4] = 0x30;
+    out[5] = (uint8_t)alg;
+    out[6] = 0x06;
+    out[7] = (uint8_t)oidlen;
+    memcpy(out + 8, oid, oidlen);
+    memcpy(out + 8 + oidlen, "\x03\x01\x00", 3);
+    return 2 + body;
+}
+
+static void
+test_cert_signature_hash(void)
+{
+    static const struct {
+        const char *oid;
+        size_t len;
+        PgcCertHash want;
+    } cases[] = {
+        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b", 9,
+         PGC_CERT_HASH_SHA256},
+        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x04", 9,
+         PGC_CERT_HASH_SHA256}, /* MD5 raised */
+        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x05", 9,
+         PGC_CERT_HASH_SHA256}, /* SHA-1 raised */
+        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c", 9,
+         PGC_CERT_HASH_SHA384},
+        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0d", 9,
+         PGC_CERT_HASH_SHA512},
+        {"\x2a\x86\x48\xce\x3d\x04\x03\x02", 8, PGC_CERT_HASH_SHA256},
+        {"\x2a\x86\x48\xce\x3d\x04\x03\x03", 8, PGC_CERT_HASH_SHA384},
+        {"\x2a\x86\x48\xce\x3d\x04\x03\x01", 8, PGC_CERT_HASH_SHA224},
+        {"\x2b\x65\x70", 3, PGC_CERT_HASH_NONE},   /* Ed25519 */
+        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0a", 9,
+         PGC_CERT_HASH_NONE},                   /* RSASSA-PSS */
+        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01", 8,
+         PGC_CERT_HASH_NONE},                   /* a prefix only */
+    };
+    uint8_t der[64], big[300];
+    PgcCertHash h;
+    size_t i, n;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = cert_shell(der, (const uint8_t *)cases[i].oid, cases[i].len);
+        h = PGC_CERT_HASH_SHA512;
+        CHECK_EQ(pgc_cert_signature_hash(der, n, &h), PGC_OK);
+        CHECK_EQ(h, cases[i].want);
+    }
+    n = cert_shell(der, (const uint8_t *)cases[0].oid, cases[0].len);
+    /* every truncation is malformed */
+    for (i = 0; i < n; i++) {
+        CHECK_EQ(pgc_cert_signature_hash(der, i, &h), PGC_ERR_PROTOCOL);
+        CHECK_EQ(h, PGC_CERT_HASH_NONE);
+    }
+    /* trailing bytes, a wrong tag, an indefinite or 5-byte length */
+    der[n] = 0;
+    CHECK_EQ(pgc_cert_signature_hash(der, n + 1, &h), PGC_ERR_PROTOCOL);
+    der[6] = 0x04;
+    CHECK_EQ(pgc_cert_signature_hash(der, n, &h), PGC_ERR_PROTOCOL);
+    memcpy(big, "\x30\x80", 2);
+    CHECK_EQ(pgc_cert_signature_hash(big, 2, &h), PGC_ERR_PROTOCOL);
+    memcpy(big, "\x30\x85\x00\x00\x00\x00\x05", 7);
+    CHECK_EQ(pgc_cert_signature_hash(big, 7, &h), PGC_ERR_PROTOCOL);
+    /* a long-form length, and one that claims more than there is */
+    memset(big, 0, sizeof(big));
+    memcpy(big, "\x30\x82\x01\x10\x30\x81\xff", 7);
+    memcpy(big + 7 + 255, "\x30\x0b\x06\x09"
+                          "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c", 13);
+    big[7 + 255 + 13] = 0x03;
+    big[7 + 255 + 14] = 0x00;
+    CHECK_EQ(pgc_cert_signature_hash(big, 4 + 0x110, &h), PGC_OK);
+    CHECK_EQ(h, PGC_CERT_HASH_SHA384);
+    big[3] = 0x11;
+    CHECK_EQ(pgc_cert_signature_hash(big, 4 + 0x110, &h), PGC_ERR_PROTOCOL);
+}
+
 void
 test_scram(void)
 {
@@ -247,4 +365,6 @@ test_scram(void)
     test_scram_bad_first_syntax();
     test_scram_bad_final();
     test_scram_misuse();
+    test_scram_cb_misuse();
+    test_cert_signature_hash();
 }

@@ -201,7 +201,7 @@ scram_rig(Rig *r)
 static void
 test_startup_scram_fail(void)
 {
-    static const char *const other[] = {"SCRAM-SHA-256-PLUS", "OAUTHBEARER"};
+    static const char *const other[] = {"SCRAM-SHA-1", "OAUTHBEARER"};
     static const char *const scram_only[] = {"SCRAM-SHA-256"};
     const char *early = "SCRAM: server sent AuthenticationOk before the SASL "
                         "exchange completed";
@@ -220,7 +220,7 @@ test_startup_scram_fail(void)
     rig_init(&r, "pencil", NULL, TEST_NONCE);
     be_sasl_mechs(&r.server, other, 2);
     rig_expect_fail(&r, PGC_ERR_AUTH,
-                    "server offered SASL mechanisms (SCRAM-SHA-256-PLUS, "
+                    "server offered SASL mechanisms (SCRAM-SHA-1, "
                     "OAUTHBEARER) but not SCRAM-SHA-256");
 
     scram_rig(&r);
@@ -548,6 +548,165 @@ test_startup_require_auth(void)
     rig_free(&r);
 }
 
+/* Channel binding: expected messages for the password "pencil", the
+ * TEST_NONCE exchange and cb data 00 01 .. 1f (computed with Python's
+ * hashlib/hmac). */
+#define CB_FINAL_P                                                          \
+    "c=cD10bHMtc2VydmVyLWVuZC1wb2ludCwsAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBk" \
+    "aGxwdHh8=,r=" TEST_NONCE "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"               \
+    ",p=Q8h71kjaoMzNI7dPksDrhRE/5mTUObF0fUHVIgBOWQg="
+#define CB_SERVER_FINAL_P "v=ykwoqH8mLqO5AQCeuwwf6lsj9f8zyJZT/CcvAbN4Ssc="
+#define CB_FINAL_Y                                                          \
+    "c=eSws,r=" TEST_NONCE "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"                 \
+    ",p=VpuC5DGQa5ro9tXE9MnKs69NH1nxnuregZZcclqIGfM="
+#define CB_SERVER_FINAL_Y "v=FOmOj9BpTGwvnzwBtWQjBaPmVxT9I8IeHBOhcIPu3us="
+
+static const char *const cb_both[] = {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"};
+static const char *const cb_plain[] = {"SCRAM-SHA-256"};
+static const char *const cb_plus[] = {"SCRAM-SHA-256-PLUS"};
+
+static void
+cb_rig(Rig *r, PgcChannelBinding mode, int ssl, const uint8_t *data,
+       const char *const *mechs, size_t nmechs)
+{
+    rig_init(r, "pencil", NULL, TEST_NONCE);
+    pgc_startup_channel_binding(&r->su, mode, ssl, data, data ? 32 : 0);
+    be_sasl_mechs(&r->server, mechs, nmechs);
+}
+
+/* A complete exchange: the client's two messages must be `mech`/`first`
+ * and `final`. */
+static void
+cb_expect_ok(Rig *r, const char *mech, const char *first, const char *final,
+             const char *server_final)
+{
+    PgcWBuf want;
+    PgcStr m = {mech, strlen(mech)};
+
+    be_auth(&r->server, PGC_AUTH_SASL_CONTINUE, TEST_SERVER_FIRST,
+            strlen(TEST_SERVER_FIRST));
+    be_auth(&r->server, PGC_AUTH_SASL_FINAL, server_final,
+            strlen(server_final));
+    be_auth(&r->server, PGC_AUTH_OK, NULL, 0);
+    be_ready(&r->server, PGC_TX_IDLE);
+    CHECK_EQ(rig_run(r), PGC_OK);
+    CHECK_EQ(r->ev, PGC_SU_EV_READY);
+    pgc_wbuf_init(&want);
+    CHECK_EQ(pgc_build_sasl_initial(&want, m, (const uint8_t *)first,
+                                    strlen(first)),
+             PGC_OK);
+    CHECK_EQ(pgc_build_sasl_response(&want, (const uint8_t *)final,
+                                     strlen(final)),
+             PGC_OK);
+    CHECK_MEM(r->out.data, r->out.len, want.data, want.len);
+    pgc_wbuf_free(&want);
+    rig_free(r);
+}
+
+static void
+test_startup_channel_binding(void)
+{
+    static const char plain_first[] = "n,,n=,r=" TEST_NONCE;
+    static const char plain_final[] =
+        "c=biws,r=" TEST_NONCE "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+        ",p=qvT2SWdEH5Q06albL+hjSYuUhCG7VndFyzIb7CK4n9k=";
+    const char *no_cb = "channel binding required, but server authenticated "
+                        "client without channel binding";
+    uint8_t data[32];
+    Rig r;
+    size_t i;
+
+    for (i = 0; i < sizeof(data); i++) {
+        data[i] = (uint8_t)i;
+    }
+    /* prefer and require over TLS with both offered: -PLUS, "p=" */
+    for (i = 0; i < 2; i++) {
+        cb_rig(&r, i ? PGC_CB_REQUIRE : PGC_CB_PREFER, 1, data, cb_both, 2);
+        cb_expect_ok(&r, "SCRAM-SHA-256-PLUS",
+                     "p=tls-server-end-point,,n=,r=" TEST_NONCE, CB_FINAL_P,
+                     CB_SERVER_FINAL_P);
+    }
+    /* prefer over TLS, server without -PLUS: "y" */
+    cb_rig(&r, PGC_CB_PREFER, 1, data, cb_plain, 1);
+    cb_expect_ok(&r, "SCRAM-SHA-256", "y,,n=,r=" TEST_NONCE, CB_FINAL_Y,
+                 CB_SERVER_FINAL_Y);
+    /* disable over TLS: plain, "n" */
+    cb_rig(&r, PGC_CB_DISABLE, 1, data, cb_both, 2);
+    cb_expect_ok(&r, "SCRAM-SHA-256", plain_first, plain_final,
+                 PG_SERVER_FINAL);
+    /* prefer over TLS, no hash for the certificate: plain, "n" (not "y",
+     * which the server would take for a downgrade) */
+    cb_rig(&r, PGC_CB_PREFER, 1, NULL, cb_both, 2);
+    cb_expect_ok(&r, "SCRAM-SHA-256", plain_first, plain_final,
+                 PG_SERVER_FINAL);
+    /* prefer without TLS: plain, "n" */
+    cb_rig(&r, PGC_CB_PREFER, 0, NULL, cb_plain, 1);
+    cb_expect_ok(&r, "SCRAM-SHA-256", plain_first, plain_final,
+                 PG_SERVER_FINAL);
+
+    /* -PLUS offered without TLS: refused whatever the mode */
+    cb_rig(&r, PGC_CB_DISABLE, 0, NULL, cb_both, 2);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "server offered SCRAM-SHA-256-PLUS authentication over "
+                    "a non-SSL connection");
+    /* only -PLUS offered, but disabled or impossible */
+    cb_rig(&r, PGC_CB_DISABLE, 1, data, cb_plus, 1);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "the server offered only SCRAM-SHA-256-PLUS and "
+                    "channel_binding is disable");
+    cb_rig(&r, PGC_CB_PREFER, 1, NULL, cb_plus, 1);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "the server offered only SCRAM-SHA-256-PLUS and its "
+                    "certificate's signature algorithm has no hash usable "
+                    "for tls-server-end-point");
+
+    /* require: every way around it fails */
+    cb_rig(&r, PGC_CB_REQUIRE, 0, NULL, cb_plain, 1);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "channel binding required, but SSL not in use");
+    cb_rig(&r, PGC_CB_REQUIRE, 1, data, cb_plain, 1);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "channel binding is required, but server did not offer "
+                    "an authentication method that supports channel "
+                    "binding");
+    cb_rig(&r, PGC_CB_REQUIRE, 1, NULL, cb_both, 2);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "channel binding required, but the server certificate's "
+                    "signature algorithm has no hash usable for "
+                    "tls-server-end-point");
+    /* trust, md5, cleartext (CVE-2025-49146) */
+    rig_init(&r, "pencil", NULL, TEST_NONCE);
+    pgc_startup_channel_binding(&r.su, PGC_CB_REQUIRE, 1, data, 32);
+    be_auth(&r.server, PGC_AUTH_OK, NULL, 0);
+    rig_expect_fail(&r, PGC_ERR_AUTH, no_cb);
+    rig_init(&r, "pencil", NULL, TEST_NONCE);
+    pgc_startup_channel_binding(&r.su, PGC_CB_REQUIRE, 1, data, 32);
+    be_auth(&r.server, PGC_AUTH_MD5, "salt", 4);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "channel binding required but not supported by server's "
+                    "authentication request");
+    CHECK_EQ(r.out.len, 0);
+    rig_init(&r, "pencil", NULL, TEST_NONCE);
+    pgc_startup_channel_binding(&r.su, PGC_CB_REQUIRE, 1, data, 32);
+    be_auth(&r.server, PGC_AUTH_CLEARTEXT, NULL, 0);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "channel binding required but not supported by server's "
+                    "authentication request");
+    /* AuthenticationOk in the middle of a -PLUS exchange */
+    cb_rig(&r, PGC_CB_REQUIRE, 1, data, cb_both, 2);
+    be_auth(&r.server, PGC_AUTH_OK, NULL, 0);
+    rig_expect_fail(&r, PGC_ERR_AUTH,
+                    "SCRAM: server sent AuthenticationOk before the SASL "
+                    "exchange completed");
+    /* a server that checked the binding differently: bad signature */
+    cb_rig(&r, PGC_CB_REQUIRE, 1, data, cb_both, 2);
+    be_auth(&r.server, PGC_AUTH_SASL_CONTINUE, TEST_SERVER_FIRST,
+            strlen(TEST_SERVER_FIRST));
+    be_auth(&r.server, PGC_AUTH_SASL_FINAL, PG_SERVER_FINAL,
+            strlen(PG_SERVER_FINAL));
+    rig_expect_fail(&r, PGC_ERR_AUTH, "SCRAM: server signature mismatch");
+}
+
 void
 test_startup(void)
 {
@@ -562,4 +721,5 @@ test_startup(void)
     test_startup_negotiate_and_async();
     test_startup_oom();
     test_startup_require_auth();
+    test_startup_channel_binding();
 }
