@@ -144,6 +144,9 @@ class ClientConfiguration(typing.NamedTuple):
     statement_cache_size: int
     max_cached_statement_lifetime: float
     max_cacheable_statement_size: int
+    # the bound on a cancellation: the CancelRequest dial, then the wait for
+    # the cancelled query's end before the connection is aborted
+    cancel_timeout: float = 5.0
 
 
 # ---------------------------------------------------------------------------
@@ -1044,8 +1047,23 @@ def _resolve_addrs(opts: _Opts):
     return result
 
 
+def _positive_float(name, value):
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        value = float(value)
+        if not value > 0 or not math.isfinite(value):  # also rejects NaN
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"invalid {name} value: expected greater than 0 "
+            f"float (got {value!r})") from None
+    return value
+
+
 def _validate_config(statement_cache_size, max_cached_statement_lifetime,
-                     max_cacheable_statement_size, command_timeout):
+                     max_cacheable_statement_size, command_timeout,
+                     cancel_timeout=None):
     for name, val, types in (
             ("max_cacheable_statement_size", max_cacheable_statement_size,
              (int,)),
@@ -1059,21 +1077,14 @@ def _validate_config(statement_cache_size, max_cached_statement_lifetime,
                 f"{name} is expected to be greater or equal to 0, "
                 f"got {val!r}")
     if command_timeout is not None:
-        try:
-            if isinstance(command_timeout, bool):
-                raise ValueError
-            command_timeout = float(command_timeout)
-            if not command_timeout > 0:           # also rejects NaN
-                raise ValueError
-        except (TypeError, ValueError):
-            raise ValueError(
-                "invalid command_timeout value: expected greater than 0 "
-                f"float (got {command_timeout!r})") from None
+        command_timeout = _positive_float("command_timeout", command_timeout)
     return ClientConfiguration(
         command_timeout=command_timeout,
         statement_cache_size=statement_cache_size,
         max_cached_statement_lifetime=max_cached_statement_lifetime,
-        max_cacheable_statement_size=max_cacheable_statement_size)
+        max_cacheable_statement_size=max_cacheable_statement_size,
+        cancel_timeout=(5.0 if cancel_timeout is None else
+                        _positive_float("cancel_timeout", cancel_timeout)))
 
 
 def _check_server_settings(server_settings):
@@ -1217,7 +1228,8 @@ def parse_connect_arguments(*, dsn, host, port, user, password, passfile,
                             max_cached_statement_lifetime,
                             max_cacheable_statement_size, command_timeout,
                             krbsrvname=None, gsslib=None,
-                            load_balance_hosts=None, tcp=None):
+                            load_balance_hosts=None, tcp=None,
+                            cancel_timeout=None):
     """-> (addrs, ConnectionParameters, ClientConfiguration).
 
     Sources, strongest first: keyword arguments, the DSN, the service file
@@ -1226,7 +1238,8 @@ def parse_connect_arguments(*, dsn, host, port, user, password, passfile,
     """
     config = _validate_config(statement_cache_size,
                               max_cached_statement_lifetime,
-                              max_cacheable_statement_size, command_timeout)
+                              max_cacheable_statement_size, command_timeout,
+                              cancel_timeout)
     _check_server_settings(server_settings)
 
     opts = _Opts()
@@ -1766,7 +1779,7 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
                   keepalives=None, keepalives_idle=None,
                   keepalives_interval=None, keepalives_count=None,
                   tcp_user_timeout=None, require_auth=None,
-                  channel_binding=None):
+                  channel_binding=None, cancel_timeout=None):
     """Open a connection (asyncpg.connect semantics).
 
     Hosts are tried in order (``load_balance_hosts='random'``: in random
@@ -1792,8 +1805,9 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
         statement_cache_size=statement_cache_size,
         max_cached_statement_lifetime=max_cached_statement_lifetime,
         max_cacheable_statement_size=max_cacheable_statement_size,
-        command_timeout=command_timeout, krbsrvname=krbsrvname,
-        gsslib=gsslib, load_balance_hosts=load_balance_hosts,
+        command_timeout=command_timeout, cancel_timeout=cancel_timeout,
+        krbsrvname=krbsrvname, gsslib=gsslib,
+        load_balance_hosts=load_balance_hosts,
         tcp=dict(keepalives=keepalives, keepalives_idle=keepalives_idle,
                  keepalives_interval=keepalives_interval,
                  keepalives_count=keepalives_count,

@@ -584,6 +584,7 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
                 config.max_cached_statement_lifetime or 0),
             max_cacheable_statement_size=config.max_cacheable_statement_size,
             command_timeout=config.command_timeout,
+            cancel_timeout=config.cancel_timeout,
             name_prefix=os.urandom(6).hex(),
         )
 

@@ -413,6 +413,18 @@ def test_command_timeout_valid():
     assert parse(host="h", command_timeout=3)[2].command_timeout == 3.0
 
 
+@pytest.mark.parametrize("value", [0, -1, True, "abc", float("nan"),
+                                   float("inf"), [1]])
+def test_cancel_timeout_invalid(value):
+    with pytest.raises(ValueError, match="invalid cancel_timeout value"):
+        parse(host="h", cancel_timeout=value)
+
+
+def test_cancel_timeout_valid():
+    assert parse(host="h")[2].cancel_timeout == 5.0
+    assert parse(host="h", cancel_timeout="0.25")[2].cancel_timeout == 0.25
+
+
 @pytest.mark.parametrize("value", [[("a", "b")], {"a": 1}, {1: "a"},
                                    "a=b"])
 def test_server_settings_invalid(value):

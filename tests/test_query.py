@@ -2,6 +2,8 @@
 
 import asyncio
 import datetime
+import os
+import signal
 import decimal
 import uuid
 
@@ -217,6 +219,34 @@ async def test_command_timeout(cluster):
         assert await c.fetchval("SELECT 10") == 10
     finally:
         await c.close()
+
+
+async def test_cancel_timeout_bounds_a_stuck_backend(cluster):
+    """cancel_timeout: after a timeout the CancelRequest goes out, but a
+    backend that cannot act on it (SIGSTOP) leaves the query running; once
+    cancel_timeout has passed the connection is aborted instead of
+    waiting forever (reliability.md §5 scenario 5)."""
+    if not hasattr(cluster, "datadir"):
+        pytest.skip("needs the temporary cluster (signals its backend)")
+    c = await pgwire.connect(**cluster.connect_kwargs(), command_timeout=0.1,
+                             cancel_timeout=0.4)
+    assert c._protocol.cancel_timeout == 0.4
+    pid = c.get_server_pid()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        with pytest.raises(asyncio.TimeoutError):
+            await c.fetchval("SELECT 1")
+        with pytest.raises(exc.InterfaceError):
+            await c.fetchval("SELECT 2", timeout=10)
+        dt = loop.time() - t0
+        assert c.is_closed()
+        # 0.1 s timeout + 0.4 s grace, well before the 5 s default
+        assert 0.45 <= dt < 3.0, dt
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        c.terminate()
 
 
 async def test_timeout_race_no_spurious_cancel(conn):
