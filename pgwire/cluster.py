@@ -88,6 +88,15 @@ _SSL_ROLES = (
     ("nossl", "pgwire_nossl", "scram-sha-256", ("hostnossl",),
      "pgwire-nossl-pw"),
     ("cert", CERT_USER, "cert", ("hostssl",), None),
+) + tuple(
+    # The other methods behind hostssl / hostnossl rules, for the TLS x auth
+    # matrix (tests/test_authmatrix.py, reliability.md §5 row 12):
+    # sslonly_md5 = pgwire_sslonly_md5 / pgwire-sslonly-md5-pw, ...
+    (f"{kind}_{method}", f"pgwire_{kind}_{method}", hba, (conn_type,),
+     f"pgwire-{kind}-{method}-pw")
+    for kind, conn_type in (("sslonly", "hostssl"), ("nossl", "hostnossl"))
+    for method, hba in (("md5", "md5"), ("password", "password"),
+                        ("trust", "trust"))
 )
 
 

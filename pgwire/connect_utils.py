@@ -893,7 +893,11 @@ def _build_context(mode: SSLMode, opts) -> ssl_module.SSLContext:
     ctx = ssl_module.SSLContext(ssl_module.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     verify = False
-    if mode >= SSLMode.require:
+    if mode >= SSLMode.allow:
+        # As libpq (initialize_SSL): whenever a root certificate is there
+        # (sslrootcert, or ~/.postgresql/root.crt), the chain is verified,
+        # under allow and prefer too; a failed verification makes prefer
+        # fall back to plaintext (tests/test_authmatrix.py).
         verify = _load_root_cert(ctx, mode, opts.get("sslrootcert"))
     if verify:
         ctx.verify_mode = ssl_module.CERT_REQUIRED

@@ -174,6 +174,9 @@ def test_users_dict(tc):
         "sslonly": ("pgwire_sslonly", "pgwire-sslonly-pw"),
         "nossl": ("pgwire_nossl", "pgwire-nossl-pw"),
         "cert": ("pgwire_cert", None),
+        **{f"{kind}_{m}": (f"pgwire_{kind}_{m}", f"pgwire-{kind}-{m}-pw")
+           for kind in ("sslonly", "nossl")
+           for m in ("md5", "password", "trust")},
     }
     assert tc.dbname == "pgwire_test"
 
@@ -215,6 +218,10 @@ def test_hba_rules(tc):
         ("hostnossl", "all", "pgwire_nossl", "127.0.0.1", "scram-sha-256"),
         ("hostssl", "all", "pgwire_cert", "127.0.0.1", "cert"),
     }
+    for kind, conn_type in (("sslonly", "hostssl"), ("nossl", "hostnossl")):
+        for method in ("md5", "password", "trust"):
+            expected.add((conn_type, "all", f"pgwire_{kind}_{method}",
+                          "127.0.0.1", method))
     for key, method in (("trust", "trust"), ("password", "password"),
                         ("md5", "md5"), ("scram", "scram-sha-256")):
         expected.add(("local", "all", f"pgwire_{key}", "", method))
