@@ -1134,8 +1134,10 @@ def _collect_dsn(opts, dsn):
 
 
 def _collect_env(opts):
+    environ, values = os.environ, opts.values
     for env, key in _ENV_KEYS:
-        opts.put(key, os.environ.get(env), _R_ENV)
+        if key not in values:     # a stronger source set it: skip the lookup
+            opts.put(key, environ.get(env), _R_ENV)
     for env, key in (("PGAPPNAME", "application_name"),
                      ("PGOPTIONS", "options")):
         val = os.environ.get(env)
@@ -1441,21 +1443,26 @@ async def open_socket(addr, params, *, loop, deadline, tls=None):
     None = as params.sslmode says (allow -> plaintext first), True = TLS
     attempt, False = plaintext.  Bounded by `deadline` (loop.time()).
     """
-    shuffle = params.load_balance_hosts is LoadBalanceHosts.random
     async with asyncio.timeout_at(deadline):
-        sock = await _dial(addr, loop, shuffle, params)
-        try:
-            if isinstance(addr, str) or not _wants_tls(params, tls):
-                return sock, None, None
-            host, port = addr
-            if params.direct_tls:
-                return sock, params.ssl, host
-            if await _negotiate_ssl(sock, loop, params.sslmode, host, port):
-                return sock, params.ssl, host
+        return await _open_socket(addr, params, loop, tls)
+
+
+async def _open_socket(addr, params, loop, tls):
+    """open_socket() for a caller that already bounds it."""
+    shuffle = params.load_balance_hosts is LoadBalanceHosts.random
+    sock = await _dial(addr, loop, shuffle, params)
+    try:
+        if isinstance(addr, str) or not _wants_tls(params, tls):
             return sock, None, None
-        except BaseException:
-            _abort_socket(sock)
-            raise
+        host, port = addr
+        if params.direct_tls:
+            return sock, params.ssl, host
+        if await _negotiate_ssl(sock, loop, params.sslmode, host, port):
+            return sock, params.ssl, host
+        return sock, None, None
+    except BaseException:
+        _abort_socket(sock)
+        raise
 
 
 def _cancel_message(pid, secret):
@@ -1559,11 +1566,12 @@ def _close_quietly(sock):
 
 
 async def _attempt(addr, params, tls, retry_when, ctx_args):
-    """One dial + startup.  retry_when: None, 'tls' or 'plain'."""
+    """One dial + startup.  retry_when: None, 'tls' or 'plain'.  Bounded by
+    the caller's timeout at ctx_args' deadline (_connect_addrs, or
+    _connect_host for a per-host connect_timeout)."""
     connect_one, config, connection_class, record_class, loop, deadline = \
         ctx_args
-    sock, ctx, hostname = await open_socket(addr, params, loop=loop,
-                                            deadline=deadline, tls=tls)
+    sock, ctx, hostname = await _open_socket(addr, params, loop, tls)
     try:
         return await connect_one(sock, ctx, hostname, addr, params, config,
                                  connection_class, record_class, loop,

@@ -245,7 +245,8 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         try:
             closed = proto.closed_future()
             proto.send_terminate()
-            await asyncio.wait_for(asyncio.shield(closed), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(closed)
         except (Exception, asyncio.CancelledError):
             self.terminate()
             raise
@@ -571,8 +572,9 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
                        config, connection_class, record_class, loop,
                        deadline):
     """Open the transport on a connected socket, run startup/auth, and
-    return a connection_class instance.  Bounded by ``deadline``
-    (loop.time())."""
+    return a connection_class instance.  The caller bounds it by
+    ``deadline`` (loop.time()) with an enclosing timeout; only the TLS
+    handshake, which asyncio times on its own, is given the rest of it."""
     from . import connect_utils
 
     def factory():
@@ -588,23 +590,17 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
             name_prefix=os.urandom(6).hex(),
         )
 
-    def remaining():
-        if deadline is None:
-            return None
-        return max(deadline - loop.time(), 0.001)
-
     kw = {}
     if ssl_context is not None:
         kw["ssl"] = ssl_context
         kw["server_hostname"] = server_hostname or None
         if deadline is not None:
-            kw["ssl_handshake_timeout"] = remaining()
+            kw["ssl_handshake_timeout"] = max(deadline - loop.time(), 0.001)
     if isinstance(addr, str):
         create = loop.create_unix_connection
     else:
         create = loop.create_connection
-    transport, proto = await asyncio.wait_for(
-        create(factory, sock=sock, **kw), remaining())
+    transport, proto = await create(factory, sock=sock, **kw)
     try:
         password = params.password
         startup_params = [("user", params.user),
@@ -628,7 +624,7 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
                                 params, "channel_binding", "prefer"),
                             ssl_in_use=ssl_in_use, cbind_data=cbind,
                             **auth_kw)
-        await asyncio.wait_for(fut, remaining())
+        await fut
         conn = connection_class(proto, transport, loop, addr, config, params)
     except BaseException:
         transport.abort()

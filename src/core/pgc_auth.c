@@ -242,14 +242,23 @@ sha256_compress_shani(uint32_t state[8], const uint8_t *p)
     _mm_storeu_si128((__m128i *)(void *)(state + 4), s1);
 }
 
-/* Asked at each use (CPUID), so no state is kept across calls. */
+/* Asked at each use (CPUID), so no state is kept across calls.  CPUID
+ * traps to the hypervisor in a VM (tens of microseconds each were measured
+ * on the benchmark machine): one answer serves a whole PBKDF2 or SCRAM
+ * exchange (the *_as functions below take it), and three CPUIDs give it. */
 static int
 cpu_has_shani(void)
 {
     unsigned a, b, c, d;
-    int sse41 = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19));
-    int sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
-    return sse41 && sha;
+    if (__get_cpuid_max(0, NULL) < 7) {
+        return 0;
+    }
+    __cpuid(1, a, b, c, d);
+    if (!(c & (1u << 19))) { /* SSE4.1 */
+        return 0;
+    }
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b & (1u << 29)) != 0; /* SHA */
 }
 
 static void
@@ -285,16 +294,9 @@ sha256_block_fn(const PgcSha256 *c)
     return sha256_block;
 }
 
-int
-pgc_sha256_init_impl(PgcSha256 *c, int hw)
-{
-    pgc_sha256_init(c);
-    c->hw = (uint8_t)(hw && c->hw);
-    return c->hw;
-}
-
-void
-pgc_sha256_init(PgcSha256 *c)
+/* hw: already known to be available (or 0 for the portable code). */
+static void
+sha256_init_as(PgcSha256 *c, int hw)
 {
     /* First 32 bits of the fractional parts of the square roots of the
      * first 8 primes (FIPS 180-4 section 5.3.3). */
@@ -306,7 +308,20 @@ pgc_sha256_init(PgcSha256 *c)
     memcpy(c->state, h0, sizeof(h0));
     c->bitlen = 0;
     c->buflen = 0;
-    c->hw = (uint8_t)cpu_has_shani();
+    c->hw = (uint8_t)hw;
+}
+
+int
+pgc_sha256_init_impl(PgcSha256 *c, int hw)
+{
+    sha256_init_as(c, hw && cpu_has_shani());
+    return c->hw;
+}
+
+void
+pgc_sha256_init(PgcSha256 *c)
+{
+    sha256_init_as(c, cpu_has_shani());
 }
 
 void
@@ -332,14 +347,20 @@ pgc_sha256_final(PgcSha256 *c, uint8_t out[PGC_SHA256_LEN])
     wipe(c, sizeof(*c));
 }
 
-void
-pgc_sha256(const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN])
+static void
+sha256_as(const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN], int hw)
 {
     PgcSha256 c;
 
-    pgc_sha256_init(&c);
+    sha256_init_as(&c, hw);
     pgc_sha256_update(&c, p, n);
     pgc_sha256_final(&c, out);
+}
+
+void
+pgc_sha256(const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN])
+{
+    sha256_as(p, n, out, cpu_has_shani());
 }
 
 /* ================================================================== */
@@ -351,16 +372,16 @@ typedef struct {
     PgcSha256 outer;
 } HmacCtx;
 
-/* hw: the hardware path if the CPU has it (1), or the portable code. */
+/* hw: as for sha256_init_as. */
 static void
-hmac_init_impl(HmacCtx *h, const uint8_t *key, size_t klen, int hw)
+hmac_init_as(HmacCtx *h, const uint8_t *key, size_t klen, int hw)
 {
     uint8_t k[64], pad[64];
     unsigned i;
 
     memset(k, 0, sizeof(k));
     if (klen > sizeof(k)) {
-        pgc_sha256(key, klen, k);
+        sha256_as(key, klen, k, hw);
     }
     else if (klen) {
         memcpy(k, key, klen);
@@ -368,22 +389,17 @@ hmac_init_impl(HmacCtx *h, const uint8_t *key, size_t klen, int hw)
     for (i = 0; i < 64; i++) {
         pad[i] = (uint8_t)(k[i] ^ 0x36u);
     }
-    pgc_sha256_init_impl(&h->inner, hw);
+    sha256_init_as(&h->inner, hw);
     pgc_sha256_update(&h->inner, pad, 64);
     for (i = 0; i < 64; i++) {
         pad[i] = (uint8_t)(k[i] ^ 0x5cu);
     }
-    pgc_sha256_init_impl(&h->outer, hw);
+    sha256_init_as(&h->outer, hw);
     pgc_sha256_update(&h->outer, pad, 64);
     wipe(k, sizeof(k));
     wipe(pad, sizeof(pad));
 }
 
-static void
-hmac_init(HmacCtx *h, const uint8_t *key, size_t klen)
-{
-    hmac_init_impl(h, key, klen, 1);
-}
 
 static void
 hmac_update(HmacCtx *h, const void *p, size_t n)
@@ -403,15 +419,22 @@ hmac_final(HmacCtx *h, uint8_t out[PGC_SHA256_LEN])
     wipe(ih, sizeof(ih));
 }
 
+static void
+hmac_sha256_as(const uint8_t *key, size_t klen, const uint8_t *msg,
+               size_t mlen, uint8_t out[PGC_SHA256_LEN], int hw)
+{
+    HmacCtx h;
+
+    hmac_init_as(&h, key, klen, hw);
+    hmac_update(&h, msg, mlen);
+    hmac_final(&h, out);
+}
+
 void
 pgc_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg,
                 size_t mlen, uint8_t out[PGC_SHA256_LEN])
 {
-    HmacCtx h;
-
-    hmac_init(&h, key, klen);
-    hmac_update(&h, msg, mlen);
-    hmac_final(&h, out);
+    hmac_sha256_as(key, klen, msg, mlen, out, cpu_has_shani());
 }
 
 /* The first (and, for a 32-byte key, only) block of PBKDF2.  An
@@ -422,18 +445,10 @@ pgc_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg,
  * once, and the padded blocks (message or inner hash, 0x80, zeros, the
  * bit length 64 * 8 + 32 * 8 = 768) are laid out once, only their first
  * 32 bytes changing. */
-void
-pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
-                  size_t saltlen, uint32_t iterations,
-                  uint8_t out[PGC_SHA256_LEN])
-{
-    pgc_pbkdf2_sha256_impl(pw, pwlen, salt, saltlen, iterations, out, 1);
-}
-
-void
-pgc_pbkdf2_sha256_impl(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
-                       size_t saltlen, uint32_t iterations,
-                       uint8_t out[PGC_SHA256_LEN], int hw)
+static void
+pbkdf2_sha256_as(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
+                 size_t saltlen, uint32_t iterations,
+                 uint8_t out[PGC_SHA256_LEN], int hw)
 {
     static const uint8_t block_index[4] = {0, 0, 0, 1};
     HmacCtx keyed, h;
@@ -443,7 +458,7 @@ pgc_pbkdf2_sha256_impl(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
     uint32_t i;
     unsigned j;
 
-    hmac_init_impl(&keyed, pw, pwlen, hw);
+    hmac_init_as(&keyed, pw, pwlen, hw);
     h = keyed;
     hmac_update(&h, salt, saltlen);
     hmac_update(&h, block_index, sizeof(block_index));
@@ -456,7 +471,6 @@ pgc_pbkdf2_sha256_impl(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
     memcpy(outer, inner, sizeof(outer));
     memcpy(inner, u, sizeof(u));
 #ifdef PGC_HAVE_SHANI
-    hw = keyed.inner.hw;
 #define PGC_COMPRESS(st, blk) \
     (hw ? sha256_compress_shani((st), (blk)) : sha256_compress((st), (blk), w))
 #else
@@ -484,6 +498,24 @@ pgc_pbkdf2_sha256_impl(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
     wipe(st, sizeof(st));
     wipe(w, sizeof(w));
 #undef PGC_COMPRESS
+}
+
+void
+pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
+                  size_t saltlen, uint32_t iterations,
+                  uint8_t out[PGC_SHA256_LEN])
+{
+    pbkdf2_sha256_as(pw, pwlen, salt, saltlen, iterations, out,
+                     cpu_has_shani());
+}
+
+void
+pgc_pbkdf2_sha256_impl(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
+                       size_t saltlen, uint32_t iterations,
+                       uint8_t out[PGC_SHA256_LEN], int hw)
+{
+    pbkdf2_sha256_as(pw, pwlen, salt, saltlen, iterations, out,
+                     hw && cpu_has_shani());
 }
 
 /* ================================================================== */
@@ -969,12 +1001,12 @@ scram_check_iter(PgcScram *s, PgcView v, uint32_t *iter)
 static void
 scram_auth_hmac(const PgcScram *s, const uint8_t key[PGC_SHA256_LEN],
                 const char *cfwp, size_t cfwp_len,
-                uint8_t out[PGC_SHA256_LEN])
+                uint8_t out[PGC_SHA256_LEN], int hw)
 {
     static const char sep[1] = {SCRAM_SEP};
     HmacCtx h;
 
-    hmac_init(&h, key, PGC_SHA256_LEN);
+    hmac_init_as(&h, key, PGC_SHA256_LEN, hw);
     hmac_update(&h, s->client_first_bare, s->client_first_bare_len);
     hmac_update(&h, sep, 1);
     hmac_update(&h, s->server_first, s->server_first_len);
@@ -993,19 +1025,20 @@ scram_proof(PgcScram *s, const char *pw, size_t pwlen, const uint8_t *salt,
     uint8_t client_key[PGC_SHA256_LEN], stored_key[PGC_SHA256_LEN];
     uint8_t server_key[PGC_SHA256_LEN];
     size_t i;
+    int hw = cpu_has_shani(); /* once for the whole proof */
 
-    pgc_pbkdf2_sha256((const uint8_t *)pw, pwlen, salt, saltlen, iter,
-                      s->salted_password);
-    pgc_hmac_sha256(s->salted_password, PGC_SHA256_LEN,
-                    (const uint8_t *)"Client Key", 10, client_key);
-    pgc_sha256(client_key, sizeof(client_key), stored_key);
-    scram_auth_hmac(s, stored_key, cfwp, cfwp_len, proof);
+    pbkdf2_sha256_as((const uint8_t *)pw, pwlen, salt, saltlen, iter,
+                     s->salted_password, hw);
+    hmac_sha256_as(s->salted_password, PGC_SHA256_LEN,
+                   (const uint8_t *)"Client Key", 10, client_key, hw);
+    sha256_as(client_key, sizeof(client_key), stored_key, hw);
+    scram_auth_hmac(s, stored_key, cfwp, cfwp_len, proof, hw);
     for (i = 0; i < PGC_SHA256_LEN; i++) {
         proof[i] ^= client_key[i];
     }
-    pgc_hmac_sha256(s->salted_password, PGC_SHA256_LEN,
-                    (const uint8_t *)"Server Key", 10, server_key);
-    scram_auth_hmac(s, server_key, cfwp, cfwp_len, s->server_signature);
+    hmac_sha256_as(s->salted_password, PGC_SHA256_LEN,
+                   (const uint8_t *)"Server Key", 10, server_key, hw);
+    scram_auth_hmac(s, server_key, cfwp, cfwp_len, s->server_signature, hw);
     wipe(client_key, sizeof(client_key));
     wipe(stored_key, sizeof(stored_key));
     wipe(server_key, sizeof(server_key));

@@ -32,8 +32,9 @@ PyObject *pgw_record_desc_new(struct ModState *st, PyObject *names);
 
 /* New record of `type` (Record or a subclass) with n NULL items (new
  * reference, not yet GC-tracked when type is exactly Record; fill every item
- * with PGW_RECORD_SET, then call pgw_record_done).  desc is borrowed (the
- * record takes its own reference). */
+ * with PGW_RECORD_SET, then call pgw_record_done, which may be skipped when
+ * no item is a GC object).  desc is borrowed (the record takes its own
+ * reference). */
 PyObject *pgw_record_new(PyTypeObject *type, PyObject *desc, Py_ssize_t n);
 void pgw_record_done(PyObject *rec);
 

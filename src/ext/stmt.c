@@ -980,6 +980,7 @@ pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype, PgcView body)
         return NULL;
     }
     const PgwCodecCtx *ctx = &s->st->codec;
+    int gc_items = 0; /* any item the cyclic GC knows about? */
     for (uint16_t i = 0; i < n; i++) {
         const PgcCol *col = &s->cols[i];
         PyObject *v;
@@ -994,9 +995,14 @@ pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype, PgcView body)
                 Py_DECREF(rec);
                 return NULL;
             }
+            gc_items |= PyObject_IS_GC(v);
         }
         PGW_RECORD_SET(rec, i, v);
     }
-    pgw_record_done(rec);
+    /* Rows of ints, strs, dates...: nothing for pgw_record_done to look at
+     * (an exact Record stays untracked; a subclass's is tracked already). */
+    if (gc_items) {
+        pgw_record_done(rec);
+    }
     return rec;
 }
