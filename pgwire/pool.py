@@ -17,7 +17,9 @@ Where asyncpg's pool goes wrong, this one does not:
   again.  A failed or timed-out reset terminates it too; release()
   itself does not raise for that.
 - The pool refills itself to ``min_size`` in the background when
-  connections die or are closed (by the server, by expiry).
+  connections die or are closed (by the server, by expiry); failed
+  connects are retried with exponential backoff (0.1 s doubling up to
+  5 s) and jitter.
 - ``max_inactive_connection_lifetime`` applies to every idle connection,
   including ones never used.  ``max_lifetime`` and ``health_check`` are
   pgwire additions.
@@ -39,6 +41,7 @@ import asyncio
 import collections
 import logging
 import numbers
+import random
 import warnings
 
 from . import _pgwire
@@ -68,7 +71,8 @@ _CLOSE_TIMEOUT = 10.0         # graceful close of one connection
 _RELEASE_TIMEOUT = 10.0       # reset on release, when no timeout is given
 _HEALTH_CHECK_TIMEOUT = 5.0   # the health check query
 _POOL_CLOSE_TIMEOUT = 60.0    # Pool.close() waiting for releases
-_REFILL_BACKOFF_MAX = 5.0     # between failed background connects
+_REFILL_BACKOFF_MIN = 0.1     # between failed background connects:
+_REFILL_BACKOFF_MAX = 5.0     # doubling from MIN up to MAX, with jitter
 
 
 def _released_error(name):
@@ -291,6 +295,7 @@ class Pool:
         # tests shorten these
         self._health_check_timeout = _HEALTH_CHECK_TIMEOUT
         self._release_timeout = _RELEASE_TIMEOUT
+        self._refill_backoff = (_REFILL_BACKOFF_MIN, _REFILL_BACKOFF_MAX)
 
     # -- initialisation --------------------------------------------------
     def __await__(self):
@@ -846,11 +851,16 @@ class Pool:
                 except Exception as e:
                     if self._closing or self._closed:
                         return
-                    backoff = min(max(backoff * 2, 0.1), _REFILL_BACKOFF_MAX)
+                    lo, hi = self._refill_backoff
+                    backoff = min(max(backoff * 2, lo), hi)
+                    # jitter ("equal jitter": half fixed, half random), so
+                    # the pools of many processes that lost the same
+                    # server do not all dial it again at the same instants
+                    delay = random.uniform(backoff / 2, backoff)
                     logger.warning("pgwire pool: could not open a "
-                                   "connection (%r); retrying in %.1f s",
-                                   e, backoff)
-                    await asyncio.sleep(backoff)
+                                   "connection (%r); retrying in %.2f s",
+                                   e, delay)
+                    await asyncio.sleep(delay)
                 else:
                     backoff = 0.0
         finally:

@@ -623,6 +623,44 @@ async def test_refill_after_backends_are_killed(kw, conn, app):
         assert await pool.fetchval("SELECT 1") == 1
 
 
+async def test_refill_backoff_has_jitter(kw, conn, app):
+    """Regression (reliability.md §5 scenario 3): the background refill
+    retried a failing connect after exactly 0.1, 0.2, 0.4 ... s, so the
+    pools of every process that lost the same server dialled it again in
+    lockstep.  The delay still doubles up to a cap, but each wait is
+    drawn from [backoff/2, backoff]."""
+    failing = False
+    dials = []
+    enough = asyncio.Event()
+
+    async def connect(*args, **kwargs):
+        if failing:
+            dials.append(time.monotonic())
+            if len(dials) >= 9:
+                enough.set()
+            raise ConnectionRefusedError("test: the server is down")
+        return await pgwire.connect(*args, **kwargs)
+
+    async with pgwire.create_pool(min_size=1, max_size=2, connect=connect,
+                                  **kw) as pool:
+        pool._refill_backoff = (0.02, 0.16)
+        failing = True
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM "
+                           "pg_stat_activity WHERE application_name = $1",
+                           app)
+        await asyncio.wait_for(enough.wait(), 10)
+        failing = False
+        await wait_pool(pool, lambda: settled(pool) and
+                        pool.get_size() == 1)
+        assert await pool.fetchval("SELECT 1") == 1
+    gaps = [b - a for a, b in zip(dials, dials[1:])][:8]
+    caps = [0.02, 0.04, 0.08, 0.16, 0.16, 0.16, 0.16, 0.16]
+    for gap, cap in zip(gaps, caps):
+        assert cap / 2 - 0.002 <= gap <= cap + 0.05, (gaps, caps)
+    # not the un-jittered sequence (chance of a false alarm: 0.2**8)
+    assert not all(abs(g - c) < 0.1 * c for g, c in zip(gaps, caps)), gaps
+
+
 async def test_max_inactive_lifetime_never_used_connections(kw, conn, app):
     async with pgwire.create_pool(
             min_size=2, max_size=2, max_inactive_connection_lifetime=0.2,
