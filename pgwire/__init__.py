@@ -21,6 +21,7 @@ _LAZY = {
     "Record": ("_pgwire", "Record"),
     "create_pool": ("pool", "create_pool"),
     "Pool": ("pool", "Pool"),
+    "clear_auth_cache": ("connection", "clear_auth_cache"),
 }
 
 __all__ = ("connect", "Connection", "Record", "create_pool", "Pool") + \

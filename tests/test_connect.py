@@ -8,6 +8,7 @@ import urllib.parse
 import pytest
 
 import pgwire
+import pgwire.utils
 from pgwire import exceptions as exc
 
 
@@ -270,3 +271,65 @@ async def test_require_auth_from_dsn_and_env(cluster, monkeypatch):
         await pgwire.connect(dsn)
     # the keyword argument wins over the environment
     await _check(await pgwire.connect(dsn, require_auth="password"))
+
+
+# --------------------------------------------------------------------------
+# The SCRAM SaltedPassword cache
+# --------------------------------------------------------------------------
+
+def _scram_entry(password):
+    import hashlib
+    from pgwire import _pgwire
+    key = hashlib.sha256(password.encode()).digest()
+    return _pgwire._scram_cache().get(key), key
+
+
+async def test_scram_cache_remembers_and_reuses(cluster):
+    from pgwire import _pgwire
+    pgwire.clear_auth_cache()
+    assert len(_pgwire._scram_cache()) == 0
+    kw = _kw(cluster, "scram")
+    await _check(await pgwire.connect(**kw))
+    entry, _ = _scram_entry(kw["password"])
+    # SaltedPassword, the iteration count, PostgreSQL's 16-byte salt
+    assert entry is not None and len(entry) == 32 + 4 + 16
+    assert int.from_bytes(entry[32:36], "big") == 4096
+    await _check(await pgwire.connect(**kw))
+    assert _scram_entry(kw["password"])[0] == entry
+    # md5 and trust remember nothing
+    await _check(await pgwire.connect(**_kw(cluster, "md5")))
+    assert len(_pgwire._scram_cache()) == 1
+    pgwire.clear_auth_cache()
+    assert len(_pgwire._scram_cache()) == 0
+
+
+async def test_scram_cache_entry_is_used_and_a_bad_one_forgotten(cluster):
+    """A remembered SaltedPassword replaces PBKDF2 (a corrupted one makes
+    the proof wrong, which the server refuses); the failure drops it, and
+    the next connect computes it again."""
+    from pgwire import _pgwire
+    kw = _kw(cluster, "scram")
+    await _check(await pgwire.connect(**kw))
+    entry, key = _scram_entry(kw["password"])
+    _pgwire._scram_cache()[key] = bytes([entry[0] ^ 1]) + entry[1:]
+    with pytest.raises(pgwire.InvalidPasswordError):
+        await pgwire.connect(**kw)
+    assert key not in _pgwire._scram_cache()
+    await _check(await pgwire.connect(**kw))
+    assert _scram_entry(kw["password"])[0] == entry
+
+
+async def test_scram_cache_new_salt_after_password_change(cluster, conn):
+    """Setting the password again gives the role a new salt: the cached
+    entry misses, PBKDF2 runs, and the entry is replaced."""
+    kw = _kw(cluster, "scram")
+    await _check(await pgwire.connect(**kw))
+    before, _ = _scram_entry(kw["password"])
+    await conn.execute(
+        "SET password_encryption = 'scram-sha-256'; "
+        f"ALTER ROLE {kw['user']} PASSWORD "
+        f"{pgwire.utils.quote_literal(kw['password'])}")
+    await _check(await pgwire.connect(**kw))
+    after, _ = _scram_entry(kw["password"])
+    assert after[36:] != before[36:]          # another salt
+    assert after[:32] != before[:32]

@@ -1027,8 +1027,17 @@ scram_proof(PgcScram *s, const char *pw, size_t pwlen, const uint8_t *salt,
     size_t i;
     int hw = cpu_has_shani(); /* once for the whole proof */
 
-    pbkdf2_sha256_as((const uint8_t *)pw, pwlen, salt, saltlen, iter,
-                     s->salted_password, hw);
+    if (s->preset_salt_len != 0 && s->preset_salt_len == saltlen &&
+        s->preset_iterations == iter &&
+        memcmp(s->preset_salt, salt, saltlen) == 0) {
+        memcpy(s->salted_password, s->preset_salted, PGC_SHA256_LEN);
+    }
+    else {
+        pbkdf2_sha256_as((const uint8_t *)pw, pwlen, salt, saltlen, iter,
+                         s->salted_password, hw);
+    }
+    wipe(s->preset_salted, sizeof(s->preset_salted));
+    s->preset_salt_len = 0;
     hmac_sha256_as(s->salted_password, PGC_SHA256_LEN,
                    (const uint8_t *)"Client Key", 10, client_key, hw);
     sha256_as(client_key, sizeof(client_key), stored_key, hw);
@@ -1111,6 +1120,11 @@ scram_client_final(PgcScram *s, const uint8_t *server_first, size_t n,
     pgc_base64_encode(s->cbind_input, s->cbind_input_len, out + clen);
     memcpy(out + clen + cb64, nonce_attr, nlen);
     memcpy(out + clen + cb64 + nlen, f.nonce.p, f.nonce.n);
+    if (saltlen <= PGC_SCRAM_SALT_MAX) {
+        memcpy(s->salt, salt, saltlen);
+        s->salt_len = saltlen;
+    }
+    s->iterations = iter;
     scram_proof(s, password, pwlen, salt, saltlen, iter, out, k, proof);
     memcpy(out + k, proof_attr, sizeof(proof_attr) - 1);
     k += sizeof(proof_attr) - 1;
@@ -1118,6 +1132,19 @@ scram_client_final(PgcScram *s, const uint8_t *server_first, size_t n,
     *outlen = k + pgc_base64_encoded_len(sizeof(proof));
     wipe(proof, sizeof(proof));
     return PGC_OK;
+}
+
+void
+pgc_scram_preset(PgcScram *s, const uint8_t *salt, size_t salt_len,
+                 uint32_t iterations, const uint8_t salted[PGC_SHA256_LEN])
+{
+    if (salt_len == 0 || salt_len > PGC_SCRAM_SALT_MAX) {
+        return;
+    }
+    memcpy(s->preset_salt, salt, salt_len);
+    s->preset_salt_len = salt_len;
+    s->preset_iterations = iterations;
+    memcpy(s->preset_salted, salted, PGC_SHA256_LEN);
 }
 
 /* On failure nothing of the exchange is kept: a later

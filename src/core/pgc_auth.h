@@ -68,6 +68,9 @@ int pgc_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
 /* ------------------------------------------------------------------ */
 #define PGC_SCRAM_NONCE_MAX 128
 #define PGC_SCRAM_MSG_MAX 1024
+/* The longest salt whose SaltedPassword can be remembered (PostgreSQL's
+ * are 16 bytes). */
+#define PGC_SCRAM_SALT_MAX 64
 /* The largest channel-binding data: a SHA-512 hash. */
 #define PGC_CBIND_DATA_MAX 64
 
@@ -94,6 +97,15 @@ typedef struct {
     size_t server_first_len;
     uint8_t salted_password[PGC_SHA256_LEN];
     uint8_t server_signature[PGC_SHA256_LEN];
+    /* the salt (decoded) and iteration count of the exchange, and a
+     * SaltedPassword known for them (pgc_scram_preset) */
+    uint8_t salt[PGC_SCRAM_SALT_MAX];
+    size_t salt_len; /* 0: longer than PGC_SCRAM_SALT_MAX, not kept */
+    uint32_t iterations;
+    uint8_t preset_salt[PGC_SCRAM_SALT_MAX];
+    size_t preset_salt_len; /* 0: no preset */
+    uint32_t preset_iterations;
+    uint8_t preset_salted[PGC_SHA256_LEN];
     char err_msg[160];
 } PgcScram;
 
@@ -119,6 +131,15 @@ PgcStatus pgc_scram_client_first_cb(PgcScram *s, PgcScramCb cb,
 PgcStatus pgc_scram_client_final(PgcScram *s, const uint8_t *server_first,
                                  size_t n, const char *password, size_t pwlen,
                                  char *out, size_t cap, size_t *outlen);
+/* A SaltedPassword computed in an earlier exchange with the same
+ * password: if the server sends this salt and iteration count,
+ * pgc_scram_client_final uses it instead of running PBKDF2.  Call after
+ * pgc_scram_client_first.  Ignored when salt_len is 0 or above
+ * PGC_SCRAM_SALT_MAX. */
+void pgc_scram_preset(PgcScram *s, const uint8_t *salt, size_t salt_len,
+                      uint32_t iterations,
+                      const uint8_t salted[PGC_SHA256_LEN]);
+
 /* Verify server-final-message "v=<base64 signature>" in constant time.
  * A server "e=<error>" or a bad signature gives PGC_ERR_AUTH. */
 PgcStatus pgc_scram_verify_server_final(PgcScram *s, const uint8_t *msg,

@@ -41,6 +41,16 @@ pgc_startup_init(PgcStartup *s, const char *user, size_t user_len,
 }
 
 void
+pgc_startup_preset(PgcStartup *s, const uint8_t *salt, size_t salt_len,
+                   uint32_t iterations, const uint8_t salted[PGC_SHA256_LEN])
+{
+    s->preset_salt = salt;
+    s->preset_salt_len = salt_len;
+    s->preset_iterations = iterations;
+    s->preset_salted = salted;
+}
+
+void
 pgc_startup_channel_binding(PgcStartup *s, PgcChannelBinding mode,
                             int ssl_in_use, const uint8_t *data, size_t len)
 {
@@ -390,6 +400,10 @@ su_auth_sasl_continue(PgcStartup *s, PgcView data, PgcWBuf *out)
     if (s->phase != PGC_SU_SASL_CONTINUE) {
         return su_unexpected(s, "SASL continuation");
     }
+    if (s->preset_salted) {
+        pgc_scram_preset(&s->scram, s->preset_salt, s->preset_salt_len,
+                         s->preset_iterations, s->preset_salted);
+    }
     st = pgc_scram_client_final(&s->scram, data.p, data.n, s->scram_password,
                                 s->scram_password_len, final, sizeof(final),
                                 &n);
@@ -416,6 +430,13 @@ su_auth_sasl_final(PgcStartup *s, PgcView data)
     st = pgc_scram_verify_server_final(&s->scram, data.p, data.n);
     if (st != PGC_OK) {
         return su_fail(s, st, s->scram.err_msg);
+    }
+    if (s->scram.salt_len != 0) {
+        memcpy(s->learned_salt, s->scram.salt, s->scram.salt_len);
+        s->learned_salt_len = s->scram.salt_len;
+        s->learned_iterations = s->scram.iterations;
+        memcpy(s->learned_salted, s->scram.salted_password, PGC_SHA256_LEN);
+        s->learned = 1;
     }
     memset(&s->scram, 0, sizeof(s->scram));
     s->phase = PGC_SU_SASL_OK;

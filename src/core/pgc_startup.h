@@ -67,6 +67,17 @@ typedef struct {
     const uint8_t *cb_data; /* borrowed tls-server-end-point hash, or NULL */
     size_t cb_len;
     int cb_used; /* SCRAM-SHA-256-PLUS was chosen */
+    /* SaltedPassword remembered by the binding (borrowed), and the one
+     * this exchange used, once the server's signature proved it right */
+    const uint8_t *preset_salt;
+    size_t preset_salt_len;
+    uint32_t preset_iterations;
+    const uint8_t *preset_salted;
+    int learned;
+    uint8_t learned_salt[PGC_SCRAM_SALT_MAX];
+    size_t learned_salt_len;
+    uint32_t learned_iterations;
+    uint8_t learned_salted[PGC_SHA256_LEN];
     uint8_t tx_status;    /* from ReadyForQuery */
     PgcScram scram;
     char err_msg[200];
@@ -98,6 +109,16 @@ void pgc_startup_require(PgcStartup *s, uint32_t allowed, const char *text);
 void pgc_startup_channel_binding(PgcStartup *s, PgcChannelBinding mode,
                                  int ssl_in_use, const uint8_t *data,
                                  size_t len);
+
+/* A SaltedPassword from an earlier SCRAM exchange with the same password
+ * (all borrowed; must outlive the machine): used instead of PBKDF2 when
+ * the server sends this salt and iteration count.  After a SCRAM exchange
+ * whose server signature verified, s->learned is 1 and learned_* hold the
+ * salt, iteration count and SaltedPassword it used, for the binding to
+ * remember (it must wipe them). */
+void pgc_startup_preset(PgcStartup *s, const uint8_t *salt, size_t salt_len,
+                        uint32_t iterations,
+                        const uint8_t salted[PGC_SHA256_LEN]);
 
 /* Handle one message.  Returns PGC_OK with *event set, or a negative status
  * with s->err_msg set:

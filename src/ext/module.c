@@ -99,6 +99,10 @@ module_exec(PyObject *module)
     if (pgw_protocol_setup_types(module, st) < 0) {
         return -1;
     }
+    st->scram_cache = PyDict_New();
+    if (st->scram_cache == NULL) {
+        return -1;
+    }
     return 0;
 }
 
@@ -115,6 +119,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->OpType);
     Py_VISIT(st->StatementType);
     Py_VISIT(st->CodecType);
+    Py_VISIT(st->scram_cache);
     if (pgw_codec_ctx_traverse(&st->codec, visit, arg)) {
         return -1;
     }
@@ -169,6 +174,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->str_cancel);
     Py_CLEAR(st->str_asyncio_future_blocking);
     Py_CLEAR(st->str_add_note);
+    Py_CLEAR(st->scram_cache);
     return 0;
 }
 
@@ -205,7 +211,17 @@ mod_cert_signature_hash(PyObject *Py_UNUSED(m), PyObject *arg)
     return PyUnicode_FromString(names[h]);
 }
 
+/* The SCRAM SaltedPassword cache (protocol.c), for tests and for
+ * pgwire.clear_auth_cache(). */
+static PyObject *
+mod_scram_cache(PyObject *m, PyObject *Py_UNUSED(ignored))
+{
+    return Py_NewRef(pgw_get_state(m)->scram_cache);
+}
+
 static PyMethodDef module_methods[] = {
+    {"_scram_cache", mod_scram_cache, METH_NOARGS,
+     "The SCRAM SaltedPassword cache: sha256(password) -> entry."},
     {"cert_signature_hash", mod_cert_signature_hash, METH_O,
      "The hash tls-server-end-point uses for a DER certificate, or None."},
     PGW_CODEC_DEBUG_METHODS

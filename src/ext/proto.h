@@ -89,6 +89,8 @@ typedef struct {
     PyObject *su_user, *su_password, *su_scram_password, *su_nonce; /* bytes */
     PyObject *su_require; /* require_auth text (bytes) or NULL */
     PyObject *su_cbind;   /* tls-server-end-point hash (bytes) or NULL */
+    PyObject *su_cache_key; /* sha256 of the SCRAM password (bytes) */
+    PyObject *su_preset;    /* the scram_cache entry used (bytes) or NULL */
     PyObject *startup_fut;
 
     int32_t backend_pid;

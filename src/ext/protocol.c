@@ -385,22 +385,113 @@ clear_startup_secrets(ProtocolObject *p)
     Py_CLEAR(p->su_scram_password);
     Py_CLEAR(p->su_nonce);
     Py_CLEAR(p->su_cbind);
+    Py_CLEAR(p->su_cache_key);
+    Py_CLEAR(p->su_preset);
     p->su.cb_data = NULL;
     p->su.cb_len = 0;
+    p->su.preset_salt = p->su.preset_salted = NULL;
+    p->su.learned = 0;
+    memset(p->su.learned_salted, 0, sizeof(p->su.learned_salted));
     memset(&p->su.scram, 0, sizeof(p->su.scram));
     p->su.password = NULL;
     p->su.scram_password = NULL;
 }
 
+/* A failed startup that used a remembered SaltedPassword forgets it (it
+ * cannot be wrong for its salt, but a failure is no time to trust it). */
+static void
+scram_cache_forget(ProtocolObject *p)
+{
+    if (p->su_preset == NULL || p->su_cache_key == NULL) {
+        return;
+    }
+    PyObject *cur = PyDict_GetItemWithError(p->st->scram_cache,
+                                            p->su_cache_key);
+    if (cur == p->su_preset &&
+        PyDict_DelItem(p->st->scram_cache, p->su_cache_key) < 0) {
+        PyErr_WriteUnraisable((PyObject *)p);
+    }
+    else if (cur == NULL && PyErr_Occurred()) {
+        PyErr_WriteUnraisable((PyObject *)p);
+    }
+}
+
 static int
 startup_fail(ProtocolObject *p, PyObject *exc)
 {
+    scram_cache_forget(p);
     clear_startup_secrets(p);
     if (exc == NULL) {
         return -1;
     }
     pgw_proto_fatal(p, exc);
     return 0;
+}
+
+/* The SaltedPassword cache (module state): after a SCRAM exchange whose
+ * server signature verified, the salt, iteration count and SaltedPassword
+ * are kept under sha256(password), so connecting again with the same
+ * password skips the PBKDF2 rounds.  Value layout: SaltedPassword (32
+ * bytes), iterations (4, big-endian), salt.  Bounded: emptied when full. */
+#define SCRAM_CACHE_MAX 64
+#define SCRAM_CACHE_HDR (PGC_SHA256_LEN + 4)
+
+static int
+scram_cache_lookup(ProtocolObject *p)
+{
+    PyObject *pw = p->su_scram_password != Py_None ? p->su_scram_password
+                                                   : p->su_password;
+    uint8_t key[PGC_SHA256_LEN];
+
+    if (pw == Py_None) {
+        return 0;
+    }
+    pgc_sha256((const uint8_t *)PyBytes_AS_STRING(pw),
+               (size_t)PyBytes_GET_SIZE(pw), key);
+    Py_XSETREF(p->su_cache_key,
+               PyBytes_FromStringAndSize((const char *)key, sizeof(key)));
+    memset(key, 0, sizeof(key));
+    if (p->su_cache_key == NULL) {
+        return -1;
+    }
+    PyObject *hit = PyDict_GetItemWithError(p->st->scram_cache,
+                                            p->su_cache_key);
+    if (hit == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_XSETREF(p->su_preset, Py_NewRef(hit));
+    const uint8_t *v = (const uint8_t *)PyBytes_AS_STRING(hit);
+    pgc_startup_preset(&p->su, v + SCRAM_CACHE_HDR,
+                       (size_t)PyBytes_GET_SIZE(hit) - SCRAM_CACHE_HDR,
+                       pgc_load_u32(v + PGC_SHA256_LEN), v);
+    return 0;
+}
+
+static void
+scram_cache_remember(ProtocolObject *p)
+{
+    PyObject *cache = p->st->scram_cache;
+
+    if (!p->su.learned || p->su_cache_key == NULL) {
+        return;
+    }
+    PyObject *v = PyBytes_FromStringAndSize(
+        NULL, (Py_ssize_t)(SCRAM_CACHE_HDR + p->su.learned_salt_len));
+    if (v == NULL) {
+        PyErr_WriteUnraisable((PyObject *)p);
+        return;
+    }
+    uint8_t *b = (uint8_t *)PyBytes_AS_STRING(v);
+    memcpy(b, p->su.learned_salted, PGC_SHA256_LEN);
+    pgc_store_u32(b + PGC_SHA256_LEN, p->su.learned_iterations);
+    memcpy(b + SCRAM_CACHE_HDR, p->su.learned_salt, p->su.learned_salt_len);
+    if (PyDict_GET_SIZE(cache) >= SCRAM_CACHE_MAX) {
+        PyDict_Clear(cache);
+    }
+    if (PyDict_SetItem(cache, p->su_cache_key, v) < 0) {
+        PyErr_WriteUnraisable((PyObject *)p);
+    }
+    Py_DECREF(v);
 }
 
 static int
@@ -431,6 +522,7 @@ on_startup_msg(ProtocolObject *p, const PgcMsg *m)
         return -1;
     }
     if (ev == PGC_SU_EV_READY) {
+        scram_cache_remember(p);
         clear_startup_secrets(p);
         p->tx_status = p->su.tx_status;
         p->state = PS_READY;
@@ -907,6 +999,9 @@ proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
     }
     if (cb_mode != NULL &&
         startup_channel_binding(p, cb_mode, ssl_in_use, cbind) < 0) {
+        return NULL;
+    }
+    if (scram_cache_lookup(p) < 0) {
         return NULL;
     }
     if (build_startup_msg(p, params) < 0) {

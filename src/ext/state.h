@@ -52,6 +52,9 @@ typedef struct ModState {
     PyObject *str_cancel;
     PyObject *str_asyncio_future_blocking;
     PyObject *str_add_note;
+    /* SCRAM SaltedPassword per password (protocol.c): sha256(password)
+     * -> (salt, iterations, SaltedPassword) */
+    PyObject *scram_cache;
 } ModState;
 
 static inline ModState *

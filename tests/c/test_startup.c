@@ -707,6 +707,68 @@ test_startup_channel_binding(void)
     rig_expect_fail(&r, PGC_ERR_AUTH, "SCRAM: server signature mismatch");
 }
 
+/* SaltedPassword remembered between exchanges (pgc_startup_preset and
+ * s->learned): same messages as computing it, PBKDF2 skipped. */
+static void
+test_startup_salted_preset(void)
+{
+    static const char final[] =
+        "c=biws,r=" TEST_NONCE "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+        ",p=qvT2SWdEH5Q06albL+hjSYuUhCG7VndFyzIb7CK4n9k=";
+    uint8_t salt[16], salted[PGC_SHA256_LEN], wrong[PGC_SHA256_LEN];
+    size_t saltlen = 0;
+    Rig r;
+    PgcWBuf want;
+    PgcStr mech = {"SCRAM-SHA-256", 13};
+    static const char first[] = "n,,n=,r=" TEST_NONCE;
+
+    CHECK_EQ(pgc_base64_decode("W22ZaJ0SNY7soEsUEjb6gQ==", 24, salt,
+                               sizeof(salt), &saltlen),
+             PGC_OK);
+    CHECK_EQ(saltlen, 16);
+    pgc_pbkdf2_sha256((const uint8_t *)"pencil", 6, salt, saltlen, 4096,
+                      salted);
+    pgc_wbuf_init(&want);
+    CHECK_EQ(pgc_build_sasl_initial(&want, mech, (const uint8_t *)first,
+                                    sizeof(first) - 1),
+             PGC_OK);
+    CHECK_EQ(pgc_build_sasl_response(&want, (const uint8_t *)final,
+                                     sizeof(final) - 1),
+             PGC_OK);
+
+    /* computed: the machine reports what it used */
+    rig_init(&r, "pencil", NULL, TEST_NONCE);
+    stream_scram(&r.server, TEST_SERVER_FIRST, PG_SERVER_FINAL);
+    CHECK_EQ(rig_run(&r), PGC_OK);
+    CHECK_EQ(r.su.learned, 1);
+    CHECK_MEM(r.su.learned_salt, r.su.learned_salt_len, salt, saltlen);
+    CHECK_EQ(r.su.learned_iterations, 4096);
+    CHECK_MEM(r.su.learned_salted, PGC_SHA256_LEN, salted, PGC_SHA256_LEN);
+    rig_free(&r);
+
+    /* preset with the right value: the same messages; with a preset for
+     * another salt or iteration count: ignored */
+    for (int i = 0; i < 3; i++) {
+        rig_init(&r, "pencil", NULL, TEST_NONCE);
+        pgc_startup_preset(&r.su, salt, i == 1 ? 15 : saltlen,
+                           i == 2 ? 4095 : 4096, salted);
+        stream_scram(&r.server, TEST_SERVER_FIRST, PG_SERVER_FINAL);
+        CHECK_EQ(rig_run(&r), PGC_OK);
+        CHECK_EQ(r.ev, PGC_SU_EV_READY);
+        CHECK_MEM(r.out.data, r.out.len, want.data, want.len);
+        rig_free(&r);
+    }
+    /* a preset really replaces PBKDF2: a wrong one gives another proof,
+     * which the server's signature then refuses */
+    memcpy(wrong, salted, sizeof(wrong));
+    wrong[0] ^= 1;
+    rig_init(&r, "pencil", NULL, TEST_NONCE);
+    pgc_startup_preset(&r.su, salt, saltlen, 4096, wrong);
+    stream_scram(&r.server, TEST_SERVER_FIRST, PG_SERVER_FINAL);
+    rig_expect_fail(&r, PGC_ERR_AUTH, "SCRAM: server signature mismatch");
+    pgc_wbuf_free(&want);
+}
+
 void
 test_startup(void)
 {
@@ -722,4 +784,5 @@ test_startup(void)
     test_startup_oom();
     test_startup_require_auth();
     test_startup_channel_binding();
+    test_startup_salted_preset();
 }
