@@ -88,28 +88,88 @@ core-check:
 
 ctest-all: core-check ctest ctest-clang ctest-asan ctest-valgrind
 
-$(FUZZ_DIR)/fuzz_stream: tests/fuzz/fuzz_stream.c $(FUZZ_HELPER) $(CTEST_HDR) $(CORE_SRC) $(CORE_HDR)
+# ----------------------------------------------------------------------
+# libFuzzer targets (tests/fuzz; clang -fsanitize=fuzzer,address,undefined)
+#   fuzz_stream   the backend byte stream in fuzz-chosen chunks: framing,
+#                 every message parser, the startup/auth machine
+#   fuzz_errors   ErrorResponse/NoticeResponse fields and every accessor
+#                 the binding uses, framed and chunked
+#   fuzz_scram    SCRAM server-first/server-final messages, strict base64
+#   fuzz_cert     the certificate DER walker (channel binding), if present
+#   decoders      every binary decoder of the extension (fuzz_decoders.py;
+#                 smoke: replay of the recorded values + a seeded loop;
+#                 long runs: atheris, see fuzz-decoders below)
+# make fuzz-smoke            bounded runs (FUZZ_RUNS each; CI: 30000)
+# make fuzz-long FUZZ_SECONDS=600
+#                            each target for FUZZ_SECONDS in turn; new inputs
+#                            go to tests/fuzz/build/long-<target>, crashes
+#                            to tests/fuzz/build/crash-<target>-*
+# make fuzz-record           re-record the seeds from a throwaway server
+#                            (tests/fuzz/record_traffic.py; not run in CI)
+# Reproduce a crash: tests/fuzz/build/fuzz_<target> <crash file>
+# ----------------------------------------------------------------------
+FUZZ_TARGETS  = stream errors scram \
+                $(if $(wildcard tests/fuzz/fuzz_cert.c),cert)
+FUZZ_SECONDS ?= 600
+# -max_len per target (the others: 4096)
+FUZZ_MAXLEN   = case $$t in stream) echo 100000;; errors) echo 65536;; \
+                scram) echo 2048;; *) echo 4096;; esac
+FUZZ_DEC_SMOKE ?= 1000
+
+.PHONY: fuzz-long fuzz-record fuzz-decoders-smoke
+
+# Every target: tests/fuzz/fuzz_<name>.c with the core (and the message
+# dumper of tests/c, which the stream and errors targets use).
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HELPER) $(CTEST_HDR) $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(FUZZ_DIR)
 	$(CLANG) $(CORE_WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_HELPER) $(CORE_SRC)
 
-$(FUZZ_DIR)/fuzz_scram: tests/fuzz/fuzz_scram.c $(CORE_SRC) $(CORE_HDR)
-	@mkdir -p $(FUZZ_DIR)
-	$(CLANG) $(CORE_WARN) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC)
-
-fuzz: $(FUZZ_DIR)/fuzz_stream $(FUZZ_DIR)/fuzz_scram
+fuzz: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 
 # Bounded runs over the seed corpus; new inputs go to build/, never into
 # the committed seeds.
-fuzz-smoke: fuzz
-	@mkdir -p $(FUZZ_DIR)/work-stream $(FUZZ_DIR)/work-scram
-	$(SAN_ENV) $(FUZZ_DIR)/fuzz_stream -runs=$(FUZZ_RUNS) -dict=$(FUZZ_DICT) \
-	    -max_len=100000 -print_final_stats=1 \
-	    $(FUZZ_DIR)/work-stream $(FUZZ_CORPUS)/stream
-	$(SAN_ENV) $(FUZZ_DIR)/fuzz_scram -runs=$(FUZZ_RUNS) -dict=$(FUZZ_DICT) \
-	    -max_len=2048 -print_final_stats=1 \
-	    $(FUZZ_DIR)/work-scram $(FUZZ_CORPUS)/scram
+fuzz-smoke: fuzz fuzz-decoders-smoke
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_DIR)/work-$$t || exit 1; \
+	    echo "fuzz-smoke: $$t"; \
+	    $(SAN_ENV) $(FUZZ_DIR)/fuzz_$$t -runs=$(FUZZ_RUNS) \
+	        -dict=$(FUZZ_DICT) -max_len=$$($(FUZZ_MAXLEN)) \
+	        -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
+	        $(FUZZ_DIR)/work-$$t $(FUZZ_CORPUS)/$$t || exit 1; \
+	done
 
-# Regenerate the seed corpus from the unit-test streams.
+# The decoders, with the extension as built (make so / pip install -e):
+# every recorded value replayed, then a seeded mutation loop that also
+# draws from the recorded values.
+fuzz-decoders-smoke:
+	PYTHONPATH=$(CURDIR) $(PYTHON) tests/fuzz/fuzz_decoders.py \
+	    --replay $(FUZZ_CORPUS)/decoders
+	PYTHONPATH=$(CURDIR) $(PYTHON) tests/fuzz/fuzz_decoders.py \
+	    --random --seed 1 \
+	    --per-oid $(FUZZ_DEC_SMOKE) --corpus $(FUZZ_CORPUS)/decoders
+
+# Long runs: each target for FUZZ_SECONDS, one after the other (then the
+# decoders under atheris for as long).  The committed seeds are read, not
+# written; what libFuzzer keeps goes to build/long-<target> and is reused
+# by the next long run.
+fuzz-long: fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_DIR)/long-$$t || exit 1; \
+	    echo "fuzz-long: $$t for $(FUZZ_SECONDS) s"; \
+	    $(SAN_ENV) $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -dict=$(FUZZ_DICT) -max_len=$$($(FUZZ_MAXLEN)) \
+	        -timeout=20 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
+	        $(FUZZ_DIR)/long-$$t $(FUZZ_CORPUS)/$$t || exit 1; \
+	done
+	$(MAKE) fuzz-decoders FUZZ_DEC_RUNS=-1 FUZZ_DEC_TIME=$(FUZZ_SECONDS)
+
+# Re-record the seeds (stream, errors, scram, decoders) from a workload
+# run against a throwaway server through a recording relay.
+fuzz-record:
+	PYTHONPATH=$(CURDIR) $(PYTHON) tests/fuzz/record_traffic.py --out $(FUZZ_CORPUS)
+
+# Regenerate the unit-test seeds (the streams of tests/c).
 fuzz-corpus: $(CTEST_DIR)/test_core
 	@mkdir -p $(FUZZ_CORPUS)/stream $(FUZZ_CORPUS)/scram
 	$(CTEST_DIR)/test_core --write-corpus $(FUZZ_CORPUS)
@@ -156,6 +216,8 @@ FUZZ_DEC_DIR    = build/fuzz-dec
 FUZZ_DEC_RUNS  ?= 1000000
 FUZZ_DEC_SEED  ?= 1
 FUZZ_DEC_PEROID ?= 3000
+# -max_total_time for atheris (0: none; fuzz-long sets it)
+FUZZ_DEC_TIME  ?= 0
 
 # $(call fuzz_dec_build,DIR,ENV): build into DIR, package copy at DIR/path
 define fuzz_dec_build
@@ -177,15 +239,17 @@ fuzz-decoders:
 	    tests/fuzz/fuzz_decoders.py --write-corpus $(FUZZ_DEC_DIR)/seeds
 	PYTHONPATH=$(CURDIR)/$(FUZZ_DEC_DIR)/cov/path $(PYTHON) \
 	    tests/fuzz/fuzz_decoders.py -runs=$(FUZZ_DEC_RUNS) -max_len=4096 \
+	    -max_total_time=$(FUZZ_DEC_TIME) \
 	    -print_final_stats=1 -artifact_prefix=$(FUZZ_DEC_DIR)/ \
-	    $(FUZZ_DEC_DIR)/work $(FUZZ_DEC_DIR)/seeds
+	    $(FUZZ_DEC_DIR)/work $(FUZZ_DEC_DIR)/seeds $(FUZZ_CORPUS)/decoders
 	$(call fuzz_dec_build,$(FUZZ_DEC_DIR)/asan,PGWIRE_SANITIZE=1 CC=$(GCC))
 	PYTHONPATH=$(CURDIR)/$(FUZZ_DEC_DIR)/asan/path PYTHONMALLOC=malloc \
 	LD_PRELOAD="$$($(GCC) -print-file-name=libasan.so) $$($(GCC) -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    sh -c '$(PYTHON) tests/fuzz/fuzz_decoders.py --replay \
-	        $(FUZZ_DEC_DIR)/seeds $(FUZZ_DEC_DIR)/work && \
+	        $(FUZZ_DEC_DIR)/seeds $(FUZZ_DEC_DIR)/work \
+	        $(FUZZ_CORPUS)/decoders && \
 	    $(PYTHON) tests/fuzz/fuzz_decoders.py --random \
 	        --seed $(FUZZ_DEC_SEED) --per-oid $(FUZZ_DEC_PEROID)'
 

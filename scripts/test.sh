@@ -26,7 +26,7 @@ fuzzlog=$(mktemp)
 if ! make -s fuzz-smoke FUZZ_RUNS=${FUZZ_RUNS:-30000} >"$fuzzlog" 2>&1; then
     tail -n 60 "$fuzzlog"; rm -f "$fuzzlog"; exit 1
 fi
-grep -E "^(Done|stat::number_of_executed_units)" "$fuzzlog" || true
+grep -E "^(fuzz-smoke:|Done|stat::number_of_executed_units)|findings" "$fuzzlog" || true
 rm -f "$fuzzlog"
 step "pytest (asyncio)"
 $PY -m pytest -q -p no:cacheprovider "$@"

@@ -24,6 +24,7 @@ Two drivers share the oid list and the seed corpus:
 * a seeded mutation loop, no atheris needed (tests/test_codec_fuzz.py)::
 
       python tests/fuzz/fuzz_decoders.py --random [--seed S] [--per-oid N]
+          [--corpus tests/fuzz/corpus/decoders]
 
   ``run_random(seed, per_oid)`` returns (findings, executions).
 """
@@ -193,12 +194,31 @@ def _random_input(rng, seeds):
     return _mutate(rng, rng.choice(seeds), seeds)
 
 
-def run_random(seed=0, per_oid=2000, oids=None, max_findings=20):
+def load_corpus(paths, corpus):
+    """Add the files under paths (fuzz_decoders layout: 2-byte oid, then
+    the value; e.g. the recorded values in tests/fuzz/corpus/decoders) to
+    corpus {oid: [bytes, ...]} for the oids it has."""
+    for path in paths:
+        if not os.path.isdir(path):
+            continue
+        for name in sorted(os.listdir(path)):
+            with open(os.path.join(path, name), "rb") as fh:
+                data = fh.read()
+            if len(data) >= 2:
+                oid = data[0] << 8 | data[1]
+                if oid in corpus and data[2:] not in corpus[oid]:
+                    corpus[oid].append(data[2:])
+    return corpus
+
+
+def run_random(seed=0, per_oid=2000, oids=None, max_findings=20,
+               corpus_dirs=()):
     """Decode per_oid mutated inputs for every oid (or the given ones),
-    deterministically for a seed.  Returns [(oid, data, exception), ...]
-    (at most max_findings) and the number of executions."""
+    deterministically for a seed (and the corpus_dirs' files).  Returns
+    [(oid, data, exception), ...] (at most max_findings) and the number of
+    executions."""
     m = _codec_module()
-    corpus = seed_corpus(m)
+    corpus = load_corpus(corpus_dirs, seed_corpus(m))
     findings = []
     runs = 0
     for oid in (oids or sorted(corpus)):
@@ -300,6 +320,8 @@ def main():
     p.add_argument("--random", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--per-oid", type=int, default=2000)
+    p.add_argument("--corpus", action="append", default=[],
+                   help="--random: also mutate the values in this dir")
     p.add_argument("--write-corpus")
     p.add_argument("--replay", action="store_true")
     args, rest = p.parse_known_args()
@@ -309,7 +331,8 @@ def main():
     if args.replay:
         return 1 if _replay(rest) else 0
     if args.random:
-        findings, runs = run_random(args.seed, args.per_oid)
+        findings, runs = run_random(args.seed, args.per_oid,
+                                    corpus_dirs=args.corpus)
         print(f"{runs} executions, {len(findings)} findings")
         for oid, data, exc in findings:
             print(f"  oid {oid}: {data!r}: {type(exc).__name__}: {exc}")
