@@ -132,6 +132,11 @@ PREPARE_INT = PARSE_OK + NO_PARAMS + row_desc(("a", 23)) + READY
     ("invalid UTF-8 in error message",
      [msg(b"E", b"SERROR\x00C42601\x00M\xff\xfe bad\x00\x00") + READY],
      exc.PostgresSyntaxError, False),
+    # regression: a field code of 0x80 or above raised UnicodeDecodeError
+    # (found by reading the binding beside the fuzz_errors target)
+    ("non-ASCII field code in an error",
+     [msg(b"E", b"SERROR\x00C42601\x00Mboom\x00\xffx\x00\x00") + READY],
+     exc.PostgresSyntaxError, False),
 ])
 async def test_hostile_server(name, script, err, closed):
     conn, res = await run(script)
@@ -140,6 +145,28 @@ async def test_hostile_server(name, script, err, closed):
         assert conn.is_closed() is closed, name
     finally:
         conn.terminate()
+
+
+async def test_notice_with_non_ascii_field_code():
+    """Regression: a NoticeResponse with a field code of 0x80 or above
+    raised UnicodeDecodeError and closed the connection; the unknown
+    field is now ignored and the query's result arrives."""
+    notices = []
+    script = [PREPARE_INT, msg(b"2") +
+              msg(b"N", b"SNOTICE\x00C00000\x00Mhello\x00\x80y\x00\x00") +
+              data_row(struct.pack("!i", 7)) + msg(b"C", b"SELECT 1\x00") +
+              READY]
+    async with FakeServer(script) as port:
+        conn = await pgwire.connect(host="127.0.0.1", port=port, user="u",
+                                    database="d", ssl="disable", timeout=5)
+        try:
+            conn.add_log_listener(lambda c, m: notices.append(m))
+            rows = await asyncio.wait_for(conn.fetch("SELECT 1"), 5)
+            assert [tuple(r) for r in rows] == [(7,)]
+            assert not conn.is_closed()
+        finally:
+            conn.terminate()
+    assert [n.message for n in notices] == ["hello"]
 
 
 async def test_bad_array_dimensions():

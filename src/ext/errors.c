@@ -27,6 +27,12 @@ pgw_fields_from_msg(PgcView body)
             /* keep what we have: a mangled field must not hide the error */
             break;
         }
+        if (code >= 0x80) {
+            /* not a field type anyone defines (they are ASCII letters);
+             * "frontends should silently ignore fields of unrecognized
+             * type" -- and a non-ASCII key would not decode */
+            continue;
+        }
         char k[2] = {(char)code, 0};
         PyObject *v = PyUnicode_DecodeUTF8((const char *)value.p,
                                            (Py_ssize_t)value.n, "replace");
