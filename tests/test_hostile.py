@@ -163,8 +163,15 @@ PREPARE_INT = PARSE_OK + NO_PARAMS + row_desc(("a", 23)) + READY
     ("negative field length",
      [PREPARE_INT, msg(b"2") + msg(b"D", struct.pack("!hi", 1, -5)) +
       msg(b"C", b"SELECT 1\x00") + READY], exc.ProtocolError, False),
-    ("bad int4 width",
+    # int4 result columns are asked for in text format
+    ("int4 that is not decimal text",
      [PREPARE_INT, msg(b"2") + data_row(b"\0\0\1") +
+      msg(b"C", b"SELECT 1\x00") + READY], ValueError, False),
+    ("int4 text out of range",
+     [PREPARE_INT, msg(b"2") + data_row(b"2147483648") +
+      msg(b"C", b"SELECT 1\x00") + READY], ValueError, False),
+    ("int4 text with a sign only",
+     [PREPARE_INT, msg(b"2") + data_row(b"-") +
       msg(b"C", b"SELECT 1\x00") + READY], ValueError, False),
     ("bad ReadyForQuery status",
      [PREPARE_INT, msg(b"2") + msg(b"C", b"SELECT 0\x00") + msg(b"Z", b"?")],
@@ -199,7 +206,7 @@ async def test_notice_with_non_ascii_field_code():
     notices = []
     script = [PREPARE_INT, msg(b"2") +
               msg(b"N", b"SNOTICE\x00C00000\x00Mhello\x00\x80y\x00\x00") +
-              data_row(struct.pack("!i", 7)) + msg(b"C", b"SELECT 1\x00") +
+              data_row(b"7") + msg(b"C", b"SELECT 1\x00") +
               READY]
     async with FakeServer(script) as port:
         conn = await pgwire.connect(host="127.0.0.1", port=port, user="u",

@@ -384,3 +384,23 @@ async def test_records_of_atomic_values_are_not_gc_tracked(conn):
     r[0].append(r)  # a real cycle through the list is collectable
     del r
     assert gc.collect() >= 0
+
+
+async def test_integer_columns_in_text_format(conn):
+    """Top-level int2/int4/int8/oid result columns are asked for in text
+    (cheaper for the server than int4send & co.); every boundary value
+    comes back exact, NULLs too, and params/arrays/composites stay
+    binary."""
+    row = await conn.fetchrow(
+        "SELECT (-32768)::int2 a, 32767::int2 b, (-2147483647 - 1)::int4 c,"
+        " 2147483647::int4 d, (-9223372036854775807 - 1)::int8 e,"
+        " 9223372036854775807::int8 f, 4294967295::oid g, 0::oid h,"
+        " NULL::int4 i, 0::int8 j, (-1)::int4 k, $1::int8 l,"
+        " ARRAY[-1, 2]::int4[] m, ROW((-5)::int4, 6::int8) n", -7)
+    assert tuple(row[:12]) == (-32768, 32767, -2**31, 2**31 - 1, -2**63,
+                               2**63 - 1, 2**32 - 1, 0, None, 0, -1, -7)
+    assert row["m"] == [-1, 2]
+    assert tuple(row["n"]) == (-5, 6)
+    assert all(type(v) is int for v in row[:12] if v is not None)
+    vals = await conn.fetch("SELECT i::int4 FROM generate_series(-3, 3) i")
+    assert [r[0] for r in vals] == [-3, -2, -1, 0, 1, 2, 3]

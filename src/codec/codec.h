@@ -119,6 +119,10 @@ struct PgwCodec {
 
 /* The codec for a builtin type oid (the static table), or NULL. */
 const PgwCodec *pgw_codec_builtin(uint32_t oid);
+/* The codec to decode a top-level result column of codec c with: c, or
+ * for the builtin int2/int4/int8/oid codecs a decode-only variant in text
+ * format (cheaper for the server to produce; codec_int.c). */
+const PgwCodec *pgw_codec_result_variant(const PgwCodec *c);
 /* The text fallback: format text, decode -> str (UTF-8), encode accepts
  * str only. */
 const PgwCodec *pgw_codec_text_fallback(void);

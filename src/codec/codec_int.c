@@ -310,3 +310,91 @@ pgw_float8_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     memcpy(&bits, &v, sizeof(bits));
     return pgw_put_i64(buf, (int64_t)bits);
 }
+
+/* ------------------------------------------------------------------ */
+/* Integer result columns in text format                               */
+/* ------------------------------------------------------------------ */
+/* A server spends more CPU on int4send & co. than on int4out: each
+ * binary datum goes through pq_begintypsend, which allocates a 1 kB
+ * StringInfo.  Measured with W3 (1000 int4 rows): 213 against 181 us of
+ * server CPU per query.  So the statement layer asks for top-level int2,
+ * int4, int8 and oid result columns in text and decodes them here
+ * (decimal text is as cheap to read as the binary form).  Parameters,
+ * arrays, composites and COPY stay binary. */
+
+/* PostgreSQL's int2out/int4out/int8out/oidout: an optional '-' then 1 to
+ * 20 digits; the value must fit the column's type. */
+static PyObject *
+int_text_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                const uint8_t *p, size_t n)
+{
+    (void)ctx;
+    size_t i = 0;
+    uint64_t v = 0;
+    int neg = n > 0 && p[0] == '-';
+    i = (size_t)neg;
+    if (i == n || n - i > 20) {
+        goto bad;
+    }
+    for (; i < n; i++) {
+        unsigned d = (unsigned)p[i] - '0';
+        if (d > 9 || v > (UINT64_MAX - d) / 10) {
+            goto bad;
+        }
+        v = v * 10 + d;
+    }
+    switch (codec->oid) {
+    case 26: /* oid */
+        if (neg || v > UINT32_MAX) {
+            goto bad;
+        }
+        return PyLong_FromUnsignedLong((unsigned long)v);
+    case 21:
+        if (v > (neg ? 32768u : 32767u)) {
+            goto bad;
+        }
+        break;
+    case 23:
+        if (v > (neg ? 2147483648u : 2147483647u)) {
+            goto bad;
+        }
+        break;
+    default: /* 20, int8 */
+        if (v > (neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX)) {
+            goto bad;
+        }
+        break;
+    }
+    if (neg) {
+        /* v <= 2^63: -(v - 1) - 1 stays in range */
+        return PyLong_FromLongLong(v ? -(int64_t)(v - 1) - 1 : 0);
+    }
+    return PyLong_FromLongLong((int64_t)v);
+bad:
+    return pgw_codec_value_error(codec, "%zu bytes that are not a %s in "
+                                 "text format", n, codec->name);
+}
+
+#define INT_TEXT(o, nm)                                                    \
+    {.oid = (o), .name = (nm), .format = PGC_FORMAT_TEXT,                  \
+     .decode = int_text_decode, .encode = NULL}
+
+static const PgwCodec int_text_codecs[] = {
+    INT_TEXT(20, "int8"),
+    INT_TEXT(21, "int2"),
+    INT_TEXT(23, "int4"),
+    INT_TEXT(26, "oid"),
+};
+
+const PgwCodec *
+pgw_codec_result_variant(const PgwCodec *c)
+{
+    for (size_t i = 0; i < sizeof(int_text_codecs) / sizeof(int_text_codecs[0]);
+         i++) {
+        if (c->oid == int_text_codecs[i].oid &&
+            c == pgw_codec_builtin(c->oid)) {
+            return &int_text_codecs[i];
+        }
+    }
+    return c;
+}

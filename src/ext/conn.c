@@ -417,9 +417,7 @@ conn_copy(ConnCoreObject *c, PyObject *const *args, Py_ssize_t nargs)
         StmtObject *s = (StmtObject *)args[2];
         for (uint16_t i = 0; i < s->ncols && o->pending_exc == NULL; i++) {
             const PgwCodec *cd = s->col_codecs[i];
-            int16_t fmt = s->ncol_formats == 1 ? s->col_formats[0]
-                                               : s->col_formats[i];
-            if (fmt != 1 || cd->encode == NULL) {
+            if (cd->format != PGC_FORMAT_BINARY || cd->encode == NULL) {
                 o->pending_exc = pgw_make_exc(
                     c->st->InternalClientError,
                     "no binary format encoder for type %s (column %R): "

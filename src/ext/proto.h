@@ -37,7 +37,9 @@ struct StmtObject {
     uint16_t ncols;
     uint32_t *col_oids;
     const PgwCodec **col_codecs;
-    int16_t *col_formats;
+    const PgwCodec **col_decoders; /* col_codecs, or the text variant
+                                      (pgw_codec_result_variant) */
+    int16_t *col_formats;         /* col_decoders' formats */
     uint16_t ncol_formats;   /* 1 if all the same */
     PgcCol *cols;            /* scratch for DataRow parsing */
     PyObject *names;  /* tuple of column names (str) */

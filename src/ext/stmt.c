@@ -33,6 +33,7 @@ stmt_free_arrays(StmtObject *s)
     PyMem_Free(s->param_formats);
     PyMem_Free(s->col_oids);
     PyMem_Free(s->col_codecs);
+    PyMem_Free(s->col_decoders);
     PyMem_Free(s->col_formats);
     PyMem_Free(s->cols);
     s->param_oids = NULL;
@@ -40,6 +41,7 @@ stmt_free_arrays(StmtObject *s)
     s->param_formats = NULL;
     s->col_oids = NULL;
     s->col_codecs = NULL;
+    s->col_decoders = NULL;
     s->col_formats = NULL;
     s->cols = NULL;
 }
@@ -89,6 +91,7 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
     s->ncols = 0;
     s->col_oids = NULL;
     s->col_codecs = NULL;
+    s->col_decoders = NULL;
     s->col_formats = NULL;
     s->ncol_formats = 0;
     s->cols = NULL;
@@ -349,7 +352,8 @@ pgw_stmt_resolve(ProtocolObject *p, StmtObject *s, int force,
             goto error;
         }
         s->col_codecs[i] = c;
-        s->col_formats[i] = c->format;
+        s->col_decoders[i] = pgw_codec_result_variant(c);
+        s->col_formats[i] = s->col_decoders[i]->format;
     }
     compact_formats(s->param_formats, s->nparams, &s->nparam_formats);
     compact_formats(s->col_formats, s->ncols, &s->ncol_formats);
@@ -396,13 +400,16 @@ stmt_alloc_cols(StmtObject *s, uint16_t n)
 {
     PyMem_Free(s->col_oids);
     PyMem_Free(s->col_codecs);
+    PyMem_Free(s->col_decoders);
     PyMem_Free(s->col_formats);
     PyMem_Free(s->cols);
     s->col_oids = PyMem_Calloc((size_t)n + 1, sizeof(uint32_t));
     s->col_codecs = PyMem_Calloc((size_t)n + 1, sizeof(PgwCodec *));
+    s->col_decoders = PyMem_Calloc((size_t)n + 1, sizeof(PgwCodec *));
     s->col_formats = PyMem_Calloc((size_t)n + 1, sizeof(int16_t));
     s->cols = PyMem_Calloc((size_t)n + 1, sizeof(PgcCol));
-    if (!s->col_oids || !s->col_codecs || !s->col_formats || !s->cols) {
+    if (!s->col_oids || !s->col_codecs || !s->col_decoders ||
+        !s->col_formats || !s->cols) {
         PyErr_NoMemory();
         return -1;
     }
@@ -988,7 +995,7 @@ pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype, PgcView body)
             v = Py_NewRef(Py_None);
         }
         else {
-            const PgwCodec *c = s->col_codecs[i];
+            const PgwCodec *c = s->col_decoders[i];
             v = c->decode(ctx, c, col->p, (size_t)col->len);
             if (v == NULL) {
                 note_column(s, i);
