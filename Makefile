@@ -120,7 +120,7 @@ FUZZ_DEC_SMOKE ?= 1000
 
 # Every target: tests/fuzz/fuzz_<name>.c with the core (and the message
 # dumper of tests/c, which the stream and errors targets use).
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HELPER) $(CTEST_HDR) $(CORE_SRC) $(CORE_HDR)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_HELPER) $(CTEST_HDR) $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(FUZZ_DIR)
 	$(CLANG) $(CORE_WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_HELPER) $(CORE_SRC)
 

@@ -18,17 +18,17 @@ import pgwire
 from pgwire import _pgwire
 from pgwire import connect_utils
 
+import test_connect
+
 pytestmark = pytest.mark.tls
 
 OPENSSL = shutil.which("openssl")
 
 
 def _kw(cluster, method, **extra):
-    user, password = cluster.users[method]
-    kw = dict(host=cluster.tcp_host, port=cluster.port, user=user,
-              password=password, database="postgres", ssl="require")
-    kw.update(extra)
-    return kw
+    """test_connect's keyword arguments, over TLS unless told otherwise."""
+    extra.setdefault("ssl", "require")
+    return test_connect._kw(cluster, method, **extra)
 
 
 async def _ssl_of(conn):

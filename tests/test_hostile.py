@@ -9,7 +9,6 @@ import asyncio
 import base64
 import gc
 import json
-import os
 import struct
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 import pgwire
 from pgwire import exceptions as exc
 
-from test_faults import REPORT, fault_rows  # noqa: F401 (fixture)
+from test_faults import REPORT, _fd_count, fault_rows  # noqa: F401
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -44,10 +43,6 @@ def hostile_report(request, fault_rows):  # noqa: F811
         f.write(json.dumps(row) + "\n")
     fault_rows.append(row)
     assert ran > 0 and passed == ran and row["leaked_fds"] == 0, row
-
-
-def _fd_count():
-    return len(os.listdir("/proc/self/fd"))
 
 
 @pytest.fixture(autouse=True)
@@ -88,7 +83,20 @@ def data_row(*vals):
     return msg(b"D", body)
 
 
-class FakeServer:
+class _Loopback:
+    """A listener on 127.0.0.1 that runs ``self.handle`` per connection;
+    ``async with`` gives its port."""
+
+    async def __aenter__(self):
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def __aexit__(self, *a):
+        self.server.close()
+        await self.server.wait_closed()
+
+
+class FakeServer(_Loopback):
     """Answers the startup, then replies to each client Sync with the next
     scripted chunk of bytes (or closes when the script says so)."""
 
@@ -124,13 +132,6 @@ class FakeServer:
         finally:
             writer.close()
 
-    async def __aenter__(self):
-        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
-        return self.server.sockets[0].getsockname()[1]
-
-    async def __aexit__(self, *a):
-        self.server.close()
-        await self.server.wait_closed()
 
 
 async def run(script, query="SELECT 1", *args):
@@ -359,7 +360,7 @@ def client_nonce_of(first):
     return data.split(b"r=", 1)[1].split(b",")[0]
 
 
-class StartupServer:
+class StartupServer(_Loopback):
     """Runs ``script(reader, writer)`` for each connection; the script
     plays the server's side of the startup and authentication."""
 
@@ -381,13 +382,6 @@ class StartupServer:
         finally:
             writer.close()
 
-    async def __aenter__(self):
-        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
-        return self.server.sockets[0].getsockname()[1]
-
-    async def __aexit__(self, *a):
-        self.server.close()
-        await self.server.wait_closed()
 
 
 def plain(reply):

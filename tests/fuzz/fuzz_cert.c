@@ -10,16 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "../../src/core/pgc_auth.h"
-
-#define FUZZ_CHECK(c)  \
-    do {               \
-        if (!(c)) {    \
-            abort();   \
-        }              \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -32,24 +32,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "../../src/core/pgc_frame.h"
 #include "../../src/core/pgc_msg.h"
 #include "../../src/core/pgc_parse.h"
 #include "../../src/core/pgc_startup.h"
 #include "../c/pgc_dump.h"
-
-#define FUZZ_NONCE "rOprNGfwEbeRWgbNEkqO"
-#define FUZZ_MAX_ITER 64u
-#define FUZZ_MAX_MSG (1u << 20)
-
-#define FUZZ_CHECK(c)  \
-    do {               \
-        if (!(c)) {    \
-            abort();   \
-        }              \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The field codes the exceptions map to attributes (FIELD_MAP). */
 static const char field_codes[] = "SVCMDHPpqWstcdnFLR";

@@ -11,19 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "../../src/core/pgc_auth.h"
-
-#define FUZZ_NONCE "rOprNGfwEbeRWgbNEkqO"
-#define FUZZ_MAX_ITER 64u
-
-#define FUZZ_CHECK(c)  \
-    do {               \
-        if (!(c)) {    \
-            abort();   \
-        }              \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
 check_err(const PgcScram *s, PgcStatus st)
