@@ -333,3 +333,16 @@ async def test_scram_cache_new_salt_after_password_change(cluster, conn):
     after, _ = _scram_entry(kw["password"])
     assert after[36:] != before[36:]          # another salt
     assert after[:32] != before[:32]
+
+
+async def test_scram_cache_ignores_what_is_not_an_entry(cluster):
+    """The dict is reachable from Python: a value pgwire did not write is
+    ignored (never read past its end) and replaced by a real entry."""
+    from pgwire import _pgwire
+    kw = _kw(cluster, "scram")
+    _, key = _scram_entry(kw["password"])
+    for junk in (b"x", b"", "text", b"\0" * 36):
+        _pgwire._scram_cache()[key] = junk
+        await _check(await pgwire.connect(**kw))
+        entry, _ = _scram_entry(kw["password"])
+        assert isinstance(entry, bytes) and len(entry) == 32 + 4 + 16

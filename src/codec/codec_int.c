@@ -329,10 +329,9 @@ int_text_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                 const uint8_t *p, size_t n)
 {
     (void)ctx;
-    size_t i = 0;
     uint64_t v = 0;
     int neg = n > 0 && p[0] == '-';
-    i = (size_t)neg;
+    size_t i = (size_t)neg;
     if (i == n || n - i > 20) {
         goto bad;
     }

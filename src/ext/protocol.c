@@ -459,6 +459,10 @@ scram_cache_lookup(ProtocolObject *p)
     if (hit == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
+    if (!PyBytes_Check(hit) || PyBytes_GET_SIZE(hit) <= SCRAM_CACHE_HDR) {
+        return 0; /* not an entry of ours (the dict is reachable from
+                     Python, as _pgwire._scram_cache()) */
+    }
     Py_XSETREF(p->su_preset, Py_NewRef(hit));
     const uint8_t *v = (const uint8_t *)PyBytes_AS_STRING(hit);
     pgc_startup_preset(&p->su, v + SCRAM_CACHE_HDR,
