@@ -14,6 +14,8 @@ from pgwire import exceptions as exc
 from pgwire.transaction import (
     Transaction, TransactionOutcomeUnknownError, TransactionState)
 
+from waiting import wait_until
+
 
 @pytest.fixture
 async def table(conn):
@@ -375,12 +377,10 @@ async def test_transaction_is_sync(conn):
 
 # -- connection lost around COMMIT --------------------------------------
 async def _wait_backend_gone(conn2, pid):
-    for _ in range(200):
-        if not await conn2.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("backend did not exit")
+    async def gone():
+        return not await conn2.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)
+    await wait_until(gone, 10, f"backend {pid} exited")
 
 
 async def test_commit_outcome_unknown_during_commit(cluster, conn2):
