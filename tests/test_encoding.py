@@ -105,12 +105,13 @@ async def test_set_client_encoding_results(conn, conn2, table, enc, text,
     assert await conn.fetchval(f"SELECT t FROM {table}") == text
     row = await conn.fetchrow(
         "SELECT $1::varchar AS v, $1::bpchar AS b, $1::name AS n, "
-        "$1::json AS j, $1::jsonb AS jb, ARRAY[$1, 'x'] AS a, "
+        "to_json($1::text) AS j, ARRAY[$1, 'x'] AS a, "
         "ROW($1, 2) AS r, $1::unknown::text AS u",
         text)
     assert row["v"] == text
     assert row["b"] == text
     assert row["n"] == text
+    assert row["j"] == '"%s"' % text
     assert row["a"] == [text, "x"]
     assert row["r"] == (text, 2)
     assert row["u"] == text
@@ -136,8 +137,8 @@ async def test_set_client_encoding_json_and_enum(conn, conn2, enc, text,
         assert await conn.fetchval(
             f"SELECT ARRAY[$1::{tname}, 'plain']", text) == [text, "plain"]
         j = '{"k": "%s"}' % text
-        assert await conn.fetchval("SELECT $1::jsonb", j) == j.replace(
-            '": "', '": "')
+        assert await conn.fetchval("SELECT $1::jsonb", j) == j
+        assert await conn.fetchval("SELECT $1::json", j) == j
         assert await conn.fetchval("SELECT $1::jsonb->>'k'", j) == text
     finally:
         await conn2.execute(f"DROP TYPE {tname}")
@@ -201,7 +202,7 @@ async def test_set_client_encoding_errors_and_notices(conn, table, enc,
         await conn.execute(
             f"DO $$ BEGIN RAISE EXCEPTION '{lit} %', 'x' "
             f"USING HINT = '{lit}'; END $$")
-    assert str(ei.value) == f"{text} x"
+    assert ei.value.message == f"{text} x"
     assert ei.value.hint == text
 
     got = []
@@ -209,9 +210,16 @@ async def test_set_client_encoding_errors_and_notices(conn, table, enc,
     await conn.execute(f"DO $$ BEGIN RAISE NOTICE '{lit}'; END $$")
     await asyncio.sleep(0)
     assert [m.message for m in got] == [text]
-    # a ParameterStatus value in the client encoding
-    await conn.execute(f"SET application_name TO '{lit}'")
-    assert conn.get_settings().application_name == text
+    # a ParameterStatus value in the client encoding (application_name is
+    # ASCII-only on the server; session_authorization is a role name)
+    role = f"enc {text} {uuid.uuid4().hex[:6]}"
+    await conn.execute(f'CREATE ROLE "{role}"')
+    try:
+        await conn.execute(f'SET SESSION AUTHORIZATION "{role}"')
+        assert conn.get_settings().session_authorization == role
+        await conn.execute("RESET SESSION AUTHORIZATION")
+    finally:
+        await conn.execute(f'DROP ROLE "{role}"')
 
 
 @pytest.mark.parametrize("enc,text,_bad", SESSION_ENCODINGS, ids=SESSION_IDS)
@@ -322,19 +330,34 @@ async def test_sql_ascii_client_encoding(conn, conn2, table):
 # Encodings pgwire cannot follow
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("enc", ["MULE_INTERNAL", "EUC_TW"])
-async def test_unsupported_encoding_closes(conn, enc):
-    with pytest.raises(exc.InterfaceError) as ei:
-        await conn.execute(f"SET client_encoding TO '{enc}'")
-    _names_encoding(ei.value, enc)
-    assert conn.is_closed()
+# (client encoding, database encoding the server converts it from)
+UNSUPPORTED = [("EUC_TW", None), ("MULE_INTERNAL", "LATIN1")]
 
 
-async def test_unsupported_encoding_at_connect(cluster):
+@pytest.mark.parametrize("enc,dbenc", UNSUPPORTED,
+                         ids=[u[0] for u in UNSUPPORTED])
+async def test_unsupported_encoding_closes(cluster, enc_databases, enc,
+                                           dbenc):
+    db = enc_databases[dbenc] if dbenc else None
+    c = await pgwire.connect(**cluster.connect_kwargs(database=db))
+    try:
+        with pytest.raises(exc.InterfaceError) as ei:
+            await c.execute(f"SET client_encoding TO '{enc}'")
+        _names_encoding(ei.value, enc)
+        assert c.is_closed()
+    finally:
+        await c.close()
+
+
+@pytest.mark.parametrize("enc,dbenc", UNSUPPORTED,
+                         ids=[u[0] for u in UNSUPPORTED])
+async def test_unsupported_encoding_at_connect(cluster, enc_databases, enc,
+                                               dbenc):
+    db = enc_databases[dbenc] if dbenc else None
     with pytest.raises(exc.InterfaceError) as ei:
         await pgwire.connect(**cluster.connect_kwargs(
-            server_settings={"client_encoding": "MULE_INTERNAL"}))
-    _names_encoding(ei.value, "MULE_INTERNAL")
+            database=db, server_settings={"client_encoding": enc}))
+    _names_encoding(ei.value, enc)
 
 
 # ---------------------------------------------------------------------------
