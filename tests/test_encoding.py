@@ -411,3 +411,24 @@ async def test_latin1_database_latin1_client(cluster, enc_databases):
             "SELECT convert_to($1::text, 'UTF8')", "ÿ") == "ÿ".encode()
     finally:
         await c.close()
+
+
+@pytest.mark.parametrize("enc,text,bad", SESSION_ENCODINGS, ids=SESSION_IDS)
+async def test_set_client_encoding_hstore(conn, enc, text, bad):
+    """hstore's binary codec (keys and values are client-encoding text),
+    and its text form without a codec."""
+    await conn.execute("CREATE EXTENSION IF NOT EXISTS hstore")
+    schema = await conn.fetchval(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+        "ON n.oid = e.extnamespace WHERE e.extname = 'hstore'")
+    await conn.execute(f"SET client_encoding TO '{enc}'")
+    assert await conn.fetchval(
+        "SELECT hstore($1, $1)::text", text) == f'"{text}"=>"{text}"'
+    await conn.set_builtin_type_codec("hstore", schema=schema,
+                                      codec_name="pg_contrib.hstore")
+    assert await conn.fetchval(
+        "SELECT (akeys($1::hstore))[1]", {text: None}) == text
+    with pytest.raises(exc.DataError) as ei:
+        await conn.fetchval("SELECT $1::hstore", {bad: "v"})
+    _names_encoding(ei.value, enc)
+    assert await conn.fetchval("SELECT 1") == 1
