@@ -431,4 +431,40 @@ async def test_set_client_encoding_hstore(conn, enc, text, bad):
     with pytest.raises(exc.DataError) as ei:
         await conn.fetchval("SELECT $1::hstore", {bad: "v"})
     _names_encoding(ei.value, enc)
+    assert await conn.fetchval("SELECT hstore('k', 'v')") == {"k": "v"}
+    # hstore_send gives lengths before converting: refused, never misread
+    with pytest.raises(ValueError) as ei:
+        await conn.fetchval("SELECT hstore($1, 'v')", text)
+    _names_encoding(ei.value, enc)
     assert await conn.fetchval("SELECT 1") == 1
+
+
+async def _hstore_conn(cluster, database):
+    c = await pgwire.connect(**cluster.connect_kwargs(database=database))
+    await c.execute("CREATE EXTENSION IF NOT EXISTS hstore")
+    schema = await c.fetchval(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+        "ON n.oid = e.extnamespace WHERE e.extname = 'hstore'")
+    await c.set_builtin_type_codec("hstore", schema=schema,
+                                   codec_name="pg_contrib.hstore")
+    return c
+
+
+async def test_hstore_latin1_database(cluster, enc_databases):
+    """A LATIN1 database: binary hstore reads right when the client
+    encoding is the database's, and is refused (not misread, as on main)
+    while the server converts to UTF8."""
+    c = await _hstore_conn(cluster, enc_databases["LATIN1"])
+    try:
+        with pytest.raises(ValueError, match="client_encoding"):
+            await c.fetchval("SELECT hstore('café', 'ÿ')")
+        assert await c.fetchval("SELECT hstore('k', 'v')") == {"k": "v"}
+        assert await c.fetchval(
+            "SELECT hstore('café', 'ÿ')::text") == '"café"=>"ÿ"'
+        await c.execute("SET client_encoding TO 'LATIN1'")
+        assert await c.fetchval(
+            "SELECT hstore('café', 'ÿ')") == {"café": "ÿ"}
+        assert await c.fetchval("SELECT $1::hstore", {"é": None}) == \
+            {"é": None}
+    finally:
+        await c.close()

@@ -49,6 +49,9 @@ typedef struct {
      * its own copy (ProtocolObject.codec) whose enc follows the server's
      * client_encoding ParameterStatus. */
     const PgwEncoding *enc;
+    /* The server converts text between server_encoding and
+     * client_encoding (they differ, and neither is SQL_ASCII). */
+    int converts;
     PyDateTime_CAPI *dt;  /* datetime C API (capsule, borrowed forever) */
     PyObject *decimal_type;  /* decimal.Decimal */
     PyObject *uuid_type;     /* uuid.UUID */

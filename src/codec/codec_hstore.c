@@ -9,6 +9,14 @@
  * takes a mapping (anything with items(), as asyncpg) or an iterable of
  * (key, value) pairs; keys are str, values str or None; NUL characters
  * are refused (PostgreSQL text cannot hold them).
+ *
+ * Encodings: hstore_send writes each length before converting the text to
+ * the client encoding, so while the server converts (client_encoding is
+ * not server_encoding, neither SQL_ASCII) a non-ASCII string's length is
+ * wrong.  Such a string is refused with a ValueError rather than read
+ * misaligned: the first string whose two lengths differ holds a byte >=
+ * 0x80 within the bytes read for it, in every client encoding.  Encoding
+ * is fine (hstore_recv converts first, then takes the lengths).
  */
 #include "codec_dyn_priv.h"
 
@@ -20,6 +28,30 @@ static PGW_COLD PyObject *
 hs_malformed(const PgwCodec *codec, const char *what)
 {
     return pgw_codec_value_error(codec, "%s", what);
+}
+
+static int
+hs_has_non_ascii(PgcView v)
+{
+    for (size_t i = 0; i < v.n; i++) {
+        if (v.p[i] >= 0x80) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static PGW_COLD int
+hs_converted(const PgwCodecCtx *ctx, const PgwCodec *codec)
+{
+    pgw_codec_value_error(
+        codec,
+        "non-ASCII text cannot be read in binary format while the server "
+        "converts from server_encoding to client_encoding \"%s\" "
+        "(hstore_send sends the lengths before converting); use the "
+        "database's encoding as client_encoding, or select it as text",
+        pgw_enc_name(ctx));
+    return -1;
 }
 
 /* One string of the pair: *out = str, or None when null_ok and the
@@ -42,6 +74,14 @@ hs_read_str(const PgwCodecCtx *ctx, const PgwCodec *codec, PgcCur *cur,
         hs_malformed(codec, null_ok ? "negative value length"
                                     : "null value not allowed in hstore key");
         return -1;
+    }
+    if (ctx->converts) {
+        /* the bytes this string's length covers, or what is left */
+        size_t left = pgc_cur_left(cur);
+        PgcView probe = {cur->p, (size_t)len < left ? (size_t)len : left};
+        if (hs_has_non_ascii(probe)) {
+            return hs_converted(ctx, codec);
+        }
     }
     if (pgc_cur_bytes(cur, (size_t)len, &v) != PGC_OK) {
         hs_malformed(codec, "length exceeds the data");

@@ -105,6 +105,8 @@ typedef struct {
      * ParameterStatus.  Every text encode and decode of the connection
      * goes through it. */
     PgwCodecCtx codec;
+    char client_encoding[32]; /* as the server reported them ("" until */
+    char server_encoding[32]; /* then), for codec.converts */
 
     /* requests: at most one in flight (pipelining comes later) */
     OpObject *cur;        /* strong */

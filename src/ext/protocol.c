@@ -377,6 +377,20 @@ follow_client_encoding(ProtocolObject *p, PgcView value)
     return -1;
 }
 
+/* Keep an encoding name the server reported and recompute
+ * codec.converts. */
+static void
+note_encoding(ProtocolObject *p, char *dst, size_t cap, PgcView value)
+{
+    size_t n = value.n < cap - 1 ? value.n : cap - 1;
+    memcpy(dst, value.p, n);
+    dst[n] = '\0';
+    const char *c = p->client_encoding, *s = p->server_encoding;
+    p->codec.converts = c[0] != '\0' && s[0] != '\0' && strcmp(c, s) != 0 &&
+                        strcmp(c, "SQL_ASCII") != 0 &&
+                        strcmp(s, "SQL_ASCII") != 0;
+}
+
 static int
 on_param_status(ProtocolObject *p, PgcView body)
 {
@@ -385,9 +399,16 @@ on_param_status(ProtocolObject *p, PgcView body)
         PyErr_SetString(p->st->ProtocolError, "malformed ParameterStatus");
         return -1;
     }
-    if (view_is(name, "client_encoding") &&
-        follow_client_encoding(p, value) < 0) {
-        return -1;
+    if (view_is(name, "client_encoding")) {
+        if (follow_client_encoding(p, value) < 0) {
+            return -1;
+        }
+        note_encoding(p, p->client_encoding, sizeof(p->client_encoding),
+                      value);
+    }
+    else if (view_is(name, "server_encoding")) {
+        note_encoding(p, p->server_encoding, sizeof(p->server_encoding),
+                      value);
     }
     PyObject *k = view_str(p, name);
     PyObject *v = k ? view_str(p, value) : NULL;
@@ -1274,6 +1295,7 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     p->st = st;
     p->codec = st->codec;
     p->codec.enc = NULL; /* UTF8 until the server says otherwise */
+    p->codec.converts = 0;
     pgc_wbuf_init(&p->wb);
     if (pgc_reader_init(&p->rd, PGC_READER_INIT_CAP) != PGC_OK) {
         Py_DECREF(p);
