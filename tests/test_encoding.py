@@ -289,7 +289,14 @@ async def test_server_settings_client_encoding(cluster, conn2, table):
         assert await c.fetchval(f"SELECT t FROM {table}") == "café"
     finally:
         await c.close()
-    assert await _stored(conn2, table) == ["café"]
+    # a DSN query parameter becomes a server setting too
+    c = await pgwire.connect(cluster.dsn(client_encoding="WIN1252"))
+    try:
+        assert c.get_settings().client_encoding == "WIN1252"
+        await c.execute(f"INSERT INTO {table} VALUES (2, $1)", "€")
+    finally:
+        await c.close()
+    assert await _stored(conn2, table) == ["café", "€"]
 
 
 async def test_pool_reset_restores_utf8(cluster, conn2, table):
