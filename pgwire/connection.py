@@ -616,10 +616,14 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
     transport, proto = await create(factory, sock=sock, **kw)
     try:
         password = params.password
+        # UTF8 unless server_settings asks for another client_encoding:
+        # the protocol follows whatever the server then reports.
+        settings = params.server_settings or {}
         startup_params = [("user", params.user),
                           ("database", params.database),
-                          ("client_encoding", "utf-8")]
-        for k, v in (params.server_settings or {}).items():
+                          ("client_encoding",
+                           settings.get("client_encoding", "utf-8"))]
+        for k, v in settings.items():
             if k not in ("user", "database", "client_encoding"):
                 startup_params.append((k, v))
         scram_password = (connect_utils.saslprep(password)

@@ -119,7 +119,8 @@ on_data_row(OpObject *op, PgcView body)
     if (!op->want_rows || op->error != NULL || op->stmt == NULL) {
         return 0;
     }
-    PyObject *row = pgw_stmt_decode_row(op->stmt, op->record_class, body);
+    PyObject *row = pgw_stmt_decode_row(op->stmt, &op->proto->codec,
+                                        op->record_class, body);
     if (row == NULL) {
         op_capture_error(op);
         return 0;
@@ -196,7 +197,7 @@ on_prepare_msg(OpObject *op, const PgcMsg *m)
         rc = pgw_stmt_on_param_desc(op->stmt, m->body);
     }
     else if (m->type == PGC_MSG_ROW_DESCRIPTION) {
-        rc = pgw_stmt_on_row_desc(op->stmt, m->body);
+        rc = pgw_stmt_on_row_desc(op->stmt, &op->proto->codec, m->body);
     }
     else {
         rc = pgw_stmt_on_no_data(op->stmt);
@@ -262,7 +263,8 @@ pgw_op_on_message(OpObject *op, const PgcMsg *m)
         if (op->error != NULL) {
             return 0;
         }
-        PyObject *exc = pgw_error_from_msg(op->st, m->body, op->query);
+        PyObject *exc = pgw_error_from_msg(op->st, &op->proto->codec, m->body,
+                                           op->query);
         if (exc == NULL) {
             op_capture_error(op);
             return 0;
@@ -433,12 +435,14 @@ op_send_simple(OpObject *op)
 {
     ProtocolObject *p = op->proto;
     Py_ssize_t n;
-    const char *sql = PyUnicode_AsUTF8AndSize(op->query, &n);
+    PyObject *owner;
+    const char *sql = pgw_proto_query_text(p, op->query, NULL, &n, &owner);
     if (sql == NULL) {
         return -1;
     }
     PgcStr s = {sql, (size_t)n};
     PgcStatus rc = pgc_build_query(&p->wb, s);
+    Py_XDECREF(owner);
     if (rc != PGC_OK) {
         PyErr_SetString(op->st->InterfaceError,
                         rc == PGC_ERR_NOMEM

@@ -99,6 +99,14 @@ typedef struct {
     int32_t backend_secret;
     uint8_t tx_status;
     PyObject *settings; /* dict str -> str */
+    /* The codec context of this connection: a copy of the module state's
+     * (its objects are borrowed: the module outlives the protocol, whose
+     * type it owns) whose enc follows the server's client_encoding
+     * ParameterStatus.  Every text encode and decode of the connection
+     * goes through it. */
+    PgwCodecCtx codec;
+    char client_encoding[32]; /* as the server reported them ("" until */
+    char server_encoding[32]; /* then), for codec.converts */
 
     /* requests: at most one in flight (pipelining comes later) */
     OpObject *cur;        /* strong */
@@ -242,6 +250,14 @@ void pgw_proto_reset_types(ProtocolObject *p);
 void pgw_proto_set_reading(ProtocolObject *p, int paused);
 /* Bound the wait for the abandoned request's ReadyForQuery. */
 int pgw_proto_arm_drain_timer(ProtocolObject *p);
+/* Query text in the connection's client encoding: a pointer valid while
+ * `query` and *owner live (*owner: a new reference or NULL), *n set.
+ * `utf8` is the query's UTF-8 bytes when the caller has them, or NULL.
+ * NULL with InterfaceError naming the encoding when the text has a
+ * character the encoding lacks. */
+const char *pgw_proto_query_text(ProtocolObject *p, PyObject *query,
+                                 PyObject *utf8, Py_ssize_t *n,
+                                 PyObject **owner);
 
 /* stmt.c */
 double pgw_monotonic(void); /* seconds, CLOCK_MONOTONIC */
@@ -259,7 +275,8 @@ int pgw_stmt_same_row_desc(StmtObject *s, PgcView body);
 void pgw_cache_clear(ProtocolObject *p);
 PyObject *pgw_stmt_next_name(ProtocolObject *p);
 int pgw_stmt_on_param_desc(StmtObject *s, PgcView body);
-int pgw_stmt_on_row_desc(StmtObject *s, PgcView body);
+int pgw_stmt_on_row_desc(StmtObject *s, const PgwCodecCtx *ctx,
+                         PgcView body);
 int pgw_stmt_on_no_data(StmtObject *s);
 /* Pick codecs for s's parameter and column types from the builtin table
  * and p->type_codecs.  Non-builtin oids without a codec are returned in
@@ -282,8 +299,8 @@ int pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
                              int describe);
 /* Parse of the unnamed statement with s's parameter types pinned. */
 int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s);
-PyObject *pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype,
-                              PgcView body);
+PyObject *pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
+                              PyTypeObject *rtype, PgcView body);
 
 /* op.c */
 int pgw_op_setup_types(PyObject *module, ModState *st);
@@ -327,8 +344,9 @@ int pgw_query_touches_session(const char *sql, size_t n);
 int pgw_conn_setup_types(PyObject *module, ModState *st);
 
 /* errors.c */
-PyObject *pgw_error_from_msg(ModState *st, PgcView body, PyObject *query);
-PyObject *pgw_fields_from_msg(PgcView body);
+PyObject *pgw_error_from_msg(ModState *st, const PgwCodecCtx *ctx,
+                             PgcView body, PyObject *query);
+PyObject *pgw_fields_from_msg(const PgwCodecCtx *ctx, PgcView body);
 PyObject *pgw_make_exc(PyObject *cls, const char *fmt, ...);
 PyObject *pgw_fetch_exc(void);
 void pgw_raise_caused(PyObject *cls, PyObject *msg, PyObject *cause);

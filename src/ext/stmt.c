@@ -417,7 +417,7 @@ stmt_alloc_cols(StmtObject *s, uint16_t n)
 }
 
 int
-pgw_stmt_on_row_desc(StmtObject *s, PgcView body)
+pgw_stmt_on_row_desc(StmtObject *s, const PgwCodecCtx *ctx, PgcView body)
 {
     uint16_t n;
     PgcCur c;
@@ -437,8 +437,8 @@ pgw_stmt_on_row_desc(StmtObject *s, PgcView body)
             Py_DECREF(names);
             goto bad;
         }
-        PyObject *nm = PyUnicode_DecodeUTF8((const char *)f.name.p,
-                                            (Py_ssize_t)f.name.n, "replace");
+        PyObject *nm = pgw_enc_decode(ctx, (const char *)f.name.p,
+                                      (Py_ssize_t)f.name.n, "replace");
         if (nm == NULL) {
             Py_DECREF(names);
             return -1;
@@ -706,6 +706,25 @@ write_pending_closes(ProtocolObject *p)
     return 0;
 }
 
+/* s's query text in the connection's client encoding (*owner: a new
+ * reference to release, or NULL).  0 or -1. */
+static int
+stmt_query_text(ProtocolObject *p, StmtObject *s, PgcStr *q,
+                PyObject **owner)
+{
+    Py_ssize_t n;
+    if (s->query_utf8 == NULL) {
+        PyErr_SetString(s->st->InterfaceError, "statement is closed");
+        return -1;
+    }
+    q->p = pgw_proto_query_text(p, s->query, s->query_utf8, &n, owner);
+    if (q->p == NULL) {
+        return -1;
+    }
+    q->n = (size_t)n;
+    return 0;
+}
+
 int
 pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s)
 {
@@ -714,8 +733,13 @@ pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s)
         return -1;
     }
     PgcStr name = bytes_str(s->name);
-    PgcStatus rc = pgc_build_parse(&p->wb, name, bytes_str(s->query_utf8),
-                                   NULL, 0);
+    PgcStr q;
+    PyObject *owner;
+    if (stmt_query_text(p, s, &q, &owner) < 0) {
+        return -1;
+    }
+    PgcStatus rc = pgc_build_parse(&p->wb, name, q, NULL, 0);
+    Py_XDECREF(owner);
     if (rc == PGC_OK) {
         rc = pgc_build_describe(&p->wb, PGC_TARGET_STATEMENT, name);
     }
@@ -750,8 +774,14 @@ pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s)
         return -1;
     }
     PgcStr empty = {"", 0};
-    PgcStatus rc = pgc_build_parse(&p->wb, empty, bytes_str(s->query_utf8),
-                                   s->param_oids, s->nparams);
+    PgcStr q;
+    PyObject *owner;
+    if (stmt_query_text(p, s, &q, &owner) < 0) {
+        return -1;
+    }
+    PgcStatus rc = pgc_build_parse(&p->wb, empty, q, s->param_oids,
+                                   s->nparams);
+    Py_XDECREF(owner);
     if (rc != PGC_OK) {
         pgc_wbuf_truncate(&p->wb, mark);
         return pgw_build_error(p, rc);
@@ -855,7 +885,7 @@ encode_param(ProtocolObject *p, StmtObject *s, Py_ssize_t i, PyObject *arg)
         raise_arg_error(p->st, i, arg);
         return -1;
     }
-    if (c->encode(&p->st->codec, c, arg, &p->wb) < 0) {
+    if (c->encode(&p->codec, c, arg, &p->wb) < 0) {
         raise_arg_error(p->st, i, arg);
         return -1;
     }
@@ -974,7 +1004,8 @@ note_column(StmtObject *s, uint16_t i)
 }
 
 PyObject *
-pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype, PgcView body)
+pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
+                    PyTypeObject *rtype, PgcView body)
 {
     uint16_t n = s->ncols;
     if (pgc_parse_data_row(body, n, s->cols) != PGC_OK) {
@@ -986,7 +1017,6 @@ pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype, PgcView body)
     if (rec == NULL) {
         return NULL;
     }
-    const PgwCodecCtx *ctx = &s->st->codec;
     int gc_items = 0; /* any item the cyclic GC knows about? */
     for (uint16_t i = 0; i < n; i++) {
         const PgcCol *col = &s->cols[i];
