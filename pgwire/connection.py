@@ -123,39 +123,23 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             return
         shared = self.__dict__.get("_shared_types")  # set by a pool
         if shared is None:
-            rows = await self._fetch_without_jit(
-                introspection.INTRO_QUERY, user)
+            rows = await self._fetch_type_rows(user)
         else:
             rows, missing = shared.lookup(user)
             if missing:
                 generation = shared.generation
-                rows = await self._fetch_without_jit(
-                    introspection.INTRO_QUERY, missing)
+                rows = await self._fetch_type_rows(missing)
                 shared.add(rows, generation)
         introspection.build_codecs(rows, registry)
 
-    async def _fetch_without_jit(self, query, *args):
-        """Run a catalog query with JIT off (JIT compilation can make the
-        recursive introspection query take seconds on large catalogs).
-        SET LOCAL inside a transaction, or a savepoint when one is open,
-        so the session's own jit setting is never touched."""
-        status = self._protocol.tx_status
-        if status == "E":  # a failed transaction: nothing can run anyway
-            return await self.fetch(query, *args, _ignore_custom_codec=True)
-        nested = status == "T"
-        dirty = self._protocol.session_dirty  # SET LOCAL does not outlive
-        await self.execute(                   # the block: not a change
-            ("SAVEPOINT pgwire_introspect; " if nested else "BEGIN; ") +
-            "SET LOCAL jit = off")
-        self._protocol.session_dirty = dirty
-        try:
-            return await self.fetch(query, *args, _ignore_custom_codec=True)
-        finally:
-            if not self.is_closed():
-                await self.execute(
-                    "ROLLBACK TO SAVEPOINT pgwire_introspect; "
-                    "RELEASE SAVEPOINT pgwire_introspect" if nested
-                    else "COMMIT")
+    async def _fetch_type_rows(self, oids):
+        """The catalog rows of ``oids`` and of the types they are made of
+        (introspection.fetch_type_rows): plain reads, no transaction and no
+        setting changed, so a timeout or a cancel at any point leaves the
+        session as it was."""
+        from . import introspection
+        return await introspection.fetch_type_rows(self._codec_catalog,
+                                                   oids)
 
     async def reload_schema_state(self):
         """Forget cached statements and type information (after schema
@@ -512,8 +496,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         from . import introspection
         if info.typtype != 'c':
             return _pgwire._codec_make('builtin', info.oid)
-        rows = await self._codec_catalog(introspection.INTRO_QUERY,
-                                         [info.oid])
+        rows = await self._fetch_type_rows([info.oid])
         self._install_custom_codecs()  # without this type's old override
         registry = dict(self._protocol.type_codecs)
         introspection.build_codecs(rows, registry)

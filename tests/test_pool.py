@@ -946,9 +946,9 @@ async def test_introspection_shared_by_the_pool(kw, conn, app):
     fetched = []
 
     class Counting(pgwire.Connection):
-        async def _fetch_without_jit(self, query, *args):
-            fetched.append(args)
-            return await super()._fetch_without_jit(query, *args)
+        async def _fetch_type_rows(self, oids):
+            fetched.append(oids)
+            return await super()._fetch_type_rows(oids)
 
     try:
         async with pgwire.create_pool(min_size=1, max_size=2,
