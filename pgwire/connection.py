@@ -193,20 +193,23 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
 
     def get_reset_query(self):
         """The query reset() runs to return the session to a clean state
-        (advisory locks, cursors, LISTEN registrations, settings)."""
+        (advisory locks, cursors, LISTEN registrations, settings, and the
+        role and session authorization, which RESET ALL leaves alone)."""
         return ("SELECT pg_advisory_unlock_all();\nCLOSE ALL;\n"
-                "UNLISTEN *;\nRESET ALL;")
+                "UNLISTEN *;\nRESET ALL;\nRESET SESSION AUTHORIZATION;\n"
+                "RESET ROLE;")
 
     async def reset(self, *, timeout=None):
         """Roll back an open transaction, drop notification listeners and
         run get_reset_query() -- all in one round trip."""
         self._notification_listeners.clear()
         self._log_listeners.clear()
-        query = self.get_reset_query()
+        query = self.get_reset_query() or ""
         if self.is_in_transaction():
             query = "ROLLBACK;\n" + query
         self.__dict__.pop("_top_xact", None)
-        await self.execute(query, timeout=timeout)
+        if query:  # an empty reset query turns it off (asyncpg)
+            await self.execute(query, timeout=timeout)
 
     def __repr__(self):
         state = "closed" if self.is_closed() else "open"
