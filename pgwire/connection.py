@@ -349,8 +349,14 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
 
     def _log_query(self, query, args, timeout, elapsed, exception):
         """Called by the C layer when a logged query finishes."""
+        params = self.__dict__.get("_logged_params")
+        if params is None:
+            # the parameters without the password (it must not reach logs)
+            redact = getattr(self._params, "redacted", None)
+            params = self._logged_params = \
+                redact() if redact is not None else self._params
         record = LoggedQuery(query, args, timeout, elapsed, exception,
-                             self._addr, self._params)
+                             self._addr, params)
         for cb in list(self.__dict__.get("_query_loggers", ())):
             self._call_listener(cb, record)
 
