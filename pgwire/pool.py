@@ -210,9 +210,9 @@ class Pool:
 
     Connections are acquired with :meth:`acquire` and given back with
     :meth:`release` (or ``async with pool.acquire() as conn``).  A
-    released connection is reset: open transaction rolled back, listeners
-    removed, session state (settings, advisory locks, cursors, LISTEN)
-    reset -- prepared statements stay.
+    released connection that ran anything is reset: open transaction
+    rolled back, listeners removed, session state (settings, role,
+    advisory locks, cursors, LISTEN) reset -- prepared statements stay.
     """
 
     def __init__(self, *connect_args,
