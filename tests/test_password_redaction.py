@@ -149,13 +149,12 @@ def test_dsn_errors_and_reprs_never_show_the_password(sep, records):
     assert not [r for r in records if _leaks(r)]
 
 
-@pytest.mark.parametrize("sep", SEPARATORS)
+@pytest.mark.parametrize("sep", [s for s in SEPARATORS if s != "%"])
 def test_unescaped_separator_in_dsn_password_is_the_password(sep):
     """An unescaped ?, :, / (or @, #...) in a DSN password is taken as
     part of the password (libpq-style look-ahead for the last @ before
-    the host list), not as the start of the query, path or host list."""
-    if sep == "%":
-        pytest.skip("a % starts a percent-encoding")
+    the host list), not as the start of the query, path or host list.
+    (A '%' starts a percent-encoding, so it is left out.)"""
     pw = HEAD + sep + TAIL
     _, params, _ = _parse(f"postgresql://user:{pw}@host:5433/db"
                           f"?application_name=a@b")
