@@ -208,21 +208,6 @@ on_prepare_msg(OpObject *op, const PgcMsg *m)
     return 0;
 }
 
-/* Tags of commands whose effect outlives the transaction. */
-static int
-tag_changes_session(PgcView tag)
-{
-    static const char *const tags[] = {"SET", "RESET", "LISTEN",
-                                       "DECLARE CURSOR", "PREPARE", "LOAD"};
-    for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
-        size_t n = strlen(tags[i]);
-        if (tag.n == n && memcmp(tag.p, tags[i], n) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 int
 pgw_op_on_message(OpObject *op, const PgcMsg *m)
 {
@@ -248,12 +233,6 @@ pgw_op_on_message(OpObject *op, const PgcMsg *m)
             return -1;
         }
         Py_XSETREF(op->status, s);
-        if (!op->proto->session_dirty &&
-            (tag_changes_session(tag) ||
-             (op->stmt != NULL && op->stmt->session_fn) ||
-             op->simple_session_fn)) {
-            op->proto->session_dirty = 1;
-        }
         return 0;
     }
     case PGC_MSG_EMPTY_QUERY:
@@ -454,8 +433,6 @@ op_send_simple(OpObject *op)
         return -1;
     }
     op->simple = 1;
-    /* scanned once here, not at each statement's CommandComplete */
-    op->simple_session_fn = pgw_query_touches_session(sql, (size_t)n);
     op->want_rows = 0;
     op_begin_request(op);
     op->phase = PH_WAIT_RESULT;
@@ -1153,7 +1130,6 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->copy_ready = op->copy_told = op->copy_ended = op->copy_header = 0;
     op->copy_nrec = 0;
     op->counted = 0;
-    op->simple_session_fn = 0;
     op->t_start = 0;
     PyObject_GC_Track(op);
     if (op->rows == NULL) {

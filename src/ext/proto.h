@@ -53,8 +53,6 @@ struct StmtObject {
     PyObject *last_status; /* str: tag of the last execution, or NULL */
     int in_cache;
     int closed;
-    int session_fn; /* the query text calls set_config or advisory-lock
-                       functions: running it changes the session */
     double created_at; /* monotonic seconds */
     StmtObject *lru_prev, *lru_next; /* borrowed links while in_cache */
 };
@@ -147,10 +145,9 @@ typedef struct {
     PyObject *writable_fut; /* resolved by resume_writing */
     PyObject *query_log;  /* Connection._log_query while query loggers are
                              registered, else NULL */
-    uint64_t queries_count; /* requests started (max_queries of pools) */
-    int session_dirty;    /* a command may have changed session state
-                             (SET, LISTEN, cursors, advisory locks ...):
-                             what reset() must undo; the pool reads it */
+    uint64_t queries_count; /* requests started: max_queries of pools,
+                               and the pool's reset (any request since a
+                               connection was handed out means reset) */
     int aborted;
 } ProtocolObject;
 
@@ -224,8 +221,6 @@ struct OpObject {
     PyObject *sub;        /* the introspection coroutine being driven */
     double t_start;       /* monotonic start, when queries are logged */
     int counted;          /* counted in the protocol's queries_count */
-    int simple_session_fn; /* simple query calling set_config/advisory
-                              locks (pgw_query_touches_session) */
     /* COPY (copy.c) */
     uint8_t *copy_buf;    /* COPY TO: data received, not yet taken */
     size_t copy_len, copy_cap;
@@ -336,9 +331,6 @@ void pgw_copy_free(OpObject *op);
 PyObject *pgw_copy_write(OpObject *op, PyObject *data);
 PyObject *pgw_copy_write_records(OpObject *op, PyObject *it);
 PyObject *pgw_copy_end(OpObject *op, PyObject *Py_UNUSED(a));
-/* 1 if the query text calls functions that change the session
- * (set_config, advisory locks). */
-int pgw_query_touches_session(const char *sql, size_t n);
 
 /* conn.c */
 int pgw_conn_setup_types(PyObject *module, ModState *st);

@@ -910,23 +910,6 @@ proto_get_queries_count(ProtocolObject *p, void *Py_UNUSED(c))
     return PyLong_FromUnsignedLongLong(p->queries_count);
 }
 
-static PyObject *
-proto_get_session_dirty(ProtocolObject *p, void *Py_UNUSED(c))
-{
-    return PyBool_FromLong(p->session_dirty);
-}
-
-static int
-proto_set_session_dirty(ProtocolObject *p, PyObject *v, void *Py_UNUSED(c))
-{
-    int b = v == NULL ? 0 : PyObject_IsTrue(v);
-    if (b < 0) {
-        return -1;
-    }
-    p->session_dirty = b;
-    return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Startup                                                             */
 /* ------------------------------------------------------------------ */
@@ -1481,8 +1464,6 @@ static PyGetSetDef proto_getset[] = {
      (setter)proto_set_query_log, NULL, NULL},
     {"queries_count", (getter)proto_get_queries_count, NULL,
      "requests started on this connection", NULL},
-    {"session_dirty", (getter)proto_get_session_dirty,
-     (setter)proto_set_session_dirty, NULL, NULL},
     {"settings", (getter)proto_get_settings, NULL, NULL, NULL},
     {"backend_pid", (getter)proto_get_pid, NULL, NULL, NULL},
     {"backend_secret", (getter)proto_get_secret, NULL, NULL, NULL},

@@ -46,32 +46,6 @@ stmt_free_arrays(StmtObject *s)
     s->cols = NULL;
 }
 
-int
-pgw_query_touches_session(const char *sql, size_t n)
-{
-    static const char *const words[] = {"advisory", "set_config"};
-    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
-        size_t k = strlen(words[w]);
-        for (size_t i = 0; i + k <= n; i++) {
-            size_t j = 0;
-            while (j < k) {
-                char c = sql[i + j];
-                if (c >= 'A' && c <= 'Z') {
-                    c = (char)(c + ('a' - 'A'));
-                }
-                if (c != words[w][j]) {
-                    break;
-                }
-                j++;
-            }
-            if (j == k) {
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
 StmtObject *
 pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
 {
@@ -106,7 +80,6 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
     s->last_status = NULL;
     s->in_cache = 0;
     s->closed = 0;
-    s->session_fn = 0;
     s->created_at = pgw_monotonic();
     s->lru_prev = s->lru_next = NULL;
     PyObject_GC_Track(s);
@@ -114,9 +87,6 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
         Py_DECREF(s);
         return NULL;
     }
-    s->session_fn = pgw_query_touches_session(
-        PyBytes_AS_STRING(s->query_utf8),
-        (size_t)PyBytes_GET_SIZE(s->query_utf8));
     return s;
 }
 
