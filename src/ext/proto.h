@@ -91,8 +91,10 @@ typedef struct {
     PyObject *su_user, *su_password, *su_scram_password, *su_nonce; /* bytes */
     PyObject *su_require; /* require_auth text (bytes) or NULL */
     PyObject *su_cbind;   /* tls-server-end-point hash (bytes) or NULL */
-    PyObject *su_cache_key; /* sha256 of the SCRAM password (bytes) */
-    PyObject *su_preset;    /* the scram_cache entry used (bytes) or NULL */
+    /* the SaltedPassword cache (protocol.c): this exchange's key, and
+     * whether it was computed / whether its entry was used */
+    uint8_t su_cache_key[PGC_SHA256_LEN];
+    uint8_t su_cache; /* SU_CACHE_* */
     PyObject *startup_fut;
 
     int32_t backend_pid;

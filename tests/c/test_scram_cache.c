@@ -292,6 +292,87 @@ test_cache_lru(void)
     CHECK(all_zero(&c, sizeof(c)));
 }
 
+/* The startup machine's side: the parameters the binding looks up by, the
+ * preset copied (not borrowed) and wiped once used, and every secret
+ * wiped on failure or by pgc_startup_wipe_secrets. */
+static void
+test_startup_cache_hooks(void)
+{
+    PgcStartup s;
+    PgcMsg m;
+    PgcWBuf b, out;
+    PgcStartupEvent ev;
+    uint8_t body[256], salt[PGC_SCRAM_SALT_MAX], salted[PGC_SHA256_LEN];
+    size_t n = 0;
+    uint32_t iter = 0;
+    static const char *const mechs[] = {"SCRAM-SHA-256"};
+
+    pgc_startup_init(&s, "user", 4, "pencil", 6, NULL, 0, TEST_NONCE,
+                     strlen(TEST_NONCE), 0);
+    pgc_wbuf_init(&b);
+    pgc_wbuf_init(&out);
+    pgc_store_u32(body, PGC_AUTH_SASL_CONTINUE);
+    memcpy(body + 4, TEST_SERVER_FIRST, strlen(TEST_SERVER_FIRST));
+    m.type = PGC_MSG_AUTH;
+    m.body.p = body;
+    m.body.n = 4 + strlen(TEST_SERVER_FIRST);
+    /* not before the SASL request */
+    CHECK_EQ(pgc_startup_scram_params(&s, &m, salt, &n, &iter), 0);
+    be_sasl_mechs(&b, mechs, 1);
+    {
+        PgcMsg sasl = {.type = PGC_MSG_AUTH,
+                       .body = {b.data + 5, b.len - 5}};
+        CHECK_EQ(pgc_startup_handle(&s, &sasl, &out, &ev), PGC_OK);
+    }
+    CHECK_EQ(pgc_startup_scram_params(&s, &m, salt, &n, &iter), 1);
+    CHECK_EQ(n, 16);
+    CHECK_EQ(iter, 4096);
+    m.type = PGC_MSG_READY;
+    CHECK_EQ(pgc_startup_scram_params(&s, &m, salt, &n, &iter), 0);
+    m.type = PGC_MSG_AUTH;
+
+    /* the preset is a copy, wiped once handed to the exchange */
+    pgc_pbkdf2_sha256((const uint8_t *)"pencil", 6, salt, n, iter, salted);
+    {
+        uint8_t mine[PGC_SHA256_LEN];
+        memcpy(mine, salted, sizeof(mine));
+        pgc_startup_preset(&s, salt, n, iter, mine);
+        memset(mine, 0, sizeof(mine));
+    }
+    CHECK_EQ(s.has_preset, 1);
+    CHECK_MEM(s.preset_salted, PGC_SHA256_LEN, salted, PGC_SHA256_LEN);
+    CHECK_EQ(pgc_startup_handle(&s, &m, &out, &ev), PGC_OK);
+    CHECK_EQ(s.has_preset, 0);
+    CHECK(all_zero(s.preset_salted, sizeof(s.preset_salted)));
+    CHECK_MEM(s.scram.salted_password, PGC_SHA256_LEN, salted,
+              PGC_SHA256_LEN);
+    /* a server ErrorResponse now: every copy of it is wiped */
+    {
+        uint8_t eb[64];
+        PgcMsg err = {.type = PGC_MSG_ERROR, .body = {eb, 0}};
+        memcpy(eb, "SFATAL\0C28P01\0Mno\0\0", 19);
+        err.body.n = 19;
+        CHECK_EQ(pgc_startup_handle(&s, &err, &out, &ev), PGC_OK);
+        CHECK_EQ(ev, PGC_SU_EV_SERVER_ERROR);
+    }
+    CHECK(!contains(&s, sizeof(s), salted, sizeof(salted)));
+    CHECK_EQ(s.learned, 0);
+
+    /* pgc_startup_wipe_secrets after a verified exchange */
+    pgc_startup_init(&s, "user", 4, "pencil", 6, NULL, 0, TEST_NONCE,
+                     strlen(TEST_NONCE), 0);
+    s.learned = 1;
+    memcpy(s.learned_salted, salted, sizeof(salted));
+    pgc_startup_preset(&s, salt, n, iter, salted);
+    memcpy(s.scram.salted_password, salted, sizeof(salted));
+    pgc_startup_wipe_secrets(&s);
+    CHECK(!contains(&s, sizeof(s), salted, sizeof(salted)));
+    CHECK_EQ(s.learned, 0);
+    CHECK_EQ(s.has_preset, 0);
+    pgc_wbuf_free(&b);
+    pgc_wbuf_free(&out);
+}
+
 void
 test_scram_cache(void)
 {
@@ -300,4 +381,5 @@ test_scram_cache(void)
     test_cache_key();
     test_cache_get_put();
     test_cache_lru();
+    test_startup_cache_hooks();
 }
