@@ -88,7 +88,9 @@ typedef struct {
 
     /* startup */
     PgcStartup su;
-    PyObject *su_user, *su_password, *su_scram_password, *su_nonce; /* bytes */
+    PyObject *su_user, *su_nonce;             /* bytes */
+    PyObject *su_password, *su_scram_password; /* str or None (borrowed
+                                                  UTF-8: protocol.c) */
     PyObject *su_require; /* require_auth text (bytes) or NULL */
     PyObject *su_cbind;   /* tls-server-end-point hash (bytes) or NULL */
     /* the SaltedPassword cache (protocol.c): this exchange's key, and

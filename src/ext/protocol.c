@@ -831,6 +831,42 @@ utf8_or_none(PyObject *o, const char *what)
     return PyUnicode_AsUTF8String(o);
 }
 
+/* A password argument: a new reference to the str (or None), whose UTF-8
+ * the machine borrows (password_utf8).  No bytes copy is made: for an
+ * ASCII str the UTF-8 is the str's own data, otherwise CPython keeps it
+ * with the str; either way the driver adds no copy of the password that
+ * would outlive the caller's str. */
+static PyObject *
+str_or_none(PyObject *o, const char *what)
+{
+    if (o != Py_None && !PyUnicode_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s must be str, not %.80s", what,
+                     Py_TYPE(o)->tp_name);
+        return NULL;
+    }
+    return Py_NewRef(o);
+}
+
+/* -1 with an exception (a str that is not valid UTF-8: lone surrogates);
+ * *p NULL for None. */
+static int
+password_utf8(PyObject *o, const char **p, size_t *n)
+{
+    Py_ssize_t len = 0;
+
+    *p = NULL;
+    *n = 0;
+    if (o == Py_None) {
+        return 0;
+    }
+    *p = PyUnicode_AsUTF8AndSize(o, &len);
+    if (*p == NULL) {
+        return -1;
+    }
+    *n = (size_t)len;
+    return 0;
+}
+
 static int
 build_startup_msg(ProtocolObject *p, PyObject *params)
 {
@@ -944,22 +980,22 @@ proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
         return NULL;
     }
     Py_XSETREF(p->su_user, PyUnicode_AsUTF8String(user));
-    Py_XSETREF(p->su_password, utf8_or_none(password, "password"));
-    Py_XSETREF(p->su_scram_password, utf8_or_none(scram_pw, "scram_password"));
+    Py_XSETREF(p->su_password, str_or_none(password, "password"));
+    Py_XSETREF(p->su_scram_password, str_or_none(scram_pw, "scram_password"));
     Py_XSETREF(p->su_nonce, PyUnicode_AsUTF8String(nonce));
     if (!p->su_user || !p->su_password || !p->su_scram_password ||
         !p->su_nonce) {
         return NULL;
     }
-    int has_pw = p->su_password != Py_None;
-    int has_spw = p->su_scram_password != Py_None;
+    const char *pw, *spw;
+    size_t pw_len, spw_len;
+    if (password_utf8(p->su_password, &pw, &pw_len) < 0 ||
+        password_utf8(p->su_scram_password, &spw, &spw_len) < 0) {
+        return NULL;
+    }
     pgc_startup_init(
         &p->su, PyBytes_AS_STRING(p->su_user),
-        (size_t)PyBytes_GET_SIZE(p->su_user),
-        has_pw ? PyBytes_AS_STRING(p->su_password) : NULL,
-        has_pw ? (size_t)PyBytes_GET_SIZE(p->su_password) : 0,
-        has_spw ? PyBytes_AS_STRING(p->su_scram_password) : NULL,
-        has_spw ? (size_t)PyBytes_GET_SIZE(p->su_scram_password) : 0,
+        (size_t)PyBytes_GET_SIZE(p->su_user), pw, pw_len, spw, spw_len,
         PyBytes_AS_STRING(p->su_nonce), (size_t)PyBytes_GET_SIZE(p->su_nonce),
         (uint32_t)max_iter);
     if (require != Py_None) {
