@@ -560,17 +560,9 @@ def _type_kind(row):
     return "scalar"
 
 
-def clear_auth_cache():
-    """Forget the SCRAM SaltedPassword values this process remembers.
-
-    After a SCRAM-SHA-256 exchange whose server signature verified, pgwire
-    keeps (salt, iteration count, SaltedPassword) under a hash of the
-    password, at most 64 entries, so that connecting again with the same
-    password skips the PBKDF2 rounds.  Like the password the application
-    holds, the SaltedPassword is a secret of this process; call this to
-    drop them (a password change needs no call: the server's new salt
-    misses the cache)."""
-    _pgwire._scram_cache().clear()
+# Forget the SCRAM SaltedPassword values this process remembers (C; see its
+# docstring).  Nothing derived from a password is reachable from Python.
+clear_auth_cache = _pgwire.clear_auth_cache
 
 
 async def _connect_one(sock, ssl_context, server_hostname, addr, params,

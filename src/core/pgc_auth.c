@@ -13,15 +13,21 @@
 /* Helpers                                                             */
 /* ================================================================== */
 
-/* A wipe the compiler may not drop as a dead store. */
+/* A wipe the compiler may not drop as a dead store: memset called through
+ * a volatile pointer, which the compiler cannot assume still points to
+ * memset (so it cannot prove the stores dead), at memset's speed. */
+static void *(*const volatile wipe_memset)(void *, int, size_t) = memset;
+
 static void
 wipe(void *p, size_t n)
 {
-    volatile uint8_t *v = p;
+    wipe_memset(p, 0, n);
+}
 
-    while (n--) {
-        *v++ = 0;
-    }
+void
+pgc_wipe(void *p, size_t n)
+{
+    wipe(p, n);
 }
 
 static uint32_t
@@ -367,10 +373,7 @@ pgc_sha256(const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN])
 /* HMAC-SHA-256 (RFC 2104) and PBKDF2-HMAC-SHA-256 (RFC 8018)          */
 /* ================================================================== */
 
-typedef struct {
-    PgcSha256 inner;
-    PgcSha256 outer;
-} HmacCtx;
+typedef PgcHmacSha256 HmacCtx;
 
 /* hw: as for sha256_init_as. */
 static void
@@ -435,6 +438,24 @@ pgc_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg,
                 size_t mlen, uint8_t out[PGC_SHA256_LEN])
 {
     hmac_sha256_as(key, klen, msg, mlen, out, cpu_has_shani());
+}
+
+void
+pgc_hmac_sha256_init(PgcHmacSha256 *h, const uint8_t *key, size_t klen)
+{
+    hmac_init_as(h, key, klen, cpu_has_shani());
+}
+
+void
+pgc_hmac_sha256_update(PgcHmacSha256 *h, const void *p, size_t n)
+{
+    hmac_update(h, p, n);
+}
+
+void
+pgc_hmac_sha256_final(PgcHmacSha256 *h, uint8_t out[PGC_SHA256_LEN])
+{
+    hmac_final(h, out);
 }
 
 /* The first (and, for a 32-byte key, only) block of PBKDF2.  An
@@ -915,27 +936,79 @@ scram_attr(PgcCur *c, uint8_t name, PgcView *value)
     return 1;
 }
 
-static PgcStatus
-scram_split_first(PgcScram *s, ScramServerFirst *f)
+/* 0: split into f; 1: malformed; 2: a mandatory extension ("m="). */
+static int
+scram_split(const uint8_t *m, size_t n, ScramServerFirst *f)
 {
-    PgcCur c = pgc_cur_make((const uint8_t *)s->server_first,
-                            s->server_first_len);
-    const char *bad = "SCRAM: malformed server-first-message";
+    PgcCur c = pgc_cur_make(m, n);
 
     if (pgc_cur_left(&c) >= 2 && c.p[0] == SCRAM_ATTR_MEXT &&
         c.p[1] == SCRAM_EQ) {
-        return scram_fail(s, PGC_ERR_AUTH,
-                          "SCRAM: server requires an unsupported extension");
+        return 2;
     }
     if (!scram_attr(&c, SCRAM_ATTR_NONCE, &f->nonce) ||
         !scram_attr(&c, SCRAM_ATTR_SALT, &f->salt) ||
         !scram_attr(&c, SCRAM_ATTR_ITER, &f->iter)) {
-        return scram_fail(s, PGC_ERR_AUTH, bad);
+        return 1;
     }
     /* Nothing may follow the iteration count (as libpq). */
     if (f->iter.p + f->iter.n != c.end) {
-        return scram_fail(s, PGC_ERR_AUTH, bad);
+        return 1;
     }
+    return 0;
+}
+
+static PgcStatus
+scram_split_first(PgcScram *s, ScramServerFirst *f)
+{
+    switch (scram_split((const uint8_t *)s->server_first,
+                        s->server_first_len, f)) {
+    case 0:
+        return PGC_OK;
+    case 2:
+        return scram_fail(s, PGC_ERR_AUTH,
+                          "SCRAM: server requires an unsupported extension");
+    default:
+        return scram_fail(s, PGC_ERR_AUTH,
+                          "SCRAM: malformed server-first-message");
+    }
+}
+
+PgcStatus
+pgc_scram_server_first_params(const uint8_t *msg, size_t n, uint8_t *salt,
+                              size_t salt_cap, size_t *salt_len,
+                              uint32_t *iterations)
+{
+    ScramServerFirst f;
+    uint64_t v = 0;
+    size_t i;
+
+    if (scram_split(msg, n, &f) != 0 || f.iter.n == 0 || f.iter.n > 10 ||
+        (f.iter.p[0] == '0')) {
+        return PGC_ERR_AUTH;
+    }
+    for (i = 0; i < f.iter.n; i++) {
+        if (f.iter.p[i] < '0' || f.iter.p[i] > '9') {
+            return PGC_ERR_AUTH;
+        }
+        v = v * 10u + (uint64_t)(f.iter.p[i] - '0');
+    }
+    if (v > UINT32_MAX) {
+        return PGC_ERR_AUTH;
+    }
+    switch (pgc_base64_decode((const char *)f.salt.p, f.salt.n, salt,
+                              salt_cap, salt_len)) {
+    case PGC_OK:
+        break;
+    case PGC_ERR_LIMIT:
+        return PGC_ERR_LIMIT;
+    default:
+        return PGC_ERR_AUTH;
+    }
+    if (*salt_len == 0) {
+        return PGC_ERR_AUTH;
+    }
+    *iterations = (uint32_t)v;
     return PGC_OK;
 }
 

@@ -40,6 +40,14 @@ void pgc_pbkdf2_sha256_impl(const uint8_t *pw, size_t pwlen,
                             uint8_t out[PGC_SHA256_LEN], int hw);
 void pgc_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg,
                      size_t mlen, uint8_t out[PGC_SHA256_LEN]);
+/* HMAC-SHA-256 fed in pieces; final wipes the context. */
+typedef struct {
+    PgcSha256 inner;
+    PgcSha256 outer;
+} PgcHmacSha256;
+void pgc_hmac_sha256_init(PgcHmacSha256 *h, const uint8_t *key, size_t klen);
+void pgc_hmac_sha256_update(PgcHmacSha256 *h, const void *p, size_t n);
+void pgc_hmac_sha256_final(PgcHmacSha256 *h, uint8_t out[PGC_SHA256_LEN]);
 void pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
                        size_t saltlen, uint32_t iterations,
                        uint8_t out[PGC_SHA256_LEN]);
@@ -61,6 +69,10 @@ PgcStatus pgc_base64_decode(const char *p, size_t n, uint8_t *out,
 
 /* Constant-time comparison: 1 if equal. */
 int pgc_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
+
+/* Zero n bytes at p with stores the compiler may not drop (for secrets
+ * whose memory is about to be freed or reused). */
+void pgc_wipe(void *p, size_t n);
 
 /* ------------------------------------------------------------------ */
 /* SCRAM-SHA-256 (RFC 5802 / 7677) and SCRAM-SHA-256-PLUS with the     */
@@ -139,6 +151,16 @@ PgcStatus pgc_scram_client_final(PgcScram *s, const uint8_t *server_first,
 void pgc_scram_preset(PgcScram *s, const uint8_t *salt, size_t salt_len,
                       uint32_t iterations,
                       const uint8_t salted[PGC_SHA256_LEN]);
+
+/* The salt (decoded) and iteration count of a server-first-message,
+ * without the checks of pgc_scram_client_final (the nonce is not looked
+ * at, the iteration count may be any canonical decimal in [1, 2^32-1]).
+ * PGC_ERR_AUTH if the message does not parse, PGC_ERR_LIMIT if the salt
+ * does not fit salt_cap bytes. */
+PgcStatus pgc_scram_server_first_params(const uint8_t *msg, size_t n,
+                                        uint8_t *salt, size_t salt_cap,
+                                        size_t *salt_len,
+                                        uint32_t *iterations);
 
 /* Verify server-final-message "v=<base64 signature>" in constant time.
  * A server "e=<error>" or a bad signature gives PGC_ERR_AUTH. */

@@ -44,10 +44,44 @@ void
 pgc_startup_preset(PgcStartup *s, const uint8_t *salt, size_t salt_len,
                    uint32_t iterations, const uint8_t salted[PGC_SHA256_LEN])
 {
-    s->preset_salt = salt;
+    if (salt_len == 0 || salt_len > PGC_SCRAM_SALT_MAX) {
+        return;
+    }
+    memcpy(s->preset_salt, salt, salt_len);
     s->preset_salt_len = salt_len;
     s->preset_iterations = iterations;
-    s->preset_salted = salted;
+    memcpy(s->preset_salted, salted, PGC_SHA256_LEN);
+    s->has_preset = 1;
+}
+
+static void
+su_wipe_preset(PgcStartup *s)
+{
+    pgc_wipe(s->preset_salted, sizeof(s->preset_salted));
+    s->has_preset = 0;
+}
+
+void
+pgc_startup_wipe_secrets(PgcStartup *s)
+{
+    pgc_wipe(&s->scram, sizeof(s->scram));
+    su_wipe_preset(s);
+    pgc_wipe(s->learned_salted, sizeof(s->learned_salted));
+    s->learned = 0;
+}
+
+int
+pgc_startup_scram_params(const PgcStartup *s, const PgcMsg *m,
+                         uint8_t salt[PGC_SCRAM_SALT_MAX], size_t *salt_len,
+                         uint32_t *iterations)
+{
+    if (s->phase != PGC_SU_SASL_CONTINUE || m->type != PGC_MSG_AUTH ||
+        m->body.n < 4 || pgc_load_u32(m->body.p) != PGC_AUTH_SASL_CONTINUE) {
+        return 0;
+    }
+    return pgc_scram_server_first_params(m->body.p + 4, m->body.n - 4, salt,
+                                         PGC_SCRAM_SALT_MAX, salt_len,
+                                         iterations) == PGC_OK;
 }
 
 void
@@ -66,7 +100,7 @@ su_fail(PgcStartup *s, PgcStatus st, const char *msg)
 {
     s->phase = PGC_SU_FAILED;
     snprintf(s->err_msg, sizeof(s->err_msg), "%s", msg);
-    memset(&s->scram, 0, sizeof(s->scram));
+    pgc_startup_wipe_secrets(s);
     return st;
 }
 
@@ -241,7 +275,7 @@ su_auth_md5(PgcStartup *s, PgcView salt, PgcWBuf *out)
     pgc_md5_password(s->user, s->user_len, s->password, s->password_len,
                      salt.p, hashed);
     st = pgc_build_password(out, hashed, PGC_MD5_PASSWORD_LEN);
-    memset(hashed, 0, sizeof(hashed));
+    pgc_wipe(hashed, sizeof(hashed));
     if (st != PGC_OK) {
         return su_build_failed(s, st);
     }
@@ -400,9 +434,10 @@ su_auth_sasl_continue(PgcStartup *s, PgcView data, PgcWBuf *out)
     if (s->phase != PGC_SU_SASL_CONTINUE) {
         return su_unexpected(s, "SASL continuation");
     }
-    if (s->preset_salted) {
+    if (s->has_preset) {
         pgc_scram_preset(&s->scram, s->preset_salt, s->preset_salt_len,
                          s->preset_iterations, s->preset_salted);
+        su_wipe_preset(s);
     }
     st = pgc_scram_client_final(&s->scram, data.p, data.n, s->scram_password,
                                 s->scram_password_len, final, sizeof(final),
@@ -411,7 +446,7 @@ su_auth_sasl_continue(PgcStartup *s, PgcView data, PgcWBuf *out)
         return su_fail(s, st, s->scram.err_msg);
     }
     st = pgc_build_sasl_response(out, (const uint8_t *)final, n);
-    memset(final, 0, sizeof(final));
+    pgc_wipe(final, sizeof(final));
     if (st != PGC_OK) {
         return su_build_failed(s, st);
     }
@@ -438,7 +473,7 @@ su_auth_sasl_final(PgcStartup *s, PgcView data)
         memcpy(s->learned_salted, s->scram.salted_password, PGC_SHA256_LEN);
         s->learned = 1;
     }
-    memset(&s->scram, 0, sizeof(s->scram));
+    pgc_wipe(&s->scram, sizeof(s->scram));
     s->phase = PGC_SU_SASL_OK;
     return PGC_OK;
 }
@@ -591,7 +626,7 @@ pgc_startup_handle(PgcStartup *s, const PgcMsg *m, PgcWBuf *out,
         return su_ready(s, m->body, event);
     case PGC_MSG_ERROR:
         s->phase = PGC_SU_FAILED;
-        memset(&s->scram, 0, sizeof(s->scram));
+        pgc_startup_wipe_secrets(s);
         *event = PGC_SU_EV_SERVER_ERROR;
         return PGC_OK;
     case PGC_MSG_NEGOTIATE_VERSION:

@@ -67,12 +67,14 @@ typedef struct {
     const uint8_t *cb_data; /* borrowed tls-server-end-point hash, or NULL */
     size_t cb_len;
     int cb_used; /* SCRAM-SHA-256-PLUS was chosen */
-    /* SaltedPassword remembered by the binding (borrowed), and the one
-     * this exchange used, once the server's signature proved it right */
-    const uint8_t *preset_salt;
+    /* A SaltedPassword remembered by the binding (pgc_startup_preset;
+     * copied, wiped once handed to the SCRAM exchange), and the one this
+     * exchange used, once the server's signature proved it right */
+    int has_preset;
+    uint8_t preset_salt[PGC_SCRAM_SALT_MAX];
     size_t preset_salt_len;
     uint32_t preset_iterations;
-    const uint8_t *preset_salted;
+    uint8_t preset_salted[PGC_SHA256_LEN];
     int learned;
     uint8_t learned_salt[PGC_SCRAM_SALT_MAX];
     size_t learned_salt_len;
@@ -111,14 +113,31 @@ void pgc_startup_channel_binding(PgcStartup *s, PgcChannelBinding mode,
                                  size_t len);
 
 /* A SaltedPassword from an earlier SCRAM exchange with the same password
- * (all borrowed; must outlive the machine): used instead of PBKDF2 when
- * the server sends this salt and iteration count.  After a SCRAM exchange
- * whose server signature verified, s->learned is 1 and learned_* hold the
- * salt, iteration count and SaltedPassword it used, for the binding to
- * remember (it must wipe them). */
+ * (copied): used instead of PBKDF2 when the server sends this salt and
+ * iteration count.  Call any time before the AuthenticationSASLContinue
+ * reaches pgc_startup_handle; ignored when salt_len is 0 or above
+ * PGC_SCRAM_SALT_MAX.  After a SCRAM exchange whose server signature
+ * verified, s->learned is 1 and learned_* hold the salt, iteration count
+ * and SaltedPassword it used, for the binding to remember (it must wipe
+ * them, e.g. with pgc_startup_wipe_secrets). */
 void pgc_startup_preset(PgcStartup *s, const uint8_t *salt, size_t salt_len,
                         uint32_t iterations,
                         const uint8_t salted[PGC_SHA256_LEN]);
+
+/* If m is the AuthenticationSASLContinue this machine waits for and its
+ * server-first-message gives a salt of at most PGC_SCRAM_SALT_MAX bytes
+ * and an iteration count: 1 with them in salt, *salt_len, *iterations
+ * (for the binding to look a SaltedPassword up before handing m to
+ * pgc_startup_handle).  Otherwise 0; m is not checked beyond that, the
+ * machine does it. */
+int pgc_startup_scram_params(const PgcStartup *s, const PgcMsg *m,
+                             uint8_t salt[PGC_SCRAM_SALT_MAX],
+                             size_t *salt_len, uint32_t *iterations);
+
+/* Wipe every secret the machine holds: the SCRAM exchange, the preset and
+ * the learned SaltedPassword (s->learned becomes 0).  The borrowed
+ * passwords are the binding's to wipe. */
+void pgc_startup_wipe_secrets(PgcStartup *s);
 
 /* Handle one message.  Returns PGC_OK with *event set, or a negative status
  * with s->err_msg set:

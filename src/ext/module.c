@@ -4,6 +4,13 @@
 #include "ext.h"
 #include "../codec/codec_dyn.h"
 #include "../core/pgc_auth.h"
+#include "../core/pgc_scram_cache.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#if defined(__APPLE__)
+#include <sys/random.h>
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Interned strings and imports                                        */
@@ -68,6 +75,81 @@ import_objects(ModState *st)
 }
 
 /* ------------------------------------------------------------------ */
+/* The SCRAM SaltedPassword cache                                      */
+/* ------------------------------------------------------------------ */
+
+/* n bytes from the system's CSPRNG, straight into buf (no Python object
+ * holds them). */
+static int
+random_bytes(uint8_t *buf, size_t n)
+{
+#if defined(__linux__) || defined(__APPLE__) || defined(__FreeBSD__) || \
+    defined(__OpenBSD__) || defined(__NetBSD__)
+    if (n <= 256 && getentropy(buf, n) == 0) {
+        return 0;
+    }
+#endif
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f != NULL) {
+        size_t got = fread(buf, 1, n, f);
+        fclose(f);
+        if (got == n) {
+            return 0;
+        }
+    }
+    PyErr_SetString(PyExc_OSError,
+                    "pgwire: no random bytes for the SCRAM cache key");
+    return -1;
+}
+
+/* The table's key is drawn once per module (so once per process and
+ * interpreter); a forked child keeps it with the entries, which are the
+ * same process memory. */
+static int
+scram_cache_init(ModState *st)
+{
+    uint8_t secret[PGC_SCRAM_CACHE_SECRET_LEN];
+
+    if (random_bytes(secret, sizeof(secret)) < 0) {
+        return -1;
+    }
+    pgc_scram_cache_init(&st->scram_cache, secret);
+    pgc_wipe(secret, sizeof(secret));
+    return 0;
+}
+
+/* clear_auth_cache(): wipe every remembered SaltedPassword. */
+static PyObject *
+mod_clear_auth_cache(PyObject *m, PyObject *Py_UNUSED(ignored))
+{
+    pgc_scram_cache_clear(&pgw_get_state(m)->scram_cache);
+    Py_RETURN_NONE;
+}
+
+/* Counts only: nothing derived from a password leaves C memory. */
+static PyObject *
+mod_scram_cache_len(PyObject *m, PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromSize_t(
+        pgc_scram_cache_len(&pgw_get_state(m)->scram_cache));
+}
+
+static PyObject *
+mod_scram_cache_stats(PyObject *m, PyObject *Py_UNUSED(ignored))
+{
+    const PgcScramCache *c = &pgw_get_state(m)->scram_cache;
+
+    return Py_BuildValue(
+        "{snsnsKsKsKsKsK}", "len", (Py_ssize_t)pgc_scram_cache_len(c),
+        "slots", (Py_ssize_t)PGC_SCRAM_CACHE_SLOTS,
+        "hits", (unsigned long long)c->stats.hits,
+        "misses", (unsigned long long)c->stats.misses,
+        "stores", (unsigned long long)c->stats.stores,
+        "evictions", (unsigned long long)c->stats.evictions,
+        "forgotten", (unsigned long long)c->stats.forgotten);
+}
+
+/* ------------------------------------------------------------------ */
 /* Module definition                                                   */
 /* ------------------------------------------------------------------ */
 
@@ -99,8 +181,7 @@ module_exec(PyObject *module)
     if (pgw_protocol_setup_types(module, st) < 0) {
         return -1;
     }
-    st->scram_cache = PyDict_New();
-    if (st->scram_cache == NULL) {
+    if (scram_cache_init(st) < 0) {
         return -1;
     }
     return 0;
@@ -119,7 +200,6 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->OpType);
     Py_VISIT(st->StatementType);
     Py_VISIT(st->CodecType);
-    Py_VISIT(st->scram_cache);
     if (pgw_codec_ctx_traverse(&st->codec, visit, arg)) {
         return -1;
     }
@@ -174,14 +254,17 @@ module_clear(PyObject *module)
     Py_CLEAR(st->str_cancel);
     Py_CLEAR(st->str_asyncio_future_blocking);
     Py_CLEAR(st->str_add_note);
-    Py_CLEAR(st->scram_cache);
     return 0;
 }
 
 static void
 module_free(void *module)
 {
+    ModState *st = pgw_get_state((PyObject *)module);
     module_clear((PyObject *)module);
+    if (st != NULL) {
+        pgc_scram_cache_wipe(&st->scram_cache);
+    }
 }
 
 /* cert_signature_hash(der) -> 'sha224' | 'sha256' | 'sha384' | 'sha512' |
@@ -211,17 +294,27 @@ mod_cert_signature_hash(PyObject *Py_UNUSED(m), PyObject *arg)
     return PyUnicode_FromString(names[h]);
 }
 
-/* The SCRAM SaltedPassword cache (protocol.c), for tests and for
- * pgwire.clear_auth_cache(). */
-static PyObject *
-mod_scram_cache(PyObject *m, PyObject *Py_UNUSED(ignored))
-{
-    return Py_NewRef(pgw_get_state(m)->scram_cache);
-}
+PyDoc_STRVAR(clear_auth_cache_doc,
+"clear_auth_cache()\n--\n\n"
+"Forget the SCRAM SaltedPassword values this process remembers.\n\n"
+"After a SCRAM-SHA-256 exchange whose server signature verified, pgwire\n"
+"keeps its SaltedPassword (at most 64, least recently used out first) so\n"
+"that connecting again with the same password, to a server that sends\n"
+"the same salt and iteration count, skips the PBKDF2 rounds.  Entries\n"
+"live in C memory, found by an HMAC under a per-process random key of\n"
+"the password, salt and iteration count; no Python object holds them.\n"
+"Like the password the application holds, a SaltedPassword is a secret\n"
+"of this process: this call overwrites every entry with zeros.  A\n"
+"password change needs no call: the server's new salt misses.");
 
 static PyMethodDef module_methods[] = {
-    {"_scram_cache", mod_scram_cache, METH_NOARGS,
-     "The SCRAM SaltedPassword cache: sha256(password) -> entry."},
+    {"clear_auth_cache", mod_clear_auth_cache, METH_NOARGS,
+     clear_auth_cache_doc},
+    {"_scram_cache_len", mod_scram_cache_len, METH_NOARGS,
+     "The number of remembered SCRAM SaltedPassword values (tests)."},
+    {"_scram_cache_stats", mod_scram_cache_stats, METH_NOARGS,
+     "Counts of the SCRAM SaltedPassword cache (tests): len, slots, hits,\n"
+     "misses, stores, evictions, forgotten."},
     {"cert_signature_hash", mod_cert_signature_hash, METH_O,
      "The hash tls-server-end-point uses for a DER certificate, or None."},
     PGW_CODEC_DEBUG_METHODS

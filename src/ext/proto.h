@@ -86,11 +86,15 @@ typedef struct {
 
     /* startup */
     PgcStartup su;
-    PyObject *su_user, *su_password, *su_scram_password, *su_nonce; /* bytes */
+    PyObject *su_user, *su_nonce;             /* bytes */
+    PyObject *su_password, *su_scram_password; /* str or None (borrowed
+                                                  UTF-8: protocol.c) */
     PyObject *su_require; /* require_auth text (bytes) or NULL */
     PyObject *su_cbind;   /* tls-server-end-point hash (bytes) or NULL */
-    PyObject *su_cache_key; /* sha256 of the SCRAM password (bytes) */
-    PyObject *su_preset;    /* the scram_cache entry used (bytes) or NULL */
+    /* the SaltedPassword cache (protocol.c): this exchange's key, and
+     * whether it was computed / whether its entry was used */
+    uint8_t su_cache_key[PGC_SHA256_LEN];
+    uint8_t su_cache; /* SU_CACHE_* */
     PyObject *startup_fut;
 
     int32_t backend_pid;

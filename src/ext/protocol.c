@@ -461,6 +461,22 @@ on_backend_key(ProtocolObject *p, PgcView body)
     return 0;
 }
 
+/* The SaltedPassword cache (ModState.scram_cache, src/core/
+ * pgc_scram_cache.h): after a SCRAM exchange whose server signature
+ * verified, its SaltedPassword is kept under HMAC(process secret,
+ * password, salt, iterations), so connecting again with the same password
+ * to a server that sends the same salt and iteration count skips PBKDF2.
+ * Every call below holds the GIL, which serialises the table: the lookup
+ * runs before on_startup_msg releases it for the exchange, and the
+ * machine works on its own copy.  A clear_auth_cache() while an exchange
+ * is under way does not stop that exchange from storing its value once
+ * verified.  ProtocolObject.su_cache: */
+enum {
+    SU_CACHE_NONE = 0, /* no SCRAM server-first-message (yet) */
+    SU_CACHE_KEYED,    /* su_cache_key computed, the table missed */
+    SU_CACHE_USED,     /* ... and its entry replaced PBKDF2 */
+};
+
 static void
 clear_startup_secrets(ProtocolObject *p)
 {
@@ -468,16 +484,48 @@ clear_startup_secrets(ProtocolObject *p)
     Py_CLEAR(p->su_scram_password);
     Py_CLEAR(p->su_nonce);
     Py_CLEAR(p->su_cbind);
-    Py_CLEAR(p->su_cache_key);
-    Py_CLEAR(p->su_preset);
     p->su.cb_data = NULL;
     p->su.cb_len = 0;
-    p->su.preset_salt = p->su.preset_salted = NULL;
-    p->su.learned = 0;
-    memset(p->su.learned_salted, 0, sizeof(p->su.learned_salted));
-    memset(&p->su.scram, 0, sizeof(p->su.scram));
+    pgc_startup_wipe_secrets(&p->su);
+    pgc_wipe(p->su_cache_key, sizeof(p->su_cache_key));
+    p->su_cache = SU_CACHE_NONE;
     p->su.password = NULL;
     p->su.scram_password = NULL;
+}
+
+/* m is about to go to the machine: if it is the server-first-message,
+ * compute this exchange's key and hand the machine a remembered
+ * SaltedPassword. */
+static void
+scram_cache_lookup(ProtocolObject *p, const PgcMsg *m)
+{
+    uint8_t salt[PGC_SCRAM_SALT_MAX], salted[PGC_SHA256_LEN];
+    size_t salt_len = 0;
+    uint32_t iter = 0;
+
+    if (p->su.scram_password == NULL ||
+        !pgc_startup_scram_params(&p->su, m, salt, &salt_len, &iter)) {
+        return;
+    }
+    pgc_scram_cache_key(&p->st->scram_cache, p->su.scram_password,
+                        p->su.scram_password_len, salt, salt_len, iter,
+                        p->su_cache_key);
+    p->su_cache = SU_CACHE_KEYED;
+    if (pgc_scram_cache_get(&p->st->scram_cache, p->su_cache_key, salted)) {
+        pgc_startup_preset(&p->su, salt, salt_len, iter, salted);
+        pgc_wipe(salted, sizeof(salted));
+        p->su_cache = SU_CACHE_USED;
+    }
+}
+
+/* Startup succeeded: remember what the verified exchange used. */
+static void
+scram_cache_remember(ProtocolObject *p)
+{
+    if (p->su.learned && p->su_cache != SU_CACHE_NONE) {
+        pgc_scram_cache_put(&p->st->scram_cache, p->su_cache_key,
+                            p->su.learned_salted);
+    }
 }
 
 /* A failed startup that used a remembered SaltedPassword forgets it (it
@@ -485,17 +533,8 @@ clear_startup_secrets(ProtocolObject *p)
 static void
 scram_cache_forget(ProtocolObject *p)
 {
-    if (p->su_preset == NULL || p->su_cache_key == NULL) {
-        return;
-    }
-    PyObject *cur = PyDict_GetItemWithError(p->st->scram_cache,
-                                            p->su_cache_key);
-    if (cur == p->su_preset &&
-        PyDict_DelItem(p->st->scram_cache, p->su_cache_key) < 0) {
-        PyErr_WriteUnraisable((PyObject *)p);
-    }
-    else if (cur == NULL && PyErr_Occurred()) {
-        PyErr_WriteUnraisable((PyObject *)p);
+    if (p->su_cache == SU_CACHE_USED) {
+        pgc_scram_cache_forget(&p->st->scram_cache, p->su_cache_key);
     }
 }
 
@@ -511,76 +550,6 @@ startup_fail(ProtocolObject *p, PyObject *exc)
     return 0;
 }
 
-/* The SaltedPassword cache (module state): after a SCRAM exchange whose
- * server signature verified, the salt, iteration count and SaltedPassword
- * are kept under sha256(password), so connecting again with the same
- * password skips the PBKDF2 rounds.  Value layout: SaltedPassword (32
- * bytes), iterations (4, big-endian), salt.  Bounded: emptied when full. */
-#define SCRAM_CACHE_MAX 64
-#define SCRAM_CACHE_HDR (PGC_SHA256_LEN + 4)
-
-static int
-scram_cache_lookup(ProtocolObject *p)
-{
-    PyObject *pw = p->su_scram_password != Py_None ? p->su_scram_password
-                                                   : p->su_password;
-    uint8_t key[PGC_SHA256_LEN];
-
-    if (pw == Py_None) {
-        return 0;
-    }
-    pgc_sha256((const uint8_t *)PyBytes_AS_STRING(pw),
-               (size_t)PyBytes_GET_SIZE(pw), key);
-    Py_XSETREF(p->su_cache_key,
-               PyBytes_FromStringAndSize((const char *)key, sizeof(key)));
-    memset(key, 0, sizeof(key));
-    if (p->su_cache_key == NULL) {
-        return -1;
-    }
-    PyObject *hit = PyDict_GetItemWithError(p->st->scram_cache,
-                                            p->su_cache_key);
-    if (hit == NULL) {
-        return PyErr_Occurred() ? -1 : 0;
-    }
-    if (!PyBytes_Check(hit) || PyBytes_GET_SIZE(hit) <= SCRAM_CACHE_HDR) {
-        return 0; /* not an entry of ours (the dict is reachable from
-                     Python, as _pgwire._scram_cache()) */
-    }
-    Py_XSETREF(p->su_preset, Py_NewRef(hit));
-    const uint8_t *v = (const uint8_t *)PyBytes_AS_STRING(hit);
-    pgc_startup_preset(&p->su, v + SCRAM_CACHE_HDR,
-                       (size_t)PyBytes_GET_SIZE(hit) - SCRAM_CACHE_HDR,
-                       pgc_load_u32(v + PGC_SHA256_LEN), v);
-    return 0;
-}
-
-static void
-scram_cache_remember(ProtocolObject *p)
-{
-    PyObject *cache = p->st->scram_cache;
-
-    if (!p->su.learned || p->su_cache_key == NULL) {
-        return;
-    }
-    PyObject *v = PyBytes_FromStringAndSize(
-        NULL, (Py_ssize_t)(SCRAM_CACHE_HDR + p->su.learned_salt_len));
-    if (v == NULL) {
-        PyErr_WriteUnraisable((PyObject *)p);
-        return;
-    }
-    uint8_t *b = (uint8_t *)PyBytes_AS_STRING(v);
-    memcpy(b, p->su.learned_salted, PGC_SHA256_LEN);
-    pgc_store_u32(b + PGC_SHA256_LEN, p->su.learned_iterations);
-    memcpy(b + SCRAM_CACHE_HDR, p->su.learned_salt, p->su.learned_salt_len);
-    if (PyDict_GET_SIZE(cache) >= SCRAM_CACHE_MAX) {
-        PyDict_Clear(cache);
-    }
-    if (PyDict_SetItem(cache, p->su_cache_key, v) < 0) {
-        PyErr_WriteUnraisable((PyObject *)p);
-    }
-    Py_DECREF(v);
-}
-
 static int
 on_startup_msg(ProtocolObject *p, const PgcMsg *m)
 {
@@ -589,7 +558,9 @@ on_startup_msg(ProtocolObject *p, const PgcMsg *m)
     int slow = m->type == PGC_MSG_AUTH && m->body.n >= 4 &&
                pgc_load_u32(m->body.p) == PGC_AUTH_SASL_CONTINUE;
     if (slow) {
-        /* PBKDF2 runs here: let other threads go on meanwhile. */
+        scram_cache_lookup(p, m);
+        /* PBKDF2 runs here: let other threads go on meanwhile.  The
+         * machine works on its own copies: nothing shared is touched. */
         Py_BEGIN_ALLOW_THREADS
         rc = pgc_startup_handle(&p->su, m, &p->wb, &ev);
         Py_END_ALLOW_THREADS
@@ -928,6 +899,42 @@ utf8_or_none(PyObject *o, const char *what)
     return PyUnicode_AsUTF8String(o);
 }
 
+/* A password argument: a new reference to the str (or None), whose UTF-8
+ * the machine borrows (password_utf8).  No bytes copy is made: for an
+ * ASCII str the UTF-8 is the str's own data, otherwise CPython keeps it
+ * with the str; either way the driver adds no copy of the password that
+ * would outlive the caller's str. */
+static PyObject *
+str_or_none(PyObject *o, const char *what)
+{
+    if (o != Py_None && !PyUnicode_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s must be str, not %.80s", what,
+                     Py_TYPE(o)->tp_name);
+        return NULL;
+    }
+    return Py_NewRef(o);
+}
+
+/* -1 with an exception (a str that is not valid UTF-8: lone surrogates);
+ * *p NULL for None. */
+static int
+password_utf8(PyObject *o, const char **p, size_t *n)
+{
+    Py_ssize_t len = 0;
+
+    *p = NULL;
+    *n = 0;
+    if (o == Py_None) {
+        return 0;
+    }
+    *p = PyUnicode_AsUTF8AndSize(o, &len);
+    if (*p == NULL) {
+        return -1;
+    }
+    *n = (size_t)len;
+    return 0;
+}
+
 static int
 build_startup_msg(ProtocolObject *p, PyObject *params)
 {
@@ -1041,22 +1048,22 @@ proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
         return NULL;
     }
     Py_XSETREF(p->su_user, PyUnicode_AsUTF8String(user));
-    Py_XSETREF(p->su_password, utf8_or_none(password, "password"));
-    Py_XSETREF(p->su_scram_password, utf8_or_none(scram_pw, "scram_password"));
+    Py_XSETREF(p->su_password, str_or_none(password, "password"));
+    Py_XSETREF(p->su_scram_password, str_or_none(scram_pw, "scram_password"));
     Py_XSETREF(p->su_nonce, PyUnicode_AsUTF8String(nonce));
     if (!p->su_user || !p->su_password || !p->su_scram_password ||
         !p->su_nonce) {
         return NULL;
     }
-    int has_pw = p->su_password != Py_None;
-    int has_spw = p->su_scram_password != Py_None;
+    const char *pw, *spw;
+    size_t pw_len, spw_len;
+    if (password_utf8(p->su_password, &pw, &pw_len) < 0 ||
+        password_utf8(p->su_scram_password, &spw, &spw_len) < 0) {
+        return NULL;
+    }
     pgc_startup_init(
         &p->su, PyBytes_AS_STRING(p->su_user),
-        (size_t)PyBytes_GET_SIZE(p->su_user),
-        has_pw ? PyBytes_AS_STRING(p->su_password) : NULL,
-        has_pw ? (size_t)PyBytes_GET_SIZE(p->su_password) : 0,
-        has_spw ? PyBytes_AS_STRING(p->su_scram_password) : NULL,
-        has_spw ? (size_t)PyBytes_GET_SIZE(p->su_scram_password) : 0,
+        (size_t)PyBytes_GET_SIZE(p->su_user), pw, pw_len, spw, spw_len,
         PyBytes_AS_STRING(p->su_nonce), (size_t)PyBytes_GET_SIZE(p->su_nonce),
         (uint32_t)max_iter);
     if (require != Py_None) {
@@ -1071,9 +1078,6 @@ proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
     }
     if (cb_mode != NULL &&
         startup_channel_binding(p, cb_mode, ssl_in_use, cbind) < 0) {
-        return NULL;
-    }
-    if (scram_cache_lookup(p) < 0) {
         return NULL;
     }
     if (build_startup_msg(p, params) < 0) {

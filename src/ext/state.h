@@ -11,6 +11,7 @@
 #include <Python.h>
 
 #include "../codec/codec.h"
+#include "../core/pgc_scram_cache.h"
 
 typedef struct ModState {
     /* types */
@@ -52,9 +53,11 @@ typedef struct ModState {
     PyObject *str_cancel;
     PyObject *str_asyncio_future_blocking;
     PyObject *str_add_note;
-    /* SCRAM SaltedPassword per password (protocol.c): sha256(password)
-     * -> (salt, iterations, SaltedPassword) */
-    PyObject *scram_cache;
+    /* SCRAM SaltedPassword values of verified exchanges (protocol.c),
+     * keyed under a secret drawn at exec; plain C memory, wiped on
+     * eviction, on clear_auth_cache() and at module free.  Every access
+     * holds the GIL. */
+    PgcScramCache scram_cache;
 } ModState;
 
 static inline ModState *

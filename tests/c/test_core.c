@@ -87,6 +87,7 @@ main(int argc, char **argv)
     test_auth();
     test_scram();
     test_startup();
+    test_scram_cache();
     test_oom();
     printf("core: %ld passed, %ld failed\n", counts.passed, counts.failed);
     return counts.failed ? 1 : 0;

@@ -82,6 +82,7 @@ void test_build(void);
 void test_auth(void);
 void test_scram(void);
 void test_startup(void);
+void test_scram_cache(void);
 void test_oom(void);
 int write_corpus(const char *dir);
 

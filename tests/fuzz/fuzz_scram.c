@@ -5,7 +5,10 @@
  * (without a NUL the whole input is the server-first-message).  The client
  * (fixed nonce and password) answers the first and verifies the second.
  * Also: the whole input through the base64 decoder, whose strictness means
- * that whatever it accepts re-encodes to the same text.
+ * that whatever it accepts re-encodes to the same text; and the
+ * server-first-message through pgc_scram_server_first_params (the salt and
+ * iteration count the SaltedPassword cache is keyed by), which must agree
+ * with the exchange on every message the exchange accepts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,12 +44,42 @@ fuzz_exchange(const uint8_t *first, size_t fn, const uint8_t *final,
         check_err(&s, st);
         return;
     }
+    {
+        uint8_t salt[PGC_SCRAM_SALT_MAX];
+        size_t saltn = 0;
+        uint32_t iter = 0;
+        PgcStatus pst = pgc_scram_server_first_params(
+            first, fn, salt, sizeof(salt), &saltn, &iter);
+        /* the exchange kept the salt when it fits: so must this */
+        FUZZ_CHECK(pst == (s.salt_len ? PGC_OK : PGC_ERR_LIMIT));
+        if (pst == PGC_OK) {
+            FUZZ_CHECK(saltn == s.salt_len &&
+                       memcmp(salt, s.salt, saltn) == 0);
+            FUZZ_CHECK(iter == s.iterations);
+        }
+    }
     FUZZ_CHECK(n < sizeof(out) && out[n] == 0 && strlen(out) == n);
     FUZZ_CHECK(strncmp(out, prefix, sizeof(prefix) - 1) == 0);
     FUZZ_CHECK(n > sizeof(prefix) - 1 + 47); /* ",p=" + 44 characters */
     st = pgc_scram_verify_server_final(&s, final, finaln);
     if (st != PGC_OK) {
         check_err(&s, st);
+    }
+}
+
+/* Any input: a status from the documented set, a salt within bounds. */
+static void
+fuzz_params(const uint8_t *data, size_t size)
+{
+    uint8_t salt[PGC_SCRAM_SALT_MAX];
+    size_t n = 0;
+    uint32_t iter = 0;
+    PgcStatus st = pgc_scram_server_first_params(data, size, salt,
+                                                 sizeof(salt), &n, &iter);
+
+    FUZZ_CHECK(st == PGC_OK || st == PGC_ERR_AUTH || st == PGC_ERR_LIMIT);
+    if (st == PGC_OK) {
+        FUZZ_CHECK(n >= 1 && n <= sizeof(salt) && iter >= 1);
     }
 }
 
@@ -80,6 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fuzz_exchange(data, fn, z ? z + 1 : data + size,
                   z ? size - fn - 1 : 0);
+    fuzz_params(data, fn);
     fuzz_base64(data, size);
     return 0;
 }
