@@ -34,3 +34,4 @@ step "pytest (uvloop): query and connect tests"
 $PY -m pytest -q -p no:cacheprovider --loop=uvloop tests/test_query.py tests/test_connect.py tests/test_hostile.py
 step "pytest with the extension under ASan/UBSan"
 make -s pytest-asan
+step "asyncpg 0.32.0 test suite through the import shim (fails on a regression against tools/asyncpg_suite/passing.txt)"; bash scripts/asyncpg-suite.sh
