@@ -60,12 +60,20 @@ rm -rf "$WORK/src" && mkdir -p "$WORK/src"
 tar -xzf "$SDIST" --no-same-owner -C "$WORK/src"
 SRC=$WORK/src/asyncpg-$VERSION
 
+# Everything the run puts in the temporary directory (asyncpg's harness
+# makes its data directories and server sockets there, some tests leave
+# files behind) goes to one directory of its own, removed at the end.  It is
+# world-writable with the sticky bit, as /tmp is, for the server's sockets.
+RUN_TMP=$(mktemp -d /tmp/asyncpg-suite.XXXXXX)
+chmod 1777 "$RUN_TMP"
+cleanup() { rm -rf "$RUN_TMP"; }
+trap cleanup EXIT
+
 # As root, PostgreSQL runs as an unprivileged user (as pgwire.cluster does);
 # it must be able to read the suite (tests/certs); if it cannot read the
-# work tree, the suite goes to a world-readable temporary directory.
+# work tree, the suite goes to the run's temporary directory.
 run_as=()
 SUITE=$WORK/suite
-tmp_suite=""
 if [ "$(id -u)" -eq 0 ]; then
     user=""
     for u in postgres nobody; do id -u "$u" >/dev/null 2>&1 && { user=$u; break; }; done
@@ -73,15 +81,12 @@ if [ "$(id -u)" -eq 0 ]; then
     run_as=(--run-as "$user")
     if ! setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups \
             test -r "$SRC/tests/certs/server.cert.pem"; then
-        tmp_suite=$(mktemp -d /tmp/asyncpg-suite.XXXXXX)
-        chmod 755 "$tmp_suite"
-        SUITE=$tmp_suite/suite
+        SUITE=$RUN_TMP/suite
     fi
 fi
-cleanup() { [ -z "$tmp_suite" ] || rm -rf "$tmp_suite"; }
-trap cleanup EXIT
 
-$PY "$TOOLS/prepare.py" "$SRC" "$WORK" --suite-dir "$SUITE" "${run_as[@]}"
+$PY "$TOOLS/prepare.py" "$SRC" "$WORK" --suite-dir "$SUITE" \
+    ${run_as[@]+"${run_as[@]}"}
 
 # The harness must start its own server: no PG* variable may leak in
 # (PGHOST would make it use a running server).
@@ -90,6 +95,7 @@ unset PGWIRE_TEST_DSN
 export PGINSTALLATION=$WORK/pgbin
 export PYTHONPATH=$WORK/shim:$ROOT:$TOOLS
 export APGSUITE_RESULTS=$WORK/results.jsonl
+export TMPDIR=$RUN_TMP
 rm -f "$APGSUITE_RESULTS"
 
 log "running asyncpg $VERSION tests against pgwire ($(cd "$SUITE" && pwd))"

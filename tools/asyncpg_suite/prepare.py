@@ -48,7 +48,8 @@ IMPORT_TIME_CONSTANTS = (
     ("connect_utils", "_SSL_REQUEST_CODE"),   # test_connect SSLProxyConnection
 )
 
-# Copied verbatim from the sdist: test infrastructure, not the driver.
+# Copied from the sdist (then HARNESS_EDITS): test infrastructure, not the
+# driver.
 HARNESS = ("cluster.py", "_testbase", "serverversion.py")
 
 # Edits to the copied harness, each (file, old, new); old must occur exactly
