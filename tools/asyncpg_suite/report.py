@@ -158,18 +158,17 @@ def main() -> int:
     print("\nasyncpg 0.32.0 test suite against pgwire, per module "
           "(failed = gap + deliberate; internal and skipped are not counted)")
     print(f"{hdr[0]:<26}" + "".join(f"{h:>11}" for h in hdr[1:]))
-    total = dict.fromkeys(("tests",) + CLASSES, 0)
-    for mod in sorted(modules):
-        c = modules[mod]
-        for k in total:
-            total[k] += c[k]
+    def print_row(name: str, c: dict[str, int]) -> None:
         row = (c["tests"], c["passed"], c["gap"] + c["deliberate"], c["gap"],
                c["deliberate"], c["internal"], c["skipped"])
-        print(f"{mod:<26}" + "".join(f"{v:>11}" for v in row))
-    row = (total["tests"], total["passed"], total["gap"] + total["deliberate"],
-           total["gap"], total["deliberate"], total["internal"],
-           total["skipped"])
-    print(f"{'total':<26}" + "".join(f"{v:>11}" for v in row))
+        print(f"{name:<26}" + "".join(f"{v:>11}" for v in row))
+
+    total = dict.fromkeys(("tests",) + CLASSES, 0)
+    for mod in sorted(modules):
+        for k in total:
+            total[k] += modules[mod][k]
+        print_row(mod, modules[mod])
+    print_row("total", total)
 
     for cls, title in (("gap", "gaps (public API, not a documented "
                         "difference)"),
