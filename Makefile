@@ -265,3 +265,16 @@ so:
 	for f in $(SO_DIR)/lib/pgwire/_pgwire*.so; do \
 	    cp $$f pgwire/.so.new && mv -f pgwire/.so.new pgwire/$$(basename $$f); \
 	done
+
+# ======================================================================
+# asyncpg's own test suite against pgwire (scripts/asyncpg-suite.sh;
+# tools/asyncpg_suite/).  Fetches the asyncpg 0.32.0 sdist into
+# build/asyncpg-suite, runs its tests through a name-only import shim on a
+# throwaway server, classifies each failure; fails on a regression against
+# tools/asyncpg_suite/passing.txt.  APGSUITE_ARGS=--update-baseline rewrites
+# the baseline.
+# ======================================================================
+APGSUITE_ARGS ?=
+.PHONY: asyncpg-suite
+asyncpg-suite:
+	bash scripts/asyncpg-suite.sh $(APGSUITE_ARGS)

@@ -631,3 +631,7 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
         transport.abort()
         raise
     return conn
+
+
+# asyncpg.connection.connect: asyncpg's documented spelling of connect().
+from .connect_utils import connect  # noqa: E402,F401  (an alias, no code)

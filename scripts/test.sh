@@ -36,3 +36,5 @@ step "pytest (uvloop): the whole suite"
 $PY -m pytest -q -p no:cacheprovider --fail-on-skip --loop=uvloop
 step "pytest with the extension under ASan/UBSan"
 make -s pytest-asan PYTEST_ARGS=--fail-on-skip
+step "asyncpg 0.32.0 test suite through the import shim (fails on a regression against tools/asyncpg_suite/passing.txt)"
+bash scripts/asyncpg-suite.sh
