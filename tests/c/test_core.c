@@ -88,6 +88,7 @@ main(int argc, char **argv)
     test_scram();
     test_startup();
     test_oom();
+    test_conn();
     printf("core: %ld passed, %ld failed\n", counts.passed, counts.failed);
     return counts.failed ? 1 : 0;
 }
