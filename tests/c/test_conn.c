@@ -170,6 +170,7 @@ typedef struct {
     PgcReqStatus status[MAX_IDS];
     int late_events;     /* events for a request not in flight */
     int lost;            /* popped by pop_lost */
+    int slow_copy;       /* do not answer CopyInResponse */
     PgcStatus final;
 } Run;
 
@@ -251,7 +252,7 @@ on_event(Run *r, const PgcEvent *ev)
         r->done[ev->req_id]++;
         r->status[ev->req_id] = ev->u.done.status;
     }
-    if (ev->type == PGC_EV_COPY_IN_RESPONSE) {
+    if (ev->type == PGC_EV_COPY_IN_RESPONSE && !r->slow_copy) {
         if (ev->abandoned) {
             CHECK_EQ(pgc_conn_copy_fail(&r->c, &r->fe, why), PGC_OK);
         }
@@ -1350,6 +1351,37 @@ test_copy_in_frontend(void)
     fe_types(&r.fe, types, sizeof(types));
     CHECK_STR(types, "PBESdcS");
     CHECK_EQ(pgc_conn_copy_in_state(&r.c), PGC_COPYIN_ENDED);
+    run_free(&r);
+
+    /* the server fails the COPY before the client ends it: it waits for
+     * a Sync (extended protocol) */
+    run_init(&r, setup_copy_in, NULL);
+    r.slow_copy = 1;
+    pgc_wbuf_reset(&srv);
+    srv_build(&srv, "1 2 G");
+    whole[0] = srv.len;
+    run_feed(&r, srv.data, whole, 1);
+    CHECK_EQ(pgc_conn_copy_in_state(&r.c), PGC_COPYIN_ACTIVE);
+    CHECK_EQ(pgc_conn_push_sync(&r.c, &r.fe, NULL, NULL), PGC_ERR_STATE);
+    CHECK_EQ(pgc_conn_copy_data(&r.c, &r.fe, (const uint8_t *)"1", 1),
+             PGC_OK);
+    pgc_wbuf_reset(&srv);
+    srv_build(&srv, "E");
+    whole[0] = srv.len;
+    run_feed(&r, srv.data, whole, 1);
+    /* run_feed's handler sent CopyDone + Sync on END_REQUIRED */
+    CHECK_EQ(pgc_conn_copy_in_state(&r.c), PGC_COPYIN_ENDED);
+    fe_types(&r.fe, types, sizeof(types));
+    CHECK_STR(types, "PBESdcS");
+    pgc_wbuf_reset(&srv);
+    srv_build(&srv, "Z:I");
+    whole[0] = srv.len;
+    run_feed(&r, srv.data, whole, 1);
+    CHECK_STR(r.text.p, "PARSE_COMPLETE#1 BIND_COMPLETE#1 "
+                        "COPY_IN_RESPONSE#1 ERROR#1 READY#1(I) "
+                        "REQ_DONE#1(FAILED)");
+    CHECK_EQ(pgc_conn_copy_in_state(&r.c), PGC_COPYIN_NONE);
+    run_check_books(&r);
     run_free(&r);
 
     /* simple: no Sync */
