@@ -798,6 +798,16 @@ pgc_conn_abandon(PgcConn *c, uint64_t id)
                   id);
 }
 
+size_t
+pgc_conn_active(const PgcConn *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->req_len; i++) {
+        n += !(req_at(c, i)->flags & REQ_F_ABANDONED);
+    }
+    return n;
+}
+
 int
 pgc_conn_pop_lost(PgcConn *c, uint64_t *id, void **user)
 {

@@ -272,6 +272,11 @@ pgc_conn_in_flight(const PgcConn *c)
     return c->req_len;
 }
 
+/* Requests in flight that are not abandoned: what asyncpg's "another
+ * operation is in progress" check counts (an abandoned request only
+ * drains). */
+size_t pgc_conn_active(const PgcConn *c);
+
 static inline PgcCopyInState
 pgc_conn_copy_in_state(const PgcConn *c)
 {

@@ -649,6 +649,20 @@ setup_abandon(PgcConn *c, PgcWBuf *fe)
 }
 
 static void
+test_active(void)
+{
+    PgcConn c;
+    PgcWBuf fe;
+    pgc_wbuf_init(&fe);
+    pgc_conn_init(&c, 0, NULL);
+    setup_abandon(&c, &fe);
+    CHECK_EQ(pgc_conn_in_flight(&c), 3);
+    CHECK_EQ(pgc_conn_active(&c), 2);
+    pgc_conn_free(&c);
+    pgc_wbuf_free(&fe);
+}
+
+static void
 setup_abandon_copy(PgcConn *c, PgcWBuf *fe)
 {
     push_copy(c, fe, PGC_REQ_F_COPY_IN);
@@ -1457,6 +1471,7 @@ test_conn(void)
     test_push_into_failed_group();
     test_copy_in_frontend();
     test_conn_oom();
+    test_active();
     printf("conn: %zu cases, %zu refused, %zu async insertions, %zu error "
            "positions; %zu stream runs (each at every split point and in "
            "1..8-byte chunks)\n",
