@@ -569,26 +569,83 @@ on_command_complete(PgcConn *c, const PgcMsg *m, PgcEvent *ev, int query)
     return PGC_OK;
 }
 
-/* EXECUTE (query == 0) and QUERY (query == 1) results. */
+/* EmptyQueryResponse (EXECUTE or QUERY) or PortalSuspended (EXECUTE):
+ * ends the step, or (QUERY) one statement of it.  0 if out of order. */
+static int
+result_end_allowed(uint8_t type, PgcSubPhase sub, int query)
+{
+    if (type == PGC_MSG_EMPTY_QUERY) {
+        return sub == PGC_SUB_START;
+    }
+    return !query && (sub == PGC_SUB_START || sub == PGC_SUB_ROWS);
+}
+
 static PgcStatus
-on_result(PgcConn *c, const PgcMsg *m, PgcEvent *ev, int query)
+on_result_end(PgcConn *c, const PgcMsg *m, PgcEvent *ev, int query)
+{
+    if (pgc_parse_empty(m->body) != PGC_OK) {
+        return malformed(c, m->type);
+    }
+    ev->type = m->type == PGC_MSG_EMPTY_QUERY ? PGC_EV_EMPTY_QUERY
+                                              : PGC_EV_PORTAL_SUSPENDED;
+    if (!query) {
+        step_complete(c);
+    }
+    return PGC_OK;
+}
+
+static PgcStatus
+on_copy_done(PgcConn *c, const PgcMsg *m, PgcEvent *ev)
+{
+    if (pgc_parse_empty(m->body) != PGC_OK) {
+        return malformed(c, m->type);
+    }
+    c->sub = PGC_SUB_COPY_OUT_DONE;
+    ev->type = PGC_EV_COPY_DONE;
+    return PGC_OK;
+}
+
+/* A message that only moves the sub-phase: DataRow, RowDescription (of a
+ * simple Query), CopyData.  0 if m is none of them in order. */
+static int
+on_result_data(PgcConn *c, const PgcMsg *m, PgcEvent *ev, int query)
 {
     PgcSubPhase sub = c->sub;
     switch (m->type) {
     case PGC_MSG_DATA_ROW:
         if (sub != PGC_SUB_ROWS && (query || sub != PGC_SUB_START)) {
-            break;
+            return 0;
         }
         c->sub = PGC_SUB_ROWS;
         ev->type = PGC_EV_ROW;
-        return PGC_OK;
+        return 1;
     case PGC_MSG_ROW_DESCRIPTION:
         if (!query || sub != PGC_SUB_START) {
-            break;
+            return 0;
         }
         c->sub = PGC_SUB_ROWS;
         ev->type = PGC_EV_ROW_DESC;
+        return 1;
+    case PGC_MSG_COPY_DATA:
+        if (sub != PGC_SUB_COPY_OUT) {
+            return 0;
+        }
+        ev->type = PGC_EV_COPY_DATA;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* EXECUTE (query == 0) and QUERY (query == 1) results. */
+static PgcStatus
+on_result(PgcConn *c, const PgcMsg *m, PgcEvent *ev, int query)
+{
+    PgcSubPhase sub = c->sub;
+    if (on_result_data(c, m, ev, query)) {
         return PGC_OK;
+    }
+    switch (m->type) {
     case PGC_MSG_COMMAND_COMPLETE:
         if (sub == PGC_SUB_COPY_OUT || sub == PGC_SUB_FAILED) {
             break;
@@ -596,47 +653,25 @@ on_result(PgcConn *c, const PgcMsg *m, PgcEvent *ev, int query)
         return on_command_complete(c, m, ev, query);
     case PGC_MSG_EMPTY_QUERY:
     case PGC_MSG_PORTAL_SUSPENDED:
-        if (sub != PGC_SUB_START &&
-            !(m->type == PGC_MSG_PORTAL_SUSPENDED && sub == PGC_SUB_ROWS)) {
+        if (!result_end_allowed(m->type, sub, query)) {
             break;
         }
-        if (query && m->type == PGC_MSG_PORTAL_SUSPENDED) {
-            break;
-        }
-        if (pgc_parse_empty(m->body) != PGC_OK) {
-            return malformed(c, m->type);
-        }
-        ev->type = m->type == PGC_MSG_EMPTY_QUERY ? PGC_EV_EMPTY_QUERY
-                                                  : PGC_EV_PORTAL_SUSPENDED;
-        if (!query) {
-            step_complete(c);
-        }
-        return PGC_OK;
+        return on_result_end(c, m, ev, query);
     case PGC_MSG_COPY_OUT_RESPONSE:
+        if (sub != PGC_SUB_START) {
+            break;
+        }
+        return on_copy_response(c, m, ev, PGC_EV_COPY_OUT_RESPONSE);
     case PGC_MSG_COPY_IN_RESPONSE:
         if (sub != PGC_SUB_START) {
             break;
         }
-        return on_copy_response(c, m, ev,
-                                m->type == PGC_MSG_COPY_IN_RESPONSE
-                                    ? PGC_EV_COPY_IN_RESPONSE
-                                    : PGC_EV_COPY_OUT_RESPONSE);
-    case PGC_MSG_COPY_DATA:
-        if (sub != PGC_SUB_COPY_OUT) {
-            break;
-        }
-        ev->type = PGC_EV_COPY_DATA;
-        return PGC_OK;
+        return on_copy_response(c, m, ev, PGC_EV_COPY_IN_RESPONSE);
     case PGC_MSG_COPY_DONE:
         if (sub != PGC_SUB_COPY_OUT) {
             break;
         }
-        if (pgc_parse_empty(m->body) != PGC_OK) {
-            return malformed(c, m->type);
-        }
-        c->sub = PGC_SUB_COPY_OUT_DONE;
-        ev->type = PGC_EV_COPY_DONE;
-        return PGC_OK;
+        return on_copy_done(c, m, ev);
     case PGC_MSG_READY:
         if (!query || (sub != PGC_SUB_START && sub != PGC_SUB_FAILED)) {
             break;
