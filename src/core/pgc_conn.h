@@ -152,9 +152,12 @@ typedef enum {
                                 request that did not ask for COPY) */
     PGC_EV_ERROR,            /* body: ErrorResponse fields.  With a request:
                                 that request failed (its REQ_DONE follows,
-                                FAILED).  ev.req_id == 0: no request in
-                                flight, or a second error at a Sync (e.g. a
-                                FATAL before the server closes) */
+                                FAILED, right away or, for a request
+                                owning its Sync, after READY).
+                                ev.req_id == 0: no request in flight, or an
+                                error at the Sync of a group that already
+                                failed (e.g. a FATAL before the server
+                                closes) */
     PGC_EV_REQ_DONE,         /* u.done: the request is complete and gone
                                 from the queue; nothing more will be
                                 reported for it.  Resolve or drop `user` */
