@@ -178,6 +178,8 @@ typedef struct {
     int abandoned;   /* the request was abandoned (REQ_DONE,
                         COPY_IN_RESPONSE) */
     PgcView body;    /* the whole message body (borrowed) */
+    /* u: only the member of the event's type is set (a ROW leaves u as
+     * it was) */
     union {
         PgcView tag;
         uint8_t tx_status;

@@ -1456,6 +1456,46 @@ test_conn_oom(void)
     pgc_wbuf_free(&fe);
 }
 
+/* Reading allocates nothing: 10000 rows, a COPY, notices and an error
+ * in a pipeline, pulled with the test allocator counting. */
+static void
+test_no_alloc_while_reading(void)
+{
+    Run r;
+    PgcWBuf srv;
+    PgcEvent ev;
+    size_t rows = 0;
+    pgc_wbuf_init(&srv);
+    run_init(&r, setup_nothing, NULL);
+    push_exec(&r.c, &r.fe, 1);
+    push_copy(&r.c, &r.fe, 0);
+    push_exec(&r.c, &r.fe, 0);
+    push_exec(&r.c, &r.fe, 0);
+    CHECK_EQ(pgc_conn_push_sync(&r.c, &r.fe, NULL, NULL), PGC_OK);
+    srv_build(&srv, "2");
+    for (int i = 0; i < 10000; i++) {
+        srv_build(&srv, i % 1000 ? "D:row" : "D:row N");
+    }
+    srv_build(&srv, "C:SELECT_10000 Z:I 1 2 H d:a d:b c C:COPY_2 Z:I E Z:E");
+    CHECK_EQ(pgc_reader_feed(&r.rd, srv.data, srv.len), PGC_OK);
+    talloc_install();
+    for (;;) {
+        PgcStatus st = pgc_conn_next(&r.c, &r.rd, &ev);
+        if (st != PGC_OK) {
+            CHECK_EQ(st, PGC_NEED_MORE);
+            break;
+        }
+        rows += ev.type == PGC_EV_ROW;
+    }
+    CHECK_EQ(talloc_count(), 0);
+    talloc_uninstall();
+    CHECK_EQ(rows, 10000);
+    CHECK_EQ(pgc_conn_in_flight(&r.c), 0);
+    CHECK_EQ(pgc_conn_tx_status(&r.c), PGC_TX_INERROR);
+    run_free(&r);
+    pgc_wbuf_free(&srv);
+}
+
 void
 test_conn(void)
 {
@@ -1470,6 +1510,7 @@ test_conn(void)
     test_copy_in_frontend();
     test_conn_oom();
     test_active();
+    test_no_alloc_while_reading();
     printf("conn: %zu cases, %zu refused, %zu async insertions, %zu error "
            "positions; %zu stream runs (each at every split point and in "
            "1..8-byte chunks)\n",
