@@ -53,6 +53,16 @@
  * pgc_conn_copy_fail) and its PGC_EV_REQ_DONE (flag `abandoned`), so the
  * binding can drop its `user` object at the right moment.
  *
+ * COPY FROM STDIN: the server reads every frontend message as COPY input
+ * until the COPY ends, so a CopyInResponse with later requests in flight is
+ * a protocol error, and a request flagged PGC_REQ_F_COPY_IN (or a simple
+ * Query without PGC_REQ_F_NO_COPY) is a barrier: nothing is pushed behind
+ * it until it is done.  The binding answers PGC_EV_COPY_IN_RESPONSE with
+ * pgc_conn_copy_data* then pgc_conn_copy_done or _fail, which add the Sync
+ * the extended protocol needs (the one sent with the request was ignored
+ * in copy-in mode).  COPY TO needs nothing (PGC_EV_COPY_OUT_RESPONSE,
+ * COPY_DATA*, COPY_DONE, then COMMAND_COMPLETE).
+ *
  * The engine allocates when a request is pushed (its rings grow up to the
  * limits), never while reading: every event points into the read buffer.
  *
