@@ -6,6 +6,7 @@
 #define PGW_CODEC_INTERNAL_H
 
 #include "codec.h"
+#include "../ext/compat.h" /* header-only API backports */
 #include "../core/pgc_msg.h"
 
 #if defined(__GNUC__) || defined(__clang__)

@@ -954,9 +954,7 @@ pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
 static void
 note_column(StmtObject *s, uint16_t i)
 {
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    PyErr_NormalizeException(&t, &v, &tb);
+    PyObject *v = PyErr_GetRaisedException();
     if (v != NULL) {
         PyObject *note = PyUnicode_FromFormat(
             "while decoding column %R (type %s, oid %u)",
@@ -970,7 +968,7 @@ note_column(StmtObject *s, uint16_t i)
         }
         PyErr_Clear();
     }
-    PyErr_Restore(t, v, tb);
+    PyErr_SetRaisedException(v);
 }
 
 PyObject *
