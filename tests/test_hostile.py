@@ -21,7 +21,7 @@ from test_faults import REPORT, _fd_count, fault_rows  # noqa: F401
 
 @pytest.fixture(scope="module", autouse=True)
 def hostile_report(request, fault_rows):  # noqa: F811
-    """reliability.md §5 scenario 10: one fault-report line for the whole
+    """Fault scenario 10 (tests/README.md): one fault-report line for the whole
     module -- every case is a malformed server injected, survived when its
     test passed (the specific error, in its bound, connection closed or
     not as it should be), plus file descriptors left open."""
@@ -235,7 +235,7 @@ async def test_bad_array_dimensions():
         conn.terminate()
 
 
-# -- more framing and content cases (reliability.md §5 row 10) ------------
+# -- more framing and content cases (tests/README.md, scenario 10) --------
 
 def int4_array(ndim, dims, elems=b"", flags=0):
     body = struct.pack("!iii", ndim, flags, 23)

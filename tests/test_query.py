@@ -225,7 +225,7 @@ async def test_cancel_timeout_bounds_a_stuck_backend(cluster):
     """cancel_timeout: after a timeout the CancelRequest goes out, but a
     backend that cannot act on it (SIGSTOP) leaves the query running; once
     cancel_timeout has passed the connection is aborted instead of
-    waiting forever (reliability.md §5 scenario 5)."""
+    waiting forever (tests/README.md, fault scenario 5)."""
     if not hasattr(cluster, "datadir"):
         pytest.skip("needs the temporary cluster (signals its backend)")
     c = await pgwire.connect(**cluster.connect_kwargs(), command_timeout=0.1,
