@@ -543,6 +543,9 @@ op_start(OpObject *op)
     if (op->timer == NULL && op_start_timer(op) < 0) {
         return -1;
     }
+    if (pgw_write_portal_closes(op->proto) < 0) {
+        return -1;
+    }
     if (!op->counted) {
         op->counted = 1;
         op->proto->queries_count++;

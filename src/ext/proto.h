@@ -118,6 +118,9 @@ typedef struct {
                               collide on a server connection shared through
                               a pooler */
     PyObject *pending_closes; /* list of statement names (bytes) */
+    PyObject *pending_portal_closes; /* portal names (bytes) of exhausted
+                                        cursors: Close('P') goes ahead of
+                                        the next request, in its write */
     /* statement_cache_size=0: what Describe told us about unnamed
      * statements, so each execution is one round trip
      * (Parse+Bind+Describe+Execute+Sync) and no server-side statement
@@ -282,6 +285,9 @@ int pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
                              int describe);
 /* Parse of the unnamed statement with s's parameter types pinned. */
 int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s);
+/* Close('P') for each queued exhausted-cursor portal (no Sync: they go
+ * ahead of the request being written). */
+int pgw_write_portal_closes(ProtocolObject *p);
 PyObject *pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype,
                               PgcView body);
 

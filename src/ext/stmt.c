@@ -707,6 +707,26 @@ write_pending_closes(ProtocolObject *p)
 }
 
 int
+pgw_write_portal_closes(ProtocolObject *p)
+{
+    PyObject *names = p->pending_portal_closes;
+    Py_ssize_t n = names != NULL ? PyList_GET_SIZE(names) : 0;
+    if (n == 0) {
+        return 0;
+    }
+    size_t mark = p->wb.len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PgcStatus rc = pgc_build_close(&p->wb, PGC_TARGET_PORTAL,
+                                       bytes_str(PyList_GET_ITEM(names, i)));
+        if (rc != PGC_OK) {
+            pgc_wbuf_truncate(&p->wb, mark);
+            return pgw_build_error(p, rc);
+        }
+    }
+    return PyList_SetSlice(names, 0, n, NULL);
+}
+
+int
 pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s)
 {
     size_t mark = p->wb.len;
