@@ -56,6 +56,8 @@ struct StmtObject {
     int session_fn; /* the query text calls set_config or advisory-lock
                        functions: running it changes the session */
     double created_at; /* monotonic seconds */
+    size_t footprint; /* bytes it holds (query text, description), counted
+                         when it is cached */
     StmtObject *lru_prev, *lru_next; /* borrowed links while in_cache */
 };
 
@@ -113,6 +115,7 @@ typedef struct {
     Py_ssize_t cache_size, cache_max;
     double cache_lifetime;     /* seconds, 0 = forever */
     Py_ssize_t cache_max_query; /* bytes of query text, 0 = unlimited */
+    size_t cache_bytes;        /* footprints of the cached statements */
     uint64_t stmt_counter;
     PyObject *stmt_prefix; /* bytes: random per connection, so names never
                               collide on a server connection shared through
