@@ -186,6 +186,8 @@ typedef enum {
     PH_WAIT_PREPARE,
     PH_WAIT_SUB,      /* driving Connection._introspect_types(oids) */
     PH_WAIT_RESULT,
+    PH_STREAM,        /* executemany: chunks written, waiting for the
+                         transport to take more (many.c) */
     PH_DONE,
 } OpPhase;
 
@@ -232,6 +234,15 @@ struct OpObject {
     int copy_ended;       /* CopyDone or CopyFail sent */
     int copy_header;      /* binary COPY header written (records) */
     Py_ssize_t copy_nrec; /* records encoded so far */
+    /* executemany/fetchmany streaming (many.c) */
+    PyObject *many_it;    /* iterator over the argument tuples */
+    size_t many_mark;     /* write-buffer offset where the batch starts */
+    int many_sent;        /* a first chunk was written */
+    int many_savepoint;   /* the batch runs under our savepoint */
+    int many_oneshot;     /* args is an iterator: never retried */
+    int many_describe;    /* the next Bind is followed by Describe */
+    int many_failed;      /* a client-side error ended the streamed batch:
+                             its ReadyForQuery is awaited before raising */
 };
 
 /* protocol.c */
@@ -331,6 +342,21 @@ PyObject *pgw_copy_end(OpObject *op, PyObject *Py_UNUSED(a));
 /* 1 if the query text calls functions that change the session
  * (set_config, advisory locks). */
 int pgw_query_touches_session(const char *sql, size_t n);
+
+/* many.c */
+/* Write the batch of an executemany/fetchmany op from `mark` (after its
+ * Parse, if any): at once if it fits in one chunk, else in chunks under
+ * flow control (phase STREAM).  0 = written or streaming, -1 = error
+ * raised before anything was sent. */
+int pgw_many_send(OpObject *op, size_t mark);
+/* Phase STREAM, woken: write more.  Same returns. */
+int pgw_many_resume(OpObject *op);
+/* The caller stops waiting while the batch streams: end it so the server
+ * discards it (the Sync written; the results are then drained). */
+void pgw_many_abandon(OpObject *op);
+/* 1 if `tag` is the CommandComplete of the batch's own savepoint
+ * commands. */
+int pgw_many_own_tag(OpObject *op, PgcView tag);
 
 /* conn.c */
 int pgw_conn_setup_types(PyObject *module, ModState *st);

@@ -781,6 +781,9 @@ proto_resume_writing(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
     p->writing_paused = 0;
     resolve_writable(p);
+    if (p->cur != NULL && p->cur->phase == PH_STREAM) {
+        pgw_op_wake(p->cur); /* executemany writes its next chunk */
+    }
     Py_RETURN_NONE;
 }
 
