@@ -20,6 +20,7 @@ import math
 import os
 import pathlib
 import random
+import re
 import socket
 import ssl as ssl_module
 import stat
@@ -137,6 +138,21 @@ class ConnectionParameters(typing.NamedTuple):
     @property
     def ssl_negotiation(self):
         return "direct" if self.direct_tls else "postgres"
+
+    def __repr__(self):
+        # never the password (nor the repr of a password callable)
+        fields = ", ".join(
+            "{}={}".format(name, "'***'" if name == "password" and
+                           value is not None else repr(value))
+            for name, value in zip(self._fields, self))
+        return "ConnectionParameters({})".format(fields)
+
+    def redacted(self):
+        """A copy whose password is '***' (None stays None): what query
+        loggers get as LoggedQuery.conn_params."""
+        if self.password is None:
+            return self
+        return self._replace(password="***")
 
 
 class ClientConfiguration(typing.NamedTuple):
@@ -377,8 +393,70 @@ def _host_kwarg(host):
         f"host is expected to be a str or a sequence of str, got {host!r}")
 
 
+def _first_of(text, chars, start=0):
+    """Index of the first of ``chars`` in ``text`` from ``start``, else
+    len(text)."""
+    found = [i for i in (text.find(c, start) for c in chars) if i >= 0]
+    return min(found) if found else len(text)
+
+
+def _query_ok(query):
+    """Whether a URI query string splits into key=value items."""
+    for item in query.split("&"):
+        if item and (not item.partition("=")[1] or item.startswith("=")):
+            return False
+    return True
+
+
+def _plain_split_ok(rest, n0_end):
+    """Whether ``rest`` (after "//", no '@' in its host list) reads as a
+    host list, a path without '@' and a well-formed query."""
+    try:
+        _parse_hostlist(rest[:n0_end], unquote=True)
+    except Exception:
+        return False
+    after, _, query = rest[n0_end:].partition("?")
+    return "@" not in after and _query_ok(query)
+
+
+def _lookahead_userinfo(rest):
+    """For a DSN whose password holds an unescaped '/' or '?': the first
+    '@' after which comes a host list with no '@' in it, preceded by
+    ``user[:password]`` with a plain user name -> (userinfo, remainder),
+    else None."""
+    p = rest.find("@")
+    while p >= 0:
+        prefix, after = rest[:p], rest[p + 1:]
+        user = prefix.partition(":")[0]
+        if not any(c in user for c in "/?#@") and \
+                "@" not in after[:_first_of(after, "/?")]:
+            return prefix, after
+        p = rest.find("@", p + 1)
+    return None
+
+
+def _split_userinfo(rest):
+    """-> (userinfo or None, the rest, suspect).  ``suspect``: the DSN has
+    an '@' that is not the user information's, so parts of a password with
+    unescaped separators may have been read as other parameters; errors
+    then show none of the DSN's values (see parse_connect_arguments)."""
+    n0_end = _first_of(rest, "/?")
+    n0 = rest[:n0_end]
+    if "@" in n0:
+        # host lists hold no '@': the last one ends the user information
+        userinfo, _, hosts = n0.rpartition("@")
+        return userinfo, hosts + rest[n0_end:], "@" in rest[n0_end:]
+    if "@" not in rest:
+        return None, rest, False
+    look = _lookahead_userinfo(rest)
+    if look is None or _plain_split_ok(rest, n0_end):
+        return None, rest, True
+    return look[0], look[1], "@" in look[1]
+
+
 def _split_dsn(dsn: str):
-    """Split a postgres:// URI -> (user, password, hostspec, db, query)."""
+    """Split a postgres:// URI -> (user, password, hostspec, db, query,
+    suspect); see _split_userinfo for ``suspect``."""
     scheme, colon, rest = dsn.partition(":")
     if not colon or not scheme.replace("+", "").replace("-", "").replace(
             ".", "").isalnum():
@@ -390,7 +468,7 @@ def _split_dsn(dsn: str):
     if not rest.startswith("//"):
         raise _cfg_error(
             f'invalid DSN: expected "{scheme}://" at the start of the URI')
-    rest = rest[2:]
+    userinfo, rest, suspect = _split_userinfo(rest[2:])
     rest, _, query = rest.partition("?")
     slash = rest.find("/")
     if slash >= 0:
@@ -398,8 +476,7 @@ def _split_dsn(dsn: str):
     else:
         netloc, path = rest, ""
     user = password = None
-    if "@" in netloc:
-        userinfo, _, netloc = netloc.partition("@")
+    if userinfo is not None:
         u, has_pw, pw = userinfo.partition(":")
         user = urllib.parse.unquote(u) or None
         if has_pw:
@@ -421,7 +498,42 @@ def _split_dsn(dsn: str):
             params[key] = val              # the last one wins
         else:
             params.pop(key, None)
-    return user, password, netloc, database, params
+    return user, password, netloc, database, params, suspect
+
+
+def _dsn_is_suspect(dsn):
+    """Whether errors about ``dsn`` must not quote its values: an '@'
+    outside the user information (see _split_userinfo), or a password in
+    the query string (an unescaped '&' or '=' in it makes its parts look
+    like other parameters); never raises."""
+    if not isinstance(dsn, str):
+        return False
+    rest = dsn.partition("://")[2]
+    if not rest:
+        return "@" in dsn or "password" in dsn
+    _, rest, suspect = _split_userinfo(rest)
+    query = rest.partition("?")[2]
+    return suspect or any(
+        urllib.parse.unquote_plus(item.partition("=")[0]) in (
+            "password", "sslpassword") for item in query.split("&"))
+
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def _redact_quoted(text):
+    return None if text is None else _QUOTED.sub("'***'", str(text))
+
+
+def _redacted_config_error(e):
+    """A copy of ClientConfigurationError ``e`` that quotes no value."""
+    msg = _redact_quoted(str(e.args[0]) if e.args else "")
+    return _new_error(type(e), msg + (
+        " (values are not shown: the DSN holds a password whose unescaped "
+        "characters may have been read as other parameters; percent-encode "
+        "'@', '/', '?', '#', ':', '&' and '=' in it)"),
+        detail=_redact_quoted(getattr(e, "detail", None)),
+        hint=_redact_quoted(getattr(e, "hint", None)))
 
 
 def _parse_tls_version(value):
@@ -1123,7 +1235,7 @@ def _collect_dsn(opts, dsn):
     """Apply a postgres:// URI; return the service it names, if any."""
     if not isinstance(dsn, str):
         raise _cfg_error(f"dsn is expected to be a str, got {dsn!r}")
-    user, password, hostspec, database, query = _split_dsn(dsn)
+    user, password, hostspec, database, query, _ = _split_dsn(dsn)
     if hostspec:
         opts.put("host", _parse_hostlist(hostspec, unquote=True), _R_DSN)
     opts.put("user", user, _R_DSN)
@@ -1227,21 +1339,37 @@ def _resolve_gsslib(opts):
     return gss
 
 
-def parse_connect_arguments(*, dsn, host, port, user, password, passfile,
-                            database, ssl, direct_tls, server_settings,
-                            target_session_attrs, service, servicefile,
-                            timeout, statement_cache_size,
-                            max_cached_statement_lifetime,
-                            max_cacheable_statement_size, command_timeout,
-                            krbsrvname=None, gsslib=None,
-                            load_balance_hosts=None, tcp=None,
-                            cancel_timeout=None):
+def parse_connect_arguments(*, dsn, **kwargs):
     """-> (addrs, ConnectionParameters, ClientConfiguration).
 
     Sources, strongest first: keyword arguments, the DSN, the service file
     (service from kwargs, the DSN or PGSERVICE), the environment, defaults.
     `timeout` is accepted for symmetry with connect(), which applies it.
+
+    No error quotes a password: the parsers quote only values that are
+    not one, and when the DSN has an '@' outside its user information (a
+    password with unescaped separators may have been split into other
+    parameters) a ClientConfigurationError quotes no value at all.
     """
+    err = None
+    try:
+        return _parse_connect_arguments(dsn=dsn, **kwargs)
+    except _exc("ClientConfigurationError") as e:
+        if not _dsn_is_suspect(dsn):
+            raise
+        err = _redacted_config_error(e)
+    raise err   # outside the except block: the original is not chained
+
+
+def _parse_connect_arguments(*, dsn, host, port, user, password, passfile,
+                             database, ssl, direct_tls, server_settings,
+                             target_session_attrs, service, servicefile,
+                             timeout, statement_cache_size,
+                             max_cached_statement_lifetime,
+                             max_cacheable_statement_size, command_timeout,
+                             krbsrvname=None, gsslib=None,
+                             load_balance_hosts=None, tcp=None,
+                             cancel_timeout=None):
     config = _validate_config(statement_cache_size,
                               max_cached_statement_lifetime,
                               max_cacheable_statement_size, command_timeout,

@@ -123,39 +123,23 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             return
         shared = self.__dict__.get("_shared_types")  # set by a pool
         if shared is None:
-            rows = await self._fetch_without_jit(
-                introspection.INTRO_QUERY, user)
+            rows = await self._fetch_type_rows(user)
         else:
             rows, missing = shared.lookup(user)
             if missing:
                 generation = shared.generation
-                rows = await self._fetch_without_jit(
-                    introspection.INTRO_QUERY, missing)
+                rows = await self._fetch_type_rows(missing)
                 shared.add(rows, generation)
         introspection.build_codecs(rows, registry)
 
-    async def _fetch_without_jit(self, query, *args):
-        """Run a catalog query with JIT off (JIT compilation can make the
-        recursive introspection query take seconds on large catalogs).
-        SET LOCAL inside a transaction, or a savepoint when one is open,
-        so the session's own jit setting is never touched."""
-        status = self._protocol.tx_status
-        if status == "E":  # a failed transaction: nothing can run anyway
-            return await self.fetch(query, *args, _ignore_custom_codec=True)
-        nested = status == "T"
-        dirty = self._protocol.session_dirty  # SET LOCAL does not outlive
-        await self.execute(                   # the block: not a change
-            ("SAVEPOINT pgwire_introspect; " if nested else "BEGIN; ") +
-            "SET LOCAL jit = off")
-        self._protocol.session_dirty = dirty
-        try:
-            return await self.fetch(query, *args, _ignore_custom_codec=True)
-        finally:
-            if not self.is_closed():
-                await self.execute(
-                    "ROLLBACK TO SAVEPOINT pgwire_introspect; "
-                    "RELEASE SAVEPOINT pgwire_introspect" if nested
-                    else "COMMIT")
+    async def _fetch_type_rows(self, oids):
+        """The catalog rows of ``oids`` and of the types they are made of
+        (introspection.fetch_type_rows): plain reads, no transaction and no
+        setting changed, so a timeout or a cancel at any point leaves the
+        session as it was."""
+        from . import introspection
+        return await introspection.fetch_type_rows(self._codec_catalog,
+                                                   oids)
 
     async def reload_schema_state(self):
         """Forget cached statements and type information (after schema
@@ -209,20 +193,23 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
 
     def get_reset_query(self):
         """The query reset() runs to return the session to a clean state
-        (advisory locks, cursors, LISTEN registrations, settings)."""
+        (advisory locks, cursors, LISTEN registrations, settings, and the
+        role and session authorization, which RESET ALL leaves alone)."""
         return ("SELECT pg_advisory_unlock_all();\nCLOSE ALL;\n"
-                "UNLISTEN *;\nRESET ALL;")
+                "UNLISTEN *;\nRESET ALL;\nRESET SESSION AUTHORIZATION;\n"
+                "RESET ROLE;")
 
     async def reset(self, *, timeout=None):
         """Roll back an open transaction, drop notification listeners and
         run get_reset_query() -- all in one round trip."""
         self._notification_listeners.clear()
         self._log_listeners.clear()
-        query = self.get_reset_query()
+        query = self.get_reset_query() or ""
         if self.is_in_transaction():
             query = "ROLLBACK;\n" + query
         self.__dict__.pop("_top_xact", None)
-        await self.execute(query, timeout=timeout)
+        if query:  # an empty reset query turns it off (asyncpg)
+            await self.execute(query, timeout=timeout)
 
     def __repr__(self):
         state = "closed" if self.is_closed() else "open"
@@ -362,8 +349,14 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
 
     def _log_query(self, query, args, timeout, elapsed, exception):
         """Called by the C layer when a logged query finishes."""
+        params = self.__dict__.get("_logged_params")
+        if params is None:
+            # the parameters without the password (it must not reach logs)
+            redact = getattr(self._params, "redacted", None)
+            params = self._logged_params = \
+                redact() if redact is not None else self._params
         record = LoggedQuery(query, args, timeout, elapsed, exception,
-                             self._addr, self._params)
+                             self._addr, params)
         for cb in list(self.__dict__.get("_query_loggers", ())):
             self._call_listener(cb, record)
 
@@ -512,8 +505,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         from . import introspection
         if info.typtype != 'c':
             return _pgwire._codec_make('builtin', info.oid)
-        rows = await self._codec_catalog(introspection.INTRO_QUERY,
-                                         [info.oid])
+        rows = await self._fetch_type_rows([info.oid])
         self._install_custom_codecs()  # without this type's old override
         registry = dict(self._protocol.type_codecs)
         introspection.build_codecs(rows, registry)
@@ -616,10 +608,14 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
     transport, proto = await create(factory, sock=sock, **kw)
     try:
         password = params.password
+        # UTF8 unless server_settings asks for another client_encoding:
+        # the protocol follows whatever the server then reports.
+        settings = params.server_settings or {}
         startup_params = [("user", params.user),
                           ("database", params.database),
-                          ("client_encoding", "utf-8")]
-        for k, v in (params.server_settings or {}).items():
+                          ("client_encoding",
+                           settings.get("client_encoding", "utf-8"))]
+        for k, v in settings.items():
             if k not in ("user", "database", "client_encoding"):
                 startup_params.append((k, v))
         scram_password = (connect_utils.saslprep(password)

@@ -164,7 +164,7 @@ class _Holder:
 
     __slots__ = ("pool", "conn", "state", "created", "idle_since",
                  "generation", "proxy", "timer", "timeout",
-                 "custom_reset")
+                 "custom_reset", "queries_at_handout")
 
     def __init__(self, pool, conn, now):
         self.pool = pool
@@ -176,6 +176,7 @@ class _Holder:
         self.proxy = None
         self.timer = None
         self.timeout = None
+        self.queries_at_handout = None
         cls = type(conn)
         # a connection_class with its own reset gets it called on every
         # release, as in asyncpg
@@ -209,9 +210,9 @@ class Pool:
 
     Connections are acquired with :meth:`acquire` and given back with
     :meth:`release` (or ``async with pool.acquire() as conn``).  A
-    released connection is reset: open transaction rolled back, listeners
-    removed, session state (settings, advisory locks, cursors, LISTEN)
-    reset -- prepared statements stay.
+    released connection that ran anything is reset: open transaction
+    rolled back, listeners removed, session state (settings, role,
+    advisory locks, cursors, LISTEN) reset -- prepared statements stay.
     """
 
     def __init__(self, *connect_args,
@@ -597,6 +598,9 @@ class Pool:
 
     def _hand_out(self, holder, timeout):
         holder.timeout = timeout
+        # what release compares: the connection ran nothing since (not
+        # even setup) is the one case where skipping the reset is safe
+        holder.queries_at_handout = holder.conn._protocol.queries_count
         holder.conn._sync_pool_types()
 
     async def _open_holder(self):
@@ -632,8 +636,8 @@ class Pool:
     async def release(self, connection, *, timeout=None):
         """Give back a connection from :meth:`acquire`.
 
-        It is reset (one round trip at most, none when the session was
-        not changed) unless it must be replaced; a connection in an
+        It is reset (one round trip; none when it ran no query since it
+        was acquired) unless it must be replaced; a connection in an
         uncertain state (a query still running or being cancelled,
         closed, broken) is terminated.  ``timeout`` (default: the
         acquire timeout, else 10 s) bounds the reset; a reset that fails
@@ -701,9 +705,12 @@ class Pool:
                 (self._max_lifetime is not None and
                  self._loop.time() - holder.created >= self._max_lifetime):
             return _CLOSE
+        # Whatever ran may have changed the session (SET or set_config in
+        # a function, advisory locks, SET ROLE, ...): reset unless it is
+        # proven that nothing ran since the connection was handed out.
         if self._reset is not None or holder.custom_reset or \
                 conn.is_in_transaction() or conn._notification_listeners or \
-                getattr(conn._protocol, "session_dirty", True):
+                conn._protocol.queries_count != holder.queries_at_handout:
             return _RESET
         return _KEEP
 
@@ -715,10 +722,6 @@ class Pool:
             async with asyncio.timeout(timeout):
                 if self._reset is None:
                     await conn.reset()
-                    try:
-                        conn._protocol.session_dirty = False
-                    except AttributeError:
-                        pass
                 else:
                     conn._notification_listeners.clear()
                     conn._log_listeners.clear()

@@ -9,7 +9,9 @@ savepoint.
 A connection lost while ``COMMIT`` may already have reached the server is
 reported as :class:`TransactionOutcomeUnknownError`: the transaction may
 or may not have been committed, and pgwire never retries nor reports
-success in that case.
+success in that case.  A ``COMMIT`` the server answers with ``ROLLBACK``
+(a statement failed earlier in the transaction and the error was caught)
+raises :class:`pgwire.exceptions.TransactionRolledBackError`.
 """
 
 import asyncio
@@ -239,7 +241,7 @@ class Transaction:
                     'transaction was not committed')
 
         try:
-            await con.execute(query)
+            status = await con.execute(query)
         except Exception as e:
             self._state = TransactionState.FAILED
             if not self._nested and isinstance(e, asyncio.TimeoutError) \
@@ -267,6 +269,12 @@ class Transaction:
                            'may not have been committed)')
             raise
         else:
+            if not self._nested and status == 'ROLLBACK':
+                # the transaction had failed (an error the application
+                # caught): the server rolled it back instead of committing
+                self._state = TransactionState.ROLLEDBACK
+                raise exceptions.TransactionRolledBackError._from_commit(
+                    query)
             self._state = TransactionState.COMMITTED
 
     async def __rollback(self):

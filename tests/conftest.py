@@ -62,6 +62,7 @@ def pytest_addoption(parser):
         default=os.environ.get("PGWIRE_TEST_LOOP", "asyncio"),
         help="event loop for async tests (default: $PGWIRE_TEST_LOOP or "
              "asyncio)")
+    _add_skip_option(parser)
 
 
 class _UvloopFactories:
@@ -74,6 +75,8 @@ class _UvloopFactories:
 
 
 def pytest_configure(config):
+    if config.getoption("--fail-on-skip"):
+        config.pluginmanager.register(_SkipGuard(), "pgwire-skip-guard")
     if config.getoption("--loop") != "uvloop":
         return
     try:
@@ -197,3 +200,64 @@ async def conn2(cluster):
     outside (pg_stat_activity, pg_terminate_backend)."""
     async for c in _open_conn(cluster):
         yield c
+
+
+# --- skips are failures in CI, outside a reasoned allowlist -------------
+#
+# A test that skips because something was not installed is a test that did
+# not run.  Under --fail-on-skip (scripts/test.sh passes it) every skip
+# must match a line of tests/skip-allowlist.txt: "<nodeid glob> | reason".
+
+_ALLOWLIST = ROOT / "tests" / "skip-allowlist.txt"
+
+
+def _load_skip_allowlist():
+    import fnmatch
+    pats = []
+    for line in _ALLOWLIST.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        pat, sep, why = line.partition("|")
+        if not sep or not why.strip():
+            raise pytest.UsageError(
+                f"{_ALLOWLIST}: every entry needs '| reason': {line!r}")
+        pats.append(pat.strip())
+    return lambda nodeid: any(fnmatch.fnmatchcase(nodeid, p) for p in pats)
+
+
+def _add_skip_option(parser):
+    parser.addoption(
+        "--fail-on-skip", action="store_true",
+        default=bool(os.environ.get("PGWIRE_FAIL_ON_SKIP")),
+        help="fail the run on any skip not listed in "
+             "tests/skip-allowlist.txt")
+
+
+class _SkipGuard:
+    def __init__(self):
+        self.allowed = _load_skip_allowlist()
+        self.bad = []
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report):
+        if report.skipped and not hasattr(report, "wasxfail"):
+            if not self.allowed(report.nodeid):
+                reason = report.longrepr[2] if isinstance(
+                    report.longrepr, tuple) else str(report.longrepr)
+                self.bad.append((report.nodeid, reason))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session, exitstatus):
+        if self.bad and session.exitstatus in (0, 5):
+            session.exitstatus = 1
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.bad:
+            return
+        tr = terminalreporter
+        tr.section("skips outside tests/skip-allowlist.txt (a failure)",
+                   red=True)
+        for nodeid, reason in self.bad:
+            tr.line(f"{nodeid}: {reason}")

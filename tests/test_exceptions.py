@@ -54,6 +54,9 @@ finally:
 
 
 REGISTRY = base.PostgresMessageMeta._message_map
+# pgwire's own exception classes (not in asyncpg); everything else in
+# __all__ matches asyncpg name for name
+PGWIRE_ONLY = {"TransactionRolledBackError"}
 PGWIRE_CODES = {code: cls for code, cls in REGISTRY.items()
                 if cls.__module__ == exc.__name__}
 APG_CODES = (dict(apg_exc._base.PostgresMessageMeta._message_map)
@@ -93,8 +96,9 @@ def test_same_sqlstates_as_asyncpg():
 
 @needs_asyncpg
 def test_all_matches_asyncpg():
-    assert sorted(exc.__all__) == sorted(apg_exc.__all__)
-    assert len(exc.__all__) == len(set(exc.__all__)) == 276
+    assert sorted(set(exc.__all__) - PGWIRE_ONLY) == sorted(apg_exc.__all__)
+    assert len(exc.__all__) == len(set(exc.__all__)) == 276 + \
+        len(PGWIRE_ONLY)
     for name in exc.__all__:
         assert hasattr(exc, name), name
 
@@ -102,7 +106,7 @@ def test_all_matches_asyncpg():
 @needs_asyncpg
 def test_sqlstate_less_classes_match_asyncpg():
     # InvalidCachedStatementError is the only generated class without a code
-    ours = {n for n in exc.__all__
+    ours = {n for n in set(exc.__all__) - PGWIRE_ONLY
             if isinstance(getattr(exc, n), type)
             and issubclass(getattr(exc, n), base.PostgresMessage)
             and "sqlstate" not in vars(getattr(exc, n))}
@@ -229,6 +233,26 @@ def test_invalid_cached_statement_error():
     assert cls.sqlstate == "0A000"           # inherited
     assert REGISTRY["0A000"] is exc.FeatureNotSupportedError
     assert cls not in REGISTRY.values()
+
+
+def test_transaction_rolled_back_error():
+    """pgwire's own class for a COMMIT answered with ROLLBACK: under
+    InFailedSQLTransactionError (25P02, inherited and not registered, so
+    the server's 25P02 still maps to the generated class), never under
+    the retryable 40xxx TransactionRollbackError."""
+    import pgwire
+    cls = exc.TransactionRolledBackError
+    assert cls.__bases__ == (exc.InFailedSQLTransactionError,)
+    assert issubclass(cls, base.PostgresError)
+    assert not issubclass(cls, exc.TransactionRollbackError)
+    assert "sqlstate" not in vars(cls) and cls.sqlstate == "25P02"
+    assert REGISTRY["25P02"] is exc.InFailedSQLTransactionError
+    assert cls not in REGISTRY.values()
+    assert "TransactionRolledBackError" in exc.__all__
+    assert pgwire.TransactionRolledBackError is cls
+    e = cls._from_commit("COMMIT;")
+    assert e.sqlstate == "25P02" and e.query == "COMMIT;"
+    assert "rolled back" in str(e) and "rolled back" in e.message
 
 
 def test_every_errcodes_txt_condition_has_a_class():

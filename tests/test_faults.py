@@ -47,6 +47,7 @@ from pgwire import exceptions as exc
 from pgwire.transaction import TransactionOutcomeUnknownError
 
 from faultproxy import C2S, S2C, FaultProxy
+from waiting import wait_until
 import test_multihost as mh
 
 pytestmark = pytest.mark.faults
@@ -130,16 +131,7 @@ def _pct(values, q):
 async def poll(cond, timeout, what):
     """Await until ``cond()`` (sync or async) is true, at most ``timeout``
     seconds; AssertionError otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r = cond()
-        if asyncio.iscoroutine(r):
-            r = await r
-        if r:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s: {what}")
-        await asyncio.sleep(0.01)
+    await wait_until(cond, timeout, what)
 
 
 async def outcome(aw, bound):

@@ -287,6 +287,16 @@ MORE_QUERY_CASES = [
     ("CommandComplete without NUL",
      [PREPARE_INT, msg(b"2") + msg(b"C", b"SELECT 0") + READY],
      exc.ProtocolError, True),
+    # issue 12 item 3: a client_encoding pgwire has no codec for closes
+    # the connection (nothing may be sent or read in a guessed encoding)
+    ("client_encoding without a Python codec",
+     [PREPARE_INT, msg(b"2") + msg(b"S", b"client_encoding\x00MULE_INTERNAL"
+                                   b"\x00") +
+      msg(b"C", b"SELECT 0\x00") + READY], exc.InterfaceError, True),
+    ("client_encoding that is not an encoding",
+     [PREPARE_INT, msg(b"2") + msg(b"S", b"client_encoding\x00\xff\xfe" +
+                                   b"x" * 2000 + b"\x00") +
+      msg(b"C", b"SELECT 0\x00") + READY], exc.InterfaceError, True),
     ("array with ndim 1000",
      array_script(int4_array(1000, [1] * 1000)), ValueError, False),
     ("array with ndim -1", array_script(int4_array(-1, [])), ValueError,
@@ -437,6 +447,9 @@ STARTUP_CASES = [
     ("ParameterStatus without NUL",
      plain(AUTH_OK + msg(b"S", b"server_version") + KEY + READY), "disable",
      exc.ProtocolError),
+    ("unknown client_encoding at startup",
+     plain(AUTH_OK + msg(b"S", b"client_encoding\x00KLINGON\x00") + KEY +
+           READY), "disable", exc.InterfaceError),
     ("BackendKeyData too short",
      plain(AUTH_OK + PARAM + msg(b"K", b"\0\0\0\1\0\0") + READY),
      "disable", exc.ProtocolError),
@@ -478,6 +491,7 @@ STARTUP_MATCH = {
     "unknown message type during startup": "unexpected message type",
     "invalid UTF-8 in a startup ErrorResponse": "\ufffd",
     "ParameterStatus without NUL": "malformed ParameterStatus",
+    "unknown client_encoding at startup": 'client_encoding to "KLINGON"',
     "BackendKeyData too short": "malformed BackendKeyData",
     "BackendKeyData too long": "malformed BackendKeyData",
     "ReadyForQuery with an unknown status": "malformed ReadyForQuery",

@@ -174,34 +174,11 @@ async def test_query_logger(conn):
     assert isinstance(records[4].exception, exc.DivisionByZeroError)
     assert records[4].timeout == 5
     assert isinstance(records[5].exception, asyncio.TimeoutError)
-    assert records[5].elapsed >= 0.2
+    # the timeout is the loop's timer: uvloop's clock has 1 ms steps, so
+    # it may fire up to 1 ms before 0.2 s of time.monotonic() have passed
+    assert records[5].elapsed >= 0.2 - 0.001
     async with asyncio.timeout(5):
         first = await got_async.get()
     assert first.query == "SELECT 1"
     assert isinstance(records[0], pgwire.connection.LoggedQuery)
     assert conn._protocol._query_log is None
-
-
-async def test_session_dirty_tracking(conn):
-    p = conn._protocol
-    assert not p.session_dirty
-    await conn.fetchval("SELECT 1")
-    # type introspection (SET LOCAL jit inside) does not count
-    await conn.execute("CREATE TYPE dirty_enum AS ENUM ('a')")
-    assert await conn.fetchval("SELECT 'a'::dirty_enum") == "a"
-    assert not p.session_dirty
-    await conn.fetch("SELECT * FROM pg_class LIMIT 1")
-    await conn.execute("CREATE TEMP TABLE dirty_t (i int)")
-    await conn.execute("INSERT INTO dirty_t VALUES (1)")
-    assert not p.session_dirty
-    for q in ("SET work_mem = '8MB'", "LISTEN dirty_chan",
-              "SELECT pg_advisory_lock(77)",
-              "SELECT set_config('work_mem', '9MB', false)"):
-        p.session_dirty = False
-        await conn.execute(q)
-        assert p.session_dirty, q
-        p.session_dirty = False
-        await conn.fetch(q) if q.startswith("SELECT") else None
-        assert p.session_dirty == q.startswith("SELECT"), q
-    await conn.reset()
-    await conn.execute("DROP TYPE dirty_enum")

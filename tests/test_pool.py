@@ -344,8 +344,9 @@ async def test_reset_on_release(kw):
 
 
 async def test_reset_round_trips(kw, conn):
-    """A clean session is not reset (no round trip); a changed one costs
-    exactly one (the last statement the backend ran is the reset)."""
+    """A connection that ran anything is reset, in one round trip (the
+    last statement the backend ran is the reset); one that ran nothing
+    since it was acquired is handed on without a round trip."""
     async with pgwire.create_pool(min_size=1, max_size=1, **kw) as pool:
         async with pool.acquire() as c:
             pid = c.get_server_pid()
@@ -353,12 +354,14 @@ async def test_reset_round_trips(kw, conn):
             await c.fetchval("SELECT 'clean'")
         last = await conn.fetchval(
             "SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
-        if hasattr(proto, "session_dirty"):
-            assert last == "SELECT 'clean'"
-        else:  # a C extension that does not track the session yet
-            assert "RESET ALL" in last
+        assert "RESET ALL" in last and "ROLLBACK" not in last
+        count = proto.queries_count
+        async with pool.acquire() as c:
+            assert c.get_server_pid() == pid
+        assert proto.queries_count == count  # nothing ran: no reset
         async with pool.acquire() as c:
             await c.execute("SET work_mem = '5MB'")
+        assert proto.queries_count == count + 2  # the SET and the reset
         last = await conn.fetchval(
             "SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
         assert "RESET ALL" in last and "ROLLBACK" not in last
@@ -367,8 +370,94 @@ async def test_reset_round_trips(kw, conn):
         last = await conn.fetchval(
             "SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
         assert last.startswith("ROLLBACK;") and "RESET ALL" in last
-        if hasattr(proto, "session_dirty"):
-            assert proto.session_dirty is False
+
+
+@pytest.fixture
+async def session_changers(conn, app):
+    """Functions that change the session from inside, invisible in the
+    query text and the command tag, and a role to switch to."""
+    schema = "sc_" + app
+    role = "evil_" + app
+    await conn.execute(f"""
+        CREATE SCHEMA {schema};
+        CREATE ROLE {role};
+        CREATE FUNCTION {schema}.set_tenant(t text) RETURNS text
+            LANGUAGE sql AS $$ SELECT set_config('app.tenant', t, false) $$;
+        CREATE FUNCTION {schema}.take_lock(k bigint) RETURNS void
+            LANGUAGE sql AS $$ SELECT pg_advisory_lock(k) $$;
+        CREATE FUNCTION {schema}.become(r text) RETURNS void
+            LANGUAGE plpgsql AS $$
+            BEGIN EXECUTE format('SET ROLE %I', r); END $$;
+    """)
+    try:
+        yield schema, role
+    finally:
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE; "
+                           f"DROP ROLE {role}")
+
+
+_SESSION_CHANGES = {
+    "set_config in a function": "SELECT {schema}.set_tenant('A')",
+    "advisory lock in a function": "SELECT {schema}.take_lock(42)",
+    "SET in a DO block":
+        "DO $$ BEGIN SET search_path = evil, public; END $$",
+    "SET ROLE in a function": "SELECT {schema}.become('{role}')",
+}
+
+
+@pytest.mark.parametrize("how", ["execute", "fetch"])
+@pytest.mark.parametrize("change", list(_SESSION_CHANGES))
+async def test_state_changed_inside_functions_does_not_leak(
+        kw, conn, session_changers, change, how):
+    """Issue 12 item 2: the reset was skipped when command tags and the
+    query text did not look like a change; state changed inside a
+    function or a DO block reached the next user of the connection."""
+    schema, role = session_changers
+    sql = _SESSION_CHANGES[change].format(schema=schema, role=role)
+    look = ("SELECT current_setting('app.tenant', true), "
+            "current_setting('search_path'), current_user::text, "
+            "session_user::text")
+    async with pgwire.create_pool(min_size=1, max_size=1, **kw) as pool:
+        async with pool.acquire() as c:
+            pid = c.get_server_pid()
+            clean = tuple(await c.fetchrow(look))
+        async with pool.acquire() as c:
+            if how == "execute":
+                await c.execute(sql)
+            else:
+                await c.fetch(sql)
+            changed = tuple(await c.fetchrow(look))
+            assert changed != clean or "lock" in change
+        # the released connection holds no lock: another session takes it
+        assert await conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND pid = $1", pid) == 0
+        assert await conn.fetchval("SELECT pg_try_advisory_lock(42)")
+        assert await conn.fetchval("SELECT pg_advisory_unlock(42)")
+        async with pool.acquire() as c:
+            assert c.get_server_pid() == pid
+            now = tuple(await c.fetchrow(look))
+            assert (now[0] or "", now[1:]) == (clean[0] or "", clean[1:])
+            assert now[2] == now[3]
+
+
+async def test_reset_off_by_connection_class(kw, conn):
+    """A connection_class whose get_reset_query() is empty turns the
+    reset query off (asyncpg): nothing is sent for it, an open
+    transaction is still rolled back."""
+    class NoReset(pgwire.Connection):
+        def get_reset_query(self):
+            return ""
+
+    async with pgwire.create_pool(min_size=1, max_size=1,
+                                  connection_class=NoReset, **kw) as pool:
+        async with pool.acquire() as c:
+            await c.execute("SET work_mem = '6MB'")
+        async with pool.acquire() as c:
+            assert await c.fetchval("SHOW work_mem") == "6MB"
+            await c.execute("BEGIN")
+        async with pool.acquire() as c:
+            assert not c.is_in_transaction()
 
 
 async def test_callbacks_connect_init_setup_reset(kw):
@@ -729,6 +818,43 @@ async def test_max_queries_counts_prepared_statements(kw):
         assert await pool.fetchval("SELECT pg_backend_pid()") != p1
 
 
+async def test_every_request_moves_queries_count(conn):
+    """The pool skips the reset only when queries_count did not move
+    while the connection was out: every kind of request that reaches the
+    server must move it."""
+    p = conn._protocol
+    await conn.execute("CREATE TEMP TABLE qc (i int)")
+    st = await conn.prepare("SELECT $1::int")
+
+    async def cursor_rows():
+        async with conn.transaction():
+            return [r async for r in conn.cursor("SELECT 1")]
+
+    async def copy_in():
+        await conn.copy_records_to_table("qc", records=[(1,)])
+
+    async def copy_out():
+        import io
+        await conn.copy_from_table("qc", output=io.BytesIO())
+
+    requests = [
+        lambda: conn.execute("SELECT 1"),
+        lambda: conn.execute("SELECT $1::int", 1),
+        lambda: conn.fetch("SELECT 1"),
+        lambda: conn.fetchrow("SELECT 1"),
+        lambda: conn.fetchval("SELECT 1"),
+        lambda: conn.fetchmany("SELECT $1::int", [(1,), (2,)]),
+        lambda: conn.executemany("INSERT INTO qc VALUES ($1)", [(1,)]),
+        lambda: conn.prepare("SELECT 2"),
+        lambda: st.fetchval(1),
+        cursor_rows, copy_in, copy_out,
+    ]
+    for make in requests:
+        before = p.queries_count
+        await make()
+        assert p.queries_count > before, make
+
+
 async def test_expire_connections(kw, conn, app):
     async with pgwire.create_pool(min_size=2, max_size=3, **kw) as pool:
         old = pool_pids(pool)
@@ -946,9 +1072,9 @@ async def test_introspection_shared_by_the_pool(kw, conn, app):
     fetched = []
 
     class Counting(pgwire.Connection):
-        async def _fetch_without_jit(self, query, *args):
-            fetched.append(args)
-            return await super()._fetch_without_jit(query, *args)
+        async def _fetch_type_rows(self, oids):
+            fetched.append(oids)
+            return await super()._fetch_type_rows(oids)
 
     try:
         async with pgwire.create_pool(min_size=1, max_size=2,

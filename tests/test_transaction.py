@@ -14,6 +14,8 @@ from pgwire import exceptions as exc
 from pgwire.transaction import (
     Transaction, TransactionOutcomeUnknownError, TransactionState)
 
+from waiting import wait_until
+
 
 @pytest.fixture
 async def table(conn):
@@ -97,6 +99,105 @@ async def test_sequential_transactions(conn, table):
         async with conn.transaction():
             await conn.execute(f"INSERT INTO {table} VALUES ({i})")
     assert await _values(conn, table) == [0, 1, 2]
+
+
+# -- COMMIT answered with ROLLBACK (issue 12 item 4) -------------------
+# A statement failed inside the block and the application caught it: the
+# server answers COMMIT with the tag ROLLBACK.  asyncpg reports a commit;
+# pgwire raises TransactionRolledBackError (pgjdbc raises too).
+def _check_rolled_back_error(e):
+    assert isinstance(e, exc.TransactionRolledBackError)
+    assert isinstance(e, exc.InFailedSQLTransactionError)
+    assert isinstance(e, exc.PostgresError)
+    assert not isinstance(e, exc.TransactionRollbackError)  # not 40xxx
+    assert e.sqlstate == "25P02"
+    assert "rolled back" in str(e) and "not committed" in str(e)
+
+
+async def _after_rollback_checks(conn, conn2, table):
+    assert not conn.is_in_transaction()
+    assert await conn.fetchval("SELECT 1") == 1  # usable
+    assert await _values(conn2, table) == []
+    async with conn.transaction():  # and a new transaction works
+        await conn.execute(f"INSERT INTO {table} VALUES (9)")
+    assert await _values(conn2, table) == [9]
+
+
+async def test_async_with_commit_answered_with_rollback_raises(
+        conn, conn2, table):
+    tr = conn.transaction()
+    with pytest.raises(exc.TransactionRolledBackError) as ei:
+        async with tr:
+            await conn.execute(f"INSERT INTO {table} VALUES (1)")
+            with pytest.raises(exc.DivisionByZeroError):
+                await conn.execute("SELECT 1/0")
+    _check_rolled_back_error(ei.value)
+    assert tr._state is TransactionState.ROLLEDBACK
+    assert "state:rolledback" in repr(tr)
+    await _after_rollback_checks(conn, conn2, table)
+
+
+async def test_manual_commit_answered_with_rollback_raises(
+        conn, conn2, table):
+    tr = conn.transaction()
+    await tr.start()
+    await conn.execute(f"INSERT INTO {table} VALUES (1)")
+    with pytest.raises(exc.UndefinedTableError):
+        await conn.fetch("SELECT * FROM no_such_table_here")
+    with pytest.raises(exc.TransactionRolledBackError) as ei:
+        await tr.commit()
+    _check_rolled_back_error(ei.value)
+    assert tr._state is TransactionState.ROLLEDBACK
+    for op in (tr.start, tr.commit, tr.rollback):
+        with pytest.raises(exc.InterfaceError, match="already rolled back"):
+            await op()
+    await _after_rollback_checks(conn, conn2, table)
+
+
+async def test_nested_release_in_failed_transaction_raises(
+        conn, conn2, table):
+    """A savepoint block left normally in a failed transaction: RELEASE
+    fails on the server (25P02, already an error); the outer block then
+    rolls back and the error propagates -- nothing is reported as
+    committed, and TransactionRolledBackError is an InFailedSQLTransaction
+    Error, so one except clause covers both."""
+    outer = conn.transaction()
+    with pytest.raises(exc.InFailedSQLTransactionError):
+        async with outer:
+            await conn.execute(f"INSERT INTO {table} VALUES (1)")
+            async with conn.transaction():
+                with pytest.raises(exc.DivisionByZeroError):
+                    await conn.execute("SELECT 1/0")
+    assert outer._state is TransactionState.ROLLEDBACK
+    await _after_rollback_checks(conn, conn2, table)
+    # by hand: the savepoint's RELEASE fails, then the top COMMIT is
+    # answered with ROLLBACK
+    await conn.execute(f"TRUNCATE {table}")
+    outer = conn.transaction()
+    await outer.start()
+    inner = conn.transaction()
+    await inner.start()
+    with pytest.raises(exc.DivisionByZeroError):
+        await conn.execute("SELECT 1/0")
+    with pytest.raises(exc.InFailedSQLTransactionError) as ei:
+        await inner.commit()
+    assert not isinstance(ei.value, exc.TransactionRolledBackError)
+    assert inner._state is TransactionState.FAILED
+    with pytest.raises(exc.TransactionRolledBackError):
+        await outer.commit()
+    assert not conn.is_in_transaction()
+
+
+async def test_plain_commit_statement_returns_rollback(conn, conn2, table):
+    """conn.execute('COMMIT') is left alone: it returns the server's tag,
+    as asyncpg."""
+    await conn.execute("BEGIN")
+    await conn.execute(f"INSERT INTO {table} VALUES (1)")
+    with pytest.raises(exc.DivisionByZeroError):
+        await conn.execute("SELECT 1/0")
+    assert await conn.execute("COMMIT") == "ROLLBACK"
+    assert not conn.is_in_transaction()
+    assert await _values(conn2, table) == []
 
 
 # -- savepoints --------------------------------------------------------
@@ -375,12 +476,10 @@ async def test_transaction_is_sync(conn):
 
 # -- connection lost around COMMIT --------------------------------------
 async def _wait_backend_gone(conn2, pid):
-    for _ in range(200):
-        if not await conn2.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("backend did not exit")
+    async def gone():
+        return not await conn2.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)
+    await wait_until(gone, 10, f"backend {pid} exited")
 
 
 async def test_commit_outcome_unknown_during_commit(cluster, conn2):

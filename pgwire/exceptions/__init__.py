@@ -1218,6 +1218,34 @@ __all__ = (
 __all__ += _base.__all__  # noqa: F405
 
 
+# pgwire's own classes (not in asyncpg), hand-written.
+
+class TransactionRolledBackError(InFailedSQLTransactionError):
+    """COMMIT was answered with ROLLBACK: a statement failed earlier in
+    the transaction (and the error was caught), so the server rolled the
+    whole transaction back and nothing was committed.
+
+    Raised by ``Transaction.commit()`` and at the end of an
+    ``async with conn.transaction():`` block (asyncpg reports a commit;
+    pgjdbc raises).  Its SQLSTATE is 25P02 (in_failed_sql_transaction,
+    inherited, not registered: the server never sends this class), the
+    state that made COMMIT roll back; it is deliberately not in the 40xxx
+    family (serialization failure, deadlock), which applications retry --
+    retrying would repeat the statement that failed."""
+
+    @classmethod
+    def _from_commit(cls, query=None):
+        e = cls('the transaction was rolled back, not committed: the '
+                'server answered COMMIT with ROLLBACK because a statement '
+                'in the transaction failed earlier')
+        e.__dict__.update(severity='ERROR', severity_en='ERROR',
+                          sqlstate='25P02', message=e.args[0], query=query)
+        return e
+
+
+__all__ += ('TransactionRolledBackError',)
+
+
 def _error_from_fields(fields, query=None):
     """Exception instance for an ErrorResponse.
 

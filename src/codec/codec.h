@@ -33,9 +33,25 @@
 
 struct ModState; /* src/ext/state.h, opaque here */
 
+/* A client encoding other than UTF8 (codec_enc.c): PostgreSQL's name and
+ * the Python codec that reads and writes it (NULL: none, pgwire cannot
+ * follow it). */
+typedef struct PgwEncoding {
+    const char *pg_name;
+    const char *py_name;
+} PgwEncoding;
+
 /* Python objects the codecs need, owned by the module state (strong refs),
  * set up once at module exec by pgw_codec_ctx_init. */
 typedef struct {
+    /* The connection's client_encoding, NULL for UTF8 (the fast path).
+     * The module state's context is always UTF8; each connection works on
+     * its own copy (ProtocolObject.codec) whose enc follows the server's
+     * client_encoding ParameterStatus. */
+    const PgwEncoding *enc;
+    /* The server converts text between server_encoding and
+     * client_encoding (they differ, and neither is SQL_ASCII). */
+    int converts;
     PyDateTime_CAPI *dt;  /* datetime C API (capsule, borrowed forever) */
     PyObject *decimal_type;  /* decimal.Decimal */
     PyObject *uuid_type;     /* uuid.UUID */
@@ -126,6 +142,45 @@ const PgwCodec *pgw_codec_result_variant(const PgwCodec *c);
 /* The text fallback: format text, decode -> str (UTF-8), encode accepts
  * str only. */
 const PgwCodec *pgw_codec_text_fallback(void);
+
+/* client_encoding (a ParameterStatus value) -> *out: NULL for UTF8, else
+ * its entry.  0, or -1 (no exception set) for an encoding pgwire cannot
+ * follow (*out: its entry when PostgreSQL knows it, else NULL). */
+int pgw_encoding_find(const char *name, size_t n, const PgwEncoding **out);
+/* PostgreSQL's name of ctx's client encoding ("UTF8" for NULL). */
+const char *pgw_enc_name(const PgwCodecCtx *ctx);
+/* Text in ctx's client encoding -> str (new reference), or NULL with
+ * ValueError naming the encoding.  errors: NULL (strict) or "replace".
+ * Use pgw_enc_decode, which keeps UTF-8 inline. */
+PyObject *pgw_enc_decode_slow(const PgwCodecCtx *ctx, const char *p,
+                              Py_ssize_t n, const char *errors);
+/* str -> its bytes in ctx's client encoding: a pointer valid while s and
+ * *owner live, *size set; *owner is a new reference to release (NULL when
+ * the pointer is s's own UTF-8).  NULL with ValueError naming the encoding
+ * for a character it lacks.  Use pgw_enc_encode. */
+const char *pgw_enc_encode_slow(const PgwCodecCtx *ctx, PyObject *s,
+                                Py_ssize_t *size, PyObject **owner);
+
+static inline PyObject *
+pgw_enc_decode(const PgwCodecCtx *ctx, const char *p, Py_ssize_t n,
+               const char *errors)
+{
+    if (ctx->enc == NULL) {
+        return PyUnicode_DecodeUTF8(p, n, errors);
+    }
+    return pgw_enc_decode_slow(ctx, p, n, errors);
+}
+
+static inline const char *
+pgw_enc_encode(const PgwCodecCtx *ctx, PyObject *s, Py_ssize_t *size,
+               PyObject **owner)
+{
+    if (ctx->enc == NULL) {
+        *owner = NULL;
+        return PyUnicode_AsUTF8AndSize(s, size);
+    }
+    return pgw_enc_encode_slow(ctx, s, size, owner);
+}
 
 /* module.name, imported (new reference, or NULL with an exception). */
 PyObject *pgw_import_attr(const char *module, const char *name);

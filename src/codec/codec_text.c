@@ -1,10 +1,13 @@
-/* codec_text.c -- text, varchar, bpchar, name, xml, json, unknown (UTF-8
- * text on the wire), jsonb and jsonpath (a version byte 1, then text), and
- * the text-format fallback for types without a codec.
+/* codec_text.c -- text, varchar, bpchar, name, xml, json, unknown (text
+ * in the connection's client encoding on the wire), jsonb and jsonpath (a
+ * version byte 1, then text), and the text-format fallback for types
+ * without a codec.
  *
- * Decoding is strict UTF-8 (UnicodeDecodeError, a ValueError, on bad
- * bytes).  Encoding takes str only; a NUL character is refused, since
- * PostgreSQL text cannot hold one.
+ * Decoding is strict (UnicodeDecodeError, a ValueError, on bad UTF-8; a
+ * ValueError naming the encoding for other client encodings).  Encoding
+ * takes str only; a NUL character is refused, since PostgreSQL text cannot
+ * hold one, and so is a character the client encoding lacks.  UTF8 is the
+ * inline path; anything else goes through codec_enc.c.
  */
 #include "codec_internal.h"
 
@@ -14,9 +17,11 @@ PyObject *
 pgw_text_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                 const uint8_t *p, size_t n)
 {
-    (void)ctx;
     (void)codec;
-    return PyUnicode_DecodeUTF8((const char *)p, (Py_ssize_t)n, NULL);
+    if (ctx->enc == NULL) {
+        return PyUnicode_DecodeUTF8((const char *)p, (Py_ssize_t)n, NULL);
+    }
+    return pgw_enc_decode_slow(ctx, (const char *)p, (Py_ssize_t)n, NULL);
 }
 
 static PGW_COLD int
@@ -26,16 +31,39 @@ text_nul_error(void)
     return -1;
 }
 
+/* A client encoding other than UTF8. */
+static PGW_NOINLINE int
+text_encode_other(const PgwCodecCtx *ctx, PyObject *obj, PgcWBuf *buf)
+{
+    Py_ssize_t size;
+    PyObject *owner;
+    const char *s = pgw_enc_encode_slow(ctx, obj, &size, &owner);
+    int rc = -1;
+    if (s == NULL) {
+        return -1;
+    }
+    if (memchr(s, 0, (size_t)size) != NULL) {
+        text_nul_error();
+    }
+    else {
+        rc = pgw_put_bytes(buf, s, (size_t)size);
+    }
+    Py_XDECREF(owner);
+    return rc;
+}
+
 int
 pgw_text_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
                 PgcWBuf *buf)
 {
     Py_ssize_t size;
     const char *s;
-    (void)ctx;
     (void)codec;
     if (!PyUnicode_Check(obj)) {
         return pgw_codec_type_error("str", obj);
+    }
+    if (ctx->enc != NULL) {
+        return text_encode_other(ctx, obj, buf);
     }
     s = PyUnicode_AsUTF8AndSize(obj, &size);
     if (s == NULL) {

@@ -159,7 +159,8 @@ pgw_copy_send(OpObject *op)
 {
     ProtocolObject *p = op->proto;
     Py_ssize_t n;
-    const char *sql = PyUnicode_AsUTF8AndSize(op->query, &n);
+    PyObject *owner;
+    const char *sql = pgw_proto_query_text(p, op->query, NULL, &n, &owner);
     if (sql == NULL) {
         return -1;
     }
@@ -167,6 +168,7 @@ pgw_copy_send(OpObject *op)
     PgcStr empty = {"", 0};
     PgcStr q = {sql, (size_t)n};
     PgcStatus rc = pgc_build_parse(&p->wb, empty, q, NULL, 0);
+    Py_XDECREF(owner);
     if (rc == PGC_OK) {
         rc = pgc_build_bind_start(&p->wb, empty, empty, 0, NULL, 0);
     }
@@ -367,7 +369,7 @@ encode_record(OpObject *op, StmtObject *s, PyObject *rec)
             goto done;
         }
         const PgwCodec *c = s->col_codecs[i];
-        if (c->encode(&op->st->codec, c, v, &p->wb) < 0) {
+        if (c->encode(&p->codec, c, v, &p->wb) < 0) {
             raise_field_error(op, s, i, v);
             goto done;
         }

@@ -9,7 +9,7 @@
 
 /* dict {field code (1-char str): value (str)}; new reference. */
 PyObject *
-pgw_fields_from_msg(PgcView body)
+pgw_fields_from_msg(const PgwCodecCtx *ctx, PgcView body)
 {
     PyObject *d = PyDict_New();
     if (d == NULL) {
@@ -34,8 +34,8 @@ pgw_fields_from_msg(PgcView body)
             continue;
         }
         char k[2] = {(char)code, 0};
-        PyObject *v = PyUnicode_DecodeUTF8((const char *)value.p,
-                                           (Py_ssize_t)value.n, "replace");
+        PyObject *v = pgw_enc_decode(ctx, (const char *)value.p,
+                                     (Py_ssize_t)value.n, "replace");
         if (v == NULL || PyDict_SetItemString(d, k, v) < 0) {
             Py_XDECREF(v);
             Py_DECREF(d);
@@ -48,9 +48,10 @@ pgw_fields_from_msg(PgcView body)
 
 /* New exception instance for an ErrorResponse body (not raised). */
 PyObject *
-pgw_error_from_msg(ModState *st, PgcView body, PyObject *query)
+pgw_error_from_msg(ModState *st, const PgwCodecCtx *ctx, PgcView body,
+                   PyObject *query)
 {
-    PyObject *fields = pgw_fields_from_msg(body);
+    PyObject *fields = pgw_fields_from_msg(ctx, body);
     if (fields == NULL) {
         return NULL;
     }

@@ -119,7 +119,8 @@ on_data_row(OpObject *op, PgcView body)
     if (!op->want_rows || op->error != NULL || op->stmt == NULL) {
         return 0;
     }
-    PyObject *row = pgw_stmt_decode_row(op->stmt, op->record_class, body);
+    PyObject *row = pgw_stmt_decode_row(op->stmt, &op->proto->codec,
+                                        op->record_class, body);
     if (row == NULL) {
         op_capture_error(op);
         return 0;
@@ -196,28 +197,13 @@ on_prepare_msg(OpObject *op, const PgcMsg *m)
         rc = pgw_stmt_on_param_desc(op->stmt, m->body);
     }
     else if (m->type == PGC_MSG_ROW_DESCRIPTION) {
-        rc = pgw_stmt_on_row_desc(op->stmt, m->body);
+        rc = pgw_stmt_on_row_desc(op->stmt, &op->proto->codec, m->body);
     }
     else {
         rc = pgw_stmt_on_no_data(op->stmt);
     }
     if (rc < 0) {
         op_capture_error(op);
-    }
-    return 0;
-}
-
-/* Tags of commands whose effect outlives the transaction. */
-static int
-tag_changes_session(PgcView tag)
-{
-    static const char *const tags[] = {"SET", "RESET", "LISTEN",
-                                       "DECLARE CURSOR", "PREPARE", "LOAD"};
-    for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
-        size_t n = strlen(tags[i]);
-        if (tag.n == n && memcmp(tag.p, tags[i], n) == 0) {
-            return 1;
-        }
     }
     return 0;
 }
@@ -250,12 +236,6 @@ pgw_op_on_message(OpObject *op, const PgcMsg *m)
             return -1;
         }
         Py_XSETREF(op->status, s);
-        if (!op->proto->session_dirty &&
-            (tag_changes_session(tag) ||
-             (op->stmt != NULL && op->stmt->session_fn) ||
-             op->simple_session_fn)) {
-            op->proto->session_dirty = 1;
-        }
         return 0;
     }
     case PGC_MSG_EMPTY_QUERY:
@@ -265,7 +245,8 @@ pgw_op_on_message(OpObject *op, const PgcMsg *m)
         if (op->error != NULL) {
             return 0;
         }
-        PyObject *exc = pgw_error_from_msg(op->st, m->body, op->query);
+        PyObject *exc = pgw_error_from_msg(op->st, &op->proto->codec, m->body,
+                                           op->query);
         if (exc == NULL) {
             op_capture_error(op);
             return 0;
@@ -405,12 +386,14 @@ op_send_simple(OpObject *op)
 {
     ProtocolObject *p = op->proto;
     Py_ssize_t n;
-    const char *sql = PyUnicode_AsUTF8AndSize(op->query, &n);
+    PyObject *owner;
+    const char *sql = pgw_proto_query_text(p, op->query, NULL, &n, &owner);
     if (sql == NULL) {
         return -1;
     }
     PgcStr s = {sql, (size_t)n};
     PgcStatus rc = pgc_build_query(&p->wb, s);
+    Py_XDECREF(owner);
     if (rc != PGC_OK) {
         PyErr_SetString(op->st->InterfaceError,
                         rc == PGC_ERR_NOMEM
@@ -422,8 +405,6 @@ op_send_simple(OpObject *op)
         return -1;
     }
     op->simple = 1;
-    /* scanned once here, not at each statement's CommandComplete */
-    op->simple_session_fn = pgw_query_touches_session(sql, (size_t)n);
     op->want_rows = 0;
     op_begin_request(op);
     op->phase = PH_WAIT_RESULT;
@@ -1137,7 +1118,6 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->many_sent = op->many_savepoint = op->many_oneshot = 0;
     op->many_describe = op->many_failed = 0;
     op->counted = 0;
-    op->simple_session_fn = 0;
     op->t_start = 0;
     PyObject_GC_Track(op);
     if (op->rows == NULL) {

@@ -53,8 +53,6 @@ struct StmtObject {
     PyObject *last_status; /* str: tag of the last execution, or NULL */
     int in_cache;
     int closed;
-    int session_fn; /* the query text calls set_config or advisory-lock
-                       functions: running it changes the session */
     double created_at; /* monotonic seconds */
     size_t footprint; /* bytes it holds (query text, description), counted
                          when it is cached */
@@ -101,6 +99,14 @@ typedef struct {
     int32_t backend_secret;
     uint8_t tx_status;
     PyObject *settings; /* dict str -> str */
+    /* The codec context of this connection: a copy of the module state's
+     * (its objects are borrowed: the module outlives the protocol, whose
+     * type it owns) whose enc follows the server's client_encoding
+     * ParameterStatus.  Every text encode and decode of the connection
+     * goes through it. */
+    PgwCodecCtx codec;
+    char client_encoding[32]; /* as the server reported them ("" until */
+    char server_encoding[32]; /* then), for codec.converts */
 
     /* requests: at most one in flight (pipelining comes later) */
     OpObject *cur;        /* strong */
@@ -145,10 +151,9 @@ typedef struct {
     PyObject *writable_fut; /* resolved by resume_writing */
     PyObject *query_log;  /* Connection._log_query while query loggers are
                              registered, else NULL */
-    uint64_t queries_count; /* requests started (max_queries of pools) */
-    int session_dirty;    /* a command may have changed session state
-                             (SET, LISTEN, cursors, advisory locks ...):
-                             what reset() must undo; the pool reads it */
+    uint64_t queries_count; /* requests started: max_queries of pools,
+                               and the pool's reset (any request since a
+                               connection was handed out means reset) */
     int aborted;
 } ProtocolObject;
 
@@ -224,8 +229,6 @@ struct OpObject {
     PyObject *sub;        /* the introspection coroutine being driven */
     double t_start;       /* monotonic start, when queries are logged */
     int counted;          /* counted in the protocol's queries_count */
-    int simple_session_fn; /* simple query calling set_config/advisory
-                              locks (pgw_query_touches_session) */
     /* COPY (copy.c) */
     uint8_t *copy_buf;    /* COPY TO: data received, not yet taken */
     size_t copy_len, copy_cap;
@@ -259,6 +262,14 @@ void pgw_proto_reset_types(ProtocolObject *p);
 void pgw_proto_set_reading(ProtocolObject *p, int paused);
 /* Bound the wait for the abandoned request's ReadyForQuery. */
 int pgw_proto_arm_drain_timer(ProtocolObject *p);
+/* Query text in the connection's client encoding: a pointer valid while
+ * `query` and *owner live (*owner: a new reference or NULL), *n set.
+ * `utf8` is the query's UTF-8 bytes when the caller has them, or NULL.
+ * NULL with InterfaceError naming the encoding when the text has a
+ * character the encoding lacks. */
+const char *pgw_proto_query_text(ProtocolObject *p, PyObject *query,
+                                 PyObject *utf8, Py_ssize_t *n,
+                                 PyObject **owner);
 
 /* stmt.c */
 double pgw_monotonic(void); /* seconds, CLOCK_MONOTONIC */
@@ -276,7 +287,8 @@ int pgw_stmt_same_row_desc(StmtObject *s, PgcView body);
 void pgw_cache_clear(ProtocolObject *p);
 PyObject *pgw_stmt_next_name(ProtocolObject *p);
 int pgw_stmt_on_param_desc(StmtObject *s, PgcView body);
-int pgw_stmt_on_row_desc(StmtObject *s, PgcView body);
+int pgw_stmt_on_row_desc(StmtObject *s, const PgwCodecCtx *ctx,
+                         PgcView body);
 int pgw_stmt_on_no_data(StmtObject *s);
 /* Pick codecs for s's parameter and column types from the builtin table
  * and p->type_codecs.  Non-builtin oids without a codec are returned in
@@ -302,8 +314,8 @@ int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s);
 /* Close('P') for each queued exhausted-cursor portal (no Sync: they go
  * ahead of the request being written). */
 int pgw_write_portal_closes(ProtocolObject *p);
-PyObject *pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype,
-                              PgcView body);
+PyObject *pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
+                              PyTypeObject *rtype, PgcView body);
 
 /* op.c */
 int pgw_op_setup_types(PyObject *module, ModState *st);
@@ -339,9 +351,6 @@ void pgw_copy_free(OpObject *op);
 PyObject *pgw_copy_write(OpObject *op, PyObject *data);
 PyObject *pgw_copy_write_records(OpObject *op, PyObject *it);
 PyObject *pgw_copy_end(OpObject *op, PyObject *Py_UNUSED(a));
-/* 1 if the query text calls functions that change the session
- * (set_config, advisory locks). */
-int pgw_query_touches_session(const char *sql, size_t n);
 
 /* many.c */
 /* Write the batch of an executemany/fetchmany op from `mark` (after its
@@ -362,8 +371,9 @@ int pgw_many_own_tag(OpObject *op, PgcView tag);
 int pgw_conn_setup_types(PyObject *module, ModState *st);
 
 /* errors.c */
-PyObject *pgw_error_from_msg(ModState *st, PgcView body, PyObject *query);
-PyObject *pgw_fields_from_msg(PgcView body);
+PyObject *pgw_error_from_msg(ModState *st, const PgwCodecCtx *ctx,
+                             PgcView body, PyObject *query);
+PyObject *pgw_fields_from_msg(const PgwCodecCtx *ctx, PgcView body);
 PyObject *pgw_make_exc(PyObject *cls, const char *fmt, ...);
 PyObject *pgw_fetch_exc(void);
 void pgw_raise_caused(PyObject *cls, PyObject *msg, PyObject *cause);

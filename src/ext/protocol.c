@@ -308,15 +308,87 @@ proto_drain_timeout(ProtocolObject *p, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+const char *
+pgw_proto_query_text(ProtocolObject *p, PyObject *query, PyObject *utf8,
+                     Py_ssize_t *n, PyObject **owner)
+{
+    *owner = NULL;
+    if (p->codec.enc == NULL || PyUnicode_IS_ASCII(query)) {
+        if (utf8 != NULL) {
+            *n = PyBytes_GET_SIZE(utf8);
+            return PyBytes_AS_STRING(utf8);
+        }
+        return PyUnicode_AsUTF8AndSize(query, n);
+    }
+    const char *s = pgw_enc_encode_slow(&p->codec, query, n, owner);
+    if (s == NULL && PyErr_ExceptionMatches(PyExc_ValueError)) {
+        PyObject *cause = pgw_fetch_exc();
+        pgw_raise_caused(p->st->InterfaceError,
+                         PyUnicode_FromFormat("query text: %S", cause),
+                         cause);
+        Py_XDECREF(cause);
+    }
+    return s;
+}
+
 /* ------------------------------------------------------------------ */
 /* Message handlers                                                    */
 /* ------------------------------------------------------------------ */
 
+/* Server text (ParameterStatus, NotificationResponse) in the client
+ * encoding; new reference. */
 static PyObject *
-view_str(PgcView v)
+view_str(ProtocolObject *p, PgcView v)
 {
-    return PyUnicode_DecodeUTF8((const char *)v.p, (Py_ssize_t)v.n,
-                                "replace");
+    return pgw_enc_decode(&p->codec, (const char *)v.p, (Py_ssize_t)v.n,
+                          "replace");
+}
+
+static int
+view_is(PgcView v, const char *s)
+{
+    size_t n = strlen(s);
+    return v.n == n && memcmp(v.p, s, n) == 0;
+}
+
+/* The server's client_encoding changed (at startup, SET, RESET, a
+ * rollback, the pool's RESET ALL): every later text in either direction
+ * uses it.  An encoding pgwire has no codec for is fatal: nothing more can
+ * be sent or read correctly (the caller closes the connection). */
+static int
+follow_client_encoding(ProtocolObject *p, PgcView value)
+{
+    const PgwEncoding *enc;
+    if (pgw_encoding_find((const char *)value.p, value.n, &enc) == 0) {
+        p->codec.enc = enc;
+        return 0;
+    }
+    PyObject *name = PyUnicode_DecodeUTF8((const char *)value.p,
+                                          (Py_ssize_t)value.n, "replace");
+    if (name == NULL) {
+        return -1;
+    }
+    PyErr_Format(p->st->InterfaceError,
+                 "the server switched client_encoding to \"%U\", which "
+                 "pgwire cannot encode or decode (no Python codec); the "
+                 "connection is closed",
+                 name);
+    Py_DECREF(name);
+    return -1;
+}
+
+/* Keep an encoding name the server reported and recompute
+ * codec.converts. */
+static void
+note_encoding(ProtocolObject *p, char *dst, size_t cap, PgcView value)
+{
+    size_t n = value.n < cap - 1 ? value.n : cap - 1;
+    memcpy(dst, value.p, n);
+    dst[n] = '\0';
+    const char *c = p->client_encoding, *s = p->server_encoding;
+    p->codec.converts = c[0] != '\0' && s[0] != '\0' && strcmp(c, s) != 0 &&
+                        strcmp(c, "SQL_ASCII") != 0 &&
+                        strcmp(s, "SQL_ASCII") != 0;
 }
 
 static int
@@ -327,8 +399,19 @@ on_param_status(ProtocolObject *p, PgcView body)
         PyErr_SetString(p->st->ProtocolError, "malformed ParameterStatus");
         return -1;
     }
-    PyObject *k = view_str(name);
-    PyObject *v = k ? view_str(value) : NULL;
+    if (view_is(name, "client_encoding")) {
+        if (follow_client_encoding(p, value) < 0) {
+            return -1;
+        }
+        note_encoding(p, p->client_encoding, sizeof(p->client_encoding),
+                      value);
+    }
+    else if (view_is(name, "server_encoding")) {
+        note_encoding(p, p->server_encoding, sizeof(p->server_encoding),
+                      value);
+    }
+    PyObject *k = view_str(p, name);
+    PyObject *v = k ? view_str(p, value) : NULL;
     int rc = (v != NULL) ? PyDict_SetItem(p->settings, k, v) : -1;
     Py_XDECREF(k);
     Py_XDECREF(v);
@@ -338,7 +421,7 @@ on_param_status(ProtocolObject *p, PgcView body)
 static int
 on_notice(ProtocolObject *p, PgcView body)
 {
-    PyObject *fields = pgw_fields_from_msg(body);
+    PyObject *fields = pgw_fields_from_msg(&p->codec, body);
     if (fields == NULL) {
         return -1;
     }
@@ -356,8 +439,8 @@ on_notification(ProtocolObject *p, PgcView body)
         PyErr_SetString(p->st->ProtocolError, "malformed NotificationResponse");
         return -1;
     }
-    PyObject *args[3] = {PyLong_FromLong(pid), view_str(chan),
-                         view_str(payload)};
+    PyObject *args[3] = {PyLong_FromLong(pid), view_str(p, chan),
+                         view_str(p, payload)};
     if (args[0] && args[1] && args[2]) {
         call_conn(p, "_on_notification", args, 3);
     }
@@ -520,7 +603,8 @@ on_startup_msg(ProtocolObject *p, const PgcMsg *m)
         return startup_fail(p, pgw_make_exc(cls, "%s", p->su.err_msg));
     }
     if (ev == PGC_SU_EV_SERVER_ERROR) {
-        return startup_fail(p, pgw_error_from_msg(p->st, m->body, NULL));
+        return startup_fail(
+            p, pgw_error_from_msg(p->st, &p->codec, m->body, NULL));
     }
     if (pgw_proto_flush(p) < 0) {
         return -1;
@@ -546,7 +630,8 @@ on_idle_msg(ProtocolObject *p, const PgcMsg *m)
     if (m->type == PGC_MSG_ERROR) {
         /* Typically FATAL before the server closes the connection
          * (pg_terminate_backend, shutdown): keep it for the next caller. */
-        PyObject *exc = pgw_error_from_msg(p->st, m->body, NULL);
+        PyObject *exc = pgw_error_from_msg(p->st, &p->codec, m->body,
+                                           NULL);
         if (exc == NULL) {
             return -1;
         }
@@ -826,23 +911,6 @@ static PyObject *
 proto_get_queries_count(ProtocolObject *p, void *Py_UNUSED(c))
 {
     return PyLong_FromUnsignedLongLong(p->queries_count);
-}
-
-static PyObject *
-proto_get_session_dirty(ProtocolObject *p, void *Py_UNUSED(c))
-{
-    return PyBool_FromLong(p->session_dirty);
-}
-
-static int
-proto_set_session_dirty(ProtocolObject *p, PyObject *v, void *Py_UNUSED(c))
-{
-    int b = v == NULL ? 0 : PyObject_IsTrue(v);
-    if (b < 0) {
-        return -1;
-    }
-    p->session_dirty = b;
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1230,6 +1298,9 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     }
     p->st = st;
+    p->codec = st->codec;
+    p->codec.enc = NULL; /* UTF8 until the server says otherwise */
+    p->codec.converts = 0;
     pgc_wbuf_init(&p->wb);
     if (pgc_reader_init(&p->rd, PGC_READER_INIT_CAP) != PGC_OK) {
         Py_DECREF(p);
@@ -1420,8 +1491,6 @@ static PyGetSetDef proto_getset[] = {
      (setter)proto_set_query_log, NULL, NULL},
     {"queries_count", (getter)proto_get_queries_count, NULL,
      "requests started on this connection", NULL},
-    {"session_dirty", (getter)proto_get_session_dirty,
-     (setter)proto_set_session_dirty, NULL, NULL},
     {"settings", (getter)proto_get_settings, NULL, NULL, NULL},
     {"backend_pid", (getter)proto_get_pid, NULL, NULL, NULL},
     {"backend_secret", (getter)proto_get_secret, NULL, NULL, NULL},

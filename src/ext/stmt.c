@@ -46,32 +46,6 @@ stmt_free_arrays(StmtObject *s)
     s->cols = NULL;
 }
 
-int
-pgw_query_touches_session(const char *sql, size_t n)
-{
-    static const char *const words[] = {"advisory", "set_config"};
-    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
-        size_t k = strlen(words[w]);
-        for (size_t i = 0; i + k <= n; i++) {
-            size_t j = 0;
-            while (j < k) {
-                char c = sql[i + j];
-                if (c >= 'A' && c <= 'Z') {
-                    c = (char)(c + ('a' - 'A'));
-                }
-                if (c != words[w][j]) {
-                    break;
-                }
-                j++;
-            }
-            if (j == k) {
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
 StmtObject *
 pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
 {
@@ -106,7 +80,6 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
     s->last_status = NULL;
     s->in_cache = 0;
     s->closed = 0;
-    s->session_fn = 0;
     s->created_at = pgw_monotonic();
     s->footprint = 0;
     s->lru_prev = s->lru_next = NULL;
@@ -115,9 +88,6 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
         Py_DECREF(s);
         return NULL;
     }
-    s->session_fn = pgw_query_touches_session(
-        PyBytes_AS_STRING(s->query_utf8),
-        (size_t)PyBytes_GET_SIZE(s->query_utf8));
     return s;
 }
 
@@ -418,7 +388,7 @@ stmt_alloc_cols(StmtObject *s, uint16_t n)
 }
 
 int
-pgw_stmt_on_row_desc(StmtObject *s, PgcView body)
+pgw_stmt_on_row_desc(StmtObject *s, const PgwCodecCtx *ctx, PgcView body)
 {
     uint16_t n;
     PgcCur c;
@@ -438,8 +408,8 @@ pgw_stmt_on_row_desc(StmtObject *s, PgcView body)
             Py_DECREF(names);
             goto bad;
         }
-        PyObject *nm = PyUnicode_DecodeUTF8((const char *)f.name.p,
-                                            (Py_ssize_t)f.name.n, "replace");
+        PyObject *nm = pgw_enc_decode(ctx, (const char *)f.name.p,
+                                      (Py_ssize_t)f.name.n, "replace");
         if (nm == NULL) {
             Py_DECREF(names);
             return -1;
@@ -799,6 +769,25 @@ write_pending_closes(ProtocolObject *p)
     return 0;
 }
 
+/* s's query text in the connection's client encoding (*owner: a new
+ * reference to release, or NULL).  0 or -1. */
+static int
+stmt_query_text(ProtocolObject *p, StmtObject *s, PgcStr *q,
+                PyObject **owner)
+{
+    Py_ssize_t n;
+    if (s->query_utf8 == NULL) {
+        PyErr_SetString(s->st->InterfaceError, "statement is closed");
+        return -1;
+    }
+    q->p = pgw_proto_query_text(p, s->query, s->query_utf8, &n, owner);
+    if (q->p == NULL) {
+        return -1;
+    }
+    q->n = (size_t)n;
+    return 0;
+}
+
 int
 pgw_write_portal_closes(ProtocolObject *p)
 {
@@ -827,8 +816,13 @@ pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s)
         return -1;
     }
     PgcStr name = bytes_str(s->name);
-    PgcStatus rc = pgc_build_parse(&p->wb, name, bytes_str(s->query_utf8),
-                                   NULL, 0);
+    PgcStr q;
+    PyObject *owner;
+    if (stmt_query_text(p, s, &q, &owner) < 0) {
+        return -1;
+    }
+    PgcStatus rc = pgc_build_parse(&p->wb, name, q, NULL, 0);
+    Py_XDECREF(owner);
     if (rc == PGC_OK) {
         rc = pgc_build_describe(&p->wb, PGC_TARGET_STATEMENT, name);
     }
@@ -863,8 +857,14 @@ pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s)
         return -1;
     }
     PgcStr empty = {"", 0};
-    PgcStatus rc = pgc_build_parse(&p->wb, empty, bytes_str(s->query_utf8),
-                                   s->param_oids, s->nparams);
+    PgcStr q;
+    PyObject *owner;
+    if (stmt_query_text(p, s, &q, &owner) < 0) {
+        return -1;
+    }
+    PgcStatus rc = pgc_build_parse(&p->wb, empty, q, s->param_oids,
+                                   s->nparams);
+    Py_XDECREF(owner);
     if (rc != PGC_OK) {
         pgc_wbuf_truncate(&p->wb, mark);
         return pgw_build_error(p, rc);
@@ -968,7 +968,7 @@ encode_param(ProtocolObject *p, StmtObject *s, Py_ssize_t i, PyObject *arg)
         raise_arg_error(p->st, i, arg);
         return -1;
     }
-    if (c->encode(&p->st->codec, c, arg, &p->wb) < 0) {
+    if (c->encode(&p->codec, c, arg, &p->wb) < 0) {
         raise_arg_error(p->st, i, arg);
         return -1;
     }
@@ -1087,7 +1087,8 @@ note_column(StmtObject *s, uint16_t i)
 }
 
 PyObject *
-pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype, PgcView body)
+pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
+                    PyTypeObject *rtype, PgcView body)
 {
     uint16_t n = s->ncols;
     if (pgc_parse_data_row(body, n, s->cols) != PGC_OK) {
@@ -1099,7 +1100,6 @@ pgw_stmt_decode_row(StmtObject *s, PyTypeObject *rtype, PgcView body)
     if (rec == NULL) {
         return NULL;
     }
-    const PgwCodecCtx *ctx = &s->st->codec;
     int gc_items = 0; /* any item the cyclic GC knows about? */
     for (uint16_t i = 0; i < n; i++) {
         const PgcCol *col = &s->cols[i];
