@@ -145,20 +145,22 @@ async def test_exhausted_cursor_object_releases_table(conn, how):
 async def test_cursor_not_exhausted_keeps_portal(conn):
     """A portal that is not exhausted stays open and keeps working, also
     across other queries of the transaction."""
-    async with conn.transaction():
-        await conn.execute("CREATE TABLE cur_keep AS "
-                           "SELECT i FROM generate_series(1, 30) i")
-        cur = await conn.cursor("SELECT i FROM cur_keep ORDER BY i")
-        it = conn.cursor("SELECT i FROM cur_keep ORDER BY i", prefetch=5)
-        ait = it.__aiter__()
-        assert (await ait.__anext__())[0] == 1
-        assert [r[0] for r in await cur.fetch(10)] == list(range(1, 11))
-        assert await _open_portals(conn) == 2
-        assert await conn.fetchval("SELECT 1") == 1
-        assert [r[0] for r in await cur.fetch(10)] == list(range(11, 21))
-        assert (await ait.__anext__())[0] == 2
-        with pytest.raises(exc.ObjectInUseError):
-            await conn.execute("DROP TABLE cur_keep")
+    tr = conn.transaction()
+    await tr.start()
+    await conn.execute("CREATE TABLE cur_keep AS "
+                       "SELECT i FROM generate_series(1, 30) i")
+    cur = await conn.cursor("SELECT i FROM cur_keep ORDER BY i")
+    it = conn.cursor("SELECT i FROM cur_keep ORDER BY i", prefetch=5)
+    ait = it.__aiter__()
+    assert (await ait.__anext__())[0] == 1
+    assert [r[0] for r in await cur.fetch(10)] == list(range(1, 11))
+    assert await _open_portals(conn) == 2
+    assert await conn.fetchval("SELECT 1") == 1
+    assert [r[0] for r in await cur.fetch(10)] == list(range(11, 21))
+    assert (await ait.__anext__())[0] == 2
+    with pytest.raises(exc.ObjectInUseError):
+        await conn.execute("DROP TABLE cur_keep")
+    await tr.rollback()
 
 
 async def test_exhausted_cursor_without_statement_cache(cluster):
