@@ -50,22 +50,142 @@ pgc_reader_clear(PgcReader *r)
     r->end = 0;
 }
 
-/* Message types that may exceed PGC_SMALL_MSG_CAP (libpq's
- * VALID_LONG_MESSAGE_TYPE). */
-static int
-frame_long_type(uint8_t type)
+/* ------------------------------------------------------------------ */
+/* Per-type caps                                                       */
+/* ------------------------------------------------------------------ */
+/* The largest length field (4 + body) each backend message can have, from
+ * the protocol and the server's own limits.  A longer declared length is a
+ * loss of synchronisation (never a message we could parse), so the
+ * connection is dropped at once instead of buffering up to max_msg bytes.
+ * Text sent to the client passes through the server's encoding conversion,
+ * which may grow it up to MAX_CONVERSION_GROWTH (4) times.
+ *
+ *  type  message                  cap (length field)     derivation
+ *  ----  -----------------------  ---------------------  ------------------
+ *  '1'   ParseComplete                                4  no body
+ *  '2'   BindComplete                                 4  no body
+ *  '3'   CloseComplete                                4  no body
+ *  'n'   NoData                                       4  no body
+ *  'I'   EmptyQueryResponse                           4  no body
+ *  's'   PortalSuspended                              4  no body
+ *  'c'   CopyDone                                     4  no body
+ *  'Z'   ReadyForQuery                                5  Byte1 status
+ *  'K'   BackendKeyData                             264  Int32 pid + key of
+ *                                                        up to 256 bytes
+ *                                                        (4 in protocol 3.0,
+ *                                                        up to 256 in 3.2)
+ *  'C'   CommandComplete                             68  tag, built in a
+ *                                                        COMPLETION_TAG_
+ *                                                        BUFSIZE (64) buffer
+ *                                                        with its NUL
+ *  'G'   CopyInResponse                            3335  Int8 format +
+ *  'H'   CopyOutResponse                                 Int16 n + n * Int16,
+ *  'W'   CopyBothResponse                                n <= 1664
+ *                                                        (MaxTupleAttribute-
+ *                                                        Number)
+ *  't'   ParameterDescription                    262146  Int16 n + n * Int32
+ *                                                        oid, n <= 65535
+ *                                                        (the Bind limit)
+ *  'T'   RowDescription                          450950  Int16 n + n * (name
+ *                                                        + 18), n <= 1664
+ *                                                        (MaxTupleAttribute-
+ *                                                        Number), name <=
+ *                                                        63 bytes (NAMEDATA-
+ *                                                        LEN - 1) x 4
+ *                                                        (conversion) + NUL
+ *  'A'   NotificationResponse                    130562  Int32 pid + channel
+ *                                                        (63 x 4 + NUL) +
+ *                                                        payload (at most
+ *                                                        32575 bytes: below
+ *                                                        BLCKSZ - 192 with
+ *                                                        BLCKSZ <= 32768)
+ *                                                        x 4 + NUL
+ *  'v'   NegotiateProtocolVersion                 10012  Int32 minor + Int32
+ *                                                        n + option names
+ *                                                        from our startup
+ *                                                        packet, which the
+ *                                                        server takes up to
+ *                                                        MAX_STARTUP_PACKET_
+ *                                                        LENGTH (10000)
+ *  'R'   Authentication                           65543  Int32 code + one
+ *                                                        token of at most
+ *                                                        PG_MAX_AUTH_TOKEN_
+ *                                                        LENGTH (65535)
+ *  'S'   ParameterStatus                          30000  no protocol bound
+ *                                                        (a GUC value):
+ *                                                        libpq's limit
+ *  'D'   DataRow                                max_msg  no protocol bound
+ *  'd'   CopyData                               max_msg  no protocol bound
+ *  'V'   FunctionCallResponse                   max_msg  no protocol bound
+ *  'E'   ErrorResponse                          max_msg  no protocol bound
+ *  'N'   NoticeResponse                         max_msg  no protocol bound
+ *  else  (unknown)                                30000  libpq's limit
+ */
+#define PGC_CAP_EMPTY 4u
+#define PGC_CAP_READY 5u
+#define PGC_CAP_BACKEND_KEY (4u + 4u + 256u)
+#define PGC_CAP_COMMAND_COMPLETE (4u + 64u)
+/* MaxTupleAttributeNumber */
+#define PGC_MAX_COLUMNS 1664u
+#define PGC_CAP_COPY_RESPONSE (4u + 1u + 2u + 2u * PGC_MAX_COLUMNS)
+/* the server's and libpq's limit on the parameters of a statement */
+#define PGC_MAX_PARAMS 65535u
+#define PGC_CAP_PARAM_DESCRIPTION (4u + 2u + 4u * PGC_MAX_PARAMS)
+/* NAMEDATALEN - 1 bytes, times MAX_CONVERSION_GROWTH, plus the NUL */
+#define PGC_MAX_NAME_WIRE (63u * 4u + 1u)
+#define PGC_CAP_ROW_DESCRIPTION \
+    (4u + 2u + PGC_MAX_COLUMNS * (PGC_MAX_NAME_WIRE + 18u))
+/* NOTIFY payloads are shorter than BLCKSZ - NAMEDATALEN - 128 bytes
+ * (NOTIFY_PAYLOAD_MAX_LENGTH), BLCKSZ at most 32768: 32575 bytes, times
+ * MAX_CONVERSION_GROWTH, plus the NUL. */
+#define PGC_MAX_NOTIFY_PAYLOAD_WIRE (32575u * 4u + 1u)
+#define PGC_CAP_NOTIFICATION \
+    (4u + 4u + PGC_MAX_NAME_WIRE + PGC_MAX_NOTIFY_PAYLOAD_WIRE)
+/* MAX_STARTUP_PACKET_LENGTH */
+#define PGC_CAP_NEGOTIATE_VERSION (4u + 4u + 4u + 10000u)
+/* PG_MAX_AUTH_TOKEN_LENGTH */
+#define PGC_CAP_AUTH (4u + 4u + 65535u)
+
+size_t
+pgc_frame_type_cap(uint8_t type)
 {
     switch (type) {
+    case PGC_MSG_PARSE_COMPLETE:
+    case PGC_MSG_BIND_COMPLETE:
+    case PGC_MSG_CLOSE_COMPLETE:
+    case PGC_MSG_NO_DATA:
+    case PGC_MSG_EMPTY_QUERY:
+    case PGC_MSG_PORTAL_SUSPENDED:
+    case PGC_MSG_COPY_DONE:
+        return PGC_CAP_EMPTY;
+    case PGC_MSG_READY:
+        return PGC_CAP_READY;
+    case PGC_MSG_BACKEND_KEY:
+        return PGC_CAP_BACKEND_KEY;
+    case PGC_MSG_COMMAND_COMPLETE:
+        return PGC_CAP_COMMAND_COMPLETE;
+    case PGC_MSG_COPY_IN_RESPONSE:
+    case PGC_MSG_COPY_OUT_RESPONSE:
+    case PGC_MSG_COPY_BOTH_RESPONSE:
+        return PGC_CAP_COPY_RESPONSE;
+    case PGC_MSG_PARAM_DESCRIPTION:
+        return PGC_CAP_PARAM_DESCRIPTION;
     case PGC_MSG_ROW_DESCRIPTION:
+        return PGC_CAP_ROW_DESCRIPTION;
+    case PGC_MSG_NOTIFICATION:
+        return PGC_CAP_NOTIFICATION;
+    case PGC_MSG_NEGOTIATE_VERSION:
+        return PGC_CAP_NEGOTIATE_VERSION;
+    case PGC_MSG_AUTH:
+        return PGC_CAP_AUTH;
     case PGC_MSG_DATA_ROW:
     case PGC_MSG_COPY_DATA:
     case PGC_MSG_FUNCTION_CALL_RESPONSE:
     case PGC_MSG_ERROR:
     case PGC_MSG_NOTICE:
-    case PGC_MSG_NOTIFICATION:
-        return 1;
-    default:
-        return 0;
+        return PGC_MAX_MSG_LEN;
+    default: /* ParameterStatus, unknown types */
+        return PGC_SMALL_MSG_CAP;
     }
 }
 
@@ -102,7 +222,7 @@ frame_header(PgcReader *r, size_t *total)
     if (len < 4 || len > PGC_MAX_MSG_LEN) {
         return frame_bad_length(r, type, len);
     }
-    if (len > PGC_SMALL_MSG_CAP && !frame_long_type(type)) {
+    if (len > pgc_frame_type_cap(type)) {
         return frame_bad_length(r, type, len);
     }
     if (len > r->max_msg) {

@@ -4,17 +4,22 @@
  * transport write received bytes there, commits them (pgc_reader_commit),
  * then pulls complete messages (pgc_reader_next) until PGC_NEED_MORE.
  *
- * Framing follows libpq: a declared length below 4, or above the per-type
- * cap (PGC_SMALL_MSG_CAP for every type but the ones that can be long), is a
- * loss of synchronisation.  Framing errors are sticky: once set, every call
- * returns the same error.
+ * Framing follows libpq: a declared length below 4, or above the cap of its
+ * message type (pgc_frame_type_cap: the protocol's own maximum for that
+ * type, see the table in pgc_frame.c), is a loss of synchronisation; the
+ * types without a maximum (DataRow, CopyData, FunctionCallResponse,
+ * ErrorResponse, NoticeResponse) are bounded by the reader's max_msg.
+ * Framing errors are sticky: once set, every call returns the same error.
  */
 #ifndef PGC_FRAME_H
 #define PGC_FRAME_H
 
 #include "pgc_buf.h"
 
-/* Types allowed above PGC_SMALL_MSG_CAP: T D d V E N A (as libpq). */
+/* The cap of the types whose size the protocol does not bound and whose
+ * content is small (ParameterStatus, Authentication) and of unknown types:
+ * libpq's limit for every type outside VALID_LONG_MESSAGE_TYPE, so no
+ * server sends more. */
 #define PGC_SMALL_MSG_CAP 30000u
 /* Default cap for the long types (configurable per reader). */
 #define PGC_DEFAULT_MAX_MSG (1024u * 1024u * 1024u)
@@ -62,6 +67,12 @@ pgc_reader_pending(const PgcReader *r)
 {
     return r->end - r->start;
 }
+
+/* The largest length field (it counts itself, not the type byte) a backend
+ * message of this type can have: the protocol's maximum for the type (see
+ * pgc_frame.c), or PGC_MAX_MSG_LEN for the types without one (the reader's
+ * max_msg bounds those). */
+size_t pgc_frame_type_cap(uint8_t type);
 
 /* Drop everything unconsumed (after a fatal error). */
 void pgc_reader_clear(PgcReader *r);

@@ -1089,6 +1089,44 @@ parse_timeout(ModState *st, PyObject *o, double dflt, double *out)
     return 0;
 }
 
+int
+pgw_too_many_args(ModState *st, Py_ssize_t nargs)
+{
+    PyErr_Format(st->InterfaceError,
+                 "%zd arguments were passed, but a query takes at most %d "
+                 "(the protocol's limit)",
+                 nargs, PGW_MAX_QUERY_ARGS);
+    return -1;
+}
+
+/* The number of arguments of one execution, when known before anything is
+ * sent: the args tuple, or the first row of executemany/fetchmany given as
+ * a list or tuple (an iterator is checked row by row as it is encoded). */
+static Py_ssize_t
+first_row_len(OpKind kind, PyObject *args)
+{
+    if (args == NULL) {
+        return 0;
+    }
+    if (kind != OP_EXECUTEMANY && kind != OP_FETCHMANY) {
+        return PyTuple_Check(args) ? PyTuple_GET_SIZE(args) : 0;
+    }
+    PyObject *row = NULL;
+    if (PyList_Check(args) && PyList_GET_SIZE(args) > 0) {
+        row = PyList_GET_ITEM(args, 0);
+    }
+    else if (PyTuple_Check(args) && PyTuple_GET_SIZE(args) > 0) {
+        row = PyTuple_GET_ITEM(args, 0);
+    }
+    if (row != NULL && PyTuple_Check(row)) {
+        return PyTuple_GET_SIZE(row);
+    }
+    if (row != NULL && PyList_Check(row)) {
+        return PyList_GET_SIZE(row);
+    }
+    return 0;
+}
+
 PyObject *
 pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
            PyObject *args, PyObject *record_class, PyObject *timeout,
@@ -1163,6 +1201,15 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
                                        "query must be str, not %s",
                                        query ? Py_TYPE(query)->tp_name
                                              : "nothing");
+    }
+    Py_ssize_t nargs = first_row_len(kind, args);
+    if (op->pending_exc == NULL && nargs > PGW_MAX_QUERY_ARGS) {
+        /* refused before anything is sent (the server would describe the
+         * statement with a count that does not fit the protocol) */
+        pgw_too_many_args(st, nargs);
+        op_capture_error(op);
+        op->pending_exc = op->error;
+        op->error = NULL;
     }
     if (op->pending_exc == NULL && op->timeout == 0) {
         op->pending_exc = PyObject_CallNoArgs(st->TimeoutError);

@@ -301,6 +301,12 @@ int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s);
 PyObject *pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
                               PyTypeObject *rtype, PgcView body);
 
+/* The most parameters a statement can have: Bind counts them in an Int16
+ * the server reads as unsigned (libpq's limit too). */
+#define PGW_MAX_QUERY_ARGS 65535
+/* Set InterfaceError for nargs > PGW_MAX_QUERY_ARGS; returns -1. */
+int pgw_too_many_args(ModState *st, Py_ssize_t nargs);
+
 /* op.c */
 int pgw_op_setup_types(PyObject *module, ModState *st);
 PyObject *pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,

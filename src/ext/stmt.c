@@ -11,7 +11,6 @@
 
 #include <time.h>
 
-#define MAX_QUERY_ARGS 65535
 
 double
 pgw_monotonic(void)
@@ -873,6 +872,9 @@ check_arg_count(StmtObject *s, Py_ssize_t nargs)
 {
     if (nargs == s->nparams) {
         return 0;
+    }
+    if (nargs > PGW_MAX_QUERY_ARGS) {
+        return pgw_too_many_args(s->st, nargs);
     }
     PyErr_Format(s->st->InterfaceError,
                  "the server expects %d argument%s for this query, "
