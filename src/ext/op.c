@@ -60,6 +60,7 @@ op_start_timer(OpObject *op)
 void
 pgw_op_wake(OpObject *op)
 {
+    op->armed = 0;
     if (op->fut != NULL && pgw_future_resolve(op->st, op->fut) < 0) {
         PyErr_WriteUnraisable((PyObject *)op);
     }
@@ -78,6 +79,7 @@ op_yield(OpObject *op)
         0) {
         return NULL;
     }
+    op->armed = 1;
     return Py_NewRef(fut);
 }
 
@@ -911,7 +913,7 @@ op_step(OpObject *op, PyObject **result)
             return op_complete(op, result);
         default:
             PyErr_SetString(PyExc_RuntimeError,
-                            "cannot reuse already awaited query");
+                            "cannot reuse already awaited coroutine");
             *result = NULL;
             return PYGEN_ERROR;
         }
@@ -927,18 +929,38 @@ op_step(OpObject *op, PyObject **result)
     }
 }
 
+/* One step for whoever sends.  The awaiter resumes us only once the
+ * future we yielded is done (pgw_op_wake): a send while it is pending comes
+ * from a second awaiter (another task driving the same object), which is
+ * refused as a coroutine refuses it, leaving the first one undisturbed. */
+static PySendResult
+op_drive(OpObject *op, PyObject **result)
+{
+    if (op->phase != PH_DONE && op->armed) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "coroutine is being awaited already");
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    PySendResult r = op_step(op, result);
+    if (r != PYGEN_NEXT) {
+        op->awaiting = 0;
+    }
+    return r;
+}
+
 static PySendResult
 op_am_send(OpObject *op, PyObject *arg, PyObject **result)
 {
     (void)arg;
-    return op_step(op, result);
+    return op_drive(op, result);
 }
 
 static PyObject *
 op_iternext(OpObject *op)
 {
     PyObject *res;
-    PySendResult r = op_step(op, &res);
+    PySendResult r = op_drive(op, &res);
     if (r == PYGEN_NEXT) {
         return res;
     }
@@ -1055,9 +1077,23 @@ op_on_timeout(OpObject *op, PyObject *Py_UNUSED(a))
     Py_RETURN_NONE;
 }
 
+/* A second await of the same object is refused as for a coroutine: while
+ * the first is in progress, and once the query has finished (a COPY op is
+ * awaited once per chunk: again after each await has returned). */
 static PyObject *
 op_await(OpObject *op)
 {
+    if (op->phase == PH_DONE) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "cannot reuse already awaited coroutine");
+        return NULL;
+    }
+    if (op->awaiting || op->armed) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "coroutine is being awaited already");
+        return NULL;
+    }
+    op->awaiting = 1;
     return Py_NewRef(op);
 }
 
@@ -1146,6 +1182,7 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->record_class = NULL;
     op->column = column;
     op->fut = op->timer = NULL;
+    op->armed = op->awaiting = 0;
     op->stmt = NULL;
     op->rows = PyList_New(0);
     op->status = op->error = op->pending_exc = NULL;

@@ -204,6 +204,11 @@ struct OpObject {
     Py_ssize_t column;    /* fetchval */
     double timeout;       /* < 0: none */
     PyObject *fut;        /* the future being waited on */
+    int armed;            /* fut is ours (op_yield) and not yet resolved by
+                             pgw_op_wake: a send now is not its awaiter
+                             resuming (a second awaiter) */
+    int awaiting;         /* __await__ was called and that await has not
+                             finished: a second await is refused */
     PyObject *timer;      /* TimerHandle or NULL */
     StmtObject *stmt;
     PyObject *rows;       /* list */
