@@ -33,10 +33,23 @@ pgc_reader_init(PgcReader *r, size_t initial_cap)
     return PGC_OK;
 }
 
+/* Give up a block: to retire when the reader is pinned, else freed. */
+static void
+reader_release_block(PgcReader *r, uint8_t *block)
+{
+    if (r->pinned && r->retire != NULL && block != NULL) {
+        r->retire(r->retire_ctx, block);
+    }
+    else {
+        pgc_free(block);
+    }
+    r->pinned = 0;
+}
+
 void
 pgc_reader_free(PgcReader *r)
 {
-    pgc_free(r->data);
+    reader_release_block(r, r->data);
     r->data = NULL;
     r->cap = 0;
     r->start = 0;
@@ -286,7 +299,7 @@ reader_realloc(PgcReader *r, size_t newcap)
     if (pending) {
         memcpy(p, r->data + r->start, pending);
     }
-    pgc_free(r->data);
+    reader_release_block(r, r->data);
     r->data = p;
     r->cap = newcap;
     r->start = 0;
@@ -329,6 +342,21 @@ pgc_reader_space(PgcReader *r, size_t min_free, uint8_t **p, size_t *n)
     st = reader_need(r, min_free, &need);
     if (st != PGC_OK) {
         return st;
+    }
+    if (r->pinned && r->data) {
+        /* Nothing inside the exposed block may move: a fresh one. */
+        size_t newcap = r->cap > PGC_READER_SHRINK_MIN ? PGC_READER_INIT_CAP
+                                                       : r->cap;
+        if (newcap < need) {
+            newcap = need;
+        }
+        if (need > (size_t)PTRDIFF_MAX) {
+            return PGC_ERR_LIMIT;
+        }
+        st = reader_realloc(r, newcap);
+        if (st != PGC_OK) {
+            return st;
+        }
     }
     if (r->start == r->end) {
         r->start = r->end = 0;

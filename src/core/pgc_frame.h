@@ -34,6 +34,9 @@ typedef struct {
     PgcView body; /* excludes type byte and length */
 } PgcMsg;
 
+/* Takes ownership of a block of the reader that was pinned (see below). */
+typedef void (*PgcRetireFn)(void *ctx, uint8_t *block);
+
 typedef struct {
     uint8_t *data;
     size_t cap;
@@ -41,6 +44,15 @@ typedef struct {
     size_t end;     /* one past the last received byte */
     size_t max_msg; /* cap for the long message types */
     PgcStatus err;  /* sticky framing error, PGC_OK if none */
+    /* Pinned: memory of data is still exposed to code the caller does not
+     * control (a view handed out earlier).  pgc_reader_space then neither
+     * moves bytes inside data nor frees it: it moves the pending bytes to a
+     * fresh block, hands the old one to retire (which owns it from then on;
+     * without retire it is freed) and unpins.  pgc_reader_free of a pinned
+     * reader retires its block too. */
+    int pinned;
+    PgcRetireFn retire;
+    void *retire_ctx;
     char err_msg[160];
 } PgcReader;
 
@@ -49,7 +61,8 @@ void pgc_reader_free(PgcReader *r);
 
 /* Free space for the transport: at least min_free bytes (grows or compacts
  * as needed; also grows to hold the whole of a partially received message
- * whose header has been seen).  Views from earlier messages become invalid. */
+ * whose header has been seen).  Views from earlier messages become invalid.
+ * A pinned reader always moves to a fresh block (see PgcReader.pinned). */
 PgcStatus pgc_reader_space(PgcReader *r, size_t min_free, uint8_t **p,
                            size_t *n);
 /* n bytes were written at the pointer returned by pgc_reader_space. */

@@ -83,6 +83,14 @@ typedef struct {
     PyObject *transport_write; /* bound method */
     PgcReader rd;
     PgcWBuf wb;
+    /* The exporter of rd's current block (ReadBufferObject) handed to the
+     * transport by get_buffer, or NULL.  While a view of it is alive the
+     * block is pinned: never moved or freed under the view (see
+     * get_buffer). */
+    PyObject *rbuf;
+    size_t granted;  /* bytes get_buffer offered; buffer_updated may commit
+                        at most that many */
+    int processing;  /* inside process_messages: views into rd are live */
 
     /* startup */
     PgcStartup su;

@@ -23,6 +23,7 @@ typedef struct ModState {
     PyTypeObject *ConnectionCoreType;
     PyTypeObject *OpType;
     PyTypeObject *StatementType;
+    PyTypeObject *ReadBufferType; /* protocol.c: exports the read buffer */
     PyTypeObject *CodecType; /* src/codec/codec_dyn.c */
 
     PgwCodecCtx codec;
