@@ -213,6 +213,9 @@ on_prepare_msg(OpObject *op, const PgcMsg *m)
 int
 pgw_op_on_message(OpObject *op, const PgcMsg *m)
 {
+    if (op->proto == NULL) {
+        return 0; /* cleared: its results are dropped */
+    }
     if (PGW_OP_IS_COPY(op)) {
         int rc = pgw_copy_on_message(op, m);
         if (rc <= 0) {
@@ -679,7 +682,7 @@ static void
 op_log(OpObject *op, PyObject *exc)
 {
     ProtocolObject *p = op->proto;
-    if (op->t_start == 0 || p->query_log == NULL) {
+    if (op->t_start == 0 || p == NULL || p->query_log == NULL) {
         return;
     }
     PyObject *elapsed = PyFloat_FromDouble(pgw_monotonic() - op->t_start);
@@ -705,7 +708,8 @@ op_log(OpObject *op, PyObject *exc)
 static void
 op_log_pending(OpObject *op)
 {
-    if (op->t_start == 0 || op->proto->query_log == NULL) {
+    if (op->t_start == 0 || op->proto == NULL ||
+        op->proto->query_log == NULL) {
         return;
     }
     PyObject *t, *v, *tb;
@@ -942,6 +946,16 @@ op_drive(OpObject *op, PyObject **result)
         *result = NULL;
         return PYGEN_ERROR;
     }
+    if (op->proto == NULL && op->pending_exc == NULL &&
+        op->phase != PH_DONE) {
+        /* its tp_clear ran: nothing left to run */
+        op->phase = PH_DONE;
+        PyErr_SetString(op->st->InterfaceError,
+                        "the query object was cleared by the garbage "
+                        "collector");
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
     PySendResult r = op_step(op, result);
     if (r != PYGEN_NEXT) {
         op->awaiting = 0;
@@ -997,6 +1011,12 @@ static void
 op_abandon(OpObject *op)
 {
     ProtocolObject *p = op->proto;
+    if (p == NULL) {
+        Py_CLEAR(op->sub);
+        op->phase = PH_DONE;
+        op_cancel_timer(op);
+        return;
+    }
     if (op->sub != NULL) {
         PyObject *r = PyObject_CallMethodNoArgs(op->sub, op->st->str_close);
         if (r == NULL) {
@@ -1169,12 +1189,19 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
            Py_ssize_t column)
 {
     ModState *st = conn->st;
+    if (st == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the pgwire module is gone");
+        return NULL;
+    }
     OpObject *op = PyObject_GC_New(OpObject, st->OpType);
     if (op == NULL) {
         return NULL;
     }
+    PGW_ZERO_FIELDS(op, OpObject);
     op->st = st;
-    op->proto = (ProtocolObject *)Py_NewRef(conn->proto);
+    /* NULL when the connection was never initialised (or was cleared):
+     * the op then only raises pending_exc. */
+    op->proto = (ProtocolObject *)Py_XNewRef(conn->proto);
     op->kind = kind;
     op->phase = PH_INIT;
     op->query = Py_XNewRef(query);
@@ -1211,7 +1238,9 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
         Py_DECREF(op);
         return NULL;
     }
-    PyTypeObject *rc = op->proto->record_class;
+    PyTypeObject *rc = op->proto != NULL && op->proto->record_class != NULL
+                           ? op->proto->record_class
+                           : st->RecordType;
     if (record_class != NULL && record_class != Py_None) {
         if (!PyType_Check(record_class) ||
             !PyType_IsSubtype((PyTypeObject *)record_class, st->RecordType)) {
@@ -1226,6 +1255,13 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
         }
     }
     op->record_class = (PyTypeObject *)Py_NewRef(rc);
+    if (op->proto == NULL) {
+        op->pending_exc = pgw_make_exc(
+            st->InterfaceError,
+            "the connection is not initialised: Connection.__init__() was "
+            "not called (a connection_class whose __init__ does not call "
+            "super().__init__()?)");
+    }
     if (op->pending_exc == NULL &&
         parse_timeout(st, timeout, op->proto->command_timeout, &op->timeout) <
             0) {

@@ -161,6 +161,8 @@ typedef struct {
                                and the pool's reset (any request since a
                                connection was handed out means reset) */
     int aborted;
+    int cleared;  /* tp_clear ran (the cyclic GC breaking a cycle): the
+                     references are gone; every entry point refuses */
 } ProtocolObject;
 
 /* ------------------------------------------------------------------ */
@@ -249,6 +251,8 @@ struct OpObject {
 };
 
 /* protocol.c */
+/* InterfaceError for a protocol whose tp_clear ran; returns -1. */
+int pgw_proto_cleared_error(ProtocolObject *p);
 int pgw_proto_flush(ProtocolObject *p);
 void pgw_proto_begin_cancel(ProtocolObject *p);
 void pgw_proto_fatal(ProtocolObject *p, PyObject *exc);

@@ -28,9 +28,22 @@ pgw_make_exc(PyObject *cls, const char *fmt, ...)
     return exc;
 }
 
+int
+pgw_proto_cleared_error(ProtocolObject *p)
+{
+    PyErr_SetString(p->st->InterfaceError,
+                    "the connection's protocol was cleared by the garbage "
+                    "collector and cannot be used");
+    return -1;
+}
+
 PyObject *
 pgw_proto_new_future(ProtocolObject *p)
 {
+    if (p->loop == NULL) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     return PyObject_CallMethodNoArgs(p->loop, p->st->str_create_future);
 }
 
@@ -230,6 +243,10 @@ pgw_proto_begin_cancel(ProtocolObject *p)
 static PyObject *
 proto_cancel_finished(ProtocolObject *p, PyObject *ok)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (p->cancel != CANCEL_RUNNING) {
         Py_RETURN_NONE;
     }
@@ -297,6 +314,10 @@ pgw_proto_set_reading(ProtocolObject *p, int paused)
 static PyObject *
 proto_drain_timeout(ProtocolObject *p, PyObject *Py_UNUSED(ignored))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     Py_CLEAR(p->drain_timer);
     if (p->cancel == CANCEL_NONE) {
         Py_RETURN_NONE;
@@ -711,6 +732,10 @@ process_messages(ProtocolObject *p)
 static PyObject *
 proto_connection_made(ProtocolObject *p, PyObject *transport)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     Py_XSETREF(p->transport, Py_NewRef(transport));
     Py_XSETREF(p->transport_write,
                PyObject_GetAttr(transport, p->st->str_write));
@@ -843,6 +868,10 @@ proto_pin_check(ProtocolObject *p)
 static PyObject *
 proto_get_buffer(ProtocolObject *p, PyObject *Py_UNUSED(sizehint))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     uint8_t *ptr;
     size_t n;
     if (p->processing) {
@@ -872,6 +901,7 @@ proto_get_buffer(ProtocolObject *p, PyObject *Py_UNUSED(sizehint))
         if (rb == NULL) {
             return NULL;
         }
+        PGW_ZERO_FIELDS(rb, ReadBufferObject);
         rb->block = p->rd.data;
         rb->owned = 0;
         rb->exports = 0;
@@ -889,6 +919,10 @@ proto_get_buffer(ProtocolObject *p, PyObject *Py_UNUSED(sizehint))
 static PyObject *
 proto_buffer_updated(ProtocolObject *p, PyObject *arg)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     Py_ssize_t n = PyLong_AsSsize_t(arg);
     if (n < 0) {
         if (!PyErr_Occurred()) {
@@ -956,6 +990,10 @@ resolve_writable(ProtocolObject *p)
 static PyObject *
 proto_connection_lost(ProtocolObject *p, PyObject *exc)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     Py_INCREF(p);
     p->state = PS_CLOSED;
     PyObject *err = lost_error(p, exc);
@@ -1011,6 +1049,10 @@ proto_resume_writing(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_writable(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (!p->writing_paused || p->state == PS_CLOSED) {
         Py_RETURN_NONE;
     }
@@ -1026,12 +1068,19 @@ proto_writable(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_get_query_log(ProtocolObject *p, void *Py_UNUSED(c))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     return Py_NewRef(p->query_log ? p->query_log : Py_None);
 }
 
 static int
 proto_set_query_log(ProtocolObject *p, PyObject *v, void *Py_UNUSED(c))
 {
+    if (p->cleared) {
+        return pgw_proto_cleared_error(p);
+    }
     if (v != NULL && v != Py_None && !PyCallable_Check(v)) {
         PyErr_SetString(PyExc_TypeError, "query_log must be callable");
         return -1;
@@ -1191,6 +1240,10 @@ startup_channel_binding(ProtocolObject *p, PyObject *mode, int ssl_in_use,
 static PyObject *
 proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     static char *kwlist[] = {"params", "user", "password", "scram_password",
                              "nonce", "max_iterations", "require_auth",
                              "require_auth_methods", "channel_binding",
@@ -1269,6 +1322,10 @@ proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
 static PyObject *
 proto_set_connection(ProtocolObject *p, PyObject *conn)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     Py_XSETREF(p->conn_ref, PyWeakref_NewRef(conn, NULL));
     if (p->conn_ref == NULL) {
         return NULL;
@@ -1279,6 +1336,10 @@ proto_set_connection(ProtocolObject *p, PyObject *conn)
 static PyObject *
 proto_send_terminate(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (p->state == PS_CLOSED || p->transport == NULL) {
         Py_RETURN_NONE;
     }
@@ -1299,6 +1360,10 @@ proto_send_terminate(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_abort(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (p->state != PS_CLOSED) {
         pgw_proto_fatal(p, pgw_make_exc(p->st->ConnectionDoesNotExistError,
                                         "connection was terminated"));
@@ -1309,6 +1374,10 @@ proto_abort(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_closed_future(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (p->closed_fut == NULL) {
         p->closed_fut = pgw_proto_new_future(p);
         if (p->closed_fut == NULL) {
@@ -1338,6 +1407,10 @@ proto_is_in_transaction(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_clear_statement_cache(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     pgw_cache_clear(p);
     PyDict_Clear(p->unnamed_cache);
     Py_RETURN_NONE;
@@ -1350,6 +1423,10 @@ proto_clear_statement_cache(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_acquire_statement(ProtocolObject *p, PyObject *arg)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (!PyObject_TypeCheck(arg, p->st->StatementType)) {
         PyErr_SetString(PyExc_TypeError, "expected a Statement");
         return NULL;
@@ -1361,6 +1438,10 @@ proto_acquire_statement(ProtocolObject *p, PyObject *arg)
 static PyObject *
 proto_release_statement(ProtocolObject *p, PyObject *arg)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (!PyObject_TypeCheck(arg, p->st->StatementType)) {
         PyErr_SetString(PyExc_TypeError, "expected a Statement");
         return NULL;
@@ -1390,6 +1471,10 @@ proto_get_tx_status(ProtocolObject *p, void *Py_UNUSED(c))
 static PyObject *
 proto_is_busy(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     return PyBool_FromLong(p->cur != NULL || p->cancel != CANCEL_NONE);
 }
 
@@ -1505,6 +1590,8 @@ proto_traverse(ProtocolObject *p, visitproc visit, void *arg)
 static int
 proto_clear(ProtocolObject *p)
 {
+    p->cleared = 1;
+    p->state = PS_CLOSED;
     Py_CLEAR(p->loop);
     Py_CLEAR(p->transport);
     Py_CLEAR(p->transport_write);
@@ -1553,6 +1640,10 @@ proto_dealloc(ProtocolObject *p)
 static PyObject *
 proto_get_settings(ProtocolObject *p, void *Py_UNUSED(c))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     return Py_NewRef(p->settings);
 }
 
@@ -1592,12 +1683,20 @@ proto_get_cache_len(ProtocolObject *p, void *Py_UNUSED(c))
 static PyObject *
 proto_get_type_codecs(ProtocolObject *p, void *Py_UNUSED(c))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     return Py_NewRef(p->type_codecs);
 }
 
 static PyObject *
 proto_get_record_class(ProtocolObject *p, void *Py_UNUSED(c))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     return Py_NewRef(p->record_class);
 }
 

@@ -52,6 +52,7 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
     if (s == NULL) {
         return NULL;
     }
+    PGW_ZERO_FIELDS(s, StmtObject);
     s->st = st;
     s->name = Py_NewRef(name);
     s->query = Py_NewRef(query);
@@ -101,12 +102,14 @@ stmt_traverse(StmtObject *s, visitproc visit, void *arg)
     return 0;
 }
 
+/* What the GC may break: the references traverse visits.  The codecs
+ * (codec_refs) go with them, so a cleared statement is closed: every
+ * execution refuses it (op_start, _copy) instead of using dangling codec
+ * pointers.  name/query (strings, no cycle) stay until dealloc. */
 static int
 stmt_clear(StmtObject *s)
 {
-    Py_CLEAR(s->name);
-    Py_CLEAR(s->query);
-    Py_CLEAR(s->query_utf8);
+    s->closed = 1;
     Py_CLEAR(s->names);
     Py_CLEAR(s->desc);
     Py_CLEAR(s->attrs);
@@ -121,6 +124,9 @@ stmt_dealloc(StmtObject *s)
     PyTypeObject *tp = Py_TYPE(s);
     PyObject_GC_UnTrack(s);
     stmt_clear(s);
+    Py_CLEAR(s->name);
+    Py_CLEAR(s->query);
+    Py_CLEAR(s->query_utf8);
     stmt_free_arrays(s);
     tp->tp_free((PyObject *)s);
     Py_DECREF(tp);
