@@ -474,6 +474,10 @@ STARTUP_CASES = [
      plain(AUTH_OK + PARAM + msg(b"K", b"\0\0\0\1\0\0") + READY),
      "disable", exc.ProtocolError),
     ("BackendKeyData too long",
+     plain(AUTH_OK + PARAM + msg(b"K", b"\0" * 20) + READY), "disable",
+     exc.ProtocolError),
+    # above the 4 + 256 bytes protocol 3.2 allows: framing refuses it
+    ("BackendKeyData above its frame cap",
      plain(AUTH_OK + PARAM + msg(b"K", b"\0" * 300) + READY), "disable",
      exc.ProtocolError),
     ("ReadyForQuery with an unknown status",
@@ -514,6 +518,7 @@ STARTUP_MATCH = {
     "unknown client_encoding at startup": 'client_encoding to "KLINGON"',
     "BackendKeyData too short": "malformed BackendKeyData",
     "BackendKeyData too long": "malformed BackendKeyData",
+    "BackendKeyData above its frame cap": "lost synchronization",
     "ReadyForQuery with an unknown status": "malformed ReadyForQuery",
     "unknown authentication request": "unsupported authentication method",
     "startup message length below 4": "lost synchronization",
