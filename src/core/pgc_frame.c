@@ -235,7 +235,8 @@ frame_header(PgcReader *r, size_t *total)
     if (len < 4 || len > PGC_MAX_MSG_LEN) {
         return frame_bad_length(r, type, len);
     }
-    if (len > pgc_frame_type_cap(type)) {
+    /* DataRow, the hot one, has no cap of its own (max_msg below) */
+    if (type != PGC_MSG_DATA_ROW && len > pgc_frame_type_cap(type)) {
         return frame_bad_length(r, type, len);
     }
     if (len > r->max_msg) {
