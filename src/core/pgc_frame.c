@@ -159,47 +159,40 @@ pgc_reader_clear(PgcReader *r)
 /* PG_MAX_AUTH_TOKEN_LENGTH */
 #define PGC_CAP_AUTH (4u + 4u + 65535u)
 
+/* The table above by type byte; 0: PGC_SMALL_MSG_CAP.  A lookup, not a
+ * switch: frame_header runs once per message (once per row). */
+static const uint32_t frame_caps[256] = {
+    [PGC_MSG_PARSE_COMPLETE] = PGC_CAP_EMPTY,
+    [PGC_MSG_BIND_COMPLETE] = PGC_CAP_EMPTY,
+    [PGC_MSG_CLOSE_COMPLETE] = PGC_CAP_EMPTY,
+    [PGC_MSG_NO_DATA] = PGC_CAP_EMPTY,
+    [PGC_MSG_EMPTY_QUERY] = PGC_CAP_EMPTY,
+    [PGC_MSG_PORTAL_SUSPENDED] = PGC_CAP_EMPTY,
+    [PGC_MSG_COPY_DONE] = PGC_CAP_EMPTY,
+    [PGC_MSG_READY] = PGC_CAP_READY,
+    [PGC_MSG_BACKEND_KEY] = PGC_CAP_BACKEND_KEY,
+    [PGC_MSG_COMMAND_COMPLETE] = PGC_CAP_COMMAND_COMPLETE,
+    [PGC_MSG_COPY_IN_RESPONSE] = PGC_CAP_COPY_RESPONSE,
+    [PGC_MSG_COPY_OUT_RESPONSE] = PGC_CAP_COPY_RESPONSE,
+    [PGC_MSG_COPY_BOTH_RESPONSE] = PGC_CAP_COPY_RESPONSE,
+    [PGC_MSG_PARAM_DESCRIPTION] = PGC_CAP_PARAM_DESCRIPTION,
+    [PGC_MSG_ROW_DESCRIPTION] = PGC_CAP_ROW_DESCRIPTION,
+    [PGC_MSG_NOTIFICATION] = PGC_CAP_NOTIFICATION,
+    [PGC_MSG_NEGOTIATE_VERSION] = PGC_CAP_NEGOTIATE_VERSION,
+    [PGC_MSG_AUTH] = PGC_CAP_AUTH,
+    [PGC_MSG_DATA_ROW] = (uint32_t)PGC_MAX_MSG_LEN,
+    [PGC_MSG_COPY_DATA] = (uint32_t)PGC_MAX_MSG_LEN,
+    [PGC_MSG_FUNCTION_CALL_RESPONSE] = (uint32_t)PGC_MAX_MSG_LEN,
+    [PGC_MSG_ERROR] = (uint32_t)PGC_MAX_MSG_LEN,
+    [PGC_MSG_NOTICE] = (uint32_t)PGC_MAX_MSG_LEN,
+    /* ParameterStatus and unknown types: 0 */
+};
+
 size_t
 pgc_frame_type_cap(uint8_t type)
 {
-    switch (type) {
-    case PGC_MSG_PARSE_COMPLETE:
-    case PGC_MSG_BIND_COMPLETE:
-    case PGC_MSG_CLOSE_COMPLETE:
-    case PGC_MSG_NO_DATA:
-    case PGC_MSG_EMPTY_QUERY:
-    case PGC_MSG_PORTAL_SUSPENDED:
-    case PGC_MSG_COPY_DONE:
-        return PGC_CAP_EMPTY;
-    case PGC_MSG_READY:
-        return PGC_CAP_READY;
-    case PGC_MSG_BACKEND_KEY:
-        return PGC_CAP_BACKEND_KEY;
-    case PGC_MSG_COMMAND_COMPLETE:
-        return PGC_CAP_COMMAND_COMPLETE;
-    case PGC_MSG_COPY_IN_RESPONSE:
-    case PGC_MSG_COPY_OUT_RESPONSE:
-    case PGC_MSG_COPY_BOTH_RESPONSE:
-        return PGC_CAP_COPY_RESPONSE;
-    case PGC_MSG_PARAM_DESCRIPTION:
-        return PGC_CAP_PARAM_DESCRIPTION;
-    case PGC_MSG_ROW_DESCRIPTION:
-        return PGC_CAP_ROW_DESCRIPTION;
-    case PGC_MSG_NOTIFICATION:
-        return PGC_CAP_NOTIFICATION;
-    case PGC_MSG_NEGOTIATE_VERSION:
-        return PGC_CAP_NEGOTIATE_VERSION;
-    case PGC_MSG_AUTH:
-        return PGC_CAP_AUTH;
-    case PGC_MSG_DATA_ROW:
-    case PGC_MSG_COPY_DATA:
-    case PGC_MSG_FUNCTION_CALL_RESPONSE:
-    case PGC_MSG_ERROR:
-    case PGC_MSG_NOTICE:
-        return PGC_MAX_MSG_LEN;
-    default: /* ParameterStatus, unknown types */
-        return PGC_SMALL_MSG_CAP;
-    }
+    uint32_t cap = frame_caps[type];
+    return cap != 0 ? cap : PGC_SMALL_MSG_CAP;
 }
 
 static PgcStatus
@@ -235,8 +228,8 @@ frame_header(PgcReader *r, size_t *total)
     if (len < 4 || len > PGC_MAX_MSG_LEN) {
         return frame_bad_length(r, type, len);
     }
-    /* DataRow, the hot one, has no cap of its own (max_msg below) */
-    if (type != PGC_MSG_DATA_ROW && len > pgc_frame_type_cap(type)) {
+    uint32_t cap = frame_caps[type];
+    if (len > cap && (cap != 0 || len > PGC_SMALL_MSG_CAP)) {
         return frame_bad_length(r, type, len);
     }
     if (len > r->max_msg) {

@@ -213,18 +213,22 @@ on_prepare_msg(OpObject *op, const PgcMsg *m)
 int
 pgw_op_on_message(OpObject *op, const PgcMsg *m)
 {
-    if (op->proto == NULL) {
-        return 0; /* cleared: its results are dropped */
-    }
     if (PGW_OP_IS_COPY(op)) {
+        if (op->proto == NULL) {
+            return 0; /* cleared: its results are dropped */
+        }
         int rc = pgw_copy_on_message(op, m);
         if (rc <= 0) {
             return rc;
         }
     }
+    if (m->type == PGC_MSG_DATA_ROW) {
+        return on_data_row(op, m->body); /* (cleared: no stmt, dropped) */
+    }
+    if (op->proto == NULL) {
+        return 0; /* cleared: its results are dropped */
+    }
     switch (m->type) {
-    case PGC_MSG_DATA_ROW:
-        return on_data_row(op, m->body);
     case PGC_MSG_COMMAND_COMPLETE: {
         PgcView tag;
         if (pgc_parse_command_complete(m->body, &tag) != PGC_OK) {
