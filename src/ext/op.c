@@ -59,6 +59,7 @@ op_start_timer(OpObject *op)
 void
 pgw_op_wake(OpObject *op)
 {
+    op->armed = 0;
     if (op->fut != NULL && pgw_future_resolve(op->st, op->fut) < 0) {
         PyErr_WriteUnraisable((PyObject *)op);
     }
@@ -77,6 +78,7 @@ op_yield(OpObject *op)
         0) {
         return NULL;
     }
+    op->armed = 1;
     return Py_NewRef(fut);
 }
 
@@ -211,14 +213,21 @@ int
 pgw_op_on_message(OpObject *op, const PgcMsg *m)
 {
     if (PGW_OP_IS_COPY(op)) {
+        if (op->proto == NULL) {
+            return 0; /* cleared: its results are dropped */
+        }
         int rc = pgw_copy_on_message(op, m);
         if (rc <= 0) {
             return rc;
         }
     }
+    if (m->type == PGC_MSG_DATA_ROW) {
+        return on_data_row(op, m->body); /* (cleared: no stmt, dropped) */
+    }
+    if (op->proto == NULL) {
+        return 0; /* cleared: its results are dropped */
+    }
     switch (m->type) {
-    case PGC_MSG_DATA_ROW:
-        return on_data_row(op, m->body);
     case PGC_MSG_COMMAND_COMPLETE: {
         PgcView tag;
         if (pgc_parse_command_complete(m->body, &tag) != PGC_OK) {
@@ -652,7 +661,7 @@ static void
 op_log(OpObject *op, PyObject *exc)
 {
     ProtocolObject *p = op->proto;
-    if (op->t_start == 0 || p->query_log == NULL) {
+    if (op->t_start == 0 || p == NULL || p->query_log == NULL) {
         return;
     }
     PyObject *elapsed = PyFloat_FromDouble(pgw_monotonic() - op->t_start);
@@ -678,7 +687,8 @@ op_log(OpObject *op, PyObject *exc)
 static void
 op_log_pending(OpObject *op)
 {
-    if (op->t_start == 0 || op->proto->query_log == NULL) {
+    if (op->t_start == 0 || op->proto == NULL ||
+        op->proto->query_log == NULL) {
         return;
     }
     PyObject *v = PyErr_GetRaisedException();
@@ -890,7 +900,7 @@ op_step(OpObject *op, PyObject **result)
             break;
         default:
             PyErr_SetString(PyExc_RuntimeError,
-                            "cannot reuse already awaited query");
+                            "cannot reuse already awaited coroutine");
             *result = NULL;
             return PYGEN_ERROR;
         }
@@ -906,18 +916,48 @@ op_step(OpObject *op, PyObject **result)
     }
 }
 
+/* One step for whoever sends.  The awaiter resumes us only once the
+ * future we yielded is done (pgw_op_wake): a send while it is pending comes
+ * from a second awaiter (another task driving the same object), which is
+ * refused as a coroutine refuses it, leaving the first one undisturbed. */
+static PySendResult
+op_drive(OpObject *op, PyObject **result)
+{
+    if (op->phase != PH_DONE && op->armed) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "coroutine is being awaited already");
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    if (op->proto == NULL && op->pending_exc == NULL &&
+        op->phase != PH_DONE) {
+        /* its tp_clear ran: nothing left to run */
+        op->phase = PH_DONE;
+        PyErr_SetString(op->st->InterfaceError,
+                        "the query object was cleared by the garbage "
+                        "collector");
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    PySendResult r = op_step(op, result);
+    if (r != PYGEN_NEXT) {
+        op->awaiting = 0;
+    }
+    return r;
+}
+
 static PySendResult
 op_am_send(OpObject *op, PyObject *arg, PyObject **result)
 {
     (void)arg;
-    return op_step(op, result);
+    return op_drive(op, result);
 }
 
 static PyObject *
 op_iternext(OpObject *op)
 {
     PyObject *res;
-    PySendResult r = op_step(op, &res);
+    PySendResult r = op_drive(op, &res);
     if (r == PYGEN_NEXT) {
         return res;
     }
@@ -954,6 +994,12 @@ static void
 op_abandon(OpObject *op)
 {
     ProtocolObject *p = op->proto;
+    if (p == NULL) {
+        Py_CLEAR(op->sub);
+        op->phase = PH_DONE;
+        op_cancel_timer(op);
+        return;
+    }
     if (op->sub != NULL) {
         PyObject *r = PyObject_CallMethodNoArgs(op->sub, op->st->str_close);
         if (r == NULL) {
@@ -1035,9 +1081,23 @@ op_on_timeout(OpObject *op, PyObject *Py_UNUSED(a))
     Py_RETURN_NONE;
 }
 
+/* A second await of the same object is refused as for a coroutine: while
+ * the first is in progress, and once the query has finished (a COPY op is
+ * awaited once per chunk: again after each await has returned). */
 static PyObject *
 op_await(OpObject *op)
 {
+    if (op->phase == PH_DONE) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "cannot reuse already awaited coroutine");
+        return NULL;
+    }
+    if (op->awaiting || op->armed) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "coroutine is being awaited already");
+        return NULL;
+    }
+    op->awaiting = 1;
     return Py_NewRef(op);
 }
 
@@ -1069,18 +1129,63 @@ parse_timeout(ModState *st, PyObject *o, double dflt, double *out)
     return 0;
 }
 
+int
+pgw_too_many_args(ModState *st, Py_ssize_t nargs)
+{
+    PyErr_Format(st->InterfaceError,
+                 "%zd arguments were passed, but a query takes at most %d "
+                 "(the protocol's limit)",
+                 nargs, PGW_MAX_QUERY_ARGS);
+    return -1;
+}
+
+/* The number of arguments of one execution, when known before anything is
+ * sent: the args tuple, or the first row of executemany/fetchmany given as
+ * a list or tuple (an iterator is checked row by row as it is encoded). */
+static Py_ssize_t
+first_row_len(OpKind kind, PyObject *args)
+{
+    if (args == NULL) {
+        return 0;
+    }
+    if (kind != OP_EXECUTEMANY && kind != OP_FETCHMANY) {
+        return PyTuple_Check(args) ? PyTuple_GET_SIZE(args) : 0;
+    }
+    PyObject *row = NULL;
+    if (PyList_Check(args) && PyList_GET_SIZE(args) > 0) {
+        row = PyList_GET_ITEM(args, 0);
+    }
+    else if (PyTuple_Check(args) && PyTuple_GET_SIZE(args) > 0) {
+        row = PyTuple_GET_ITEM(args, 0);
+    }
+    if (row != NULL && PyTuple_Check(row)) {
+        return PyTuple_GET_SIZE(row);
+    }
+    if (row != NULL && PyList_Check(row)) {
+        return PyList_GET_SIZE(row);
+    }
+    return 0;
+}
+
 PyObject *
 pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
            PyObject *args, PyObject *record_class, PyObject *timeout,
            Py_ssize_t column)
 {
     ModState *st = conn->st;
+    if (st == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the pgwire module is gone");
+        return NULL;
+    }
     OpObject *op = PyObject_GC_New(OpObject, st->OpType);
     if (op == NULL) {
         return NULL;
     }
+    PGW_ZERO_FIELDS(op, OpObject);
     op->st = st;
-    op->proto = (ProtocolObject *)Py_NewRef(conn->proto);
+    /* NULL when the connection was never initialised (or was cleared):
+     * the op then only raises pending_exc. */
+    op->proto = (ProtocolObject *)Py_XNewRef(conn->proto);
     op->kind = kind;
     op->phase = PH_INIT;
     op->query = Py_XNewRef(query);
@@ -1088,6 +1193,7 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->record_class = NULL;
     op->column = column;
     op->fut = op->timer = NULL;
+    op->armed = op->awaiting = 0;
     op->stmt = NULL;
     op->rows = PyList_New(0);
     op->status = op->error = op->pending_exc = NULL;
@@ -1120,7 +1226,9 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
         Py_DECREF(op);
         return NULL;
     }
-    PyTypeObject *rc = op->proto->record_class;
+    PyTypeObject *rc = op->proto != NULL && op->proto->record_class != NULL
+                           ? op->proto->record_class
+                           : st->RecordType;
     if (record_class != NULL && record_class != Py_None) {
         if (!PyType_Check(record_class) ||
             !PyType_IsSubtype((PyTypeObject *)record_class, st->RecordType)) {
@@ -1135,6 +1243,13 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
         }
     }
     op->record_class = (PyTypeObject *)Py_NewRef(rc);
+    if (op->proto == NULL) {
+        op->pending_exc = pgw_make_exc(
+            st->InterfaceError,
+            "the connection is not initialised: Connection.__init__() was "
+            "not called (a connection_class whose __init__ does not call "
+            "super().__init__()?)");
+    }
     if (op->pending_exc == NULL &&
         parse_timeout(st, timeout, op->proto->command_timeout, &op->timeout) <
             0) {
@@ -1147,6 +1262,15 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
                                        "query must be str, not %s",
                                        query ? Py_TYPE(query)->tp_name
                                              : "nothing");
+    }
+    Py_ssize_t nargs = first_row_len(kind, args);
+    if (op->pending_exc == NULL && nargs > PGW_MAX_QUERY_ARGS) {
+        /* refused before anything is sent (the server would describe the
+         * statement with a count that does not fit the protocol) */
+        pgw_too_many_args(st, nargs);
+        op_capture_error(op);
+        op->pending_exc = op->error;
+        op->error = NULL;
     }
     if (op->pending_exc == NULL && op->timeout == 0) {
         op->pending_exc = PyObject_CallNoArgs(st->TimeoutError);

@@ -85,6 +85,14 @@ typedef struct {
     PyObject *transport_write; /* bound method */
     PgcReader rd;
     PgcWBuf wb;
+    /* The exporter of rd's current block (ReadBufferObject) handed to the
+     * transport by get_buffer, or NULL.  While a view of it is alive the
+     * block is pinned: never moved or freed under the view (see
+     * get_buffer). */
+    PyObject *rbuf;
+    size_t granted;  /* bytes get_buffer offered; buffer_updated may commit
+                        at most that many */
+    int processing;  /* inside process_messages: views into rd are live */
 
     /* startup */
     PgcStartup su;
@@ -159,6 +167,8 @@ typedef struct {
                                and the pool's reset (any request since a
                                connection was handed out means reset) */
     int aborted;
+    int cleared;  /* tp_clear ran (the cyclic GC breaking a cycle): the
+                     references are gone; every entry point refuses */
 } ProtocolObject;
 
 /* ------------------------------------------------------------------ */
@@ -212,6 +222,11 @@ struct OpObject {
     Py_ssize_t column;    /* fetchval */
     double timeout;       /* < 0: none */
     PyObject *fut;        /* the future being waited on */
+    int armed;            /* fut is ours (op_yield) and not yet resolved by
+                             pgw_op_wake: a send now is not its awaiter
+                             resuming (a second awaiter) */
+    int awaiting;         /* __await__ was called and that await has not
+                             finished: a second await is refused */
     PyObject *timer;      /* TimerHandle or NULL */
     StmtObject *stmt;
     PyObject *rows;       /* list */
@@ -253,6 +268,8 @@ struct OpObject {
 };
 
 /* protocol.c */
+/* InterfaceError for a protocol whose tp_clear ran; returns -1. */
+int pgw_proto_cleared_error(ProtocolObject *p);
 int pgw_proto_flush(ProtocolObject *p);
 void pgw_proto_begin_cancel(ProtocolObject *p);
 void pgw_proto_fatal(ProtocolObject *p, PyObject *exc);
@@ -320,6 +337,12 @@ int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s);
 int pgw_write_portal_closes(ProtocolObject *p);
 PyObject *pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
                               PyTypeObject *rtype, PgcView body);
+
+/* The most parameters a statement can have: Bind counts them in an Int16
+ * the server reads as unsigned (libpq's limit too). */
+#define PGW_MAX_QUERY_ARGS 65535
+/* Set InterfaceError for nargs > PGW_MAX_QUERY_ARGS; returns -1. */
+int pgw_too_many_args(ModState *st, Py_ssize_t nargs);
 
 /* op.c */
 int pgw_op_setup_types(PyObject *module, ModState *st);

@@ -11,7 +11,6 @@
 
 #include <time.h>
 
-#define MAX_QUERY_ARGS 65535
 
 double
 pgw_monotonic(void)
@@ -53,6 +52,7 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
     if (s == NULL) {
         return NULL;
     }
+    PGW_ZERO_FIELDS(s, StmtObject);
     s->st = st;
     s->name = Py_NewRef(name);
     s->query = Py_NewRef(query);
@@ -103,12 +103,14 @@ stmt_traverse(StmtObject *s, visitproc visit, void *arg)
     return 0;
 }
 
+/* What the GC may break: the references traverse visits.  The codecs
+ * (codec_refs) go with them, so a cleared statement is closed: every
+ * execution refuses it (op_start, _copy) instead of using dangling codec
+ * pointers.  name/query (strings, no cycle) stay until dealloc. */
 static int
 stmt_clear(StmtObject *s)
 {
-    Py_CLEAR(s->name);
-    Py_CLEAR(s->query);
-    Py_CLEAR(s->query_utf8);
+    s->closed = 1;
     Py_CLEAR(s->names);
     Py_CLEAR(s->desc);
     Py_CLEAR(s->attrs);
@@ -123,6 +125,9 @@ stmt_dealloc(StmtObject *s)
     PyTypeObject *tp = Py_TYPE(s);
     PyObject_GC_UnTrack(s);
     stmt_clear(s);
+    Py_CLEAR(s->name);
+    Py_CLEAR(s->query);
+    Py_CLEAR(s->query_utf8);
     stmt_free_arrays(s);
     tp->tp_free((PyObject *)s);
     Py_DECREF(tp);
@@ -986,6 +991,9 @@ check_arg_count(StmtObject *s, Py_ssize_t nargs)
 {
     if (nargs == s->nparams) {
         return 0;
+    }
+    if (nargs > PGW_MAX_QUERY_ARGS) {
+        return pgw_too_many_args(s->st, nargs);
     }
     PyErr_Format(s->st->InterfaceError,
                  "the server expects %d argument%s for this query, "
