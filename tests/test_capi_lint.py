@@ -8,8 +8,9 @@ test_cpylint.py does; comments are ignored.  A failure names file:line.
   (PyWeakref_GetRef), and a few older ones; src/ext/compat.h alone may
   name them, to backport the replacements to 3.11;
 - private: any _Py-prefixed name (they change without notice);
-- PyObject_GC_New / PyObject_New do not zero memory: a memset must follow
-  the allocation, or the site is listed in UNZEROED with a reason.
+- PyObject_GC_New / PyObject_New do not zero memory: a memset (or
+  PGW_ZERO_FIELDS) must follow the allocation, or the site is listed in
+  UNZEROED with a reason.
 """
 
 import pathlib
@@ -39,20 +40,13 @@ DEPRECATED = {
 _DEPRECATED_RE = re.compile(r"\b(%s)\b" % "|".join(DEPRECATED))
 _PRIVATE_RE = re.compile(r"\b_Py[A-Za-z0-9_]+")
 _ALLOC_RE = re.compile(r"\b(PyObject_GC_New|PyObject_New)\s*\(")
-# A memset within this many lines after the allocation counts as zeroing.
+# A memset or PGW_ZERO_FIELDS within this many lines after the allocation
+# counts as zeroing.
 ZERO_WINDOW = 8
 
-# "path:function": reason.  Objects whose every field is set by hand after
-# an allocation that does not zero (issue 17 item 3 moves them to zeroed
-# allocation); remove an entry when its site zeroes.
-UNZEROED = {
-    "src/ext/stmt.c:pgw_stmt_new": "every field set by hand (issue 17.3)",
-    "src/ext/op.c:pgw_op_new": "every field set by hand (issue 17.3)",
-    "src/ext/record.c:pgw_record_desc_new":
-        "two fields, both set at once (issue 17.3)",
-    "src/ext/record.c:iter_new": "two fields, both set at once "
-                                    "(issue 17.3)",
-}
+# "path:function": reason, for an allocation that is not followed by
+# zeroing on purpose.  Empty: every object is zeroed after allocation.
+UNZEROED: dict = {}
 
 
 def _strip_comments(text):
@@ -114,7 +108,7 @@ def test_allocations_zeroed():
             if not _ALLOC_RE.search(line):
                 continue
             window = "\n".join(lines[i:i + ZERO_WINDOW])
-            if "memset(" in window:
+            if "memset(" in window or "PGW_ZERO_FIELDS(" in window:
                 continue
             key = f"{rel}:{_function_at(lines, i)}"
             if key in UNZEROED:
