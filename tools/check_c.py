@@ -10,12 +10,24 @@ the list only shrinks.
 
     python3 tools/check_c.py            # check; exit 1 with file:line
     python3 tools/check_c.py --list     # every function over the limit
+    python3 tools/check_c.py --cpythons # also compile src/ against the
+                                        # headers of every CPython >= 3.11
+                                        # found (this one, pyenv's)
+
+--cpythons needs no setuptools in the other interpreters: it asks each for
+its include directory and runs the compiler with -fsyntax-only and the
+warning set of setup.py (-Werror), so a deprecated API (PyWeakref_GetObject
+on 3.13 broke the build that way) fails here, in about 10 s per version.
 """
 
 from __future__ import annotations
 
+import glob
+import os
 import pathlib
 import re
+import shutil
+import subprocess
 import sys
 
 MAX_LINES = 80
@@ -60,6 +72,42 @@ def functions(path: pathlib.Path):
         i += 1
 
 
+# setup.py's warning set (keep in step with it)
+SETUP_CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Wvla",
+                "-Wformat=2", "-Wstrict-prototypes", "-Wmissing-prototypes",
+                "-Wno-missing-field-initializers", "-fno-strict-overflow",
+                "-Werror"]
+
+
+def cpythons() -> dict[str, str]:
+    """{"3.N": interpreter} for this interpreter and every pyenv CPython
+    3.11 or later (the newest patch release of each minor version)."""
+    found = {f"{sys.version_info[0]}.{sys.version_info[1]}": sys.executable}
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    for exe in sorted(glob.glob(os.path.join(root, "versions", "3.*",
+                                             "bin", "python3"))):
+        m = re.search(r"versions/(3)\.(\d+)\.\d+/bin", exe)
+        if m and int(m.group(2)) >= 11:
+            found[f"3.{m.group(2)}"] = exe
+    return found
+
+
+def compile_against(minor: str, exe: str) -> list[str]:
+    inc = subprocess.run(
+        [exe, "-c", "import sysconfig; print(sysconfig.get_paths()"
+                    "['include'])"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    cc = os.environ.get("CC") or shutil.which("cc") or "gcc"
+    bad = []
+    for src in sorted(SRC.glob("*/*.c")):
+        r = subprocess.run([cc, *SETUP_CFLAGS, "-fsyntax-only", "-Isrc",
+                            f"-I{inc}", str(src.relative_to(ROOT))],
+                           cwd=ROOT, capture_output=True, text=True)
+        if r.returncode != 0:
+            bad.append(f"CPython {minor} ({inc}):\n{r.stderr.strip()}")
+    return bad
+
+
 def main(argv: list[str]) -> int:
     listing = "--list" in argv
     bad = []
@@ -84,6 +132,12 @@ def main(argv: list[str]) -> int:
     for key in sorted(set(ALLOWLIST) - seen):
         bad.append(f"tools/check_c.py: allowlisted {key} is gone or within "
                    f"{MAX_LINES} lines: remove the entry")
+    if "--cpythons" in argv:
+        versions = cpythons()
+        for minor, exe in sorted(versions.items()):
+            bad += compile_against(minor, exe)
+        print(f"check_c: src/ compiled against CPython "
+              f"{', '.join(sorted(versions))}")
     for b in bad:
         print(b)
     if not bad:
