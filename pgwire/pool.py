@@ -195,6 +195,14 @@ class _Holder:
         return "<_Holder {} {!r}>".format(self.state, self.conn)
 
 
+def _class_name(cls):
+    """``module.Name`` (just ``Name`` for a builtin), as asyncpg words
+    the connect callback's type error."""
+    if cls.__module__ == "builtins":
+        return cls.__name__
+    return "{}.{}".format(cls.__module__, cls.__name__)
+
+
 def _check_number(name, value, *, minimum, allow_equal):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError("{} is expected to be a number, got {!r}".format(
@@ -659,8 +667,9 @@ class Pool:
             if not isinstance(conn, self._connection_class):
                 raise exceptions.InterfaceError(
                     "expected pool connect callback to return an instance "
-                    "of {!r}, got {!r}".format(self._connection_class,
-                                               conn))
+                    "of '{}', got '{}'".format(
+                        _class_name(self._connection_class),
+                        _class_name(type(conn))))
             conn._join_pool_types(self._types)
             if self._init is not None:
                 await self._init(conn)
@@ -886,8 +895,16 @@ class Pool:
             return
         if self._refill_task is None and \
                 len(self._all) + self._opening < self._min_size:
-            self._refill_task = self._loop.create_task(self._refill())
-            self._track(self._refill_task)
+            task = self._refill_task = self._loop.create_task(self._refill())
+            self._track(task)
+            # a task cancelled before its first step never runs _refill's
+            # finally: forget it here too, or close() would wait for it
+            task.add_done_callback(self._refill_done)
+
+    def _refill_done(self, task):
+        if self._refill_task is task:
+            self._refill_task = None
+            self._notify()
 
     async def _refill(self):
         backoff = 0.0
@@ -896,7 +913,7 @@ class Pool:
                     len(self._all) + self._opening < self._min_size:
                 try:
                     await self._open_idle()
-                except Exception as e:
+                except Exception:
                     if self._closing or self._closed:
                         return
                     lo, hi = self._refill_backoff
@@ -905,9 +922,11 @@ class Pool:
                     # the pools of many processes that lost the same
                     # server do not all dial it again at the same instants
                     delay = random.uniform(backoff / 2, backoff)
-                    logger.warning("pgwire pool: could not open a "
-                                   "connection (%r); retrying in %.2f s",
-                                   e, delay)
+                    # asyncpg's message, with the error as exc_info
+                    logger.warning("Failed to restore the pool connection "
+                                   "floor; retrying", exc_info=True)
+                    logger.debug("pgwire pool: next connect attempt in "
+                                 "%.2f s", delay)
                     await asyncio.sleep(delay)
                 else:
                     backoff = 0.0
