@@ -227,6 +227,9 @@ pgw_op_on_message(OpObject *op, const PgcMsg *m)
                             "malformed CommandComplete");
             return -1;
         }
+        if (pgw_many_own_tag(op, tag)) {
+            return 0;
+        }
         PyObject *s = PyUnicode_DecodeUTF8((const char *)tag.p,
                                            (Py_ssize_t)tag.n, "replace");
         if (s == NULL) {
@@ -302,37 +305,6 @@ op_begin_request(OpObject *op)
     op->request_done = 0;
 }
 
-static int
-write_many(OpObject *op)
-{
-    ProtocolObject *p = op->proto;
-    PyObject *it = PyObject_GetIter(op->args);
-    if (it == NULL) {
-        return -1;
-    }
-    PyObject *item;
-    int with_results = op->kind == OP_FETCHMANY;
-    int describe = op->check_desc;
-    while ((item = PyIter_Next(it)) != NULL) {
-        PyObject *t = PySequence_Tuple(item);
-        Py_DECREF(item);
-        if (t == NULL) {
-            Py_DECREF(it);
-            return -1;
-        }
-        int rc = pgw_stmt_write_bind_exec(p, op->stmt, t, 0, with_results,
-                                          describe);
-        describe = 0;
-        Py_DECREF(t);
-        if (rc < 0) {
-            Py_DECREF(it);
-            return -1;
-        }
-    }
-    Py_DECREF(it);
-    return PyErr_Occurred() ? -1 : 0;
-}
-
 /* A cursor step: Bind the named portal (first time) and/or Execute it
  * with a row limit; the portal lives until the transaction ends. */
 static int
@@ -372,12 +344,12 @@ op_send_execute(OpObject *op)
         rc = pgw_stmt_write_reparse(p, s);
     }
     int d = op->check_desc;
+    if (rc == 0 &&
+        (op->kind == OP_EXECUTEMANY || op->kind == OP_FETCHMANY)) {
+        return pgw_many_send(op, mark); /* streamed: many.c */
+    }
     if (rc == 0) {
         switch (op->kind) {
-        case OP_EXECUTEMANY:
-        case OP_FETCHMANY:
-            rc = write_many(op);
-            break;
         case OP_FETCHROW:
         case OP_FETCHVAL:
             rc = pgw_stmt_write_bind_exec(p, s, op->args, 1, 1, d);
@@ -524,6 +496,9 @@ op_start(OpObject *op)
     if (op->timer == NULL && op_start_timer(op) < 0) {
         return -1;
     }
+    if (pgw_write_portal_closes(op->proto) < 0) {
+        return -1;
+    }
     if (!op->counted) {
         op->counted = 1;
         op->proto->queries_count++;
@@ -654,7 +629,8 @@ op_try_reprepare(OpObject *op)
     if (pgw_cache_forget(p, s) < 0) {
         return -1;
     }
-    if (op->retried || op->preset_stmt || p->tx_status != PGC_TX_IDLE) {
+    if (op->retried || op->preset_stmt || op->many_oneshot ||
+        p->tx_status != PGC_TX_IDLE) {
         return 0;
     }
     op->retried = 1;
@@ -893,7 +869,7 @@ op_step(OpObject *op, PyObject **result)
                 }
             }
             if (!op->request_done &&
-                (op->error == NULL ||
+                (op->error == NULL || op->many_failed ||
                  (PGW_OP_IS_COPY(op) && op->proto->cur == op &&
                   !op->proto->cur_discard))) {
                 /* (a COPY that failed still runs until its Sync) */
@@ -909,6 +885,13 @@ op_step(OpObject *op, PyObject **result)
                 }
             }
             return op_complete(op, result);
+        case PH_STREAM:
+            rc = pgw_many_resume(op);
+            if (rc == 0 && op->phase == PH_WAIT_RESULT &&
+                op->request_done) {
+                continue;
+            }
+            break;
         default:
             PyErr_SetString(PyExc_RuntimeError,
                             "cannot reuse already awaited query");
@@ -983,6 +966,7 @@ op_abandon(OpObject *op)
         Py_XDECREF(r);
         Py_CLEAR(op->sub);
     }
+    pgw_many_abandon(op); /* STREAM -> WAIT_RESULT, the batch ended */
     if ((op->phase == PH_WAIT_PREPARE || op->phase == PH_WAIT_RESULT) &&
         !op->request_done && p->cur == op) {
         if (PGW_OP_IS_COPY(op)) {
@@ -1129,6 +1113,10 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->copy_len = op->copy_cap = 0;
     op->copy_ready = op->copy_told = op->copy_ended = op->copy_header = 0;
     op->copy_nrec = 0;
+    op->many_it = NULL;
+    op->many_mark = 0;
+    op->many_sent = op->many_savepoint = op->many_oneshot = 0;
+    op->many_describe = op->many_failed = 0;
     op->counted = 0;
     op->t_start = 0;
     PyObject_GC_Track(op);
@@ -1192,6 +1180,7 @@ op_traverse(OpObject *op, visitproc visit, void *arg)
     Py_VISIT(op->stmt_name);
     Py_VISIT(op->portal);
     Py_VISIT(op->sub);
+    Py_VISIT(op->many_it);
     return 0;
 }
 
@@ -1212,6 +1201,7 @@ op_clear(OpObject *op)
     Py_CLEAR(op->stmt_name);
     Py_CLEAR(op->portal);
     Py_CLEAR(op->sub);
+    Py_CLEAR(op->many_it);
     return 0;
 }
 

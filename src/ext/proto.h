@@ -54,6 +54,8 @@ struct StmtObject {
     int in_cache;
     int closed;
     double created_at; /* monotonic seconds */
+    size_t footprint; /* bytes it holds (query text, description), counted
+                         when it is cached */
     StmtObject *lru_prev, *lru_next; /* borrowed links while in_cache */
 };
 
@@ -123,11 +125,15 @@ typedef struct {
     Py_ssize_t cache_size, cache_max;
     double cache_lifetime;     /* seconds, 0 = forever */
     Py_ssize_t cache_max_query; /* bytes of query text, 0 = unlimited */
+    size_t cache_bytes;        /* footprints of the cached statements */
     uint64_t stmt_counter;
     PyObject *stmt_prefix; /* bytes: random per connection, so names never
                               collide on a server connection shared through
                               a pooler */
     PyObject *pending_closes; /* list of statement names (bytes) */
+    PyObject *pending_portal_closes; /* portal names (bytes) of exhausted
+                                        cursors: Close('P') goes ahead of
+                                        the next request, in its write */
     /* statement_cache_size=0: what Describe told us about unnamed
      * statements, so each execution is one round trip
      * (Parse+Bind+Describe+Execute+Sync) and no server-side statement
@@ -189,6 +195,8 @@ typedef enum {
     PH_WAIT_PREPARE,
     PH_WAIT_SUB,      /* driving Connection._introspect_types(oids) */
     PH_WAIT_RESULT,
+    PH_STREAM,        /* executemany: chunks written, waiting for the
+                         transport to take more (many.c) */
     PH_DONE,
 } OpPhase;
 
@@ -233,6 +241,15 @@ struct OpObject {
     int copy_ended;       /* CopyDone or CopyFail sent */
     int copy_header;      /* binary COPY header written (records) */
     Py_ssize_t copy_nrec; /* records encoded so far */
+    /* executemany/fetchmany streaming (many.c) */
+    PyObject *many_it;    /* iterator over the argument tuples */
+    size_t many_mark;     /* write-buffer offset where the batch starts */
+    int many_sent;        /* a first chunk was written */
+    int many_savepoint;   /* the batch runs under our savepoint */
+    int many_oneshot;     /* args is an iterator: never retried */
+    int many_describe;    /* the next Bind is followed by Describe */
+    int many_failed;      /* a client-side error ended the streamed batch:
+                             its ReadyForQuery is awaited before raising */
 };
 
 /* protocol.c */
@@ -298,6 +315,9 @@ int pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
                              int describe);
 /* Parse of the unnamed statement with s's parameter types pinned. */
 int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s);
+/* Close('P') for each queued exhausted-cursor portal (no Sync: they go
+ * ahead of the request being written). */
+int pgw_write_portal_closes(ProtocolObject *p);
 PyObject *pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
                               PyTypeObject *rtype, PgcView body);
 
@@ -335,6 +355,21 @@ void pgw_copy_free(OpObject *op);
 PyObject *pgw_copy_write(OpObject *op, PyObject *data);
 PyObject *pgw_copy_write_records(OpObject *op, PyObject *it);
 PyObject *pgw_copy_end(OpObject *op, PyObject *Py_UNUSED(a));
+
+/* many.c */
+/* Write the batch of an executemany/fetchmany op from `mark` (after its
+ * Parse, if any): at once if it fits in one chunk, else in chunks under
+ * flow control (phase STREAM).  0 = written or streaming, -1 = error
+ * raised before anything was sent. */
+int pgw_many_send(OpObject *op, size_t mark);
+/* Phase STREAM, woken: write more.  Same returns. */
+int pgw_many_resume(OpObject *op);
+/* The caller stops waiting while the batch streams: end it so the server
+ * discards it (the Sync written; the results are then drained). */
+void pgw_many_abandon(OpObject *op);
+/* 1 if `tag` is the CommandComplete of the batch's own savepoint
+ * commands. */
+int pgw_many_own_tag(OpObject *op, PgcView tag);
 
 /* conn.c */
 int pgw_conn_setup_types(PyObject *module, ModState *st);

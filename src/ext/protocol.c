@@ -840,6 +840,9 @@ proto_resume_writing(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
     p->writing_paused = 0;
     resolve_writable(p);
+    if (p->cur != NULL && p->cur->phase == PH_STREAM) {
+        pgw_op_wake(p->cur); /* executemany writes its next chunk */
+    }
     Py_RETURN_NONE;
 }
 
@@ -1217,6 +1220,25 @@ proto_release_statement(ProtocolObject *p, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* _close_portal(name): an exhausted cursor's portal.  Its Close('P') is
+ * sent in the same write as the next request (no round trip of its own);
+ * until then the portal holds nothing but its locks. */
+static PyObject *
+proto_close_portal(ProtocolObject *p, PyObject *arg)
+{
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "expected a portal name (bytes)");
+        return NULL;
+    }
+    if (p->pending_portal_closes == NULL || p->state == PS_CLOSED) {
+        Py_RETURN_NONE;
+    }
+    if (PyList_Append(p->pending_portal_closes, arg) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 proto_get_tx_status(ProtocolObject *p, void *Py_UNUSED(c))
 {
@@ -1301,10 +1323,12 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     p->settings = PyDict_New();
     p->stmt_cache = PyDict_New();
     p->pending_closes = PyList_New(0);
+    p->pending_portal_closes = PyList_New(0);
     p->unnamed_cache = PyDict_New();
     p->stmt_prefix = PyBytes_FromString(prefix);
     p->type_codecs = PyDict_New();
     if (!p->settings || !p->stmt_cache || !p->pending_closes ||
+        !p->pending_portal_closes ||
         !p->unnamed_cache || !p->stmt_prefix || !p->type_codecs) {
         Py_DECREF(p);
         return NULL;
@@ -1328,6 +1352,7 @@ proto_traverse(ProtocolObject *p, visitproc visit, void *arg)
     Py_VISIT(p->query_log);
     Py_VISIT(p->stmt_cache);
     Py_VISIT(p->pending_closes);
+    Py_VISIT(p->pending_portal_closes);
     Py_VISIT(p->unnamed_cache);
     Py_VISIT(p->type_codecs);
     Py_VISIT(p->record_class);
@@ -1358,6 +1383,7 @@ proto_clear(ProtocolObject *p)
     p->cache_size = 0;
     Py_CLEAR(p->stmt_cache);
     Py_CLEAR(p->pending_closes);
+    Py_CLEAR(p->pending_portal_closes);
     Py_CLEAR(p->unnamed_cache);
     Py_CLEAR(p->stmt_prefix);
     Py_CLEAR(p->type_codecs);
@@ -1443,6 +1469,7 @@ static PyMethodDef proto_methods[] = {
     {"pause_writing", (PyCFunction)proto_pause_writing, METH_NOARGS, NULL},
     {"resume_writing", (PyCFunction)proto_resume_writing, METH_NOARGS, NULL},
     {"_writable", (PyCFunction)proto_writable, METH_NOARGS, NULL},
+    {"_close_portal", (PyCFunction)proto_close_portal, METH_O, NULL},
     {"startup", (PyCFunction)(void (*)(void))proto_startup,
      METH_VARARGS | METH_KEYWORDS,
      "startup(params, user, password, scram_password, nonce, "
