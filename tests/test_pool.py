@@ -1220,7 +1220,16 @@ async def test_init_size_floor_refill(kw, conn, app):
         pids = await wait_server_count(conn, app, 3)
         for pid in pids:
             await conn.execute("SELECT pg_terminate_backend($1)", pid)
-        await wait_pool(pool, lambda: pool.get_size() == 1 and settled(pool))
+        # the three backends gone, one new one opened by the refill, and
+        # the pool holding exactly that one
+        async with asyncio.timeout(10):
+            while True:
+                now = await server_pids(conn, app)
+                if len(now) == 1 and not now & pids and \
+                        pool_pids(pool) == now and settled(pool):
+                    break
+                await asyncio.sleep(0.01)
+        assert pool.get_size() == 1
         assert await pool.fetchval("SELECT 1") == 1
 
 
