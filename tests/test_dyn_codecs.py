@@ -418,7 +418,9 @@ class TestAnonymousRecord:
         assert m._codec_decode(RECORD_ARRAY, data) == [(1,), None, ()]
 
     def test_encode_refused(self):
-        with pytest.raises(TypeError, match="anonymous record"):
+        # NotImplementedError: the binding raises asyncpg's
+        # UnsupportedClientFeatureError (tests/test_roundtrip.py)
+        with pytest.raises(NotImplementedError, match="anonymous composite"):
             m._codec_encode(RECORD, (1, 2))
 
     @pytest.mark.parametrize("data,msg", [
@@ -556,11 +558,11 @@ class TestRange:
     def test_encode_errors(self, r_int4):
         with pytest.raises(ValueError, match="0, 1 or 2 bounds, got 3"):
             enc(r_int4, (1, 2, 3))
-        with pytest.raises(TypeError, match="expected Range or tuple"):
+        with pytest.raises(TypeError, match="list, tuple or Range object expected"):
             enc(r_int4, 5)
-        with pytest.raises(TypeError, match="expected Range or tuple"):
+        with pytest.raises(TypeError, match="list, tuple or Range object expected"):
             enc(r_int4, "[1,2)")
-        with pytest.raises(TypeError, match="expected int"):
+        with pytest.raises(TypeError, match="an integer is required"):
             enc(r_int4, Range("a", "b"))
 
     @pytest.mark.parametrize("data,msg", [
@@ -614,7 +616,7 @@ class TestMultirange:
             enc(mr, "x")
         with pytest.raises(TypeError, match="sequence of ranges"):
             enc(mr, {1: 2})
-        with pytest.raises(TypeError, match="expected Range or tuple"):
+        with pytest.raises(TypeError, match="list, tuple or Range object expected"):
             enc(mr, [None])
 
     @pytest.mark.parametrize("data,msg", [

@@ -163,10 +163,12 @@ pgw_record_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     (void)codec;
     (void)obj;
     (void)buf;
-    PyErr_SetString(PyExc_TypeError,
-                    "cannot encode an anonymous record: PostgreSQL does not "
-                    "accept input of anonymous composite types (cast the "
-                    "parameter to a named composite type)");
+    /* NotImplementedError: the binding raises asyncpg's
+     * UnsupportedClientFeatureError("query argument $N: input of anonymous
+     * composite types is not supported") */
+    PyErr_SetString(PyExc_NotImplementedError,
+                    "PostgreSQL does not accept input of anonymous composite "
+                    "types: cast the parameter to a named composite type");
     return -1;
 }
 

@@ -828,6 +828,17 @@ static void
 raise_arg_error(ModState *st, Py_ssize_t i, PyObject *arg)
 {
     PyObject *cause = pgw_fetch_exc();
+    if (cause != NULL &&
+        PyErr_GivenExceptionMatches(cause, PyExc_NotImplementedError)) {
+        /* an anonymous record (codec_dyn_record.c): asyncpg's class and
+         * text */
+        PyObject *m = PyUnicode_FromFormat(
+            "query argument $%zd: input of anonymous composite types is not "
+            "supported (%S)", i + 1, cause);
+        pgw_raise_caused(st->UnsupportedClientFeatureError, m, cause);
+        Py_DECREF(cause);
+        return;
+    }
     PyObject *rep = pgw_short_repr(arg);
     PyObject *msg = rep ? PyUnicode_FromFormat(
                               "invalid input for query argument $%zd: %U (%S)",
