@@ -850,9 +850,11 @@ class TestTimestamp:
             dec(TIMESTAMP, i64(2**63 - 2))
 
     def test_types(self):
-        with pytest.raises(TypeError, match="expected a datetime.date or datetime.datetime instance"):
+        with pytest.raises(TypeError, match="expected a datetime.date or "
+                                            "datetime.datetime instance"):
             enc(TIMESTAMP, "2020-01-01")
-        with pytest.raises(TypeError, match="expected a datetime.date or datetime.datetime instance"):
+        with pytest.raises(TypeError, match="expected a datetime.date or "
+                                            "datetime.datetime instance"):
             enc(TIMESTAMPTZ, 0)
         with pytest.raises(ValueError, match="expected 8 bytes"):
             dec(TIMESTAMP, b"")

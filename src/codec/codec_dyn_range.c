@@ -186,7 +186,7 @@ range_arg_from_seq(const PgwCodec *codec, PyObject *obj, RangeArg *a)
     }
     else {
         PyErr_Format(PyExc_ValueError,
-                     "a %s range as a sequence has 0, 1 or 2 bounds, got %zd",
+                     "expected 0, 1 or 2 elements in %s range tuple, got %zd",
                      codec->name, n);
         rc = -1;
     }

@@ -106,6 +106,9 @@ PGW_DECL_CODEC(float4);
 PGW_DECL_CODEC(float8);
 /* codec_numeric.c */
 PGW_DECL_CODEC(numeric);
+/* numeric in the text format (set_builtin_type_codec(..., codec_name=
+ * 'numeric', format='text')): Decimal(text) / str(Decimal(value)). */
+PGW_DECL_CODEC(numeric_text);
 /* codec_text.c */
 PGW_DECL_CODEC(text);
 PGW_DECL_CODEC(jsonb);  /* also jsonpath: a version byte 1, then text */

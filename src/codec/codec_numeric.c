@@ -462,3 +462,56 @@ pgw_numeric_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     }
     return num_encode_slow(ctx, obj, buf);
 }
+
+/* ------------------------------------------------------------------ */
+/* Text format (an alias with format='text', as asyncpg's text numeric) */
+/* ------------------------------------------------------------------ */
+
+PyObject *
+pgw_numeric_text_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                        const uint8_t *p, size_t n)
+{
+    (void)codec;
+    PyObject *text = PyUnicode_DecodeASCII((const char *)p, (Py_ssize_t)n,
+                                           NULL);
+    if (text == NULL) {
+        return NULL;
+    }
+    PyObject *res = PyObject_CallOneArg(ctx->decimal_type, text);
+    Py_DECREF(text);
+    return res;
+}
+
+int
+pgw_numeric_text_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                        PyObject *obj, PgcWBuf *buf)
+{
+    PyObject *dec, *text;
+    Py_ssize_t size;
+    const char *s;
+    int rc;
+    (void)codec;
+
+    if (PyObject_TypeCheck(obj, (PyTypeObject *)ctx->decimal_type)) {
+        dec = Py_NewRef(obj);
+    }
+    else if (PyLong_Check(obj) || PyFloat_Check(obj) ||
+             PyUnicode_Check(obj)) {
+        dec = PyObject_CallOneArg(ctx->decimal_type, obj);
+        if (dec == NULL) {
+            return -1;
+        }
+    }
+    else {
+        return pgw_codec_type_error("Decimal, int or float", obj);
+    }
+    text = PyObject_Str(dec);
+    Py_DECREF(dec);
+    if (text == NULL) {
+        return -1;
+    }
+    s = PyUnicode_AsUTF8AndSize(text, &size);
+    rc = s == NULL ? -1 : pgw_put_bytes(buf, s, (size_t)size);
+    Py_DECREF(text);
+    return rc;
+}
