@@ -137,7 +137,8 @@ async def test_introspection_retries_after_schema_reload(conn):
     # reload_schema_state() while the introspection of a statement's types
     # runs drops the codecs it relied on; they are introspected again
     # rather than falling back to text (which refused the int parameter)
-    await conn.execute("CREATE DOMAIN ut.d1 AS int; CREATE DOMAIN ut.d2 AS int")
+    await conn.execute("CREATE DOMAIN ut.d1 AS int; "
+                       "CREATE DOMAIN ut.d2 AS int")
     orig = conn._introspect_types
     calls = []
 
