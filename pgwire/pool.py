@@ -85,6 +85,13 @@ def _released_error(name):
 # The connection proxy
 
 
+
+def _class_name(cls):
+    """'module.Name' (just 'Name' for a builtin), as asyncpg's messages."""
+    if cls.__module__ == "builtins":
+        return cls.__name__
+    return f"{cls.__module__}.{cls.__name__}"
+
 class PoolConnectionProxy:
     """A connection acquired from a :class:`Pool`.
 
@@ -615,8 +622,9 @@ class Pool:
             if not isinstance(conn, self._connection_class):
                 raise exceptions.InterfaceError(
                     "expected pool connect callback to return an instance "
-                    "of {!r}, got {!r}".format(self._connection_class,
-                                               conn))
+                    "of '{}', got '{}'".format(
+                        _class_name(self._connection_class),
+                        _class_name(type(conn))))
             conn._join_pool_types(self._types)
             if self._init is not None:
                 await self._init(conn)

@@ -1183,3 +1183,17 @@ async def test_churn_with_backends_killed(kw, conn, app):
     await wait_server_count(conn, app, 0)
     assert asyncio.all_tasks() - tasks_before == set()
     assert len(os.listdir("/proc/self/fd")) == fds_before
+
+
+async def test_connect_callback_wrong_type_message(kw):
+    # asyncpg's words: 'module.Class' of the expected class, the type name
+    # of what came back
+    async def bad_connect(*args, **kwargs):
+        return 1
+
+    with pytest.raises(exc.InterfaceError,
+                       match="expected pool connect callback to return an "
+                             "instance of 'pgwire.connection.Connection', "
+                             "got 'int'"):
+        await pgwire.create_pool(min_size=1, max_size=1,
+                                 connect=bad_connect, **kw)
