@@ -448,11 +448,21 @@ arr_put_header(ArrEnc *e, uint32_t eoid, int empty)
 }
 
 /* "invalid array element: <cause>" (asyncpg's words), the same class, for
- * the TypeError/ValueError/OverflowError an element encoder raised. */
+ * the TypeError/ValueError/OverflowError an element encoder raised; a
+ * sub-array the element codec refused is "non-homogeneous". */
 static PGW_COLD void
-arr_elem_error(void)
+arr_elem_error(const ArrEnc *e, PyObject *item)
 {
     PyObject *t, *v, *tb;
+    if (arr_is_nested(e, item) && PyErr_ExceptionMatches(PyExc_TypeError)) {
+        /* a sub-array where the first elements gave a scalar (checked
+         * only on failure: an element codec may take lists) */
+        PyErr_Format(PyExc_ValueError,
+                     "non-homogeneous array (not rectangular): expected an "
+                     "element at depth %d, got a %.100s",
+                     e->ndim, Py_TYPE(item)->tp_name);
+        return;
+    }
     if (!PyErr_ExceptionMatches(PyExc_TypeError) &&
         !PyErr_ExceptionMatches(PyExc_ValueError) &&
         !PyErr_ExceptionMatches(PyExc_OverflowError)) {
@@ -524,19 +534,11 @@ arr_encode_elem(ArrEnc *e, PyObject *item)
         return pgw_put_i32(e->buf, -1);
     }
     size_t off = e->buf->len;
-    if (arr_is_nested(e, item)) {
-        /* a sub-array where the first elements gave a scalar */
-        PyErr_Format(PyExc_ValueError,
-                     "non-homogeneous array (not rectangular): expected an "
-                     "element at depth %d, got a %.100s",
-                     e->ndim, Py_TYPE(item)->tp_name);
-        return -1;
-    }
     if (pgw_put_i32(e->buf, 0) < 0) {
         return -1;
     }
     if (e->ec->encode(e->ctx, e->ec, item, e->buf) < 0) {
-        arr_elem_error();
+        arr_elem_error(e, item);
         return -1;
     }
     size_t len = e->buf->len - off - 4;
