@@ -96,6 +96,8 @@ ctest-all: core-check ctest ctest-clang ctest-asan ctest-valgrind
 #                 the binding uses, framed and chunked
 #   fuzz_scram    SCRAM server-first/server-final messages, strict base64
 #   fuzz_cert     the certificate DER walker (channel binding), if present
+#   fuzz_conn     the request engine: a request queue from the first bytes,
+#                 the rest as server bytes in fuzz-chosen chunks
 #   decoders      every binary decoder of the extension (fuzz_decoders.py;
 #                 smoke: replay of the recorded values + a seeded loop;
 #                 long runs: atheris, see fuzz-decoders below)
@@ -108,12 +110,12 @@ ctest-all: core-check ctest ctest-clang ctest-asan ctest-valgrind
 #                            (tests/fuzz/record_traffic.py; not run in CI)
 # Reproduce a crash: tests/fuzz/build/fuzz_<target> <crash file>
 # ----------------------------------------------------------------------
-FUZZ_TARGETS  = stream errors scram \
+FUZZ_TARGETS  = stream errors scram conn \
                 $(if $(wildcard tests/fuzz/fuzz_cert.c),cert)
 FUZZ_SECONDS ?= 600
 # -max_len per target (the others: 4096)
 FUZZ_MAXLEN   = case $$t in stream) echo 100000;; errors) echo 65536;; \
-                scram) echo 2048;; *) echo 4096;; esac
+                scram) echo 2048;; conn) echo 16384;; *) echo 4096;; esac
 FUZZ_DEC_SMOKE ?= 1000
 
 .PHONY: fuzz-long fuzz-record fuzz-decoders-smoke

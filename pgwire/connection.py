@@ -642,6 +642,10 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
                             **auth_kw)
         await fut
         conn = connection_class(proto, transport, loop, addr, config, params)
+        if conn._protocol is not proto:
+            raise exceptions.InterfaceError(
+                f"{type(conn).__qualname__}.__init__() did not call "
+                f"super().__init__(): the connection is not initialised")
     except BaseException:
         transport.abort()
         raise

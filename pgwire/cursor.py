@@ -102,8 +102,17 @@ class _BaseCursor:
                                        tuple(self._args), n, timeout,
                                        self._record_class)
         if n > 0 and len(rows) < n:
-            self._exhausted = True
+            self._set_exhausted()
         return rows
+
+    def _set_exhausted(self):
+        """The portal has no more rows: close it on the server (ahead of
+        the next request, in its write), so it no longer holds its locks
+        and the tables it read can be altered or dropped in the same
+        transaction."""
+        self._exhausted = True
+        if self._portal is not None:
+            self._conn._protocol._close_portal(self._portal)
 
     async def _exec(self, n, timeout):
         self._check_released("fetch")
@@ -112,7 +121,7 @@ class _BaseCursor:
         rows = await self._conn._cursor_exec(
             self._state, self._portal, None, n, timeout, self._record_class)
         if len(rows) < n:
-            self._exhausted = True
+            self._set_exhausted()
         return rows
 
     def __repr__(self):
@@ -184,5 +193,5 @@ class Cursor(_BaseCursor):
             "MOVE FORWARD {:d} {}".format(n, portal), timeout=timeout)
         moved = int(status.split()[-1])
         if moved < n:
-            self._exhausted = True
+            self._set_exhausted()
         return moved

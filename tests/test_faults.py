@@ -1011,6 +1011,107 @@ async def test_07_copy_interrupted(cluster, fault_rows):
         sc.extra.update(unusable_connections=unusable, partial_rows=partial)
 
 
+async def test_07b_executemany_interrupted(cluster, fault_rows):
+    """executemany streams its batch (issue 12, item 13): interrupted at a
+    random row after chunks went out -- the generator raises, a value does
+    not encode, the task is cancelled, the timeout expires, the backend is
+    terminated -- no row ever persists, and the connection is usable
+    (closed after the termination), in and out of a transaction."""
+    table = "fault7b_" + uuid.uuid4().hex[:10]
+    insert = f"INSERT INTO {table} VALUES ($1, $2)"
+    unusable = partial = 0
+    reached = asyncio.Event()
+
+    def rows(fail_at=None, bad_at=None, limit=400_000):
+        for k in range(limit):
+            if k == fail_at:
+                raise SourceFailed(k)
+            if k == 20_000:
+                reached.set()
+            yield (k if k != bad_at else "bad", "some text")
+
+    async with asyncio.timeout(120), \
+            Scenario("7b executemany interrupted", fault_rows,
+                     admin_kw(cluster)) as sc:
+        admin = await pgwire.connect(**admin_kw(cluster))
+        c = await pgwire.connect(**sc.kw(cluster))
+        await admin.execute(f"CREATE TABLE {table} (i int, s text)")
+
+        async def check(res, expect, in_tx=False):
+            nonlocal unusable, partial, c
+            ok = isinstance(res, expect)
+            if c.is_closed():
+                # only a terminated backend may close it
+                ok = ok and isinstance(res, SESSION_GONE)
+                c = await pgwire.connect(**sc.kw(cluster))
+            elif in_tx:
+                ok = ok and c.is_in_transaction()
+                try:
+                    n = await asyncio.wait_for(
+                        c.fetchval(f"SELECT count(*) FROM {table}"), 10)
+                    partial += n != 0
+                    ok = ok and n == 0
+                    await c.execute("ROLLBACK")
+                except Exception:
+                    unusable += 1
+                    return False
+            n = await admin.fetchval(f"SELECT count(*) FROM {table}")
+            partial += n != 0
+            try:
+                one = await asyncio.wait_for(c.fetchval("SELECT 1"), 10)
+            except Exception:
+                unusable += 1
+                return False
+            return ok and n == 0 and one == 1 and not c.is_in_transaction()
+
+        async def interrupt(coro, how):
+            reached.clear()
+            t = asyncio.ensure_future(coro)
+            await asyncio.wait_for(reached.wait(), 20)
+            for _ in range(random.randint(0, 50)):
+                await asyncio.sleep(0)
+            if how == "cancel":
+                t.cancel()
+            else:
+                await admin.fetchval("SELECT pg_terminate_backend($1)",
+                                     c.get_server_pid())
+            return await outcome(t, 20)
+
+        try:
+            for k in range(3):
+                at = random.randint(30_000, 200_000)
+                for in_tx in (False, True):
+                    if in_tx:
+                        await c.execute("BEGIN")
+                    res, dt, hung = await outcome(
+                        c.executemany(insert, rows(fail_at=at)), 20)
+                    sc.record(await check(res, SourceFailed, in_tx),
+                              hang=hung, why=f"source raises: {res!r}")
+                    if in_tx:
+                        await c.execute("BEGIN")
+                    res, dt, hung = await outcome(
+                        c.executemany(insert, rows(bad_at=at)), 20)
+                    sc.record(await check(res, exc.DataError, in_tx),
+                              hang=hung, why=f"bad value: {res!r}")
+                res, dt, hung = await interrupt(
+                    c.executemany(insert, rows()), "cancel")
+                sc.record(await check(res, asyncio.CancelledError),
+                          hang=hung, why=f"cancel: {res!r}")
+                res, dt, hung = await outcome(c.executemany(
+                    insert, rows(), timeout=random.uniform(0.05, 0.4)), 20)
+                sc.record(await check(res, asyncio.TimeoutError),
+                          hang=hung, why=f"timeout: {res!r}")
+                res, dt, hung = await interrupt(
+                    c.executemany(insert, rows()), "terminate")
+                sc.record(await check(res, SESSION_GONE),
+                          hang=hung, why=f"terminated: {res!r}")
+        finally:
+            await admin.execute(f"DROP TABLE IF EXISTS {table}")
+            await admin.close(timeout=5)
+            await c.close(timeout=5)
+        sc.extra.update(unusable_connections=unusable, partial_rows=partial)
+
+
 # --------------------------------------------------------------------------
 # 8. Timeout / cancel race
 # --------------------------------------------------------------------------

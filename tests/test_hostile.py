@@ -297,6 +297,26 @@ MORE_QUERY_CASES = [
      [PREPARE_INT, msg(b"2") + msg(b"S", b"client_encoding\x00\xff\xfe" +
                                    b"x" * 2000 + b"\x00") +
       msg(b"C", b"SELECT 0\x00") + READY], exc.InterfaceError, True),
+    # issue 12 item 8: every message type is framed against its own
+    # protocol maximum (src/core/pgc_frame.c): at the max it is read, one
+    # byte above it the connection has lost synchronization
+    ("ParameterDescription of 65535 parameters (its maximum)",
+     [PARSE_OK + msg(b"t", struct.pack("!H", 65535) +
+                     struct.pack("!I", 23) * 65535) +
+      row_desc(("a", 23)) + READY], exc.InterfaceError, False),
+    ("ParameterDescription above 65535 parameters",
+     [PARSE_OK + msg(b"t", struct.pack("!H", 0) +
+                     struct.pack("!I", 23) * 65536) +
+      row_desc(("a", 23)) + READY], exc.ProtocolError, True),
+    ("CommandComplete above 64 bytes of tag",
+     [PREPARE_INT, msg(b"2") + msg(b"C", b"SELECT " + b"1" * 58 + b"\x00") +
+      READY], exc.ProtocolError, True),
+    ("ReadyForQuery of 6 bytes",
+     [PREPARE_INT, msg(b"2") + msg(b"C", b"SELECT 0\x00") + msg(b"Z", b"II")],
+     exc.ProtocolError, True),
+    ("ParseComplete with a body",
+     [msg(b"1", b"x") + NO_PARAMS + row_desc(("a", 23)) + READY],
+     exc.ProtocolError, True),
     ("array with ndim 1000",
      array_script(int4_array(1000, [1] * 1000)), ValueError, False),
     ("array with ndim -1", array_script(int4_array(-1, [])), ValueError,
@@ -454,6 +474,10 @@ STARTUP_CASES = [
      plain(AUTH_OK + PARAM + msg(b"K", b"\0\0\0\1\0\0") + READY),
      "disable", exc.ProtocolError),
     ("BackendKeyData too long",
+     plain(AUTH_OK + PARAM + msg(b"K", b"\0" * 20) + READY), "disable",
+     exc.ProtocolError),
+    # above the 4 + 256 bytes protocol 3.2 allows: framing refuses it
+    ("BackendKeyData above its frame cap",
      plain(AUTH_OK + PARAM + msg(b"K", b"\0" * 300) + READY), "disable",
      exc.ProtocolError),
     ("ReadyForQuery with an unknown status",
@@ -496,6 +520,7 @@ STARTUP_MATCH = {
     "unknown client_encoding at startup": 'client_encoding to "KLINGON"',
     "BackendKeyData too short": "malformed BackendKeyData",
     "BackendKeyData too long": "malformed BackendKeyData",
+    "BackendKeyData above its frame cap": "lost synchronization",
     "ReadyForQuery with an unknown status": "malformed ReadyForQuery",
     "unknown authentication request": "unsupported authentication method",
     "startup message length below 4": "lost synchronization",

@@ -404,3 +404,77 @@ async def test_integer_columns_in_text_format(conn):
     assert all(type(v) is int for v in row[:12] if v is not None)
     vals = await conn.fetch("SELECT i::int4 FROM generate_series(-3, 3) i")
     assert [r[0] for r in vals] == [-3, -2, -1, 0, 1, 2, 3]
+
+
+# -- issue 12 item 12: the statement caches are bounded in bytes -------------
+
+def _vm_kib(field):
+    """A /proc/self/status field (VmRSS, VmHWM) in KiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise LookupError(field)
+
+
+def _asan():
+    # under the ASan build freed memory sits in ASan's quarantine
+    return "libasan" in os.environ.get("LD_PRELOAD", "")
+
+
+async def _run_big_queries(c, n=255, size=1_200_000):
+    pad = "x" * size
+    for i in range(n):
+        q = f"SELECT {i} AS n, length('{pad}') AS l"
+        assert await c.fetchval(q) == i
+        del q
+
+
+@pytest.mark.parametrize("cache_size,max_size",
+                         [(0, None), (0, 0), (100, None)])
+async def test_describe_cache_bounded_in_bytes(cluster, cache_size,
+                                               max_size):
+    """statement_cache_size=0 (and, for queries too long for the statement
+    cache, any size) keeps what Describe said about each query; 255
+    distinct 1.2 MB queries kept 578 MB.  Now queries longer than
+    max_cacheable_statement_size (default 15 kB) are not kept, and with no
+    size limit (0) a byte budget bounds the cache."""
+    kw = {} if max_size is None else {"max_cacheable_statement_size": max_size}
+    c = await pgwire.connect(**cluster.connect_kwargs(),
+                             statement_cache_size=cache_size, **kw)
+    try:
+        await _run_big_queries(c, n=3)   # warm up buffers
+        before = _vm_kib("VmRSS")
+        await _run_big_queries(c)
+        grown_mib = (_vm_kib("VmRSS") - before) / 1024
+        # the cached path still works for small queries: one round trip,
+        # nothing left on the server
+        for i in range(3):
+            assert await c.fetchval("SELECT $1::int + 1", i) == i + 1
+        if cache_size == 0:
+            assert await c.fetchval(
+                "SELECT count(*) FROM pg_prepared_statements") == 0
+        if not _asan():
+            assert grown_mib < 60, grown_mib
+    finally:
+        await c.close()
+
+
+async def test_statement_cache_bounded_in_bytes(cluster):
+    """The named statement cache with no query size limit is bounded in
+    bytes too (query text and descriptions), and the statements it evicts
+    are closed on the server."""
+    c = await pgwire.connect(**cluster.connect_kwargs(),
+                             max_cacheable_statement_size=0)
+    try:
+        await _run_big_queries(c, n=3)
+        before = _vm_kib("VmRSS")
+        await _run_big_queries(c, n=100)
+        grown_mib = (_vm_kib("VmRSS") - before) / 1024
+        assert await c.fetchval("SELECT $1::int + 1", 1) == 2
+        if not _asan():
+            assert grown_mib < 60, grown_mib
+        assert await c.fetchval(
+            "SELECT count(*) FROM pg_prepared_statements") < 20
+    finally:
+        await c.close()

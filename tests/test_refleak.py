@@ -20,6 +20,12 @@ import pgwire
 from pgwire import exceptions as exc
 
 
+def _raising_rows(n):
+    for i in range(n):
+        yield (i, "s" * 60)
+    raise KeyError("generator failed")
+
+
 async def _round(conn, stmt, pool):
     await conn.execute("SELECT 1")
     await conn.execute("INSERT INTO leak_t VALUES ($1, $2)", 1, "a")
@@ -31,6 +37,13 @@ async def _round(conn, stmt, pool):
     await conn.executemany("INSERT INTO leak_t VALUES ($1, $2)",
                            [(i, "m") for i in range(5)])
     await conn.fetchmany("SELECT $1::int", [(1,), (2,)])
+    # a batch of several 128 KiB chunks (streamed), and one whose
+    # generator raises after its first chunks went out
+    await conn.executemany("INSERT INTO leak_t VALUES ($1, $2)",
+                           ((i, "s" * 60) for i in range(3000)))
+    with pytest.raises(KeyError):
+        await conn.executemany("INSERT INTO leak_t VALUES ($1, $2)",
+                               _raising_rows(3000))
     await stmt.fetch(3)
     with pytest.raises(exc.DivisionByZeroError):
         await conn.fetchval("SELECT 1 / $1::int", 0)

@@ -326,6 +326,8 @@ codec_alloc(PyTypeObject *type, PgwDynKind kind, uint32_t oid,
     if (self == NULL) {
         return NULL;
     }
+    memset((char *)self + sizeof(PyObject), 0,
+           sizeof(CodecObject) - sizeof(PyObject));
     memset(&self->dyn, 0, sizeof(self->dyn));
     PgwDynCodec *d = &self->dyn;
     d->kind = kind;

@@ -254,6 +254,10 @@ pgw_float4_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     return PyFloat_FromDouble((double)f);
 }
 
+/* FLT_MAX + 2^103 (half its ulp): the smallest magnitude that rounds to
+ * infinity as a float. */
+#define FLOAT4_ROUNDS_TO_INF 0x1.ffffffp127
+
 static PGW_COLD int
 float4_range_error(double v)
 {
@@ -274,7 +278,11 @@ pgw_float4_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     if (float_value(obj, &v) < 0) {
         return -1;
     }
-    if (isfinite(v) && (v > FLT_MAX || v < -FLT_MAX)) {
+    /* The range is checked after rounding, as float4in does: a finite
+     * value is refused only if it rounds to infinity, i.e. from FLT_MAX
+     * plus half an ulp on (the tie rounds to even: infinity).  Checked
+     * before the conversion, which is undefined out of range. */
+    if (isfinite(v) && fabs(v) >= FLOAT4_ROUNDS_TO_INF) {
         return float4_range_error(v);
     }
     f = (float)v;

@@ -409,11 +409,20 @@ conn_copy(ConnCoreObject *c, PyObject *const *args, Py_ssize_t nargs)
     }
     OpObject *o = (OpObject *)op;
     o->timeout = -1;
-    if (o->pending_exc != NULL && !PyObject_IsInstance(
-                                      o->pending_exc, PyExc_TypeError)) {
+    if (o->pending_exc != NULL && o->proto != NULL &&
+        PyObject_IsInstance(o->pending_exc, c->st->TimeoutError) == 1) {
         Py_CLEAR(o->pending_exc); /* a zero command_timeout: not ours */
     }
-    if (args[2] != Py_None) {
+    if (args[2] != Py_None && ((StmtObject *)args[2])->closed &&
+        o->pending_exc == NULL) {
+        o->pending_exc = pgw_make_exc(c->st->InterfaceError,
+                                      "the prepared statement is closed");
+        if (o->pending_exc == NULL) {
+            Py_DECREF(op);
+            return NULL;
+        }
+    }
+    else if (args[2] != Py_None) {
         StmtObject *s = (StmtObject *)args[2];
         for (uint16_t i = 0; i < s->ncols && o->pending_exc == NULL; i++) {
             const PgwCodec *cd = s->col_codecs[i];

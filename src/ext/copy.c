@@ -214,6 +214,9 @@ void
 pgw_copy_abandon(OpObject *op)
 {
     ProtocolObject *p = op->proto;
+    if (p == NULL) {
+        return;
+    }
     if (op->kind == OP_COPY_IN && op->copy_ready && !op->copy_ended &&
         p->cancel == CANCEL_NONE && !p->cur_discard) {
         copy_fail(op, "COPY was abandoned by the client");
@@ -235,6 +238,11 @@ static int
 copy_can_write(OpObject *op)
 {
     ProtocolObject *p = op->proto;
+    if (p == NULL) {
+        PyErr_SetString(op->st->InterfaceError,
+                        "COPY FROM is not in progress on this operation");
+        return -1;
+    }
     if (op->kind != OP_COPY_IN || !op->copy_ready || op->copy_ended ||
         op->phase != PH_WAIT_RESULT) {
         if (op->phase == PH_DONE || op->copy_ended) {

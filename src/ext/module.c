@@ -201,6 +201,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->ConnectionCoreType);
     Py_VISIT(st->OpType);
     Py_VISIT(st->StatementType);
+    Py_VISIT(st->ReadBufferType);
     Py_VISIT(st->CodecType);
     if (pgw_codec_ctx_traverse(&st->codec, visit, arg)) {
         return -1;
@@ -233,6 +234,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->ConnectionCoreType);
     Py_CLEAR(st->OpType);
     Py_CLEAR(st->StatementType);
+    Py_CLEAR(st->ReadBufferType);
     Py_CLEAR(st->CodecType);
     pgw_codec_ctx_clear(&st->codec);
     Py_CLEAR(st->InterfaceError);

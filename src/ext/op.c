@@ -60,6 +60,7 @@ op_start_timer(OpObject *op)
 void
 pgw_op_wake(OpObject *op)
 {
+    op->armed = 0;
     if (op->fut != NULL && pgw_future_resolve(op->st, op->fut) < 0) {
         PyErr_WriteUnraisable((PyObject *)op);
     }
@@ -78,6 +79,7 @@ op_yield(OpObject *op)
         0) {
         return NULL;
     }
+    op->armed = 1;
     return Py_NewRef(fut);
 }
 
@@ -212,20 +214,30 @@ int
 pgw_op_on_message(OpObject *op, const PgcMsg *m)
 {
     if (PGW_OP_IS_COPY(op)) {
+        if (op->proto == NULL) {
+            return 0; /* cleared: its results are dropped */
+        }
         int rc = pgw_copy_on_message(op, m);
         if (rc <= 0) {
             return rc;
         }
     }
+    if (m->type == PGC_MSG_DATA_ROW) {
+        return on_data_row(op, m->body); /* (cleared: no stmt, dropped) */
+    }
+    if (op->proto == NULL) {
+        return 0; /* cleared: its results are dropped */
+    }
     switch (m->type) {
-    case PGC_MSG_DATA_ROW:
-        return on_data_row(op, m->body);
     case PGC_MSG_COMMAND_COMPLETE: {
         PgcView tag;
         if (pgc_parse_command_complete(m->body, &tag) != PGC_OK) {
             PyErr_SetString(op->st->ProtocolError,
                             "malformed CommandComplete");
             return -1;
+        }
+        if (pgw_many_own_tag(op, tag)) {
+            return 0;
         }
         PyObject *s = PyUnicode_DecodeUTF8((const char *)tag.p,
                                            (Py_ssize_t)tag.n, "replace");
@@ -302,37 +314,6 @@ op_begin_request(OpObject *op)
     op->request_done = 0;
 }
 
-static int
-write_many(OpObject *op)
-{
-    ProtocolObject *p = op->proto;
-    PyObject *it = PyObject_GetIter(op->args);
-    if (it == NULL) {
-        return -1;
-    }
-    PyObject *item;
-    int with_results = op->kind == OP_FETCHMANY;
-    int describe = op->check_desc;
-    while ((item = PyIter_Next(it)) != NULL) {
-        PyObject *t = PySequence_Tuple(item);
-        Py_DECREF(item);
-        if (t == NULL) {
-            Py_DECREF(it);
-            return -1;
-        }
-        int rc = pgw_stmt_write_bind_exec(p, op->stmt, t, 0, with_results,
-                                          describe);
-        describe = 0;
-        Py_DECREF(t);
-        if (rc < 0) {
-            Py_DECREF(it);
-            return -1;
-        }
-    }
-    Py_DECREF(it);
-    return PyErr_Occurred() ? -1 : 0;
-}
-
 /* A cursor step: Bind the named portal (first time) and/or Execute it
  * with a row limit; the portal lives until the transaction ends. */
 static int
@@ -372,12 +353,12 @@ op_send_execute(OpObject *op)
         rc = pgw_stmt_write_reparse(p, s);
     }
     int d = op->check_desc;
+    if (rc == 0 &&
+        (op->kind == OP_EXECUTEMANY || op->kind == OP_FETCHMANY)) {
+        return pgw_many_send(op, mark); /* streamed: many.c */
+    }
     if (rc == 0) {
         switch (op->kind) {
-        case OP_EXECUTEMANY:
-        case OP_FETCHMANY:
-            rc = write_many(op);
-            break;
         case OP_FETCHROW:
         case OP_FETCHVAL:
             rc = pgw_stmt_write_bind_exec(p, s, op->args, 1, 1, d);
@@ -524,6 +505,9 @@ op_start(OpObject *op)
     if (op->timer == NULL && op_start_timer(op) < 0) {
         return -1;
     }
+    if (pgw_write_portal_closes(op->proto) < 0) {
+        return -1;
+    }
     if (!op->counted) {
         op->counted = 1;
         op->proto->queries_count++;
@@ -654,7 +638,8 @@ op_try_reprepare(OpObject *op)
     if (pgw_cache_forget(p, s) < 0) {
         return -1;
     }
-    if (op->retried || op->preset_stmt || p->tx_status != PGC_TX_IDLE) {
+    if (op->retried || op->preset_stmt || op->many_oneshot ||
+        p->tx_status != PGC_TX_IDLE) {
         return 0;
     }
     op->retried = 1;
@@ -677,7 +662,7 @@ static void
 op_log(OpObject *op, PyObject *exc)
 {
     ProtocolObject *p = op->proto;
-    if (op->t_start == 0 || p->query_log == NULL) {
+    if (op->t_start == 0 || p == NULL || p->query_log == NULL) {
         return;
     }
     PyObject *elapsed = PyFloat_FromDouble(pgw_monotonic() - op->t_start);
@@ -703,7 +688,8 @@ op_log(OpObject *op, PyObject *exc)
 static void
 op_log_pending(OpObject *op)
 {
-    if (op->t_start == 0 || op->proto->query_log == NULL) {
+    if (op->t_start == 0 || op->proto == NULL ||
+        op->proto->query_log == NULL) {
         return;
     }
     PyObject *t, *v, *tb;
@@ -915,7 +901,7 @@ op_step(OpObject *op, PyObject **result)
                 }
             }
             if (!op->request_done &&
-                (op->error == NULL ||
+                (op->error == NULL || op->many_failed ||
                  (PGW_OP_IS_COPY(op) && op->proto->cur == op &&
                   !op->proto->cur_discard))) {
                 /* (a COPY that failed still runs until its Sync) */
@@ -931,9 +917,16 @@ op_step(OpObject *op, PyObject **result)
                 }
             }
             return op_complete(op, result);
+        case PH_STREAM:
+            rc = pgw_many_resume(op);
+            if (rc == 0 && op->phase == PH_WAIT_RESULT &&
+                op->request_done) {
+                continue;
+            }
+            break;
         default:
             PyErr_SetString(PyExc_RuntimeError,
-                            "cannot reuse already awaited query");
+                            "cannot reuse already awaited coroutine");
             *result = NULL;
             return PYGEN_ERROR;
         }
@@ -949,18 +942,48 @@ op_step(OpObject *op, PyObject **result)
     }
 }
 
+/* One step for whoever sends.  The awaiter resumes us only once the
+ * future we yielded is done (pgw_op_wake): a send while it is pending comes
+ * from a second awaiter (another task driving the same object), which is
+ * refused as a coroutine refuses it, leaving the first one undisturbed. */
+static PySendResult
+op_drive(OpObject *op, PyObject **result)
+{
+    if (op->phase != PH_DONE && op->armed) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "coroutine is being awaited already");
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    if (op->proto == NULL && op->pending_exc == NULL &&
+        op->phase != PH_DONE) {
+        /* its tp_clear ran: nothing left to run */
+        op->phase = PH_DONE;
+        PyErr_SetString(op->st->InterfaceError,
+                        "the query object was cleared by the garbage "
+                        "collector");
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    PySendResult r = op_step(op, result);
+    if (r != PYGEN_NEXT) {
+        op->awaiting = 0;
+    }
+    return r;
+}
+
 static PySendResult
 op_am_send(OpObject *op, PyObject *arg, PyObject **result)
 {
     (void)arg;
-    return op_step(op, result);
+    return op_drive(op, result);
 }
 
 static PyObject *
 op_iternext(OpObject *op)
 {
     PyObject *res;
-    PySendResult r = op_step(op, &res);
+    PySendResult r = op_drive(op, &res);
     if (r == PYGEN_NEXT) {
         return res;
     }
@@ -997,6 +1020,12 @@ static void
 op_abandon(OpObject *op)
 {
     ProtocolObject *p = op->proto;
+    if (p == NULL) {
+        Py_CLEAR(op->sub);
+        op->phase = PH_DONE;
+        op_cancel_timer(op);
+        return;
+    }
     if (op->sub != NULL) {
         PyObject *r = PyObject_CallMethodNoArgs(op->sub, op->st->str_close);
         if (r == NULL) {
@@ -1005,6 +1034,7 @@ op_abandon(OpObject *op)
         Py_XDECREF(r);
         Py_CLEAR(op->sub);
     }
+    pgw_many_abandon(op); /* STREAM -> WAIT_RESULT, the batch ended */
     if ((op->phase == PH_WAIT_PREPARE || op->phase == PH_WAIT_RESULT) &&
         !op->request_done && p->cur == op) {
         if (PGW_OP_IS_COPY(op)) {
@@ -1077,9 +1107,23 @@ op_on_timeout(OpObject *op, PyObject *Py_UNUSED(a))
     Py_RETURN_NONE;
 }
 
+/* A second await of the same object is refused as for a coroutine: while
+ * the first is in progress, and once the query has finished (a COPY op is
+ * awaited once per chunk: again after each await has returned). */
 static PyObject *
 op_await(OpObject *op)
 {
+    if (op->phase == PH_DONE) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "cannot reuse already awaited coroutine");
+        return NULL;
+    }
+    if (op->awaiting || op->armed) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "coroutine is being awaited already");
+        return NULL;
+    }
+    op->awaiting = 1;
     return Py_NewRef(op);
 }
 
@@ -1111,18 +1155,63 @@ parse_timeout(ModState *st, PyObject *o, double dflt, double *out)
     return 0;
 }
 
+int
+pgw_too_many_args(ModState *st, Py_ssize_t nargs)
+{
+    PyErr_Format(st->InterfaceError,
+                 "%zd arguments were passed, but a query takes at most %d "
+                 "(the protocol's limit)",
+                 nargs, PGW_MAX_QUERY_ARGS);
+    return -1;
+}
+
+/* The number of arguments of one execution, when known before anything is
+ * sent: the args tuple, or the first row of executemany/fetchmany given as
+ * a list or tuple (an iterator is checked row by row as it is encoded). */
+static Py_ssize_t
+first_row_len(OpKind kind, PyObject *args)
+{
+    if (args == NULL) {
+        return 0;
+    }
+    if (kind != OP_EXECUTEMANY && kind != OP_FETCHMANY) {
+        return PyTuple_Check(args) ? PyTuple_GET_SIZE(args) : 0;
+    }
+    PyObject *row = NULL;
+    if (PyList_Check(args) && PyList_GET_SIZE(args) > 0) {
+        row = PyList_GET_ITEM(args, 0);
+    }
+    else if (PyTuple_Check(args) && PyTuple_GET_SIZE(args) > 0) {
+        row = PyTuple_GET_ITEM(args, 0);
+    }
+    if (row != NULL && PyTuple_Check(row)) {
+        return PyTuple_GET_SIZE(row);
+    }
+    if (row != NULL && PyList_Check(row)) {
+        return PyList_GET_SIZE(row);
+    }
+    return 0;
+}
+
 PyObject *
 pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
            PyObject *args, PyObject *record_class, PyObject *timeout,
            Py_ssize_t column)
 {
     ModState *st = conn->st;
+    if (st == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the pgwire module is gone");
+        return NULL;
+    }
     OpObject *op = PyObject_GC_New(OpObject, st->OpType);
     if (op == NULL) {
         return NULL;
     }
+    PGW_ZERO_FIELDS(op, OpObject);
     op->st = st;
-    op->proto = (ProtocolObject *)Py_NewRef(conn->proto);
+    /* NULL when the connection was never initialised (or was cleared):
+     * the op then only raises pending_exc. */
+    op->proto = (ProtocolObject *)Py_XNewRef(conn->proto);
     op->kind = kind;
     op->phase = PH_INIT;
     op->query = Py_XNewRef(query);
@@ -1130,6 +1219,7 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->record_class = NULL;
     op->column = column;
     op->fut = op->timer = NULL;
+    op->armed = op->awaiting = 0;
     op->stmt = NULL;
     op->rows = PyList_New(0);
     op->status = op->error = op->pending_exc = NULL;
@@ -1152,6 +1242,10 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->copy_len = op->copy_cap = 0;
     op->copy_ready = op->copy_told = op->copy_ended = op->copy_header = 0;
     op->copy_nrec = 0;
+    op->many_it = NULL;
+    op->many_mark = 0;
+    op->many_sent = op->many_savepoint = op->many_oneshot = 0;
+    op->many_describe = op->many_failed = 0;
     op->counted = 0;
     op->t_start = 0;
     PyObject_GC_Track(op);
@@ -1159,7 +1253,9 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
         Py_DECREF(op);
         return NULL;
     }
-    PyTypeObject *rc = op->proto->record_class;
+    PyTypeObject *rc = op->proto != NULL && op->proto->record_class != NULL
+                           ? op->proto->record_class
+                           : st->RecordType;
     if (record_class != NULL && record_class != Py_None) {
         if (!PyType_Check(record_class) ||
             !PyType_IsSubtype((PyTypeObject *)record_class, st->RecordType)) {
@@ -1174,6 +1270,13 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
         }
     }
     op->record_class = (PyTypeObject *)Py_NewRef(rc);
+    if (op->proto == NULL) {
+        op->pending_exc = pgw_make_exc(
+            st->InterfaceError,
+            "the connection is not initialised: Connection.__init__() was "
+            "not called (a connection_class whose __init__ does not call "
+            "super().__init__()?)");
+    }
     if (op->pending_exc == NULL &&
         parse_timeout(st, timeout, op->proto->command_timeout, &op->timeout) <
             0) {
@@ -1186,6 +1289,15 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
                                        "query must be str, not %s",
                                        query ? Py_TYPE(query)->tp_name
                                              : "nothing");
+    }
+    Py_ssize_t nargs = first_row_len(kind, args);
+    if (op->pending_exc == NULL && nargs > PGW_MAX_QUERY_ARGS) {
+        /* refused before anything is sent (the server would describe the
+         * statement with a count that does not fit the protocol) */
+        pgw_too_many_args(st, nargs);
+        op_capture_error(op);
+        op->pending_exc = op->error;
+        op->error = NULL;
     }
     if (op->pending_exc == NULL && op->timeout == 0) {
         op->pending_exc = PyObject_CallNoArgs(st->TimeoutError);
@@ -1215,6 +1327,7 @@ op_traverse(OpObject *op, visitproc visit, void *arg)
     Py_VISIT(op->stmt_name);
     Py_VISIT(op->portal);
     Py_VISIT(op->sub);
+    Py_VISIT(op->many_it);
     return 0;
 }
 
@@ -1235,6 +1348,7 @@ op_clear(OpObject *op)
     Py_CLEAR(op->stmt_name);
     Py_CLEAR(op->portal);
     Py_CLEAR(op->sub);
+    Py_CLEAR(op->many_it);
     return 0;
 }
 

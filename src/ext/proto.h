@@ -54,6 +54,8 @@ struct StmtObject {
     int in_cache;
     int closed;
     double created_at; /* monotonic seconds */
+    size_t footprint; /* bytes it holds (query text, description), counted
+                         when it is cached */
     StmtObject *lru_prev, *lru_next; /* borrowed links while in_cache */
 };
 
@@ -83,6 +85,14 @@ typedef struct {
     PyObject *transport_write; /* bound method */
     PgcReader rd;
     PgcWBuf wb;
+    /* The exporter of rd's current block (ReadBufferObject) handed to the
+     * transport by get_buffer, or NULL.  While a view of it is alive the
+     * block is pinned: never moved or freed under the view (see
+     * get_buffer). */
+    PyObject *rbuf;
+    size_t granted;  /* bytes get_buffer offered; buffer_updated may commit
+                        at most that many */
+    int processing;  /* inside process_messages: views into rd are live */
 
     /* startup */
     PgcStartup su;
@@ -123,11 +133,15 @@ typedef struct {
     Py_ssize_t cache_size, cache_max;
     double cache_lifetime;     /* seconds, 0 = forever */
     Py_ssize_t cache_max_query; /* bytes of query text, 0 = unlimited */
+    size_t cache_bytes;        /* footprints of the cached statements */
     uint64_t stmt_counter;
     PyObject *stmt_prefix; /* bytes: random per connection, so names never
                               collide on a server connection shared through
                               a pooler */
     PyObject *pending_closes; /* list of statement names (bytes) */
+    PyObject *pending_portal_closes; /* portal names (bytes) of exhausted
+                                        cursors: Close('P') goes ahead of
+                                        the next request, in its write */
     /* statement_cache_size=0: what Describe told us about unnamed
      * statements, so each execution is one round trip
      * (Parse+Bind+Describe+Execute+Sync) and no server-side statement
@@ -153,6 +167,8 @@ typedef struct {
                                and the pool's reset (any request since a
                                connection was handed out means reset) */
     int aborted;
+    int cleared;  /* tp_clear ran (the cyclic GC breaking a cycle): the
+                     references are gone; every entry point refuses */
 } ProtocolObject;
 
 /* ------------------------------------------------------------------ */
@@ -189,6 +205,8 @@ typedef enum {
     PH_WAIT_PREPARE,
     PH_WAIT_SUB,      /* driving Connection._introspect_types(oids) */
     PH_WAIT_RESULT,
+    PH_STREAM,        /* executemany: chunks written, waiting for the
+                         transport to take more (many.c) */
     PH_DONE,
 } OpPhase;
 
@@ -204,6 +222,11 @@ struct OpObject {
     Py_ssize_t column;    /* fetchval */
     double timeout;       /* < 0: none */
     PyObject *fut;        /* the future being waited on */
+    int armed;            /* fut is ours (op_yield) and not yet resolved by
+                             pgw_op_wake: a send now is not its awaiter
+                             resuming (a second awaiter) */
+    int awaiting;         /* __await__ was called and that await has not
+                             finished: a second await is refused */
     PyObject *timer;      /* TimerHandle or NULL */
     StmtObject *stmt;
     PyObject *rows;       /* list */
@@ -234,9 +257,20 @@ struct OpObject {
     int copy_ended;       /* CopyDone or CopyFail sent */
     int copy_header;      /* binary COPY header written (records) */
     Py_ssize_t copy_nrec; /* records encoded so far */
+    /* executemany/fetchmany streaming (many.c) */
+    PyObject *many_it;    /* iterator over the argument tuples */
+    size_t many_mark;     /* write-buffer offset where the batch starts */
+    int many_sent;        /* a first chunk was written */
+    int many_savepoint;   /* the batch runs under our savepoint */
+    int many_oneshot;     /* args is an iterator: never retried */
+    int many_describe;    /* the next Bind is followed by Describe */
+    int many_failed;      /* a client-side error ended the streamed batch:
+                             its ReadyForQuery is awaited before raising */
 };
 
 /* protocol.c */
+/* InterfaceError for a protocol whose tp_clear ran; returns -1. */
+int pgw_proto_cleared_error(ProtocolObject *p);
 int pgw_proto_flush(ProtocolObject *p);
 void pgw_proto_begin_cancel(ProtocolObject *p);
 void pgw_proto_fatal(ProtocolObject *p, PyObject *exc);
@@ -299,8 +333,17 @@ int pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
                              int describe);
 /* Parse of the unnamed statement with s's parameter types pinned. */
 int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s);
+/* Close('P') for each queued exhausted-cursor portal (no Sync: they go
+ * ahead of the request being written). */
+int pgw_write_portal_closes(ProtocolObject *p);
 PyObject *pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
                               PyTypeObject *rtype, PgcView body);
+
+/* The most parameters a statement can have: Bind counts them in an Int16
+ * the server reads as unsigned (libpq's limit too). */
+#define PGW_MAX_QUERY_ARGS 65535
+/* Set InterfaceError for nargs > PGW_MAX_QUERY_ARGS; returns -1. */
+int pgw_too_many_args(ModState *st, Py_ssize_t nargs);
 
 /* op.c */
 int pgw_op_setup_types(PyObject *module, ModState *st);
@@ -336,6 +379,21 @@ void pgw_copy_free(OpObject *op);
 PyObject *pgw_copy_write(OpObject *op, PyObject *data);
 PyObject *pgw_copy_write_records(OpObject *op, PyObject *it);
 PyObject *pgw_copy_end(OpObject *op, PyObject *Py_UNUSED(a));
+
+/* many.c */
+/* Write the batch of an executemany/fetchmany op from `mark` (after its
+ * Parse, if any): at once if it fits in one chunk, else in chunks under
+ * flow control (phase STREAM).  0 = written or streaming, -1 = error
+ * raised before anything was sent. */
+int pgw_many_send(OpObject *op, size_t mark);
+/* Phase STREAM, woken: write more.  Same returns. */
+int pgw_many_resume(OpObject *op);
+/* The caller stops waiting while the batch streams: end it so the server
+ * discards it (the Sync written; the results are then drained). */
+void pgw_many_abandon(OpObject *op);
+/* 1 if `tag` is the CommandComplete of the batch's own savepoint
+ * commands. */
+int pgw_many_own_tag(OpObject *op, PgcView tag);
 
 /* conn.c */
 int pgw_conn_setup_types(PyObject *module, ModState *st);

@@ -28,9 +28,22 @@ pgw_make_exc(PyObject *cls, const char *fmt, ...)
     return exc;
 }
 
+int
+pgw_proto_cleared_error(ProtocolObject *p)
+{
+    PyErr_SetString(p->st->InterfaceError,
+                    "the connection's protocol was cleared by the garbage "
+                    "collector and cannot be used");
+    return -1;
+}
+
 PyObject *
 pgw_proto_new_future(ProtocolObject *p)
 {
+    if (p->loop == NULL) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     return PyObject_CallMethodNoArgs(p->loop, p->st->str_create_future);
 }
 
@@ -230,6 +243,10 @@ pgw_proto_begin_cancel(ProtocolObject *p)
 static PyObject *
 proto_cancel_finished(ProtocolObject *p, PyObject *ok)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (p->cancel != CANCEL_RUNNING) {
         Py_RETURN_NONE;
     }
@@ -297,6 +314,10 @@ pgw_proto_set_reading(ProtocolObject *p, int paused)
 static PyObject *
 proto_drain_timeout(ProtocolObject *p, PyObject *Py_UNUSED(ignored))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     Py_CLEAR(p->drain_timer);
     if (p->cancel == CANCEL_NONE) {
         Py_RETURN_NONE;
@@ -691,6 +712,7 @@ process_messages(ProtocolObject *p)
 {
     PgcMsg m;
     Py_INCREF(p);
+    p->processing = 1;
     while (p->state != PS_CLOSED) {
         PgcStatus rc = pgc_reader_next(&p->rd, &m);
         if (rc == PGC_NEED_MORE) {
@@ -706,6 +728,7 @@ process_messages(ProtocolObject *p)
             break;
         }
     }
+    p->processing = 0;
     if (PyErr_Occurred()) {
         PyErr_WriteUnraisable((PyObject *)p);
     }
@@ -719,6 +742,10 @@ process_messages(ProtocolObject *p)
 static PyObject *
 proto_connection_made(ProtocolObject *p, PyObject *transport)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     Py_XSETREF(p->transport, Py_NewRef(transport));
     Py_XSETREF(p->transport_write,
                PyObject_GetAttr(transport, p->st->str_write));
@@ -729,12 +756,144 @@ proto_connection_made(ProtocolObject *p, PyObject *transport)
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------------ */
+/* ReadBuffer: the exporter behind get_buffer's memoryview             */
+/* ------------------------------------------------------------------ */
+/* get_buffer hands out memoryview(ReadBuffer) over the free space of the
+ * core's read buffer.  The exporter counts its live views (as bytearray
+ * does); while any is alive the block is pinned: the core moves to a
+ * fresh block instead of compacting, growing or freeing this one, and the
+ * block is then owned by the exporter, freed when its last view is gone.
+ * So a view kept past buffer_updated (by a transport, or by code that
+ * reached the protocol) can never read or write freed memory or bytes
+ * that are received later.  The normal flow (asyncio's selector and SSL
+ * transports, uvloop) releases its view before the next get_buffer: no
+ * extra copy or allocation. */
+typedef struct {
+    PyObject_HEAD
+    uint8_t *block;  /* the core's block, NULL once the protocol let go */
+    int owned;       /* retired by the core: ours to free */
+    Py_ssize_t exports;
+    uint8_t *win;    /* the free space last offered by get_buffer */
+    Py_ssize_t win_len;
+} ReadBufferObject;
+
+static int
+rbuf_getbuffer(ReadBufferObject *rb, Py_buffer *view, int flags)
+{
+    if (rb->block == NULL) {
+        view->obj = NULL;
+        PyErr_SetString(PyExc_BufferError,
+                        "this read buffer is no longer in use");
+        return -1;
+    }
+    uint8_t *win = rb->win != NULL ? rb->win : rb->block;
+    if (PyBuffer_FillInfo(view, (PyObject *)rb, win, rb->win_len, 0, flags) <
+        0) {
+        return -1;
+    }
+    rb->exports++;
+    return 0;
+}
+
+static void
+rbuf_releasebuffer(ReadBufferObject *rb, Py_buffer *Py_UNUSED(view))
+{
+    rb->exports--;
+}
+
+static void
+rbuf_dealloc(ReadBufferObject *rb)
+{
+    PyTypeObject *tp = Py_TYPE(rb);
+    if (rb->owned) {
+        pgc_free(rb->block);
+    }
+    tp->tp_free((PyObject *)rb);
+    Py_DECREF(tp);
+}
+
+static PyType_Slot rbuf_slots[] = {
+    {Py_bf_getbuffer, rbuf_getbuffer},
+    {Py_bf_releasebuffer, rbuf_releasebuffer},
+    {Py_tp_dealloc, rbuf_dealloc},
+    {Py_tp_doc, "The free space of a pgwire read buffer (internal)."},
+    {0, NULL},
+};
+
+static PyType_Spec rbuf_spec = {
+    .name = "pgwire._pgwire.ReadBuffer",
+    .basicsize = sizeof(ReadBufferObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = rbuf_slots,
+};
+
+/* The protocol stops using its exporter (the block changed or is going
+ * away).  Views still alive keep it, with the block if it was retired. */
+static void
+proto_drop_rbuf(ProtocolObject *p)
+{
+    ReadBufferObject *rb = (ReadBufferObject *)p->rbuf;
+    if (rb != NULL) {
+        if (!rb->owned) {
+            rb->block = NULL; /* the core frees or reuses it */
+        }
+        rb->win = NULL;
+        rb->win_len = 0;
+        p->rbuf = NULL;
+        Py_DECREF(rb);
+    }
+}
+
+/* PgcReader.retire: the core moved away from a pinned block; the exporter
+ * whose views still expose it takes it over. */
+static void
+proto_retire_block(void *ctx, uint8_t *block)
+{
+    ProtocolObject *p = ctx;
+    ReadBufferObject *rb = (ReadBufferObject *)p->rbuf;
+    if (rb != NULL && rb->block == block && !rb->owned) {
+        rb->owned = 1;
+        proto_drop_rbuf(p);
+    }
+    else {
+        pgc_free(block);
+    }
+}
+
+/* Pin the block if a view of it is alive (before any call that may move or
+ * free it). */
+static void
+proto_pin_check(ProtocolObject *p)
+{
+    ReadBufferObject *rb = (ReadBufferObject *)p->rbuf;
+    p->rd.pinned = rb != NULL && rb->exports > 0 && rb->block == p->rd.data;
+}
+
+/* ------------------------------------------------------------------ */
+/* asyncio.BufferedProtocol: get_buffer / buffer_updated               */
+/* ------------------------------------------------------------------ */
+
 static PyObject *
 proto_get_buffer(ProtocolObject *p, PyObject *Py_UNUSED(sizehint))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     uint8_t *ptr;
     size_t n;
+    if (p->processing) {
+        /* the messages being dispatched are views into the buffer */
+        PyErr_SetString(PyExc_RuntimeError,
+                        "get_buffer() called while received data is being "
+                        "processed");
+        return NULL;
+    }
+    proto_pin_check(p);
     PgcStatus rc = pgc_reader_space(&p->rd, READ_MIN_FREE, &ptr, &n);
+    p->rd.pinned = 0;
     if (rc == PGC_ERR_NOMEM) {
         return PyErr_NoMemory();
     }
@@ -745,18 +904,59 @@ proto_get_buffer(ProtocolObject *p, PyObject *Py_UNUSED(sizehint))
         PyErr_SetString(p->st->ProtocolError, p->rd.err_msg);
         return NULL;
     }
-    return PyMemoryView_FromMemory((char *)ptr, (Py_ssize_t)n, PyBUF_WRITE);
+    ReadBufferObject *rb = (ReadBufferObject *)p->rbuf;
+    if (rb == NULL || rb->block != p->rd.data) {
+        proto_drop_rbuf(p);
+        rb = PyObject_New(ReadBufferObject, p->st->ReadBufferType);
+        if (rb == NULL) {
+            return NULL;
+        }
+        PGW_ZERO_FIELDS(rb, ReadBufferObject);
+        rb->block = p->rd.data;
+        rb->owned = 0;
+        rb->exports = 0;
+        p->rbuf = (PyObject *)rb;
+    }
+    if (n > (size_t)PY_SSIZE_T_MAX) {
+        n = (size_t)PY_SSIZE_T_MAX;
+    }
+    rb->win = ptr;
+    rb->win_len = (Py_ssize_t)n;
+    p->granted = n;
+    return PyMemoryView_FromObject((PyObject *)rb);
 }
 
 static PyObject *
 proto_buffer_updated(ProtocolObject *p, PyObject *arg)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     Py_ssize_t n = PyLong_AsSsize_t(arg);
     if (n < 0) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_ValueError, "negative byte count");
         }
         return NULL;
+    }
+    if (p->processing) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "buffer_updated() called while received data is "
+                        "being processed");
+        return NULL;
+    }
+    if ((size_t)n > p->granted) {
+        /* only bytes written into what get_buffer offered are data */
+        PyErr_Format(PyExc_ValueError,
+                     "buffer_updated(%zd): get_buffer() offered %zu bytes",
+                     n, p->granted);
+        return NULL;
+    }
+    p->granted = 0;
+    if (p->rbuf != NULL) {
+        /* new views get nothing until the next get_buffer */
+        ((ReadBufferObject *)p->rbuf)->win_len = 0;
     }
     pgc_reader_commit(&p->rd, (size_t)n);
     process_messages(p);
@@ -800,6 +1000,10 @@ resolve_writable(ProtocolObject *p)
 static PyObject *
 proto_connection_lost(ProtocolObject *p, PyObject *exc)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     Py_INCREF(p);
     p->state = PS_CLOSED;
     PyObject *err = lost_error(p, exc);
@@ -847,6 +1051,9 @@ proto_resume_writing(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
     p->writing_paused = 0;
     resolve_writable(p);
+    if (p->cur != NULL && p->cur->phase == PH_STREAM) {
+        pgw_op_wake(p->cur); /* executemany writes its next chunk */
+    }
     Py_RETURN_NONE;
 }
 
@@ -855,6 +1062,10 @@ proto_resume_writing(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_writable(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (!p->writing_paused || p->state == PS_CLOSED) {
         Py_RETURN_NONE;
     }
@@ -870,12 +1081,19 @@ proto_writable(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_get_query_log(ProtocolObject *p, void *Py_UNUSED(c))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     return Py_NewRef(p->query_log ? p->query_log : Py_None);
 }
 
 static int
 proto_set_query_log(ProtocolObject *p, PyObject *v, void *Py_UNUSED(c))
 {
+    if (p->cleared) {
+        return pgw_proto_cleared_error(p);
+    }
     if (v != NULL && v != Py_None && !PyCallable_Check(v)) {
         PyErr_SetString(PyExc_TypeError, "query_log must be callable");
         return -1;
@@ -1035,6 +1253,10 @@ startup_channel_binding(ProtocolObject *p, PyObject *mode, int ssl_in_use,
 static PyObject *
 proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     static char *kwlist[] = {"params", "user", "password", "scram_password",
                              "nonce", "max_iterations", "require_auth",
                              "require_auth_methods", "channel_binding",
@@ -1113,6 +1335,10 @@ proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
 static PyObject *
 proto_set_connection(ProtocolObject *p, PyObject *conn)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     Py_XSETREF(p->conn_ref, PyWeakref_NewRef(conn, NULL));
     if (p->conn_ref == NULL) {
         return NULL;
@@ -1123,6 +1349,10 @@ proto_set_connection(ProtocolObject *p, PyObject *conn)
 static PyObject *
 proto_send_terminate(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (p->state == PS_CLOSED || p->transport == NULL) {
         Py_RETURN_NONE;
     }
@@ -1143,6 +1373,10 @@ proto_send_terminate(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_abort(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (p->state != PS_CLOSED) {
         pgw_proto_fatal(p, pgw_make_exc(p->st->ConnectionDoesNotExistError,
                                         "connection was terminated"));
@@ -1153,6 +1387,10 @@ proto_abort(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_closed_future(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (p->closed_fut == NULL) {
         p->closed_fut = pgw_proto_new_future(p);
         if (p->closed_fut == NULL) {
@@ -1182,6 +1420,10 @@ proto_is_in_transaction(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_clear_statement_cache(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     pgw_cache_clear(p);
     PyDict_Clear(p->unnamed_cache);
     Py_RETURN_NONE;
@@ -1194,6 +1436,10 @@ proto_clear_statement_cache(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_acquire_statement(ProtocolObject *p, PyObject *arg)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (!PyObject_TypeCheck(arg, p->st->StatementType)) {
         PyErr_SetString(PyExc_TypeError, "expected a Statement");
         return NULL;
@@ -1205,6 +1451,10 @@ proto_acquire_statement(ProtocolObject *p, PyObject *arg)
 static PyObject *
 proto_release_statement(ProtocolObject *p, PyObject *arg)
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     if (!PyObject_TypeCheck(arg, p->st->StatementType)) {
         PyErr_SetString(PyExc_TypeError, "expected a Statement");
         return NULL;
@@ -1224,6 +1474,25 @@ proto_release_statement(ProtocolObject *p, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* _close_portal(name): an exhausted cursor's portal.  Its Close('P') is
+ * sent in the same write as the next request (no round trip of its own);
+ * until then the portal holds nothing but its locks. */
+static PyObject *
+proto_close_portal(ProtocolObject *p, PyObject *arg)
+{
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "expected a portal name (bytes)");
+        return NULL;
+    }
+    if (p->pending_portal_closes == NULL || p->state == PS_CLOSED) {
+        Py_RETURN_NONE;
+    }
+    if (PyList_Append(p->pending_portal_closes, arg) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 proto_get_tx_status(ProtocolObject *p, void *Py_UNUSED(c))
 {
@@ -1234,6 +1503,10 @@ proto_get_tx_status(ProtocolObject *p, void *Py_UNUSED(c))
 static PyObject *
 proto_is_busy(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     return PyBool_FromLong(p->cur != NULL || p->cancel != CANCEL_NONE);
 }
 
@@ -1298,6 +1571,8 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         Py_DECREF(p);
         return PyErr_NoMemory();
     }
+    p->rd.retire = proto_retire_block;
+    p->rd.retire_ctx = p;
     p->loop = Py_NewRef(loop);
     p->record_class = (PyTypeObject *)Py_NewRef(rc);
     p->cache_max = csize < 0 ? 0 : csize;
@@ -1308,10 +1583,12 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     p->settings = PyDict_New();
     p->stmt_cache = PyDict_New();
     p->pending_closes = PyList_New(0);
+    p->pending_portal_closes = PyList_New(0);
     p->unnamed_cache = PyDict_New();
     p->stmt_prefix = PyBytes_FromString(prefix);
     p->type_codecs = PyDict_New();
     if (!p->settings || !p->stmt_cache || !p->pending_closes ||
+        !p->pending_portal_closes ||
         !p->unnamed_cache || !p->stmt_prefix || !p->type_codecs) {
         Py_DECREF(p);
         return NULL;
@@ -1335,6 +1612,7 @@ proto_traverse(ProtocolObject *p, visitproc visit, void *arg)
     Py_VISIT(p->query_log);
     Py_VISIT(p->stmt_cache);
     Py_VISIT(p->pending_closes);
+    Py_VISIT(p->pending_portal_closes);
     Py_VISIT(p->unnamed_cache);
     Py_VISIT(p->type_codecs);
     Py_VISIT(p->record_class);
@@ -1347,6 +1625,8 @@ proto_traverse(ProtocolObject *p, visitproc visit, void *arg)
 static int
 proto_clear(ProtocolObject *p)
 {
+    p->cleared = 1;
+    p->state = PS_CLOSED;
     Py_CLEAR(p->loop);
     Py_CLEAR(p->transport);
     Py_CLEAR(p->transport_write);
@@ -1365,6 +1645,7 @@ proto_clear(ProtocolObject *p)
     p->cache_size = 0;
     Py_CLEAR(p->stmt_cache);
     Py_CLEAR(p->pending_closes);
+    Py_CLEAR(p->pending_portal_closes);
     Py_CLEAR(p->unnamed_cache);
     Py_CLEAR(p->stmt_prefix);
     Py_CLEAR(p->type_codecs);
@@ -1384,7 +1665,9 @@ proto_dealloc(ProtocolObject *p)
     PyTypeObject *tp = Py_TYPE(p);
     PyObject_GC_UnTrack(p);
     proto_clear(p);
+    proto_pin_check(p);
     pgc_reader_free(&p->rd);
+    proto_drop_rbuf(p);
     pgc_wbuf_free(&p->wb);
     tp->tp_free((PyObject *)p);
     Py_DECREF(tp);
@@ -1393,6 +1676,10 @@ proto_dealloc(ProtocolObject *p)
 static PyObject *
 proto_get_settings(ProtocolObject *p, void *Py_UNUSED(c))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     return Py_NewRef(p->settings);
 }
 
@@ -1432,12 +1719,20 @@ proto_get_cache_len(ProtocolObject *p, void *Py_UNUSED(c))
 static PyObject *
 proto_get_type_codecs(ProtocolObject *p, void *Py_UNUSED(c))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     return Py_NewRef(p->type_codecs);
 }
 
 static PyObject *
 proto_get_record_class(ProtocolObject *p, void *Py_UNUSED(c))
 {
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
     return Py_NewRef(p->record_class);
 }
 
@@ -1450,6 +1745,7 @@ static PyMethodDef proto_methods[] = {
     {"pause_writing", (PyCFunction)proto_pause_writing, METH_NOARGS, NULL},
     {"resume_writing", (PyCFunction)proto_resume_writing, METH_NOARGS, NULL},
     {"_writable", (PyCFunction)proto_writable, METH_NOARGS, NULL},
+    {"_close_portal", (PyCFunction)proto_close_portal, METH_O, NULL},
     {"startup", (PyCFunction)(void (*)(void))proto_startup,
      METH_VARARGS | METH_KEYWORDS,
      "startup(params, user, password, scram_password, nonce, "
@@ -1523,6 +1819,12 @@ pgw_protocol_setup_types(PyObject *module, ModState *st)
     PyObject *base = PyObject_GetAttrString(asyncio, "BufferedProtocol");
     Py_DECREF(asyncio);
     if (base == NULL) {
+        return -1;
+    }
+    st->ReadBufferType =
+        (PyTypeObject *)PyType_FromModuleAndSpec(module, &rbuf_spec, NULL);
+    if (st->ReadBufferType == NULL) {
+        Py_DECREF(base);
         return -1;
     }
     st->ProtocolType =

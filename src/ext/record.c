@@ -132,6 +132,7 @@ pgw_record_desc_new(struct ModState *st, PyObject *names)
         Py_DECREF(mapping);
         return NULL;
     }
+    PGW_ZERO_FIELDS(d, RecordDescObject);
     d->mapping = mapping;
     d->keys = Py_NewRef(names);
     PyObject_GC_Track(d);
@@ -549,6 +550,7 @@ iter_new(PyTypeObject *type, RecordObject *rec)
     if (it == NULL) {
         return NULL;
     }
+    PGW_ZERO_FIELDS(it, RecordIterObject);
     it->index = 0;
     it->rec = (RecordObject *)Py_NewRef(rec);
     PyObject_GC_Track(it);

@@ -23,6 +23,7 @@ typedef struct ModState {
     PyTypeObject *ConnectionCoreType;
     PyTypeObject *OpType;
     PyTypeObject *StatementType;
+    PyTypeObject *ReadBufferType; /* protocol.c: exports the read buffer */
     PyTypeObject *CodecType; /* src/codec/codec_dyn.c */
 
     PgwCodecCtx codec;
@@ -60,6 +61,12 @@ typedef struct ModState {
      * holds the GIL. */
     PgcScramCache scram_cache;
 } ModState;
+
+/* Zero an object's fields after PyObject_New / PyObject_GC_New (which do
+ * not), so every pointer starts NULL whatever path fills it. */
+#define PGW_ZERO_FIELDS(obj, type)                                        \
+    memset((char *)(obj) + sizeof(PyObject), 0,                           \
+           sizeof(type) - sizeof(PyObject))
 
 static inline ModState *
 pgw_get_state(PyObject *module)

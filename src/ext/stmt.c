@@ -11,7 +11,6 @@
 
 #include <time.h>
 
-#define MAX_QUERY_ARGS 65535
 
 double
 pgw_monotonic(void)
@@ -53,6 +52,7 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
     if (s == NULL) {
         return NULL;
     }
+    PGW_ZERO_FIELDS(s, StmtObject);
     s->st = st;
     s->name = Py_NewRef(name);
     s->query = Py_NewRef(query);
@@ -81,6 +81,7 @@ pgw_stmt_new(ModState *st, PyObject *query, PyObject *name)
     s->in_cache = 0;
     s->closed = 0;
     s->created_at = pgw_monotonic();
+    s->footprint = 0;
     s->lru_prev = s->lru_next = NULL;
     PyObject_GC_Track(s);
     if (s->query_utf8 == NULL) {
@@ -102,12 +103,14 @@ stmt_traverse(StmtObject *s, visitproc visit, void *arg)
     return 0;
 }
 
+/* What the GC may break: the references traverse visits.  The codecs
+ * (codec_refs) go with them, so a cleared statement is closed: every
+ * execution refuses it (op_start, _copy) instead of using dangling codec
+ * pointers.  name/query (strings, no cycle) stay until dealloc. */
 static int
 stmt_clear(StmtObject *s)
 {
-    Py_CLEAR(s->name);
-    Py_CLEAR(s->query);
-    Py_CLEAR(s->query_utf8);
+    s->closed = 1;
     Py_CLEAR(s->names);
     Py_CLEAR(s->desc);
     Py_CLEAR(s->attrs);
@@ -122,6 +125,9 @@ stmt_dealloc(StmtObject *s)
     PyTypeObject *tp = Py_TYPE(s);
     PyObject_GC_UnTrack(s);
     stmt_clear(s);
+    Py_CLEAR(s->name);
+    Py_CLEAR(s->query);
+    Py_CLEAR(s->query_utf8);
     stmt_free_arrays(s);
     tp->tp_free((PyObject *)s);
     Py_DECREF(tp);
@@ -490,6 +496,42 @@ lru_push_front(ProtocolObject *p, StmtObject *s)
     }
 }
 
+/* Byte budgets of the two caches.  Besides max_cacheable_statement_size
+ * (a bound on each query's text) and the count bounds, they bound the
+ * whole: query text and descriptions (a query of 1,600 columns holds
+ * ~100 kB of names and codec tables), so no mix of queries and settings
+ * makes a cache grow without bound. */
+#define STMT_CACHE_MAX_BYTES ((size_t)8 << 20)
+#define UNNAMED_CACHE_MAX_BYTES ((size_t)4 << 20)
+
+/* What s holds in memory, estimated from what it owns: the query (str and
+ * its UTF-8 copy), its parameter and column tables and column names. */
+static size_t
+stmt_footprint(StmtObject *s)
+{
+    size_t n = sizeof(StmtObject) + 256;
+    Py_ssize_t qlen = PyUnicode_GET_LENGTH(s->query);
+    n += (size_t)qlen * PyUnicode_KIND(s->query);
+    if (s->query_utf8 != NULL) {
+        n += (size_t)PyBytes_GET_SIZE(s->query_utf8);
+    }
+    n += (size_t)s->nparams *
+         (sizeof(uint32_t) + sizeof(PgwCodec *) + sizeof(int16_t));
+    n += (size_t)s->ncols *
+         (sizeof(uint32_t) + 2 * sizeof(PgwCodec *) + sizeof(int16_t) +
+          sizeof(PgcCol) + 2 * sizeof(PyObject *) + 64);
+    if (s->names != NULL && PyTuple_Check(s->names)) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(s->names); i++) {
+            PyObject *name = PyTuple_GET_ITEM(s->names, i);
+            if (PyUnicode_Check(name)) {
+                n += (size_t)PyUnicode_GET_LENGTH(name) *
+                     PyUnicode_KIND(name);
+            }
+        }
+    }
+    return n;
+}
+
 /* Remove s from the cache; its server-side statement is closed lazily,
  * with the next request. */
 static int
@@ -499,6 +541,8 @@ cache_evict(ProtocolObject *p, StmtObject *s)
     lru_unlink(p, s);
     s->in_cache = 0;
     p->cache_size--;
+    p->cache_bytes -= s->footprint <= p->cache_bytes ? s->footprint
+                                                     : p->cache_bytes;
     int rc = 0;
     /* still used by a PreparedStatement: it closes it when dropped */
     if (PyBytes_GET_SIZE(s->name) > 0 && p->pending_closes != NULL &&
@@ -549,9 +593,15 @@ pgw_cache_put(ProtocolObject *p, StmtObject *s)
     }
     s->in_cache = 1;
     s->created_at = pgw_monotonic();
+    s->footprint = stmt_footprint(s);
     lru_push_front(p, s);
     p->cache_size++;
-    while (p->cache_size > p->cache_max && p->lru_tail != NULL) {
+    p->cache_bytes += s->footprint;
+    /* the newest stays: it is about to be executed, or wrapped by
+     * prepare() */
+    while ((p->cache_size > p->cache_max ||
+            p->cache_bytes > STMT_CACHE_MAX_BYTES) &&
+           p->lru_tail != NULL && p->lru_tail != s) {
         if (cache_evict(p, p->lru_tail) < 0) {
             return -1;
         }
@@ -571,6 +621,7 @@ pgw_cache_clear(ProtocolObject *p)
         PyDict_Clear(p->stmt_cache);
     }
     p->cache_size = 0;
+    p->cache_bytes = 0;
 }
 
 int
@@ -589,8 +640,11 @@ pgw_cache_forget(ProtocolObject *p, StmtObject *s)
     return 0;
 }
 
-/* The Describe cache of statement_cache_size=0 holds client-side state
- * only; it is bounded by dropping everything when full. */
+/* The Describe cache of statement_cache_size=0 (and of queries too long
+ * for the statement cache) holds client-side state only.  Bounded like the
+ * statement cache: no query longer than max_cacheable_statement_size, at
+ * most UNNAMED_CACHE_MAX entries and UNNAMED_CACHE_MAX_BYTES; the oldest
+ * entries go first. */
 #define UNNAMED_CACHE_MAX 256
 
 StmtObject *
@@ -600,11 +654,55 @@ pgw_unnamed_get(ProtocolObject *p, PyObject *query)
     return o ? (StmtObject *)Py_NewRef(o) : NULL;
 }
 
+/* Drop the oldest entries (dicts keep insertion order) until `need` more
+ * bytes and one more entry fit. */
+static int
+unnamed_make_room(ProtocolObject *p, size_t need)
+{
+    PyObject *cache = p->unnamed_cache;
+    Py_ssize_t count = PyDict_GET_SIZE(cache), pos = 0;
+    size_t total = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(cache, &pos, &k, &v)) {
+        total += ((StmtObject *)v)->footprint;
+    }
+    PyObject *drop = PyList_New(0);
+    if (drop == NULL) {
+        return -1;
+    }
+    pos = 0;
+    while ((count >= UNNAMED_CACHE_MAX ||
+            total + need > UNNAMED_CACHE_MAX_BYTES) &&
+           PyDict_Next(cache, &pos, &k, &v)) {
+        if (PyList_Append(drop, k) < 0) {
+            Py_DECREF(drop);
+            return -1;
+        }
+        size_t fp = ((StmtObject *)v)->footprint;
+        total -= fp <= total ? fp : total;
+        count--;
+    }
+    int rc = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(drop) && rc == 0; i++) {
+        rc = PyDict_DelItem(cache, PyList_GET_ITEM(drop, i));
+    }
+    Py_DECREF(drop);
+    return rc;
+}
+
 int
 pgw_unnamed_put(ProtocolObject *p, StmtObject *s)
 {
-    if (PyDict_GET_SIZE(p->unnamed_cache) >= UNNAMED_CACHE_MAX) {
-        PyDict_Clear(p->unnamed_cache);
+    if (p->cache_max_query > 0 &&
+        PyUnicode_GET_LENGTH(s->query) > p->cache_max_query) {
+        return 0;
+    }
+    s->footprint = stmt_footprint(s);
+    if (s->footprint > UNNAMED_CACHE_MAX_BYTES) {
+        return 0;
+    }
+    if (unnamed_make_room(p, s->footprint) < 0) {
+        return -1;
     }
     return PyDict_SetItem(p->unnamed_cache, s->query, (PyObject *)s);
 }
@@ -693,6 +791,26 @@ stmt_query_text(ProtocolObject *p, StmtObject *s, PgcStr *q,
     }
     q->n = (size_t)n;
     return 0;
+}
+
+int
+pgw_write_portal_closes(ProtocolObject *p)
+{
+    PyObject *names = p->pending_portal_closes;
+    Py_ssize_t n = names != NULL ? PyList_GET_SIZE(names) : 0;
+    if (n == 0) {
+        return 0;
+    }
+    size_t mark = p->wb.len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PgcStatus rc = pgc_build_close(&p->wb, PGC_TARGET_PORTAL,
+                                       bytes_str(PyList_GET_ITEM(names, i)));
+        if (rc != PGC_OK) {
+            pgc_wbuf_truncate(&p->wb, mark);
+            return pgw_build_error(p, rc);
+        }
+    }
+    return PyList_SetSlice(names, 0, n, NULL);
 }
 
 int
@@ -883,6 +1001,9 @@ check_arg_count(StmtObject *s, Py_ssize_t nargs)
 {
     if (nargs == s->nparams) {
         return 0;
+    }
+    if (nargs > PGW_MAX_QUERY_ARGS) {
+        return pgw_too_many_args(s->st, nargs);
     }
     PyErr_Format(s->st->InterfaceError,
                  "the server expects %d argument%s for this query, "

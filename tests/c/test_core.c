@@ -89,6 +89,7 @@ main(int argc, char **argv)
     test_startup();
     test_scram_cache();
     test_oom();
+    test_conn();
     printf("core: %ld passed, %ld failed\n", counts.passed, counts.failed);
     return counts.failed ? 1 : 0;
 }

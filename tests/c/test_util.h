@@ -84,6 +84,7 @@ void test_scram(void);
 void test_startup(void);
 void test_scram_cache(void);
 void test_oom(void);
+void test_conn(void);
 int write_corpus(const char *dir);
 
 #endif /* TEST_UTIL_H */

@@ -31,15 +31,6 @@ typedef struct {
     int su_active;
 } Harness;
 
-static int
-may_be_long(uint8_t type)
-{
-    return type == PGC_MSG_ROW_DESCRIPTION || type == PGC_MSG_DATA_ROW ||
-           type == PGC_MSG_COPY_DATA ||
-           type == PGC_MSG_FUNCTION_CALL_RESPONSE || type == PGC_MSG_ERROR ||
-           type == PGC_MSG_NOTICE || type == PGC_MSG_NOTIFICATION;
-}
-
 /* A message handed out lies inside the buffer, just before r->start, and
  * respects the per-type caps. */
 static void
@@ -50,7 +41,7 @@ check_msg(const PgcReader *r, const PgcMsg *m)
     FUZZ_CHECK(m->body.p[-5] == m->type);
     FUZZ_CHECK(pgc_load_u32(m->body.p - 4) == m->body.n + 4);
     FUZZ_CHECK(m->body.n + 4 <= r->max_msg);
-    FUZZ_CHECK(may_be_long(m->type) || m->body.n + 4 <= PGC_SMALL_MSG_CAP);
+    FUZZ_CHECK(m->body.n + 4 <= pgc_frame_type_cap(m->type));
 }
 
 /* What the machine appended is one well-framed PasswordMessage. */

@@ -1,0 +1,300 @@
+/* many.c -- executemany/fetchmany: the batch streamed in bounded chunks.
+ *
+ * The batch is one Bind/Execute pair per argument tuple and one Sync at
+ * the end, so the server runs it in one implicit transaction (or inside
+ * the user's): atomic.  It is encoded CHUNK bytes at a time and written
+ * under the transport's flow control (pause_writing/resume_writing), so
+ * memory stays bounded whatever the size of the batch and the iterable is
+ * consumed lazily (a generator works).
+ *
+ * A batch that fits in one chunk is written at once, exactly as before.
+ * Once a first chunk has gone out, a failure on our side (a bad value, an
+ * iterable that raises, a timeout or cancel) must make the server discard
+ * what it already ran before the Sync:
+ *   - outside a transaction: an Execute of a portal that does not exist,
+ *     so the server fails the implicit transaction (everything until the
+ *     Sync is skipped and rolled back);
+ *   - inside the user's transaction: the streamed batch runs under a
+ *     savepoint (SAVEPOINT ahead of the first chunk, RELEASE before the
+ *     Sync), and a failure sends ROLLBACK TO + RELEASE: the user's
+ *     transaction is left as it was before the call, usable, with none of
+ *     the batch's rows (asyncpg leaves the rows sent so far in it);
+ *   - in a failed transaction the server skips everything anyway.
+ * A server error midway stops the encoding at once: the rest would be
+ * skipped until the Sync, which is sent next.
+ */
+#include "proto.h"
+
+/* Bytes of Bind/Execute messages encoded before they are written. */
+#define MANY_CHUNK ((size_t)128 << 10)
+
+#define SAVEPOINT_SQL "SAVEPOINT pgwire_executemany"
+#define RELEASE_SQL "RELEASE SAVEPOINT pgwire_executemany"
+#define ROLLBACK_TO_SQL "ROLLBACK TO SAVEPOINT pgwire_executemany"
+/* Executing it fails: no portal has this name (a client cannot create one
+ * with DECLARE: the name is only reachable through Bind). */
+#define ABORT_PORTAL "pgwire: executemany aborted by the client"
+
+typedef enum {
+    FINISH_OK,   /* the iterable is exhausted */
+    FINISH_FAIL, /* discard the batch (after a server error, the server
+                    skips the tail anyway: harmless) */
+} FinishHow;
+
+/* Parse/Bind/Execute of a parameterless command on the unnamed statement
+ * (the batch's own unnamed statement is parsed after it, or no longer
+ * needed). */
+static PgcStatus
+build_command(PgcWBuf *wb, const char *sql)
+{
+    PgcStr empty = {"", 0};
+    PgcStr q = {sql, strlen(sql)};
+    PgcStatus rc = pgc_build_parse(wb, empty, q, NULL, 0);
+    if (rc == PGC_OK) {
+        rc = pgc_build_bind_start(wb, empty, empty, 0, NULL, 0);
+    }
+    if (rc == PGC_OK) {
+        rc = pgc_build_bind_end(wb, 0, NULL);
+    }
+    if (rc == PGC_OK) {
+        rc = pgc_build_execute(wb, empty, 0);
+    }
+    return rc;
+}
+
+/* Move the bytes [from, len) of wb to offset `at` (at <= from), shifting
+ * [at, from) after them. */
+static int
+wbuf_rotate(PgcWBuf *wb, size_t at, size_t from)
+{
+    size_t k = wb->len - from;
+    uint8_t *tmp = PyMem_Malloc(k ? k : 1);
+    if (tmp == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(tmp, wb->data + from, k);
+    memmove(wb->data + at + k, wb->data + at, from - at);
+    memcpy(wb->data + at, tmp, k);
+    PyMem_Free(tmp);
+    return 0;
+}
+
+/* The first write of the batch: when it is only a first chunk (more
+ * follow) inside the user's transaction, put the savepoint ahead of the
+ * batch (before its Parse, which uses the unnamed statement as the
+ * SAVEPOINT does); then route the replies to op. */
+static int
+first_write(OpObject *op, int streaming)
+{
+    ProtocolObject *p = op->proto;
+    if (streaming && p->tx_status == PGC_TX_INTRANS) {
+        size_t from = p->wb.len;
+        PgcStatus rc = build_command(&p->wb, SAVEPOINT_SQL);
+        if (rc != PGC_OK) {
+            pgc_wbuf_truncate(&p->wb, from);
+            return pgw_build_error(p, rc);
+        }
+        if (wbuf_rotate(&p->wb, op->many_mark, from) < 0) {
+            pgc_wbuf_truncate(&p->wb, op->many_mark);
+            return -1;
+        }
+        op->many_savepoint = 1;
+    }
+    Py_XSETREF(p->cur, (OpObject *)Py_NewRef(op));
+    p->cur_discard = 0;
+    op->request_done = 0;
+    op->many_sent = 1;
+    return 0;
+}
+
+/* End the batch: its tail and the Sync, written; the op then waits for
+ * ReadyForQuery. */
+static int
+finish(OpObject *op, FinishHow how)
+{
+    ProtocolObject *p = op->proto;
+    PgcStatus rc = PGC_OK;
+    Py_CLEAR(op->many_it);
+    if (how == FINISH_FAIL && op->many_savepoint) {
+        rc = build_command(&p->wb, ROLLBACK_TO_SQL);
+    }
+    else if (how == FINISH_FAIL) {
+        PgcStr portal = {ABORT_PORTAL, sizeof(ABORT_PORTAL) - 1};
+        rc = pgc_build_execute(&p->wb, portal, 0);
+    }
+    if (rc == PGC_OK && op->many_savepoint) {
+        rc = build_command(&p->wb, RELEASE_SQL);
+    }
+    if (rc == PGC_OK) {
+        rc = pgc_build_sync(&p->wb);
+    }
+    if (rc != PGC_OK) {
+        /* cannot end the batch properly: the connection is unusable */
+        pgc_wbuf_truncate(&p->wb, op->many_sent ? 0 : op->many_mark);
+        pgw_build_error(p, rc);
+        if (op->many_sent) {
+            pgw_proto_fatal(p, NULL);
+        }
+        return -1;
+    }
+    if (!op->many_sent && first_write(op, 0) < 0) {
+        return -1;
+    }
+    op->phase = PH_WAIT_RESULT;
+    return pgw_proto_flush(p);
+}
+
+/* Encode the next argument tuple.  1 = one encoded, 0 = none left, -1 =
+ * error (nothing of the tuple left in the buffer). */
+static int
+encode_next(OpObject *op)
+{
+    PyObject *item = PyIter_Next(op->many_it);
+    if (item == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *t = PySequence_Tuple(item);
+    Py_DECREF(item);
+    if (t == NULL) {
+        return -1;
+    }
+    int rc = pgw_stmt_write_bind_exec(op->proto, op->stmt, t, 0,
+                                      op->kind == OP_FETCHMANY,
+                                      op->many_describe);
+    op->many_describe = 0;
+    Py_DECREF(t);
+    return rc < 0 ? -1 : 1;
+}
+
+/* A client-side error is pending: before anything was written, drop the
+ * batch and raise it now (nothing happened); afterwards it becomes the
+ * op's error and the server is told to discard the batch. */
+static int
+client_failed(OpObject *op)
+{
+    if (!op->many_sent) {
+        pgc_wbuf_truncate(&op->proto->wb, op->many_mark);
+        Py_CLEAR(op->many_it);
+        return -1;
+    }
+    PyObject *e = pgw_fetch_exc();
+    if (e != NULL && op->error == NULL) {
+        op->error = e;
+    }
+    else {
+        Py_XDECREF(e);
+    }
+    /* raised once the server has discarded the batch: the connection is
+     * then idle and its transaction status current */
+    op->many_failed = 1;
+    return finish(op, FINISH_FAIL);
+}
+
+/* Encode and write chunks until the iterable is exhausted or the
+ * transport asks us to wait.  0 = the batch is complete (phase
+ * WAIT_RESULT) or waiting for resume_writing (phase STREAM), -1 = error
+ * to raise now. */
+static int
+pump(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    for (;;) {
+        int more = 1;
+        while (more > 0 && p->wb.len < MANY_CHUNK) {
+            more = encode_next(op);
+        }
+        if (more < 0) {
+            return client_failed(op);
+        }
+        if (more == 0) {
+            return finish(op, FINISH_OK);
+        }
+        if (!op->many_sent && first_write(op, 1) < 0) {
+            pgc_wbuf_truncate(&p->wb, op->many_mark);
+            Py_CLEAR(op->many_it);
+            return -1;
+        }
+        if (pgw_proto_flush(p) < 0) {
+            return -1;
+        }
+        if (op->error != NULL || op->request_done) {
+            /* a server error arrived meanwhile, or the connection is
+             * gone: stop encoding */
+            return pgw_many_resume(op);
+        }
+        if (p->writing_paused) {
+            op->phase = PH_STREAM;
+            return 0;
+        }
+    }
+}
+
+int
+pgw_many_send(OpObject *op, size_t mark)
+{
+    op->many_mark = mark;
+    op->many_sent = 0;
+    op->many_savepoint = 0;
+    op->many_describe = op->check_desc;
+    Py_CLEAR(op->many_it);
+    op->many_it = PyObject_GetIter(op->args);
+    if (op->many_it == NULL) {
+        pgc_wbuf_truncate(&op->proto->wb, mark);
+        return -1;
+    }
+    /* an iterator can be consumed once: never retried */
+    op->many_oneshot = op->many_it == op->args;
+    return pump(op);
+}
+
+int
+pgw_many_resume(OpObject *op)
+{
+    if (op->request_done) {
+        /* the connection was lost (its error is the op's) */
+        Py_CLEAR(op->many_it);
+        op->phase = PH_WAIT_RESULT;
+        return 0;
+    }
+    if (op->error != NULL) {
+        /* a server error (it skips the rest until the Sync), or a result
+         * row that did not decode (fetchmany): the batch must not commit */
+        return finish(op, FINISH_FAIL);
+    }
+    if (op->proto->writing_paused) {
+        return 0; /* woken early: still STREAM */
+    }
+    return pump(op);
+}
+
+void
+pgw_many_abandon(OpObject *op)
+{
+    op->many_failed = 0; /* the results are drained in the background */
+    if (op->phase != PH_STREAM || op->request_done) {
+        return;
+    }
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    if (finish(op, FINISH_FAIL) < 0) {
+        PyErr_Clear();
+    }
+    PyErr_Restore(t, v, tb);
+}
+
+int
+pgw_many_own_tag(OpObject *op, PgcView tag)
+{
+    static const char *const tags[] = {"SAVEPOINT", "RELEASE", "ROLLBACK"};
+    if (!op->many_savepoint) {
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+        size_t n = strlen(tags[i]);
+        if (tag.n == n && memcmp(tag.p, tags[i], n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
