@@ -1455,4 +1455,3 @@ async def test_refill_failure_logged_as_asyncpg(kw, conn, caplog):
     assert rec.getMessage() == ("Failed to restore the pool connection "
                                 "floor; retrying")
     assert isinstance(rec.exc_info[1], OSError)
-
