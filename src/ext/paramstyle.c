@@ -137,10 +137,21 @@ pgw_paramstyle_apply(ProtocolObject *p, StmtObject *s)
     return 0;
 }
 
+/* A dict, or what dict() would take as a mapping (it has keys()); the
+ * builtin sequences never (PySequence_Check is true for any class with
+ * __getitem__, Mapping subclasses included, so it cannot tell). */
 static int
 is_mapping(PyObject *o)
 {
-    return PyDict_Check(o) || (PyMapping_Check(o) && !PySequence_Check(o));
+    if (PyDict_Check(o)) {
+        return 1;
+    }
+    if (PyTuple_Check(o) || PyList_Check(o) || PyUnicode_Check(o) ||
+        PyBytes_Check(o) || PyByteArray_Check(o) || !PyMapping_Check(o)) {
+        return 0;
+    }
+    int r = PyObject_HasAttrString(o, "keys");
+    return r;
 }
 
 static void
