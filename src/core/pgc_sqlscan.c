@@ -16,7 +16,8 @@ typedef struct {
     const char *in;
     size_t n;
     unsigned flags;
-    char *out; /* NULL: probe mode (pgc_sqlscan_has_percent) */
+    int probe; /* pgc_sqlscan_has_percent: stop at the first '%' */
+    char *out;
     size_t cap;
     size_t len;
     PgcSqlName *names;
@@ -70,10 +71,10 @@ fail(Scan *s, PgcSqlScanStatus st, size_t pos, const char *msg)
 static PgcSqlScanStatus
 emit(Scan *s, const char *p, size_t k)
 {
-    if (s->out == NULL) {
+    if (s->probe || k == 0) {
         return PGC_SQLSCAN_OK;
     }
-    if (k > s->cap - s->len) {
+    if (s->out == NULL || k > s->cap - s->len) {
         return fail(s, PGC_SQLSCAN_ERR_SPACE, s->len,
                     "output buffer too small");
     }
@@ -376,7 +377,7 @@ scan(Scan *s)
         }
         else if (c == '%') {
             st = emit(s, s->in + plain, i - plain);
-            if (s->out == NULL) {
+            if (s->probe) {
                 s->found_percent = 1;
                 return PGC_SQLSCAN_OK;
             }
@@ -420,6 +421,7 @@ pgc_sqlscan_convert(const char *in, size_t n, unsigned flags, char *out,
     s.in = in;
     s.n = in != NULL ? n : 0;
     s.flags = flags;
+    s.probe = 0;
     s.out = out;
     s.cap = out != NULL ? out_cap : 0;
     s.len = 0;
@@ -427,10 +429,6 @@ pgc_sqlscan_convert(const char *in, size_t n, unsigned flags, char *out,
     s.names_cap = names != NULL ? names_cap : 0;
     s.found_percent = 0;
     s.res = res;
-    if (out == NULL) {
-        static char dummy;
-        s.out = &dummy; /* nothing fits: any output is ERR_SPACE */
-    }
     PgcSqlScanStatus st = scan(&s);
     res->out_len = s.len;
     return st;
@@ -484,6 +482,7 @@ pgc_sqlscan_has_percent(const char *in, size_t n, unsigned flags)
     s.in = in;
     s.n = in != NULL ? n : 0;
     s.flags = flags;
+    s.probe = 1;
     s.out = NULL;
     s.cap = 0;
     s.len = 0;
