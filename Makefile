@@ -98,6 +98,9 @@ ctest-all: core-check ctest ctest-clang ctest-asan ctest-valgrind
 #   fuzz_cert     the certificate DER walker (channel binding)
 #   fuzz_conn     the request engine: a request queue from the first bytes,
 #                 the rest as server bytes in fuzz-chosen chunks
+#   fuzz_sqlscan  the placeholder converter (%s/%(name)s -> $n): identity
+#                 without '%', one $n per placeholder, names inside the
+#                 input, errors at a '%', exact-size output buffers
 #   decoders      every binary decoder of the extension (fuzz_decoders.py;
 #                 smoke: replay of the recorded values + a seeded loop;
 #                 long runs: atheris, see fuzz-decoders below)
@@ -110,7 +113,7 @@ ctest-all: core-check ctest ctest-clang ctest-asan ctest-valgrind
 #                            (tests/fuzz/record_traffic.py; not run in CI)
 # Reproduce a crash: tests/fuzz/build/fuzz_<target> <crash file>
 # ----------------------------------------------------------------------
-FUZZ_TARGETS  = stream errors scram conn cert
+FUZZ_TARGETS  = stream errors scram conn sqlscan cert
 FUZZ_SECONDS ?= 600
 # -max_len per target (the others: 4096)
 FUZZ_MAXLEN   = case $$t in stream) echo 100000;; errors) echo 65536;; \

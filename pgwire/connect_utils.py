@@ -163,6 +163,8 @@ class ClientConfiguration(typing.NamedTuple):
     # the bound on a cancellation: the CancelRequest dial, then the wait for
     # the cancelled query's end before the connection is aborted
     cancel_timeout: float = 5.0
+    # 'numeric' ($n) or 'pyformat' (%s, %(name)s; paramstyle.c)
+    paramstyle: str = 'numeric'
 
 
 # ---------------------------------------------------------------------------
@@ -1162,7 +1164,10 @@ def _positive_float(name, value):
 
 def _validate_config(statement_cache_size, max_cached_statement_lifetime,
                      max_cacheable_statement_size, command_timeout,
-                     cancel_timeout=None):
+                     cancel_timeout=None, paramstyle='numeric'):
+    if paramstyle not in ('numeric', 'pyformat'):
+        raise ValueError(
+            f"paramstyle must be 'numeric' or 'pyformat', got {paramstyle!r}")
     for name, val, types in (
             ("max_cacheable_statement_size", max_cacheable_statement_size,
              (int,)),
@@ -1183,7 +1188,8 @@ def _validate_config(statement_cache_size, max_cached_statement_lifetime,
         max_cached_statement_lifetime=max_cached_statement_lifetime,
         max_cacheable_statement_size=max_cacheable_statement_size,
         cancel_timeout=(5.0 if cancel_timeout is None else
-                        _positive_float("cancel_timeout", cancel_timeout)))
+                        _positive_float("cancel_timeout", cancel_timeout)),
+        paramstyle=paramstyle)
 
 
 def _check_server_settings(server_settings):
@@ -1352,11 +1358,11 @@ def _parse_connect_arguments(*, dsn, host, port, user, password, passfile,
                              max_cacheable_statement_size, command_timeout,
                              krbsrvname=None, gsslib=None,
                              load_balance_hosts=None, tcp=None,
-                             cancel_timeout=None):
+                             cancel_timeout=None, paramstyle='numeric'):
     config = _validate_config(statement_cache_size,
                               max_cached_statement_lifetime,
                               max_cacheable_statement_size, command_timeout,
-                              cancel_timeout)
+                              cancel_timeout, paramstyle)
     _check_server_settings(server_settings)
 
     opts = _Opts()
@@ -1914,8 +1920,14 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
                   keepalives=None, keepalives_idle=None,
                   keepalives_interval=None, keepalives_count=None,
                   tcp_user_timeout=None, require_auth=None,
-                  channel_binding=None, cancel_timeout=None):
+                  channel_binding=None, cancel_timeout=None,
+                  paramstyle='numeric'):
     """Open a connection (asyncpg.connect semantics).
+
+    ``paramstyle``: ``'numeric'`` (the default: asyncpg's ``$1``, ``$2``)
+    or ``'pyformat'`` (``%s`` with positional arguments, ``%(name)s`` with
+    one mapping argument, ``%%`` for a literal ``%``; converted to ``$n``
+    in C, once per cached statement).  See README "Placeholders".
 
     Hosts are tried in order (``load_balance_hosts='random'``: in random
     order, libpq 16); a host that refuses, times out (``connect_timeout``,
@@ -1941,6 +1953,7 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
         max_cached_statement_lifetime=max_cached_statement_lifetime,
         max_cacheable_statement_size=max_cacheable_statement_size,
         command_timeout=command_timeout, cancel_timeout=cancel_timeout,
+        paramstyle=paramstyle,
         krbsrvname=krbsrvname, gsslib=gsslib,
         load_balance_hosts=load_balance_hosts,
         tcp=dict(keepalives=keepalives, keepalives_idle=keepalives_idle,

@@ -605,7 +605,7 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
     from . import connect_utils
 
     def factory():
-        return _pgwire.Protocol(
+        proto = _pgwire.Protocol(
             loop,
             record_class=record_class,
             statement_cache_size=config.statement_cache_size,
@@ -616,6 +616,9 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
             cancel_timeout=config.cancel_timeout,
             name_prefix=os.urandom(6).hex(),
         )
+        if config.paramstyle != 'numeric':
+            _pgwire._set_paramstyle(proto, config.paramstyle)
+        return proto
 
     kw = {}
     if ssl_context is not None:

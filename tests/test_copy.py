@@ -20,6 +20,8 @@ from pgwire import exceptions as exc
 from pgwire._copy import format_copy_options
 from pgwire import _sqlscan
 
+from waiting import wait_until
+
 
 # Under the ASan build (make pytest-asan) freed memory sits in ASan's
 # quarantine, so RSS says nothing about what pgwire keeps: the memory
@@ -730,11 +732,18 @@ async def test_copy_out_backend_killed(conn, conn2):
 
     task = asyncio.ensure_future(conn.copy_from_query(
         "SELECT i FROM generate_series(1, 3000000) i", output=writer))
+    pid = conn.get_server_pid()
     async with asyncio.timeout(10):
         await started.wait()
-        await conn2.fetchval("SELECT pg_terminate_backend($1)",
-                             conn.get_server_pid())
-        await asyncio.shield(conn._protocol.closed_future())
+        await conn2.fetchval("SELECT pg_terminate_backend($1)", pid)
+
+    # While the consumer is blocked, reading may be paused (flow control),
+    # and then the end of the link can only be seen once it resumes: wait
+    # for the backend to be gone, then let the consumer go on.
+    async def gone():
+        return not await conn2.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)
+    await wait_until(gone, 10, f"backend {pid} exited")
     release.set()
     with pytest.raises((exc.AdminShutdownError,
                         exc.ConnectionDoesNotExistError)):

@@ -154,7 +154,9 @@ encode_next(OpObject *op)
     if (item == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
-    PyObject *t = PySequence_Tuple(item);
+    /* %(name)s statements take each mapping whole (paramstyle.c) */
+    PyObject *t = op->stmt->pf_names != NULL ? PyTuple_Pack(1, item)
+                                             : PySequence_Tuple(item);
     Py_DECREF(item);
     if (t == NULL) {
         return -1;

@@ -2,6 +2,7 @@
 #include "state.h"
 #include "record.h"
 #include "ext.h"
+#include "proto.h"
 #include "../codec/codec_dyn.h"
 #include "../core/pgc_auth.h"
 #include "../core/pgc_scram_cache.h"
@@ -320,6 +321,7 @@ static PyMethodDef module_methods[] = {
     {"cert_signature_hash", mod_cert_signature_hash, METH_O,
      "The hash tls-server-end-point uses for a DER certificate, or None."},
     PGW_CODEC_DEBUG_METHODS
+    PGW_PARAMSTYLE_METHODS
     {NULL, NULL, 0, NULL},
 };
 

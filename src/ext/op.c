@@ -259,6 +259,7 @@ pgw_op_on_message(OpObject *op, const PgcMsg *m)
             op_capture_error(op);
             return 0;
         }
+        pgw_paramstyle_hint(op->proto, exc, op->query);
         op->error = exc;
         return 0;
     }
@@ -443,6 +444,10 @@ op_send_prepare(OpObject *op)
     }
     s->explicit_ = op->kind == OP_PREPARE;
     s->ignore_custom = op->ignore_custom;
+    if (p->pyformat && pgw_paramstyle_apply(p, s) < 0) {
+        Py_DECREF(s);
+        return -1;
+    }
     Py_XSETREF(op->stmt, s);
     if (pgw_stmt_write_prepare(p, s) < 0 || pgw_proto_flush(p) < 0) {
         return -1;

@@ -57,6 +57,12 @@ struct StmtObject {
     size_t footprint; /* bytes it holds (query text, description), counted
                          when it is cached */
     StmtObject *lru_prev, *lru_next; /* borrowed links while in_cache */
+    /* paramstyle.c: made on a paramstyle='pyformat' connection (its
+     * query_utf8 is then the converted text), and for %(name)s the names
+     * in $n order (tuple of str; NULL otherwise) */
+    int pyformat;
+    PyObject *pf_names;
+    PyObject *pf_sql; /* str: the converted text, or NULL */
 };
 
 /* ------------------------------------------------------------------ */
@@ -169,6 +175,9 @@ typedef struct {
     int aborted;
     int cleared;  /* tp_clear ran (the cyclic GC breaking a cycle): the
                      references are gone; every entry point refuses */
+    /* paramstyle.c: %s/%(name)s converted to $n; conversions done (tests) */
+    int pyformat;
+    uint64_t pf_conversions;
 } ProtocolObject;
 
 /* ------------------------------------------------------------------ */
@@ -405,5 +414,36 @@ PyObject *pgw_fields_from_msg(const PgwCodecCtx *ctx, PgcView body);
 PyObject *pgw_make_exc(PyObject *cls, const char *fmt, ...);
 PyObject *pgw_fetch_exc(void);
 void pgw_raise_caused(PyObject *cls, PyObject *msg, PyObject *cause);
+
+/* paramstyle.c: paramstyle='pyformat' (%s, %(name)s -> $n) */
+/* Convert s->query (a new statement of a pyformat connection): sets
+ * s->query_utf8, s->pf_sql and s->pf_names.  0, or -1 with an
+ * InterfaceError set (a bad placeholder, with its position). */
+int pgw_paramstyle_apply(ProtocolObject *p, StmtObject *s);
+/* The values of s->pf_names taken from args = (mapping,); new ref, or
+ * NULL with an InterfaceError set (not one mapping, names missing;
+ * extra keys are ignored, as psycopg does). */
+PyObject *pgw_paramstyle_args(StmtObject *s, PyObject *args);
+/* exc came from running `query` on a numeric ($n) connection: if the
+ * query holds %s or %(name)s placeholders, set exc.hint (or, when the
+ * server gave a hint, add a note) naming the paramstyle option.  Never fails (an
+ * error while adding is dropped). */
+void pgw_paramstyle_hint(ProtocolObject *p, PyObject *exc, PyObject *query);
+/* The same for the exception currently set (a client-side error). */
+void pgw_paramstyle_hint_pending(ProtocolObject *p, PyObject *query);
+PyObject *pgw_paramstyle_set(PyObject *mod, PyObject *const *args,
+                             Py_ssize_t nargs);
+PyObject *pgw_paramstyle_count(PyObject *mod, PyObject *proto);
+PyObject *pgw_paramstyle_convert(PyObject *mod, PyObject *const *args,
+                                 Py_ssize_t nargs);
+#define PGW_PARAMSTYLE_METHODS                                              \
+    {"_set_paramstyle", (PyCFunction)(void (*)(void))pgw_paramstyle_set,   \
+     METH_FASTCALL, "_set_paramstyle(protocol, 'numeric'|'pyformat')"},    \
+    {"_paramstyle_conversions", pgw_paramstyle_count, METH_O,              \
+     "Conversions a protocol has made (tests)."},                         \
+    {"_convert_pyformat",                                                  \
+     (PyCFunction)(void (*)(void))pgw_paramstyle_convert, METH_FASTCALL,  \
+     "_convert_pyformat(query, standard_strings=True) -> (text, names)\n" \
+     "(names: None for %s, a tuple for %(name)s)."},
 
 #endif /* PGW_PROTO_H */

@@ -128,6 +128,8 @@ stmt_dealloc(StmtObject *s)
     Py_CLEAR(s->name);
     Py_CLEAR(s->query);
     Py_CLEAR(s->query_utf8);
+    Py_CLEAR(s->pf_names);
+    Py_CLEAR(s->pf_sql);
     stmt_free_arrays(s);
     tp->tp_free((PyObject *)s);
     Py_DECREF(tp);
@@ -785,7 +787,8 @@ stmt_query_text(ProtocolObject *p, StmtObject *s, PgcStr *q,
         PyErr_SetString(s->st->InterfaceError, "statement is closed");
         return -1;
     }
-    q->p = pgw_proto_query_text(p, s->query, s->query_utf8, &n, owner);
+    q->p = pgw_proto_query_text(p, s->pf_sql != NULL ? s->pf_sql : s->query,
+                                s->query_utf8, &n, owner);
     if (q->p == NULL) {
         return -1;
     }
@@ -1027,12 +1030,13 @@ bind_error(ProtocolObject *p, StmtObject *s, PgcStatus rc, size_t mark)
     return -1;
 }
 
-int
-pgw_stmt_write_bind(ProtocolObject *p, StmtObject *s, PyObject *args,
-                    PgcStr portal, int with_results)
+static int
+write_bind(ProtocolObject *p, StmtObject *s, PyObject *args, PgcStr portal,
+           int with_results)
 {
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     if (check_arg_count(s, nargs) < 0) {
+        pgw_paramstyle_hint_pending(p, s->query);
         return -1;
     }
     size_t mark = p->wb.len;
@@ -1054,6 +1058,23 @@ pgw_stmt_write_bind(ProtocolObject *p, StmtObject *s, PyObject *args,
         return bind_error(p, s, rc, mark);
     }
     return 0;
+}
+
+int
+pgw_stmt_write_bind(ProtocolObject *p, StmtObject *s, PyObject *args,
+                    PgcStr portal, int with_results)
+{
+    if (s->pf_names == NULL) {
+        return write_bind(p, s, args, portal, with_results);
+    }
+    /* %(name)s: args is (mapping,) (paramstyle.c) */
+    PyObject *values = pgw_paramstyle_args(s, args);
+    if (values == NULL) {
+        return -1;
+    }
+    int rc = write_bind(p, s, values, portal, with_results);
+    Py_DECREF(values);
+    return rc;
 }
 
 int

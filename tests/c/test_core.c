@@ -90,6 +90,7 @@ main(int argc, char **argv)
     test_scram_cache();
     test_oom();
     test_conn();
+    test_sqlscan();
     printf("core: %ld passed, %ld failed\n", counts.passed, counts.failed);
     return counts.failed ? 1 : 0;
 }

@@ -85,6 +85,7 @@ void test_startup(void);
 void test_scram_cache(void);
 void test_oom(void);
 void test_conn(void);
+void test_sqlscan(void);
 int write_corpus(const char *dir);
 
 #endif /* TEST_UTIL_H */
