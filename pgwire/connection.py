@@ -168,6 +168,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         'serializable', 'repeatable_read', 'read_uncommitted',
         'read_committed' or None (the server default)."""
         from .transaction import Transaction
+        self._check_open()
         return Transaction(self, isolation, readonly, deferrable)
     # -- end transactions ------------------------------------------------
 
@@ -178,8 +179,13 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         (``prefetch`` rows per round trip, default 50) or ``await`` it for
         a :class:`pgwire.cursor.Cursor`."""
         from .cursor import CursorFactory
+        self._check_open()
         return CursorFactory(self, query, None, args, prefetch, timeout,
                              record_class)
+
+    def _check_open(self):
+        if self.is_closed():
+            raise exceptions.InterfaceError('connection is closed')
 
     # -- info ---------------------------------------------------------
     def get_server_version(self):
@@ -230,15 +236,36 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         if timeout is None:
             timeout = 10.0
         try:
-            closed = proto.closed_future()
-            proto.send_terminate()
             async with asyncio.timeout(timeout):
+                if proto.is_busy():
+                    # as asyncpg: a running query is cancelled first (it
+                    # fails with QueryCanceledError), then Terminate
+                    await self._cancel_running_query()
+                closed = proto.closed_future()
+                proto.send_terminate()
                 await asyncio.shield(closed)
         except (Exception, asyncio.CancelledError):
             self.terminate()
             raise
         finally:
             self._cleanup_cancel_tasks()
+
+    async def _cancel_running_query(self):
+        """close() with a query running: send a CancelRequest and wait for
+        the connection to be idle (the query's caller gets the server's
+        answer); close()'s timeout bounds it."""
+        from . import connect_utils
+        proto = self._protocol
+        try:
+            await connect_utils.send_cancel_request(
+                self._cancel_addr(), proto.backend_pid, proto.backend_secret,
+                loop=self._loop, timeout=proto.cancel_timeout)
+        except Exception:
+            return  # could not cancel: Terminate ends it anyway
+        delay = 0.001
+        while proto.is_busy() and not proto.is_closed():
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
     def terminate(self):
         """Close the connection at once (abort the socket)."""
@@ -369,6 +396,15 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         self._cancel_tasks.add(task)
         task.add_done_callback(self._cancel_tasks.discard)
 
+    def _cancel_addr(self):
+        addr = self._addr
+        peer = self._transport.get_extra_info("peername") \
+            if self._transport is not None else None
+        if isinstance(peer, tuple) and len(peer) >= 2 and \
+                isinstance(addr, tuple):
+            addr = (peer[0], peer[1])
+        return addr
+
     async def _cancel_runner(self):
         from . import connect_utils
         proto = self._protocol
@@ -376,12 +412,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         # The address this connection is on, not its host name again: a
         # name with several addresses (round-robin DNS, load_balance_hosts)
         # could send the cancel to another server.
-        addr = self._addr
-        peer = self._transport.get_extra_info("peername") \
-            if self._transport is not None else None
-        if isinstance(peer, tuple) and len(peer) >= 2 and \
-                isinstance(addr, tuple):
-            addr = (peer[0], peer[1])
+        addr = self._cancel_addr()
         try:
             await connect_utils.send_cancel_request(
                 addr, proto.backend_pid, proto.backend_secret,

@@ -96,7 +96,8 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
                                 meth);
     }
     Py_ssize_t column = 0;
-    if (kw.error == NULL && kw.column != NULL) {
+    if (kw.error == NULL && kw.column != NULL &&
+        !PyUnicode_Check(kw.column)) {
         column = PyNumber_AsSsize_t(kw.column, PyExc_IndexError);
         if (column == -1 && PyErr_Occurred()) {
             PyObject *t, *v, *tb;
@@ -118,6 +119,10 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
     PyObject *op = pgw_op_new(c, kind, nargs > 0 ? args[0] : Py_None, qargs,
                               kw.record_class, kw.timeout, column);
     Py_DECREF(qargs);
+    if (op != NULL && kw.column != NULL && PyUnicode_Check(kw.column) &&
+        PyObject_TypeCheck(op, c->st->OpType)) {
+        ((OpObject *)op)->column_name = Py_NewRef(kw.column);
+    }
     if (op != NULL && kw.ignore_custom != NULL) {
         int t = PyObject_IsTrue(kw.ignore_custom);
         if (t < 0) {
@@ -275,12 +280,20 @@ conn_exec_stmt(ConnCoreObject *c, PyObject *const *args, Py_ssize_t nargs)
         }
         return NULL;
     }
-    Py_ssize_t column = PyNumber_AsSsize_t(args[5], PyExc_IndexError);
-    if (column == -1 && PyErr_Occurred()) {
-        return NULL;
+    int by_name = PyUnicode_Check(args[5]);
+    Py_ssize_t column = 0;
+    if (!by_name) {
+        column = PyNumber_AsSsize_t(args[5], PyExc_IndexError);
+        if (column == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
     }
-    return stmt_op(c, (OpKind)kind, (StmtObject *)args[0], args[2], args[4],
-                   args[3], column);
+    PyObject *op = stmt_op(c, (OpKind)kind, (StmtObject *)args[0], args[2],
+                           args[4], args[3], column);
+    if (op != NULL && by_name && PyObject_TypeCheck(op, c->st->OpType)) {
+        ((OpObject *)op)->column_name = Py_NewRef(args[5]);
+    }
+    return op;
 }
 
 /* _cursor_exec(stmt, portal: bytes, args: tuple|None, max_rows, timeout,

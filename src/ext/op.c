@@ -295,7 +295,27 @@ void
 pgw_op_on_lost(OpObject *op, PyObject *exc)
 {
     op->request_done = 1;
-    if (exc != NULL && exc != Py_None) {
+    if (op->error != NULL &&
+        PyObject_TypeCheck(op->error, (PyTypeObject *)op->st->PostgresError) &&
+        !PyObject_TypeCheck(op->error,
+                            (PyTypeObject *)op->st->ConnectionDoesNotExistError)) {
+        /* The server reported an error (FATAL: pg_terminate_backend,
+         * shutdown) and closed the connection before ReadyForQuery: the
+         * request failed because the connection is gone, as asyncpg says;
+         * the server's error stays reachable as __cause__. */
+        PyObject *wrapped = pgw_make_exc(
+            op->st->ConnectionDoesNotExistError,
+            "connection was closed in the middle of operation: %S",
+            op->error);
+        if (wrapped == NULL) {
+            PyErr_WriteUnraisable((PyObject *)op);
+        }
+        else {
+            PyException_SetCause(wrapped, op->error); /* steals */
+            op->error = wrapped;
+        }
+    }
+    else if (exc != NULL && exc != Py_None) {
         op_set_error(op, exc);
     }
     pgw_op_wake(op);
@@ -460,12 +480,17 @@ op_acquire(OpObject *op)
 {
     ProtocolObject *p = op->proto;
     if (p->state != PS_READY || p->aborted) {
-        if (p->last_fatal != NULL && p->state == PS_CLOSED) {
-            op_set_error(op, p->last_fatal);
-            op_raise_error(op);
-            return -1;
-        }
+        /* as asyncpg: whatever ended it, a closed connection says so; why
+         * it ended (a server FATAL, a protocol error) is the cause */
         PyErr_SetString(op->st->InterfaceError, "connection is closed");
+        if (p->last_fatal != NULL) {
+            PyObject *e = pgw_fetch_exc();
+            if (e != NULL) {
+                PyException_SetCause(e, Py_NewRef(p->last_fatal));
+                PyErr_SetObject((PyObject *)Py_TYPE(e), e);
+                Py_DECREF(e);
+            }
+        }
         return -1;
     }
     if (p->cur == NULL && p->cancel == CANCEL_NONE) {
@@ -567,6 +592,9 @@ op_fetchval_result(OpObject *op)
         Py_RETURN_NONE;
     }
     RecordObject *r = (RecordObject *)PyList_GET_ITEM(op->rows, 0);
+    if (op->column_name != NULL) {
+        return PyObject_GetItem((PyObject *)r, op->column_name);
+    }
     Py_ssize_t col = op->column;
     if (col < 0 || col >= Py_SIZE(r)) {
         PyErr_SetString(PyExc_IndexError, "the index is out of range");
@@ -1196,6 +1224,7 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->args = Py_XNewRef(args);
     op->record_class = NULL;
     op->column = column;
+    op->column_name = NULL;
     op->fut = op->timer = NULL;
     op->armed = op->awaiting = 0;
     op->stmt = NULL;
@@ -1241,6 +1270,10 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
                 "record_class is expected to be a subclass of pgwire.Record, "
                 "got %R",
                 record_class);
+        }
+        else if (pgw_record_class_redefines_init(st,
+                                                 (PyTypeObject *)record_class)) {
+            op->pending_exc = pgw_fetch_exc();
         }
         else {
             rc = (PyTypeObject *)record_class;
@@ -1294,6 +1327,7 @@ op_traverse(OpObject *op, visitproc visit, void *arg)
     Py_VISIT(op->query);
     Py_VISIT(op->args);
     Py_VISIT(op->record_class);
+    Py_VISIT(op->column_name);
     Py_VISIT(op->fut);
     Py_VISIT(op->timer);
     Py_VISIT(op->stmt);
@@ -1315,6 +1349,7 @@ op_clear(OpObject *op)
     Py_CLEAR(op->query);
     Py_CLEAR(op->args);
     Py_CLEAR(op->record_class);
+    Py_CLEAR(op->column_name);
     Py_CLEAR(op->fut);
     Py_CLEAR(op->timer);
     Py_CLEAR(op->stmt);

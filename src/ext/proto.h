@@ -220,6 +220,7 @@ struct OpObject {
     PyObject *args;       /* tuple (or the sequence of tuples for *many) */
     PyTypeObject *record_class;
     Py_ssize_t column;    /* fetchval */
+    PyObject *column_name; /* fetchval(column='name'): str, or NULL */
     double timeout;       /* < 0: none */
     PyObject *fut;        /* the future being waited on */
     int armed;            /* fut is ours (op_yield) and not yet resolved by

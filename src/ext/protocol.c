@@ -1349,14 +1349,13 @@ proto_send_terminate(ProtocolObject *p, PyObject *Py_UNUSED(a))
     if (pgc_build_terminate(&p->wb) != PGC_OK) {
         return PyErr_NoMemory();
     }
+    /* The transport stays open: the server closes its end on Terminate
+     * and eof_received lets the transport close then (close() bounds the
+     * wait), so a link that stopped answering is noticed, as asyncpg
+     * does. */
     if (pgw_proto_flush(p) < 0) {
         return NULL;
     }
-    PyObject *r = PyObject_CallMethodNoArgs(p->transport, p->st->str_close);
-    if (r == NULL) {
-        return NULL;
-    }
-    Py_DECREF(r);
     Py_RETURN_NONE;
 }
 
@@ -1369,7 +1368,9 @@ proto_abort(ProtocolObject *p, PyObject *Py_UNUSED(a))
     }
     if (p->state != PS_CLOSED) {
         pgw_proto_fatal(p, pgw_make_exc(p->st->ConnectionDoesNotExistError,
-                                        "connection was terminated"));
+                                        "connection was closed in the middle "
+                                        "of operation: terminated by the "
+                                        "client"));
     }
     Py_RETURN_NONE;
 }
@@ -1541,6 +1542,9 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         !PyType_IsSubtype((PyTypeObject *)rc, st->RecordType)) {
         PyErr_SetString(st->InterfaceError,
                         "record_class must be a subclass of pgwire.Record");
+        return NULL;
+    }
+    if (pgw_record_class_redefines_init(st, (PyTypeObject *)rc)) {
         return NULL;
     }
     double cmd_timeout = float_arg(ct, -1.0);
