@@ -123,6 +123,8 @@ typedef struct {
     /* requests: at most one in flight (pipelining comes later) */
     OpObject *cur;        /* strong */
     int cur_discard;      /* the current request's results are dropped */
+    Py_ssize_t bind_seqno; /* executemany: index of the argument sequence
+                              being encoded (error messages), else -1 */
     CancelState cancel;
     OpObject *drain_waiter; /* strong: the op waiting for the drain */
     PyObject *drain_timer;
@@ -259,6 +261,7 @@ struct OpObject {
     Py_ssize_t copy_nrec; /* records encoded so far */
     /* executemany/fetchmany streaming (many.c) */
     PyObject *many_it;    /* iterator over the argument tuples */
+    Py_ssize_t many_index; /* index of the next element of many_it */
     size_t many_mark;     /* write-buffer offset where the batch starts */
     int many_sent;        /* a first chunk was written */
     int many_savepoint;   /* the batch runs under our savepoint */

@@ -1570,6 +1570,7 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     p->loop = Py_NewRef(loop);
     p->record_class = (PyTypeObject *)Py_NewRef(rc);
     p->cache_max = csize < 0 ? 0 : csize;
+    p->bind_seqno = -1;
     p->cache_lifetime = clife;
     p->cache_max_query = cmaxq;
     p->command_timeout = cmd_timeout;
