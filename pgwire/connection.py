@@ -74,15 +74,26 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
                       record_class=None):
         """Create a :class:`PreparedStatement` for ``query``.
 
-        With the statement cache on, the statement is named and shared with
-        the cache; with ``statement_cache_size=0`` it is the unnamed
-        statement, parsed again (in the same round trip) at each execution.
+        The query is parsed afresh (as asyncpg does), whatever the cache
+        holds.  With the statement cache on, the statement is named and
+        replaces the cached one for the same text; with
+        ``statement_cache_size=0`` it is the unnamed statement, parsed again
+        (in the same round trip) at each execution.
         """
         from .prepared_stmt import PreparedStatement
+        # one deadline for Parse/Describe and the type lookup
+        deadline = None
+        if isinstance(timeout, (int, float)) and \
+                not isinstance(timeout, bool) and timeout > 0:
+            deadline = self._loop.time() + timeout
         state = await self._prepare(query, name=name, timeout=timeout)
         # claim it before anything else can evict it from the cache
         self._protocol.acquire_statement(state)
         try:
+            if deadline is not None:
+                timeout = deadline - self._loop.time()
+                if timeout <= 0:
+                    raise asyncio.TimeoutError
             types = await self._describe_oids(
                 state.param_oids + state.column_oids, timeout)
         except BaseException:

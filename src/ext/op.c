@@ -311,6 +311,10 @@ pgw_op_on_lost(OpObject *op, PyObject *exc)
             PyErr_WriteUnraisable((PyObject *)op);
         }
         else {
+            if (op->proto != NULL && op->proto->last_fatal == NULL) {
+                /* why later calls find the connection closed */
+                op->proto->last_fatal = Py_NewRef(op->error);
+            }
             PyException_SetCause(wrapped, op->error); /* steals */
             op->error = wrapped;
         }
@@ -561,7 +565,10 @@ op_start(OpObject *op)
         return op_send_simple(op) < 0 ? -1 : 1;
     }
     StmtObject *s = NULL;
-    if (op->stmt_name == NULL) {
+    /* prepare() parses afresh, as asyncpg does (a table dropped and
+     * created again by another session is seen); the new statement then
+     * replaces the cached one */
+    if (op->stmt_name == NULL && op->kind != OP_PREPARE) {
         s = op->proto->cache_max > 0 ? pgw_cache_get(op->proto, op->query)
                                      : pgw_unnamed_get(op->proto, op->query);
     }

@@ -588,6 +588,17 @@ pgw_cache_put(ProtocolObject *p, StmtObject *s)
     if (p->cache_max == 0 || PyBytes_GET_SIZE(s->name) == 0) {
         return 0;
     }
+    /* prepare() parses afresh: its statement replaces the cached one */
+    PyObject *old = PyDict_GetItemWithError(p->stmt_cache, s->query);
+    if (old == (PyObject *)s) {
+        return 0;
+    }
+    if (old == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    if (old != NULL && cache_evict(p, (StmtObject *)old) < 0) {
+        return -1;
+    }
     if (PyDict_SetItem(p->stmt_cache, s->query, (PyObject *)s) < 0) {
         return -1;
     }
