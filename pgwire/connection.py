@@ -74,9 +74,10 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
                       record_class=None):
         """Create a :class:`PreparedStatement` for ``query``.
 
-        The query is parsed afresh (as asyncpg does), whatever the cache
-        holds.  With the statement cache on, the statement is named and
-        replaces the cached one for the same text; with
+        The query is parsed afresh (as asyncpg does), whatever the
+        statement cache holds, and the statement is kept out of the cache.
+        With the statement cache on, it is a named statement, closed on the
+        server once no PreparedStatement uses it; with
         ``statement_cache_size=0`` it is the unnamed statement, parsed again
         (in the same round trip) at each execution.
         """
@@ -86,7 +87,8 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         if isinstance(timeout, (int, float)) and \
                 not isinstance(timeout, bool) and timeout > 0:
             deadline = self._loop.time() + timeout
-        state = await self._prepare(query, name=name, timeout=timeout)
+        state = await self._prepare(query, name=name, timeout=timeout,
+                                    fresh=True)
         # claim it before anything else can evict it from the cache
         self._protocol.acquire_statement(state)
         try:

@@ -369,10 +369,9 @@ async def test_prepare_parses_afresh(conn, conn2):
         s2 = await conn.prepare(q)
         assert s2.get_name() != s1.get_name()
         assert [tuple(r) for r in await s2.fetch()] == [(2, "x")]
-        # the fresh statement replaced the cached one: fetch() sees it too
-        cached = conn._protocol.statement_cache_len
+        # prepare() left the cache alone; fetch() re-prepares its stale
+        # statement transparently
         assert [tuple(r) for r in await conn.fetch(q)] == [(2, "x")]
-        assert conn._protocol.statement_cache_len == cached
         # the statement s1 wraps is stale but still its own
         with pytest.raises(pgwire.exceptions.PostgresError):
             await s1.fetch()
@@ -403,3 +402,24 @@ async def test_max_cacheable_statement_size(cluster):
 async def test_cache_option_validation(cluster, kw, err):
     with pytest.raises(err):
         await pgwire.connect(**cluster.connect_kwargs(), **kw)
+
+
+async def test_prepare_keeps_out_of_the_cache(conn):
+    """prepare()'s statement is not the cache's: it neither fills nor
+    replaces a cache entry, and is closed on the server once dropped."""
+    q = "SELECT $1::int + 100"
+    assert await conn.fetchval(q, 1) == 101
+    async with conn.transaction():
+        cur = await conn.cursor(q, 2)  # uses the cached statement
+        stmt = await conn.prepare(q)
+        assert await stmt.fetchval(3) == 103
+        assert (await cur.fetchrow())[0] == 102
+    name = stmt.get_name()
+    assert name
+    del stmt
+    import gc
+    gc.collect()
+    await conn.fetchval("SELECT 1")  # carries the Close
+    assert await conn.fetchval(
+        "SELECT count(*) FROM pg_prepared_statements WHERE name = $1",
+        name) == 0

@@ -211,14 +211,17 @@ conn_fetchmany(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
                         KW_TIMEOUT | KW_RECORD_CLASS, args, nargsf, kwnames);
 }
 
-/* _prepare(query, name=None, timeout=None) -> awaitable Statement */
+/* _prepare(query, name=None, timeout=None, fresh=False) -> awaitable
+ * Statement; fresh: parse even if the cache has the text, and keep the
+ * statement out of the cache (Connection.prepare(), as asyncpg). */
 static PyObject *
 conn_prepare(ConnCoreObject *c, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"query", "name", "timeout", NULL};
+    static char *kwlist[] = {"query", "name", "timeout", "fresh", NULL};
     PyObject *query, *name = Py_None, *timeout = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OO:_prepare", kwlist,
-                                     &query, &name, &timeout)) {
+    int fresh = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OOp:_prepare", kwlist,
+                                     &query, &name, &timeout, &fresh)) {
         return NULL;
     }
     PyObject *empty = PyTuple_New(0);
@@ -227,6 +230,9 @@ conn_prepare(ConnCoreObject *c, PyObject *args, PyObject *kwds)
     }
     PyObject *op = pgw_op_new(c, OP_PREPARE, query, empty, NULL, timeout, 0);
     Py_DECREF(empty);
+    if (op != NULL && PyObject_TypeCheck(op, c->st->OpType)) {
+        ((OpObject *)op)->fresh = fresh;
+    }
     if (op == NULL || name == Py_None) {
         return op;
     }

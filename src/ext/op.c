@@ -565,10 +565,9 @@ op_start(OpObject *op)
         return op_send_simple(op) < 0 ? -1 : 1;
     }
     StmtObject *s = NULL;
-    /* prepare() parses afresh, as asyncpg does (a table dropped and
-     * created again by another session is seen); the new statement then
-     * replaces the cached one */
-    if (op->stmt_name == NULL && op->kind != OP_PREPARE) {
+    /* Connection.prepare() parses afresh, as asyncpg does (a table
+     * dropped and created again by another session is seen) */
+    if (op->stmt_name == NULL && !op->fresh) {
         s = op->proto->cache_max > 0 ? pgw_cache_get(op->proto, op->query)
                                      : pgw_unnamed_get(op->proto, op->query);
     }
@@ -760,7 +759,7 @@ static int
 op_after_resolve(OpObject *op)
 {
     ProtocolObject *p = op->proto;
-    if (op->stmt_name == NULL) {
+    if (op->stmt_name == NULL && !op->fresh) {
         int rc = PyBytes_GET_SIZE(op->stmt->name) > 0
                      ? pgw_cache_put(p, op->stmt)
                      : pgw_unnamed_put(p, op->stmt);
@@ -1232,6 +1231,7 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->record_class = NULL;
     op->column = column;
     op->column_name = NULL;
+    op->fresh = 0;
     op->fut = op->timer = NULL;
     op->armed = op->awaiting = 0;
     op->stmt = NULL;

@@ -223,6 +223,8 @@ struct OpObject {
     PyTypeObject *record_class;
     Py_ssize_t column;    /* fetchval */
     PyObject *column_name; /* fetchval(column='name'): str, or NULL */
+    int fresh;            /* OP_PREPARE: parse afresh, keep out of the
+                             statement cache (Connection.prepare()) */
     double timeout;       /* < 0: none */
     PyObject *fut;        /* the future being waited on */
     int armed;            /* fut is ours (op_yield) and not yet resolved by

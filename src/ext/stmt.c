@@ -588,7 +588,8 @@ pgw_cache_put(ProtocolObject *p, StmtObject *s)
     if (p->cache_max == 0 || PyBytes_GET_SIZE(s->name) == 0) {
         return 0;
     }
-    /* prepare() parses afresh: its statement replaces the cached one */
+    /* a statement of the same text already cached (re-prepared after
+     * invalidation) is replaced, not counted twice */
     PyObject *old = PyDict_GetItemWithError(p->stmt_cache, s->query);
     if (old == (PyObject *)s) {
         return 0;
