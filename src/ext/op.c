@@ -33,6 +33,8 @@ op_cancel_timer(OpObject *op)
     }
 }
 
+static int many_server_error(OpObject *op, const PgcMsg *m);
+
 static int
 op_start_timer(OpObject *op)
 {
@@ -251,6 +253,9 @@ pgw_op_on_message(OpObject *op, const PgcMsg *m)
         Py_XSETREF(op->status, PyUnicode_FromString(""));
         return op->status ? 0 : -1;
     case PGC_MSG_ERROR: {
+        if (op->error != NULL && op->many_failed) {
+            return many_server_error(op, m);
+        }
         if (op->error != NULL) {
             return 0;
         }
@@ -323,6 +328,35 @@ pgw_op_on_lost(OpObject *op, PyObject *exc)
         op_set_error(op, exc);
     }
     pgw_op_wake(op);
+}
+
+/* executemany failed on the client (a value that does not encode, a
+ * generator that raises) after part of its batch went out, and the server
+ * reports an error too.  Either it refused the portal we executed to abort
+ * the batch (34000: the client's error stands), or it failed on a row sent
+ * before the client's failure: as asyncpg, the server's error wins (the
+ * client's stays reachable as __context__). */
+static int
+many_server_error(OpObject *op, const PgcMsg *m)
+{
+    PyObject *exc = pgw_error_from_msg(op->st, &op->proto->codec, m->body,
+                                       op->query);
+    if (exc == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *state = PyObject_GetAttrString(exc, "sqlstate");
+    int ours = state != NULL && PyUnicode_Check(state) &&
+               PyUnicode_CompareWithASCIIString(state, "34000") == 0;
+    Py_XDECREF(state);
+    PyErr_Clear();
+    if (ours) {
+        Py_DECREF(exc);
+        return 0;
+    }
+    PyException_SetContext(exc, op->error); /* steals */
+    op->error = exc;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
