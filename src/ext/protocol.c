@@ -1540,8 +1540,10 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     if (!PyType_Check(rc) ||
         !PyType_IsSubtype((PyTypeObject *)rc, st->RecordType)) {
-        PyErr_SetString(st->InterfaceError,
-                        "record_class must be a subclass of pgwire.Record");
+        PyErr_Format(st->InterfaceError,
+                     "record_class is expected to be a subclass of "
+                     "pgwire.Record, got %R",
+                     rc);
         return NULL;
     }
     if (pgw_record_class_redefines_init(st, (PyTypeObject *)rc)) {
