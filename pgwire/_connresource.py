@@ -8,6 +8,8 @@ changed.  A connection outside a pool never has the attribute (0).
 Not public API.
 """
 
+import functools
+
 from . import exceptions
 
 
@@ -23,3 +25,17 @@ def check(conn, mark, owner, meth):
         raise exceptions.InterfaceError(
             "cannot call {}.{}(): the underlying connection has been "
             "released back to the pool".format(owner, meth))
+
+
+def guarded(meth):
+    """Decorate a coroutine method of a resource (which has
+    ``_check_released(name)``) so that the release check happens when it
+    is called, not when the coroutine is awaited, as in asyncpg."""
+    name = meth.__name__
+
+    @functools.wraps(meth)
+    def call(self, *args, **kwargs):
+        self._check_released(name)
+        return meth(self, *args, **kwargs)
+
+    return call

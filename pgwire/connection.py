@@ -291,22 +291,37 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
                 t.cancel()
 
     # -- callbacks from the C protocol ----------------------------------
+    # A connection acquired from a pool has its PoolConnectionProxy here
+    # (set by the pool while it is handed out): listeners are called with
+    # what the user holds, the proxy, as in asyncpg.
+    _proxy = None
+
+    def _unwrap(self):
+        proxy = self._proxy
+        return self if proxy is None else proxy
+
     def _on_notice(self, fields):
         msg = exceptions._log_message_from_fields(fields) \
             if hasattr(exceptions, "_log_message_from_fields") else fields
         self._log_messages.append(msg)
-        for cb in list(self._log_listeners):
-            self._call_listener(cb, self, msg)
+        if self._log_listeners:
+            con = self._unwrap()
+            for cb in list(self._log_listeners):
+                self._call_listener(cb, con, msg)
 
     def _on_notification(self, pid, channel, payload):
-        for cb in list(self._notification_listeners.get(channel, ())):
-            self._call_listener(cb, self, pid, channel, payload)
+        listeners = self._notification_listeners.get(channel)
+        if listeners:
+            con = self._unwrap()
+            for cb in list(listeners):
+                self._call_listener(cb, con, pid, channel, payload)
 
     def _on_connection_lost(self, exc):
         listeners, self._termination_listeners = \
             self._termination_listeners, []
+        con = self._unwrap()
         for cb in listeners:
-            self._call_listener(cb, self)
+            self._call_listener(cb, con)
 
     def _call_listener(self, cb, *args):
         if asyncio.iscoroutinefunction(cb):

@@ -173,16 +173,19 @@ class Cursor(_BaseCursor):
         if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
             raise exceptions.InterfaceError("n must be greater than zero")
 
+    @_connresource.guarded
     async def fetch(self, n, *, timeout=None):
         """Return up to ``n`` next rows."""
         self._check_n(n)
         return await self._exec(n, timeout)
 
+    @_connresource.guarded
     async def fetchrow(self, *, timeout=None):
         """Return the next row, or None."""
         rows = await self._exec(1, timeout)
         return rows[0] if rows else None
 
+    @_connresource.guarded
     async def forward(self, n, *, timeout=None):
         """Skip over the next ``n`` rows; return how many were skipped."""
         self._check_n(n)

@@ -125,7 +125,8 @@ class PoolConnectionProxy:
             self._con, id(self))
 
 
-def _proxy_method(name, doc):
+def _proxy_method(name, wrapped):
+    doc = getattr(wrapped, "__doc__", None)
     def method(self, *args, **kwargs):
         con = self._con
         if con is None:
@@ -135,6 +136,9 @@ def _proxy_method(name, doc):
     method.__name__ = name
     method.__qualname__ = "PoolConnectionProxy." + name
     method.__doc__ = doc
+    # inspect.signature() gives Connection's signature (as asyncpg's
+    # functools.wraps does)
+    method.__wrapped__ = wrapped
     return method
 
 
@@ -148,8 +152,7 @@ def _add_proxy_methods():
             continue
         attr = getattr(Connection, name, None)
         if callable(attr):
-            setattr(PoolConnectionProxy, name, _proxy_method(
-                name, getattr(attr, "__doc__", None)))
+            setattr(PoolConnectionProxy, name, _proxy_method(name, attr))
 
 
 _add_proxy_methods()
@@ -192,6 +195,14 @@ class _Holder:
         return "<_Holder {} {!r}>".format(self.state, self.conn)
 
 
+def _class_name(cls):
+    """``module.Name`` (just ``Name`` for a builtin), as asyncpg words
+    the connect callback's type error."""
+    if cls.__module__ == "builtins":
+        return cls.__name__
+    return "{}.{}".format(cls.__module__, cls.__name__)
+
+
 def _check_number(name, value, *, minimum, allow_equal):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError("{} is expected to be a number, got {!r}".format(
@@ -216,6 +227,7 @@ class Pool:
     """
 
     def __init__(self, *connect_args,
+                 init_size=None,
                  min_size=10,
                  max_size=10,
                  max_queries=50000,
@@ -237,6 +249,15 @@ class Pool:
                 "min_size is expected to be greater or equal to zero")
         if min_size > max_size:
             raise ValueError("min_size is greater than max_size")
+        if init_size is None:
+            init_size = min_size
+        if init_size < 0:
+            raise ValueError(
+                "init_size is expected to be greater or equal to zero")
+        if init_size > max_size:
+            raise ValueError("init_size is greater than max_size")
+        if init_size < min_size:
+            raise ValueError("init_size is smaller than min_size")
         if max_queries <= 0:
             raise ValueError(
                 "max_queries is expected to be greater than zero")
@@ -260,6 +281,7 @@ class Pool:
                           allow_equal=True)
 
         self._loop = loop
+        self._init_size = init_size
         self._min_size = min_size
         self._max_size = max_size
         self._max_queries = max_queries
@@ -322,7 +344,7 @@ class Pool:
             if self._loop is None:
                 self._loop = asyncio.get_running_loop()
             try:
-                await self._open_min_size()
+                await self._open_init_size()
             except BaseException:
                 for holder in list(self._all):
                     self._forget(holder, graceful=False)
@@ -333,15 +355,15 @@ class Pool:
         finally:
             self._initializing = False
 
-    async def _open_min_size(self):
+    async def _open_init_size(self):
         """The first connection alone (its error, if any, is the one to
-        report), then the rest of min_size together."""
-        if self._min_size == 0:
+        report), then the rest of init_size together."""
+        if self._init_size == 0:
             return
         await self._open_idle()
-        if self._min_size > 1:
+        if self._init_size > 1:
             results = await asyncio.gather(
-                *(self._open_idle() for _ in range(self._min_size - 1)),
+                *(self._open_idle() for _ in range(self._init_size - 1)),
                 return_exceptions=True)
             for r in results:
                 if isinstance(r, BaseException):
@@ -367,7 +389,14 @@ class Pool:
         """The number of open connections (idle or in use)."""
         return len(self._all)
 
+    def get_init_size(self):
+        """The number of connections opened when the pool is initialised
+        (``init_size``; it defaults to ``min_size``)."""
+        return self._init_size
+
     def get_min_size(self):
+        """The connection floor: the pool refills to ``min_size`` in the
+        background when connections close."""
         return self._min_size
 
     def get_max_size(self):
@@ -419,6 +448,7 @@ class Pool:
         proxy = holder.proxy
         if proxy is None:
             proxy = holder.proxy = PoolConnectionProxy(holder, holder.conn)
+            holder.conn._proxy = proxy
         return proxy
 
     def _check_usable(self):
@@ -477,12 +507,34 @@ class Pool:
                 self._hand_out(holder, timeout)
                 if self._setup is not None:
                     touched = True
-                    await self._setup(self._proxy_for(holder))
+                    proxy = self._proxy_for(holder)
+                    try:
+                        await self._setup(proxy)
+                    except BaseException:
+                        ticket = None
+                        await self._close_after_setup(holder)
+                        raise
                 return holder
         except BaseException:
             if ticket is not None:
                 self._give_back(ticket, touched)
             raise
+
+    async def _close_after_setup(self, holder):
+        """``setup`` failed: as asyncpg, the connection is closed (the
+        connection may not be safe to reuse; a new one is opened on the
+        next acquire) before the error reaches the acquirer, and the proxy
+        ``setup`` was given stays on the closed connection (its calls fail
+        with "connection is closed", ``is_closed()`` is true)."""
+        conn = holder.conn
+        holder.proxy = None
+        conn._proxy = None
+        try:
+            await conn.close(timeout=_CLOSE_TIMEOUT)
+        except BaseException:
+            pass  # close() terminated it
+        finally:
+            self._discard(holder, graceful=False)
 
     async def _wait_ticket(self):
         """Take a ticket now if nobody is waiting, else queue (FIFO)."""
@@ -615,8 +667,9 @@ class Pool:
             if not isinstance(conn, self._connection_class):
                 raise exceptions.InterfaceError(
                     "expected pool connect callback to return an instance "
-                    "of {!r}, got {!r}".format(self._connection_class,
-                                               conn))
+                    "of '{}', got '{}'".format(
+                        _class_name(self._connection_class),
+                        _class_name(type(conn))))
             conn._join_pool_types(self._types)
             if self._init is not None:
                 await self._init(conn)
@@ -746,10 +799,11 @@ class Pool:
     def _detach(self, holder):
         """Invalidate the proxy and everything made through it."""
         proxy = holder.proxy
+        conn = holder.conn
         if proxy is not None:
             holder.proxy = None
             proxy._con = None
-        conn = holder.conn
+            conn._proxy = None
         conn._pool_release_ctr = getattr(conn, "_pool_release_ctr", 0) + 1
 
     def _put_idle(self, holder, since=None):
@@ -841,8 +895,16 @@ class Pool:
             return
         if self._refill_task is None and \
                 len(self._all) + self._opening < self._min_size:
-            self._refill_task = self._loop.create_task(self._refill())
-            self._track(self._refill_task)
+            task = self._refill_task = self._loop.create_task(self._refill())
+            self._track(task)
+            # a task cancelled before its first step never runs _refill's
+            # finally: forget it here too, or close() would wait for it
+            task.add_done_callback(self._refill_done)
+
+    def _refill_done(self, task):
+        if self._refill_task is task:
+            self._refill_task = None
+            self._notify()
 
     async def _refill(self):
         backoff = 0.0
@@ -851,7 +913,7 @@ class Pool:
                     len(self._all) + self._opening < self._min_size:
                 try:
                     await self._open_idle()
-                except Exception as e:
+                except Exception:
                     if self._closing or self._closed:
                         return
                     lo, hi = self._refill_backoff
@@ -860,9 +922,11 @@ class Pool:
                     # the pools of many processes that lost the same
                     # server do not all dial it again at the same instants
                     delay = random.uniform(backoff / 2, backoff)
-                    logger.warning("pgwire pool: could not open a "
-                                   "connection (%r); retrying in %.2f s",
-                                   e, delay)
+                    # asyncpg's message, with the error as exc_info
+                    logger.warning("Failed to restore the pool connection "
+                                   "floor; retrying", exc_info=True)
+                    logger.debug("pgwire pool: next connect attempt in "
+                                 "%.2f s", delay)
                     await asyncio.sleep(delay)
                 else:
                     backoff = 0.0
@@ -999,48 +1063,98 @@ class Pool:
         finally:
             await self._release_holder(holder, None, uncertain)
 
-    async def execute(self, query, *args, **kwargs):
-        """:meth:`Connection.execute` on a connection of the pool."""
-        return await self._run("execute", (query,) + args, kwargs)
+    # Same signatures as Connection's; the docstrings are Connection's
+    # too (set below the class).
+    async def execute(self, /, query, *args, timeout=None):
+        return await self._run("execute", (query,) + args,
+                               {"timeout": timeout})
 
-    async def executemany(self, command, args, **kwargs):
-        """:meth:`Connection.executemany` on a connection of the pool."""
-        return await self._run("executemany", (command, args), kwargs)
+    async def executemany(self, /, command, args, *, timeout=None):
+        return await self._run("executemany", (command, args),
+                               {"timeout": timeout})
 
-    async def fetch(self, query, *args, **kwargs):
-        """:meth:`Connection.fetch` on a connection of the pool."""
-        return await self._run("fetch", (query,) + args, kwargs)
+    async def fetch(self, /, query, *args, timeout=None, record_class=None):
+        return await self._run("fetch", (query,) + args,
+                               {"timeout": timeout,
+                                "record_class": record_class})
 
-    async def fetchrow(self, query, *args, **kwargs):
-        """:meth:`Connection.fetchrow` on a connection of the pool."""
-        return await self._run("fetchrow", (query,) + args, kwargs)
+    async def fetchrow(self, /, query, *args, timeout=None,
+                       record_class=None):
+        return await self._run("fetchrow", (query,) + args,
+                               {"timeout": timeout,
+                                "record_class": record_class})
 
-    async def fetchval(self, query, *args, **kwargs):
-        """:meth:`Connection.fetchval` on a connection of the pool."""
-        return await self._run("fetchval", (query,) + args, kwargs)
+    async def fetchval(self, /, query, *args, column=0, timeout=None):
+        return await self._run("fetchval", (query,) + args,
+                               {"column": column, "timeout": timeout})
 
-    async def fetchmany(self, query, args, **kwargs):
-        """:meth:`Connection.fetchmany` on a connection of the pool."""
-        return await self._run("fetchmany", (query, args), kwargs)
+    async def fetchmany(self, /, query, args, *, timeout=None,
+                        record_class=None):
+        return await self._run("fetchmany", (query, args),
+                               {"timeout": timeout,
+                                "record_class": record_class})
 
-    async def copy_from_table(self, *args, **kwargs):
-        """:meth:`Connection.copy_from_table` on a connection of the
-        pool."""
-        return await self._run("copy_from_table", args, kwargs)
+    async def copy_from_table(self, table_name, *, output, columns=None,
+                              schema_name=None, timeout=None, format=None,
+                              oids=None, delimiter=None, null=None,
+                              header=None, quote=None, escape=None,
+                              force_quote=None, encoding=None):
+        return await self._run("copy_from_table", (table_name,), dict(
+            output=output, columns=columns, schema_name=schema_name,
+            timeout=timeout, format=format, oids=oids,
+            delimiter=delimiter, null=null, header=header, quote=quote,
+            escape=escape, force_quote=force_quote, encoding=encoding))
 
-    async def copy_from_query(self, *args, **kwargs):
-        """:meth:`Connection.copy_from_query` on a connection of the
-        pool."""
-        return await self._run("copy_from_query", args, kwargs)
+    async def copy_from_query(self, query, *args, output, timeout=None,
+                              format=None, oids=None, delimiter=None,
+                              null=None, header=None, quote=None,
+                              escape=None, force_quote=None,
+                              encoding=None):
+        return await self._run("copy_from_query", (query,) + args, dict(
+            output=output, timeout=timeout, format=format, oids=oids,
+            delimiter=delimiter, null=null, header=header, quote=quote,
+            escape=escape, force_quote=force_quote, encoding=encoding))
 
-    async def copy_to_table(self, *args, **kwargs):
-        """:meth:`Connection.copy_to_table` on a connection of the pool."""
-        return await self._run("copy_to_table", args, kwargs)
+    async def copy_to_table(self, table_name, *, source, columns=None,
+                            schema_name=None, timeout=None, format=None,
+                            oids=None, freeze=None, delimiter=None,
+                            null=None, header=None, quote=None,
+                            escape=None, force_quote=None,
+                            force_not_null=None, force_null=None,
+                            encoding=None, where=None):
+        return await self._run("copy_to_table", (table_name,), dict(
+            source=source, columns=columns, schema_name=schema_name,
+            timeout=timeout, format=format, oids=oids, freeze=freeze,
+            delimiter=delimiter, null=null, header=header, quote=quote,
+            escape=escape, force_quote=force_quote,
+            force_not_null=force_not_null, force_null=force_null,
+            encoding=encoding, where=where))
 
-    async def copy_records_to_table(self, *args, **kwargs):
-        """:meth:`Connection.copy_records_to_table` on a connection of the
-        pool."""
-        return await self._run("copy_records_to_table", args, kwargs)
+    async def copy_records_to_table(self, table_name, *, records,
+                                    columns=None, schema_name=None,
+                                    timeout=None, where=None):
+        return await self._run("copy_records_to_table", (table_name,), dict(
+            records=records, columns=columns, schema_name=schema_name,
+            timeout=timeout, where=where))
+
+
+_SHORTCUTS = ("execute", "executemany", "fetch", "fetchrow", "fetchval",
+              "fetchmany", "copy_from_table", "copy_from_query",
+              "copy_to_table", "copy_records_to_table")
+
+
+def _shortcut_docs():
+    """Each shortcut's docstring is Connection's, led by a line saying
+    that the pool runs it on one of its connections."""
+    for name in _SHORTCUTS:
+        doc = getattr(Connection, name).__doc__ or ""
+        getattr(Pool, name).__doc__ = (
+            "{}\n\nThe pool runs it on one of its connections (acquired "
+            "and released around the call); otherwise it behaves as "
+            ":meth:`Connection.{}`.".format(doc.rstrip(), name))
+
+
+_shortcut_docs()
 
 
 class PoolAcquireContext:
@@ -1077,6 +1191,7 @@ class PoolAcquireContext:
 
 
 def create_pool(dsn=None, *,
+                init_size=None,
                 min_size=10,
                 max_size=10,
                 max_queries=50000,
@@ -1101,9 +1216,11 @@ def create_pool(dsn=None, *,
                 ...
 
     ``connect_kwargs`` go to :func:`pgwire.connect` (or to ``connect``,
-    a coroutine function with connect()'s signature).  ``min_size``
-    connections are opened at initialisation and kept open (the pool
-    refills when connections die); at most ``max_size`` are open.  A
+    a coroutine function with connect()'s signature).  ``init_size``
+    connections (default: ``min_size``; ``min_size <= init_size <=
+    max_size``) are opened at initialisation; ``min_size`` is the floor
+    the pool refills to in the background when connections close; at
+    most ``max_size`` are open.  A
     connection is replaced after ``max_queries`` queries, after
     ``max_lifetime`` seconds (None: never), and an idle one is closed
     after ``max_inactive_connection_lifetime`` seconds (0: never).
@@ -1115,6 +1232,7 @@ def create_pool(dsn=None, *,
     """
     return Pool(
         dsn,
+        init_size=init_size,
         min_size=min_size, max_size=max_size, max_queries=max_queries,
         max_inactive_connection_lifetime=max_inactive_connection_lifetime,
         connect=connect, setup=setup, init=init, reset=reset, loop=loop,

@@ -72,9 +72,10 @@ class PreparedStatement:
     # -- execution (C awaitables) -------------------------------------------
     def _run(self, meth, kind, args, timeout, column=0):
         if self._relmark != getattr(self._conn, "_pool_release_ctr", 0):
-            return _raise(exceptions.InterfaceError(
+            # at call time, as asyncpg
+            raise exceptions.InterfaceError(
                 "cannot call PreparedStatement.{}(): the underlying "
-                "connection has been released back to the pool".format(meth)))
+                "connection has been released back to the pool".format(meth))
         if self._state.closed:
             return _raise(exceptions.InterfaceError(
                 "cannot call PreparedStmt.{}(): the prepared statement is "
@@ -105,6 +106,7 @@ class PreparedStatement:
         return CursorFactory(self._conn, self._state.query, self._state,
                              args, prefetch, timeout, self._record_class)
 
+    @_connresource.guarded
     async def explain(self, *args, analyze=False):
         """Return the plan (``EXPLAIN (FORMAT JSON, VERBOSE)``), parsed.
 

@@ -113,7 +113,18 @@ class Transaction:
             raise
 
     async def __aexit__(self, extype, ex, tb):
-        self._check_released('__aexit__')
+        try:
+            self._check_released('__aexit__')
+        except exceptions.InterfaceError:
+            if extype is GeneratorExit:
+                # An async generator holding this transaction was
+                # abandoned inside `async with pool.acquire()`: the
+                # connection went back to the pool (whose reset rolled the
+                # transaction back) before the generator was finalized.
+                # Nothing is left to end; raising here would only surface
+                # as "Task exception was never retrieved" (as asyncpg).
+                return
+            raise
         try:
             if extype is not None:
                 await self.__rollback()
@@ -123,6 +134,7 @@ class Transaction:
             self._managed = False
 
     # -- public API ---------------------------------------------------
+    @_connresource.guarded
     async def start(self):
         """Enter the transaction or savepoint block."""
         self._check_released('start')
@@ -179,6 +191,7 @@ class Transaction:
         else:
             self._state = TransactionState.STARTED
 
+    @_connresource.guarded
     async def commit(self):
         """Exit the transaction or savepoint block and commit changes."""
         self._check_released('commit')
@@ -187,6 +200,7 @@ class Transaction:
                 'cannot manually commit from within an `async with` block')
         await self.__commit()
 
+    @_connresource.guarded
     async def rollback(self):
         """Exit the transaction or savepoint block and roll back changes."""
         self._check_released('rollback')

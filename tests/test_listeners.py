@@ -182,3 +182,79 @@ async def test_query_logger(conn):
     assert first.query == "SELECT 1"
     assert isinstance(records[0], pgwire.connection.LoggedQuery)
     assert conn._protocol._query_log is None
+
+
+async def test_pool_connection_listeners_get_the_proxy(cluster):
+    """Listeners added through a pool's connection are called with the
+    proxy the user holds (asyncpg's test_listen_01/02), not the
+    connection inside it."""
+    from pgwire.pool import PoolConnectionProxy
+    async with pgwire.create_pool(min_size=2, max_size=2,
+                                  **cluster.connect_kwargs()) as pool:
+        async with pool.acquire() as con1, pool.acquire() as con2:
+            q = asyncio.Queue()
+
+            def sync_cb(*args):
+                q.put_nowait(("sync",) + args)
+
+            async def async_cb(*args):
+                q.put_nowait(("async",) + args)
+
+            await con1.add_listener('12+"34', sync_cb)
+            await con1.add_listener('12+"34', async_cb)
+            await con2.execute("""NOTIFY "12+""34", 'hello'""")
+            got = [await asyncio.wait_for(q.get(), 5) for _ in range(2)]
+            for item in got:
+                assert item[1] is con1
+                assert type(item[1]) is PoolConnectionProxy
+                assert item[2:] == (con2.get_server_pid(), '12+"34',
+                                    'hello')
+            await con1.remove_listener('12+"34', sync_cb)
+            await con1.remove_listener('12+"34', async_cb)
+
+            logs = asyncio.Queue()
+            con1.add_log_listener(lambda c, m: logs.put_nowait(c))
+            await con1.execute("DO $$BEGIN RAISE NOTICE 'hi'; END$$")
+            assert await asyncio.wait_for(logs.get(), 5) is con1
+            con1.remove_log_listener(con1._con._log_listeners[0])
+
+            ended = asyncio.Queue()
+            con2.add_termination_listener(ended.put_nowait)
+            raw2 = con2._con
+            pid = con2.get_server_pid()
+            await con1.execute("SELECT pg_terminate_backend($1)", pid)
+            assert await asyncio.wait_for(ended.get(), 5) is con2
+        # released: the connection no longer knows the proxy
+        assert raw2._proxy is None
+
+
+async def test_termination_listeners_run_before_the_query_fails(cluster):
+    """The server side ends the session under a running query (here a
+    proxy resets the TCP link, as asyncpg's
+    test_connection_termination_callback_called_on_remote): by the time
+    the query's caller sees the error, the termination listeners, plain
+    and async, have run."""
+    from faultproxy import FaultProxy
+
+    async with FaultProxy((cluster.tcp_host, cluster.port)) as px:
+        c = await pgwire.connect(**cluster.connect_kwargs(
+            host="127.0.0.1", port=px.port, ssl="disable"))
+        called = []
+
+        def close_cb(con):
+            called.append(("sync", con))
+
+        async def async_close_cb(con):
+            called.append(("async", con))
+
+        c.add_termination_listener(close_cb)
+        c.add_termination_listener(async_close_cb)
+        try:
+            query = asyncio.ensure_future(c.fetchval("SELECT pg_sleep(10)"))
+            await asyncio.sleep(0.2)
+            px.reset_all()
+            with pytest.raises(Exception):
+                await asyncio.wait_for(query, 5)
+            assert sorted(called) == [("async", c), ("sync", c)]
+        finally:
+            c.terminate()

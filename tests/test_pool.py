@@ -1183,3 +1183,275 @@ async def test_churn_with_backends_killed(kw, conn, app):
     await wait_server_count(conn, app, 0)
     assert asyncio.all_tasks() - tasks_before == set()
     assert len(os.listdir("/proc/self/fd")) == fds_before
+
+
+# ---------------------------------------------------------------------------
+# asyncpg 0.32 compatibility (asyncpg's own test_pool is the contract; these
+# cover the same behaviour in pgwire's suite)
+
+
+async def test_init_size(kw, conn, app):
+    # default: init_size is min_size
+    async with pgwire.create_pool(min_size=2, max_size=3, **kw) as pool:
+        assert pool.get_init_size() == 2 and pool.get_size() == 2
+    # more connections at start than the floor
+    async with pgwire.create_pool(init_size=3, min_size=1, max_size=5,
+                                  **kw) as pool:
+        assert (pool.get_init_size(), pool.get_min_size(),
+                pool.get_max_size()) == (3, 1, 5)
+        assert pool.get_size() == 3 and pool.get_idle_size() == 3
+        assert len(await server_pids(conn, app)) == 3
+        async with pool.acquire(), pool.acquire(), pool.acquire(), \
+                pool.acquire():
+            assert pool.get_size() == 4 and pool.get_idle_size() == 0
+    # a lazy pool
+    async with pgwire.create_pool(init_size=0, min_size=0, max_size=1,
+                                  **kw) as pool:
+        assert pool.get_init_size() == 0 and pool.get_size() == 0
+        assert await pool.fetchval("SELECT 1") == 1
+        assert pool.get_size() == 1
+
+
+async def test_init_size_floor_refill(kw, conn, app):
+    """init_size above min_size: min_size stays the floor the pool refills
+    to when connections die."""
+    async with pgwire.create_pool(init_size=3, min_size=1, max_size=3,
+                                  **kw) as pool:
+        pids = await wait_server_count(conn, app, 3)
+        for pid in pids:
+            await conn.execute("SELECT pg_terminate_backend($1)", pid)
+        # the three backends gone, one new one opened by the refill, and
+        # the pool holding exactly that one
+        async with asyncio.timeout(10):
+            while True:
+                now = await server_pids(conn, app)
+                if len(now) == 1 and not now & pids and \
+                        pool_pids(pool) == now and settled(pool):
+                    break
+                await asyncio.sleep(0.01)
+        assert pool.get_size() == 1
+        assert await pool.fetchval("SELECT 1") == 1
+
+
+async def test_init_size_validation():
+    for kwargs, msg in [
+            (dict(init_size=1, min_size=2, max_size=5),
+             "init_size is smaller than min_size"),
+            (dict(init_size=5, min_size=1, max_size=3),
+             "init_size is greater than max_size"),
+            (dict(init_size=-1, min_size=0, max_size=3),
+             "init_size is expected to be greater or equal to zero"),
+            (dict(init_size=3, min_size=3, max_size=2),
+             "min_size is greater than max_size")]:
+        with pytest.raises(ValueError, match=msg):
+            pgwire.create_pool("postgresql://x@localhost/x", **kwargs)
+        with pytest.raises(ValueError, match=msg):
+            pgwire.Pool("postgresql://x@localhost/x", **kwargs)
+
+
+def test_shortcut_signatures_and_docstrings():
+    import inspect
+    from pgwire.pool import _SHORTCUTS
+    assert set(_SHORTCUTS) >= {
+        "execute", "executemany", "fetch", "fetchrow", "fetchval",
+        "fetchmany", "copy_from_table", "copy_from_query", "copy_to_table",
+        "copy_records_to_table"}
+    for name in _SHORTCUTS:
+        conn_meth = getattr(pgwire.Connection, name)
+        pool_meth = getattr(pgwire.Pool, name)
+        assert inspect.signature(pool_meth) == inspect.signature(conn_meth)
+        assert conn_meth.__doc__
+        assert pool_meth.__doc__.startswith(conn_meth.__doc__.rstrip())
+    assert "Execute an SQL command" in pgwire.Connection.execute.__doc__
+    assert str(inspect.signature(pgwire.Connection.fetchval)) == \
+        "(self, /, query, *args, column=0, timeout=None)"
+
+
+async def test_proxy_methods_have_connection_signatures(kw):
+    import inspect
+    async with pgwire.create_pool(min_size=1, max_size=1, **kw) as pool:
+        async with pool.acquire() as c:
+            assert c.execute.__name__ == "execute"
+            assert "Execute an SQL command" in c.execute.__doc__
+            for name in ("execute", "fetch", "copy_to_table", "prepare"):
+                assert str(inspect.signature(getattr(c, name)))[1:] in \
+                    str(inspect.signature(getattr(pgwire.Connection, name)))
+
+
+async def test_use_while_initialising_wording(kw):
+    pool = pgwire.create_pool(init_size=1, min_size=1, max_size=1, **kw)
+    task = asyncio.ensure_future(pool)
+    await asyncio.sleep(0)
+    with pytest.raises(exc.InterfaceError) as ei:
+        await pool.fetchval("SELECT 1")
+    assert str(ei.value) == (
+        "pool is being initialized, but not yet ready: likely there is a "
+        "race between creating a pool and using it")
+    await task
+    await pool.close()
+
+
+async def test_released_resources_raise_when_called(kw):
+    async with pgwire.create_pool(min_size=1, max_size=1, **kw) as pool:
+        async with pool.acquire() as c:
+            ps = await c.prepare("SELECT 1")
+            txn = c.transaction()
+            async with c.transaction():
+                cur = await c.cursor("SELECT 1")
+                ps_cur = await ps.cursor()
+        released = "released back to the pool"
+        # no await: the call itself raises, no coroutine is left behind
+        with pytest.raises(exc.InterfaceError,
+                           match=r"Connection\.execute.*" + released):
+            c.execute("SELECT 1")
+        for meth in ("fetchval", "fetchrow", "fetch", "explain",
+                     "get_query", "get_statusmsg", "get_parameters",
+                     "get_attributes"):
+            with pytest.raises(exc.InterfaceError,
+                               match=rf"PreparedStatement\.{meth}.*"
+                               + released):
+                getattr(ps, meth)()
+        for cursor in (cur, ps_cur):
+            for meth in ("fetch", "fetchrow"):
+                args = (1,) if meth == "fetch" else ()
+                with pytest.raises(exc.InterfaceError,
+                                   match=rf"Cursor\.{meth}.*" + released):
+                    getattr(cursor, meth)(*args)
+            with pytest.raises(exc.InterfaceError,
+                               match=r"Cursor\.forward.*" + released):
+                cursor.forward(1)
+        for meth in ("start", "commit", "rollback"):
+            with pytest.raises(exc.InterfaceError,
+                               match=rf"Transaction\.{meth}.*" + released):
+                getattr(txn, meth)()
+
+
+async def test_exception_in_setup_and_init(kw):
+    class Error(Exception):
+        pass
+
+    seen = []
+
+    async def failing_once(c):
+        seen.append(c)
+        if len(seen) == 1:
+            raise Error
+
+    # setup: the connection is closed before the error reaches acquire;
+    # the proxy setup got stays on the closed connection
+    async with pgwire.create_pool(min_size=1, max_size=1,
+                                  setup=failing_once, **kw) as pool:
+        with pytest.raises(Error):
+            await pool.acquire()
+        assert seen[0].is_closed()
+        assert pool.get_size() == 0
+        async with pool.acquire(timeout=5) as c:
+            assert seen[1] is c
+            assert await c.fetchval("SELECT 1") == 1
+    # init: the same
+    seen.clear()
+    async with pgwire.create_pool(init_size=0, min_size=0, max_size=1,
+                                  init=failing_once, **kw) as pool:
+        with pytest.raises(Error):
+            await pool.acquire()
+        assert seen[0].is_closed()
+        async with pool.acquire(timeout=5) as c:
+            assert c._con is seen[1]
+            assert await c.fetchval("SELECT 1") == 1
+
+
+@pytest.mark.parametrize("keep_ref", [False, True])
+async def test_transaction_in_abandoned_asyncgen(kw, keep_ref):
+    """asyncpg's test_pool_handles_transaction_exit_in_asyncgen_1/2: the
+    generator is finalized after the connection went back to the pool;
+    nothing is reported and the connection comes back clean."""
+    loop = asyncio.get_running_loop()
+    errors = []
+    old = loop.get_exception_handler()
+    loop.set_exception_handler(lambda l, ctx: errors.append(ctx))
+
+    async def iterate(con):
+        async with con.transaction():
+            for record in await con.fetch("SELECT 1"):
+                yield record
+
+    class MyError(Exception):
+        pass
+
+    try:
+        async with pgwire.create_pool(min_size=1, max_size=1, **kw) as pool:
+            with pytest.raises(MyError):
+                async with pool.acquire() as con:
+                    it = iterate(con)
+                    async for _ in it:
+                        raise MyError()
+            if not keep_ref:
+                del it
+            import gc
+            gc.collect()
+            for _ in range(5):
+                await asyncio.sleep(0.01)
+            if keep_ref:
+                await it.aclose()  # quiet too
+            async with pool.acquire(timeout=5) as con:
+                assert not con.is_in_transaction()
+                assert await con.fetchval("SELECT 1") == 1
+    finally:
+        loop.set_exception_handler(old)
+    assert errors == []
+
+
+async def test_close_soon_after_a_replaced_connection(kw):
+    """max_queries=1: releasing replaces the connection in the background;
+    a close() right after must not wait for a refill task that was
+    cancelled before it ran (it used to wait its full 60 s)."""
+    async with asyncio.timeout(10):
+        pool = await pgwire.create_pool(init_size=1, min_size=1, max_size=1,
+                                        max_queries=1, **kw)
+        async with pool.acquire() as c:
+            await c.fetchval("SELECT 1")
+        t0 = time.monotonic()
+        await pool.close()
+        assert time.monotonic() - t0 < 5
+        assert pool.get_size() == 0 and pool._refill_task is None
+
+
+async def test_connect_callback_type_error(kw):
+    async def bad_connect(*args, **kwargs):
+        return 1
+
+    with pytest.raises(exc.InterfaceError) as ei:
+        await pgwire.create_pool(connect=bad_connect, min_size=1, **kw)
+    assert str(ei.value) == (
+        "expected pool connect callback to return an instance of "
+        "'pgwire.connection.Connection', got 'int'")
+
+
+async def test_refill_failure_logged_as_asyncpg(kw, conn, caplog):
+    calls = 0
+
+    async def connect(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise OSError("no route (test)")
+        return await pgwire.connect(*args, **kwargs)
+
+    pool = await pgwire.create_pool(min_size=1, max_size=1, connect=connect,
+                                    **kw)
+    pool._refill_backoff = (0.01, 0.02)
+    try:
+        with caplog.at_level(logging.WARNING, logger="pgwire.pool"):
+            pid = next(iter(pool_pids(pool)))
+            await conn.execute("SELECT pg_terminate_backend($1)", pid)
+            async with asyncio.timeout(10):
+                while not any(r.name == "pgwire.pool" and
+                              r.levelno == logging.WARNING
+                              for r in caplog.records):
+                    await asyncio.sleep(0.01)
+    finally:
+        await pool.close()
+    rec = next(r for r in caplog.records if r.name == "pgwire.pool")
+    assert rec.getMessage() == ("Failed to restore the pool connection "
+                                "floor; retrying")
+    assert isinstance(rec.exc_info[1], OSError)

@@ -540,17 +540,60 @@ conn_dealloc(ConnCoreObject *c)
 
 static PyMethodDef conn_methods[] = {
     {"fetch", FASTFN(conn_fetch), FASTKW,
-     "fetch(query, *args, timeout=None, record_class=None) -> list"},
+     "fetch($self, query, *args, timeout=None, record_class=None)\n--\n\n"
+     "Run a query and return the results as a list of Record.\n\n"
+     ":param str query: Query text.\n"
+     ":param args: Query arguments.\n"
+     ":param float timeout: Optional timeout value in seconds.\n"
+     ":param type record_class: If specified, the class to use for the\n"
+     "    records returned (a subclass of Record).\n"
+     ":return list: A list of Record (or record_class) instances."},
     {"fetchrow", FASTFN(conn_fetchrow), FASTKW,
-     "fetchrow(query, *args, timeout=None, record_class=None)"},
+     "fetchrow($self, query, *args, timeout=None, record_class=None)\n--\n\n"
+     "Run a query and return the first row.\n\n"
+     ":param str query: Query text.\n"
+     ":param args: Query arguments.\n"
+     ":param float timeout: Optional timeout value in seconds.\n"
+     ":param type record_class: If specified, the class to use for the\n"
+     "    value returned (a subclass of Record).\n"
+     ":return: The first row as a Record, or None if no records were\n"
+     "    returned by the query."},
     {"fetchval", FASTFN(conn_fetchval), FASTKW,
-     "fetchval(query, *args, column=0, timeout=None)"},
+     "fetchval($self, query, *args, column=0, timeout=None)\n--\n\n"
+     "Run a query and return a value in the first row.\n\n"
+     ":param str query: Query text.\n"
+     ":param args: Query arguments.\n"
+     ":param column: Index (or name) of the column in the record.\n"
+     ":param float timeout: Optional timeout value in seconds.\n"
+     ":return: The value of the specified column of the first record, or\n"
+     "    None if no records were returned by the query."},
     {"execute", FASTFN(conn_execute), FASTKW,
-     "execute(query, *args, timeout=None) -> str"},
+     "execute($self, query, *args, timeout=None)\n--\n\n"
+     "Execute an SQL command (or commands).\n\n"
+     "Without arguments, the query may hold several commands separated\n"
+     "by semicolons (simple query protocol).\n\n"
+     ":param str query: Query to execute.\n"
+     ":param args: Query arguments.\n"
+     ":param float timeout: Optional timeout value in seconds.\n"
+     ":return str: Status of the last SQL command."},
     {"executemany", FASTFN(conn_executemany), FASTKW,
-     "executemany(command, args, *, timeout=None)"},
+     "executemany($self, command, args, *, timeout=None)\n--\n\n"
+     "Execute an SQL command for each sequence of arguments in args.\n\n"
+     ":param command: Command to execute.\n"
+     ":param args: An iterable containing sequences of arguments.\n"
+     ":param float timeout: Optional timeout value in seconds.\n"
+     ":return None: This method discards the results of the operations."},
     {"fetchmany", FASTFN(conn_fetchmany), FASTKW,
-     "fetchmany(query, args, *, timeout=None, record_class=None) -> list"},
+     "fetchmany($self, query, args, *, timeout=None, record_class=None)"
+     "\n--\n\n"
+     "Run a query for each sequence of arguments in args and return the\n"
+     "results as a list of Record.\n\n"
+     ":param query: Query to execute.\n"
+     ":param args: An iterable containing sequences of arguments.\n"
+     ":param float timeout: Optional timeout value in seconds.\n"
+     ":param type record_class: If specified, the class to use for the\n"
+     "    records returned (a subclass of Record).\n"
+     ":return list: A list of Record (or record_class) instances."},
     {"_prepare", (PyCFunction)(void (*)(void))conn_prepare,
      METH_VARARGS | METH_KEYWORDS, NULL},
     {"_exec_stmt", FASTFN(conn_exec_stmt), METH_FASTCALL, NULL},

@@ -1001,6 +1001,11 @@ proto_connection_lost(ProtocolObject *p, PyObject *exc)
         PyErr_WriteUnraisable((PyObject *)p);
         err = Py_NewRef(Py_None);
     }
+    /* The connection's termination listeners are scheduled before the
+     * waiter of a running query is failed, so that they have run (as in
+     * asyncpg) by the time the query's caller sees the error. */
+    PyObject *arg = exc;
+    call_conn(p, "_on_connection_lost", &arg, 1);
     if (p->startup_fut != NULL) {
         future_fail(p->st, p->startup_fut, err);
         Py_CLEAR(p->startup_fut);
@@ -1018,8 +1023,6 @@ proto_connection_lost(ProtocolObject *p, PyObject *exc)
             PyErr_WriteUnraisable((PyObject *)p);
         }
     }
-    PyObject *arg = exc;
-    call_conn(p, "_on_connection_lost", &arg, 1);
     Py_DECREF(err);
     Py_CLEAR(p->transport_write);
     Py_CLEAR(p->transport);
