@@ -237,10 +237,12 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
 
     # -- lifecycle ----------------------------------------------------
     async def close(self, *, timeout=None):
-        """Close the connection gracefully (Terminate, then wait for EOF).
+        """Close the connection gracefully (Terminate, then wait for the
+        server to close its end).  A running query is cancelled first (its
+        caller gets ``QueryCanceledError``), as in asyncpg.
 
-        Bounded: if the server does not close its end within ``timeout``
-        (default 10 s), the socket is aborted.
+        Bounded: if this does not complete within ``timeout`` (default
+        10 s), the socket is aborted and ``TimeoutError`` is raised.
         """
         proto = self._protocol
         if self.is_closed():
