@@ -423,3 +423,24 @@ async def test_prepare_keeps_out_of_the_cache(conn):
     assert await conn.fetchval(
         "SELECT count(*) FROM pg_prepared_statements WHERE name = $1",
         name) == 0
+
+
+async def test_prepared_statement_dropped_while_its_query_runs(conn):
+    """prepare()'s statement is not cached: a query started from it keeps
+    it open even when the PreparedStatement is dropped first, and it is
+    closed on the server after that."""
+    import gc
+    for _ in range(3):
+        assert await (await conn.prepare("SELECT 7 + 0")).fetchval() == 7
+    stmt = await conn.prepare("SELECT pg_sleep(0.2), 8")
+    name = stmt.get_name()
+    t = asyncio.ensure_future(stmt.fetchrow())
+    del stmt
+    gc.collect()
+    assert (await t)[1] == 8
+    del t
+    gc.collect()
+    await conn.fetchval("SELECT 1")  # carries the Close
+    assert await conn.fetchval(
+        "SELECT count(*) FROM pg_prepared_statements WHERE name = $1",
+        name) == 0

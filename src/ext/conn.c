@@ -263,6 +263,11 @@ stmt_op(ConnCoreObject *c, OpKind kind, StmtObject *s, PyObject *args,
         OpObject *o = (OpObject *)op;
         Py_XSETREF(o->stmt, (StmtObject *)Py_NewRef(s));
         o->preset_stmt = 1;
+        /* the statement stays open while this op may run, even if its
+         * PreparedStatement is dropped first:
+         * await (await conn.prepare(q)).fetch() */
+        s->wrappers++;
+        o->held_stmt = (StmtObject *)Py_NewRef(s);
     }
     return op;
 }

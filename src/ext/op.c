@@ -1266,6 +1266,7 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->column = column;
     op->column_name = NULL;
     op->fresh = 0;
+    op->held_stmt = NULL;
     op->fut = op->timer = NULL;
     op->armed = op->awaiting = 0;
     op->stmt = NULL;
@@ -1369,6 +1370,7 @@ op_traverse(OpObject *op, visitproc visit, void *arg)
     Py_VISIT(op->args);
     Py_VISIT(op->record_class);
     Py_VISIT(op->column_name);
+    Py_VISIT(op->held_stmt);
     Py_VISIT(op->fut);
     Py_VISIT(op->timer);
     Py_VISIT(op->stmt);
@@ -1386,6 +1388,14 @@ op_traverse(OpObject *op, visitproc visit, void *arg)
 static int
 op_clear(OpObject *op)
 {
+    if (op->held_stmt != NULL) {
+        StmtObject *held = op->held_stmt;
+        op->held_stmt = NULL;
+        if (op->proto != NULL && pgw_stmt_release(op->proto, held) < 0) {
+            PyErr_WriteUnraisable((PyObject *)op);
+        }
+        Py_DECREF(held);
+    }
     Py_CLEAR(op->proto);
     Py_CLEAR(op->query);
     Py_CLEAR(op->args);

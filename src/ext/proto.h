@@ -223,6 +223,8 @@ struct OpObject {
     PyTypeObject *record_class;
     Py_ssize_t column;    /* fetchval */
     PyObject *column_name; /* fetchval(column='name'): str, or NULL */
+    StmtObject *held_stmt; /* a PreparedStatement's statement this op
+                              counts as a user of (wrappers), or NULL */
     int fresh;            /* OP_PREPARE: parse afresh, keep out of the
                              statement cache (Connection.prepare()) */
     double timeout;       /* < 0: none */
@@ -305,6 +307,7 @@ StmtObject *pgw_stmt_new(ModState *st, PyObject *query, PyObject *name);
 /* Cache lookup: a borrowed-turned-new reference, or NULL (no exception). */
 StmtObject *pgw_cache_get(ProtocolObject *p, PyObject *query);
 int pgw_cache_put(ProtocolObject *p, StmtObject *s);
+int pgw_stmt_release(ProtocolObject *p, StmtObject *s);
 /* Forget s wherever it is cached (its server statement closed lazily). */
 int pgw_cache_forget(ProtocolObject *p, StmtObject *s);
 StmtObject *pgw_unnamed_get(ProtocolObject *p, PyObject *query);

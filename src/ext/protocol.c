@@ -1453,19 +1453,26 @@ proto_release_statement(ProtocolObject *p, PyObject *arg)
         PyErr_SetString(PyExc_TypeError, "expected a Statement");
         return NULL;
     }
-    StmtObject *s = (StmtObject *)arg;
+    if (pgw_stmt_release(p, (StmtObject *)arg) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* One user of s (a PreparedStatement, or an op running it) is done: the
+ * last one closes a statement the cache does not hold, lazily. */
+int
+pgw_stmt_release(ProtocolObject *p, StmtObject *s)
+{
     if (s->wrappers > 0) {
         s->wrappers--;
     }
     if (s->wrappers > 0 || s->in_cache || s->closed ||
-        PyBytes_GET_SIZE(s->name) == 0) {
-        Py_RETURN_NONE;
+        PyBytes_GET_SIZE(s->name) == 0 || p->pending_closes == NULL) {
+        return 0;
     }
     s->closed = 1;
-    if (PyList_Append(p->pending_closes, s->name) < 0) {
-        return NULL;
-    }
-    Py_RETURN_NONE;
+    return PyList_Append(p->pending_closes, s->name);
 }
 
 /* _close_portal(name): an exhausted cursor's portal.  Its Close('P') is
