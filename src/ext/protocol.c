@@ -1371,9 +1371,12 @@ proto_abort(ProtocolObject *p, PyObject *Py_UNUSED(a))
     }
     if (p->state != PS_CLOSED) {
         pgw_proto_fatal(p, pgw_make_exc(p->st->ConnectionDoesNotExistError,
-                                        "connection was closed in the middle "
-                                        "of operation: terminated by the "
-                                        "client"));
+                                        p->cur != NULL
+                                            ? "connection was closed in the "
+                                              "middle of operation: "
+                                              "terminated by the client"
+                                            : "connection was terminated by "
+                                              "the client"));
     }
     Py_RETURN_NONE;
 }
