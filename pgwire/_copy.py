@@ -224,7 +224,8 @@ class CopyMixin:
                 f"{'' if len(oids) == 1 else 's'} for this query, "
                 f"{len(args)} {'was' if len(args) == 1 else 'were'} passed")
         types = await self._describe_oids(oids, None)
-        names = [quote_ident(types[o].schema) + "." + quote_ident(types[o].name)
+        names = [quote_ident(types[o].schema) + "."
+                 + quote_ident(types.get(("sql", o), types[o].name))
                  for o in oids]
         cols = ", ".join(f"pg_catalog.quote_nullable(${i}::{t})"
                          for i, t in enumerate(names, 1))

@@ -255,6 +255,18 @@ def _is_auth_rejection(exc):
             or _sqlstate(exc) in ("28000", "28P01"))
 
 
+def _is_pre_auth_rejection(exc):
+    """A server error before AuthenticationOk (a pg_hba.conf rejection, a
+    wrong password, an unknown database the server checks early, ...) but
+    "cannot connect now" (the next host is tried): sslmode allow/prefer
+    then try the other transport, as libpq and asyncpg do."""
+    if _is_auth_rejection(exc):
+        return True
+    return (isinstance(exc, _exc("PostgresError"))
+            and getattr(exc, "_auth_received", None) is False
+            and not _is_cannot_connect_now(exc))
+
+
 def _is_invalid_password(exc):
     return (isinstance(exc, _exc("InvalidPasswordError"))
             or _sqlstate(exc) == "28P01")
@@ -1531,22 +1543,33 @@ async def _negotiate_ssl(sock, loop, sslmode, host, port):
     where = f'PostgreSQL server at "{host}:{port}"'
     await loop.sock_sendall(sock, struct.pack("!ii", 8, SSL_REQUEST_CODE))
     answer = await loop.sock_recv(sock, 1)      # exactly one byte
-    if answer == b"S":
+    if answer == b"S" or (answer == b"N" and
+                          sslmode in (SSLMode.allow, SSLMode.prefer)):
+        # Nothing may follow the one-byte answer: the server waits for the
+        # TLS handshake or the startup message.  Anything else is a server
+        # that does not speak the protocol: a ConnectionError, as in
+        # asyncpg, and no second attempt.
         try:
             pending = sock.recv(
                 1, socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0))
         except (BlockingIOError, InterruptedError):
-            return True
+            pending = None
         if pending:
-            raise _new_error(_exc("ProtocolError"),
-                             "received unencrypted data after SSL response")
-        raise ConnectionResetError(
-            f"{where}: server closed the connection during SSL negotiation")
+            raise _ssl_negotiation_error()(
+                f"{where} rejected SSL upgrade: received unencrypted data "
+                "after SSL response")
+        if pending is not None:
+            raise ConnectionResetError(
+                f"{where}: server closed the connection during SSL "
+                "negotiation")
+    if answer == b"S":
+        return True
     if answer == b"N":
         if sslmode in (SSLMode.allow, SSLMode.prefer):
             return False
         raise _ssl_negotiation_error()(
-            f"{where}: server does not support SSL, but SSL was required")
+            f"{where} rejected SSL upgrade: server does not support SSL, "
+            "but SSL was required")
     if answer == b"E":
         # The server is not authenticated yet: never show its text
         # (CVE-2024-10977).
@@ -1556,10 +1579,9 @@ async def _negotiate_ssl(sock, loop, sslmode, host, port):
     if not answer:
         raise ConnectionResetError(
             f"{where}: server closed the connection during SSL negotiation")
-    raise _new_error(
-        _exc("ProtocolError"),
-        f"{where}: received invalid response to SSL negotiation: "
-        f"0x{answer[0]:02x}")
+    raise _ssl_negotiation_error()(
+        f"{where} rejected SSL upgrade: received invalid response to SSL "
+        f"negotiation: 0x{answer[0]:02x}")
 
 
 async def open_socket(addr, params, *, loop, deadline, tls=None):
@@ -1708,11 +1730,11 @@ async def _attempt(addr, params, tls, retry_when, ctx_args):
         _close_quietly(sock)
         if isinstance(exc, Exception):
             if retry_when == "tls" and ctx is not None and (
-                    _is_auth_rejection(exc)
+                    _is_pre_auth_rejection(exc)
                     or isinstance(exc, ssl_module.SSLError)):
                 raise _Retry(exc) from exc
             if retry_when == "plain" and ctx is None and \
-                    _is_auth_rejection(exc):
+                    _is_pre_auth_rejection(exc):
                 raise _Retry(exc) from exc
         raise
 
@@ -1733,7 +1755,9 @@ async def _connect_addr(addr, params, ctx_args):
         first = retry.cause
     try:
         return await _attempt(addr, params, not first_tls, None, ctx_args)
-    except Exception as second:
+    except (Exception, asyncio.CancelledError) as second:
+        # a cancel or timeout of the second attempt, too, names the
+        # first attempt's error as its cause (asyncpg)
         if (_is_invalid_password(first) and not _is_invalid_password(second)
                 and _is_auth_rejection(second)):
             raise first from None

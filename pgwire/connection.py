@@ -116,7 +116,12 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
                                     timeout=timeout,
                                     _ignore_custom_codec=True)
             for r in rows:
-                cache[r[0]] = _types.Type(r[0], r[1], _type_kind(r), r[4])
+                kind = _type_kind(r)
+                cache[r[0]] = _types.Type(r[0], _type_name(r, kind), kind,
+                                          r[4])
+                # the catalog name, for SQL (Type.name of an array is
+                # asyncpg's 'int4[]', not the name of a type)
+                cache["sql", r[0]] = r[1]
             for o in missing:
                 cache.setdefault(o, _types.Type(o, "unknown", "scalar",
                                                 "pg_catalog"))
@@ -616,9 +621,19 @@ def _type_kind(row):
     typtype, typelem, category = row[2], row[3], row[5]
     if typtype in _KINDS:
         return _KINDS[typtype]
-    if typelem and category == "A":
-        return "array"
+    if typelem and (category == "A" or (typtype == "p"
+                                        and row[1].startswith("_"))):
+        return "array"   # record[] (_record) is a pseudo-type array
     return "scalar"
+
+
+def _type_name(row, kind):
+    # asyncpg names an array type after its catalog name without the
+    # leading underscore, plus "[]": 'uuid[]', 'int2vector[]'
+    name = row[1]
+    if kind == "array":
+        return (name[1:] if name.startswith("_") else name) + "[]"
+    return name
 
 
 # Forget the SCRAM SaltedPassword values this process remembers (C; see its

@@ -99,6 +99,14 @@ BUILTIN_DERIVED_ARRAYS = {
 }
 
 
+def _array(oid, name, elem):
+    """The array codec over ``elem``: binary, or, for an element pgwire
+    has only in the text format (citext, ...), the text array format
+    (lists both ways, as asyncpg's text fallback)."""
+    kind = "array" if elem.format == 1 else "textarray"
+    return _pgwire._codec_make(kind, oid, name, elem=elem)
+
+
 def build_builtin(oid, registry):
     """The codec of a builtin oid without a catalog query: derived
     builtins from the tables above, the static table, else text."""
@@ -117,8 +125,7 @@ def build_builtin(oid, registry):
                                     range=build_builtin(rng, registry))
     elif oid in BUILTIN_DERIVED_ARRAYS:
         name, elem = BUILTIN_DERIVED_ARRAYS[oid]
-        codec = _pgwire._codec_make("array", oid, name,
-                                    elem=build_builtin(elem, registry))
+        codec = _array(oid, name, build_builtin(elem, registry))
     else:
         codec = _pgwire._codec_make("text", oid, f"oid_{oid}")
     registry[oid] = codec
@@ -167,8 +174,7 @@ def build_codecs(rows, registry):
             return _pgwire._codec_make("multirange", oid, name,
                                        range=build(rng, depth + 1))
         if category == "A" and elem:
-            return _pgwire._codec_make("array", oid, name,
-                                       elem=build(elem, depth + 1))
+            return _array(oid, name, build(elem, depth + 1))
         # an extension's base type (citext, ltree, ...): text I/O
         return _pgwire._codec_make("text", oid, name)
 

@@ -92,8 +92,37 @@ import typing as _typing
 
 __all__ += [
     "Type", "Attribute", "Range", "BitString", "Point", "Path", "Polygon",
-    "Box", "Line", "LineSegment", "Circle", "ServerVersion",
+    "Box", "Line", "LineSegment", "Circle", "ServerVersion", "BoundedArray",
 ]
+
+
+class BoundedArray(list):
+    """An array whose lower bounds are not all 1, e.g. ``'[0:2]={1,2,3}'``.
+
+    A ``list`` (nested lists for more dimensions) exactly as asyncpg
+    decodes such an array -- the elements in order, the bounds dropped --
+    that also keeps them: ``lower_bounds`` is a tuple with the lower bound
+    of each dimension (``(0,)`` above).  Encoding a ``BoundedArray`` sends
+    those bounds back, so a round trip keeps the subscripts; a plain list
+    is sent with lower bounds 1.  Compares equal to the plain list.
+    """
+
+    __slots__ = ("lower_bounds",)
+
+    def __init__(self, iterable=(), lower_bounds=None):
+        super().__init__(iterable)
+        self.lower_bounds = (None if lower_bounds is None
+                             else tuple(int(b) for b in lower_bounds))
+
+    def __reduce__(self):
+        return (type(self), (list(self), self.lower_bounds))
+
+    def __repr__(self):
+        return (f"BoundedArray({list.__repr__(self)}, "
+                f"lower_bounds={self.lower_bounds!r})")
+
+    def copy(self):
+        return type(self)(self, self.lower_bounds)
 
 
 class Type(_typing.NamedTuple):

@@ -1058,7 +1058,8 @@ async def test_open_socket_ssl_refused_require_fails(mode):
     async with FakeServer(answer(b"N")) as srv:
         p = prefer_params(ssl=ssl_arg)
         with pytest.raises(cu.SSLNegotiationError,
-                           match="server does not support SSL, but SSL was "
+                           match="rejected SSL upgrade: server does not "
+                                 "support SSL, but SSL was "
                                  "required") as ei:
             await cu.open_socket(("127.0.0.1", srv.port), p,
                                  loop=asyncio.get_running_loop(),
@@ -1084,19 +1085,34 @@ async def test_open_socket_unencrypted_data_after_ssl_response():
     injected = b"S" + b"R" + struct.pack("!ii", 8, 0) + b"Z" + \
         struct.pack("!i", 5) + b"I"
     async with FakeServer(answer(injected)) as srv:
-        with pytest.raises(E("ProtocolError"),
-                           match="received unencrypted data after SSL "
-                                 "response"):
+        # a ConnectionError (asyncpg), the next host is tried; no second
+        # attempt on this one
+        with pytest.raises(cu.SSLNegotiationError,
+                           match="rejected SSL upgrade: received unencrypted "
+                                 "data after SSL response") as ei:
             await cu.open_socket(("127.0.0.1", srv.port), prefer_params(),
                                  loop=asyncio.get_running_loop(),
                                  deadline=deadline())
+    assert isinstance(ei.value, ConnectionError)
 
 
 @pytest.mark.parametrize("byte", [b"X", b"R", b"\x00", b"G"])
 async def test_open_socket_garbage_answer(byte):
     async with FakeServer(answer(byte)) as srv:
-        with pytest.raises(E("ProtocolError"),
-                           match="invalid response to SSL negotiation"):
+        with pytest.raises(ConnectionError,
+                           match="rejected SSL upgrade: received invalid "
+                                 "response to SSL negotiation"):
+            await cu.open_socket(("127.0.0.1", srv.port), prefer_params(),
+                                 loop=asyncio.get_running_loop(),
+                                 deadline=deadline())
+
+
+async def test_open_socket_unencrypted_data_after_n():
+    # b"N" then more: not a PostgreSQL server; refused before any startup
+    async with FakeServer(answer(b"Nextra")) as srv:
+        with pytest.raises(ConnectionError,
+                           match="rejected SSL upgrade: received unencrypted "
+                                 "data after SSL response"):
             await cu.open_socket(("127.0.0.1", srv.port), prefer_params(),
                                  loop=asyncio.get_running_loop(),
                                  deadline=deadline())
@@ -1403,6 +1419,48 @@ async def test_connect_prefer_retries_plaintext_after_auth_rejection(
     assert conn.tls is False
     assert [c.tls for c in fake_backend.calls] == [True, False]
     assert srv.first == [SSL_REQUEST, b""]       # a new TCP connection
+
+
+def early_error(name, auth_received=False):
+    """A server error during startup, before (or after) AuthenticationOk,
+    as the protocol marks it."""
+    exc = E(name)("from the server")
+    exc._auth_received = auth_received
+    return exc
+
+
+@pytest.mark.parametrize("mode,first_tls", [("prefer", True),
+                                            ("allow", False)])
+async def test_connect_fallback_on_any_pre_auth_error(fake_backend, mode,
+                                                      first_tls):
+    # libpq and asyncpg: any server error before AuthenticationOk (not only
+    # a pg_hba.conf rejection) makes allow/prefer try the other transport;
+    # the second attempt's error names the first one as its cause
+    def behaviour(c):
+        if c.tls == first_tls:
+            raise early_error("InvalidCatalogNameError")
+        raise early_error("TooManyConnectionsError")
+    fake_backend.behaviour = behaviour
+    async with FakeServer(answer(b"S")) as srv:
+        with pytest.raises(E("TooManyConnectionsError")) as ei:
+            await cu.connect(host="127.0.0.1", port=srv.port, ssl=mode)
+    assert isinstance(ei.value.__cause__, E("InvalidCatalogNameError"))
+    assert [c.tls for c in fake_backend.calls] == [first_tls, not first_tls]
+
+
+async def test_connect_no_fallback_after_auth_or_cannot_connect_now(
+        fake_backend):
+    for exc in (early_error("InvalidCatalogNameError", auth_received=True),
+                early_error("CannotConnectNowError")):
+        fake_backend.calls.clear()
+
+        def behaviour(c, exc=exc):
+            raise exc
+        fake_backend.behaviour = behaviour
+        async with FakeServer(answer(b"S")) as srv:
+            with pytest.raises(type(exc)):
+                await cu.connect(host="127.0.0.1", port=srv.port)
+        assert [c.tls for c in fake_backend.calls] == [True]
 
 
 async def test_connect_prefer_no_retry_when_server_said_n(fake_backend):

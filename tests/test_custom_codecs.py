@@ -150,11 +150,18 @@ async def test_composite_field_uses_custom_codec(conn):
     assert r["tag"] == "t" and r["doc"] == {"a": 1}
     r = await conn.fetchval("SELECT $1::cc.tagged", ("u", [1, 2]))
     assert r["doc"] == [1, 2]
-    # a text-format one makes the composite text as a whole (str), as for
-    # any field type without a binary codec
+    # a text-format one makes the composite text as a whole, which asyncpg
+    # refuses, as for any field type without a binary codec
     await _set_json(conn)
-    assert await conn.fetchval("SELECT ROW('t', '1')::cc.tagged") == \
-        "(t,1)"
+    with pytest.raises(exc.UnsupportedClientFeatureError,
+                       match='cannot decode type "cc"."tagged": text '
+                             'encoding of composite types is not supported'):
+        await conn.fetchval("SELECT ROW('t', '1')::cc.tagged")
+    with pytest.raises(exc.UnsupportedClientFeatureError,
+                       match=r"query argument \$1: .*text encoding of "
+                             "composite types is not supported"):
+        await conn.fetchval("SELECT $1::cc.tagged", ("t", "1"))
+    assert await conn.fetchval("SELECT 1") == 1
 
 
 async def test_overrides_of_catalog_types(conn):
@@ -326,9 +333,12 @@ async def test_hstore(conn):
 async def test_citext_as_text(conn):
     schema = await _extension(conn, "citext")
     try:
-        # the text fallback: an array of it is one str
+        # the text fallback: an array of it is a list of str, as asyncpg
         assert await conn.fetchval("SELECT ARRAY['A', 'b']::citext[]") == \
-            "{A,b}"
+            ["A", "b"]
+        assert await conn.fetchval("SELECT $1::citext[]",
+                                   [["\"a", ","], [None, "b"]]) == \
+            [["\"a", ","], [None, "b"]]
         await conn.set_builtin_type_codec("citext", schema=schema,
                                           codec_name="text")
         assert await conn.fetchval("SELECT 'AbC'::citext") == "AbC"

@@ -230,10 +230,10 @@ class TestComposite:
         assert enc(pt_codec, Map(a=2)) == rec((INT4, b4(2)), (TEXT, None))
         assert enc(pt_codec, {}) == rec((INT4, None), (TEXT, None))
         assert enc(pt_codec, (None, None)) == rec((INT4, None), (TEXT, None))
-        with pytest.raises(ValueError, match="'c' is not a field of "
+        with pytest.raises(ValueError, match="'c' is not a valid element of "
                                              "composite type pt"):
             enc(pt_codec, {"a": 1, "c": 2})
-        with pytest.raises(ValueError, match="'zz' is not a field"):
+        with pytest.raises(ValueError, match="'zz' is not a valid element"):
             enc(pt_codec, Map(zz=1))
 
     def test_mapping_getitem_error_propagates(self, pt_codec):
@@ -373,8 +373,18 @@ class TestComposite:
         c = make("composite", 1, "x", names=("a", "b"), oids=(23, 50000),
                  codecs=(c_int4, t))
         assert fmt(c) == 0
-        assert dec(c, b"(1,abc)") == "(1,abc)"
-        assert enc(c, "(1,abc)") == b"(1,abc)"
+        # as asyncpg: a composite in the text format is refused both ways
+        # (the binding raises UnsupportedClientFeatureError)
+        with pytest.raises(NotImplementedError, match="text encoding of "
+                                                      "composite types"):
+            dec(c, b"(1,abc)")
+        with pytest.raises(NotImplementedError, match="text encoding of "
+                                                      "composite types"):
+            enc(c, "(1,abc)")
+        r = make("range", 50002, "citextrange", subtype=t)
+        with pytest.raises(NotImplementedError, match="text encoding of "
+                                                      "range types"):
+            enc(r, ("a", "b"))
         a = make("array", 50001, "_citext", elem=t)
         assert fmt(a) == 0
         assert dec(a, b"{a,b}") == "{a,b}"
@@ -418,7 +428,9 @@ class TestAnonymousRecord:
         assert m._codec_decode(RECORD_ARRAY, data) == [(1,), None, ()]
 
     def test_encode_refused(self):
-        with pytest.raises(TypeError, match="anonymous record"):
+        # NotImplementedError: the binding raises asyncpg's
+        # UnsupportedClientFeatureError (tests/test_roundtrip.py)
+        with pytest.raises(NotImplementedError, match="anonymous composite"):
             m._codec_encode(RECORD, (1, 2))
 
     @pytest.mark.parametrize("data,msg", [
@@ -554,13 +566,16 @@ class TestRange:
         assert enc(r_int4, MyRange(1, 2)) == rng(0x02, b4(1), b4(2))
 
     def test_encode_errors(self, r_int4):
-        with pytest.raises(ValueError, match="0, 1 or 2 bounds, got 3"):
+        with pytest.raises(ValueError, match="expected 0, 1 or 2 elements "
+                                             "in int4range range tuple"):
             enc(r_int4, (1, 2, 3))
-        with pytest.raises(TypeError, match="expected Range or tuple"):
+        with pytest.raises(TypeError,
+                           match="list, tuple or Range object expected"):
             enc(r_int4, 5)
-        with pytest.raises(TypeError, match="expected Range or tuple"):
+        with pytest.raises(TypeError,
+                           match="list, tuple or Range object expected"):
             enc(r_int4, "[1,2)")
-        with pytest.raises(TypeError, match="expected int"):
+        with pytest.raises(TypeError, match="an integer is required"):
             enc(r_int4, Range("a", "b"))
 
     @pytest.mark.parametrize("data,msg", [
@@ -614,7 +629,8 @@ class TestMultirange:
             enc(mr, "x")
         with pytest.raises(TypeError, match="sequence of ranges"):
             enc(mr, {1: 2})
-        with pytest.raises(TypeError, match="expected Range or tuple"):
+        with pytest.raises(TypeError,
+                           match="list, tuple or Range object expected"):
             enc(mr, [None])
 
     @pytest.mark.parametrize("data,msg", [

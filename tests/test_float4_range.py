@@ -45,9 +45,9 @@ async def test_float4_rounding_to_inf_refused(conn, v):
     from pgwire import exceptions as exc
     with pytest.raises(exc.DataError):
         await conn.fetchval("SELECT $1::text::float4", repr(v))
-    with pytest.raises(exc.DataError, match="out of float4 range"):
+    with pytest.raises(exc.DataError, match="out of float32 range"):
         await conn.fetchval("SELECT $1::float4", v)
-    with pytest.raises(exc.DataError, match="out of float4 range"):
+    with pytest.raises(exc.DataError, match="out of float32 range"):
         await conn.fetchval("SELECT $1::float4[]", [1.0, v])
     assert await conn.fetchval("SELECT 1") == 1
 
@@ -61,6 +61,6 @@ def test_float4_threshold_exact():
     for sign in (1.0, -1.0):
         assert m._codec_decode(700, m._codec_encode(700, sign * below)) == \
             sign * FLT_MAX
-        with pytest.raises(OverflowError, match="out of float4 range"):
+        with pytest.raises(OverflowError, match="out of float32 range"):
             m._codec_encode(700, sign * half)
     assert m._codec_encode(700, float("inf")) == b"\x7f\x80\x00\x00"

@@ -486,13 +486,15 @@ STARTUP_CASES = [
      plain(msg(b"R", struct.pack("!i", 99))), "disable", exc.InterfaceError),
     ("startup message length below 4",
      plain(b"R\x00\x00\x00\x01"), "disable", exc.ProtocolError),
+    # a bad answer to SSLRequest: SSLNegotiationError, an InterfaceError
+    # and a ConnectionError (asyncpg raises ConnectionError)
     ("extra bytes after the SSL answer S",
-     ssl_answer(b"S" + AUTH_OK + READY), "require", exc.ProtocolError),
+     ssl_answer(b"S" + AUTH_OK + READY), "require", exc.InterfaceError),
     ("E in answer to SSLRequest",
      ssl_answer(b"E" + b"\0\0\0\x10SFATAL\0M hi\0\0"), "require",
      exc.InterfaceError),
     ("invalid SSL answer byte", ssl_answer(b"Q"), "require",
-     exc.ProtocolError),
+     exc.InterfaceError),
     ("SCRAM nonce not from the client",
      scram_first(nonce=b"someoneelses"), "disable", exc.InterfaceError),
     ("SCRAM iterations 0", scram_first(i=b"0"), "disable",

@@ -161,12 +161,77 @@ async def test_edge_values(conn):
 
 
 async def test_array_lower_bounds(conn):
-    # non-default lower bounds cannot be represented by a list: refused
-    # clearly (never silently renumbered), with the way out in the message
-    with pytest.raises(ValueError, match="lower bound 0 in dimension 1"):
-        await conn.fetchval("SELECT '[0:2]={1,2,3}'::int4[]")
-    assert await conn.fetchval("SELECT ('[0:2]={1,2,3}'::int4[])[:]") == \
-        [1, 2, 3]
-    assert await conn.fetchval("SELECT 42") == 42  # connection usable
+    # as asyncpg: the elements as (nested) lists; the bounds are kept on
+    # the list subclass pgwire.types.BoundedArray and sent back on encode
+    got = await conn.fetchval("SELECT '[0:2]={1,2,3}'::int4[]")
+    assert got == [1, 2, 3] and isinstance(got, list)
+    assert got.lower_bounds == (0,)
+    got = await conn.fetchval(
+        "SELECT '[1:3][-1:0]={{1,2},{4,5},{6,7}}'::int[]")
+    assert got == [[1, 2], [4, 5], [6, 7]]
+    assert got.lower_bounds == (1, -1)
+    assert await conn.fetchval("SELECT array_lower($1::int[], 2)::int4",
+                               got) == -1
+    assert await conn.fetchval("SELECT $1::int[]::text", got) == \
+        "[1:3][-1:0]={{1,2},{4,5},{6,7}}"
+    assert await conn.fetchval("SELECT $1::int[]::text",
+                               pgwire.types.BoundedArray([5], [7])) == \
+        "[7:7]={5}"
+    assert type(await conn.fetchval("SELECT '{1}'::int4[]")) is list
+
+
+async def test_array_parameter_sized_iterables(conn):
+    # asyncpg accepts any sized iterable, but not str/bytes/Mappings
+    class Iterable:
+        def __iter__(self):
+            return iter([1, 2, 3])
+
+        def __len__(self):
+            return 3
+    assert await conn.fetchval("SELECT $1::int[]", Iterable()) == [1, 2, 3]
+    assert await conn.fetchval("SELECT $1::int[]", {4}) == [4]
+    for bad in ("ab", b"ab", {1: 2}, iter([1]), 1):
+        with pytest.raises(pgwire.DataError,
+                           match="sized iterable container expected"):
+            await conn.fetchval("SELECT $1::int[]", bad)
+    with pytest.raises(pgwire.DataError, match="non-homogeneous"):
+        await conn.fetchval("SELECT $1::int[]", [[1], 1, [2]])
+    with pytest.raises(pgwire.DataError, match="invalid array element"):
+        await conn.fetchval("SELECT $1::int[]", [1, "t", 2])
+
+
+async def test_anonymous_record_parameter(conn):
+    # asyncpg's class and text
+    with pytest.raises(pgwire.UnsupportedClientFeatureError,
+                       match=r"query argument \$1: input of anonymous "
+                             "composite types is not supported"):
+        await conn.fetchval("SELECT (1, 'foo') = $1", (1, "foo"))
+    assert await conn.fetchval("SELECT 1") == 1
+
+
+async def test_integral_float_and_decimal_parameters(conn):
+    import decimal
+    for t in ("int2", "int4", "int8"):
+        assert await conn.fetchval(f"SELECT $1::{t}", 11.0) == 11
+        assert await conn.fetchval(f"SELECT $1::{t}",
+                                   decimal.Decimal("11")) == 11
+        assert await conn.fetchval(f"SELECT $1::{t}[]", [1.0, 2]) == [1, 2]
+        for bad in (11.5, decimal.Decimal("11.5"), float("nan")):
+            # asyncpg silently sends 11 for 11.5; pgwire refuses
+            with pytest.raises(pgwire.DataError,
+                               match="an integer is required"):
+                await conn.fetchval(f"SELECT $1::{t}", bad)
+
+
+async def test_large_exponent_numeric(conn):
+    import decimal
+    D = decimal.Decimal
+    for text, want in [("1E+1000", "1E+1000"), ("1.5E+20", "1.5000E+20"),
+                       ("1e5", "1.0E+5"), ("100", "100"),
+                       ("12300000000000000000000", "1.23E+22"),
+                       ("123.4500", "123.4500"), ("0.001", "0.001")]:
+        got = await conn.fetchval(f"SELECT '{text}'::numeric")
+        assert str(got) == want and got.as_tuple() == D(want).as_tuple()
+        assert await conn.fetchval("SELECT $1::numeric", got) == got
     # 0-based by definition: int2vector
     assert await conn.fetchval("SELECT '1 2'::int2vector") == [1, 2]

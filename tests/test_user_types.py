@@ -132,6 +132,35 @@ async def test_introspection_once_per_connection(conn):
     del queries
 
 
+async def test_introspection_retries_after_schema_reload(conn):
+    # asyncpg's test_introspection_retries_after_cache_bust: a
+    # reload_schema_state() while the introspection of a statement's types
+    # runs drops the codecs it relied on; they are introspected again
+    # rather than falling back to text (which refused the int parameter)
+    await conn.execute("CREATE DOMAIN ut.d1 AS int; "
+                       "CREATE DOMAIN ut.d2 AS int")
+    orig = conn._introspect_types
+    calls = []
+
+    async def slow(oids):
+        calls.append(sorted(oids))
+        await asyncio.sleep(0.3)
+        return await orig(oids)
+
+    conn._introspect_types = slow
+    assert await conn.fetchval("SELECT $1::ut.d1", 10) == 10
+
+    async def reload():
+        await asyncio.sleep(0.1)
+        await conn.reload_schema_state()
+
+    got, _ = await asyncio.gather(
+        conn.fetchrow("SELECT $1::ut.d1 AS a, $2::ut.d2 AS b", 10, 20),
+        reload())
+    assert tuple(got) == (10, 20)
+    assert len(calls) == 3  # the first query, then two rounds
+
+
 async def test_composite_layout_change(conn):
     await conn.execute("CREATE TYPE ut.c2 AS (a int)")
     assert tuple(await conn.fetchval("SELECT ROW(1)::ut.c2")) == (1,)

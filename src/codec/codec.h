@@ -101,6 +101,8 @@ typedef struct {
     /* codec_bits.c, codec_geo.c, codec_net.c (set up by ctx_import_types
      * and ctx_import_ipaddress in codec_ctx.c) */
     PyObject *bitstring_type;  /* pgwire.types.BitString */
+    PyObject *bounded_array_type; /* pgwire.types.BoundedArray */
+    PyObject *str_lower_bounds;   /* its attribute name */
     PyObject *point_type, *line_type, *lseg_type, *box_type; /* pgwire. */
     PyObject *path_type, *polygon_type, *circle_type;      /* types.* */
     PyObject *ipv4_address, *ipv6_address;     /* ipaddress classes */

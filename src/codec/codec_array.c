@@ -5,16 +5,20 @@
  * row-major order as int32 length (-1 = NULL) and bytes.
  *
  * Decode returns nested lists (NULL -> None); an empty array (ndim 0, or
- * any dimension of length 0) is [].  Lower bounds other than 1 are
- * accepted and dropped (the values are returned as plain lists).  Every
- * count is checked against the bytes left before anything is allocated,
- * so a huge declared size costs nothing.
- * Encode takes a list or tuple (at the top level also any other sequence
- * or set, but never str/bytes/bytearray/memoryview/dict); nesting of lists
- * and tuples gives the dimensions, which must be rectangular; None is a
- * NULL element.  When the element codec takes tuples as values
- * (PgwCodec.tuple_value: composites, ranges), nested tuples are elements,
- * not sub-arrays, as in asyncpg.  Lower bounds are sent as 1.
+ * any dimension of length 0) is [].  An array whose lower bounds are not
+ * all 1 decodes, as in asyncpg, to the same nested lists, but the top
+ * level is a pgwire.types.BoundedArray (a list subclass) whose
+ * lower_bounds keeps them (int2vector and oidvector, 0-based by
+ * definition, stay plain lists).  Every count is checked against the bytes
+ * left before anything is allocated, so a huge declared size costs
+ * nothing.
+ * Encode takes, as asyncpg, any sized iterable at the top level (a list,
+ * a tuple, a set, an object with __iter__ and __len__), never
+ * str/bytes/bytearray/memoryview or a Mapping; nesting of lists and tuples
+ * gives the dimensions, which must be rectangular; None is a NULL element.
+ * When the element codec takes tuples as values (PgwCodec.tuple_value:
+ * composites, ranges), nested tuples are elements, not sub-arrays, as in
+ * asyncpg.  Lower bounds are sent as 1, or a BoundedArray's lower_bounds.
  *
  * The element codec is codec->elem when set, else the builtin codec of
  * codec->elem_oid; the element oid on the wire must equal elem_oid (or,
@@ -53,7 +57,9 @@ typedef struct {
     const PgwCodec *ec;
     PgcCur cur;
     int ndim;
+    int bounded; /* a lower bound is not 1 */
     int32_t dims[ARRAY_MAXDIM];
+    int32_t lbounds[ARRAY_MAXDIM];
 } ArrDec;
 
 /* The element count fits in the bytes left (4 bytes per element at
@@ -106,16 +112,9 @@ arr_read_dims(ArrDec *a)
                                   (int)a->dims[i]);
             return -1;
         }
+        a->lbounds[i] = lbound;
         if (lbound != 1 && !arr_zero_based(a->codec)) {
-            /* a list cannot carry the index base: refuse rather than
-             * silently renumber the elements */
-            pgw_codec_value_error(
-                a->codec,
-                "lower bound %d in dimension %d is not supported: arrays "
-                "decode to lists indexed from 1; select col[:] (a slice is "
-                "1-based) to rebase it",
-                (int)lbound, i + 1);
-            return -1;
+            a->bounded = 1; /* pgw_array_decode keeps them */
         }
     }
     return arr_check_count(a);
@@ -263,6 +262,30 @@ arr_decode_level(ArrDec *a, int level)
     return list;
 }
 
+/* BoundedArray(list, lower_bounds) for a decoded array whose lower bounds
+ * are not all 1. */
+static PGW_NOINLINE PyObject *
+arr_bounded(const PgwCodecCtx *ctx, PyObject *list, const int32_t *lb,
+            int ndim)
+{
+    PyObject *bounds = PyTuple_New(ndim), *res;
+    if (bounds == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < ndim; i++) {
+        PyObject *b = PyLong_FromLong(lb[i]);
+        if (b == NULL) {
+            Py_DECREF(bounds);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(bounds, i, b);
+    }
+    res = PyObject_CallFunctionObjArgs(ctx->bounded_array_type, list, bounds,
+                                       NULL);
+    Py_DECREF(bounds);
+    return res;
+}
+
 PyObject *
 pgw_array_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                  const uint8_t *p, size_t n)
@@ -280,6 +303,9 @@ pgw_array_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
         return pgw_codec_value_error(codec, "%zu trailing bytes",
                                      pgc_cur_left(&a.cur));
     }
+    if (res != NULL && a.bounded) {
+        Py_SETREF(res, arr_bounded(ctx, res, a.lbounds, a.ndim));
+    }
     return res;
 }
 
@@ -294,6 +320,7 @@ typedef struct {
     int ndim;
     int has_null;
     Py_ssize_t dims[ARRAY_MAXDIM];
+    int32_t lbounds[ARRAY_MAXDIM];
 } ArrEnc;
 
 /* A sub-array: a list, or a tuple unless the element codec takes tuples
@@ -304,29 +331,45 @@ arr_is_nested(const ArrEnc *e, PyObject *o)
     return PyList_Check(o) || (PyTuple_Check(o) && !e->ec->tuple_value);
 }
 
+static PGW_COLD PyObject *
+arr_not_iterable(PyObject *obj)
+{
+    PyErr_Format(PyExc_TypeError,
+                 "a sized iterable container expected (got type '%.100s')",
+                 Py_TYPE(obj)->tp_name);
+    return NULL;
+}
+
 /* The top-level value of an array parameter as a list or tuple (new
- * reference).  Another sequence or a set must have a length: a lazy
- * sequence such as an IPv6Network is never expanded.  Shared with the
+ * reference).  As asyncpg: any sized iterable (__iter__ or a sequence,
+ * and __len__) but str, bytes, bytearray, memoryview and Mappings.  Only
+ * sized collections: an iterable without __len__ (an iterator, an
+ * ipaddress network) may be practically endless.  Shared with the
  * text-array encoder. */
 PyObject *
-pgw_array_as_seq(PyObject *obj)
+pgw_array_as_seq(const PgwCodecCtx *ctx, PyObject *obj)
 {
     if (PyList_Check(obj) || PyTuple_Check(obj)) {
         return Py_NewRef(obj);
     }
     if (PyUnicode_Check(obj) || PyBytes_Check(obj) || PyByteArray_Check(obj) ||
         PyMemoryView_Check(obj) || PyDict_Check(obj) ||
-        !(PyAnySet_Check(obj) || PySequence_Check(obj))) {
-        pgw_codec_type_error("list or tuple", obj);
-        return NULL;
+        !(Py_TYPE(obj)->tp_iter != NULL || PySequence_Check(obj))) {
+        return arr_not_iterable(obj);
     }
-    /* Only sized collections: a sequence-like object without __len__
-     * (an ipaddress network, say) may be practically endless. */
+    if (ctx->mapping_abc != NULL) {
+        int is_map = PyObject_IsInstance(obj, ctx->mapping_abc);
+        if (is_map != 0) {
+            return is_map < 0 ? NULL : arr_not_iterable(obj);
+        }
+    }
     Py_ssize_t n = PyObject_Size(obj);
     if (n < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+            return NULL;
+        }
         PyErr_Clear();
-        pgw_codec_type_error("list or tuple", obj);
-        return NULL;
+        return arr_not_iterable(obj);
     }
     if ((size_t)n > (size_t)INT32_MAX) {
         PyErr_Format(PyExc_ValueError, "array of %zd elements is too large",
@@ -339,16 +382,17 @@ pgw_array_as_seq(PyObject *obj)
 static PGW_COLD int
 arr_shape_error(const ArrEnc *e, int level, Py_ssize_t want, PyObject *got)
 {
+    /* "non-homogeneous array": asyncpg's words */
     if (!arr_is_nested(e, got)) {
         PyErr_Format(PyExc_ValueError,
-                     "array is not rectangular: expected a list at depth %d, "
-                     "got %.100s",
+                     "non-homogeneous array (not rectangular): expected a "
+                     "list at depth %d, got %.100s",
                      level, Py_TYPE(got)->tp_name);
     }
     else {
         PyErr_Format(PyExc_ValueError,
-                     "array is not rectangular: expected %zd elements at "
-                     "depth %d, got %zd",
+                     "non-homogeneous array (not rectangular): expected %zd "
+                     "elements at depth %d, got %zd",
                      want, level, PySequence_Fast_GET_SIZE(got));
     }
     return -1;
@@ -396,11 +440,90 @@ arr_put_header(ArrEnc *e, uint32_t eoid, int empty)
     }
     for (int i = 0; i < ndim; i++) {
         if (pgw_put_i32(e->buf, (int32_t)e->dims[i]) < 0 ||
-            pgw_put_i32(e->buf, 1) < 0) {
+            pgw_put_i32(e->buf, e->lbounds[i]) < 0) {
             return -1;
         }
     }
     return 0;
+}
+
+/* "invalid array element: <cause>" (asyncpg's words), the same class, for
+ * the TypeError/ValueError/OverflowError an element encoder raised; a
+ * sub-array the element codec refused is "non-homogeneous". */
+static PGW_COLD void
+arr_elem_error(const ArrEnc *e, PyObject *item)
+{
+    PyObject *t, *v, *tb;
+    if (arr_is_nested(e, item) && PyErr_ExceptionMatches(PyExc_TypeError)) {
+        /* a sub-array where the first elements gave a scalar (checked
+         * only on failure: an element codec may take lists) */
+        PyErr_Format(PyExc_ValueError,
+                     "non-homogeneous array (not rectangular): expected an "
+                     "element at depth %d, got a %.100s",
+                     e->ndim, Py_TYPE(item)->tp_name);
+        return;
+    }
+    if (!PyErr_ExceptionMatches(PyExc_TypeError) &&
+        !PyErr_ExceptionMatches(PyExc_ValueError) &&
+        !PyErr_ExceptionMatches(PyExc_OverflowError)) {
+        return;
+    }
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (v != NULL) {
+        PyErr_Format(t, "invalid array element: %S", v);
+    }
+    else {
+        PyErr_Restore(t, v, tb);
+        return;
+    }
+    Py_XDECREF(t);
+    Py_XDECREF(v);
+    Py_XDECREF(tb);
+}
+
+/* The lower bounds to send: a BoundedArray's lower_bounds, else 1. */
+static int
+arr_lbounds(ArrEnc *e, PyObject *obj, int empty)
+{
+    for (int i = 0; i < ARRAY_MAXDIM; i++) {
+        e->lbounds[i] = 1;
+    }
+    if (empty || e->ctx->bounded_array_type == NULL ||
+        !PyObject_TypeCheck(obj,
+                            (PyTypeObject *)e->ctx->bounded_array_type)) {
+        return 0;
+    }
+    PyObject *lb = PyObject_GetAttr(obj, e->ctx->str_lower_bounds);
+    if (lb == NULL) {
+        return -1;
+    }
+    int rc = 0;
+    if (lb != Py_None) {
+        if (!PyTuple_Check(lb) || PyTuple_GET_SIZE(lb) != e->ndim) {
+            PyErr_Format(PyExc_ValueError,
+                         "BoundedArray.lower_bounds must be a tuple of %d "
+                         "int(s), one per dimension, got %R", e->ndim, lb);
+            rc = -1;
+        }
+        for (int i = 0; rc == 0 && i < e->ndim; i++) {
+            long b = PyLong_AsLong(PyTuple_GET_ITEM(lb, i));
+            if (b == -1 && PyErr_Occurred()) {
+                rc = -1;
+            }
+            else if (b < INT32_MIN || b > INT32_MAX ||
+                     (int64_t)b + (int64_t)e->dims[i] - 1 > INT32_MAX) {
+                PyErr_Format(PyExc_OverflowError,
+                             "array lower bound %ld out of range", b);
+                rc = -1;
+            }
+            else {
+                e->lbounds[i] = (int32_t)b;
+            }
+        }
+    }
+    Py_DECREF(lb);
+    return rc;
 }
 
 static int
@@ -411,8 +534,11 @@ arr_encode_elem(ArrEnc *e, PyObject *item)
         return pgw_put_i32(e->buf, -1);
     }
     size_t off = e->buf->len;
-    if (pgw_put_i32(e->buf, 0) < 0 ||
-        e->ec->encode(e->ctx, e->ec, item, e->buf) < 0) {
+    if (pgw_put_i32(e->buf, 0) < 0) {
+        return -1;
+    }
+    if (e->ec->encode(e->ctx, e->ec, item, e->buf) < 0) {
+        arr_elem_error(e, item);
         return -1;
     }
     size_t len = e->buf->len - off - 4;
@@ -467,12 +593,12 @@ pgw_array_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     if (e.ec == NULL) {
         return -1;
     }
-    seq = pgw_array_as_seq(obj);
+    seq = pgw_array_as_seq(ctx, obj);
     if (seq == NULL) {
         return -1;
     }
     empty = arr_dims(&e, seq);
-    if (empty < 0 ||
+    if (empty < 0 || arr_lbounds(&e, obj, empty) < 0 ||
         arr_put_header(&e, array_elem_oid(codec, e.ec), empty) < 0 ||
         arr_encode_level(&e, seq, 0) < 0) {
         goto done;

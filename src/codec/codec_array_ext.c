@@ -216,7 +216,7 @@ pgw_textarray_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
         return -1;
     }
     e.tuple_elems = e.ec->tuple_value;
-    seq = pgw_array_as_seq(obj);
+    seq = pgw_array_as_seq(ctx, obj);
     if (seq == NULL) {
         return -1;
     }
@@ -248,7 +248,7 @@ pgw_intvector_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     Py_ssize_t n;
     int rc = -1;
 
-    if (ec == NULL || (seq = pgw_array_as_seq(obj)) == NULL) {
+    if (ec == NULL || (seq = pgw_array_as_seq(ctx, obj)) == NULL) {
         return -1;
     }
     /* a list is copied: encoding an item may run code that changes it */

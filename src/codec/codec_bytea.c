@@ -19,7 +19,10 @@ bytea_encode_buffer(PyObject *obj, PgcWBuf *buf)
     Py_buffer view;
     int rc;
     if (!PyObject_CheckBuffer(obj)) {
-        return pgw_codec_type_error("a bytes-like object", obj);
+        PyErr_Format(PyExc_TypeError,
+                     "a bytes-like object is required, not '%.100s'",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
     }
     if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0) {
         return -1;

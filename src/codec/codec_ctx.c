@@ -3,6 +3,7 @@
  */
 #include "codec_internal.h"
 
+#include <math.h>
 #include <stdarg.h>
 
 /* ------------------------------------------------------------------ */
@@ -28,6 +29,69 @@ pgw_codec_type_error(const char *what, PyObject *obj)
     PyErr_Format(PyExc_TypeError, "expected %s, got %.100s", what,
                  Py_TYPE(obj)->tp_name);
     return -1;
+}
+
+PGW_NOINLINE PyObject *
+pgw_codec_as_int(const PgwCodecCtx *ctx, PyObject *obj)
+{
+    PyObject *v;
+    int integral;
+
+    if (PyLong_Check(obj)) {
+        return Py_NewRef(obj);
+    }
+    if (PyIndex_Check(obj)) {
+        return PyNumber_Index(obj);
+    }
+    if (PyFloat_Check(obj)) {
+        double d = PyFloat_AS_DOUBLE(obj);
+        if (!isfinite(d) || d != floor(d)) {
+            PyErr_Format(PyExc_ValueError,
+                         "an integer is required, got the float %R "
+                         "(pgwire refuses a non-integral value rather than "
+                         "truncate it)", obj);
+            return NULL;
+        }
+        return PyLong_FromDouble(d);
+    }
+    if (ctx != NULL && ctx->decimal_type != NULL) {
+        int is_dec = PyObject_IsInstance(obj, ctx->decimal_type);
+        if (is_dec < 0) {
+            return NULL;
+        }
+        if (is_dec) {
+            v = PyNumber_Long(obj); /* truncates; NaN/Infinity raise */
+            if (v == NULL) {
+                if (PyErr_ExceptionMatches(PyExc_ValueError) ||
+                    PyErr_ExceptionMatches(PyExc_OverflowError)) {
+                    PyErr_Clear();
+                    integral = 0;
+                }
+                else {
+                    return NULL;
+                }
+            }
+            else {
+                integral = PyObject_RichCompareBool(v, obj, Py_EQ);
+                if (integral < 0) {
+                    Py_DECREF(v);
+                    return NULL;
+                }
+            }
+            if (integral) {
+                return v;
+            }
+            Py_XDECREF(v);
+            PyErr_Format(PyExc_ValueError,
+                         "an integer is required, got the Decimal %R "
+                         "(pgwire refuses a non-integral value rather than "
+                         "truncate it)", obj);
+            return NULL;
+        }
+    }
+    PyErr_Format(PyExc_TypeError, "an integer is required (got type %.100s)",
+                 Py_TYPE(obj)->tp_name);
+    return NULL;
 }
 
 PGW_COLD PyObject *
@@ -164,6 +228,7 @@ ctx_strings(PgwCodecCtx *ctx)
     CTX_INTERN(str_int, "int");
     CTX_INTERN(str_bytes, "bytes");
     CTX_INTERN(str_is_safe, "is_safe");
+    CTX_INTERN(str_lower_bounds, "lower_bounds");
     ctx->long_64 = PyLong_FromLong(64);
     return ctx->long_64 ? 0 : -1;
 }
@@ -173,6 +238,7 @@ static int
 ctx_import_types(PgwCodecCtx *ctx)
 {
     CTX_IMPORT(bitstring_type, "pgwire.types", "BitString");
+    CTX_IMPORT(bounded_array_type, "pgwire.types", "BoundedArray");
     CTX_IMPORT(point_type, "pgwire.types", "Point");
     CTX_IMPORT(line_type, "pgwire.types", "Line");
     CTX_IMPORT(lseg_type, "pgwire.types", "LineSegment");
@@ -238,6 +304,7 @@ pgw_codec_ctx_traverse(PgwCodecCtx *ctx, visitproc visit, void *arg)
     Py_VISIT(ctx->inf_date_type);
     Py_VISIT(ctx->inf_dt_type);
     Py_VISIT(ctx->bitstring_type);
+    Py_VISIT(ctx->bounded_array_type);
     Py_VISIT(ctx->point_type);
     Py_VISIT(ctx->line_type);
     Py_VISIT(ctx->lseg_type);
@@ -282,8 +349,10 @@ pgw_codec_ctx_clear(PgwCodecCtx *ctx)
     Py_CLEAR(ctx->str_int);
     Py_CLEAR(ctx->str_bytes);
     Py_CLEAR(ctx->str_is_safe);
+    Py_CLEAR(ctx->str_lower_bounds);
     Py_CLEAR(ctx->long_64);
     Py_CLEAR(ctx->bitstring_type);
+    Py_CLEAR(ctx->bounded_array_type);
     Py_CLEAR(ctx->point_type);
     Py_CLEAR(ctx->line_type);
     Py_CLEAR(ctx->lseg_type);

@@ -111,6 +111,16 @@ dt_type_error(const char *msg)
     return -1;
 }
 
+/* asyncpg's text for a timestamp/timestamptz parameter of another type. */
+static PGW_COLD int
+dt_expected_error(PyObject *obj)
+{
+    PyErr_Format(PyExc_TypeError,
+                 "expected a datetime.date or datetime.datetime instance, "
+                 "got '%.100s'", Py_TYPE(obj)->tp_name);
+    return -1;
+}
+
 /* ------------------------------------------------------------------ */
 /* Shared helpers                                                      */
 /* ------------------------------------------------------------------ */
@@ -416,7 +426,7 @@ ts_encode_slow(const PgwCodecCtx *ctx, PyObject *obj, PgcWBuf *buf)
     if (PyObject_TypeCheck(obj, ctx->dt->DateType)) {
         return pgw_put_i64(buf, date_pgdays(obj) * USECS_PER_DAY);
     }
-    return pgw_codec_type_error("datetime or date", obj);
+    return dt_expected_error(obj);
 }
 
 int
@@ -481,7 +491,7 @@ tstz_encode_slow(const PgwCodecCtx *ctx, PyObject *obj, PgcWBuf *buf)
         return tstz_encode_datetime(ctx, obj, buf);
     }
     if (!PyObject_TypeCheck(obj, ctx->dt->DateType)) {
-        return pgw_codec_type_error("datetime or date", obj);
+        return dt_expected_error(obj);
     }
     PyObject *midnight = ctx->dt->DateTime_FromDateAndTime(
         PyDateTime_GET_YEAR(obj), PyDateTime_GET_MONTH(obj),

@@ -449,6 +449,59 @@ pgw_codec_new_array(PyTypeObject *type, uint32_t oid, PyObject *name,
     return codec_done(self);
 }
 
+/* A composite, range or multirange over a type pgwire only has in the
+ * text format: as asyncpg, neither decoded nor encoded
+ * (NotImplementedError, which the binding raises as
+ * UnsupportedClientFeatureError), rather than passed through as str. */
+static PGW_COLD const char *
+dyn_text_what(const PgwDynCodec *d)
+{
+    return d->kind == PGW_DYN_COMPOSITE ? "composite types" : "range types";
+}
+
+static PyObject *
+dyn_text_unsupported_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                            const uint8_t *p, size_t n)
+{
+    const PgwDynCodec *d = (const PgwDynCodec *)codec;
+    (void)ctx;
+    (void)p;
+    (void)n;
+    if (d->schema != Py_None) {
+        PyErr_Format(PyExc_NotImplementedError,
+                     "cannot decode type \"%U\".\"%U\": text encoding of "
+                     "%s is not supported", d->schema, d->name,
+                     dyn_text_what(d));
+    }
+    else {
+        PyErr_Format(PyExc_NotImplementedError,
+                     "cannot decode type \"%U\": text encoding of %s is not "
+                     "supported", d->name, dyn_text_what(d));
+    }
+    return NULL;
+}
+
+static int
+dyn_text_unsupported_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                            PyObject *obj, PgcWBuf *buf)
+{
+    const PgwDynCodec *d = (const PgwDynCodec *)codec;
+    (void)ctx;
+    (void)obj;
+    (void)buf;
+    PyErr_Format(PyExc_NotImplementedError,
+                 "cannot encode type \"%U\": text encoding of %s is not "
+                 "supported", d->name, dyn_text_what(d));
+    return -1;
+}
+
+static void
+dyn_text_unsupported(PgwDynCodec *d)
+{
+    d->codec.decode = dyn_text_unsupported_decode;
+    d->codec.encode = dyn_text_unsupported_encode;
+}
+
 PyObject *
 pgw_codec_new_range(PyTypeObject *type, uint32_t oid, PyObject *name,
                     PyObject *subtype)
@@ -463,6 +516,9 @@ pgw_codec_new_range(PyTypeObject *type, uint32_t oid, PyObject *name,
         d->codec.decode = pgw_range_decode;
         d->codec.encode = pgw_range_encode;
         d->codec.tuple_value = 1;
+    }
+    else {
+        dyn_text_unsupported(d);
     }
     return codec_done(self);
 }
@@ -484,6 +540,9 @@ pgw_codec_new_multirange(PyTypeObject *type, uint32_t oid, PyObject *name,
         d->codec.format = PGC_FORMAT_BINARY;
         d->codec.decode = pgw_multirange_decode;
         d->codec.encode = pgw_multirange_encode;
+    }
+    else {
+        dyn_text_unsupported(d);
     }
     return codec_done(self);
 }
@@ -631,6 +690,9 @@ pgw_codec_new_composite(const PgwCodecCtx *ctx, PyTypeObject *type,
         d->codec.decode = pgw_composite_decode;
         d->codec.encode = pgw_composite_encode;
         d->codec.tuple_value = 1;
+    }
+    else {
+        dyn_text_unsupported(d);
     }
     return codec_done(self);
 }

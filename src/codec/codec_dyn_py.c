@@ -437,7 +437,15 @@ pgw_codec_new_alias(PyTypeObject *type, uint32_t oid, PyObject *name,
                     const PgwCodec *target, int format)
 {
     int16_t fmt = target->format;
-    if (format >= 0 && format != fmt) {
+    PgwDecodeFn text_decode = NULL;
+    PgwEncodeFn text_encode = NULL;
+    if (format == PGC_FORMAT_TEXT && target->decode == pgw_numeric_decode) {
+        /* numeric has a text codec of its own (asyncpg's 'decimal' alias
+         * with format='text') */
+        text_decode = pgw_numeric_text_decode;
+        text_encode = pgw_numeric_text_encode;
+    }
+    else if (format >= 0 && format != fmt) {
         if (format != PGC_FORMAT_TEXT || !alias_serves_text(target)) {
             PyErr_Format(PyExc_ValueError, "there is no %s codec for %s",
                          format == PGC_FORMAT_TEXT ? "text" : "binary",
@@ -455,7 +463,11 @@ pgw_codec_new_alias(PyTypeObject *type, uint32_t oid, PyObject *name,
     d->codec = *target;
     d->codec.oid = oid;
     d->codec.name = utf8;
-    d->codec.format = fmt;
+    d->codec.format = text_decode ? PGC_FORMAT_TEXT : fmt;
+    if (text_decode != NULL) {
+        d->codec.decode = text_decode;
+        d->codec.encode = text_encode;
+    }
     d->sub_codec = target; /* static: no reference to hold */
     return pgw_codec_dyn_done(self);
 }

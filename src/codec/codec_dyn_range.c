@@ -186,7 +186,7 @@ range_arg_from_seq(const PgwCodec *codec, PyObject *obj, RangeArg *a)
     }
     else {
         PyErr_Format(PyExc_ValueError,
-                     "a %s range as a sequence has 0, 1 or 2 bounds, got %zd",
+                     "expected 0, 1 or 2 elements in %s range tuple, got %zd",
                      codec->name, n);
         rc = -1;
     }
@@ -203,7 +203,12 @@ range_arg(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
     }
     int is_range = PyObject_IsInstance(obj, ctx->range_type);
     if (is_range <= 0) {
-        return is_range < 0 ? -1 : pgw_codec_type_error("Range or tuple", obj);
+        if (is_range == 0) {
+            PyErr_Format(PyExc_TypeError,
+                         "list, tuple or Range object expected (got type "
+                         "%.100s)", Py_TYPE(obj)->tp_name);
+        }
+        return -1;
     }
     return range_arg_from_range(ctx, obj, a);
 }

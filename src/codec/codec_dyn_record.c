@@ -163,10 +163,13 @@ pgw_record_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     (void)codec;
     (void)obj;
     (void)buf;
-    PyErr_SetString(PyExc_TypeError,
-                    "cannot encode an anonymous record: PostgreSQL does not "
-                    "accept input of anonymous composite types (cast the "
-                    "parameter to a named composite type)");
+    /* NotImplementedError: the binding raises asyncpg's
+     * UnsupportedClientFeatureError("query argument $N: input of anonymous
+     * composite types is not supported") */
+    PyErr_SetString(PyExc_NotImplementedError,
+                    "input of anonymous composite types is not supported "
+                    "(PostgreSQL does not implement it: cast the parameter "
+                    "to a named composite type)");
     return -1;
 }
 
@@ -316,7 +319,8 @@ comp_unknown_key(const PgwDynCodec *d, PyObject *mapping)
         if (has <= 0) {
             if (has == 0) {
                 PyErr_Format(PyExc_ValueError,
-                             "%R is not a field of composite type %U", key,
+                             "%R is not a valid element of composite type %U",
+                             key,
                              d->name);
             }
             Py_DECREF(key);

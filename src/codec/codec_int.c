@@ -36,58 +36,62 @@ pgw_bool_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
     if (obj == Py_False) {
         return pgw_put_u8(buf, 0);
     }
-    return pgw_codec_type_error("bool", obj);
+    PyErr_Format(PyExc_TypeError, "a boolean is required (got type %.100s)",
+                 Py_TYPE(obj)->tp_name);
+    return -1;
 }
 
 /* ------------------------------------------------------------------ */
 /* Integers                                                            */
 /* ------------------------------------------------------------------ */
 
-/* OverflowError("value <v> out of <type> range"); the value is left out
- * when it cannot be shown (an int beyond the str conversion limit). */
-static PGW_COLD int
-int_range_error(const PgwCodec *codec, PyObject *v)
+/* asyncpg's name for an integer type's range in its messages. */
+static const char *
+int_range_name(const PgwCodec *codec)
 {
-    PyObject *r = PyObject_Repr(v);
-    if (r == NULL) {
-        PyErr_Clear();
-        PyErr_Format(PyExc_OverflowError, "value out of %s range",
-                     codec->name);
-        return -1;
+    if (strcmp(codec->name, "int2") == 0) {
+        return "int16";
     }
-    PyErr_Format(PyExc_OverflowError, "value %U out of %s range", r,
-                 codec->name);
-    Py_DECREF(r);
+    if (strcmp(codec->name, "int4") == 0) {
+        return "int32";
+    }
+    if (strcmp(codec->name, "int8") == 0) {
+        return "int64";
+    }
+    return "uint32"; /* oid, xid, cid, regclass... (uint4) */
+}
+
+/* OverflowError("value out of int32 range"), asyncpg's text (the binding's
+ * DataError shows the value itself). */
+static PGW_COLD int
+int_range_error(const PgwCodec *codec)
+{
+    PyErr_Format(PyExc_OverflowError, "value out of %s range",
+                 int_range_name(codec));
     return -1;
 }
 
 /* The value of an int-like object within [lo, hi]: 0, or -1 with
- * TypeError/OverflowError set. */
+ * TypeError/ValueError/OverflowError set.  An int, an __index__ object,
+ * or an integral float or Decimal (asyncpg takes any __int__ object and
+ * truncates 11.5 to 11; pgwire refuses a fractional value). */
 static PGW_NOINLINE int
-int_value_slow(const PgwCodec *codec, PyObject *obj, long long lo,
-               long long hi, long long *out)
+int_value_slow(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+               long long lo, long long hi, long long *out)
 {
     PyObject *idx;
     int overflow = 0, rc = 0;
 
-    if (PyLong_Check(obj)) {
-        idx = Py_NewRef(obj);
-    }
-    else if (PyIndex_Check(obj)) {
-        idx = PyNumber_Index(obj);
-        if (idx == NULL) {
-            return -1;
-        }
-    }
-    else {
-        return pgw_codec_type_error("int", obj);
+    idx = pgw_codec_as_int(ctx, obj);
+    if (idx == NULL) {
+        return -1;
     }
     *out = PyLong_AsLongLongAndOverflow(idx, &overflow);
     if (*out == -1 && PyErr_Occurred()) {
         rc = -1;
     }
     else if (overflow || *out < lo || *out > hi) {
-        rc = int_range_error(codec, idx);
+        rc = int_range_error(codec);
     }
     Py_DECREF(idx);
     return rc;
@@ -95,8 +99,8 @@ int_value_slow(const PgwCodec *codec, PyObject *obj, long long lo,
 
 /* Inline fast path for exact ints in range. */
 static inline int
-int_value(const PgwCodec *codec, PyObject *obj, long long lo, long long hi,
-          long long *out)
+int_value(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+          long long lo, long long hi, long long *out)
 {
     if (PyLong_CheckExact(obj)) {
         int overflow = 0;
@@ -106,7 +110,7 @@ int_value(const PgwCodec *codec, PyObject *obj, long long lo, long long hi,
             return 0;
         }
     }
-    return int_value_slow(codec, obj, lo, hi, out);
+    return int_value_slow(ctx, codec, obj, lo, hi, out);
 }
 
 PyObject *
@@ -126,7 +130,7 @@ pgw_int2_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
 {
     long long v;
     (void)ctx;
-    if (int_value(codec, obj, INT16_MIN, INT16_MAX, &v) < 0) {
+    if (int_value(ctx, codec, obj, INT16_MIN, INT16_MAX, &v) < 0) {
         return -1;
     }
     return pgw_put_i16(buf, (int16_t)v);
@@ -149,7 +153,7 @@ pgw_int4_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
 {
     long long v;
     (void)ctx;
-    if (int_value(codec, obj, INT32_MIN, INT32_MAX, &v) < 0) {
+    if (int_value(ctx, codec, obj, INT32_MIN, INT32_MAX, &v) < 0) {
         return -1;
     }
     return pgw_put_i32(buf, (int32_t)v);
@@ -172,7 +176,7 @@ pgw_int8_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
 {
     long long v;
     (void)ctx;
-    if (int_value(codec, obj, LLONG_MIN, LLONG_MAX, &v) < 0) {
+    if (int_value(ctx, codec, obj, LLONG_MIN, LLONG_MAX, &v) < 0) {
         return -1;
     }
     return pgw_put_i64(buf, (int64_t)v);
@@ -196,7 +200,7 @@ pgw_uint4_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
 {
     long long v;
     (void)ctx;
-    if (int_value(codec, obj, 0, UINT32_MAX, &v) < 0) {
+    if (int_value(ctx, codec, obj, 0, UINT32_MAX, &v) < 0) {
         return -1;
     }
     return pgw_put_i32(buf, (int32_t)(uint32_t)v);
@@ -257,11 +261,8 @@ pgw_float4_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 static PGW_COLD int
 float4_range_error(double v)
 {
-    PyObject *f = PyFloat_FromDouble(v);
-    if (f != NULL) {
-        PyErr_Format(PyExc_OverflowError, "value %R out of float4 range", f);
-        Py_DECREF(f);
-    }
+    (void)v;
+    PyErr_SetString(PyExc_OverflowError, "value out of float32 range");
     return -1;
 }
 

@@ -26,6 +26,11 @@
 int pgw_codec_buf_error(PgcStatus st);
 /* TypeError("expected <what>, got <type of obj>").  -1. */
 int pgw_codec_type_error(const char *what, PyObject *obj);
+/* obj as an int for an integer parameter (new reference): an int, an
+ * __index__ object, or a float or Decimal with an integral value; NULL
+ * with TypeError("an integer is required (got type T)") or ValueError (a
+ * fractional, infinite or NaN value) set. */
+PyObject *pgw_codec_as_int(const PgwCodecCtx *ctx, PyObject *obj);
 /* ValueError("invalid <type> value: expected <want> bytes, got <got>"). */
 PyObject *pgw_codec_size_error(const PgwCodec *codec, size_t want,
                                size_t got);
@@ -101,6 +106,9 @@ PGW_DECL_CODEC(float4);
 PGW_DECL_CODEC(float8);
 /* codec_numeric.c */
 PGW_DECL_CODEC(numeric);
+/* numeric in the text format (set_builtin_type_codec(..., codec_name=
+ * 'numeric', format='text')): Decimal(text) / str(Decimal(value)). */
+PGW_DECL_CODEC(numeric_text);
 /* codec_text.c */
 PGW_DECL_CODEC(text);
 PGW_DECL_CODEC(jsonb);  /* also jsonpath: a version byte 1, then text */
@@ -163,6 +171,6 @@ int pgw_intvector_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 
 /* codec_array.c: the top-level value of an array parameter as a list or
  * tuple (new reference); refuses str/bytes/dict and unsized sequences. */
-PyObject *pgw_array_as_seq(PyObject *obj);
+PyObject *pgw_array_as_seq(const PgwCodecCtx *ctx, PyObject *obj);
 
 #endif /* PGW_CODEC_INTERNAL_H */

@@ -22,18 +22,13 @@
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-/* OverflowError("value <v> out of <what> range"); -1. */
+/* OverflowError("<what> value out of <range> range"), asyncpg's text
+ * (the binding's DataError shows the value itself); -1. */
 static PGW_COLD int
 misc_range_error(const char *what, PyObject *v)
 {
-    PyObject *r = PyObject_Repr(v);
-    if (r == NULL) {
-        PyErr_Clear();
-        PyErr_Format(PyExc_OverflowError, "value out of %s range", what);
-        return -1;
-    }
-    PyErr_Format(PyExc_OverflowError, "value %U out of %s range", r, what);
-    Py_DECREF(r);
+    (void)v;
+    PyErr_SetString(PyExc_OverflowError, what);
     return -1;
 }
 
@@ -46,17 +41,15 @@ misc_uint(const char *what, PyObject *obj, unsigned long long max,
     PyObject *idx;
     int rc = 0;
 
-    if (PyLong_Check(obj)) {
-        idx = Py_NewRef(obj);
+    if (!PyLong_Check(obj) && !PyIndex_Check(obj)) {
+        PyErr_Format(PyExc_TypeError,
+                     "an integer is required (got type %.100s)",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
     }
-    else if (PyIndex_Check(obj)) {
-        idx = PyNumber_Index(obj);
-        if (idx == NULL) {
-            return -1;
-        }
-    }
-    else {
-        return pgw_codec_type_error("int", obj);
+    idx = pgw_codec_as_int(NULL, obj);
+    if (idx == NULL) {
+        return -1;
     }
     *out = PyLong_AsUnsignedLongLong(idx);
     if (*out == (unsigned long long)-1 && PyErr_Occurred()) {
@@ -81,13 +74,15 @@ static PyObject *
 misc_tuple(const PgwCodec *codec, PyObject *obj, Py_ssize_t n)
 {
     if (!PyTuple_Check(obj) && !PyList_Check(obj)) {
-        pgw_codec_type_error("tuple or list", obj);
+        PyErr_Format(PyExc_TypeError,
+                     "list or tuple expected (got type %.100s)",
+                     Py_TYPE(obj)->tp_name);
         return NULL;
     }
     if (PySequence_Fast_GET_SIZE(obj) != n) {
         PyErr_Format(PyExc_ValueError,
-                     "invalid number of elements in %s tuple: expected %zd, "
-                     "got %zd",
+                     "invalid number of elements in %s tuple, expecting %zd "
+                     "(got %zd)",
                      codec->name, n, PySequence_Fast_GET_SIZE(obj));
         return NULL;
     }
@@ -124,9 +119,9 @@ pgw_tid_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
     if (t == NULL) {
         return -1;
     }
-    if (misc_uint("tid block (uint32)", PyTuple_GET_ITEM(t, 0), UINT32_MAX,
+    if (misc_uint("tuple id block value out of uint32 range", PyTuple_GET_ITEM(t, 0), UINT32_MAX,
                   &block) < 0 ||
-        misc_uint("tid offset (uint16)", PyTuple_GET_ITEM(t, 1), UINT16_MAX,
+        misc_uint("tuple id offset value out of uint16 range", PyTuple_GET_ITEM(t, 1), UINT16_MAX,
                   &offset) < 0) {
         goto done;
     }
@@ -162,7 +157,8 @@ pgw_uint8_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 {
     unsigned long long v;
     (void)ctx;
-    if (misc_uint(codec->name, obj, UINT64_MAX, &v) < 0) {
+    (void)codec;
+    if (misc_uint("value out of uint64 range", obj, UINT64_MAX, &v) < 0) {
         return -1;
     }
     return pgw_put_i64(buf, (int64_t)(uint64_t)v);
@@ -250,9 +246,9 @@ pgw_snapshot_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     if (t == NULL) {
         return -1;
     }
-    if (misc_uint("xmin (uint64)", PyTuple_GET_ITEM(t, 0), UINT64_MAX,
+    if (misc_uint("xmin value out of uint64 range", PyTuple_GET_ITEM(t, 0), UINT64_MAX,
                   &xmin) < 0 ||
-        misc_uint("xmax (uint64)", PyTuple_GET_ITEM(t, 1), UINT64_MAX,
+        misc_uint("xmax value out of uint64 range", PyTuple_GET_ITEM(t, 1), UINT64_MAX,
                   &xmax) < 0 ||
         (xip = snapshot_xip(codec, PyTuple_GET_ITEM(t, 2))) == NULL) {
         goto done;
@@ -263,7 +259,7 @@ pgw_snapshot_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
         goto done;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(xip); i++) {
-        if (misc_uint("xip (uint64)", PyTuple_GET_ITEM(xip, i), UINT64_MAX,
+        if (misc_uint("xip value out of uint64 range", PyTuple_GET_ITEM(xip, i), UINT64_MAX,
                       &v) < 0 ||
             pgw_put_i64(buf, (int64_t)(uint64_t)v) < 0) {
             goto done;

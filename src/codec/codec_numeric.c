@@ -7,7 +7,9 @@
  * (-Infinity).  dscale is the number of decimal digits after the point.
  *
  * Decode builds the positional text "[-]int.frac" with exactly dscale
- * fraction digits (as PostgreSQL prints it) and calls Decimal(str).
+ * fraction digits (as PostgreSQL prints it) and calls Decimal(str); an
+ * integer's trailing zero digit groups become an exponent, as asyncpg
+ * renders them (Decimal('1E+20'), Decimal('1.0E+5')).
  * Encode takes Decimal (via as_tuple()), int (int64 directly, larger via
  * Decimal), float (via Decimal(repr(f)), so 0.1 is sent as 0.1) and str
  * (Decimal(str), as asyncpg accepts it).  Decimal('-0') is sent as 0 (the
@@ -75,9 +77,12 @@ num_put_group(char *o, int d)
 }
 
 /* Render into o (large enough); returns the end.  Leading zeros of the
- * integer part are left in: Decimal ignores them. */
+ * integer part are left in: Decimal ignores them.  An integer whose
+ * trailing base-10000 digits are zero (PostgreSQL leaves them out: ezero
+ * groups) is rendered with an exponent, as asyncpg does, so '1E+1000'
+ * decodes to Decimal('1E+1000'), not to 1001 digits. */
 static char *
-num_render(const NumView *v, char *o, int64_t flen)
+num_render(const NumView *v, char *o, int64_t flen, int64_t ezero)
 {
     if (v->neg) {
         *o++ = '-';
@@ -85,8 +90,11 @@ num_render(const NumView *v, char *o, int64_t flen)
     if (v->weight < 0) {
         *o++ = '0';
     }
-    for (int64_t g = 0; g <= v->weight; g++) {
+    for (int64_t g = 0; g <= v->weight - ezero; g++) {
         o = num_put_group(o, num_digit(v, g));
+    }
+    if (ezero > 0) {
+        o += sprintf(o, "E+%lld", (long long)(ezero * 4));
     }
     if (flen > 0) {
         *o++ = '.';
@@ -103,7 +111,11 @@ num_to_decimal(const PgwCodecCtx *ctx, const NumView *v)
     char small[128], *buf = small;
     int64_t flen = num_frac_len(v);
     int64_t ilen = v->weight >= 0 ? (v->weight + 1) * 4 : 1;
-    size_t size = (size_t)(2 + ilen + flen);
+    /* trailing zero groups of an integer: an exponent (num_render) */
+    int64_t ezero = (flen == 0 && v->ndigits > 0 && v->weight >= v->ndigits)
+                        ? v->weight + 1 - v->ndigits
+                        : 0;
+    size_t size = (size_t)(2 + ilen + flen + 24);
     PyObject *text, *res;
 
     if (size > sizeof(small)) {
@@ -112,7 +124,7 @@ num_to_decimal(const PgwCodecCtx *ctx, const NumView *v)
             return PyErr_NoMemory();
         }
     }
-    char *end = num_render(v, buf, flen);
+    char *end = num_render(v, buf, flen, ezero);
     text = PyUnicode_DecodeASCII(buf, end - buf, NULL);
     if (buf != small) {
         PyMem_Free(buf);
@@ -449,4 +461,57 @@ pgw_numeric_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
         return num_encode_int(ctx, obj, buf);
     }
     return num_encode_slow(ctx, obj, buf);
+}
+
+/* ------------------------------------------------------------------ */
+/* Text format (an alias with format='text', as asyncpg's text numeric) */
+/* ------------------------------------------------------------------ */
+
+PyObject *
+pgw_numeric_text_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                        const uint8_t *p, size_t n)
+{
+    (void)codec;
+    PyObject *text = PyUnicode_DecodeASCII((const char *)p, (Py_ssize_t)n,
+                                           NULL);
+    if (text == NULL) {
+        return NULL;
+    }
+    PyObject *res = PyObject_CallOneArg(ctx->decimal_type, text);
+    Py_DECREF(text);
+    return res;
+}
+
+int
+pgw_numeric_text_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
+                        PyObject *obj, PgcWBuf *buf)
+{
+    PyObject *dec, *text;
+    Py_ssize_t size;
+    const char *s;
+    int rc;
+    (void)codec;
+
+    if (PyObject_TypeCheck(obj, (PyTypeObject *)ctx->decimal_type)) {
+        dec = Py_NewRef(obj);
+    }
+    else if (PyLong_Check(obj) || PyFloat_Check(obj) ||
+             PyUnicode_Check(obj)) {
+        dec = PyObject_CallOneArg(ctx->decimal_type, obj);
+        if (dec == NULL) {
+            return -1;
+        }
+    }
+    else {
+        return pgw_codec_type_error("Decimal, int or float", obj);
+    }
+    text = PyObject_Str(dec);
+    Py_DECREF(dec);
+    if (text == NULL) {
+        return -1;
+    }
+    s = PyUnicode_AsUTF8AndSize(text, &size);
+    rc = s == NULL ? -1 : pgw_put_bytes(buf, s, (size_t)size);
+    Py_DECREF(text);
+    return rc;
 }

@@ -53,6 +53,8 @@ import_objects(ModState *st)
 {
     IMPORT(InterfaceError, "pgwire.exceptions", "InterfaceError");
     IMPORT(DataError, "pgwire.exceptions", "DataError");
+    IMPORT(UnsupportedClientFeatureError, "pgwire.exceptions",
+           "UnsupportedClientFeatureError");
     IMPORT(ProtocolError, "pgwire.exceptions", "ProtocolError");
     IMPORT(InternalClientError, "pgwire.exceptions", "InternalClientError");
     st->ConnectionDoesNotExistError =
@@ -207,6 +209,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     }
     Py_VISIT(st->InterfaceError);
     Py_VISIT(st->DataError);
+    Py_VISIT(st->UnsupportedClientFeatureError);
     Py_VISIT(st->ProtocolError);
     Py_VISIT(st->InternalClientError);
     Py_VISIT(st->ConnectionDoesNotExistError);
@@ -238,6 +241,7 @@ module_clear(PyObject *module)
     pgw_codec_ctx_clear(&st->codec);
     Py_CLEAR(st->InterfaceError);
     Py_CLEAR(st->DataError);
+    Py_CLEAR(st->UnsupportedClientFeatureError);
     Py_CLEAR(st->ProtocolError);
     Py_CLEAR(st->InternalClientError);
     Py_CLEAR(st->ConnectionDoesNotExistError);

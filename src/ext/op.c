@@ -858,6 +858,10 @@ op_after_prepare(OpObject *op)
     return op_after_resolve(op);
 }
 
+/* Introspection rounds for one statement at most (a schema reload racing
+ * the first one makes a second necessary). */
+#define PGW_INTRO_ROUNDS 3
+
 /* Drive the introspection coroutine one step.  Returns like op_step's
  * helpers; on PYGEN_NEXT *result is what it yielded. */
 static int
@@ -877,6 +881,21 @@ op_step_sub(OpObject *op, PyObject **result)
     }
     Py_XDECREF(res);
     PyObject *missing;
+    /* A reload_schema_state() (or an outdated composite) while the
+     * introspection ran drops the codecs it relied on: introspect what is
+     * missing again, as asyncpg retries, a bounded number of times, then
+     * fall back (final resolve). */
+    if (++op->intro_rounds < PGW_INTRO_ROUNDS) {
+        if (pgw_stmt_resolve(op->proto, op->stmt, 0, &missing) < 0) {
+            return -1;
+        }
+        if (missing != NULL) {
+            int rc = op_start_introspection(op, missing);
+            Py_DECREF(missing);
+            return rc < 0 ? -1 : 3;
+        }
+        return op_after_resolve(op);
+    }
     if (pgw_stmt_resolve(op->proto, op->stmt, 1, &missing) < 0) {
         return -1;
     }
@@ -933,6 +952,9 @@ op_step(OpObject *op, PyObject **result)
             rc = op_step_sub(op, result);
             if (rc == 4) {
                 return PYGEN_NEXT;
+            }
+            if (rc == 3) {
+                continue; /* another introspection round started */
             }
             break;
         case PH_WAIT_RESULT:
@@ -1282,6 +1304,7 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->ignore_custom = 0;
     op->stmt_name = NULL;
     op->sub = NULL;
+    op->intro_rounds = 0;
     op->simple = 0;
     op->want_rows = kind != OP_EXECUTE && kind != OP_EXECUTEMANY &&
                     kind != OP_PREPARE && kind != OP_COPY_OUT &&

@@ -253,6 +253,7 @@ struct OpObject {
                              catalog queries ignore set_type_codec */
     PyObject *stmt_name;  /* prepare(name=...): bytes, or NULL */
     PyObject *sub;        /* the introspection coroutine being driven */
+    int intro_rounds;     /* introspections run for this statement */
     double t_start;       /* monotonic start, when queries are logged */
     int counted;          /* counted in the protocol's queries_count */
     /* COPY (copy.c) */

@@ -576,6 +576,9 @@ on_startup_msg(ProtocolObject *p, const PgcMsg *m)
 {
     PgcStartupEvent ev = PGC_SU_EV_CONTINUE;
     PgcStatus rc;
+    /* AuthenticationOk seen before this message */
+    int authed = p->su.phase >= PGC_SU_WAIT_READY &&
+                 p->su.phase != PGC_SU_FAILED;
     int slow = m->type == PGC_MSG_AUTH && m->body.n >= 4 &&
                pgc_load_u32(m->body.p) == PGC_AUTH_SASL_CONTINUE;
     if (slow) {
@@ -595,8 +598,15 @@ on_startup_msg(ProtocolObject *p, const PgcMsg *m)
         return startup_fail(p, pgw_make_exc(cls, "%s", p->su.err_msg));
     }
     if (ev == PGC_SU_EV_SERVER_ERROR) {
-        return startup_fail(
-            p, pgw_error_from_msg(p->st, &p->codec, m->body, NULL));
+        PyObject *exc = pgw_error_from_msg(p->st, &p->codec, m->body, NULL);
+        /* whether the server had authenticated us: sslmode allow/prefer
+         * try the other transport only before that (libpq, asyncpg) */
+        if (exc != NULL &&
+            PyObject_SetAttrString(exc, "_auth_received",
+                                   authed ? Py_True : Py_False) < 0) {
+            Py_CLEAR(exc);
+        }
+        return startup_fail(p, exc);
     }
     if (pgw_proto_flush(p) < 0) {
         return -1;

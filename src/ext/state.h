@@ -31,6 +31,7 @@ typedef struct ModState {
     /* from pgwire.exceptions (imported at exec) */
     PyObject *InterfaceError;
     PyObject *DataError;      /* the SQLSTATE 22000 class */
+    PyObject *UnsupportedClientFeatureError; /* anonymous record input */
     PyObject *ProtocolError;
     PyObject *InternalClientError;
     PyObject *ConnectionDoesNotExistError;

@@ -959,6 +959,16 @@ raise_arg_error(ProtocolObject *p, Py_ssize_t i, PyObject *arg)
 {
     ModState *st = p->st;
     PyObject *cause = pgw_fetch_exc();
+    if (cause != NULL &&
+        PyErr_GivenExceptionMatches(cause, PyExc_NotImplementedError)) {
+        /* a value pgwire cannot send (an anonymous record, a composite
+         * or range of a text-only type): asyncpg's class and text */
+        PyObject *m = PyUnicode_FromFormat("query argument $%zd: %S", i + 1,
+                                           cause);
+        pgw_raise_caused(st->UnsupportedClientFeatureError, m, cause);
+        Py_DECREF(cause);
+        return;
+    }
     PyObject *rep = pgw_short_repr(arg);
     PyObject *msg = NULL;
     if (rep != NULL && p->bind_seqno >= 0) {
@@ -1094,6 +1104,19 @@ pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
 /* Row decoding (hot)                                                  */
 /* ------------------------------------------------------------------ */
 
+/* A NotImplementedError of a decoder (a composite or range of a text-only
+ * type): asyncpg's UnsupportedClientFeatureError, chained. */
+static void
+unsupported_column(ModState *st)
+{
+    PyObject *cause = pgw_fetch_exc();
+    if (cause != NULL) {
+        pgw_raise_caused(st->UnsupportedClientFeatureError,
+                         PyObject_Str(cause), cause);
+        Py_DECREF(cause);
+    }
+}
+
 static void
 note_column(StmtObject *s, uint16_t i)
 {
@@ -1141,6 +1164,9 @@ pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
             const PgwCodec *c = s->col_decoders[i];
             v = c->decode(ctx, c, col->p, (size_t)col->len);
             if (v == NULL) {
+                if (PyErr_ExceptionMatches(PyExc_NotImplementedError)) {
+                    unsupported_column(s->st);
+                }
                 note_column(s, i);
                 Py_DECREF(rec);
                 return NULL;
