@@ -74,15 +74,28 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
                       record_class=None):
         """Create a :class:`PreparedStatement` for ``query``.
 
-        With the statement cache on, the statement is named and shared with
-        the cache; with ``statement_cache_size=0`` it is the unnamed
-        statement, parsed again (in the same round trip) at each execution.
+        The query is parsed afresh (as asyncpg does), whatever the
+        statement cache holds, and the statement is kept out of the cache.
+        With the statement cache on, it is a named statement, closed on the
+        server once no PreparedStatement uses it; with
+        ``statement_cache_size=0`` it is the unnamed statement, parsed again
+        (in the same round trip) at each execution.
         """
         from .prepared_stmt import PreparedStatement
-        state = await self._prepare(query, name=name, timeout=timeout)
+        # one deadline for Parse/Describe and the type lookup
+        deadline = None
+        if isinstance(timeout, (int, float)) and \
+                not isinstance(timeout, bool) and timeout > 0:
+            deadline = self._loop.time() + timeout
+        state = await self._prepare(query, name=name, timeout=timeout,
+                                    fresh=True)
         # claim it before anything else can evict it from the cache
         self._protocol.acquire_statement(state)
         try:
+            if deadline is not None:
+                timeout = deadline - self._loop.time()
+                if timeout <= 0:
+                    raise asyncio.TimeoutError
             types = await self._describe_oids(
                 state.param_oids + state.column_oids, timeout)
         except BaseException:
@@ -173,6 +186,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         'serializable', 'repeatable_read', 'read_uncommitted',
         'read_committed' or None (the server default)."""
         from .transaction import Transaction
+        self._check_open()
         return Transaction(self, isolation, readonly, deferrable)
     # -- end transactions ------------------------------------------------
 
@@ -183,8 +197,13 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         (``prefetch`` rows per round trip, default 50) or ``await`` it for
         a :class:`pgwire.cursor.Cursor`."""
         from .cursor import CursorFactory
+        self._check_open()
         return CursorFactory(self, query, None, args, prefetch, timeout,
                              record_class)
+
+    def _check_open(self):
+        if self.is_closed():
+            raise exceptions.InterfaceError('connection is closed')
 
     # -- info ---------------------------------------------------------
     def get_server_version(self):
@@ -223,10 +242,12 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
 
     # -- lifecycle ----------------------------------------------------
     async def close(self, *, timeout=None):
-        """Close the connection gracefully (Terminate, then wait for EOF).
+        """Close the connection gracefully (Terminate, then wait for the
+        server to close its end).  A running query is cancelled first (its
+        caller gets ``QueryCanceledError``), as in asyncpg.
 
-        Bounded: if the server does not close its end within ``timeout``
-        (default 10 s), the socket is aborted.
+        Bounded: if this does not complete within ``timeout`` (default
+        10 s), the socket is aborted and ``TimeoutError`` is raised.
         """
         proto = self._protocol
         if self.is_closed():
@@ -235,15 +256,36 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         if timeout is None:
             timeout = 10.0
         try:
-            closed = proto.closed_future()
-            proto.send_terminate()
             async with asyncio.timeout(timeout):
+                if proto.is_busy():
+                    # as asyncpg: a running query is cancelled first (it
+                    # fails with QueryCanceledError), then Terminate
+                    await self._cancel_running_query()
+                closed = proto.closed_future()
+                proto.send_terminate()
                 await asyncio.shield(closed)
         except (Exception, asyncio.CancelledError):
             self.terminate()
             raise
         finally:
             self._cleanup_cancel_tasks()
+
+    async def _cancel_running_query(self):
+        """close() with a query running: send a CancelRequest and wait for
+        the connection to be idle (the query's caller gets the server's
+        answer); close()'s timeout bounds it."""
+        from . import connect_utils
+        proto = self._protocol
+        try:
+            await connect_utils.send_cancel_request(
+                self._cancel_addr(), proto.backend_pid, proto.backend_secret,
+                loop=self._loop, timeout=proto.cancel_timeout)
+        except Exception:
+            return  # could not cancel: Terminate ends it anyway
+        delay = 0.001
+        while proto.is_busy() and not proto.is_closed():
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
     def terminate(self):
         """Close the connection at once (abort the socket)."""
@@ -389,6 +431,15 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         self._cancel_tasks.add(task)
         task.add_done_callback(self._cancel_tasks.discard)
 
+    def _cancel_addr(self):
+        addr = self._addr
+        peer = self._transport.get_extra_info("peername") \
+            if self._transport is not None else None
+        if isinstance(peer, tuple) and len(peer) >= 2 and \
+                isinstance(addr, tuple):
+            addr = (peer[0], peer[1])
+        return addr
+
     async def _cancel_runner(self):
         from . import connect_utils
         proto = self._protocol
@@ -396,12 +447,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         # The address this connection is on, not its host name again: a
         # name with several addresses (round-robin DNS, load_balance_hosts)
         # could send the cancel to another server.
-        addr = self._addr
-        peer = self._transport.get_extra_info("peername") \
-            if self._transport is not None else None
-        if isinstance(peer, tuple) and len(peer) >= 2 and \
-                isinstance(addr, tuple):
-            addr = (peer[0], peer[1])
+        addr = self._cancel_addr()
         try:
             await connect_utils.send_cancel_request(
                 addr, proto.backend_pid, proto.backend_secret,

@@ -125,9 +125,10 @@ class _BaseCursor:
         return rows
 
     def __repr__(self):
-        return "<pgwire.{} {!r}{}>".format(
-            type(self).__name__, self._query[:60],
-            " [exhausted]" if self._exhausted else "")
+        # asyncpg's layout; the module is pgwire's
+        return '<pgwire.{} "{!s:.30}" {}{:#x}>'.format(
+            type(self).__name__, self._query,
+            "exhausted " if self._exhausted else "", id(self))
 
 
 class CursorIterator(_BaseCursor):

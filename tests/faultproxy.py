@@ -193,7 +193,10 @@ class _Link:
         while True:
             data = await reader.read(_READ_SIZE)
             if not data:
-                writer.write_eof() if writer.can_write_eof() else None
+                try:
+                    writer.write_eof() if writer.can_write_eof() else None
+                except (OSError, RuntimeError):
+                    pass  # the other side is closed already (uvloop raises)
                 return
             buf += data
             pos = 0

@@ -191,3 +191,26 @@ async def test_executemany_in_transaction_leaves_nothing(table, n):
     with pytest.raises(exc.InvalidSavepointSpecificationError):
         await conn.execute("RELEASE SAVEPOINT pgwire_executemany")
     await tr.rollback()
+
+
+async def test_server_error_on_earlier_row_wins_over_client_error(conn):
+    """asyncpg's contract: when the server fails on a row sent before the
+    client-side failure (a generator that raises later), the server's
+    error is raised; the client's is its __context__.  Nothing stays."""
+    await conn.execute("CREATE TEMP TABLE emconf (a text, b int PRIMARY KEY)")
+    conn._transport.set_write_buffer_limits(65536 * 64, 16384 * 64)
+
+    def rows():
+        for y in range(4, -1, -1):
+            yield ("a" * 32768, 0 * (1 // y))  # all b = 0; 1/0 at the end
+
+    with pytest.raises(pgwire.exceptions.UniqueViolationError) as ei:
+        await conn.executemany("INSERT INTO emconf VALUES ($1, $2)", rows())
+    assert isinstance(ei.value.__context__, ZeroDivisionError)
+    assert await conn.fetchval("SELECT count(*) FROM emconf") == 0
+    # a client failure alone is still the client's error
+    with pytest.raises(ZeroDivisionError):
+        await conn.executemany(
+            "INSERT INTO emconf VALUES ($1, $2)",
+            (("a" * 32768, 10 // y) for y in range(4, -1, -1)))
+    assert await conn.fetchval("SELECT count(*) FROM emconf") == 0

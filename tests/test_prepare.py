@@ -316,16 +316,26 @@ async def test_evicted_statement_stays_valid_while_prepared(cluster):
         await c.close()
 
 
+async def _server_names(c, query):
+    return {r[0] for r in await c.fetch(
+        "SELECT name FROM pg_prepared_statements WHERE statement = $1",
+        query)}
+
+
+# prepare() always parses afresh (asyncpg's semantics), so the cache's
+# lifetime is observed through fetch*(), which do use the cache.
 async def test_cache_lifetime(cluster):
     c = await pgwire.connect(**cluster.connect_kwargs(),
                              max_cached_statement_lifetime=0.05)
     try:
-        s1 = await c.prepare("SELECT 1")
-        name1 = s1.get_name()
+        assert await c.fetchval("SELECT 1") == 1
+        names1 = await _server_names(c, "SELECT 1")
+        assert len(names1) == 1
         # the lifetime is the behaviour under test: let it pass
         await asyncio.sleep(0.1)
-        s2 = await c.prepare("SELECT 1")
-        assert s2.get_name() != name1  # expired: prepared again
+        assert await c.fetchval("SELECT 1") == 1  # expired: prepared again
+        names2 = await _server_names(c, "SELECT 1")
+        assert len(names2) == 1 and names2 != names1  # the old one closed
     finally:
         await c.close()
 
@@ -334,11 +344,40 @@ async def test_cache_lifetime_zero_means_forever(cluster):
     c = await pgwire.connect(**cluster.connect_kwargs(),
                              max_cached_statement_lifetime=0)
     try:
-        s1 = await c.prepare("SELECT 1")
+        assert await c.fetchval("SELECT 1") == 1
+        names1 = await _server_names(c, "SELECT 1")
         await asyncio.sleep(0.05)
-        assert (await c.prepare("SELECT 1")).get_name() == s1.get_name()
+        assert await c.fetchval("SELECT 1") == 1
+        assert await _server_names(c, "SELECT 1") == names1
     finally:
         await c.close()
+
+
+async def test_prepare_parses_afresh(conn, conn2):
+    """prepare() does not reuse the statement cache (asyncpg): after
+    another session drops and creates a table again, prepare() of the same
+    text sees the new table where the cached statement is stale."""
+    await conn2.execute("CREATE TABLE pfresh (a int); "
+                        "INSERT INTO pfresh VALUES (1)")
+    try:
+        q = "SELECT * FROM pfresh"
+        s1 = await conn.prepare(q)
+        assert [tuple(r) for r in await s1.fetch()] == [(1,)]
+        assert [tuple(r) for r in await conn.fetch(q)] == [(1,)]
+        await conn2.execute("DROP TABLE pfresh; "
+                            "CREATE TABLE pfresh (a int, b text); "
+                            "INSERT INTO pfresh VALUES (2, 'x')")
+        s2 = await conn.prepare(q)
+        assert s2.get_name() != s1.get_name()
+        assert [tuple(r) for r in await s2.fetch()] == [(2, "x")]
+        # prepare() left the cache alone; fetch() re-prepares its stale
+        # statement transparently
+        assert [tuple(r) for r in await conn.fetch(q)] == [(2, "x")]
+        # the statement s1 wraps is stale but still its own
+        with pytest.raises(pgwire.exceptions.PostgresError):
+            await s1.fetch()
+    finally:
+        await conn2.execute("DROP TABLE pfresh")
 
 
 async def test_max_cacheable_statement_size(cluster):
@@ -364,3 +403,45 @@ async def test_max_cacheable_statement_size(cluster):
 async def test_cache_option_validation(cluster, kw, err):
     with pytest.raises(err):
         await pgwire.connect(**cluster.connect_kwargs(), **kw)
+
+
+async def test_prepare_keeps_out_of_the_cache(conn):
+    """prepare()'s statement is not the cache's: it neither fills nor
+    replaces a cache entry, and is closed on the server once dropped."""
+    q = "SELECT $1::int + 100"
+    assert await conn.fetchval(q, 1) == 101
+    async with conn.transaction():
+        cur = await conn.cursor(q, 2)  # uses the cached statement
+        stmt = await conn.prepare(q)
+        assert await stmt.fetchval(3) == 103
+        assert (await cur.fetchrow())[0] == 102
+    name = stmt.get_name()
+    assert name
+    del stmt
+    import gc
+    gc.collect()
+    await conn.fetchval("SELECT 1")  # carries the Close
+    assert await conn.fetchval(
+        "SELECT count(*) FROM pg_prepared_statements WHERE name = $1",
+        name) == 0
+
+
+async def test_prepared_statement_dropped_while_its_query_runs(conn):
+    """prepare()'s statement is not cached: a query started from it keeps
+    it open even when the PreparedStatement is dropped first, and it is
+    closed on the server after that."""
+    import gc
+    for _ in range(3):
+        assert await (await conn.prepare("SELECT 7 + 0")).fetchval() == 7
+    stmt = await conn.prepare("SELECT pg_sleep(0.2), 8")
+    name = stmt.get_name()
+    t = asyncio.ensure_future(stmt.fetchrow())
+    del stmt
+    gc.collect()
+    assert (await t)[1] == 8
+    del t
+    gc.collect()
+    await conn.fetchval("SELECT 1")  # carries the Close
+    assert await conn.fetchval(
+        "SELECT count(*) FROM pg_prepared_statements WHERE name = $1",
+        name) == 0

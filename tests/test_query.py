@@ -483,3 +483,202 @@ async def test_statement_cache_bounded_in_bytes(cluster):
             "SELECT count(*) FROM pg_prepared_statements") < 20
     finally:
         await c.close()
+
+
+# -- asyncpg's connection-lifecycle and query-method contract (issue 13) --
+
+async def _busy(conn, query="SELECT pg_sleep(10)"):
+    t = asyncio.ensure_future(conn.execute(query))
+    for _ in range(200):  # until the query is on the wire
+        if conn._protocol.is_busy():
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    return t
+
+
+async def test_query_cut_by_server_is_a_connection_error(cluster, conn2):
+    c = await pgwire.connect(**cluster.connect_kwargs())
+    try:
+        pid = c.get_server_pid()
+        t = await _busy(c)
+        await conn2.execute("SELECT pg_terminate_backend($1)", pid)
+        with pytest.raises(exc.ConnectionDoesNotExistError,
+                           match="closed in the middle of operation: "
+                                 "terminating connection") as ei:
+            await asyncio.wait_for(t, 5)
+        # the server's reason stays reachable
+        assert isinstance(ei.value.__cause__, exc.AdminShutdownError)
+        assert ei.value.__cause__.sqlstate == "57P01"
+        assert c.is_closed()
+        for _ in range(2):  # every later call
+            with pytest.raises(exc.InterfaceError,
+                               match="^connection is closed$") as ei:
+                await c.fetchval("SELECT 1")
+            assert isinstance(ei.value.__cause__, exc.AdminShutdownError)
+    finally:
+        c.terminate()
+
+
+async def test_idle_connection_ended_by_server(cluster, conn2):
+    c = await pgwire.connect(**cluster.connect_kwargs())
+    try:
+        await conn2.execute("SELECT pg_terminate_backend($1)",
+                            c.get_server_pid())
+        for _ in range(500):
+            if c.is_closed():
+                break
+            await asyncio.sleep(0.01)
+        with pytest.raises(exc.InterfaceError,
+                           match="^connection is closed$") as ei:
+            await c.execute("SELECT 1")
+        assert isinstance(ei.value.__cause__, exc.AdminShutdownError)
+    finally:
+        c.terminate()
+
+
+async def test_terminate_during_query(cluster):
+    c = await pgwire.connect(**cluster.connect_kwargs())
+    t = await _busy(c)
+    c.terminate()
+    assert c.is_closed()
+    with pytest.raises(exc.ConnectionDoesNotExistError,
+                       match="closed in the middle of operation"):
+        await asyncio.wait_for(t, 5)
+    with pytest.raises(exc.InterfaceError, match="^connection is closed$"):
+        await c.fetch("SELECT 1")
+    c.terminate()  # again: harmless
+
+
+async def test_close_during_query_cancels_it(cluster):
+    """As asyncpg: close() cancels the running query (QueryCanceledError
+    for its caller), then ends the session."""
+    c = await pgwire.connect(**cluster.connect_kwargs())
+    t = await _busy(c)
+    t0 = asyncio.get_running_loop().time()
+    await asyncio.wait_for(c.close(), 5)
+    assert asyncio.get_running_loop().time() - t0 < 3
+    assert c.is_closed()
+    with pytest.raises(exc.QueryCanceledError):
+        await t
+    await c.close()  # again: harmless
+
+
+async def test_close_timeout_on_silent_link(cluster):
+    """close(timeout=) waits for the server to end the session; a link
+    that stopped answering raises TimeoutError within the timeout (and the
+    socket is aborted)."""
+    from faultproxy import FaultProxy
+    async with FaultProxy((cluster.tcp_host, cluster.port)) as px:
+        c = await pgwire.connect(**cluster.connect_kwargs(
+            host="127.0.0.1", port=px.port, ssl="disable"))
+        assert await c.fetchval("SELECT 1") == 1
+        px.freeze()
+        t0 = asyncio.get_running_loop().time()
+        with pytest.raises(asyncio.TimeoutError):
+            await c.close(timeout=0.3)
+        assert asyncio.get_running_loop().time() - t0 < 1.0
+        assert c.is_closed()
+
+
+async def test_use_after_close(cluster):
+    c = await pgwire.connect(**cluster.connect_kwargs())
+    await c.close()
+    closed = pytest.raises(exc.InterfaceError, match="connection is closed")
+    with closed:
+        await c.add_listener("aaa", lambda *a: None)
+    with closed:
+        c.transaction()
+    with closed:
+        c.cursor("SELECT 1")
+    with closed:
+        await c.executemany("SELECT 1", [])
+    with closed:
+        await c.set_type_codec("aaa", encoder=None, decoder=None)
+    with closed:
+        await c.set_builtin_type_codec("aaa", codec_name="aaa")
+    for meth in ("execute", "fetch", "fetchval", "fetchrow", "prepare"):
+        with closed:
+            await getattr(c, meth)("SELECT 1")
+    with closed:
+        await c.reset()
+
+
+async def test_fetchval_column_by_name(conn):
+    assert await conn.fetchval("SELECT $1::smallint AS foo, 2 AS bar", 10,
+                               column="foo") == 10
+    assert await conn.fetchval("SELECT 1 AS foo, 2 AS bar",
+                               column="bar") == 2
+    stmt = await conn.prepare("SELECT 1 AS foo, 2 AS bar")
+    assert await stmt.fetchval(column="bar") == 2
+    with pytest.raises(KeyError):
+        await conn.fetchval("SELECT 1 AS foo", column="nope")
+    assert await conn.fetchval("SELECT 1 AS foo WHERE false",
+                               column="foo") is None
+
+
+async def test_record_class_must_not_redefine_new_or_init(cluster, conn):
+    class WithInit(pgwire.Record):
+        def __init__(self):
+            raise AssertionError("not called")
+
+    class WithNew(pgwire.Record):
+        def __new__(cls):
+            raise AssertionError("not called")
+
+    class Plain(pgwire.Record):
+        pass
+
+    msg = "record_class must not redefine __new__ or __init__"
+    for rc in (WithInit, WithNew):
+        with pytest.raises(exc.InterfaceError, match=msg):
+            await conn.fetchrow("SELECT 1 AS a", record_class=rc)
+        with pytest.raises(exc.InterfaceError, match=msg):
+            await pgwire.connect(**cluster.connect_kwargs(), record_class=rc)
+    r = await conn.fetchrow("SELECT 1 AS a", record_class=Plain)
+    assert type(r) is Plain and r["a"] == 1
+    assert await conn.fetchval("SELECT 1") == 1  # connection still fine
+
+
+async def test_executemany_argument_errors_wording(conn):
+    await conn.execute("CREATE TEMP TABLE emw (b int PRIMARY KEY)")
+    with pytest.raises(exc.DataError,
+                       match=r"invalid input in executemany\(\) argument "
+                             r"sequence element #1: expected a sequence, "
+                             r"got dict"):
+        await conn.executemany("INSERT INTO emw VALUES ($1)", [(0,), {1: 0}])
+    with pytest.raises(exc.DataError,
+                       match=r"invalid input for query argument \$1 in "
+                             r"element #1 of executemany\(\) sequence: "
+                             r"'bad'"):
+        await conn.executemany("INSERT INTO emw VALUES ($1)",
+                               [(0,), ("bad",)])
+    # a single query keeps the short form
+    with pytest.raises(exc.DataError,
+                       match=r"invalid input for query argument \$1: 'bad'"):
+        await conn.execute("INSERT INTO emw VALUES ($1)", "bad")
+    assert await conn.fetchval("SELECT count(*) FROM emw") == 0
+
+
+async def test_timeout_covers_parse(conn, conn2):
+    """timeout= bounds the Parse/Describe of a statement not cached yet
+    (here Parse waits for a lock another session holds)."""
+    await conn2.execute("CREATE TABLE tparse (a int)")
+    try:
+        await conn2.execute("BEGIN; LOCK TABLE tparse IN ACCESS EXCLUSIVE "
+                            "MODE")
+        loop = asyncio.get_running_loop()
+        for call in (lambda: conn.fetch("SELECT * FROM tparse WHERE a = $1",
+                                        1, timeout=0.3),
+                     lambda: conn.fetchval("SELECT a FROM tparse",
+                                           timeout=0.3),
+                     lambda: conn.prepare("SELECT a + 1 FROM tparse",
+                                          timeout=0.3)):
+            t0 = loop.time()
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(call(), 5)
+            assert loop.time() - t0 < 1.5
+        await conn2.execute("ROLLBACK")
+        assert await conn.fetchval("SELECT count(*) FROM tparse") == 0
+    finally:
+        await conn2.execute("ROLLBACK; DROP TABLE IF EXISTS tparse")

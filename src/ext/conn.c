@@ -96,7 +96,8 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
                                 meth);
     }
     Py_ssize_t column = 0;
-    if (kw.error == NULL && kw.column != NULL) {
+    if (kw.error == NULL && kw.column != NULL &&
+        !PyUnicode_Check(kw.column)) {
         column = PyNumber_AsSsize_t(kw.column, PyExc_IndexError);
         if (column == -1 && PyErr_Occurred()) {
             kw.error = PyErr_GetRaisedException();
@@ -113,6 +114,10 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
     PyObject *op = pgw_op_new(c, kind, nargs > 0 ? args[0] : Py_None, qargs,
                               kw.record_class, kw.timeout, column);
     Py_DECREF(qargs);
+    if (op != NULL && kw.column != NULL && PyUnicode_Check(kw.column) &&
+        PyObject_TypeCheck(op, c->st->OpType)) {
+        ((OpObject *)op)->column_name = Py_NewRef(kw.column);
+    }
     if (op != NULL && kw.ignore_custom != NULL) {
         int t = PyObject_IsTrue(kw.ignore_custom);
         if (t < 0) {
@@ -201,14 +206,17 @@ conn_fetchmany(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
                         KW_TIMEOUT | KW_RECORD_CLASS, args, nargsf, kwnames);
 }
 
-/* _prepare(query, name=None, timeout=None) -> awaitable Statement */
+/* _prepare(query, name=None, timeout=None, fresh=False) -> awaitable
+ * Statement; fresh: parse even if the cache has the text, and keep the
+ * statement out of the cache (Connection.prepare(), as asyncpg). */
 static PyObject *
 conn_prepare(ConnCoreObject *c, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"query", "name", "timeout", NULL};
+    static char *kwlist[] = {"query", "name", "timeout", "fresh", NULL};
     PyObject *query, *name = Py_None, *timeout = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OO:_prepare", kwlist,
-                                     &query, &name, &timeout)) {
+    int fresh = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OOp:_prepare", kwlist,
+                                     &query, &name, &timeout, &fresh)) {
         return NULL;
     }
     PyObject *empty = PyTuple_New(0);
@@ -217,6 +225,9 @@ conn_prepare(ConnCoreObject *c, PyObject *args, PyObject *kwds)
     }
     PyObject *op = pgw_op_new(c, OP_PREPARE, query, empty, NULL, timeout, 0);
     Py_DECREF(empty);
+    if (op != NULL && PyObject_TypeCheck(op, c->st->OpType)) {
+        ((OpObject *)op)->fresh = fresh;
+    }
     if (op == NULL || name == Py_None) {
         return op;
     }
@@ -247,6 +258,11 @@ stmt_op(ConnCoreObject *c, OpKind kind, StmtObject *s, PyObject *args,
         OpObject *o = (OpObject *)op;
         Py_XSETREF(o->stmt, (StmtObject *)Py_NewRef(s));
         o->preset_stmt = 1;
+        /* the statement stays open while this op may run, even if its
+         * PreparedStatement is dropped first:
+         * await (await conn.prepare(q)).fetch() */
+        s->wrappers++;
+        o->held_stmt = (StmtObject *)Py_NewRef(s);
     }
     return op;
 }
@@ -270,12 +286,20 @@ conn_exec_stmt(ConnCoreObject *c, PyObject *const *args, Py_ssize_t nargs)
         }
         return NULL;
     }
-    Py_ssize_t column = PyNumber_AsSsize_t(args[5], PyExc_IndexError);
-    if (column == -1 && PyErr_Occurred()) {
-        return NULL;
+    int by_name = PyUnicode_Check(args[5]);
+    Py_ssize_t column = 0;
+    if (!by_name) {
+        column = PyNumber_AsSsize_t(args[5], PyExc_IndexError);
+        if (column == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
     }
-    return stmt_op(c, (OpKind)kind, (StmtObject *)args[0], args[2], args[4],
-                   args[3], column);
+    PyObject *op = stmt_op(c, (OpKind)kind, (StmtObject *)args[0], args[2],
+                           args[4], args[3], column);
+    if (op != NULL && by_name && PyObject_TypeCheck(op, c->st->OpType)) {
+        ((OpObject *)op)->column_name = Py_NewRef(args[5]);
+    }
+    return op;
 }
 
 /* _cursor_exec(stmt, portal: bytes, args: tuple|None, max_rows, timeout,

@@ -154,16 +154,34 @@ encode_next(OpObject *op)
     if (item == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
-    /* %(name)s statements take each mapping whole (paramstyle.c) */
-    PyObject *t = op->stmt->pf_names != NULL ? PyTuple_Pack(1, item)
-                                             : PySequence_Tuple(item);
+    Py_ssize_t seqno = op->many_index++;
+    PyObject *t;
+    if (op->stmt->pf_names != NULL) {
+        /* %(name)s statements take each mapping whole (paramstyle.c) */
+        t = PyTuple_Pack(1, item);
+    }
+    else if (!PySequence_Check(item)) {
+        /* asyncpg's class and wording (a dict or a set is not an argument
+         * sequence, even though it is iterable) */
+        PyErr_Format(op->st->DataError,
+                     "invalid input in executemany() argument sequence "
+                     "element #%zd: expected a sequence, got %s",
+                     seqno, Py_TYPE(item)->tp_name);
+        Py_DECREF(item);
+        return -1;
+    }
+    else {
+        t = PySequence_Tuple(item);
+    }
     Py_DECREF(item);
     if (t == NULL) {
         return -1;
     }
+    op->proto->bind_seqno = seqno;
     int rc = pgw_stmt_write_bind_exec(op->proto, op->stmt, t, 0,
                                       op->kind == OP_FETCHMANY,
                                       op->many_describe);
+    op->proto->bind_seqno = -1;
     op->many_describe = 0;
     Py_DECREF(t);
     return rc < 0 ? -1 : 1;
@@ -241,6 +259,7 @@ pgw_many_send(OpObject *op, size_t mark)
     op->many_describe = op->check_desc;
     Py_CLEAR(op->many_it);
     op->many_it = PyObject_GetIter(op->args);
+    op->many_index = 0;
     if (op->many_it == NULL) {
         pgc_wbuf_truncate(&op->proto->wb, mark);
         return -1;

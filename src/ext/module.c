@@ -62,6 +62,7 @@ import_objects(ModState *st)
            "ConnectionDoesNotExistError");
     IMPORT(InvalidCachedStatementError, "pgwire.exceptions",
            "InvalidCachedStatementError");
+    IMPORT(PostgresError, "pgwire.exceptions", "PostgresError");
     IMPORT(InvalidSQLStatementNameError, "pgwire.exceptions",
            "InvalidSQLStatementNameError");
     IMPORT(OutdatedSchemaCacheError, "pgwire.exceptions",
@@ -209,6 +210,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->ProtocolError);
     Py_VISIT(st->InternalClientError);
     Py_VISIT(st->ConnectionDoesNotExistError);
+    Py_VISIT(st->PostgresError);
     Py_VISIT(st->InvalidCachedStatementError);
     Py_VISIT(st->InvalidSQLStatementNameError);
     Py_VISIT(st->OutdatedSchemaCacheError);
@@ -240,6 +242,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->ProtocolError);
     Py_CLEAR(st->InternalClientError);
     Py_CLEAR(st->ConnectionDoesNotExistError);
+    Py_CLEAR(st->PostgresError);
     Py_CLEAR(st->InvalidCachedStatementError);
     Py_CLEAR(st->InvalidSQLStatementNameError);
     Py_CLEAR(st->OutdatedSchemaCacheError);

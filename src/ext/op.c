@@ -32,6 +32,8 @@ op_cancel_timer(OpObject *op)
     }
 }
 
+static int many_server_error(OpObject *op, const PgcMsg *m);
+
 static int
 op_start_timer(OpObject *op)
 {
@@ -250,6 +252,9 @@ pgw_op_on_message(OpObject *op, const PgcMsg *m)
         Py_XSETREF(op->status, PyUnicode_FromString(""));
         return op->status ? 0 : -1;
     case PGC_MSG_ERROR: {
+        if (op->error != NULL && op->many_failed) {
+            return many_server_error(op, m);
+        }
         if (op->error != NULL) {
             return 0;
         }
@@ -295,10 +300,63 @@ void
 pgw_op_on_lost(OpObject *op, PyObject *exc)
 {
     op->request_done = 1;
-    if (exc != NULL && exc != Py_None) {
+    if (op->error != NULL &&
+        PyObject_TypeCheck(op->error, (PyTypeObject *)op->st->PostgresError) &&
+        !PyObject_TypeCheck(op->error,
+                            (PyTypeObject *)op->st->ConnectionDoesNotExistError)) {
+        /* The server reported an error (FATAL: pg_terminate_backend,
+         * shutdown) and closed the connection before ReadyForQuery: the
+         * request failed because the connection is gone, as asyncpg says;
+         * the server's error stays reachable as __cause__. */
+        PyObject *wrapped = pgw_make_exc(
+            op->st->ConnectionDoesNotExistError,
+            "connection was closed in the middle of operation: %S",
+            op->error);
+        if (wrapped == NULL) {
+            PyErr_WriteUnraisable((PyObject *)op);
+        }
+        else {
+            if (op->proto != NULL && op->proto->last_fatal == NULL) {
+                /* why later calls find the connection closed */
+                op->proto->last_fatal = Py_NewRef(op->error);
+            }
+            PyException_SetCause(wrapped, op->error); /* steals */
+            op->error = wrapped;
+        }
+    }
+    else if (exc != NULL && exc != Py_None) {
         op_set_error(op, exc);
     }
     pgw_op_wake(op);
+}
+
+/* executemany failed on the client (a value that does not encode, a
+ * generator that raises) after part of its batch went out, and the server
+ * reports an error too.  Either it refused the portal we executed to abort
+ * the batch (34000: the client's error stands), or it failed on a row sent
+ * before the client's failure: as asyncpg, the server's error wins (the
+ * client's stays reachable as __context__). */
+static int
+many_server_error(OpObject *op, const PgcMsg *m)
+{
+    PyObject *exc = pgw_error_from_msg(op->st, &op->proto->codec, m->body,
+                                       op->query);
+    if (exc == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *state = PyObject_GetAttrString(exc, "sqlstate");
+    int ours = state != NULL && PyUnicode_Check(state) &&
+               PyUnicode_CompareWithASCIIString(state, "34000") == 0;
+    Py_XDECREF(state);
+    PyErr_Clear();
+    if (ours) {
+        Py_DECREF(exc);
+        return 0;
+    }
+    PyException_SetContext(exc, op->error); /* steals */
+    op->error = exc;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -464,12 +522,17 @@ op_acquire(OpObject *op)
 {
     ProtocolObject *p = op->proto;
     if (p->state != PS_READY || p->aborted) {
-        if (p->last_fatal != NULL && p->state == PS_CLOSED) {
-            op_set_error(op, p->last_fatal);
-            op_raise_error(op);
-            return -1;
-        }
+        /* as asyncpg: whatever ended it, a closed connection says so; why
+         * it ended (a server FATAL, a protocol error) is the cause */
         PyErr_SetString(op->st->InterfaceError, "connection is closed");
+        if (p->last_fatal != NULL) {
+            PyObject *e = pgw_fetch_exc();
+            if (e != NULL) {
+                PyException_SetCause(e, Py_NewRef(p->last_fatal));
+                PyErr_SetObject((PyObject *)Py_TYPE(e), e);
+                Py_DECREF(e);
+            }
+        }
         return -1;
     }
     if (p->cur == NULL && p->cancel == CANCEL_NONE) {
@@ -540,7 +603,9 @@ op_start(OpObject *op)
         return op_send_simple(op) < 0 ? -1 : 1;
     }
     StmtObject *s = NULL;
-    if (op->stmt_name == NULL) {
+    /* Connection.prepare() parses afresh, as asyncpg does (a table
+     * dropped and created again by another session is seen) */
+    if (op->stmt_name == NULL && !op->fresh) {
         s = op->proto->cache_max > 0 ? pgw_cache_get(op->proto, op->query)
                                      : pgw_unnamed_get(op->proto, op->query);
     }
@@ -571,6 +636,9 @@ op_fetchval_result(OpObject *op)
         Py_RETURN_NONE;
     }
     RecordObject *r = (RecordObject *)PyList_GET_ITEM(op->rows, 0);
+    if (op->column_name != NULL) {
+        return PyObject_GetItem((PyObject *)r, op->column_name);
+    }
     Py_ssize_t col = op->column;
     if (col < 0 || col >= Py_SIZE(r)) {
         PyErr_SetString(PyExc_IndexError, "the index is out of range");
@@ -727,7 +795,7 @@ static int
 op_after_resolve(OpObject *op)
 {
     ProtocolObject *p = op->proto;
-    if (op->stmt_name == NULL) {
+    if (op->stmt_name == NULL && !op->fresh) {
         int rc = PyBytes_GET_SIZE(op->stmt->name) > 0
                      ? pgw_cache_put(p, op->stmt)
                      : pgw_unnamed_put(p, op->stmt);
@@ -1219,6 +1287,9 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     op->args = Py_XNewRef(args);
     op->record_class = NULL;
     op->column = column;
+    op->column_name = NULL;
+    op->fresh = 0;
+    op->held_stmt = NULL;
     op->fut = op->timer = NULL;
     op->armed = op->awaiting = 0;
     op->stmt = NULL;
@@ -1265,6 +1336,10 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
                 "record_class is expected to be a subclass of pgwire.Record, "
                 "got %R",
                 record_class);
+        }
+        else if (pgw_record_class_redefines_init(st,
+                                                 (PyTypeObject *)record_class)) {
+            op->pending_exc = pgw_fetch_exc();
         }
         else {
             rc = (PyTypeObject *)record_class;
@@ -1318,6 +1393,8 @@ op_traverse(OpObject *op, visitproc visit, void *arg)
     Py_VISIT(op->query);
     Py_VISIT(op->args);
     Py_VISIT(op->record_class);
+    Py_VISIT(op->column_name);
+    Py_VISIT(op->held_stmt);
     Py_VISIT(op->fut);
     Py_VISIT(op->timer);
     Py_VISIT(op->stmt);
@@ -1335,10 +1412,19 @@ op_traverse(OpObject *op, visitproc visit, void *arg)
 static int
 op_clear(OpObject *op)
 {
+    if (op->held_stmt != NULL) {
+        StmtObject *held = op->held_stmt;
+        op->held_stmt = NULL;
+        if (op->proto != NULL && pgw_stmt_release(op->proto, held) < 0) {
+            PyErr_WriteUnraisable((PyObject *)op);
+        }
+        Py_DECREF(held);
+    }
     Py_CLEAR(op->proto);
     Py_CLEAR(op->query);
     Py_CLEAR(op->args);
     Py_CLEAR(op->record_class);
+    Py_CLEAR(op->column_name);
     Py_CLEAR(op->fut);
     Py_CLEAR(op->timer);
     Py_CLEAR(op->stmt);

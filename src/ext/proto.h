@@ -129,6 +129,8 @@ typedef struct {
     /* requests: at most one in flight (pipelining comes later) */
     OpObject *cur;        /* strong */
     int cur_discard;      /* the current request's results are dropped */
+    Py_ssize_t bind_seqno; /* executemany: index of the argument sequence
+                              being encoded (error messages), else -1 */
     CancelState cancel;
     OpObject *drain_waiter; /* strong: the op waiting for the drain */
     PyObject *drain_timer;
@@ -229,6 +231,11 @@ struct OpObject {
     PyObject *args;       /* tuple (or the sequence of tuples for *many) */
     PyTypeObject *record_class;
     Py_ssize_t column;    /* fetchval */
+    PyObject *column_name; /* fetchval(column='name'): str, or NULL */
+    StmtObject *held_stmt; /* a PreparedStatement's statement this op
+                              counts as a user of (wrappers), or NULL */
+    int fresh;            /* OP_PREPARE: parse afresh, keep out of the
+                             statement cache (Connection.prepare()) */
     double timeout;       /* < 0: none */
     PyObject *fut;        /* the future being waited on */
     int armed;            /* fut is ours (op_yield) and not yet resolved by
@@ -268,6 +275,7 @@ struct OpObject {
     Py_ssize_t copy_nrec; /* records encoded so far */
     /* executemany/fetchmany streaming (many.c) */
     PyObject *many_it;    /* iterator over the argument tuples */
+    Py_ssize_t many_index; /* index of the next element of many_it */
     size_t many_mark;     /* write-buffer offset where the batch starts */
     int many_sent;        /* a first chunk was written */
     int many_savepoint;   /* the batch runs under our savepoint */
@@ -309,6 +317,7 @@ StmtObject *pgw_stmt_new(ModState *st, PyObject *query, PyObject *name);
 /* Cache lookup: a borrowed-turned-new reference, or NULL (no exception). */
 StmtObject *pgw_cache_get(ProtocolObject *p, PyObject *query);
 int pgw_cache_put(ProtocolObject *p, StmtObject *s);
+int pgw_stmt_release(ProtocolObject *p, StmtObject *s);
 /* Forget s wherever it is cached (its server statement closed lazily). */
 int pgw_cache_forget(ProtocolObject *p, StmtObject *s);
 StmtObject *pgw_unnamed_get(ProtocolObject *p, PyObject *query);

@@ -1361,14 +1361,13 @@ proto_send_terminate(ProtocolObject *p, PyObject *Py_UNUSED(a))
     if (pgc_build_terminate(&p->wb) != PGC_OK) {
         return PyErr_NoMemory();
     }
+    /* The transport stays open: the server closes its end on Terminate
+     * and eof_received lets the transport close then (close() bounds the
+     * wait), so a link that stopped answering is noticed, as asyncpg
+     * does. */
     if (pgw_proto_flush(p) < 0) {
         return NULL;
     }
-    PyObject *r = PyObject_CallMethodNoArgs(p->transport, p->st->str_close);
-    if (r == NULL) {
-        return NULL;
-    }
-    Py_DECREF(r);
     Py_RETURN_NONE;
 }
 
@@ -1381,7 +1380,12 @@ proto_abort(ProtocolObject *p, PyObject *Py_UNUSED(a))
     }
     if (p->state != PS_CLOSED) {
         pgw_proto_fatal(p, pgw_make_exc(p->st->ConnectionDoesNotExistError,
-                                        "connection was terminated"));
+                                        p->cur != NULL
+                                            ? "connection was closed in the "
+                                              "middle of operation: "
+                                              "terminated by the client"
+                                            : "connection was terminated by "
+                                              "the client"));
     }
     Py_RETURN_NONE;
 }
@@ -1461,19 +1465,26 @@ proto_release_statement(ProtocolObject *p, PyObject *arg)
         PyErr_SetString(PyExc_TypeError, "expected a Statement");
         return NULL;
     }
-    StmtObject *s = (StmtObject *)arg;
+    if (pgw_stmt_release(p, (StmtObject *)arg) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* One user of s (a PreparedStatement, or an op running it) is done: the
+ * last one closes a statement the cache does not hold, lazily. */
+int
+pgw_stmt_release(ProtocolObject *p, StmtObject *s)
+{
     if (s->wrappers > 0) {
         s->wrappers--;
     }
     if (s->wrappers > 0 || s->in_cache || s->closed ||
-        PyBytes_GET_SIZE(s->name) == 0) {
-        Py_RETURN_NONE;
+        PyBytes_GET_SIZE(s->name) == 0 || p->pending_closes == NULL) {
+        return 0;
     }
     s->closed = 1;
-    if (PyList_Append(p->pending_closes, s->name) < 0) {
-        return NULL;
-    }
-    Py_RETURN_NONE;
+    return PyList_Append(p->pending_closes, s->name);
 }
 
 /* _close_portal(name): an exhausted cursor's portal.  Its Close('P') is
@@ -1551,8 +1562,13 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     if (!PyType_Check(rc) ||
         !PyType_IsSubtype((PyTypeObject *)rc, st->RecordType)) {
-        PyErr_SetString(st->InterfaceError,
-                        "record_class must be a subclass of pgwire.Record");
+        PyErr_Format(st->InterfaceError,
+                     "record_class is expected to be a subclass of "
+                     "pgwire.Record, got %R",
+                     rc);
+        return NULL;
+    }
+    if (pgw_record_class_redefines_init(st, (PyTypeObject *)rc)) {
         return NULL;
     }
     double cmd_timeout = float_arg(ct, -1.0);
@@ -1578,6 +1594,7 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     p->loop = Py_NewRef(loop);
     p->record_class = (PyTypeObject *)Py_NewRef(rc);
     p->cache_max = csize < 0 ? 0 : csize;
+    p->bind_seqno = -1;
     p->cache_lifetime = clife;
     p->cache_max_query = cmaxq;
     p->command_timeout = cmd_timeout;

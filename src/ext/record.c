@@ -774,3 +774,15 @@ pgw_record_setup_types(PyObject *module, struct ModState *st)
     }
     return PyModule_AddType(module, st->RecordType);
 }
+
+int
+pgw_record_class_redefines_init(ModState *st, PyTypeObject *rc)
+{
+    if (rc->tp_new == st->RecordType->tp_new &&
+        rc->tp_init == st->RecordType->tp_init) {
+        return 0;
+    }
+    PyErr_SetString(st->InterfaceError,
+                    "record_class must not redefine __new__ or __init__");
+    return 1;
+}

@@ -37,6 +37,10 @@ PyObject *pgw_record_desc_new(struct ModState *st, PyObject *names);
  * reference). */
 PyObject *pgw_record_new(PyTypeObject *type, PyObject *desc, Py_ssize_t n);
 void pgw_record_done(PyObject *rec);
+/* 1 with InterfaceError set if the Record subclass rc defines __new__ or
+ * __init__ (records are built without calling them, so asyncpg refuses
+ * such a class); 0 if not. */
+int pgw_record_class_redefines_init(struct ModState *st, PyTypeObject *rc);
 
 /* Steals v. */
 #define PGW_RECORD_SET(rec, i, v) \

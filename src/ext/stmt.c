@@ -590,6 +590,18 @@ pgw_cache_put(ProtocolObject *p, StmtObject *s)
     if (p->cache_max == 0 || PyBytes_GET_SIZE(s->name) == 0) {
         return 0;
     }
+    /* a statement of the same text already cached (re-prepared after
+     * invalidation) is replaced, not counted twice */
+    PyObject *old = PyDict_GetItemWithError(p->stmt_cache, s->query);
+    if (old == (PyObject *)s) {
+        return 0;
+    }
+    if (old == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    if (old != NULL && cache_evict(p, (StmtObject *)old) < 0) {
+        return -1;
+    }
     if (PyDict_SetItem(p->stmt_cache, s->query, (PyObject *)s) < 0) {
         return -1;
     }
@@ -946,8 +958,9 @@ pgw_short_repr(PyObject *o)
 /* Turn the pending encoder exception into DataError("invalid input for
  * query argument $N: <value> (<cause>)") chained to the original. */
 static void
-raise_arg_error(ModState *st, Py_ssize_t i, PyObject *arg)
+raise_arg_error(ProtocolObject *p, Py_ssize_t i, PyObject *arg)
 {
+    ModState *st = p->st;
     PyObject *cause = pgw_fetch_exc();
     if (cause != NULL &&
         PyErr_GivenExceptionMatches(cause, PyExc_NotImplementedError)) {
@@ -960,10 +973,19 @@ raise_arg_error(ModState *st, Py_ssize_t i, PyObject *arg)
         return;
     }
     PyObject *rep = pgw_short_repr(arg);
-    PyObject *msg = rep ? PyUnicode_FromFormat(
-                              "invalid input for query argument $%zd: %U (%S)",
-                              i + 1, rep, cause ? cause : Py_None)
-                        : NULL;
+    PyObject *msg = NULL;
+    if (rep != NULL && p->bind_seqno >= 0) {
+        /* asyncpg's wording, which names the executemany() element */
+        msg = PyUnicode_FromFormat(
+            "invalid input for query argument $%zd in element #%zd of "
+            "executemany() sequence: %U (%S)",
+            i + 1, p->bind_seqno, rep, cause ? cause : Py_None);
+    }
+    else if (rep != NULL) {
+        msg = PyUnicode_FromFormat(
+            "invalid input for query argument $%zd: %U (%S)", i + 1, rep,
+            cause ? cause : Py_None);
+    }
     Py_XDECREF(rep);
     pgw_raise_caused(st->DataError, msg, cause);
     Py_XDECREF(cause);
@@ -983,11 +1005,11 @@ encode_param(ProtocolObject *p, StmtObject *s, Py_ssize_t i, PyObject *arg)
     const PgwCodec *c = s->param_codecs[i];
     if (c->encode == NULL) {
         PyErr_Format(PyExc_TypeError, "no encoder for type %s", c->name);
-        raise_arg_error(p->st, i, arg);
+        raise_arg_error(p, i, arg);
         return -1;
     }
     if (c->encode(&p->codec, c, arg, &p->wb) < 0) {
-        raise_arg_error(p->st, i, arg);
+        raise_arg_error(p, i, arg);
         return -1;
     }
     if (pgc_wbuf_patch_len(&p->wb, off) != PGC_OK) {

@@ -78,3 +78,28 @@ def pytest_collectreport(report):
                     "id": report.nodeid, "outcome": "failed",
                     "phase": "collect", "message": _message(report)[:2000],
                     "where": _where(report)[:300], "duration": 0.0}) + "\n")
+
+
+def _deliberate_ids():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "deliberate.tsv")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return {ln.split("\t", 1)[0] for ln in f
+                    if ln.strip() and not ln.startswith("#")}
+    except OSError:
+        return set()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Run the tests of documented differences last.  Such a test fails by
+    design, and a failing asyncpg test can leave state behind for the next
+    ones (test_executemany_client_failure_in_transaction leaves its
+    transaction open, so the tearDown's DROP TABLE exmany is rolled back and
+    every later TestExecuteMany setUp fails): a deliberate difference must
+    not hide the result of other tests."""
+    deliberate = _deliberate_ids()
+    if not deliberate:
+        return
+    items[:] = ([i for i in items if i.nodeid not in deliberate] +
+                [i for i in items if i.nodeid in deliberate])
