@@ -95,7 +95,7 @@ ctest-all: core-check ctest ctest-clang ctest-asan ctest-valgrind
 #   fuzz_errors   ErrorResponse/NoticeResponse fields and every accessor
 #                 the binding uses, framed and chunked
 #   fuzz_scram    SCRAM server-first/server-final messages, strict base64
-#   fuzz_cert     the certificate DER walker (channel binding), if present
+#   fuzz_cert     the certificate DER walker (channel binding)
 #   fuzz_conn     the request engine: a request queue from the first bytes,
 #                 the rest as server bytes in fuzz-chosen chunks
 #   fuzz_sqlscan  the placeholder converter (%s/%(name)s -> $n): identity
@@ -113,8 +113,7 @@ ctest-all: core-check ctest ctest-clang ctest-asan ctest-valgrind
 #                            (tests/fuzz/record_traffic.py; not run in CI)
 # Reproduce a crash: tests/fuzz/build/fuzz_<target> <crash file>
 # ----------------------------------------------------------------------
-FUZZ_TARGETS  = stream errors scram conn sqlscan \
-                $(if $(wildcard tests/fuzz/fuzz_cert.c),cert)
+FUZZ_TARGETS  = stream errors scram conn sqlscan cert
 FUZZ_SECONDS ?= 600
 # -max_len per target (the others: 4096)
 FUZZ_MAXLEN   = case $$t in stream) echo 100000;; errors) echo 65536;; \
@@ -178,10 +177,6 @@ fuzz-record:
 fuzz-corpus: $(CTEST_DIR)/test_core
 	@mkdir -p $(FUZZ_CORPUS)/stream $(FUZZ_CORPUS)/scram
 	$(CTEST_DIR)/test_core --write-corpus $(FUZZ_CORPUS)
-
-# ======================================================================
-# (other sections: Python extension, pytest, benchmarks -- add below)
-# ======================================================================
 
 # ======================================================================
 # Python extension under ASan/UBSan: the whole pytest suite

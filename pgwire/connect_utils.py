@@ -4,9 +4,9 @@ Parameter sources (kwargs > DSN > service file > environment > defaults),
 .pgpass, libpq sslmode semantics, the socket dial, the SSLRequest exchange,
 CancelRequest, multi-host connect and SASLprep.
 
-Nothing here imports the C extension at import time; exception classes are
-looked up lazily in ``pgwire.exceptions`` (see ``_exc``) so this module works
-with the stub exception module and with the generated tree alike.
+Uses the C extension for the certificate's signature hash (channel
+binding); exception classes are looked up in ``pgwire.exceptions`` at use
+(see ``_exc``), which keeps this module's import free of a cycle.
 """
 
 from __future__ import annotations
@@ -168,9 +168,8 @@ class ClientConfiguration(typing.NamedTuple):
 
 
 # ---------------------------------------------------------------------------
-# Exceptions (looked up lazily: pgwire.exceptions is being generated)
+# Exceptions (looked up at use, see the module docstring)
 # ---------------------------------------------------------------------------
-_fallback_classes: typing.Dict[str, type] = {}
 
 
 def _exceptions():
@@ -178,37 +177,9 @@ def _exceptions():
     return exceptions
 
 
-def _make_fallback(name):
-    ex = _exceptions()
-    iface = getattr(ex, "InterfaceError")
-    pgerr = getattr(ex, "PostgresError")
-    internal = getattr(ex, "InternalClientError", Exception)
-    if name == "ClientConfigurationError":
-        return type(name, (iface, ValueError), {})
-    if name == "InvalidAuthorizationSpecificationError":
-        return type(name, (pgerr,), {"sqlstate": "28000"})
-    if name == "InvalidPasswordError":
-        base = _exc("InvalidAuthorizationSpecificationError")
-        return type(name, (base,), {"sqlstate": "28P01"})
-    if name == "CannotConnectNowError":
-        return type(name, (pgerr,), {"sqlstate": "57P03"})
-    if name == "TargetServerAttributeNotMatched":
-        return type(name, (internal,), {})
-    if name == "ProtocolError":
-        return type(name, (internal,), {})
-    raise AttributeError(name)
-
-
 def _exc(name):
-    """The class `name` from pgwire.exceptions, or a stand-in if absent."""
-    cls = getattr(_exceptions(), name, None)
-    if cls is not None:
-        return cls
-    cls = _fallback_classes.get(name)
-    if cls is None:
-        cls = _fallback_classes[name] = _make_fallback(name)
-        cls.__module__ = __name__
-    return cls
+    """The class `name` from pgwire.exceptions."""
+    return getattr(_exceptions(), name)
 
 
 def _new_error(cls, msg, *, detail=None, hint=None):

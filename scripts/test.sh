@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, and runs
 #   - the generated-code check (exceptions from errcodes.txt),
+#   - the code-health guardrails (C function length, the C sources
+#     compiled against every installed CPython >= 3.11, C-API lint),
 #   - the C core's unit tests (plain, ASan/UBSan, valgrind),
 #   - a bounded libFuzzer smoke run of each fuzz target,
 #   - the pytest suite against a throwaway PostgreSQL on the stdlib asyncio
@@ -18,6 +20,9 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "generated code is up to date"
 $PY tools/gen_errcodes.py --check
+step "code health: C function length, src/ against every installed CPython >= 3.11, C-API lint"
+$PY tools/check_c.py --cpythons
+$PY -m pytest -q -p no:cacheprovider tests/test_capi_lint.py
 step "C core unit tests"
 make -s ctest
 make -s ctest-asan

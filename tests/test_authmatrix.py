@@ -1,6 +1,6 @@
 """TLS x authentication matrix, differential against libpq 15's psql
-(reliability.md §5 row 12, with the §2.1 sslmode table and the §2.3
-passfile rules).
+(fault scenario 12 of tests/README.md, with the sslmode and passfile
+rules of its "What the connection tests pin").
 
 Every row is one connection string.  psql (libpq) and pgwire are both given
 exactly that string, with the same HOME (so ``~/.postgresql/root.crt`` is
@@ -11,7 +11,7 @@ and when it fails, pgwire raises an exception of the class that fits
 libpq's error (no pg_hba entry -> InvalidAuthorizationSpecificationError,
 wrong password -> InvalidPasswordError, certificate problems -> ssl errors,
 ...).  The expected results come from psql at test time; the handful of
-rows whose libpq 15 result reliability.md states are also pinned
+rows whose libpq 15 result was checked by hand are also pinned
 (``PINNED``), so that a change of libpq is noticed.
 
 The matrix (``matrix_rows()``) is built from the lists below:
@@ -190,7 +190,7 @@ def regression_rows():
     ]
 
 
-# libpq 15 results stated by reliability.md §2.1/§2.3: row -> (ok, ssl or
+# libpq 15 results checked by hand (psql 15.18): row -> (ok, ssl or
 # None, regex on psql's stderr or None).
 def _pinned():
     t = TLS_BY_NAME
@@ -261,7 +261,7 @@ CATEGORIES = [
      (exc.InvalidPasswordError,), r"password authentication failed"),
     ("no-password", r"no password supplied",
      (exc.InterfaceError,), r"no password"),
-    # channel_binding=require (libpq 15's wording, reliability.md §2.3)
+    # channel_binding=require (libpq 15's wording)
     ("cb-no-ssl", r"channel binding required, but SSL not in use",
      (exc.InterfaceError,), r"channel binding required, but SSL not in use"),
     ("cb-not-supported", r"channel binding required but not supported by "

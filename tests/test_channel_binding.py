@@ -1,5 +1,6 @@
 """SCRAM-SHA-256-PLUS with tls-server-end-point (RFC 5929) and libpq's
-channel_binding=disable|prefer|require (reliability.md §2.3).
+channel_binding=disable|prefer|require (tests/README.md, "What the
+connection tests pin").
 
 A connection under ``require`` that succeeds proves the binding: the
 server recomputes the certificate hash and refuses a SCRAM proof whose

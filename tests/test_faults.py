@@ -1,6 +1,7 @@
-"""Fault injection against a real server (reliability.md §5).
+"""Fault injection against a real server (tests/README.md, "The fault
+scenarios").
 
-Scenarios 1-9, 11 (live part) and 13-15 of the §5 table.  Each scenario
+Scenarios 1-9, 11 (live part) and 13-15 of that table.  Each scenario
 counts its injected faults and the ones the driver survived (kept its
 contract: the right error class within the bound, the connection closed or
 usable as appropriate, no result delivered to the wrong query, nothing
@@ -15,8 +16,8 @@ tests/test_multihost.py.
 
 Environment:
   PGWIRE_CHURN_SECONDS   how long scenario 14 injects faults (default 30;
-                         reliability.md asks for 60 -- set it for a full
-                         run; the CI default keeps the module near 2 min)
+                         a full run uses 60; the CI default keeps the
+                         module near 2 min)
 
 Every loop is bounded in count and time; waits for a condition poll it
 with a deadline; all traffic stays on loopback.
@@ -66,7 +67,7 @@ SESSION_GONE = LOST + (exc.AdminShutdownError, exc.CrashShutdownError)
 CONNECT_ERRORS = (OSError, exc.CannotConnectNowError,
                   exc.TargetServerAttributeNotMatched) + SESSION_GONE
 
-# scenario 14's fault-injection time (reliability.md: 60 s)
+# scenario 14's fault-injection time (a full run: 60 s)
 CHURN_SECONDS = int(os.environ.get("PGWIRE_CHURN_SECONDS") or 30)
 
 

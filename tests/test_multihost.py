@@ -2,7 +2,7 @@
 against a real primary + streaming standby (pgwire.cluster.make_standby).
 
 Where libpq has an opinion, psql (through the helper's psql()) is asked the
-same question and must agree (reliability.md §4).  Nothing here sleeps to
+same question and must agree (tests/README.md).  Nothing here sleeps to
 synchronise: waits poll a condition with a deadline.
 """
 

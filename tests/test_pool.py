@@ -713,7 +713,7 @@ async def test_refill_after_backends_are_killed(kw, conn, app):
 
 
 async def test_refill_backoff_has_jitter(kw, conn, app):
-    """Regression (reliability.md §5 scenario 3): the background refill
+    """Regression (tests/README.md, fault scenario 3): the background refill
     retried a failing connect after exactly 0.1, 0.2, 0.4 ... s, so the
     pools of every process that lost the same server dialled it again in
     lockstep.  The delay still doubles up to a cap, but each wait is

@@ -453,7 +453,6 @@ arr_put_header(ArrEnc *e, uint32_t eoid, int empty)
 static PGW_COLD void
 arr_elem_error(const ArrEnc *e, PyObject *item)
 {
-    PyObject *t, *v, *tb;
     if (arr_is_nested(e, item) && PyErr_ExceptionMatches(PyExc_TypeError)) {
         /* a sub-array where the first elements gave a scalar (checked
          * only on failure: an element codec may take lists) */
@@ -468,18 +467,11 @@ arr_elem_error(const ArrEnc *e, PyObject *item)
         !PyErr_ExceptionMatches(PyExc_OverflowError)) {
         return;
     }
-    PyErr_Fetch(&t, &v, &tb);
-    PyErr_NormalizeException(&t, &v, &tb);
+    PyObject *v = PyErr_GetRaisedException();
     if (v != NULL) {
-        PyErr_Format(t, "invalid array element: %S", v);
+        PyErr_Format((PyObject *)Py_TYPE(v), "invalid array element: %S", v);
     }
-    else {
-        PyErr_Restore(t, v, tb);
-        return;
-    }
-    Py_XDECREF(t);
     Py_XDECREF(v);
-    Py_XDECREF(tb);
 }
 
 /* The lower bounds to send: a BoundedArray's lower_bounds, else 1. */

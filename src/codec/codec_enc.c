@@ -112,22 +112,13 @@ pgw_encoding_find(const char *name, size_t n, const PgwEncoding **out)
 static PGW_COLD void
 enc_error(PyObject *cls, const char *prefix, const PgwEncoding *enc)
 {
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    PyErr_NormalizeException(&t, &v, &tb);
+    PyObject *v = PyErr_GetRaisedException();
     if (v == NULL) {
-        Py_XDECREF(t);
-        Py_XDECREF(tb);
         PyErr_Format(cls, "%s client_encoding \"%s\"", prefix, enc->pg_name);
         return;
     }
-    if (tb != NULL) {
-        PyException_SetTraceback(v, tb);
-    }
     PyObject *msg = PyUnicode_FromFormat("%s client_encoding \"%s\": %S",
                                          prefix, enc->pg_name, v);
-    Py_XDECREF(t);
-    Py_XDECREF(tb);
     if (msg == NULL) {
         Py_DECREF(v);
         return;

@@ -6,6 +6,7 @@
 #define PGW_CODEC_INTERNAL_H
 
 #include "codec.h"
+#include "../ext/compat.h" /* header-only API backports */
 #include "../core/pgc_msg.h"
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -17,6 +18,22 @@
 #define PGW_COLD
 #define PGW_PRINTF(f, a)
 #endif
+
+/* The value of a hexadecimal digit, or -1. */
+static inline int
+pgw_hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
 
 /* ------------------------------------------------------------------ */
 /* Errors (cold paths; each returns -1 or NULL with an exception set)  */

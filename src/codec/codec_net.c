@@ -354,21 +354,6 @@ pgw_macaddr8_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 }
 
 static inline int
-mac_hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-static inline int
 mac_isspace(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
@@ -394,7 +379,7 @@ mac_parse(const char *s, size_t n, uint8_t out[8])
     }
     for (; i <= n; i++) {
         char c = i < n ? s[i] : 0;
-        int v = i < n ? mac_hexval(c) : -1;
+        int v = i < n ? pgw_hexval(c) : -1;
         if (v >= 0) {
             if (hi < 0) {
                 hi = v;

@@ -117,21 +117,6 @@ done:
     return rc;
 }
 
-static inline int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Parse the text forms of a UUID into out; 0, or -1 (no exception). */
 static int
 uuid_parse(const char *s, size_t n, uint8_t *out)
@@ -148,7 +133,7 @@ uuid_parse(const char *s, size_t n, uint8_t *out)
         n -= 2;
     }
     for (size_t i = 0; i < n; i++) {
-        int v = hexval(s[i]);
+        int v = pgw_hexval(s[i]);
         if (v < 0) {
             if (s[i] != '-' || i == 0 || i == n - 1 || s[i - 1] == '-') {
                 return -1;

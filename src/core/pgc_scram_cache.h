@@ -26,7 +26,7 @@
 #ifndef PGC_SCRAM_CACHE_H
 #define PGC_SCRAM_CACHE_H
 
-#include "pgc_auth.h"
+#include "pgc_scram.h"
 
 #define PGC_SCRAM_CACHE_SLOTS 64
 #define PGC_SCRAM_CACHE_SECRET_LEN 32

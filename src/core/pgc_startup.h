@@ -10,7 +10,7 @@
 #ifndef PGC_STARTUP_H
 #define PGC_STARTUP_H
 
-#include "pgc_auth.h"
+#include "pgc_scram.h"
 #include "pgc_frame.h"
 
 typedef enum {

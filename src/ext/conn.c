@@ -100,12 +100,7 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
         !PyUnicode_Check(kw.column)) {
         column = PyNumber_AsSsize_t(kw.column, PyExc_IndexError);
         if (column == -1 && PyErr_Occurred()) {
-            PyObject *t, *v, *tb;
-            PyErr_Fetch(&t, &v, &tb);
-            PyErr_NormalizeException(&t, &v, &tb);
-            kw.error = v;
-            Py_XDECREF(t);
-            Py_XDECREF(tb);
+            kw.error = PyErr_GetRaisedException();
         }
     }
     if (kw.error == NULL && PyErr_Occurred()) {
@@ -492,8 +487,7 @@ conn_finalize(ConnCoreObject *c)
         p->transport == NULL) {
         return;
     }
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
+    PyObject *v = PyErr_GetRaisedException();
     if (PyErr_WarnFormat(PyExc_ResourceWarning, 1,
                          "unclosed connection %R; run in asyncio debug mode "
                          "to show the traceback of connection origin",
@@ -506,7 +500,7 @@ conn_finalize(ConnCoreObject *c)
     }
     Py_XDECREF(r);
     p->aborted = 1;
-    PyErr_Restore(t, v, tb);
+    PyErr_SetRaisedException(v);
 }
 
 static int

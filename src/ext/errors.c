@@ -66,18 +66,7 @@ pgw_error_from_msg(ModState *st, const PgwCodecCtx *ctx, PgcView body,
 PyObject *
 pgw_fetch_exc(void)
 {
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    if (t == NULL) {
-        return NULL;
-    }
-    PyErr_NormalizeException(&t, &v, &tb);
-    if (tb != NULL && v != NULL) {
-        PyException_SetTraceback(v, tb);
-    }
-    Py_XDECREF(t);
-    Py_XDECREF(tb);
-    return v;
+    return PyErr_GetRaisedException();
 }
 
 /* Raise cls(msg) with `cause` (borrowed, may be NULL) as its __cause__.

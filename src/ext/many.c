@@ -296,12 +296,11 @@ pgw_many_abandon(OpObject *op)
     if (op->phase != PH_STREAM || op->request_done) {
         return;
     }
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
+    PyObject *v = PyErr_GetRaisedException();
     if (finish(op, FINISH_FAIL) < 0) {
         PyErr_Clear();
     }
-    PyErr_Restore(t, v, tb);
+    PyErr_SetRaisedException(v);
 }
 
 int

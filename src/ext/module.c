@@ -58,12 +58,8 @@ import_objects(ModState *st)
            "UnsupportedClientFeatureError");
     IMPORT(ProtocolError, "pgwire.exceptions", "ProtocolError");
     IMPORT(InternalClientError, "pgwire.exceptions", "InternalClientError");
-    st->ConnectionDoesNotExistError =
-        pgw_import_attr("pgwire.exceptions", "ConnectionDoesNotExistError");
-    if (st->ConnectionDoesNotExistError == NULL) {
-        PyErr_Clear();
-        st->ConnectionDoesNotExistError = Py_NewRef(st->InterfaceError);
-    }
+    IMPORT(ConnectionDoesNotExistError, "pgwire.exceptions",
+           "ConnectionDoesNotExistError");
     IMPORT(InvalidCachedStatementError, "pgwire.exceptions",
            "InvalidCachedStatementError");
     IMPORT(PostgresError, "pgwire.exceptions", "PostgresError");

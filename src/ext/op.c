@@ -23,13 +23,12 @@ op_cancel_timer(OpObject *op)
     if (op->timer != NULL) {
         /* Also called on error paths (op_finish_error): keep the pending
          * exception, or the op returns an error with none set. */
-        PyObject *t, *v, *tb;
-        PyErr_Fetch(&t, &v, &tb);
+        PyObject *v = PyErr_GetRaisedException();
         PyObject *r = PyObject_CallMethodNoArgs(op->timer, op->st->str_cancel);
         Py_XDECREF(r);
         PyErr_Clear();
         Py_CLEAR(op->timer);
-        PyErr_Restore(t, v, tb);
+        PyErr_SetRaisedException(v);
     }
 }
 
@@ -765,11 +764,9 @@ op_log_pending(OpObject *op)
         op->proto->query_log == NULL) {
         return;
     }
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    PyErr_NormalizeException(&t, &v, &tb);
+    PyObject *v = PyErr_GetRaisedException();
     op_log(op, v);
-    PyErr_Restore(t, v, tb);
+    PyErr_SetRaisedException(v);
 }
 
 static PySendResult
@@ -822,12 +819,11 @@ static int
 op_start_introspection(OpObject *op, PyObject *missing)
 {
     ProtocolObject *p = op->proto;
-    PyObject *conn = p->conn_ref ? PyWeakref_GetObject(p->conn_ref) : NULL;
-    if (conn == NULL || conn == Py_None) {
+    PyObject *conn = NULL;
+    if (p->conn_ref == NULL || PyWeakref_GetRef(p->conn_ref, &conn) <= 0) {
         PyErr_SetString(op->st->InterfaceError, "connection is closed");
         return -1;
     }
-    Py_INCREF(conn);
     PyObject *name = PyUnicode_FromString("_introspect_types");
     PyObject *sub = name ? PyObject_CallMethodOneArg(conn, name, missing)
                          : NULL;

@@ -342,10 +342,10 @@ int pgw_build_error(ProtocolObject *p, PgcStatus rc);
 PyObject *pgw_short_repr(PyObject *o);
 /* Write Parse + Describe(S) + Sync for s. */
 int pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s);
-/* Write Bind + Execute for one set of arguments (no Sync). */
 /* Bind only, to the given portal. */
 int pgw_stmt_write_bind(ProtocolObject *p, StmtObject *s, PyObject *args,
                         PgcStr portal, int with_results);
+/* Write Bind + Execute for one set of arguments (no Sync). */
 int pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
                              int32_t max_rows, int with_results,
                              int describe);

@@ -95,11 +95,10 @@ call_conn(ProtocolObject *p, const char *name, PyObject *const *args,
     if (p->conn_ref == NULL) {
         return;
     }
-    PyObject *conn = PyWeakref_GetObject(p->conn_ref); /* borrowed */
-    if (conn == NULL || conn == Py_None) {
+    PyObject *conn;
+    if (PyWeakref_GetRef(p->conn_ref, &conn) <= 0) {
         return;
     }
-    Py_INCREF(conn);
     PyObject *meth = PyObject_GetAttrString(conn, name);
     PyObject *r = NULL;
     if (meth != NULL) {
@@ -230,13 +229,13 @@ pgw_proto_begin_cancel(ProtocolObject *p)
         }
     }
     p->cancel = CANCEL_RUNNING;
-    PyObject *conn =
-        p->conn_ref ? PyWeakref_GetObject(p->conn_ref) : NULL;
-    if (conn == NULL || conn == Py_None) {
+    PyObject *conn = NULL;
+    if (p->conn_ref == NULL || PyWeakref_GetRef(p->conn_ref, &conn) <= 0) {
         pgw_proto_fatal(p, pgw_make_exc(p->st->InterfaceError,
                                         "connection is gone; cannot cancel"));
         return;
     }
+    Py_DECREF(conn);
     call_conn(p, "_start_cancel", NULL, 0);
 }
 

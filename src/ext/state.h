@@ -10,6 +10,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "compat.h"
 #include "../codec/codec.h"
 #include "../core/pgc_scram_cache.h"
 

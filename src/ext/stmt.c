@@ -1141,9 +1141,7 @@ unsupported_column(ModState *st)
 static void
 note_column(StmtObject *s, uint16_t i)
 {
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    PyErr_NormalizeException(&t, &v, &tb);
+    PyObject *v = PyErr_GetRaisedException();
     if (v != NULL) {
         PyObject *note = PyUnicode_FromFormat(
             "while decoding column %R (type %s, oid %u)",
@@ -1157,7 +1155,7 @@ note_column(StmtObject *s, uint16_t i)
         }
         PyErr_Clear();
     }
-    PyErr_Restore(t, v, tb);
+    PyErr_SetRaisedException(v);
 }
 
 PyObject *

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "../../src/core/pgc_auth.h"
+#include "../../src/core/pgc_x509.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

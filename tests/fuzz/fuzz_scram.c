@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "../../src/core/pgc_auth.h"
+#include "../../src/core/pgc_scram.h"
 
 static void
 check_err(const PgcScram *s, PgcStatus st)
