@@ -837,16 +837,12 @@ op_start_introspection(OpObject *op, PyObject *missing)
     return 0;
 }
 
-/* WAIT_PREPARE finished: pick codecs (introspecting unknown types first),
- * then op_after_resolve.  3 = continue stepping (introspection started). */
+/* Pick the statement's codecs; introspect the unknown types first if
+ * there are any.  3 = continue stepping (introspection started), else as
+ * op_after_resolve. */
 static int
-op_after_prepare(OpObject *op)
+op_resolve(OpObject *op)
 {
-    if (!op->stmt->described) {
-        PyErr_SetString(op->st->ProtocolError,
-                        "the server did not describe the statement");
-        return -1;
-    }
     PyObject *missing;
     if (pgw_stmt_resolve(op->proto, op->stmt, 0, &missing) < 0) {
         return -1;
@@ -857,6 +853,19 @@ op_after_prepare(OpObject *op)
         return rc < 0 ? -1 : 3;
     }
     return op_after_resolve(op);
+}
+
+/* WAIT_PREPARE finished: pick codecs (introspecting unknown types first),
+ * then op_after_resolve.  3 = continue stepping (introspection started). */
+static int
+op_after_prepare(OpObject *op)
+{
+    if (!op->stmt->described) {
+        PyErr_SetString(op->st->ProtocolError,
+                        "the server did not describe the statement");
+        return -1;
+    }
+    return op_resolve(op);
 }
 
 /* Introspection rounds for one statement at most (a schema reload racing
@@ -887,15 +896,7 @@ op_step_sub(OpObject *op, PyObject **result)
      * missing again, as asyncpg retries, a bounded number of times, then
      * fall back (final resolve). */
     if (++op->intro_rounds < PGW_INTRO_ROUNDS) {
-        if (pgw_stmt_resolve(op->proto, op->stmt, 0, &missing) < 0) {
-            return -1;
-        }
-        if (missing != NULL) {
-            int rc = op_start_introspection(op, missing);
-            Py_DECREF(missing);
-            return rc < 0 ? -1 : 3;
-        }
-        return op_after_resolve(op);
+        return op_resolve(op);
     }
     if (pgw_stmt_resolve(op->proto, op->stmt, 1, &missing) < 0) {
         return -1;
