@@ -1,17 +1,19 @@
 """The cold, pure-Python part of connecting.
 
 Parameter sources (kwargs > DSN > service file > environment > defaults),
-.pgpass, libpq sslmode semantics, the socket dial, the SSLRequest exchange,
-CancelRequest, multi-host connect and SASLprep.
+.pgpass, libpq sslmode semantics, the SSLRequest exchange, multi-host
+connect, the startup on a connected socket (``_connect_one``) and SASLprep.
+The socket dial and CancelRequest live in ``_dial`` (shared with
+``connection``, which this module imports).
 
 Uses the C extension for the certificate's signature hash (channel
-binding); exception classes are looked up in ``pgwire.exceptions`` at use
-(see ``_exc``), which keeps this module's import free of a cycle.
+binding) and the protocol object.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import enum
 import getpass
 import hashlib
@@ -19,7 +21,6 @@ import inspect
 import math
 import os
 import pathlib
-import random
 import re
 import socket
 import ssl as ssl_module
@@ -32,7 +33,12 @@ import unicodedata
 import urllib.parse
 import warnings
 
+import pgwire
 from . import _pgwire
+from . import exceptions
+from ._dial import (  # noqa: F401  (CANCEL_REQUEST_CODE, _dial: re-exported)
+    CANCEL_REQUEST_CODE, _abort_socket, _dial, _shuffled, send_cancel_request)
+from .connection import Connection
 
 __all__ = (
     "SSLMode",
@@ -48,7 +54,6 @@ __all__ = (
 )
 
 SSL_REQUEST_CODE = 80877103
-CANCEL_REQUEST_CODE = 80877102
 DEFAULT_PORT = 5432
 ALPN_PROTOCOLS = ["postgresql"]
 
@@ -172,14 +177,9 @@ class ClientConfiguration(typing.NamedTuple):
 # ---------------------------------------------------------------------------
 
 
-def _exceptions():
-    from . import exceptions
-    return exceptions
-
-
 def _exc(name):
     """The class `name` from pgwire.exceptions."""
-    return getattr(_exceptions(), name)
+    return getattr(exceptions, name)
 
 
 def _new_error(cls, msg, *, detail=None, hint=None):
@@ -627,28 +627,6 @@ def channel_binding_data(transport):
     der = sslobj.getpeercert(binary_form=True)
     name = _pgwire.cert_signature_hash(der) if der else None
     return True, (hashlib.new(name, der).digest() if name else None)
-
-
-def _apply_tcp_options(sock, params):
-    """SO_KEEPALIVE (on unless keepalives=0) and the per-socket timers."""
-    if params is None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        return
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE,
-                    1 if params.keepalives else 0)
-    opts = ()
-    if params.keepalives:
-        opts = (("TCP_KEEPIDLE", params.keepalives_idle),
-                ("TCP_KEEPINTVL", params.keepalives_interval),
-                ("TCP_KEEPCNT", params.keepalives_count))
-    opts += (("TCP_USER_TIMEOUT", params.tcp_user_timeout),)
-    for name, value in opts:
-        if value is None:
-            continue
-        const = getattr(socket, name, None)
-        if const is None:       # not on this platform: ignored, as libpq
-            continue
-        sock.setsockopt(socket.IPPROTO_TCP, const, value)
 
 
 def _parse_connect_timeout(value):
@@ -1434,79 +1412,6 @@ def _parse_connect_dsn_and_args(*, dsn, host, port, user, password, passfile,
 # ---------------------------------------------------------------------------
 # Sockets
 # ---------------------------------------------------------------------------
-_rng = random.SystemRandom()      # not the global, which apps may seed
-
-
-def _shuffled(items):
-    """A shuffled copy (load_balance_hosts=random)."""
-    return _rng.sample(list(items), len(items))
-
-
-def _abort_socket(sock):
-    """Close, with an RST for TCP (nothing lingers after a failure)."""
-    try:
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                            struct.pack("ii", 1, 0))
-    except OSError:
-        pass
-    sock.close()
-
-
-async def _dial_unix(path, loop):
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.setblocking(False)
-        await loop.sock_connect(sock, path)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-async def _getaddrinfo(loop, host, port):
-    return await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-
-
-async def _dial_tcp(host, port, loop, shuffle=False, params=None):
-    """Connect to the first address of `host` that accepts; with `shuffle`
-    (load_balance_hosts=random) the addresses are tried in random order,
-    as libpq 16 does after shuffling the hosts."""
-    infos = await _getaddrinfo(loop, host, port)
-    if not infos:
-        raise OSError(f"getaddrinfo() returned an empty list for {host!r}")
-    if shuffle:
-        infos = _shuffled(infos)
-    errors = []
-    for family, type_, proto, _, sockaddr in infos:
-        try:
-            sock = socket.socket(family, type_, proto)
-        except OSError as e:
-            errors.append(e)
-            continue
-        try:
-            sock.setblocking(False)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            _apply_tcp_options(sock, params)
-            await loop.sock_connect(sock, sockaddr)
-            return sock
-        except OSError as e:
-            sock.close()
-            errors.append(e)
-        except BaseException:
-            _abort_socket(sock)
-            raise
-    if len(errors) == 1 or len({str(e) for e in errors}) == 1:
-        raise errors[0]
-    raise OSError("Multiple exceptions: " + ", ".join(str(e) for e in errors))
-
-
-async def _dial(addr, loop, shuffle=False, params=None):
-    if isinstance(addr, str):
-        return await _dial_unix(addr, loop)
-    return await _dial_tcp(addr[0], addr[1], loop, shuffle, params)
-
-
 def _wants_tls(params, tls):
     if params.ssl is None or params.sslmode == SSLMode.disable:
         return False
@@ -1592,49 +1497,83 @@ async def _open_socket(addr, params, loop, tls):
         raise
 
 
-def _cancel_message(pid, secret):
-    if isinstance(secret, (bytes, bytearray, memoryview)):
-        key = bytes(secret)
-        if not 4 <= len(key) <= 256:
-            raise ValueError("invalid cancel key length")
-    else:
-        key = struct.pack("!I", int(secret) & 0xFFFFFFFF)
-    return struct.pack("!iiI", 12 + len(key), CANCEL_REQUEST_CODE,
-                       int(pid) & 0xFFFFFFFF) + key
-
-
-async def send_cancel_request(addr, pid, secret, *, loop, timeout):
-    """Send CancelRequest on a new plain socket; wait for the server's EOF.
-
-    The whole exchange is bounded by `timeout` (asyncio.TimeoutError); the
-    socket is always closed (with an RST on failure).
-    """
-    msg = _cancel_message(pid, secret)
-    sock = None
-    try:
-        async with asyncio.timeout(timeout):
-            sock = await _dial(addr, loop)
-            await loop.sock_sendall(sock, msg)
-            while True:
-                try:
-                    data = await loop.sock_recv(sock, 256)
-                except ConnectionResetError:
-                    break
-                if not data:
-                    break
-    except BaseException:
-        if sock is not None:
-            _abort_socket(sock)
-            sock = None
-        raise
-    finally:
-        if sock is not None:
-            sock.close()
-
-
 # ---------------------------------------------------------------------------
 # connect()
 # ---------------------------------------------------------------------------
+async def _connect_one(sock, ssl_context, server_hostname, addr, params,
+                       config, connection_class, record_class, loop,
+                       deadline):
+    """Open the transport on a connected socket, run startup/auth, and
+    return a connection_class instance.  The caller bounds it by
+    ``deadline`` (loop.time()) with an enclosing timeout; only the TLS
+    handshake, which asyncio times on its own, is given the rest of it."""
+
+    def factory():
+        proto = _pgwire.Protocol(
+            loop,
+            record_class=record_class,
+            statement_cache_size=config.statement_cache_size,
+            max_cached_statement_lifetime=float(
+                config.max_cached_statement_lifetime or 0),
+            max_cacheable_statement_size=config.max_cacheable_statement_size,
+            command_timeout=config.command_timeout,
+            cancel_timeout=config.cancel_timeout,
+            name_prefix=os.urandom(6).hex(),
+        )
+        if config.paramstyle != 'numeric':
+            _pgwire._set_paramstyle(proto, config.paramstyle)
+        return proto
+
+    kw = {}
+    if ssl_context is not None:
+        kw["ssl"] = ssl_context
+        kw["server_hostname"] = server_hostname or None
+        if deadline is not None:
+            kw["ssl_handshake_timeout"] = max(deadline - loop.time(), 0.001)
+    if isinstance(addr, str):
+        create = loop.create_unix_connection
+    else:
+        create = loop.create_connection
+    transport, proto = await create(factory, sock=sock, **kw)
+    try:
+        password = params.password
+        # UTF8 unless server_settings asks for another client_encoding:
+        # the protocol follows whatever the server then reports.
+        settings = params.server_settings or {}
+        startup_params = [("user", params.user),
+                          ("database", params.database),
+                          ("client_encoding",
+                           settings.get("client_encoding", "utf-8"))]
+        for k, v in settings.items():
+            if k not in ("user", "database", "client_encoding"):
+                startup_params.append((k, v))
+        scram_password = (saslprep(password)
+                          if password is not None else None)
+        nonce = base64.b64encode(os.urandom(18)).decode("ascii")
+        auth_kw = {}
+        required = getattr(params, "require_auth", None)
+        if required is not None:
+            auth_kw.update(require_auth=required[1],
+                           require_auth_methods=required[0])
+        ssl_in_use, cbind = channel_binding_data(transport)
+        fut = proto.startup(startup_params, params.user, password,
+                            scram_password, nonce,
+                            channel_binding=getattr(
+                                params, "channel_binding", "prefer"),
+                            ssl_in_use=ssl_in_use, cbind_data=cbind,
+                            **auth_kw)
+        await fut
+        conn = connection_class(proto, transport, loop, addr, config, params)
+        if conn._protocol is not proto:
+            raise exceptions.InterfaceError(
+                f"{type(conn).__qualname__}.__init__() did not call "
+                f"super().__init__(): the connection is not initialised")
+    except BaseException:
+        transport.abort()
+        raise
+    return conn
+
+
 class _Retry(Exception):
     def __init__(self, cause):
         super().__init__()
@@ -1642,7 +1581,6 @@ class _Retry(Exception):
 
 
 def _check_connection_class(connection_class):
-    from .connection import Connection
     if connection_class is None:
         return Connection
     if not (isinstance(connection_class, type)
@@ -1655,7 +1593,6 @@ def _check_connection_class(connection_class):
 
 
 def _record_base():
-    import pgwire
     return getattr(pgwire, "Record", None)
 
 
@@ -1889,7 +1826,6 @@ async def _search_hosts(addrs, params, ctx_args, failures):
 
 async def _connect_addrs(addrs, params, config, connection_class,
                          record_class, *, loop, timeout):
-    from .connection import _connect_one
     deadline = None if timeout is None else loop.time() + timeout
     ctx_args = (_connect_one, config, connection_class, record_class, loop,
                 deadline)
