@@ -921,6 +921,44 @@ op_finish_error(OpObject *op, PyObject **result)
     return PYGEN_ERROR;
 }
 
+/* op_step in PH_WAIT_RESULT: 1 = step again, 0 = wait for more, 2 = the op
+ * is done and *ret is what op_step returns. */
+static int
+op_step_result(OpObject *op, PyObject **result, PySendResult *ret)
+{
+    if (PGW_OP_IS_COPY(op) && op->error == NULL) {
+        PyObject *r = pgw_copy_poll(op);
+        if (r != NULL) {
+            *result = r;
+            *ret = PYGEN_RETURN;
+            return 2;
+        }
+        if (PyErr_Occurred()) {
+            *ret = op_finish_error(op, result);
+            return 2;
+        }
+    }
+    if (!op->request_done &&
+        (op->error == NULL || op->many_failed ||
+         (PGW_OP_IS_COPY(op) && op->proto->cur == op &&
+          !op->proto->cur_discard))) {
+        /* (a COPY that failed still runs until its Sync) */
+        return 0;
+    }
+    if (op->error != NULL && op->request_done) {
+        int rc = op_try_reprepare(op);
+        if (rc > 0) {
+            return 1;
+        }
+        if (rc < 0) {
+            *ret = op_finish_error(op, result);
+            return 2;
+        }
+    }
+    *ret = op_complete(op, result);
+    return 2;
+}
+
 static PySendResult
 op_step(OpObject *op, PyObject **result)
 {
@@ -959,34 +997,17 @@ op_step(OpObject *op, PyObject **result)
                 continue; /* another introspection round started */
             }
             break;
-        case PH_WAIT_RESULT:
-            if (PGW_OP_IS_COPY(op) && op->error == NULL) {
-                PyObject *r = pgw_copy_poll(op);
-                if (r != NULL) {
-                    *result = r;
-                    return PYGEN_RETURN;
-                }
-                if (PyErr_Occurred()) {
-                    return op_finish_error(op, result);
-                }
+        case PH_WAIT_RESULT: {
+            PySendResult ret;
+            rc = op_step_result(op, result, &ret);
+            if (rc == 1) {
+                continue;
             }
-            if (!op->request_done &&
-                (op->error == NULL || op->many_failed ||
-                 (PGW_OP_IS_COPY(op) && op->proto->cur == op &&
-                  !op->proto->cur_discard))) {
-                /* (a COPY that failed still runs until its Sync) */
+            if (rc == 0) {
                 goto wait_again;
             }
-            if (op->error != NULL && op->request_done) {
-                rc = op_try_reprepare(op);
-                if (rc > 0) {
-                    continue;
-                }
-                if (rc < 0) {
-                    return op_finish_error(op, result);
-                }
-            }
-            return op_complete(op, result);
+            return ret;
+        }
         case PH_STREAM:
             rc = pgw_many_resume(op);
             if (rc == 0 && op->phase == PH_WAIT_RESULT &&
