@@ -99,8 +99,10 @@ def test_layout_and_ownership(tc):
     assert os.path.commonpath([tc.base_dir, tc.datadir]) == tc.base_dir
     assert tc.host == tc.base_dir
     assert os.path.isfile(tc.log_file)
-    assert "database system is ready to accept connections" in \
-        pathlib.Path(tc.log_file).read_text()
+    # bytes: the server logs each session's statements in that session's
+    # client encoding (tests/test_encoding.py writes LATIN1 and EUC_JP)
+    assert b"database system is ready to accept connections" in \
+        pathlib.Path(tc.log_file).read_bytes()
     assert tc.running and tc.pid is not None
     with open(f"/proc/{tc.pid}/status") as f:
         uid = next(int(line.split()[1]) for line in f
@@ -443,7 +445,7 @@ def test_port_collision_is_retried(pg_binaries, cluster_module, monkeypatch):
         with cluster_module.TempCluster() as c:
             assert c.port != busy.getsockname()[1]
             assert c.psql("SELECT 1", host="tcp") == "1"
-            assert "could not bind" in pathlib.Path(c.log_file).read_text()
+            assert b"could not bind" in pathlib.Path(c.log_file).read_bytes()
     finally:
         busy.close()
 
