@@ -3,17 +3,21 @@ cold lives here: close/terminate, settings and version, listeners,
 cancellation of a running query, and the handshake glue."""
 
 import asyncio
-import base64
 import collections
 import contextlib
-import os
 import typing
 
+from . import _custom_codecs as cc
+from . import _dial
 from . import _pgwire
 from . import exceptions
+from . import introspection
 from . import types as _types
-from .utils import quote_ident as _quote_ident
 from ._copy import CopyMixin
+from .cursor import CursorFactory
+from .prepared_stmt import PreparedStatement
+from .transaction import Transaction
+from .utils import quote_ident as _quote_ident
 
 __all__ = ("Connection", "LoggedQuery")
 
@@ -67,6 +71,18 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         self._log_messages = collections.deque(maxlen=1000)
         self._cancel_tasks = set()
         self._closing = False
+        # the top-level Transaction while one is open (transaction.py)
+        self._top_xact = None
+        # oid (and ("sql", oid)) -> types.Type, for prepare()'s attributes
+        self._type_info = {}
+        # set_type_codec overrides: oid -> (codec, array oid, array codec)
+        self._custom_codecs = {}
+        self._query_loggers = []
+        self._logged_params = None  # the redacted params, made once
+        # a pool's introspection.SharedTypeCache and the generation of it
+        # this connection's caches match (pool.py, _join_pool_types)
+        self._shared_types = None
+        self._shared_types_gen = None
         protocol.set_connection(self)
 
     # -- prepared statements ------------------------------------------
@@ -81,7 +97,6 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         ``statement_cache_size=0`` it is the unnamed statement, parsed again
         (in the same round trip) at each execution.
         """
-        from .prepared_stmt import PreparedStatement
         # one deadline for Parse/Describe and the type lookup
         deadline = None
         if isinstance(timeout, (int, float)) and \
@@ -109,7 +124,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
     async def _describe_oids(self, oids, timeout):
         """Type(oid, name, kind, schema) for each oid, from a per-connection
         cache filled by one catalog query per set of unknown oids."""
-        cache = self.__dict__.setdefault("_type_info", {})
+        cache = self._type_info
         missing = sorted({o for o in oids if o not in cache})
         if missing:
             rows = await self.fetch(_TYPE_INFO_QUERY, missing,
@@ -131,7 +146,6 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         """Called by the C layer with the oids of non-builtin types a
         statement uses; builds their codecs into the protocol's registry.
         Overridable (as in asyncpg) by a connection_class subclass."""
-        from . import introspection
         registry = self._protocol.type_codecs
         user = [o for o in oids if o >= introspection.FIRST_NORMAL_OID]
         for o in oids:
@@ -139,7 +153,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
                 introspection.build_builtin(o, registry)
         if not user:
             return
-        shared = self.__dict__.get("_shared_types")  # set by a pool
+        shared = self._shared_types  # set by a pool
         if shared is None:
             rows = await self._fetch_type_rows(user)
         else:
@@ -155,7 +169,6 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         (introspection.fetch_type_rows): plain reads, no transaction and no
         setting changed, so a timeout or a cancel at any point leaves the
         session as it was."""
-        from . import introspection
         return await introspection.fetch_type_rows(self._codec_catalog,
                                                    oids)
 
@@ -164,14 +177,14 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         changes made elsewhere)."""
         self._protocol.clear_statement_cache()
         self._reset_type_codecs()
-        self.__dict__.pop("_type_info", None)
+        self._type_info = {}
 
     def _reset_type_codecs(self):
         """Forget derived codecs; set_type_codec overrides stay (called
         by the C layer after OutdatedSchemaCacheError too).  In a pool,
         the shared introspection rows go too, and the pool's other
         connections drop their caches when next acquired."""
-        shared = self.__dict__.get("_shared_types")
+        shared = self._shared_types
         if shared is not None:
             shared.invalidate()
             self._shared_types_gen = shared.generation
@@ -185,7 +198,6 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         blocks become savepoints.  ``isolation`` is one of
         'serializable', 'repeatable_read', 'read_uncommitted',
         'read_committed' or None (the server default)."""
-        from .transaction import Transaction
         self._check_open()
         return Transaction(self, isolation, readonly, deferrable)
     # -- end transactions ------------------------------------------------
@@ -196,7 +208,6 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         """A server-side cursor (needs a transaction): ``async for`` it
         (``prefetch`` rows per round trip, default 50) or ``await`` it for
         a :class:`pgwire.cursor.Cursor`."""
-        from .cursor import CursorFactory
         self._check_open()
         return CursorFactory(self, query, None, args, prefetch, timeout,
                              record_class)
@@ -231,7 +242,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         query = self.get_reset_query() or ""
         if self.is_in_transaction():
             query = "ROLLBACK;\n" + query
-        self.__dict__.pop("_top_xact", None)
+        self._top_xact = None
         if query:  # an empty reset query turns it off (asyncpg)
             await self.execute(query, timeout=timeout)
 
@@ -274,10 +285,9 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         """close() with a query running: send a CancelRequest and wait for
         the connection to be idle (the query's caller gets the server's
         answer); close()'s timeout bounds it."""
-        from . import connect_utils
         proto = self._protocol
         try:
-            await connect_utils.send_cancel_request(
+            await _dial.send_cancel_request(
                 self._cancel_addr(), proto.backend_pid, proto.backend_secret,
                 loop=self._loop, timeout=proto.cancel_timeout)
         except Exception:
@@ -385,13 +395,13 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         function) after each query run by execute, executemany, fetch,
         fetchrow, fetchval, fetchmany and prepared statements' execution
         methods; ``record`` is a :class:`LoggedQuery`."""
-        loggers = self.__dict__.setdefault("_query_loggers", [])
+        loggers = self._query_loggers
         if callback not in loggers:
             loggers.append(callback)
         self._protocol._query_log = self._log_query
 
     def remove_query_logger(self, callback):
-        loggers = self.__dict__.get("_query_loggers", [])
+        loggers = self._query_loggers
         try:
             loggers.remove(callback)
         except ValueError:
@@ -411,7 +421,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
 
     def _log_query(self, query, args, timeout, elapsed, exception):
         """Called by the C layer when a logged query finishes."""
-        params = self.__dict__.get("_logged_params")
+        params = self._logged_params
         if params is None:
             # the parameters without the password (it must not reach logs)
             redact = getattr(self._params, "redacted", None)
@@ -419,7 +429,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
                 redact() if redact is not None else self._params
         record = LoggedQuery(query, args, timeout, elapsed, exception,
                              self._addr, params)
-        for cb in list(self.__dict__.get("_query_loggers", ())):
+        for cb in list(self._query_loggers):
             self._call_listener(cb, record)
 
     # -- cancellation ---------------------------------------------------
@@ -441,7 +451,6 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         return addr
 
     async def _cancel_runner(self):
-        from . import connect_utils
         proto = self._protocol
         ok = False
         # The address this connection is on, not its host name again: a
@@ -449,7 +458,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         # could send the cancel to another server.
         addr = self._cancel_addr()
         try:
-            await connect_utils.send_cancel_request(
+            await _dial.send_cancel_request(
                 addr, proto.backend_pid, proto.backend_secret,
                 loop=self._loop, timeout=proto.cancel_timeout)
             ok = True
@@ -480,7 +489,6 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         max/min sentinel.  Builtin types are in ``schema='pg_catalog'``.
         The array type of ``typename`` uses the codec for its elements.
         """
-        from . import _custom_codecs as cc
         cc.check_format(format, cc.CODEC_FORMATS)
         info = await self._codec_type_info(typename, schema)
         cc.check_custom_codec(info, typename, schema, format)
@@ -513,7 +521,6 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         type name (``'text'``, ``'int'``, ``'double precision'``, ...) or
         ``'pg_contrib.hstore'`` (``dict[str, str | None]``).  ``format``:
         None for the target's format, or ``'text'``/``'binary'``."""
-        from . import _custom_codecs as cc
         cc.check_format(format, (None, 'text', 'binary'))
         info = await self._codec_type_info(typename, schema)
         if not cc.is_scalar(info):
@@ -537,7 +544,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             self._install_custom_codecs()
 
     def _custom_codec_map(self):
-        return self.__dict__.setdefault('_custom_codecs', {})
+        return self._custom_codecs
 
     def _install_custom_codecs(self):
         """type_codecs := the overrides (derived codecs are rebuilt on
@@ -557,7 +564,6 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         return await self.fetch(query, *args, _ignore_custom_codec=True)
 
     async def _codec_type_info(self, typename, schema):
-        from . import _custom_codecs as cc
         if self.is_closed():
             raise exceptions.InterfaceError('connection is closed')
         query, args = cc.lookup_query(typename, schema)
@@ -568,7 +574,6 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         """The Codec whose tuple form a tuple-format codec exchanges: the
         builtin one, or the composite built from the catalog (its fields
         use the overrides in force)."""
-        from . import introspection
         if info.typtype != 'c':
             return _pgwire._codec_make('builtin', info.oid)
         rows = await self._fetch_type_rows([info.oid])
@@ -599,11 +604,11 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         """Called by the pool on acquire: when another connection of the
         pool invalidated the shared type information, forget cached
         statements and derived codecs here too (no I/O)."""
-        shared = self.__dict__.get("_shared_types")
+        shared = self._shared_types
         if shared is not None and \
-                self.__dict__.get("_shared_types_gen") != shared.generation:
+                self._shared_types_gen != shared.generation:
             self._shared_types_gen = shared.generation
-            self.__dict__.pop("_type_info", None)
+            self._type_info = {}
             self._install_custom_codecs()
 
 
@@ -641,80 +646,11 @@ def _type_name(row, kind):
 clear_auth_cache = _pgwire.clear_auth_cache
 
 
-async def _connect_one(sock, ssl_context, server_hostname, addr, params,
-                       config, connection_class, record_class, loop,
-                       deadline):
-    """Open the transport on a connected socket, run startup/auth, and
-    return a connection_class instance.  The caller bounds it by
-    ``deadline`` (loop.time()) with an enclosing timeout; only the TLS
-    handshake, which asyncio times on its own, is given the rest of it."""
-    from . import connect_utils
-
-    def factory():
-        proto = _pgwire.Protocol(
-            loop,
-            record_class=record_class,
-            statement_cache_size=config.statement_cache_size,
-            max_cached_statement_lifetime=float(
-                config.max_cached_statement_lifetime or 0),
-            max_cacheable_statement_size=config.max_cacheable_statement_size,
-            command_timeout=config.command_timeout,
-            cancel_timeout=config.cancel_timeout,
-            name_prefix=os.urandom(6).hex(),
-        )
-        if config.paramstyle != 'numeric':
-            _pgwire._set_paramstyle(proto, config.paramstyle)
-        return proto
-
-    kw = {}
-    if ssl_context is not None:
-        kw["ssl"] = ssl_context
-        kw["server_hostname"] = server_hostname or None
-        if deadline is not None:
-            kw["ssl_handshake_timeout"] = max(deadline - loop.time(), 0.001)
-    if isinstance(addr, str):
-        create = loop.create_unix_connection
-    else:
-        create = loop.create_connection
-    transport, proto = await create(factory, sock=sock, **kw)
-    try:
-        password = params.password
-        # UTF8 unless server_settings asks for another client_encoding:
-        # the protocol follows whatever the server then reports.
-        settings = params.server_settings or {}
-        startup_params = [("user", params.user),
-                          ("database", params.database),
-                          ("client_encoding",
-                           settings.get("client_encoding", "utf-8"))]
-        for k, v in settings.items():
-            if k not in ("user", "database", "client_encoding"):
-                startup_params.append((k, v))
-        scram_password = (connect_utils.saslprep(password)
-                          if password is not None else None)
-        nonce = base64.b64encode(os.urandom(18)).decode("ascii")
-        auth_kw = {}
-        required = getattr(params, "require_auth", None)
-        if required is not None:
-            auth_kw.update(require_auth=required[1],
-                           require_auth_methods=required[0])
-        ssl_in_use, cbind = connect_utils.channel_binding_data(transport)
-        fut = proto.startup(startup_params, params.user, password,
-                            scram_password, nonce,
-                            channel_binding=getattr(
-                                params, "channel_binding", "prefer"),
-                            ssl_in_use=ssl_in_use, cbind_data=cbind,
-                            **auth_kw)
-        await fut
-        conn = connection_class(proto, transport, loop, addr, config, params)
-        if conn._protocol is not proto:
-            raise exceptions.InterfaceError(
-                f"{type(conn).__qualname__}.__init__() did not call "
-                f"super().__init__(): the connection is not initialised")
-    except BaseException:
-        transport.abort()
-        raise
-    return conn
-
-
-# asyncpg.connection.connect: asyncpg's documented spelling of connect().
-from .connect_utils import connect  # noqa: E402,F401  (an alias, no code)
+def __getattr__(name):
+    # asyncpg.connection.connect: asyncpg's documented spelling of
+    # connect(), an alias.  Looked up on first use: connect_utils imports
+    # this module.
+    if name == "connect":
+        from .connect_utils import connect
+        return connect
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

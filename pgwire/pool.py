@@ -723,7 +723,7 @@ class Pool:
         if action is _KEEP:
             conn = holder.conn
             conn._log_listeners.clear()
-            conn.__dict__.pop("_top_xact", None)
+            conn._top_xact = None
             self._put_idle(holder)
         elif action is _RESET:
             holder.state = _RELEASING
@@ -778,7 +778,7 @@ class Pool:
                 else:
                     conn._notification_listeners.clear()
                     conn._log_listeners.clear()
-                    conn.__dict__.pop("_top_xact", None)
+                    conn._top_xact = None
                     if conn.is_in_transaction():
                         await conn.execute("ROLLBACK")
                     await self._reset(conn)

@@ -9,6 +9,7 @@ import json
 
 from . import _connresource
 from . import exceptions
+from .cursor import CursorFactory
 
 __all__ = ("PreparedStatement",)
 
@@ -101,7 +102,6 @@ class PreparedStatement:
     def cursor(self, *args, prefetch=None, timeout=None):
         """A server-side cursor over this statement (see
         :meth:`Connection.cursor`)."""
-        from .cursor import CursorFactory
         self._check_released("cursor")
         return CursorFactory(self._conn, self._state.query, self._state,
                              args, prefetch, timeout, self._record_class)

@@ -438,8 +438,10 @@ def clean_env(monkeypatch):
     return monkeypatch
 
 
-async def test_12_tls_auth_matrix(cluster, fault_rows, clean_env,  # noqa: F811
-                                  tmp_path):
+async def test_tls_auth_matrix(cluster, fault_rows, clean_env,  # noqa: F811
+                               tmp_path):
+    """Scenario 12 (tests/README.md): every row of the TLS x authentication
+    matrix gives pgwire the same outcome as psql (libpq)."""
     if cluster.external or not cluster.ssl:
         pytest.skip("needs the temporary cluster with TLS")
     rows = matrix_rows()

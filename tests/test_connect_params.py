@@ -1326,7 +1326,7 @@ class FakeRecord(tuple):
 
 @pytest.fixture
 def fake_backend(monkeypatch):
-    """Install pgwire.connection with a scripted _connect_one.
+    """Give connect_utils a scripted _connect_one and a stand-in Connection.
 
     ns.behaviour(call) -> FakeConn or raises; call has .addr, .tls,
     .params, .record_class, .connection_class, .deadline."""
@@ -1352,10 +1352,8 @@ def fake_backend(monkeypatch):
         finally:
             sock.close()
 
-    mod = types.ModuleType("pgwire.connection")
-    mod.Connection = Connection
-    mod._connect_one = _connect_one
-    monkeypatch.setitem(sys.modules, "pgwire.connection", mod)
+    monkeypatch.setattr(cu, "Connection", Connection)
+    monkeypatch.setattr(cu, "_connect_one", _connect_one)
     # Through the module dict: getattr(pgwire, "Record") would import the
     # C extension (pgwire.__getattr__), which these tests must not need.
     monkeypatch.setitem(vars(pgwire), "Record", FakeRecord)

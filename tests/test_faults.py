@@ -261,7 +261,9 @@ async def wait_active(admin, pids, timeout=10):
 # 1. Backend SIGKILL mid-query (private cluster: crash restart)
 # --------------------------------------------------------------------------
 
-async def test_01_backend_sigkill(private_cluster, fault_rows):
+async def test_backend_sigkill_mid_query(private_cluster, fault_rows):
+    """Scenario 1 (tests/README.md): SIGKILL of a busy backend: the victim, a
+    busy and an idle session fail fast and the server recovers."""
     pc = private_cluster
     recovery = []
     async with asyncio.timeout(120), \
@@ -316,7 +318,9 @@ async def test_01_backend_sigkill(private_cluster, fault_rows):
 # 2. pg_terminate_backend, busy and idle
 # --------------------------------------------------------------------------
 
-async def test_02_terminate_backend(cluster, fault_rows):
+async def test_terminate_backend_busy_and_idle(cluster, fault_rows):
+    """Scenario 2 (tests/README.md): pg_terminate_backend of a busy or an idle
+    connection gives asyncpg's errors with 57P01 as __cause__."""
     busy_errors = idle_errors = 0
     async with asyncio.timeout(60), \
             Scenario("2 pg_terminate_backend", fault_rows,
@@ -632,8 +636,10 @@ def _deterministic(gap, lo=0.1):
     return False
 
 
-async def test_03_server_restart(restart_cluster, fault_rows):
-    """Four restarts (pg_ctl stop -m fast / -m immediate, then start) of
+async def test_pool_survives_server_restarts(restart_cluster, fault_rows):
+    """Scenario 3 (tests/README.md).
+
+    Four restarts (pg_ctl stop -m fast / -m immediate, then start) of
     the pool's server under a running load.  While the server is down,
     every acquire fails with a connect-class error inside its timeout;
     the refill retries with growing, jittered delays; once the server is
@@ -737,7 +743,9 @@ async def test_03_server_restart(restart_cluster, fault_rows):
 # 4. Silent partition (frozen proxy) mid-query and on an idle connection
 # --------------------------------------------------------------------------
 
-async def test_04_frozen_peer(cluster, fault_rows):
+async def test_frozen_peer_times_out(cluster, fault_rows):
+    """Scenario 4 (tests/README.md): A frozen link: command_timeout fires on
+    time and close(timeout=) returns within its bound."""
     T = 0.4
     async with asyncio.timeout(60), \
             Scenario("4 frozen peer", fault_rows, admin_kw(cluster)) as sc, \
@@ -777,7 +785,9 @@ async def test_04_frozen_peer(cluster, fault_rows):
 # 5. Hung backend (SIGSTOP, later SIGCONT)
 # --------------------------------------------------------------------------
 
-async def test_05_stopped_backend(cluster, fault_rows):
+async def test_stopped_backend_times_out(cluster, fault_rows):
+    """Scenario 5 (tests/README.md): A SIGSTOPped backend: queries time out,
+    and no result or cancel reaches another query."""
     T = 0.3
     cross = 0
     async with asyncio.timeout(60), \
@@ -840,7 +850,9 @@ def _sha(data):
     return hashlib.sha256(data).hexdigest()
 
 
-async def test_06_slow_fragmented_link(cluster, fault_rows):
+async def test_slow_fragmented_link_byte_identical(cluster, fault_rows):
+    """Scenario 6 (tests/README.md): Delays, fragmentation and stalls on a 10
+    MB result: COPY OUT, fetch() and COPY IN stay byte-identical."""
     expected = cluster.psql(f"COPY ({BIG_QUERY}) TO STDOUT") + "\n"
     expected = expected.encode()
     assert len(expected) > 9_000_000
@@ -922,7 +934,9 @@ class SourceFailed(Exception):
     pass
 
 
-async def test_07_copy_interrupted(cluster, fault_rows):
+async def test_copy_interrupted_leaves_connection_idle(cluster, fault_rows):
+    """Scenario 7 (tests/README.md): An interrupted COPY: the error reaches the
+    caller and the connection is idle again, no partial rows."""
     table = "fault7_" + uuid.uuid4().hex[:10]
     line = b"".join(b"%d\tsome text\n" % k for k in range(2000))
     unusable = partial = 0
@@ -1024,8 +1038,10 @@ async def test_07_copy_interrupted(cluster, fault_rows):
         sc.extra.update(unusable_connections=unusable, partial_rows=partial)
 
 
-async def test_07b_executemany_interrupted(cluster, fault_rows):
-    """executemany streams its batch (issue 12, item 13): interrupted at a
+async def test_executemany_interrupted_persists_nothing(cluster, fault_rows):
+    """Scenario 7b (tests/README.md).
+
+    executemany streams its batch (issue 12, item 13): interrupted at a
     random row after chunks went out -- the generator raises, a value does
     not encode, the task is cancelled, the timeout expires, the backend is
     terminated -- no row ever persists, and the connection is usable
@@ -1129,7 +1145,9 @@ async def test_07b_executemany_interrupted(cluster, fault_rows):
 # 8. Timeout / cancel race
 # --------------------------------------------------------------------------
 
-async def test_08_timeout_cancel_race(cluster, fault_rows):
+async def test_timeout_cancel_race_no_spurious_cancel(cluster, fault_rows):
+    """Scenario 8 (tests/README.md): Timeouts and task.cancel() at random
+    offsets: no hang, no spurious QueryCanceledError afterwards."""
     spurious = broken = interrupted = 0
     iterations = 0
     N, BUDGET = 2000, 90        # iterations; seconds for all of them
@@ -1180,7 +1198,10 @@ async def test_08_timeout_cancel_race(cluster, fault_rows):
 # 9. COMMIT response lost
 # --------------------------------------------------------------------------
 
-async def test_09_commit_response_lost(cluster, fault_rows):
+async def test_commit_response_lost_is_outcome_unknown(cluster, fault_rows):
+    """Scenario 9 (tests/README.md): The link resets around COMMIT:
+    TransactionOutcomeUnknownError, never success, the row committed at most
+    once."""
     table = "fault9_" + uuid.uuid4().hex[:10]
     false_success = dups = 0
     outcomes = {"A": [], "B": []}
@@ -1233,7 +1254,9 @@ async def test_09_commit_response_lost(cluster, fault_rows):
 # 11. Oversized outbound (live)
 # --------------------------------------------------------------------------
 
-async def test_11_oversized_parameter(cluster, fault_rows):
+async def test_oversized_parameter_refused(cluster, fault_rows):
+    """Scenario 11 (tests/README.md): A parameter that cannot be framed is
+    refused before sending; one over the server's limit fails cleanly."""
     async with asyncio.timeout(80), \
             Scenario("11 oversized outbound", fault_rows,
                      admin_kw(cluster)) as sc, \
@@ -1278,8 +1301,10 @@ async def test_11_oversized_parameter(cluster, fault_rows):
             c.terminate()
 
 
-async def test_11_arg_error_repr_is_bounded(conn):
-    """Regression: the DataError for a bad argument quoted repr() of the
+async def test_arg_error_repr_is_bounded(conn):
+    """Scenario 11 (tests/README.md).
+
+    Regression: the DataError for a bad argument quoted repr() of the
     whole value before cutting it to 80 characters (2 GiB of bytes: 27 s
     and 8 GiB); now only the head of a long str/bytes is rendered."""
     import tracemalloc
@@ -1400,8 +1425,10 @@ async def _failover(sc, pair, ids, *, sync):
             dict(errors), why)
 
 
-async def test_13_multihost_failover(cluster_module, fault_rows):
-    """§4 pair (tests/test_multihost.py's helpers): each
+async def test_multihost_failover(cluster_module, fault_rows):
+    """Scenario 13 (tests/README.md).
+
+    §4 pair (tests/test_multihost.py's helpers): each
     target_session_attrs in both host orders; a first host that refuses,
     is frozen (the per-host connect_timeout moves on) or answers 57P03;
     then four failovers under a read-write pool (async standby twice,
@@ -1538,8 +1565,10 @@ async def test_13_multihost_failover(cluster_module, fault_rows):
 # 14. Pool under churn
 # --------------------------------------------------------------------------
 
-async def test_14_pool_churn(restart_cluster, fault_rows):
-    """200 tasks on a pool of max 10 (through the fault proxy) while,
+async def test_pool_churn_under_random_faults(restart_cluster, fault_rows):
+    """Scenario 14 (tests/README.md).
+
+    200 tasks on a pool of max 10 (through the fault proxy) while,
     every 200 ms for PGWIRE_CHURN_SECONDS, a random fault of scenarios
     1-5 hits: backend SIGKILL (a crash restart), pg_terminate_backend,
     a frozen link, a SIGSTOPped backend (SIGCONT 0.2-1 s later), a fast
@@ -1728,7 +1757,10 @@ async def test_14_pool_churn(restart_cluster, fault_rows):
 # 15. Server-side limits
 # --------------------------------------------------------------------------
 
-async def test_15_server_limits(cluster, private_cluster, fault_rows):
+async def test_server_limits_raise_their_errors(cluster, private_cluster,
+                                                fault_rows):
+    """Scenario 15 (tests/README.md): Server-side limits (idle timeouts,
+    statement_timeout, max_connections) raise their own errors."""
     classes = {}
     async with asyncio.timeout(60), \
             Scenario("15 server-side limits", fault_rows,

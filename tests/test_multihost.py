@@ -16,6 +16,7 @@ import urllib.parse
 import pytest
 
 import pgwire
+from pgwire import _dial
 from pgwire import connect_utils as cu
 from pgwire import exceptions as exc
 from pgwire.cluster import (
@@ -486,7 +487,7 @@ async def test_load_balance_random_shuffles_addresses(pair, monkeypatch):
         return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "",
                  (TCP_HOST, node.port)) for node in (p, s)]
 
-    monkeypatch.setattr(cu, "_getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(_dial, "_getaddrinfo", getaddrinfo)
     args = dict(host=name, port=p.port, user="postgres",
                 database=TEST_DBNAME, ssl="disable")
     for _ in range(3):
@@ -502,7 +503,7 @@ async def test_cancel_goes_to_the_connected_address(pair, monkeypatch):
     would reach the other server and cancel nothing)."""
     p, s = pair.primary, pair.standby
     name = "pgwire-cancel.invalid"
-    real = cu._getaddrinfo
+    real = _dial._getaddrinfo
 
     async def getaddrinfo(loop, host, port):
         if host != name:
@@ -510,7 +511,7 @@ async def test_cancel_goes_to_the_connected_address(pair, monkeypatch):
         return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "",
                  (TCP_HOST, node.port)) for node in (p, s)]
 
-    monkeypatch.setattr(cu, "_getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(_dial, "_getaddrinfo", getaddrinfo)
     args = dict(host=name, port=p.port, user="postgres",
                 database=TEST_DBNAME, ssl="disable",
                 load_balance_hosts="random")

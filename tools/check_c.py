@@ -36,13 +36,6 @@ SRC = ROOT / "src"
 
 # "path:function": reason.  src/core has no entry: shorten it instead.
 ALLOWLIST: dict[str, str] = {
-    "src/ext/op.c:op_step":
-        "the Op's phase dispatcher (one case per phase); grew past 80 with "
-        "executemany streaming; to split when the binding moves onto "
-        "pgc_conn (docs/ENGINE.md)",
-    "src/ext/op.c:pgw_op_new":
-        "initialises every field of the Op one by one; issue 17 item 3 "
-        "(groups of fields in sub-structs) shortens it",
 }
 
 _NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")

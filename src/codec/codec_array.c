@@ -379,23 +379,32 @@ pgw_array_as_seq(const PgwCodecCtx *ctx, PyObject *obj)
     return PySequence_Tuple(obj);
 }
 
-static PGW_COLD int
-arr_shape_error(const ArrEnc *e, int level, Py_ssize_t want, PyObject *got)
+/* A sub-array of the wrong shape at depth `level`: `got` is not a
+ * sub-array (`nested` 0) or has not `want` elements.  `what` starts the
+ * message (codec_array.c and codec_array_ext.c word it differently). */
+PGW_COLD int
+pgw_array_shape_error(const char *what, int nested, int level,
+                      Py_ssize_t want, PyObject *got)
 {
-    /* "non-homogeneous array": asyncpg's words */
-    if (!arr_is_nested(e, got)) {
+    if (!nested) {
         PyErr_Format(PyExc_ValueError,
-                     "non-homogeneous array (not rectangular): expected a "
-                     "list at depth %d, got %.100s",
+                     "%s: expected a list at depth %d, got %.100s", what,
                      level, Py_TYPE(got)->tp_name);
     }
     else {
         PyErr_Format(PyExc_ValueError,
-                     "non-homogeneous array (not rectangular): expected %zd "
-                     "elements at depth %d, got %zd",
+                     "%s: expected %zd elements at depth %d, got %zd", what,
                      want, level, PySequence_Fast_GET_SIZE(got));
     }
     return -1;
+}
+
+static PGW_COLD int
+arr_shape_error(const ArrEnc *e, int level, Py_ssize_t want, PyObject *got)
+{
+    /* "non-homogeneous array": asyncpg's words */
+    return pgw_array_shape_error("non-homogeneous array (not rectangular)",
+                                 arr_is_nested(e, got), level, want, got);
 }
 
 /* Dimensions from the first element at each depth; 1 when the array has

@@ -62,19 +62,8 @@ ax_is_nested(const AxEnc *e, PyObject *o)
 static PGW_COLD int
 ax_shape_error(const AxEnc *e, int level, Py_ssize_t want, PyObject *got)
 {
-    if (!ax_is_nested(e, got)) {
-        PyErr_Format(PyExc_ValueError,
-                     "array is not rectangular: expected a list at depth %d, "
-                     "got %.100s",
-                     level, Py_TYPE(got)->tp_name);
-    }
-    else {
-        PyErr_Format(PyExc_ValueError,
-                     "array is not rectangular: expected %zd elements at "
-                     "depth %d, got %zd",
-                     want, level, PySequence_Fast_GET_SIZE(got));
-    }
-    return -1;
+    return pgw_array_shape_error("array is not rectangular",
+                                 ax_is_nested(e, got), level, want, got);
 }
 
 static PGW_COLD int

@@ -186,6 +186,10 @@ PGW_DECL_CODEC(textarray);
 int pgw_intvector_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                          PyObject *obj, PgcWBuf *buf);
 
+/* codec_array.c: the ValueError for a sub-array of the wrong shape (both
+ * array encoders); returns -1. */
+int pgw_array_shape_error(const char *what, int nested, int level,
+                          Py_ssize_t want, PyObject *got);
 /* codec_array.c: the top-level value of an array parameter as a list or
  * tuple (new reference); refuses str/bytes/dict and unsized sequences. */
 PyObject *pgw_array_as_seq(const PgwCodecCtx *ctx, PyObject *obj);

@@ -34,17 +34,17 @@ static const uint8_t binary_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n',
 void
 pgw_copy_free(OpObject *op)
 {
-    PyMem_Free(op->copy_buf);
-    op->copy_buf = NULL;
-    op->copy_len = op->copy_cap = 0;
+    PyMem_Free(op->copy.buf);
+    op->copy.buf = NULL;
+    op->copy.len = op->copy.cap = 0;
 }
 
 static int
 copy_out_append(OpObject *op, const uint8_t *data, size_t n)
 {
-    if (n > op->copy_cap - op->copy_len) {
-        size_t need = op->copy_len + n;
-        size_t cap = op->copy_cap ? op->copy_cap : 64 * 1024;
+    if (n > op->copy.cap - op->copy.len) {
+        size_t need = op->copy.len + n;
+        size_t cap = op->copy.cap ? op->copy.cap : 64 * 1024;
         while (cap < need) {
             if (cap > (size_t)PY_SSIZE_T_MAX / 2) {
                 cap = need;
@@ -52,16 +52,16 @@ copy_out_append(OpObject *op, const uint8_t *data, size_t n)
             }
             cap *= 2;
         }
-        uint8_t *nb = PyMem_Realloc(op->copy_buf, cap);
+        uint8_t *nb = PyMem_Realloc(op->copy.buf, cap);
         if (nb == NULL) {
             PyErr_NoMemory();
             return -1;
         }
-        op->copy_buf = nb;
-        op->copy_cap = cap;
+        op->copy.buf = nb;
+        op->copy.cap = cap;
     }
-    memcpy(op->copy_buf + op->copy_len, data, n);
-    op->copy_len += n;
+    memcpy(op->copy.buf + op->copy.len, data, n);
+    op->copy.len += n;
     return 0;
 }
 
@@ -95,24 +95,24 @@ pgw_copy_on_message(OpObject *op, const PgcMsg *m)
         if (op->kind != OP_COPY_OUT || op->error != NULL) {
             return 0;
         }
-        if (op->copy_len == 0) {
+        if (op->copy.len == 0) {
             pgw_op_wake(op);
         }
         if (copy_out_append(op, m->body.p, m->body.n) < 0) {
             copy_set_error(op, NULL);
             return 0;
         }
-        if (op->copy_len >= COPY_OUT_PAUSE && !p->reading_paused) {
+        if (op->copy.len >= COPY_OUT_PAUSE && !p->reading_paused) {
             pgw_proto_set_reading(p, 1);
         }
         return 0;
     case PGC_MSG_COPY_DONE:
         return 0;
     case PGC_MSG_COPY_IN_RESPONSE:
-        if (op->kind != OP_COPY_IN || op->error != NULL || op->copy_ended) {
+        if (op->kind != OP_COPY_IN || op->error != NULL || op->copy.ended) {
             return pgw_op_refuse_copy_in(op);
         }
-        op->copy_ready = 1;
+        op->copy.ready = 1;
         pgw_op_wake(op);
         return 0;
     case PGC_MSG_COPY_BOTH_RESPONSE:
@@ -130,16 +130,16 @@ pgw_copy_poll(OpObject *op)
 {
     ProtocolObject *p = op->proto;
     if (op->kind == OP_COPY_OUT) {
-        if (op->copy_len == 0) {
+        if (op->copy.len == 0) {
             return NULL;
         }
-        PyObject *b = PyBytes_FromStringAndSize((const char *)op->copy_buf,
-                                                (Py_ssize_t)op->copy_len);
+        PyObject *b = PyBytes_FromStringAndSize((const char *)op->copy.buf,
+                                                (Py_ssize_t)op->copy.len);
         if (b == NULL) {
             return NULL;
         }
-        op->copy_len = 0;
-        if (op->copy_cap > 4 * COPY_OUT_PAUSE) {
+        op->copy.len = 0;
+        if (op->copy.cap > 4 * COPY_OUT_PAUSE) {
             pgw_copy_free(op); /* a huge row passed: do not keep its room */
         }
         if (p->reading_paused && p->cur == op) {
@@ -147,8 +147,8 @@ pgw_copy_poll(OpObject *op)
         }
         return b;
     }
-    if (op->copy_ready && !op->copy_told) {
-        op->copy_told = 1;
+    if (op->copy.ready && !op->copy.told) {
+        op->copy.told = 1;
         Py_RETURN_TRUE;
     }
     return NULL;
@@ -194,7 +194,7 @@ copy_fail(OpObject *op, const char *why)
 {
     ProtocolObject *p = op->proto;
     PgcStr reason = {why, strlen(why)};
-    op->copy_ended = 1;
+    op->copy.ended = 1;
     if (pgc_build_copy_fail(&p->wb, reason) != PGC_OK ||
         pgc_build_sync(&p->wb) != PGC_OK || pgw_proto_flush(p) < 0) {
         PyErr_Clear();
@@ -217,7 +217,7 @@ pgw_copy_abandon(OpObject *op)
     if (p == NULL) {
         return;
     }
-    if (op->kind == OP_COPY_IN && op->copy_ready && !op->copy_ended &&
+    if (op->kind == OP_COPY_IN && op->copy.ready && !op->copy.ended &&
         p->cancel == CANCEL_NONE && !p->cur_discard) {
         copy_fail(op, "COPY was abandoned by the client");
     }
@@ -226,7 +226,7 @@ pgw_copy_abandon(OpObject *op)
          * a CopyInResponse that still comes is answered with CopyFail */
         pgw_proto_begin_cancel(p);
     }
-    op->copy_len = 0;
+    op->copy.len = 0;
     if (p->reading_paused) {
         pgw_proto_set_reading(p, 0);
     }
@@ -243,9 +243,9 @@ copy_can_write(OpObject *op)
                         "COPY FROM is not in progress on this operation");
         return -1;
     }
-    if (op->kind != OP_COPY_IN || !op->copy_ready || op->copy_ended ||
+    if (op->kind != OP_COPY_IN || !op->copy.ready || op->copy.ended ||
         op->phase != PH_WAIT_RESULT) {
-        if (op->phase == PH_DONE || op->copy_ended) {
+        if (op->phase == PH_DONE || op->copy.ended) {
             return 0;
         }
         PyErr_SetString(p->st->InterfaceError,
@@ -308,7 +308,7 @@ raise_field_error(OpObject *op, StmtObject *s, Py_ssize_t col, PyObject *val)
                               "invalid input for column %R (type %s) in "
                               "record %zd: %U (%S)",
                               PyTuple_GET_ITEM(s->names, col),
-                              s->col_codecs[col]->name, op->copy_nrec + 1,
+                              s->col_codecs[col]->name, op->copy.nrec + 1,
                               rep, cause ? cause : Py_None)
                         : NULL;
     Py_XDECREF(rep);
@@ -346,7 +346,7 @@ encode_record(OpObject *op, StmtObject *s, PyObject *rec)
         PyErr_Format(op->st->DataError,
                      "record %zd: expected a tuple or other sequence of "
                      "column values, got %.100s",
-                     op->copy_nrec + 1, Py_TYPE(rec)->tp_name);
+                     op->copy.nrec + 1, Py_TYPE(rec)->tp_name);
         return -1;
     }
     int rc = -1;
@@ -354,7 +354,7 @@ encode_record(OpObject *op, StmtObject *s, PyObject *rec)
         PyErr_Format(op->st->DataError,
                      "record %zd has %zd value%s, expected %d (one per "
                      "column: %R)",
-                     op->copy_nrec + 1, n, n == 1 ? "" : "s", (int)s->ncols,
+                     op->copy.nrec + 1, n, n == 1 ? "" : "s", (int)s->ncols,
                      s->names);
         goto done;
     }
@@ -387,7 +387,7 @@ encode_record(OpObject *op, StmtObject *s, PyObject *rec)
             goto done;
         }
     }
-    op->copy_nrec++;
+    op->copy.nrec++;
     rc = 0;
 done:
     Py_XDECREF(fast);
@@ -417,7 +417,7 @@ pgw_copy_write_records(OpObject *op, PyObject *it)
     if (pgc_wbuf_start_msg(&p->wb, PGC_FMSG_COPY_DATA) != PGC_OK) {
         return PyErr_NoMemory();
     }
-    if (!op->copy_header) {
+    if (!op->copy.header) {
         if (pgc_wbuf_put_bytes(&p->wb, binary_header,
                                sizeof(binary_header)) != PGC_OK) {
             pgc_wbuf_truncate(&p->wb, mark);
@@ -448,12 +448,12 @@ pgw_copy_write_records(OpObject *op, PyObject *it)
         if (st == PGC_ERR_LIMIT) {
             PyErr_Format(op->st->DataError,
                          "record %zd is larger than a protocol message may "
-                         "be", op->copy_nrec + 1);
+                         "be", op->copy.nrec + 1);
             return NULL;
         }
         return PyErr_NoMemory();
     }
-    op->copy_header = 1;
+    op->copy.header = 1;
     if (pgw_proto_flush(p) < 0) {
         return NULL;
     }
@@ -470,7 +470,7 @@ pgw_copy_end(OpObject *op, PyObject *Py_UNUSED(a))
     if (ok < 0) {
         return NULL;
     }
-    if (op->copy_ended || p->state != PS_READY || p->cur != op) {
+    if (op->copy.ended || p->state != PS_READY || p->cur != op) {
         Py_RETURN_NONE;
     }
     /* Also after a server error: the server discards the rest up to the
@@ -481,14 +481,14 @@ pgw_copy_end(OpObject *op, PyObject *Py_UNUSED(a))
         /* binary records: header (when no record came) and trailer */
         uint8_t tail[sizeof(binary_header) + 2];
         size_t n = 0;
-        if (!op->copy_header) {
+        if (!op->copy.header) {
             memcpy(tail, binary_header, sizeof(binary_header));
             n = sizeof(binary_header);
         }
         tail[n++] = 0xff;
         tail[n++] = 0xff;
         rc = pgc_build_copy_data(&p->wb, tail, n);
-        op->copy_header = 1;
+        op->copy.header = 1;
     }
     if (rc == PGC_OK) {
         rc = pgc_build_copy_done(&p->wb);
@@ -500,7 +500,7 @@ pgw_copy_end(OpObject *op, PyObject *Py_UNUSED(a))
         pgc_wbuf_truncate(&p->wb, mark);
         return PyErr_NoMemory();
     }
-    op->copy_ended = 1;
+    op->copy.ended = 1;
     if (pgw_proto_flush(p) < 0) {
         return NULL;
     }

@@ -921,6 +921,44 @@ op_finish_error(OpObject *op, PyObject **result)
     return PYGEN_ERROR;
 }
 
+/* op_step in PH_WAIT_RESULT: 1 = step again, 0 = wait for more, 2 = the op
+ * is done and *ret is what op_step returns. */
+static int
+op_step_result(OpObject *op, PyObject **result, PySendResult *ret)
+{
+    if (PGW_OP_IS_COPY(op) && op->error == NULL) {
+        PyObject *r = pgw_copy_poll(op);
+        if (r != NULL) {
+            *result = r;
+            *ret = PYGEN_RETURN;
+            return 2;
+        }
+        if (PyErr_Occurred()) {
+            *ret = op_finish_error(op, result);
+            return 2;
+        }
+    }
+    if (!op->request_done &&
+        (op->error == NULL || op->many_failed ||
+         (PGW_OP_IS_COPY(op) && op->proto->cur == op &&
+          !op->proto->cur_discard))) {
+        /* (a COPY that failed still runs until its Sync) */
+        return 0;
+    }
+    if (op->error != NULL && op->request_done) {
+        int rc = op_try_reprepare(op);
+        if (rc > 0) {
+            return 1;
+        }
+        if (rc < 0) {
+            *ret = op_finish_error(op, result);
+            return 2;
+        }
+    }
+    *ret = op_complete(op, result);
+    return 2;
+}
+
 static PySendResult
 op_step(OpObject *op, PyObject **result)
 {
@@ -959,34 +997,17 @@ op_step(OpObject *op, PyObject **result)
                 continue; /* another introspection round started */
             }
             break;
-        case PH_WAIT_RESULT:
-            if (PGW_OP_IS_COPY(op) && op->error == NULL) {
-                PyObject *r = pgw_copy_poll(op);
-                if (r != NULL) {
-                    *result = r;
-                    return PYGEN_RETURN;
-                }
-                if (PyErr_Occurred()) {
-                    return op_finish_error(op, result);
-                }
+        case PH_WAIT_RESULT: {
+            PySendResult ret;
+            rc = op_step_result(op, result, &ret);
+            if (rc == 1) {
+                continue;
             }
-            if (!op->request_done &&
-                (op->error == NULL || op->many_failed ||
-                 (PGW_OP_IS_COPY(op) && op->proto->cur == op &&
-                  !op->proto->cur_discard))) {
-                /* (a COPY that failed still runs until its Sync) */
+            if (rc == 0) {
                 goto wait_again;
             }
-            if (op->error != NULL && op->request_done) {
-                rc = op_try_reprepare(op);
-                if (rc > 0) {
-                    continue;
-                }
-                if (rc < 0) {
-                    return op_finish_error(op, result);
-                }
-            }
-            return op_complete(op, result);
+            return ret;
+        }
         case PH_STREAM:
             rc = pgw_many_resume(op);
             if (rc == 0 && op->phase == PH_WAIT_RESULT &&
@@ -1263,69 +1284,13 @@ first_row_len(OpKind kind, PyObject *args)
     return 0;
 }
 
-PyObject *
-pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
-           PyObject *args, PyObject *record_class, PyObject *timeout,
-           Py_ssize_t column)
+/* The record class an op builds rows with: `record_class` if it is a
+ * valid one, else the connection's (or Record).  An invalid one sets
+ * op->pending_exc, raised when the op is awaited. */
+static PyTypeObject *
+op_record_class(OpObject *op, PyObject *record_class)
 {
-    ModState *st = conn->st;
-    if (st == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "the pgwire module is gone");
-        return NULL;
-    }
-    OpObject *op = PyObject_GC_New(OpObject, st->OpType);
-    if (op == NULL) {
-        return NULL;
-    }
-    PGW_ZERO_FIELDS(op, OpObject);
-    op->st = st;
-    /* NULL when the connection was never initialised (or was cleared):
-     * the op then only raises pending_exc. */
-    op->proto = (ProtocolObject *)Py_XNewRef(conn->proto);
-    op->kind = kind;
-    op->phase = PH_INIT;
-    op->query = Py_XNewRef(query);
-    op->args = Py_XNewRef(args);
-    op->record_class = NULL;
-    op->column = column;
-    op->column_name = NULL;
-    op->fresh = 0;
-    op->held_stmt = NULL;
-    op->fut = op->timer = NULL;
-    op->armed = op->awaiting = 0;
-    op->stmt = NULL;
-    op->rows = PyList_New(0);
-    op->status = op->error = op->pending_exc = NULL;
-    op->request_done = 0;
-    op->preset_stmt = 0;
-    op->portal = NULL;
-    op->cursor_bind = 0;
-    op->max_rows = 0;
-    op->retried = 0;
-    op->check_desc = 0;
-    op->ignore_custom = 0;
-    op->stmt_name = NULL;
-    op->sub = NULL;
-    op->intro_rounds = 0;
-    op->simple = 0;
-    op->want_rows = kind != OP_EXECUTE && kind != OP_EXECUTEMANY &&
-                    kind != OP_PREPARE && kind != OP_COPY_OUT &&
-                    kind != OP_COPY_IN;
-    op->copy_buf = NULL;
-    op->copy_len = op->copy_cap = 0;
-    op->copy_ready = op->copy_told = op->copy_ended = op->copy_header = 0;
-    op->copy_nrec = 0;
-    op->many_it = NULL;
-    op->many_mark = 0;
-    op->many_sent = op->many_savepoint = op->many_oneshot = 0;
-    op->many_describe = op->many_failed = 0;
-    op->counted = 0;
-    op->t_start = 0;
-    PyObject_GC_Track(op);
-    if (op->rows == NULL) {
-        Py_DECREF(op);
-        return NULL;
-    }
+    ModState *st = op->st;
     PyTypeObject *rc = op->proto != NULL && op->proto->record_class != NULL
                            ? op->proto->record_class
                            : st->RecordType;
@@ -1346,7 +1311,17 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
             rc = (PyTypeObject *)record_class;
         }
     }
-    op->record_class = (PyTypeObject *)Py_NewRef(rc);
+    return rc;
+}
+
+/* The checks made before anything is sent; the first that fails sets
+ * op->pending_exc (raised when the op is awaited).  Leaves an exception
+ * set only when building one failed. */
+static void
+op_check_request(OpObject *op, OpKind kind, PyObject *query, PyObject *args,
+                 PyObject *timeout)
+{
+    ModState *st = op->st;
     if (op->proto == NULL) {
         op->pending_exc = pgw_make_exc(
             st->InterfaceError,
@@ -1379,6 +1354,45 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
     if (op->pending_exc == NULL && op->timeout == 0) {
         op->pending_exc = PyObject_CallNoArgs(st->TimeoutError);
     }
+}
+
+PyObject *
+pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
+           PyObject *args, PyObject *record_class, PyObject *timeout,
+           Py_ssize_t column)
+{
+    ModState *st = conn->st;
+    if (st == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the pgwire module is gone");
+        return NULL;
+    }
+    OpObject *op = PyObject_GC_New(OpObject, st->OpType);
+    if (op == NULL) {
+        return NULL;
+    }
+    /* every field NULL / 0 but these */
+    PGW_ZERO_FIELDS(op, OpObject);
+    op->st = st;
+    /* NULL when the connection was never initialised (or was cleared):
+     * the op then only raises pending_exc. */
+    op->proto = (ProtocolObject *)Py_XNewRef(conn->proto);
+    op->kind = kind;
+    op->phase = PH_INIT;
+    op->query = Py_XNewRef(query);
+    op->args = Py_XNewRef(args);
+    op->column = column;
+    op->rows = PyList_New(0);
+    op->want_rows = kind != OP_EXECUTE && kind != OP_EXECUTEMANY &&
+                    kind != OP_PREPARE && kind != OP_COPY_OUT &&
+                    kind != OP_COPY_IN;
+    PyObject_GC_Track(op);
+    if (op->rows == NULL) {
+        Py_DECREF(op);
+        return NULL;
+    }
+    op->record_class =
+        (PyTypeObject *)Py_NewRef(op_record_class(op, record_class));
+    op_check_request(op, kind, query, args, timeout);
     if (PyErr_Occurred()) {
         Py_DECREF(op);
         return NULL;

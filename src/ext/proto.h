@@ -266,13 +266,15 @@ struct OpObject {
     double t_start;       /* monotonic start, when queries are logged */
     int counted;          /* counted in the protocol's queries_count */
     /* COPY (copy.c) */
-    uint8_t *copy_buf;    /* COPY TO: data received, not yet taken */
-    size_t copy_len, copy_cap;
-    int copy_ready;       /* COPY FROM: CopyInResponse seen */
-    int copy_told;        /* ... and reported to the caller */
-    int copy_ended;       /* CopyDone or CopyFail sent */
-    int copy_header;      /* binary COPY header written (records) */
-    Py_ssize_t copy_nrec; /* records encoded so far */
+    struct {
+        uint8_t *buf;    /* COPY TO: data received, not yet taken */
+        size_t len, cap;
+        int ready;       /* COPY FROM: CopyInResponse seen */
+        int told;        /* ... and reported to the caller */
+        int ended;       /* CopyDone or CopyFail sent */
+        int header;      /* binary COPY header written (records) */
+        Py_ssize_t nrec; /* records encoded so far */
+    } copy;
     /* executemany/fetchmany streaming (many.c) */
     PyObject *many_it;    /* iterator over the argument tuples */
     Py_ssize_t many_index; /* index of the next element of many_it */
