@@ -21,6 +21,7 @@ import ssl as ssl_module
 import struct
 
 import pgwire
+from . import _params
 from . import _pgwire
 from . import exceptions
 from ._dial import (  # noqa: F401  (CANCEL_REQUEST_CODE, _dial: re-exported)
@@ -49,17 +50,10 @@ from ._params import (  # noqa: F401  (re-exported: tests, asyncpg shim)
     _parse_connect_dsn_and_args,
 )
 
-__all__ = (
-    "SSLMode",
-    "SessionAttribute",
-    "LoadBalanceHosts",
-    "ConnectionParameters",
-    "ClientConfiguration",
-    "parse_connect_arguments",
+__all__ = _params.__all__ + (
     "open_socket",
     "send_cancel_request",
     "connect",
-    "saslprep",
 )
 
 SSL_REQUEST_CODE = 80877103

@@ -10,7 +10,6 @@ is searched for the marker and for each half of it.
 """
 
 import asyncio
-import getpass
 import logging
 import os
 import traceback
@@ -20,6 +19,9 @@ import pytest
 
 import pgwire
 from pgwire import connect_utils as cu
+
+# autouse: no PG* variables, a private HOME, getpass.getuser() == "osuser"
+from test_connect_params import clean_env  # noqa: F401
 
 HEAD, TAIL = "S3cr3t", "M4rk3r"
 MARK = HEAD + "-" + TAIL
@@ -47,16 +49,6 @@ def _exc_texts(e):
     return "\n".join(out)
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("PG"):
-            monkeypatch.delenv(key, raising=False)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setattr(getpass, "getuser", lambda: "osuser")
-    return home
 
 
 @pytest.fixture
