@@ -1388,11 +1388,8 @@ bl_watch(BLoopObject *l, PyObject *const *args, Py_ssize_t nargs,
                      BL_MAX_FDS - 1);
         return NULL;
     }
-    PyObject *h = bl_schedule(l, args + 1, 0, 0, 1); /* validates only */
-    Py_XDECREF(h);
     PyObject *cargs = PyTuple_New(nargs - 2);
-    if (h == NULL || cargs == NULL) {
-        Py_XDECREF(cargs);
+    if (cargs == NULL) {
         return NULL;
     }
     for (Py_ssize_t i = 2; i < nargs; i++) {
@@ -1617,13 +1614,17 @@ loop_poll(BLoopObject *l, double timeout)
 }
 
 /* One turn: callbacks ready now, then I/O waiting at most until the next
- * timer or `deadline` (< 0: none), then the due timers.  0 or -1. */
+ * timer or `deadline` (< 0: none) -- not at all once `fut` (a future or
+ * NULL) is done --, then the due timers.  0 or -1. */
 static int
-loop_once(BLoopObject *l, double deadline)
+loop_once(BLoopObject *l, double deadline, PyObject *fut)
 {
     if (run_ready(l) < 0) {
         return -1;
     }
+    int done = l->cancel_requested ||
+               (fut != NULL && fut != Py_None &&
+                ((FutureObject *)fut)->state != FUT_PENDING);
     TransportObject *t = l->transport;
     if (t != NULL && t->fd >= 0 && bt_flush(t) < 0) {
         return -1;
@@ -1633,7 +1634,17 @@ loop_once(BLoopObject *l, double deadline)
     if (deadline >= 0 && (until < 0 || deadline < until)) {
         until = deadline;
     }
-    double wait = PyList_GET_SIZE(l->ready) > 0 ? 0
+    if (!done && until < 0 && PyList_GET_SIZE(l->ready) == 0 &&
+        !(t != NULL && t->fd >= 0) && PyDict_GET_SIZE(l->readers) == 0 &&
+        PyDict_GET_SIZE(l->writers) == 0) {
+        /* nothing could ever wake us: never block forever */
+        PyErr_SetString(l->st->InternalClientError,
+                        "the blocking loop has nothing to wait for (no "
+                        "socket, timer or callback) while an operation "
+                        "waits: it would never finish");
+        return -1;
+    }
+    double wait = (done || PyList_GET_SIZE(l->ready) > 0) ? 0
                   : until < 0 ? 3600 : until - now;
     if (loop_poll(l, wait) < 0) {
         return -1;
@@ -1649,7 +1660,9 @@ typedef struct {
     PyObject *it;        /* the iterator being driven */
     PyObject *interrupt; /* KeyboardInterrupt (etc.) to raise at the end */
     int timed_out;       /* the run's deadline passed: TimeoutError */
-    int cancelling;      /* CancelledError thrown in */
+    int cancelling;      /* the run is being cancelled (interrupt or
+                            deadline): bounded by cancel_timeout */
+    int throw_now;       /* throw CancelledError in at the next step */
     double deadline;     /* < 0: none */
 } RunState;
 
@@ -1701,6 +1714,7 @@ static void
 run_begin_cancel(BLoopObject *l, RunState *rs)
 {
     rs->cancelling = 1;
+    rs->throw_now = 1;
     rs->deadline = pgw_monotonic() + l->cancel_timeout;
 }
 
@@ -1731,26 +1745,30 @@ run_wait(BLoopObject *l, RunState *rs, PyObject *fut)
             ((FutureObject *)fut)->state != FUT_PENDING) {
             return 0;
         }
-        if (l->cancel_requested && !rs->cancelling) {
+        if (l->cancel_requested) {
+            /* a timeout block expired (_cancel_current): one
+             * CancelledError, which the block turns into TimeoutError */
             l->cancel_requested = 0;
-            run_begin_cancel(l, rs);
+            rs->throw_now = 1;
             return 0;
         }
         if (rs->deadline >= 0 && pgw_monotonic() >= rs->deadline) {
             if (rs->cancelling) {
                 run_abort(l); /* the cancel took too long */
+                rs->throw_now = 1;
                 return 0;
             }
             rs->timed_out = 1;
             run_begin_cancel(l, rs);
             return 0;
         }
-        if (loop_once(l, rs->deadline) < 0) {
+        if (loop_once(l, rs->deadline, fut) < 0) {
             if (rs->interrupt != NULL || rs->cancelling) {
                 /* a second interrupt: stop cancelling politely */
                 PyObject *e = pgw_fetch_exc();
                 Py_XDECREF(e);
                 run_abort(l);
+                rs->throw_now = 1;
                 return 0;
             }
             rs->interrupt = pgw_fetch_exc();
@@ -1763,17 +1781,29 @@ run_wait(BLoopObject *l, RunState *rs, PyObject *fut)
     }
 }
 
-/* After an interrupted run: let the protocol finish the abandoned
- * request (the CancelRequest, the results drained) within the cancel
- * budget; past it, or on another interrupt, abort. */
+/* An abandoned request (cancelled: timeout, interrupt) is still being
+ * finished on the connection. */
+static int
+needs_drain(BLoopObject *l)
+{
+    TransportObject *t = l->transport;
+    if (t == NULL || t->proto == NULL || t->closed) {
+        return 0;
+    }
+    ProtocolObject *p = t->proto;
+    return p->cancel != CANCEL_NONE || (p->cur != NULL && p->cur_discard);
+}
+
+/* After a cancelled run: let the protocol finish the abandoned request
+ * (the CancelRequest, the results drained) within the cancel budget, so
+ * the call returns with the server idle; past it, or on another
+ * interrupt, abort the connection. */
 static void
 run_drain(BLoopObject *l, double deadline)
 {
-    TransportObject *t = l->transport;
-    while (t != NULL && t->proto != NULL && !t->closed &&
-           (t->proto->cur != NULL || t->proto->cancel != CANCEL_NONE ||
-            PyList_GET_SIZE(l->ready) > 0)) {
-        if (pgw_monotonic() >= deadline || loop_once(l, deadline) < 0) {
+    while (needs_drain(l)) {
+        if (pgw_monotonic() >= deadline ||
+            loop_once(l, deadline, NULL) < 0) {
             PyErr_Clear();
             run_abort(l);
             return;
@@ -1788,8 +1818,10 @@ run_drain(BLoopObject *l, double deadline)
 static PyObject *
 run_finish(BLoopObject *l, RunState *rs, PySendResult r, PyObject *res)
 {
-    if (rs->interrupt != NULL || rs->timed_out) {
+    if (rs->interrupt != NULL || rs->timed_out || needs_drain(l)) {
+        PyObject *exc = PyErr_GetRaisedException();
         run_drain(l, pgw_monotonic() + l->cancel_timeout);
+        PyErr_SetRaisedException(exc);
     }
     if (rs->interrupt != NULL) {
         Py_XDECREF(res);
@@ -1816,10 +1848,9 @@ run_loop(BLoopObject *l, RunState *rs)
 {
     PySendResult r;
     PyObject *res = NULL;
-    int throw_pending = 0;
     for (;;) {
-        if (throw_pending) {
-            throw_pending = 0;
+        if (rs->throw_now) {
+            rs->throw_now = 0;
             r = run_throw_cancel(l, rs, &res);
         }
         else {
@@ -1833,23 +1864,23 @@ run_loop(BLoopObject *l, RunState *rs)
                          "a pgwire.sync operation awaited %.100s, which a "
                          "BlockingLoop cannot wait for", Py_TYPE(res)->tp_name);
             Py_DECREF(res);
-            rs->interrupt = pgw_fetch_exc();
+            if (rs->interrupt == NULL) {
+                rs->interrupt = pgw_fetch_exc();
+            }
+            else {
+                PyErr_Clear();
+            }
             run_begin_cancel(l, rs);
-            throw_pending = 1;
             continue;
         }
         if (res != Py_None) {
             ((FutureObject *)res)->blocking = 0;
         }
-        int was = rs->cancelling;
         int rc = run_wait(l, rs, res);
         Py_DECREF(res);
         res = NULL;
         if (rc < 0) {
             return NULL;
-        }
-        if (rs->cancelling && !was) {
-            throw_pending = 1;
         }
     }
 }
@@ -1867,7 +1898,7 @@ bl_run_until_complete(BLoopObject *l, PyObject *args, PyObject *kwds)
                                      kwlist, &aw, &dl)) {
         return NULL;
     }
-    RunState rs = {NULL, NULL, 0, 0, -1};
+    RunState rs = {NULL, NULL, 0, 0, 0, -1};
     if (dl != Py_None && time_arg(dl, "run_until_complete(deadline)",
                                   &rs.deadline) < 0) {
         return NULL;
@@ -1903,7 +1934,8 @@ bl_run_once(BLoopObject *l, PyObject *const *args, Py_ssize_t nargs)
     if (nargs > 0 && time_arg(args[0], "run_once(timeout)", &timeout) < 0) {
         return NULL;
     }
-    if (loop_once(l, pgw_monotonic() + (timeout > 0 ? timeout : 0)) < 0) {
+    if (loop_once(l, pgw_monotonic() + (timeout > 0 ? timeout : 0),
+                  NULL) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
