@@ -85,6 +85,7 @@ typedef struct {
     int closed;         /* socket closed, connection_lost scheduled */
     PyObject *ssl;      /* ssl.SSLObject or NULL */
     PyObject *bio_in, *bio_out;
+    PyObject *want_read; /* ssl.SSLWantReadError (under TLS) */
     PyObject *extra;    /* dict for get_extra_info */
 } TransportObject;
 
@@ -1098,17 +1099,15 @@ bt_tls_read(TransportObject *t, const uint8_t *p, size_t n)
     for (;;) {
         PyObject *d = PyObject_CallMethod(t->ssl, "read", "i", TLS_CHUNK);
         if (d == NULL) {
-            PyObject *ssl = PyImport_ImportModule("ssl");
-            PyObject *want = ssl ? PyObject_GetAttrString(
-                                       ssl, "SSLWantReadError")
-                                 : NULL;
-            Py_XDECREF(ssl);
-            int again = want != NULL && PyErr_ExceptionMatches(want);
-            Py_XDECREF(want);
-            if (again) {
+            if (PyErr_ExceptionMatches(t->want_read)) {
                 PyErr_Clear();
                 return bt_tls_pull(t); /* renegotiation output */
             }
+            return -1;
+        }
+        if (!PyBytes_Check(d)) {
+            Py_DECREF(d);
+            PyErr_SetString(PyExc_TypeError, "SSLObject.read() gave no bytes");
             return -1;
         }
         Py_ssize_t len = PyBytes_GET_SIZE(d);
@@ -1197,6 +1196,7 @@ bt_traverse(TransportObject *t, visitproc visit, void *arg)
     Py_VISIT(t->ssl);
     Py_VISIT(t->bio_in);
     Py_VISIT(t->bio_out);
+    Py_VISIT(t->want_read);
     Py_VISIT(t->extra);
     return 0;
 }
@@ -1210,6 +1210,7 @@ bt_clear(TransportObject *t)
     Py_CLEAR(t->ssl);
     Py_CLEAR(t->bio_in);
     Py_CLEAR(t->bio_out);
+    Py_CLEAR(t->want_read);
     Py_CLEAR(t->extra);
     t->fd = -1;
     return 0;
@@ -1487,10 +1488,11 @@ bl_make_transport(BLoopObject *l, PyObject *args, PyObject *kwds)
         t->ssl = Py_NewRef(ssl);
         t->bio_in = Py_NewRef(bin);
         t->bio_out = Py_NewRef(bout);
+        t->want_read = pgw_import_attr("ssl", "SSLWantReadError");
     }
     t->extra = extra == Py_None ? PyDict_New() : PyDict_Copy(extra);
     PyObject_GC_Track(t);
-    if (t->extra == NULL) {
+    if (t->extra == NULL || (t->ssl != NULL && t->want_read == NULL)) {
         Py_DECREF(t);
         return NULL;
     }
