@@ -192,6 +192,12 @@ class Task(_pgwire.BlockingFuture):
     """loop.create_task(): drives a coroutine on a BlockingLoop (the
     coroutine listeners and query loggers of a blocking connection)."""
 
+    # class defaults: a Task whose __dict__ was cleared (the cyclic GC's
+    # tp_clear) still answers
+    _coro = None
+    _waiting = None
+    _must_cancel = False
+
     def __new__(cls, loop, coro):
         return super().__new__(cls, loop)
 
@@ -211,7 +217,7 @@ class Task(_pgwire.BlockingFuture):
         return True
 
     def _step(self, exc=None):
-        if self.done():
+        if self.done() or self._coro is None:
             return
         if self._must_cancel:
             self._must_cancel = False

@@ -648,6 +648,13 @@ static PyObject *
 fut_iternext(FutureObject *f)
 {
     if (f->state == FUT_PENDING) {
+        if (f->blocking) {
+            /* resumed without having been waited for (the runner clears
+             * the flag when it takes the future): as asyncio */
+            PyErr_SetString(PyExc_RuntimeError,
+                            "await wasn't used with future");
+            return NULL;
+        }
         f->blocking = 1;
         return Py_NewRef((PyObject *)f);
     }
