@@ -1128,6 +1128,47 @@ pgc_req_abort(PgcReqBuilder *b)
     b->c = NULL;
 }
 
+void
+pgc_req_bind_cancel(PgcReqBuilder *b)
+{
+    if (b->c == NULL || !b->in_bind) {
+        return;
+    }
+    pgc_wbuf_truncate(b->wb, b->bind_mark);
+    b->in_bind = 0;
+}
+
+PgcStatus
+pgc_req_move_to_front(PgcReqBuilder *b, size_t from, size_t nsteps)
+{
+    PgcConn *c = b->c;
+    if (c == NULL || !c->building || b->in_bind || from < b->mark ||
+        from > b->wb->len || nsteps > c->step_open) {
+        return c ? refuse(c, PGC_ERR_STATE, "nothing to move") : PGC_ERR_STATE;
+    }
+    size_t k = b->wb->len - from;
+    uint8_t *tmp = pgc_malloc(k ? k : 1);
+    if (tmp == NULL) {
+        return refuse(c, PGC_ERR_NOMEM, "out of memory");
+    }
+    uint8_t *d = b->wb->data;
+    memcpy(tmp, d + from, k);
+    memmove(d + b->mark + k, d + b->mark, from - b->mark);
+    memcpy(d + b->mark, tmp, k);
+    pgc_free(tmp);
+    /* the open steps are c->steps[base .. base + step_open): rotate the
+     * last nsteps to the front, one at a time (nsteps is small) */
+    size_t base = c->step_head + c->step_len, mask = c->step_cap - 1;
+    for (size_t r = 0; r < nsteps; r++) {
+        uint8_t last = c->steps[(base + c->step_open - 1) & mask];
+        for (size_t i = c->step_open - 1; i > 0; i--) {
+            c->steps[(base + i) & mask] = c->steps[(base + i - 1) & mask];
+        }
+        c->steps[base & mask] = last;
+    }
+    return PGC_OK;
+}
+
 static PgcStatus
 commit_refuse(PgcReqBuilder *b, PgcStatus st, const char *msg)
 {

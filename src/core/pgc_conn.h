@@ -364,6 +364,15 @@ PgcStatus pgc_req_flush(PgcReqBuilder *b);
 PgcStatus pgc_req_sync(PgcReqBuilder *b);
 PgcStatus pgc_req_commit(PgcReqBuilder *b, uint64_t *id);
 void pgc_req_abort(PgcReqBuilder *b);
+/* Move the messages the open builder appended from wb offset `from` on
+ * (the last `nsteps` steps it recorded) ahead of everything else it wrote
+ * (e.g. a SAVEPOINT decided on once a streamed batch turned out long).
+ * PGC_ERR_STATE if they do not match; PGC_ERR_NOMEM. */
+PgcStatus pgc_req_move_to_front(PgcReqBuilder *b, size_t from,
+                                size_t nsteps);
+/* Drop an open Bind (pgc_req_bind_start without bind_end): its bytes
+ * leave wb, the request goes on as before the Bind. */
+void pgc_req_bind_cancel(PgcReqBuilder *b);
 
 /* ------------------------------------------------------------------ */
 /* Frontend: one call per request kind.                                */

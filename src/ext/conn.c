@@ -357,8 +357,8 @@ static PyObject *
 conn_is_in_transaction(ConnCoreObject *c, PyObject *Py_UNUSED(a))
 {
     ProtocolObject *p = c->proto;
-    return PyBool_FromLong(p != NULL && (p->tx_status == PGC_TX_INTRANS ||
-                                         p->tx_status == PGC_TX_INERROR));
+    return PyBool_FromLong(p != NULL && (pgc_conn_tx_status(&p->conn) == PGC_TX_INTRANS ||
+                                         pgc_conn_tx_status(&p->conn) == PGC_TX_INERROR));
 }
 
 static PyObject *
