@@ -9,12 +9,14 @@ doing any more).
 """
 
 import asyncio
+import re
 
 import pytest
 
 import pgwire
 from pgwire import exceptions as exc
 
+from waiting import wait_until
 from test_hostile import (KEY, NO_PARAMS, PARSE_OK, PREPARE_INT, READY,
                           FakeServer, data_row, msg, row_desc)
 
@@ -111,7 +113,7 @@ async def test_busy_error_and_result_order_unchanged(conn):
     """Without pipelining a second query while one runs is refused as
     asyncpg does, and the first one's result is not disturbed."""
     first = asyncio.ensure_future(conn.fetchval("SELECT pg_sleep(0.2), 1"))
-    await asyncio.sleep(0)
+    await wait_until(conn._protocol.is_busy, what="the first query sent")
     with pytest.raises(exc.InterfaceError,
                        match="another operation is in progress"):
         await conn.fetchval("SELECT 2")
@@ -148,3 +150,203 @@ async def test_copy_in_refused_through_execute(conn):
     with pytest.raises(exc.PostgresError, match="not supported"):
         await conn.execute("COPY eb_copy FROM STDIN")
     assert await conn.fetchval("SELECT count(*) FROM eb_copy") == 0
+
+
+# -- pipeline=True (issue 14 item 2) ---------------------------------------
+
+@pytest.fixture
+async def pconn(cluster):
+    c = await pgwire.connect(**cluster.connect_kwargs(), pipeline=True)
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+async def test_pipeline_gather_in_submission_order(pconn):
+    res = await asyncio.gather(*[pconn.fetchval("SELECT $1::int * 2", i)
+                                 for i in range(30)])
+    assert res == [i * 2 for i in range(30)]
+    rows = await asyncio.gather(pconn.fetch("SELECT 1 AS a"),
+                                pconn.fetchrow("SELECT 2 AS b"),
+                                pconn.execute("SELECT $1::int", 3))
+    assert rows[0][0]["a"] == 1 and rows[1]["b"] == 2
+    assert rows[2] == "SELECT 1"
+
+
+async def test_pipeline_error_fails_only_its_op(pconn):
+    res = await asyncio.gather(pconn.fetchval("SELECT 1"),
+                               pconn.fetchval("SELECT 1 / $1::int", 0),
+                               pconn.fetchval("SELECT 3"),
+                               return_exceptions=True)
+    assert res[0] == 1 and res[2] == 3
+    assert isinstance(res[1], exc.DivisionByZeroError)
+    # the statement cache is still valid after the error
+    assert await pconn.fetchval("SELECT 1 / $1::int", 1) == 1
+    assert await pconn.fetchval("SELECT 3") == 3
+
+
+async def test_pipeline_prepares_an_uncached_query_once(pconn):
+    q = "SELECT $1::int + 100 AS once"
+    res = await asyncio.gather(*[pconn.fetchval(q, i) for i in range(5)])
+    assert res == [100, 101, 102, 103, 104]
+    n = await pconn.fetchval(
+        "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
+        q)
+    assert n == 1
+
+
+async def test_pipeline_timeout_further_back_abandons_only_it(pconn):
+    head = asyncio.ensure_future(
+        pconn.fetchval("SELECT 1 FROM pg_sleep(1)"))
+    await wait_until(pconn._protocol.is_busy, what="the head sent")
+    with pytest.raises(asyncio.TimeoutError):
+        await pconn.fetchval("SELECT 2", timeout=0.05)
+    # raised at once (the head still runs), and the head was not
+    # cancelled (a CancelRequest would have made it QueryCanceledError)
+    assert not head.done()
+    assert await head == 1
+    assert await pconn.fetchval("SELECT 4") == 4
+
+
+async def test_pipeline_timeout_of_the_last_op_cancels_it(pconn):
+    with pytest.raises(asyncio.TimeoutError):
+        await pconn.fetchval("SELECT pg_sleep(30)", timeout=0.1)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    assert await pconn.fetchval("SELECT 5") == 5
+    assert loop.time() - t0 < 10  # cancelled, not waited for
+
+
+async def test_pipeline_exclusive_ops_wait_their_turn(pconn):
+    await pconn.execute("CREATE TEMP TABLE pl_ex (a int)")
+    res = await asyncio.gather(
+        pconn.fetchval("SELECT 1"),
+        pconn.execute("INSERT INTO pl_ex VALUES (1); INSERT INTO pl_ex "
+                      "VALUES (2)"),
+        pconn.executemany("INSERT INTO pl_ex VALUES ($1)",
+                          [(i,) for i in range(3, 8)]),
+        pconn.copy_records_to_table("pl_ex", records=[(8,), (9,)]),
+        pconn.fetchval("SELECT 10"))
+    assert res[0] == 1 and res[1] == "INSERT 0 1"
+    assert res[3] == "COPY 2" and res[4] == 10
+    assert await pconn.fetchval("SELECT count(*) FROM pl_ex") == 9
+
+
+async def test_pipeline_lost_connection_fails_every_op(pconn, conn2):
+    ops = [asyncio.ensure_future(pconn.fetchval("SELECT pg_sleep(5)"))]
+    ops += [asyncio.ensure_future(pconn.fetchval("SELECT $1::int", i))
+            for i in range(5)]
+    await wait_until(pconn._protocol.is_busy, what="queries sent")
+    await conn2.fetchval("SELECT pg_terminate_backend($1)",
+                         pconn.get_server_pid())
+    res = await asyncio.gather(*ops, return_exceptions=True)
+    assert all(isinstance(r, exc.ConnectionDoesNotExistError) for r in res), \
+        res
+
+
+async def test_pipeline_option_checked():
+    with pytest.raises(TypeError, match="pipeline must be True or False, "
+                                        "got 'yes'"):
+        await pgwire.connect(host="127.0.0.1", port=1, pipeline="yes")
+
+
+async def test_pipeline_pool_option(cluster):
+    async with pgwire.create_pool(**cluster.connect_kwargs(), min_size=1,
+                                  max_size=1, pipeline=True) as pool:
+        async with pool.acquire() as c:
+            res = await asyncio.gather(*[c.fetchval("SELECT $1::text", str(i))
+                                         for i in range(4)])
+            assert res == ["0", "1", "2", "3"]
+
+
+# -- conn.pipeline() (issue 14 item 3) -------------------------------------
+
+async def test_batch_is_one_implicit_transaction(conn):
+    await conn.execute("CREATE TEMP TABLE bt (a int PRIMARY KEY)")
+    async with conn.pipeline() as p:
+        res = await asyncio.gather(
+            conn.execute("INSERT INTO bt VALUES ($1)", 1),
+            conn.execute("INSERT INTO bt VALUES ($1)", 1),
+            conn.fetchval("SELECT $1::int", 5), return_exceptions=True)
+        assert res[0] == "INSERT 0 1"
+        assert isinstance(res[1], exc.UniqueViolationError)
+        assert isinstance(res[2], exc.PipelineAbortedError)
+        await p.sync()
+        # a new group after the sync
+        assert await conn.fetchval("SELECT count(*) FROM bt") == 0
+    assert await conn.fetchval("SELECT count(*) FROM bt") == 0
+
+
+async def test_batch_sync_each(conn):
+    await conn.execute("CREATE TEMP TABLE bs (a int PRIMARY KEY)")
+    async with conn.pipeline(sync_each=True):
+        res = await asyncio.gather(
+            conn.execute("INSERT INTO bs VALUES ($1)", 1),
+            conn.execute("INSERT INTO bs VALUES ($1)", 1),
+            conn.execute("INSERT INTO bs VALUES ($1)", 2),
+            return_exceptions=True)
+    assert res[0] == res[2] == "INSERT 0 1"
+    assert isinstance(res[1], exc.UniqueViolationError)
+    assert await conn.fetchval("SELECT count(*) FROM bs") == 2
+
+
+async def test_batch_many_statements_commit_at_the_end(conn, conn2):
+    await conn.execute("CREATE TABLE bm_t (a int)")
+    try:
+        async with conn.pipeline():
+            for i in range(50):
+                await conn.execute("INSERT INTO bm_t VALUES ($1)", i)
+            # not committed before the block's Sync
+            assert await conn2.fetchval("SELECT count(*) FROM bm_t") == 0
+        assert await conn2.fetchval("SELECT count(*) FROM bm_t") == 50
+    finally:
+        await conn.execute("DROP TABLE bm_t")
+
+
+@pytest.mark.parametrize("call,what", [
+    (lambda c: c.execute("SELECT 1"), "execute() without arguments"),
+    (lambda c: c.copy_from_query("SELECT 1", output=__import__("io")
+                                 .BytesIO()), "COPY"),
+    (lambda c: c.copy_records_to_table("br", records=[]), "COPY"),
+])
+async def test_batch_refuses(conn, call, what):
+    await conn.execute("CREATE TEMP TABLE br (a int)")
+    async with conn.pipeline():
+        with pytest.raises(exc.InterfaceError,
+                           match=re.escape(what) + ".*not allowed inside "
+                                 r"conn\.pipeline\(\)"):
+            await call(conn)
+        assert await conn.fetchval("SELECT 1") == 1
+    assert await conn.fetchval("SELECT 2") == 2
+
+
+async def test_batch_refuses_cursor(conn):
+    async with conn.transaction():
+        async with conn.pipeline():
+            with pytest.raises(exc.InterfaceError,
+                               match=r"a cursor .*not allowed inside "
+                                     r"conn\.pipeline\(\)"):
+                await conn.cursor("SELECT 1")
+
+
+async def test_batch_block_error_still_syncs(conn):
+    with pytest.raises(ZeroDivisionError):
+        async with conn.pipeline():
+            assert await conn.fetchval("SELECT $1::int", 1) == 1
+            1 / 0
+    assert await conn.fetchval("SELECT 3") == 3
+    assert not conn.is_in_transaction()
+
+
+async def test_batch_on_pipelined_connection(pconn):
+    async with pconn.pipeline() as p:
+        res = await asyncio.gather(*[pconn.fetchval("SELECT $1::int", i)
+                                     for i in range(10)])
+        await p.sync()
+    assert res == list(range(10))
+
+
+def test_pipeline_aborted_error_exported():
+    assert issubclass(pgwire.PipelineAbortedError, exc.InterfaceError)
+    assert exc.PipelineAbortedError is pgwire.PipelineAbortedError

@@ -93,7 +93,7 @@ static int
 chunk_commit(OpObject *op, PgcReqBuilder *b, int last)
 {
     ProtocolObject *p = op->proto;
-    PgcStatus rc = last ? pgc_req_sync(b) : PGC_OK;
+    PgcStatus rc = last ? pgw_proto_req_end(p, b) : PGC_OK;
     uint64_t id;
     if (rc == PGC_OK) {
         rc = pgc_req_commit(b, &id);

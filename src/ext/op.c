@@ -291,10 +291,12 @@ pgw_op_on_done(OpObject *op, const PgcEvent *ev)
     }
     op->req_id = 0;
     op->req_first = 0;
-    if (ev->u.done.status == PGC_REQ_ABORTED && op->error == NULL) {
-        op->error = pgw_make_exc(op->st->InterfaceError,
-                                 "the server skipped this query: an "
-                                 "earlier one of its Sync group failed");
+    if (ev->u.done.status == PGC_REQ_ABORTED && op->error == NULL &&
+        op->kind != OP_SYNC) {
+        op->error = pgw_make_exc(op->st->PipelineAbortedError,
+                                 "the server skipped this statement: an "
+                                 "earlier statement of its pipeline group "
+                                 "failed");
         if (op->error == NULL) {
             op_capture_error(op);
         }
@@ -486,7 +488,7 @@ op_send_execute(OpObject *op)
         rc = write_execution(op, &b, describe);
     }
     if (rc == 0) {
-        PgcStatus st = pgc_req_sync(&b);
+        PgcStatus st = pgw_proto_req_end(p, &b);
         rc = st == PGC_OK ? 0 : pgw_proto_push_error(p, st);
     }
     if (rc < 0) {
@@ -629,7 +631,8 @@ op_send_prepare(OpObject *op)
     if (op_req_commit(op, &b, PH_WAIT_PREPARE) < 0) {
         return -1;
     }
-    if (p->pipeline && p->preparing == NULL && !op->ignore_custom) {
+    if ((p->pipeline || p->batch != BATCH_NONE) && p->preparing == NULL &&
+        !op->ignore_custom) {
         p->preparing = (OpObject *)Py_NewRef(op);
     }
     return 0;
@@ -674,7 +677,7 @@ op_may_push(OpObject *op)
     ProtocolObject *p = op->proto;
     Py_ssize_t nwait = PyList_GET_SIZE(p->waiters);
     int first = nwait == 0 || PyList_GET_ITEM(p->waiters, 0) == (PyObject *)op;
-    if (!p->pipeline) {
+    if (!p->pipeline && p->batch == BATCH_NONE) {
         /* one op at a time; only a cancelled request's drain is waited
          * for (by one op, as the old single "drain waiter") */
         size_t active = pgc_conn_active(&p->conn);
@@ -746,6 +749,52 @@ op_acquire(OpObject *op)
     return 0;
 }
 
+/* Inside conn.pipeline(): what cannot share a Sync group is refused. */
+static int
+op_batch_refuse(OpObject *op)
+{
+    const char *what = NULL;
+    if (PGW_OP_IS_COPY(op)) {
+        what = "COPY (copy_from_table, copy_from_query, copy_to_table, "
+               "copy_records_to_table)";
+    }
+    else if (op->kind == OP_CURSOR) {
+        what = "a cursor (Connection.cursor)";
+    }
+    else if (op->kind == OP_EXECUTE && PGW_OP_EXCLUSIVE(op)) {
+        what = "Connection.execute() without arguments (it may hold "
+               "several statements, or COPY)";
+    }
+    if (what == NULL) {
+        return 0;
+    }
+    PyErr_Format(op->st->InterfaceError,
+                 "%s is not allowed inside conn.pipeline(): run it before "
+                 "or after the block", what);
+    return -1;
+}
+
+/* conn.pipeline()'s sync(): a bare Sync closing the open group. */
+static int
+op_send_sync(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    uint64_t id;
+    PgcStatus rc = pgc_conn_push_sync(&p->conn, &p->wb, op, &id);
+    if (rc != PGC_OK) {
+        return pgw_proto_push_error(p, rc);
+    }
+    pgw_op_pushed(op, id, 1);
+    op->phase = PH_WAIT_RESULT;
+    if (pgw_proto_flush(p) < 0) {
+        PyObject *e = pgw_fetch_exc();
+        pgw_proto_fatal(p, e != NULL ? Py_NewRef(e) : NULL);
+        PyErr_SetRaisedException(e);
+        return -1;
+    }
+    return 0;
+}
+
 /* INIT: 1 = yield (phase advanced), 2 = finished (result ready),
  * -1 = error. */
 static int
@@ -756,6 +805,9 @@ op_start(OpObject *op)
         op->pending_exc = NULL;
         PyErr_SetObject((PyObject *)Py_TYPE(e), e);
         Py_DECREF(e);
+        return -1;
+    }
+    if (op->proto->batch != BATCH_NONE && op_batch_refuse(op) < 0) {
         return -1;
     }
     int free_ = op_acquire(op);
@@ -783,6 +835,9 @@ op_start(OpObject *op)
             return -1;
         }
         return op_send_execute(op) < 0 ? -1 : 1;
+    }
+    if (op->kind == OP_SYNC) {
+        return op_send_sync(op) < 0 ? -1 : 1;
     }
     if (PGW_OP_IS_COPY(op)) {
         PgcReqBuilder b;
@@ -1323,12 +1378,13 @@ op_abandon(OpObject *op)
     pgw_many_abandon(op); /* STREAM -> WAIT_RESULT, the batch ended */
     if ((op->phase == PH_WAIT_PREPARE || op->phase == PH_WAIT_RESULT) &&
         op->req_id != 0) {
-        /* A CancelRequest only when nothing is queued behind the request:
-         * the server may already run the next one when it arrives, and
-         * another op's work is never cancelled.  Otherwise the op is
-         * only abandoned (its result discarded when it comes). */
-        if (pgw_proto_tail_id(p) != op->req_id) {
-            /* queued behind: nothing to cancel */
+        /* A CancelRequest only when no other op's request is in flight
+         * (ahead or behind): the server may run another one when it
+         * arrives, and another op's work is never cancelled.  Otherwise
+         * the op is only abandoned (its result discarded when it
+         * comes). */
+        if (!pgw_proto_op_alone(p, op)) {
+            /* others in flight: nothing to cancel */
         }
         else if (PGW_OP_IS_COPY(op)) {
             pgw_copy_abandon(op);

@@ -84,6 +84,10 @@ typedef enum {
     CANCEL_SENT,    /* dial finished; waiting for the cancelled request */
 } CancelState;
 
+#define BATCH_NONE 0
+#define BATCH_SHARED 1
+#define BATCH_SYNC_EACH 2
+
 typedef struct {
     PyObject_HEAD
     ModState *st;
@@ -150,6 +154,9 @@ typedef struct {
      * share the queue (COPY, simple Query, cursors, executemany) wait for
      * their turn in `waiters`. */
     int pipeline;
+    /* inside conn.pipeline(): BATCH_SHARED (requests end with a Flush and
+     * share the next Sync) or BATCH_SYNC_EACH (each its own Sync) */
+    int batch;
     OpObject *preparing;   /* strong: the op whose prepare is in flight
                               (pipeline: later ops wait behind it, so the
                               results keep submission order and a second
@@ -227,9 +234,10 @@ typedef enum {
     OP_CURSOR,    /* Bind to a named portal and/or Execute it (row limit) */
     OP_COPY_OUT,  /* COPY ... TO STDOUT: each await returns the next chunk */
     OP_COPY_IN,   /* COPY ... FROM STDIN: data written with _copy_* */
+    OP_SYNC,      /* conn.pipeline()'s sync(): a bare Sync */
 } OpKind;
 
-#define PGW_OP_IS_COPY(op) ((op)->kind >= OP_COPY_OUT)
+#define PGW_OP_IS_COPY(op) ((op)->kind == OP_COPY_OUT || (op)->kind == OP_COPY_IN)
 /* Ops nothing may be queued behind (and that wait for an empty queue):
  * COPY, a simple-Query execute() (it may start COPY FROM STDIN), cursor
  * steps (portals live in the transaction), executemany/fetchmany (their
@@ -336,10 +344,15 @@ int pgw_proto_push_error(ProtocolObject *p, PgcStatus st);
 size_t pgw_proto_in_flight(ProtocolObject *p);
 /* The op of the newest request in flight (borrowed), or NULL. */
 OpObject *pgw_proto_tail_op(ProtocolObject *p);
-/* The id of the newest request in flight, or 0. */
-uint64_t pgw_proto_tail_id(ProtocolObject *p);
+/* 1 if every request in flight that is not abandoned is op's: a
+ * CancelRequest can hit nobody else's work. */
+int pgw_proto_op_alone(ProtocolObject *p, OpObject *op);
 /* Let the ops waiting for their turn try again (in FIFO order). */
 void pgw_proto_wake_waiters(ProtocolObject *p);
+/* End the request being built: Sync, or inside a conn.pipeline() batch
+ * sharing its Syncs a Flush (the result comes back; the Sync comes with
+ * p.sync()).  PGC_OK or the builder's status. */
+PgcStatus pgw_proto_req_end(ProtocolObject *p, PgcReqBuilder *b);
 /* Answer a CopyInResponse nobody asked for with CopyFail (+ Sync under
  * the extended protocol); 0 or -1. */
 int pgw_proto_refuse_copy_in(ProtocolObject *p);

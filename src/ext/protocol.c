@@ -207,11 +207,25 @@ pgw_proto_tail_op(ProtocolObject *p)
     return r != NULL ? (OpObject *)r->user : NULL;
 }
 
-uint64_t
-pgw_proto_tail_id(ProtocolObject *p)
+PgcStatus
+pgw_proto_req_end(ProtocolObject *p, PgcReqBuilder *b)
 {
-    PgcReq *r = tail_req(p);
-    return r != NULL ? r->id : 0;
+    return p->batch == BATCH_SHARED ? pgc_req_flush(b) : pgc_req_sync(b);
+}
+
+int
+pgw_proto_op_alone(ProtocolObject *p, OpObject *op)
+{
+    PgcConn *c = &p->conn;
+    size_t mine = 0;
+    if (!p->conn_live) {
+        return 0;
+    }
+    for (size_t i = 0; i < c->req_len; i++) {
+        mine += c->reqs[(c->req_head + i) & (c->req_cap - 1)].user ==
+                (void *)op;
+    }
+    return mine > 0 && pgc_conn_active(c) == mine;
 }
 
 void
@@ -1942,7 +1956,39 @@ proto_get_record_class(ProtocolObject *p, void *Py_UNUSED(c))
     return Py_NewRef(p->record_class);
 }
 
+/* _batch_begin(sync_each) / _batch_end(): conn.pipeline() (see
+ * pgwire/_pipeline.py): the requests pushed meanwhile end with a Flush and
+ * share the Sync of the next p.sync(), or (sync_each) each has its own. */
+static PyObject *
+proto_batch_begin(ProtocolObject *p, PyObject *sync_each)
+{
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
+    if (p->batch != BATCH_NONE) {
+        PyErr_SetString(p->st->InterfaceError,
+                        "conn.pipeline() blocks cannot be nested");
+        return NULL;
+    }
+    int each = PyObject_IsTrue(sync_each);
+    if (each < 0) {
+        return NULL;
+    }
+    p->batch = each ? BATCH_SYNC_EACH : BATCH_SHARED;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+proto_batch_end(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    p->batch = BATCH_NONE;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef proto_methods[] = {
+    {"_batch_begin", (PyCFunction)proto_batch_begin, METH_O, NULL},
+    {"_batch_end", (PyCFunction)proto_batch_end, METH_NOARGS, NULL},
     {"connection_made", (PyCFunction)proto_connection_made, METH_O, NULL},
     {"get_buffer", (PyCFunction)proto_get_buffer, METH_O, NULL},
     {"buffer_updated", (PyCFunction)proto_buffer_updated, METH_O, NULL},

@@ -844,7 +844,7 @@ pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s, PgcReqBuilder *b)
         rc = pgc_req_describe(b, PGC_TARGET_STATEMENT, name);
     }
     if (rc == PGC_OK) {
-        rc = pgc_req_sync(b);
+        rc = pgw_proto_req_end(p, b);
     }
     if (rc != PGC_OK) {
         return pgw_proto_push_error(p, rc);
