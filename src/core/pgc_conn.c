@@ -9,7 +9,7 @@
 
 /* Internal request flags (beside PGC_REQ_F_COPY_IN / _NO_COPY). */
 #define REQ_F_OWN_SYNC 0x100u  /* its last step is SYNC or QUERY */
-#define REQ_F_ABANDONED 0x200u
+#define REQ_F_ABANDONED PGC_REQ_F_ABANDONED
 #define REQ_F_SIMPLE 0x400u    /* a simple Query */
 
 #define RING_MIN 16u

@@ -858,11 +858,16 @@ process_events(ProtocolObject *p)
     PgcEvent ev;
     while (p->state == PS_READY) {
         PgcStatus st = pgc_conn_next(&p->conn, &p->rd, &ev);
+        if (st == PGC_OK && ev.type == PGC_EV_ROW && ev.user != NULL) {
+            /* the hot path: the rows of one request, back to back */
+            OpObject *op = ev.user;
+            do {
+                pgw_op_on_row(op, ev.body);
+            } while (pgc_conn_next_row(&p->conn, &p->rd, &ev.body));
+            continue;
+        }
         if (st == PGC_OK) {
-            int rc = ev.type == PGC_EV_ROW && ev.user != NULL
-                         ? pgw_op_on_row((OpObject *)ev.user, ev.body)
-                         : on_event(p, &ev);
-            if (rc < 0) {
+            if (on_event(p, &ev) < 0) {
                 pgw_proto_fatal(p, NULL);
             }
             continue;
