@@ -350,3 +350,27 @@ async def test_batch_on_pipelined_connection(pconn):
 def test_pipeline_aborted_error_exported():
     assert issubclass(pgwire.PipelineAbortedError, exc.InterfaceError)
     assert exc.PipelineAbortedError is pgwire.PipelineAbortedError
+
+
+async def test_batch_executemany_joins_the_group(conn):
+    await conn.execute("CREATE TEMP TABLE bem (a int PRIMARY KEY)")
+    async with conn.pipeline():
+        await conn.executemany("INSERT INTO bem VALUES ($1)",
+                               [(i,) for i in range(10)])
+        with pytest.raises(exc.UniqueViolationError):
+            await conn.execute("INSERT INTO bem VALUES ($1)", 1)
+    # one group: the executemany was rolled back with it
+    assert await conn.fetchval("SELECT count(*) FROM bem") == 0
+
+
+async def test_pipeline_queued_op_times_out_in_the_queue(pconn):
+    """A COPY waits for an empty queue; its timeout bounds the wait and
+    removes it from the queue, and the query in flight is untouched."""
+    head = asyncio.ensure_future(
+        pconn.fetchval("SELECT 1 FROM pg_sleep(1)"))
+    await wait_until(pconn._protocol.is_busy, what="the head sent")
+    with pytest.raises(asyncio.TimeoutError):
+        await pconn.execute("SELECT 2; SELECT 3", timeout=0.05)
+    assert not head.done()
+    assert await head == 1
+    assert await pconn.execute("SELECT 2; SELECT 3") == "SELECT 1"
