@@ -8,7 +8,9 @@
 #   - the pytest suite against a throwaway PostgreSQL on the stdlib asyncio
 #     loop, again on uvloop, and again with the extension built under
 #     ASan/UBSan; each run fails on a skip that tests/skip-allowlist.txt
-#     does not list.
+#     does not list,
+#   - the documentation site (Sphinx, warnings as errors),
+#   - asyncpg's own test suite through the import shim.
 # Extra arguments go to the first pytest run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,5 +43,7 @@ step "pytest (uvloop): the whole suite"
 $PY -m pytest -q -p no:cacheprovider --fail-on-skip --loop=uvloop
 step "pytest with the extension under ASan/UBSan"
 make -s pytest-asan PYTEST_ARGS=--fail-on-skip
+step "documentation site: Sphinx, warnings as errors (scripts/docs.sh)"
+bash scripts/docs.sh
 step "asyncpg 0.32.0 test suite through the import shim (fails on a regression against tools/asyncpg_suite/passing.txt)"
 bash scripts/asyncpg-suite.sh

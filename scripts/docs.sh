@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The documentation site: Sphinx with MyST Markdown over docs/, the API
+# reference by autodoc (which imports the built extension).
+#
+#   bash scripts/docs.sh          # -> build/docs/html/index.html
+#
+# Installs docs/requirements.txt when sphinx or myst-parser is missing,
+# builds the extension in place when it is not built, and fails on any
+# warning (-W --keep-going: every warning is printed, then the build fails).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+if ! $PY -c "import sphinx, myst_parser" 2>/dev/null; then
+    echo "docs: installing docs/requirements.txt"
+    $PY -m pip install -q --disable-pip-version-check -r docs/requirements.txt \
+        2>&1 | grep -v -i "warning: running pip as" || true
+fi
+if ! PYTHONPATH=$PWD $PY -c "import pgwire._pgwire" 2>/dev/null; then
+    make -s so
+fi
+rm -rf build/docs/html build/docs/doctrees
+PYTHONPATH=$PWD $PY -m sphinx -W --keep-going -q -b html \
+    -d build/docs/doctrees docs build/docs/html
+echo "docs: build/docs/html/index.html"
