@@ -3,6 +3,7 @@
 #   - the generated-code check (exceptions from errcodes.txt),
 #   - the code-health guardrails (C function length, the C sources
 #     compiled against every installed CPython >= 3.11, C-API lint),
+#   - the C module's type stub against the module (mypy.stubtest),
 #   - the C core's unit tests (plain, ASan/UBSan, valgrind),
 #   - a bounded libFuzzer smoke run of each fuzz target,
 #   - the pytest suite against a throwaway PostgreSQL on the stdlib asyncio
@@ -25,6 +26,8 @@ $PY tools/gen_errcodes.py --check
 step "code health: C function length, src/ against every installed CPython >= 3.11, C-API lint"
 $PY tools/check_c.py --cpythons
 $PY -m pytest -q -p no:cacheprovider tests/test_capi_lint.py
+step "typing: pgwire/_pgwire.pyi against the built C module (mypy.stubtest)"
+$PY -m mypy.stubtest pgwire._pgwire --allowlist tools/stubtest-allowlist.txt
 step "C core unit tests"
 make -s ctest
 make -s ctest-asan
