@@ -11,6 +11,8 @@
 #     ASan/UBSan; each run fails on a skip that tests/skip-allowlist.txt
 #     does not list,
 #   - the documentation site (Sphinx, warnings as errors),
+#   - the packages: sdist and manylinux wheel, each installed into a fresh
+#     venv and smoke-tested against a throwaway server,
 #   - asyncpg's own test suite through the import shim.
 # Extra arguments go to the first pytest run.
 set -euo pipefail
@@ -48,5 +50,7 @@ step "pytest with the extension under ASan/UBSan"
 make -s pytest-asan PYTEST_ARGS=--fail-on-skip
 step "documentation site: Sphinx, warnings as errors (scripts/docs.sh)"
 bash scripts/docs.sh
+step "packaging: sdist and wheel, auditwheel repair, each installed in a fresh venv and smoke-tested (scripts/wheel-smoke.sh)"
+bash scripts/wheel-smoke.sh
 step "asyncpg 0.32.0 test suite through the import shim (fails on a regression against tools/asyncpg_suite/passing.txt)"
 bash scripts/asyncpg-suite.sh
