@@ -18,7 +18,7 @@ __all__ = (
     'ClientConfigurationError',
     'InternalClientError', 'OutdatedSchemaCacheError', 'ProtocolError',
     'UnsupportedClientFeatureError', 'TargetServerAttributeNotMatched',
-    'UnsupportedServerFeatureError', 'PipelineAbortedError',
+    'UnsupportedServerFeatureError',
 )
 
 
@@ -235,12 +235,6 @@ class InterfaceError(InterfaceMessage, Exception):
         ).with_traceback(
             self.__traceback__
         )
-
-
-class PipelineAbortedError(InterfaceError):
-    """A statement of a ``conn.pipeline()`` batch that the server skipped
-    because an earlier statement of its group (up to the next sync) failed;
-    the failing statement raised the server's error."""
 
 
 class ClientConfigurationError(InterfaceError, ValueError):
