@@ -374,3 +374,32 @@ async def test_pipeline_queued_op_times_out_in_the_queue(pconn):
     assert not head.done()
     assert await head == 1
     assert await pconn.execute("SELECT 2; SELECT 3") == "SELECT 1"
+
+
+async def test_pipeline_type_introspection_is_not_queued_behind(pconn):
+    """An uncached query on an unknown type introspects it with catalog
+    queries of its own while later queries wait behind its prepare: the
+    catalog queries go ahead of them (no deadlock), the order holds."""
+    await pconn.execute("CREATE TYPE pl_mood AS ENUM ('a', 'b'); "
+                        "CREATE TYPE pl_pt AS (x int, y pl_mood)")
+    try:
+        res = await asyncio.wait_for(asyncio.gather(
+            pconn.fetchval("SELECT 'a'::pl_mood"),
+            pconn.fetchval("SELECT ROW(1, 'b')::pl_pt"),
+            pconn.fetchval("SELECT ARRAY['a', 'b']::pl_mood[]"),
+            pconn.fetchval("SELECT 1")), 20)
+        assert res[0] == "a" and tuple(res[1]) == (1, "b")
+        assert res[2] == ["a", "b"] and res[3] == 1
+    finally:
+        await pconn.execute("DROP TYPE pl_pt; DROP TYPE pl_mood")
+
+
+async def test_pipeline_large_writes_follow_flow_control(pconn):
+    """psycopg's large-insert hang is the regression case: many large
+    requests pipelined at once go out under the transport's flow control
+    while the answers are read; nothing blocks."""
+    big = "x" * 200_000
+    res = await asyncio.wait_for(asyncio.gather(
+        *[pconn.fetchval("SELECT length($1::text)", big)
+          for _ in range(100)]), 60)
+    assert res == [200_000] * 100
