@@ -403,3 +403,18 @@ async def test_pipeline_large_writes_follow_flow_control(pconn):
         *[pconn.fetchval("SELECT length($1::text)", big)
           for _ in range(100)]), 60)
     assert res == [200_000] * 100
+
+
+async def test_batch_executemany_behind_other_statements(conn):
+    """executemany waits for the statements in flight before it (its
+    streamed chunks may not interleave with them), and is woken when they
+    are answered."""
+    await conn.execute("CREATE TEMP TABLE bem2 (a int)")
+    async with conn.pipeline():
+        res = await asyncio.wait_for(asyncio.gather(
+            conn.fetchval("SELECT 1 FROM pg_sleep(0.1)"),
+            conn.executemany("INSERT INTO bem2 VALUES ($1)",
+                             [(i,) for i in range(5)]),
+            conn.fetchval("SELECT 3")), 20)
+    assert res == [1, None, 3]
+    assert await conn.fetchval("SELECT count(*) FROM bem2") == 5

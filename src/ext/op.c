@@ -631,7 +631,7 @@ op_send_prepare(OpObject *op)
     if (op_req_commit(op, &b, PH_WAIT_PREPARE) < 0) {
         return -1;
     }
-    if ((p->pipeline || p->batch != BATCH_NONE) && p->preparing == NULL &&
+    if (PGW_QUEUEING(p) && p->preparing == NULL &&
         !op->ignore_custom) {
         p->preparing = (OpObject *)Py_NewRef(op);
     }
@@ -677,7 +677,7 @@ op_may_push(OpObject *op)
     ProtocolObject *p = op->proto;
     Py_ssize_t nwait = PyList_GET_SIZE(p->waiters);
     int first = nwait == 0 || PyList_GET_ITEM(p->waiters, 0) == (PyObject *)op;
-    if (!p->pipeline && p->batch == BATCH_NONE) {
+    if (!PGW_QUEUEING(p)) {
         /* one op at a time; only a cancelled request's drain is waited
          * for (by one op, as the old single "drain waiter") */
         size_t active = pgc_conn_active(&p->conn);

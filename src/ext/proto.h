@@ -84,6 +84,10 @@ typedef enum {
     CANCEL_SENT,    /* dial finished; waiting for the cancelled request */
 } CancelState;
 
+/* Queries queue on the connection instead of being refused: pipeline=True,
+ * or inside conn.pipeline(). */
+#define PGW_QUEUEING(p) ((p)->pipeline || (p)->batch != 0)
+
 #define BATCH_NONE 0
 #define BATCH_SHARED 1
 #define BATCH_SYNC_EACH 2

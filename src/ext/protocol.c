@@ -772,7 +772,7 @@ on_req_done(ProtocolObject *p, const PgcEvent *ev)
         }
     }
     Py_XDECREF(op); /* the push's reference */
-    if (p->pipeline && PyList_GET_SIZE(p->waiters) > 0) {
+    if (PGW_QUEUEING(p) && PyList_GET_SIZE(p->waiters) > 0) {
         pgw_proto_wake_waiters(p);
     }
 }
@@ -1198,7 +1198,7 @@ proto_connection_lost(ProtocolObject *p, PyObject *exc)
         Py_CLEAR(p->startup_fut);
     }
     fail_requests(p, err);
-    if (p->pipeline && p->waiters != NULL) {
+    if (PGW_QUEUEING(p) && p->waiters != NULL) {
         /* the queued ops fail as the ones in flight did */
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(p->waiters); i++) {
             pgw_op_on_lost((OpObject *)PyList_GET_ITEM(p->waiters, i), err);
@@ -1235,7 +1235,7 @@ proto_resume_writing(ProtocolObject *p, PyObject *Py_UNUSED(a))
     if (p->stream_op != NULL) {
         pgw_op_wake(p->stream_op); /* executemany writes its next chunk */
     }
-    if (p->pipeline) {
+    if (PGW_QUEUEING(p)) {
         pgw_proto_wake_waiters(p); /* queued behind the flow control */
     }
     Py_RETURN_NONE;
