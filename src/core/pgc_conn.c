@@ -789,6 +789,21 @@ handle(PgcConn *c, const PgcMsg *m, PgcEvent *ev)
 /* The hot path: a DataRow after the first of its result, for a request
  * not abandoned (sub-phase ROWS allows a DataRow in EXECUTE and QUERY).
  * Fills only the fields a ROW event has. */
+/* Clear the event's common fields (the union is set by each event type
+ * that has one: a memset of the whole event cost ~20 instructions an
+ * event on the per-query path). */
+static inline void
+ev_reset(PgcEvent *ev)
+{
+    ev->type = PGC_EV_NONE;
+    ev->req_id = 0;
+    ev->user = NULL;
+    ev->step = (PgcStep)0;
+    ev->abandoned = 0;
+    ev->body.p = NULL;
+    ev->body.n = 0;
+}
+
 static int
 row_fast(PgcConn *c, const PgcMsg *m, PgcEvent *ev)
 {
@@ -828,7 +843,7 @@ pgc_conn_next(PgcConn *c, PgcReader *rd, PgcEvent *ev)
                 return PGC_OK;
             }
         }
-        memset(ev, 0, sizeof(*ev));
+        ev_reset(ev);
         if (c->ndone > 0) {
             emit_done(c, ev);
             return PGC_OK;
