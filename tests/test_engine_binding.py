@@ -10,6 +10,7 @@ doing any more).
 
 import asyncio
 import re
+import struct
 
 import pytest
 
@@ -418,3 +419,29 @@ async def test_batch_executemany_behind_other_statements(conn):
             conn.fetchval("SELECT 3")), 20)
     assert res == [1, None, 3]
     assert await conn.fetchval("SELECT count(*) FROM bem2") == 5
+
+
+async def test_copy_in_response_with_later_requests_is_a_protocol_error():
+    """A CopyInResponse while later requests are in flight would make the
+    server read their messages as COPY data: a protocol error, and every
+    request in flight fails with it."""
+    copy_in = msg(b"G", struct.pack("!bh", 0, 0))
+    # prepare; then nothing until both executions are in (the second
+    # Sync), answered with a CopyInResponse for the first
+    script = [PREPARE_INT, b"", BIND_OK + copy_in]
+    async with FakeServer(script) as port:
+        conn = await pgwire.connect(host="127.0.0.1", port=port, user="u",
+                                    database="d", ssl="disable", timeout=5,
+                                    pipeline=True)
+        try:
+            res = await asyncio.wait_for(asyncio.gather(
+                conn.fetchval("SELECT 1"), conn.fetchval("SELECT 1"),
+                return_exceptions=True), 5)
+            assert isinstance(res[0], exc.ProtocolError), res
+            assert "CopyInResponse for request" in str(res[0])
+            assert "1 later request(s) in flight" in str(res[0])
+            assert isinstance(res[1], (exc.ProtocolError,
+                                       exc.ConnectionDoesNotExistError)), res
+            assert conn.is_closed()
+        finally:
+            conn.terminate()
