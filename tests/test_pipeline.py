@@ -37,6 +37,7 @@ bounded (``asyncio.wait_for``), and conditions are polled with
 """
 
 import asyncio
+import struct
 import time
 import uuid
 
@@ -50,6 +51,7 @@ from faultproxy import C2S, S2C, FaultProxy
 
 BOUND = 10.0          # seconds: no single step of these tests takes longer
 LATENCY = 0.2         # seconds of server->client latency in the proxy tests
+_CANCEL_CODE = struct.pack("!i", 80877102)
 
 
 async def bounded(aw, timeout=BOUND):
@@ -78,6 +80,7 @@ class _LatencyLink(faultproxy._Link):
     def __init__(self, proxy, creader, cwriter):
         super().__init__(proxy, creader, cwriter)
         self.read_at = {C2S: 0.0, S2C: 0.0}
+        self.current = (b"", b"")
 
     async def _pump(self, d, reader, writer, first):
         link = self
@@ -90,13 +93,17 @@ class _LatencyLink(faultproxy._Link):
 
         await super()._pump(d, _Stamped(), writer, first)
 
+    async def _handle(self, d, msg_type, body, frame, writer):
+        self.current = (msg_type, body)   # b"" = the untyped startup packet
+        return await super()._handle(d, msg_type, body, frame, writer)
+
     async def _forward(self, d, frame, writer):
         latency = self.proxy.latency.get(d, 0.0)
         if latency:
             late = self.read_at[d] + latency - time.monotonic()
             if late > 0:
                 await asyncio.sleep(late)   # the injected latency
-        self.proxy.log.append((d, frame[:1], frame[5:]))
+        self.proxy.log.append((d,) + self.current)
         return await super()._forward(d, frame, writer)
 
 
@@ -117,6 +124,12 @@ class LatencyProxy(FaultProxy):
         task = asyncio.ensure_future(link.run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def cancel_requests(self):
+        """CancelRequests that reached the proxy (each on a link of its
+        own)."""
+        return sum(1 for d, t, body in self.log
+                   if d == C2S and t == b"" and body[:4] == _CANCEL_CODE)
 
     def count(self, direction, msg_type, contains=None, since=0):
         return sum(1 for d, t, body in self.log[since:]
