@@ -70,12 +70,44 @@ def aborted_error():
 # A proxy with latency, that logs what it forwards
 # --------------------------------------------------------------------------
 
+class _Stamped:
+    """A stream reader that keeps reading in the background and remembers
+    when each chunk arrived, so a delayed forward of one chunk does not
+    delay the time stamps of the next (a latency, not a queue of delays)."""
+
+    def __init__(self, reader, on_chunk):
+        self.reader, self.on_chunk = reader, on_chunk
+        self.chunks = asyncio.Queue()
+        self.task = asyncio.ensure_future(self._fill())
+
+    async def _fill(self):
+        try:
+            while True:
+                data = await self.reader.read(65536)
+                self.chunks.put_nowait((time.monotonic(), data, None))
+                if not data:
+                    return
+        except Exception as e:          # the pump raises it in its read
+            self.chunks.put_nowait((time.monotonic(), b"", e))
+
+    async def read(self, n):
+        at, data, error = await self.chunks.get()
+        if error is not None:
+            raise error
+        self.on_chunk(at)
+        return data
+
+    def close(self):
+        self.task.cancel()
+
+
 class _LatencyLink(faultproxy._Link):
     """A proxied connection whose messages in a direction are forwarded no
-    earlier than ``proxy.latency[direction]`` seconds after the proxy read
-    them (a one-way link latency: messages read together go out together),
-    and which appends ``(direction, type, body)`` of every forwarded
-    message to ``proxy.log``."""
+    earlier than ``proxy.latency[direction]`` seconds after they reached the
+    proxy (a one-way link latency: messages that arrive together go out
+    together), and which appends ``(direction, type, body)`` of every
+    forwarded message to ``proxy.log`` (type b"" is the untyped startup
+    packet: StartupMessage or CancelRequest)."""
 
     def __init__(self, proxy, creader, cwriter):
         super().__init__(proxy, creader, cwriter)
@@ -83,15 +115,12 @@ class _LatencyLink(faultproxy._Link):
         self.current = (b"", b"")
 
     async def _pump(self, d, reader, writer, first):
-        link = self
-
-        class _Stamped:
-            async def read(self, n):
-                data = await reader.read(n)
-                link.read_at[d] = time.monotonic()
-                return data
-
-        await super()._pump(d, _Stamped(), writer, first)
+        stamped = _Stamped(reader,
+                           lambda at: self.read_at.__setitem__(d, at))
+        try:
+            await super()._pump(d, stamped, writer, first)
+        finally:
+            stamped.close()
 
     async def _handle(self, d, msg_type, body, frame, writer):
         self.current = (msg_type, body)   # b"" = the untyped startup packet
