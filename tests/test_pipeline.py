@@ -37,6 +37,7 @@ bounded (``asyncio.wait_for``), and conditions are polled with
 """
 
 import asyncio
+import contextlib
 import struct
 import time
 import uuid
@@ -171,25 +172,36 @@ def proxied_kw(cluster, proxy, **extra):
                                   ssl="disable", **extra)
 
 
-@pytest.fixture
-async def pconn(cluster):
-    """A pgwire connection with pipeline=True."""
-    c = await pgwire.connect(**cluster.connect_kwargs(), pipeline=True)
+@contextlib.asynccontextmanager
+async def pipelined(cluster, **kw):
+    """A pgwire connection with pipeline=True (``kw``: connect_kwargs
+    overrides), closed at the end."""
+    c = await pgwire.connect(**cluster.connect_kwargs(**kw), pipeline=True)
     try:
         yield c
     finally:
         await c.close(timeout=5)
 
 
+@contextlib.asynccontextmanager
+async def proxied_pipelined(cluster):
+    """(LatencyProxy, a pipeline=True connection through it)."""
+    async with LatencyProxy((cluster.tcp_host, cluster.port)) as px:
+        async with pipelined(cluster, host="127.0.0.1", port=px.port,
+                             ssl="disable") as c:
+            yield px, c
+
+
+@pytest.fixture
+async def pconn(cluster):
+    async with pipelined(cluster) as c:
+        yield c
+
+
 @pytest.fixture
 async def proxied(cluster):
-    """(proxy, connection with pipeline=True through it)."""
-    async with LatencyProxy((cluster.tcp_host, cluster.port)) as px:
-        c = await pgwire.connect(**proxied_kw(cluster, px), pipeline=True)
-        try:
-            yield px, c
-        finally:
-            await c.close(timeout=5)
+    async with proxied_pipelined(cluster) as pc:
+        yield pc
 
 
 async def _temp_table(conn, name="pipe_t"):
@@ -272,7 +284,8 @@ async def test_submission_order_is_execution_and_resolution_order(pconn):
     them) and they resolve in that order."""
     await pconn.execute("CREATE TEMP SEQUENCE pipe_seq")
     done = []
-    tasks = [asyncio.ensure_future(pconn.fetchval("SELECT nextval('pipe_seq')"))
+    nextval = "SELECT nextval('pipe_seq')"
+    tasks = [asyncio.ensure_future(pconn.fetchval(nextval))
              for _ in range(10)]
     for i, t in enumerate(tasks):
         t.add_done_callback(lambda _t, i=i: done.append(i))

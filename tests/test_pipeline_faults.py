@@ -33,12 +33,25 @@ from pgwire.transaction import TransactionOutcomeUnknownError
 
 from faultproxy import C2S
 from waiting import wait_until
-from test_pipeline import (BOUND, LatencyProxy, bounded, pconn,  # noqa: F401
-                           proxied, proxied_kw)
+from test_pipeline import (BOUND, LatencyProxy, bounded, pipelined,
+                           proxied_kw, proxied_pipelined)
 
 pytestmark = pytest.mark.faults
 
 MAX_REQUESTS = 4096    # src/core/pgc_conn.h PGC_CONN_DEFAULT_MAX_REQUESTS
+
+
+@pytest.fixture
+async def pconn(cluster):
+    async with pipelined(cluster) as c:
+        yield c
+
+
+@pytest.fixture
+async def proxied(cluster):
+    """(LatencyProxy, a pipeline=True connection through it)."""
+    async with proxied_pipelined(cluster) as pc:
+        yield pc
 
 
 async def _running(admin, pid, text="pg_sleep"):
