@@ -1799,8 +1799,9 @@ needs_drain(BLoopObject *l)
     if (t == NULL || t->proto == NULL || t->closed) {
         return 0;
     }
-    ProtocolObject *p = t->proto;
-    return p->cancel != CANCEL_NONE || (p->cur != NULL && p->cur_discard);
+    /* set from the cancel of a request (or a COPY's CopyFail) until the
+     * engine has drained it */
+    return t->proto->cancel != CANCEL_NONE;
 }
 
 /* After a cancelled run: let the protocol finish the abandoned request
