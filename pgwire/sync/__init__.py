@@ -29,8 +29,8 @@ from .. import exceptions
 from ..connection import Connection as _AsyncConnection
 from ._loop import Loop
 
-__all__ = ("connect", "Connection", "Notification", "PreparedStatement",
-           "Transaction", "CursorFactory", "Cursor")
+__all__ = ("connect", "create_pool", "Connection", "Pool", "Notification",
+           "PreparedStatement", "Transaction", "CursorFactory", "Cursor")
 
 
 class Notification(typing.NamedTuple):
@@ -548,3 +548,6 @@ class Cursor(_Runner):
 
     def forward(self, n, *, timeout=None):
         return self._run(self._cur.forward(n, timeout=timeout))
+
+
+from .pool import Pool, create_pool  # noqa: E402 (uses connect above)
