@@ -128,7 +128,8 @@ def test_codecs_round_trip(sconn):
     import decimal
     import uuid
     values = [
-        ("int8", 2 ** 40), ("float8", 1.5), ("numeric", decimal.Decimal("1.25")),
+        ("int8", 2 ** 40), ("float8", 1.5),
+        ("numeric", decimal.Decimal("1.25")),
         ("text", "héllo"), ("bytea", b"\x00\x01"), ("bool", True),
         ("date", datetime.date(2024, 2, 29)),
         ("timestamptz", datetime.datetime(2024, 1, 1,

@@ -740,7 +740,7 @@ fut_dealloc(FutureObject *f)
     Py_DECREF(tp);
 }
 
-/* Python subclasses (pgwire.sync's Task) are made with BlockingFuture(loop). */
+/* Python subclasses (pgwire.sync's Task): BlockingFuture(loop). */
 static PyObject *
 fut_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
@@ -1118,9 +1118,8 @@ bt_tls_read(TransportObject *t, const uint8_t *p, size_t n)
             return -1;
         }
         Py_ssize_t len = PyBytes_GET_SIZE(d);
-        int rc = len == 0 ? 1
-                          : bt_deliver(t, (const uint8_t *)PyBytes_AS_STRING(d),
-                                       (size_t)len);
+        const uint8_t *data = (const uint8_t *)PyBytes_AS_STRING(d);
+        int rc = len == 0 ? 1 : bt_deliver(t, data, (size_t)len);
         Py_DECREF(d);
         if (rc != 0) {
             return rc;
@@ -1481,7 +1480,8 @@ bl_make_transport(BLoopObject *l, PyObject *args, PyObject *kwds)
                         "this BlockingLoop already has an open transport");
         return NULL;
     }
-    TransportObject *t = PyObject_GC_New(TransportObject, l->st->BTransportType);
+    TransportObject *t =
+        PyObject_GC_New(TransportObject, l->st->BTransportType);
     if (t == NULL) {
         return NULL;
     }
@@ -1872,7 +1872,8 @@ run_loop(BLoopObject *l, RunState *rs)
         if (res != Py_None && !PyObject_TypeCheck(res, l->st->BFutureType)) {
             PyErr_Format(PyExc_RuntimeError,
                          "a pgwire.sync operation awaited %.100s, which a "
-                         "BlockingLoop cannot wait for", Py_TYPE(res)->tp_name);
+                         "BlockingLoop cannot wait for",
+                         Py_TYPE(res)->tp_name);
             Py_DECREF(res);
             if (rs->interrupt == NULL) {
                 rs->interrupt = pgw_fetch_exc();
