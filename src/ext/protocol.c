@@ -912,6 +912,14 @@ process_messages(ProtocolObject *p)
     Py_DECREF(p);
 }
 
+void
+pgw_proto_settle(ProtocolObject *p)
+{
+    if (p->conn.skipping && !p->processing && p->state == PS_READY) {
+        process_messages(p);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* asyncio.BufferedProtocol methods                                    */
 /* ------------------------------------------------------------------ */
