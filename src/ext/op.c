@@ -733,8 +733,22 @@ op_acquire(OpObject *op)
         }
         return -1;
     }
-    int may = op_may_push(op);
     Py_ssize_t i = op_waiter_index(op);
+    if (p->turn_stmt != NULL) {
+        /* copy_records_to_table: its prepare() finished in this very step
+         * (nothing else ran since), so every op queued now was submitted
+         * after it: its COPY goes first, in the prepare's place */
+        int mine = i < 0 && PGW_OP_IS_COPY(op) &&
+                   (PyObject *)op->stmt == p->turn_stmt;
+        Py_CLEAR(p->turn_stmt);
+        if (mine) {
+            if (PyList_Insert(p->waiters, 0, (PyObject *)op) < 0) {
+                return -1;
+            }
+            i = 0;
+        }
+    }
+    int may = op_may_push(op);
     if (may > 0) {
         if (i >= 0 && PyList_SetSlice(p->waiters, i, i + 1, NULL) < 0) {
             return -1;
@@ -1040,6 +1054,11 @@ op_complete(OpObject *op, PyObject **result)
     }
     if (op->stmt != NULL && op->status != NULL && !PGW_OP_IS_COPY(op)) {
         Py_XSETREF(op->stmt->last_status, Py_NewRef(op->status));
+    }
+    if (op->kind == OP_PREPARE && op->proto != NULL &&
+        PGW_QUEUEING(op->proto) && op->proto->waiters != NULL &&
+        PyList_GET_SIZE(op->proto->waiters) > 0) {
+        Py_XSETREF(op->proto->turn_stmt, Py_NewRef(op->stmt));
     }
     *result = op_result(op);
     return *result ? PYGEN_RETURN : PYGEN_ERROR;

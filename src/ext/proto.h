@@ -165,6 +165,10 @@ typedef struct {
                               (pipeline: later ops wait behind it, so the
                               results keep submission order and a second
                               request for its query finds it prepared) */
+    PyObject *turn_stmt;   /* strong: what a prepare() that just finished
+                              returned (pipeline): the COPY that
+                              copy_records_to_table starts with it at once
+                              takes that prepare's place in the queue */
 
     /* statement cache (LRU: head = most recent) */
     PyObject *stmt_cache; /* dict query -> Statement */
