@@ -187,6 +187,8 @@ fuzz-corpus: $(CTEST_DIR)/test_core
 # does not free everything at exit), memory errors and UB abort the run.
 ASAN_PY_DIR = build/asan-py
 PYTEST_ARGS ?=
+# what to run (PYTEST_ARGS are options: files there run on top of tests/)
+PYTEST_PATHS ?= tests
 
 .PHONY: pytest-asan
 pytest-asan:
@@ -200,7 +202,7 @@ pytest-asan:
 	LD_PRELOAD="$$($(GCC) -print-file-name=libasan.so) $$($(GCC) -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	    $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
+	    $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) $(PYTEST_PATHS)
 
 # ----------------------------------------------------------------------
 # Codec decoder fuzzing: make fuzz-decoders (tests/fuzz/fuzz_decoders.py,
