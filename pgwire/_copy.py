@@ -15,6 +15,7 @@ import asyncio
 import collections.abc
 import os
 
+from . import _aio
 from . import _sqlscan
 from . import exceptions
 from .utils import quote_ident, quote_literal
@@ -207,7 +208,7 @@ class CopyMixin:
             format=format, oids=oids, delimiter=delimiter, null=null,
             header=header, quote=quote, escape=escape,
             force_quote=force_quote, encoding=encoding)
-        async with asyncio.timeout(self._copy_timeout(timeout)):
+        async with _aio.timeout(self._loop, self._copy_timeout(timeout)):
             if args:
                 query = await self._mogrify(query, args)
             # newlines: a trailing -- comment must not swallow the ")"
@@ -268,7 +269,7 @@ class CopyMixin:
         try:
             op = self._copy(stmt, False, None)
             try:
-                async with asyncio.timeout(timeout):
+                async with _aio.timeout(self._loop, timeout):
                     res = await op
                     while res.__class__ is bytes:
                         await writer(res)
@@ -337,7 +338,7 @@ class CopyMixin:
         cols = ", ".join(quote_ident(c) for c in columns) if columns \
             else "*"
         timeout = self._copy_timeout(timeout)
-        async with asyncio.timeout(timeout):
+        async with _aio.timeout(self._loop, timeout):
             state = await self._prepare(f"SELECT {cols} FROM {tab} LIMIT 1")
             stmt = (f"COPY {tab}{_column_list(columns)} FROM STDIN "
                     f"(FORMAT binary){self._copy_where(where)}")
@@ -347,7 +348,7 @@ class CopyMixin:
         op = self._copy(stmt, True, state)
         writable = self._protocol._writable
         try:
-            async with asyncio.timeout(timeout):
+            async with _aio.timeout(self._loop, timeout):
                 await op                      # the server is in copy-in mode
                 if state is not None:
                     await self._send_records(op, source, writable)

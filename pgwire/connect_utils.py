@@ -21,6 +21,7 @@ import ssl as ssl_module
 import struct
 
 import pgwire
+from . import _aio
 from . import _params
 from . import _pgwire
 from . import exceptions
@@ -189,7 +190,7 @@ async def open_socket(addr, params, *, loop, deadline, tls=None):
     None = as params.sslmode says (allow -> plaintext first), True = TLS
     attempt, False = plaintext.  Bounded by `deadline` (loop.time()).
     """
-    async with asyncio.timeout_at(deadline):
+    async with _aio.timeout_at(loop, deadline):
         return await _open_socket(addr, params, loop, tls)
 
 
@@ -451,7 +452,7 @@ async def _connect_host(addr, params, ctx_args):
         return await _connect_addr(addr, params, ctx_args)
     ctx_args = ctx_args[:5] + (host_deadline,)
     try:
-        async with asyncio.timeout_at(host_deadline):
+        async with _aio.timeout_at(loop, host_deadline):
             return await _connect_addr(addr, params, ctx_args)
     except TimeoutError:
         raise TimeoutError(
@@ -547,7 +548,7 @@ async def _connect_addrs(addrs, params, config, connection_class,
     if params.load_balance_hosts is LoadBalanceHosts.random:
         addrs = _shuffled(addrs)
     failures = []
-    async with asyncio.timeout_at(deadline):
+    async with _aio.timeout_at(loop, deadline):
         chosen, mismatched = await _search_hosts(addrs, params, ctx_args,
                                                  failures)
     if chosen is not None:

@@ -14,6 +14,7 @@ import os
 import sys
 
 import pgwire
+import pgwire.sync
 from pgwire import _pgwire
 
 _GetSlot = ctypes.pythonapi.PyType_GetSlot
@@ -93,7 +94,9 @@ def sweep(obj, depth=0):
             for a in ARGS:
                 r = _try(v, *a)
                 if asyncio.isfuture(r):
-                    r.cancel() if not r.done() else None
+                    # (a Python subclass's methods may have been set to 0
+                    # by the sweep: any error is fine)
+                    _try(lambda: r.cancel() if not r.done() else None)
                 elif isinstance(r, _pgwire.Query):
                     drive(r)
         # setters
@@ -134,6 +137,14 @@ async def objects(kw):
         "copy_op": conn._copy("COPY (SELECT 1) TO STDOUT", False, None),
         "read_buffer": conn._protocol.get_buffer(-1).obj,
     }
+    # the blocking face's loop objects (src/ext/blocking.c), live
+    sconn = pgwire.sync.connect(**kw)
+    sloop = sconn._loop
+    out.update(bloop=sloop, btransport=sloop.transport,
+               bfuture=sloop.create_future(),
+               bhandle=sloop.call_later(3600, print),
+               btask=sloop.create_task(asyncio.sleep(0)))
+    out["sync_conn"] = sconn
     desc = getattr(rec, "_desc", None)
     codecs = list(conn._protocol.type_codecs.values())
     for i, c in enumerate(codecs):
@@ -177,10 +188,12 @@ async def scenario_uninit_connection_await():
 async def scenario_live(kw):
     conn, objs = await objects(kw)
     for name, obj in objs.items():
-        if name in ("conn", "proto"):
+        if name in ("conn", "proto", "sync_conn"):
             continue
         sweep(obj)
     await conn.close()
+    # (the sweep set attributes of the Python loop subclass: any error)
+    _try(objs["sync_conn"].terminate)
 
 
 async def scenario_cleared(kw, which):

@@ -39,6 +39,7 @@ import warnings
 import pytest
 
 import pgwire
+import pgwire.sync
 from pgwire import exceptions as exc
 
 from test_faults import Scenario, fault_rows  # noqa: F401 (fixture)
@@ -339,7 +340,8 @@ def _psql_path(cluster):
 
 
 class Matrix:
-    def __init__(self, cluster, base, app):
+    def __init__(self, cluster, base, app, face="async"):
+        self.face = face
         self.cluster = cluster
         self.base = base
         self.app = app
@@ -411,6 +413,8 @@ class Matrix:
         return Outcome(False, stderr=err, warned=warned)
 
     async def run_pgwire(self, row, dsn):
+        if self.face == "sync":
+            return await asyncio.to_thread(self.run_pgwire_sync, dsn)
         try:
             conn = await asyncio.wait_for(pgwire.connect(dsn, timeout=20),
                                           ROW_BOUND)
@@ -422,6 +426,19 @@ class Matrix:
             used = await conn.fetchval(SSL_SQL)
         finally:
             await conn.close()
+        return Outcome(True, "t" if used else "f")
+
+    def run_pgwire_sync(self, dsn):
+        """The same row on the blocking face (pgwire.sync), in a thread:
+        its own loop, TLS through SSLObject over memory BIOs."""
+        try:
+            conn = pgwire.sync.connect(dsn, timeout=20)
+        except Exception as e:  # noqa: BLE001 - compared below
+            return Outcome(False, error=e)
+        try:
+            used = conn.fetchval(SSL_SQL)
+        finally:
+            conn.close()
         return Outcome(True, "t" if used else "f")
 
 
@@ -438,18 +455,21 @@ def clean_env(monkeypatch):
     return monkeypatch
 
 
+@pytest.mark.parametrize("face", ["async", "sync"])
 async def test_tls_auth_matrix(cluster, fault_rows, clean_env,  # noqa: F811
-                               tmp_path):
+                               tmp_path, face):
     """Scenario 12 (tests/README.md): every row of the TLS x authentication
-    matrix gives pgwire the same outcome as psql (libpq)."""
+    matrix gives pgwire the same outcome as psql (libpq), on both faces
+    (``face='sync'``: pgwire.sync, whose TLS is ssl.SSLObject over memory
+    BIOs driven by the blocking C loop)."""
     if cluster.external or not cluster.ssl:
         pytest.skip("needs the temporary cluster with TLS")
     rows = matrix_rows()
     assert len(set(rows)) == len(rows), "duplicate rows"
     t0 = time.monotonic()
-    async with Scenario("12 TLS/auth matrix", fault_rows,
-                        cluster.connect_kwargs()) as sc:
-        m = Matrix(cluster, str(tmp_path), sc.app)
+    name = "12 TLS/auth matrix" + (" (sync)" if face == "sync" else "")
+    async with Scenario(name, fault_rows, cluster.connect_kwargs()) as sc:
+        m = Matrix(cluster, str(tmp_path), sc.app, face)
         sem = asyncio.Semaphore(CONCURRENCY)
         results = {}
 

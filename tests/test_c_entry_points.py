@@ -26,7 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SWEEP = os.path.join(HERE, "c_entry_sweep.py")
 CLEARED = ["conn", "proto", "record", "record_iter", "record_items",
            "record_values", "statement", "op", "copy_op", "read_buffer",
-           "codec0", "all"]
+           "codec0", "bloop", "btransport", "bfuture", "bhandle", "btask",
+           "all"]
 
 
 def _sweep(cluster, scenario):

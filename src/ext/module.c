@@ -183,6 +183,9 @@ module_exec(PyObject *module)
     if (pgw_protocol_setup_types(module, st) < 0) {
         return -1;
     }
+    if (pgw_blocking_setup_types(module, st) < 0) {
+        return -1;
+    }
     if (scram_cache_init(st) < 0) {
         return -1;
     }
@@ -203,6 +206,10 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->StatementType);
     Py_VISIT(st->ReadBufferType);
     Py_VISIT(st->CodecType);
+    Py_VISIT(st->BLoopType);
+    Py_VISIT(st->BFutureType);
+    Py_VISIT(st->BHandleType);
+    Py_VISIT(st->BTransportType);
     if (pgw_codec_ctx_traverse(&st->codec, visit, arg)) {
         return -1;
     }
@@ -238,6 +245,10 @@ module_clear(PyObject *module)
     Py_CLEAR(st->StatementType);
     Py_CLEAR(st->ReadBufferType);
     Py_CLEAR(st->CodecType);
+    Py_CLEAR(st->BLoopType);
+    Py_CLEAR(st->BFutureType);
+    Py_CLEAR(st->BHandleType);
+    Py_CLEAR(st->BTransportType);
     pgw_codec_ctx_clear(&st->codec);
     Py_CLEAR(st->InterfaceError);
     Py_CLEAR(st->DataError);

@@ -389,6 +389,14 @@ const char *pgw_proto_query_text(ProtocolObject *p, PyObject *query,
                                  PyObject *utf8, Py_ssize_t *n,
                                  PyObject **owner);
 
+/* The BufferedProtocol entry points as C functions (blocking.c feeds
+ * received bytes through them without attribute lookups). */
+PyObject *pgw_proto_get_buffer(ProtocolObject *p, PyObject *sizehint);
+PyObject *pgw_proto_buffer_updated(ProtocolObject *p, PyObject *nbytes);
+
+/* blocking.c: BlockingLoop, BlockingFuture, BlockingTransport */
+int pgw_blocking_setup_types(PyObject *module, ModState *st);
+
 /* stmt.c */
 double pgw_monotonic(void); /* seconds, CLOCK_MONOTONIC */
 int pgw_stmt_setup_types(PyObject *module, ModState *st);

@@ -1149,6 +1149,18 @@ proto_buffer_updated(ProtocolObject *p, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+PyObject *
+pgw_proto_get_buffer(ProtocolObject *p, PyObject *sizehint)
+{
+    return proto_get_buffer(p, sizehint);
+}
+
+PyObject *
+pgw_proto_buffer_updated(ProtocolObject *p, PyObject *nbytes)
+{
+    return proto_buffer_updated(p, nbytes);
+}
+
 static PyObject *
 proto_eof_received(ProtocolObject *Py_UNUSED(p), PyObject *Py_UNUSED(a))
 {

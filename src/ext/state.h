@@ -26,6 +26,11 @@ typedef struct ModState {
     PyTypeObject *StatementType;
     PyTypeObject *ReadBufferType; /* protocol.c: exports the read buffer */
     PyTypeObject *CodecType; /* src/codec/codec_dyn.c */
+    /* blocking.c (pgwire.sync) */
+    PyTypeObject *BLoopType;
+    PyTypeObject *BFutureType;
+    PyTypeObject *BHandleType;
+    PyTypeObject *BTransportType;
 
     PgwCodecCtx codec;
 

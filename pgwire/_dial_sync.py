@@ -1,0 +1,62 @@
+"""The blocking face's CancelRequest: the same message and socket
+handling as _dial.send_cancel_request (whose pure parts it reuses), on a
+blocking socket with a deadline.  Connect itself needs no sync twin:
+connect_utils and _dial run unchanged on pgwire.sync's BlockingLoop."""
+
+import socket
+import time
+
+from ._dial import _abort_socket, _apply_tcp_options, _cancel_message
+
+__all__ = ("send_cancel_request",)
+
+
+def _left(deadline):
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the CancelRequest did not finish in time")
+    return left
+
+
+def _dial(addr, deadline):
+    if isinstance(addr, str):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(_left(deadline))
+            sock.connect(addr)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    sock = socket.create_connection(addr, timeout=_left(deadline))
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _apply_tcp_options(sock, None)
+    except BaseException:
+        _abort_socket(sock)
+        raise
+    return sock
+
+
+def send_cancel_request(addr, pid, secret, *, timeout):
+    """Send CancelRequest on a new socket and wait for the server's EOF,
+    all within ``timeout`` seconds (TimeoutError); the socket is always
+    closed (with an RST on failure)."""
+    deadline = time.monotonic() + timeout
+    msg = _cancel_message(pid, secret)
+    sock = _dial(addr, deadline)
+    try:
+        sock.settimeout(_left(deadline))
+        sock.sendall(msg)
+        while True:
+            sock.settimeout(_left(deadline))
+            try:
+                data = sock.recv(256)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+    except BaseException:
+        _abort_socket(sock)
+        raise
+    sock.close()
