@@ -178,6 +178,9 @@ module_exec(PyObject *module)
     if (pgw_codec_setup_types(module, &st->CodecType) < 0) {
         return -1;
     }
+    if (pgw_rows_setup_types(module, st) < 0) {
+        return -1;
+    }
     if (pgw_protocol_setup_types(module, st) < 0) {
         return -1;
     }
@@ -201,6 +204,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->StatementType);
     Py_VISIT(st->ReadBufferType);
     Py_VISIT(st->CodecType);
+    Py_VISIT(st->RowMakerType);
     if (pgw_codec_ctx_traverse(&st->codec, visit, arg)) {
         return -1;
     }
@@ -235,6 +239,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->StatementType);
     Py_CLEAR(st->ReadBufferType);
     Py_CLEAR(st->CodecType);
+    Py_CLEAR(st->RowMakerType);
     pgw_codec_ctx_clear(&st->codec);
     Py_CLEAR(st->InterfaceError);
     Py_CLEAR(st->DataError);

@@ -1560,15 +1560,18 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (rc == NULL || rc == Py_None) {
         rc = (PyObject *)st->RecordType;
     }
-    if (!PyType_Check(rc) ||
-        !PyType_IsSubtype((PyTypeObject *)rc, st->RecordType)) {
+    if (pgw_rows_is_factory(rc)) {
+        /* connect(row_factory=...): pgwire checked it */
+    }
+    else if (!PyType_Check(rc) ||
+             !PyType_IsSubtype((PyTypeObject *)rc, st->RecordType)) {
         PyErr_Format(st->InterfaceError,
                      "record_class is expected to be a subclass of "
                      "pgwire.Record, got %R",
                      rc);
         return NULL;
     }
-    if (pgw_record_class_redefines_init(st, (PyTypeObject *)rc)) {
+    else if (pgw_record_class_redefines_init(st, (PyTypeObject *)rc)) {
         return NULL;
     }
     double cmd_timeout = float_arg(ct, -1.0);
@@ -1592,7 +1595,7 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     p->rd.retire = proto_retire_block;
     p->rd.retire_ctx = p;
     p->loop = Py_NewRef(loop);
-    p->record_class = (PyTypeObject *)Py_NewRef(rc);
+    p->record_class = Py_NewRef(rc);
     p->cache_max = csize < 0 ? 0 : csize;
     p->bind_seqno = -1;
     p->cache_lifetime = clife;

@@ -26,6 +26,7 @@ typedef struct ModState {
     PyTypeObject *StatementType;
     PyTypeObject *ReadBufferType; /* protocol.c: exports the read buffer */
     PyTypeObject *CodecType; /* src/codec/codec_dyn.c */
+    PyTypeObject *RowMakerType; /* rows.c */
 
     PgwCodecCtx codec;
 
