@@ -5,9 +5,11 @@ Each call acquires a connection, runs the statement prepared on that
 connection (prepared on first use there: once per connection, again on a
 connection that replaced another, after expire_connections() or
 max_queries/max_lifetime), and releases the connection.  The per-
-connection statements are ordinary :class:`PreparedStatement` objects kept
-in a weak dictionary keyed by the connection, so a closed connection takes
-its statement with it.
+connection statements are ordinary :class:`PreparedStatement` objects that
+the connection keeps (``conn._pool_statements``, a weak dictionary keyed
+by the PoolPreparedStatement): a closed connection takes its statements
+with it, and a dropped PoolPreparedStatement leaves every connection's
+statement to be closed on the server.
 """
 
 import asyncio
@@ -43,14 +45,12 @@ class PoolPreparedStatement:
     transaction for the cursor's life.
     """
 
-    __slots__ = ("_pool", "_query", "_shape", "_stmts", "__weakref__")
+    __slots__ = ("_pool", "_query", "_shape", "__weakref__")
 
     def __init__(self, pool, query, shape):
         self._pool = pool
         self._query = query
         self._shape = shape  # a Record subclass, a row factory or None
-        # Connection -> its PreparedStatement of the query
-        self._stmts = weakref.WeakKeyDictionary()
 
     def get_query(self):
         """The statement's text."""
@@ -63,7 +63,10 @@ class PoolPreparedStatement:
     async def _stmt_on(self, conn, timeout, fresh=False):
         """The PreparedStatement of the query on conn (a pool connection,
         taken by the caller), prepared there first if need be."""
-        stmt = None if fresh else self._stmts.get(conn)
+        table = getattr(conn, "_pool_statements", None)
+        if table is None:
+            table = conn._pool_statements = weakref.WeakKeyDictionary()
+        stmt = None if fresh else table.get(self)
         if stmt is None or stmt._state.closed:
             if self._shape is None or isinstance(self._shape, type):
                 stmt = await conn.prepare(self._query, timeout=timeout,
@@ -71,7 +74,7 @@ class PoolPreparedStatement:
             else:
                 stmt = await conn.prepare(self._query, timeout=timeout,
                                           row_factory=self._shape)
-            self._stmts[conn] = stmt
+            table[self] = stmt
         else:
             # this acquisition's: the statement belongs to the pool's
             # user of the connection, whoever had it before
