@@ -232,6 +232,12 @@ class _StructRow(_Factory):
         fields = msgspec.structs.fields(self.cls)
         _check_names(self._what, names, [f.name for f in fields],
                      [f.name for f in fields if f.required])
+        # the columns are the leading positional fields in order
+        # (__match_args__ leaves out keyword-only ones): positional
+        # arguments, msgspec's fastest path
+        positional = getattr(self.cls, "__match_args__", ())
+        if tuple(positional[:len(names)]) == names:
+            return RowMaker("args", self.cls, names)
         return RowMaker("kwcall", self.cls, names)
 
 

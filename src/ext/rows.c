@@ -12,6 +12,8 @@
  *               built without running __init__ (no Python frame per row)
  *   kwcall      obj(**{name: value}) through vectorcall (a msgspec Struct
  *               is built in C; a class with a Python __init__ runs it)
+ *   args        obj(*values) through vectorcall (a msgspec Struct whose
+ *               fields are the columns in order: its fastest path)
  *   call        obj(values): a user's row maker
  *
  * Ownership: a maker owns obj and names.  The statement caches the maker
@@ -29,10 +31,12 @@ typedef enum {
     RM_ATTRS,
     RM_KWCALL,
     RM_CALL,
+    RM_ARGS,
 } RowKind;
 
 static const char *const kind_names[] = {
     "tuple", "dict", "scalar", "namedtuple", "attrs", "kwcall", "call",
+    "args",
 };
 
 #define NKINDS ((int)(sizeof(kind_names) / sizeof(kind_names[0])))
@@ -134,6 +138,9 @@ make_by_kind(RowMakerObject *m, PyObject *values)
                                    m->names);
     case RM_CALL:
         return PyObject_CallOneArg(m->obj, values);
+    case RM_ARGS:
+        return PyObject_Vectorcall(m->obj, &PyTuple_GET_ITEM(values, 0),
+                                   (size_t)PyTuple_GET_SIZE(values), NULL);
     }
     PyErr_SetString(PyExc_SystemError, "bad row maker kind");
     return NULL;
@@ -143,7 +150,8 @@ make_by_kind(RowMakerObject *m, PyObject *values)
 static int
 check_width(RowMakerObject *m, PyObject *values)
 {
-    if (m->kind == RM_TUPLE || m->kind == RM_SCALAR || m->kind == RM_CALL) {
+    if (m->kind == RM_TUPLE || m->kind == RM_SCALAR || m->kind == RM_CALL ||
+        m->kind == RM_ARGS) {
         return 0;
     }
     if (PyTuple_GET_SIZE(values) != PyTuple_GET_SIZE(m->names)) {
@@ -288,7 +296,7 @@ find_kind(PyObject *s)
     }
     PyErr_Format(PyExc_ValueError,
                  "RowMaker kind must be one of tuple, dict, scalar, "
-                 "namedtuple, attrs, kwcall, call; got %R",
+                 "namedtuple, attrs, kwcall, call, args; got %R",
                  s);
     return -1;
 }
@@ -333,6 +341,7 @@ check_obj(RowKind kind, PyObject *obj)
         break;
     case RM_KWCALL:
     case RM_CALL:
+    case RM_ARGS:
         if (!PyCallable_Check(obj)) {
             want = "a callable";
         }
@@ -476,7 +485,8 @@ PyDoc_STRVAR(maker_doc,
 "kind: 'tuple', 'dict' (names are the keys), 'scalar', 'namedtuple' (obj:\n"
 "a tuple subclass), 'attrs' (obj: a class made with object.__new__, its\n"
 "attributes set without calling __init__), 'kwcall' (obj called with\n"
-"the names as keywords), 'call' (obj called with the tuple).");
+"the names as keywords), 'call' (obj called with the tuple), 'args'\n"
+"(obj called with the values as positional arguments).");
 
 static PyType_Slot maker_slots[] = {
     {Py_tp_doc, (void *)maker_doc},
