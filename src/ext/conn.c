@@ -591,22 +591,28 @@ conn_dealloc(ConnCoreObject *c)
 
 static PyMethodDef conn_methods[] = {
     {"fetch", FASTFN(conn_fetch), FASTKW,
-     "fetch($self, query, *args, timeout=None, record_class=None)\n--\n\n"
+     "fetch($self, query, *args, timeout=None, record_class=None,\n"
+     "      row_factory=None)\n--\n\n"
      "Run a query and return the results as a list of Record.\n\n"
      ":param str query: Query text.\n"
      ":param args: Query arguments.\n"
      ":param float timeout: Optional timeout value in seconds.\n"
      ":param type record_class: If specified, the class to use for the\n"
      "    records returned (a subclass of Record).\n"
+     ":param row_factory: Instead of record_class, a row factory\n"
+     "    (pgwire.rows.dict_row, class_row(cls), ...; docs/rows.md).\n"
      ":return list: A list of Record (or record_class) instances."},
     {"fetchrow", FASTFN(conn_fetchrow), FASTKW,
-     "fetchrow($self, query, *args, timeout=None, record_class=None)\n--\n\n"
+     "fetchrow($self, query, *args, timeout=None, record_class=None,\n"
+     "         row_factory=None)\n--\n\n"
      "Run a query and return the first row.\n\n"
      ":param str query: Query text.\n"
      ":param args: Query arguments.\n"
      ":param float timeout: Optional timeout value in seconds.\n"
      ":param type record_class: If specified, the class to use for the\n"
      "    value returned (a subclass of Record).\n"
+     ":param row_factory: Instead of record_class, a row factory\n"
+     "    (pgwire.rows.dict_row, class_row(cls), ...; docs/rows.md).\n"
      ":return: The first row as a Record, or None if no records were\n"
      "    returned by the query."},
     {"fetchval", FASTFN(conn_fetchval), FASTKW,
@@ -635,8 +641,8 @@ static PyMethodDef conn_methods[] = {
      ":param float timeout: Optional timeout value in seconds.\n"
      ":return None: This method discards the results of the operations."},
     {"fetchmany", FASTFN(conn_fetchmany), FASTKW,
-     "fetchmany($self, query, args, *, timeout=None, record_class=None)"
-     "\n--\n\n"
+     "fetchmany($self, query, args, *, timeout=None, record_class=None,\n"
+     "          row_factory=None)\n--\n\n"
      "Run a query for each sequence of arguments in args and return the\n"
      "results as a list of Record.\n\n"
      ":param query: Query to execute.\n"
@@ -644,6 +650,8 @@ static PyMethodDef conn_methods[] = {
      ":param float timeout: Optional timeout value in seconds.\n"
      ":param type record_class: If specified, the class to use for the\n"
      "    records returned (a subclass of Record).\n"
+     ":param row_factory: Instead of record_class, a row factory\n"
+     "    (pgwire.rows.dict_row, class_row(cls), ...; docs/rows.md).\n"
      ":return list: A list of Record (or record_class) instances."},
     {"_prepare", (PyCFunction)(void (*)(void))conn_prepare,
      METH_VARARGS | METH_KEYWORDS, NULL},
