@@ -76,6 +76,9 @@ async def test_in_tables_composites_and_copy(jconn):
     assert tuple(got) == (2, {"d": [1]})
     stmt = await jconn.prepare("SELECT doc FROM jt WHERE id = $1")
     assert await stmt.fetchval(1) == DOC
+    await jconn.copy_records_to_table("jt", records=[(3, {"c": [3]}, [1])])
+    assert await jconn.fetchval("SELECT docs FROM jt WHERE id = 3") == [1]
+    assert await jconn.fetchval("SELECT doc->'c' FROM jt WHERE id = 3") == [3]
 
 
 async def test_jsonb_binary_version_byte():
