@@ -149,6 +149,40 @@ async def test_every_factory_over_every_type_family(tconn, query):
     assert st == AllTypesStruct(*values)
 
 
+async def test_wide_rows(conn):
+    # more columns than the makers' stack buffer (32)
+    cols = ", ".join(f"{i} AS c{i}" for i in range(100))
+    want = {f"c{i}": i for i in range(100)}
+    assert await conn.fetchrow(f"SELECT {cols}", row_factory=dict_row) == \
+        want
+    nt = await conn.fetchrow(f"SELECT {cols}", row_factory=namedtuple_row)
+    assert tuple(nt) == tuple(range(100))
+    wide = msgspec.defstruct("Wide", [f"c{i}" for i in range(100)])
+    assert await conn.fetchrow(f"SELECT {cols}",
+                               row_factory=struct_row(wide)) == \
+        wide(*range(100))
+
+
+async def test_decode_error_in_a_factory_row(cluster):
+    def loads(s):
+        if s == "[2]":
+            raise ValueError("bad doc")
+        return s
+    conn = await pgwire.connect(**cluster.connect_kwargs(), json_decode=True,
+                                json_loads=loads, row_factory=dict_row)
+    try:
+        q = ("SELECT g AS n, 'x' || g AS s, ('[' || g || ']')::jsonb AS j "
+             "FROM generate_series(1, 3) g")
+        with pytest.raises(ValueError, match="bad doc"):
+            await conn.fetch(q)
+        with pytest.raises(ValueError, match="bad doc"):
+            await conn.fetch(q, row_factory=tuple_row)
+        assert await conn.fetch(q + " WHERE g <> 2") == [
+            {"n": 1, "s": "x1", "j": "[1]"}, {"n": 3, "s": "x3", "j": "[3]"}]
+    finally:
+        await conn.close()
+
+
 async def test_composite_values_stay_records(tconn):
     row = await tconn.fetchrow(
         "SELECT ROW(1, 'a')::rows_pair AS p, "

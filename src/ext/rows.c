@@ -54,17 +54,18 @@ typedef struct {
 /* Making rows                                                         */
 /* ------------------------------------------------------------------ */
 
+/* A copy of the maker's {name: None} template (one allocation of the
+ * keys, no hashing, no resize), its values then replaced in column
+ * order: a duplicate name keeps the last column's value. */
 static PyObject *
-make_dict(RowMakerObject *m, PyObject *values)
+make_dict(RowMakerObject *m, PyObject *const *items, Py_ssize_t n)
 {
-    Py_ssize_t n = PyTuple_GET_SIZE(values);
-    PyObject *d = PyDict_New();
+    PyObject *d = m->obj != NULL ? PyDict_Copy(m->obj) : PyDict_New();
     if (d == NULL) {
         return NULL;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (PyDict_SetItem(d, PyTuple_GET_ITEM(m->names, i),
-                           PyTuple_GET_ITEM(values, i)) < 0) {
+        if (PyDict_SetItem(d, PyTuple_GET_ITEM(m->names, i), items[i]) < 0) {
             Py_DECREF(d);
             return NULL;
         }
@@ -73,16 +74,15 @@ make_dict(RowMakerObject *m, PyObject *values)
 }
 
 static PyObject *
-make_namedtuple(RowMakerObject *m, PyObject *values)
+make_namedtuple(RowMakerObject *m, PyObject *const *items, Py_ssize_t n)
 {
     PyTypeObject *tp = (PyTypeObject *)m->obj;
-    Py_ssize_t n = PyTuple_GET_SIZE(values);
     PyObject *t = tp->tp_alloc(tp, n);
     if (t == NULL) {
         return NULL;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyTuple_SET_ITEM(t, i, Py_NewRef(PyTuple_GET_ITEM(values, i)));
+        PyTuple_SET_ITEM(t, i, Py_NewRef(items[i]));
     }
     return t;
 }
@@ -91,10 +91,9 @@ make_namedtuple(RowMakerObject *m, PyObject *values)
  * object.__setattr__ would (a frozen dataclass's __setattr__ is not
  * called, as its generated __init__ does not call it either). */
 static PyObject *
-make_attrs(RowMakerObject *m, PyObject *values)
+make_attrs(RowMakerObject *m, PyObject *const *items, Py_ssize_t n)
 {
     PyTypeObject *tp = (PyTypeObject *)m->obj;
-    Py_ssize_t n = PyTuple_GET_SIZE(values);
     PyObject *empty = PyTuple_New(0);
     if (empty == NULL) {
         return NULL;
@@ -106,7 +105,7 @@ make_attrs(RowMakerObject *m, PyObject *values)
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         if (PyObject_GenericSetAttr(inst, PyTuple_GET_ITEM(m->names, i),
-                                    PyTuple_GET_ITEM(values, i)) < 0) {
+                                    items[i]) < 0) {
             Py_DECREF(inst);
             return NULL;
         }
@@ -115,32 +114,47 @@ make_attrs(RowMakerObject *m, PyObject *values)
 }
 
 static PyObject *
-make_by_kind(RowMakerObject *m, PyObject *values)
+tuple_of(PyObject *const *items, Py_ssize_t n)
+{
+    PyObject *t = PyTuple_New(n);
+    if (t == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyTuple_SET_ITEM(t, i, Py_NewRef(items[i]));
+    }
+    return t;
+}
+
+static PyObject *
+make_by_kind(RowMakerObject *m, PyObject *const *items, Py_ssize_t n)
 {
     switch (m->kind) {
     case RM_TUPLE:
-        return Py_NewRef(values);
+        return tuple_of(items, n);
     case RM_DICT:
-        return make_dict(m, values);
+        return make_dict(m, items, n);
     case RM_SCALAR:
-        if (PyTuple_GET_SIZE(values) == 0) {
+        if (n == 0) {
             PyErr_SetString(PyExc_ValueError,
                             "scalar_row: the result has no columns");
             return NULL;
         }
-        return Py_NewRef(PyTuple_GET_ITEM(values, 0));
+        return Py_NewRef(items[0]);
     case RM_NAMEDTUPLE:
-        return make_namedtuple(m, values);
+        return make_namedtuple(m, items, n);
     case RM_ATTRS:
-        return make_attrs(m, values);
+        return make_attrs(m, items, n);
     case RM_KWCALL:
-        return PyObject_Vectorcall(m->obj, &PyTuple_GET_ITEM(values, 0), 0,
-                                   m->names);
-    case RM_CALL:
-        return PyObject_CallOneArg(m->obj, values);
+        return PyObject_Vectorcall(m->obj, items, 0, m->names);
+    case RM_CALL: {
+        PyObject *t = tuple_of(items, n);
+        PyObject *row = t ? PyObject_CallOneArg(m->obj, t) : NULL;
+        Py_XDECREF(t);
+        return row;
+    }
     case RM_ARGS:
-        return PyObject_Vectorcall(m->obj, &PyTuple_GET_ITEM(values, 0),
-                                   (size_t)PyTuple_GET_SIZE(values), NULL);
+        return PyObject_Vectorcall(m->obj, items, (size_t)n, NULL);
     }
     PyErr_SetString(PyExc_SystemError, "bad row maker kind");
     return NULL;
@@ -148,19 +162,26 @@ make_by_kind(RowMakerObject *m, PyObject *values)
 
 /* Kinds that pair values with names need one value per name. */
 static int
-check_width(RowMakerObject *m, PyObject *values)
+check_width(RowMakerObject *m, Py_ssize_t n)
 {
     if (m->kind == RM_TUPLE || m->kind == RM_SCALAR || m->kind == RM_CALL ||
         m->kind == RM_ARGS) {
         return 0;
     }
-    if (PyTuple_GET_SIZE(values) != PyTuple_GET_SIZE(m->names)) {
+    if (n != PyTuple_GET_SIZE(m->names)) {
         PyErr_Format(PyExc_ValueError,
                      "row maker for %zd columns given %zd values",
-                     PyTuple_GET_SIZE(m->names), PyTuple_GET_SIZE(values));
+                     PyTuple_GET_SIZE(m->names), n);
         return -1;
     }
     return 0;
+}
+
+int
+pgw_rows_wants_tuple(PyObject *maker)
+{
+    RowKind k = RM(maker)->kind;
+    return k == RM_TUPLE || k == RM_CALL;
 }
 
 PyObject *
@@ -168,11 +189,30 @@ pgw_rows_make(PyObject *maker, PyObject *values)
 {
     RowMakerObject *m = RM(maker);
     PyObject *row = NULL;
-    if (check_width(m, values) == 0) {
-        row = make_by_kind(m, values);
+    Py_ssize_t n = PyTuple_GET_SIZE(values);
+    if (check_width(m, n) < 0) {
+        /* row stays NULL */
+    }
+    else if (m->kind == RM_TUPLE) {
+        row = Py_NewRef(values);
+    }
+    else if (m->kind == RM_CALL) {
+        row = PyObject_CallOneArg(m->obj, values);
+    }
+    else {
+        row = make_by_kind(m, &PyTuple_GET_ITEM(values, 0), n);
     }
     Py_DECREF(values);
     return row;
+}
+
+PyObject *
+pgw_rows_make_array(PyObject *maker, PyObject *const *items, Py_ssize_t n)
+{
+    if (check_width(RM(maker), n) < 0) {
+        return NULL;
+    }
+    return make_by_kind(RM(maker), items, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -270,6 +310,19 @@ pgw_rows_maker_for(struct ModState *st, PyObject **slot, PyObject *factory,
 /* The RowMaker type                                                   */
 /* ------------------------------------------------------------------ */
 
+/* {name: None} for each name: what dict rows are copied from. */
+static PyObject *
+dict_template(PyObject *names)
+{
+    PyObject *d = PyDict_New();
+    for (Py_ssize_t i = 0; d != NULL && i < PyTuple_GET_SIZE(names); i++) {
+        if (PyDict_SetItem(d, PyTuple_GET_ITEM(names, i), Py_None) < 0) {
+            Py_CLEAR(d);
+        }
+    }
+    return d;
+}
+
 static PyObject *
 maker_new_kind(struct ModState *st, RowKind kind, PyObject *obj,
                PyObject *names)
@@ -280,9 +333,13 @@ maker_new_kind(struct ModState *st, RowKind kind, PyObject *obj,
     }
     PGW_ZERO_FIELDS(m, RowMakerObject);
     m->kind = kind;
-    m->obj = Py_XNewRef(obj);
+    m->obj = kind == RM_DICT ? dict_template(names) : Py_XNewRef(obj);
     m->names = Py_NewRef(names);
     PyObject_GC_Track(m);
+    if (kind == RM_DICT && m->obj == NULL) {
+        Py_DECREF(m);
+        return NULL;
+    }
     return (PyObject *)m;
 }
 
@@ -412,7 +469,7 @@ static PyObject *
 maker_repr(PyObject *self)
 {
     RowMakerObject *m = RM(self);
-    if (m->obj != NULL) {
+    if (m->obj != NULL && m->kind != RM_DICT) {
         return PyUnicode_FromFormat("<pgwire.RowMaker %s %R %R>",
                                     kind_names[m->kind], m->obj, m->names);
     }
@@ -435,7 +492,7 @@ maker_get_names(PyObject *self, void *Py_UNUSED(c))
 static PyObject *
 maker_get_obj(PyObject *self, void *Py_UNUSED(c))
 {
-    PyObject *o = RM(self)->obj;
+    PyObject *o = RM(self)->kind == RM_DICT ? NULL : RM(self)->obj;
     return Py_NewRef(o != NULL ? o : Py_None);
 }
 

@@ -38,4 +38,11 @@ PyObject *pgw_rows_maker_for(struct ModState *st, PyObject **slot,
  * `maker` (from pgw_rows_maker_for).  New reference or NULL. */
 PyObject *pgw_rows_make(PyObject *maker, PyObject *values);
 
+/* The same from n values (borrowed; the row takes its own references).
+ * Cheaper than a tuple for every kind but tuple and call (for which
+ * pgw_rows_wants_tuple is 1: give them the tuple). */
+PyObject *pgw_rows_make_array(PyObject *maker, PyObject *const *items,
+                              Py_ssize_t n);
+int pgw_rows_wants_tuple(PyObject *maker);
+
 #endif /* PGW_ROWS_H */

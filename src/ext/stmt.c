@@ -1190,8 +1190,26 @@ decode_values(StmtObject *s, const PgwCodecCtx *ctx, PyObject **items,
     return 0;
 }
 
-/* A row made by a row factory (rows.c): the values as a tuple, then the
- * maker resolved once per description and cached on the statement. */
+/* The values of a row in items[0..n) (zeroed by the caller), then the
+ * row the maker makes of them; every item is released. */
+static PyObject *
+decode_into_array(StmtObject *s, const PgwCodecCtx *ctx, PyObject *maker,
+                  PyObject **items)
+{
+    int gc_items = 0;
+    PyObject *row = NULL;
+    if (decode_values(s, ctx, items, &gc_items) == 0) {
+        row = pgw_rows_make_array(maker, items, s->ncols);
+    }
+    for (uint16_t i = 0; i < s->ncols; i++) {
+        Py_XDECREF(items[i]);
+    }
+    return row;
+}
+
+/* A row made by a row factory (rows.c): the maker resolved once per
+ * description and cached on the statement, given the values as a C
+ * array (or, for tuple rows and user makers, as a tuple). */
 static PyObject *
 decode_factory_row(StmtObject *s, const PgwCodecCtx *ctx, PyObject *factory)
 {
@@ -1201,13 +1219,26 @@ decode_factory_row(StmtObject *s, const PgwCodecCtx *ctx, PyObject *factory)
         return NULL;
     }
     Py_INCREF(maker); /* the maker may replace the statement's cache */
-    PyObject *t = PyTuple_New(s->ncols);
-    int gc_items = 0;
-    if (t != NULL && decode_values(s, ctx, &PyTuple_GET_ITEM(t, 0),
-                                   &gc_items) < 0) {
-        Py_CLEAR(t);
+    PyObject *row = NULL;
+    if (pgw_rows_wants_tuple(maker)) {
+        PyObject *t = PyTuple_New(s->ncols);
+        int gc_items = 0;
+        if (t != NULL && decode_values(s, ctx, &PyTuple_GET_ITEM(t, 0),
+                                       &gc_items) < 0) {
+            Py_CLEAR(t);
+        }
+        row = t != NULL ? pgw_rows_make(maker, t) : NULL;
     }
-    PyObject *row = t != NULL ? pgw_rows_make(maker, t) : NULL;
+    else if (s->ncols <= 32) {
+        PyObject *stack[32] = {NULL};
+        row = decode_into_array(s, ctx, maker, stack);
+    }
+    else {
+        PyObject **items = PyMem_Calloc(s->ncols, sizeof(PyObject *));
+        row = items ? decode_into_array(s, ctx, maker, items)
+                    : PyErr_NoMemory();
+        PyMem_Free(items);
+    }
     Py_DECREF(maker);
     return row;
 }
