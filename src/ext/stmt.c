@@ -1230,7 +1230,8 @@ decode_factory_row(StmtObject *s, const PgwCodecCtx *ctx, PyObject *factory)
         row = t != NULL ? pgw_rows_make(maker, t) : NULL;
     }
     else if (s->ncols <= 32) {
-        PyObject *stack[32] = {NULL};
+        PyObject *stack[32];
+        memset(stack, 0, s->ncols * sizeof(PyObject *));
         row = decode_into_array(s, ctx, maker, stack);
     }
     else {
