@@ -27,7 +27,8 @@ $PY -m pip install -q --disable-pip-version-check \
     "pytest>=7" "pytest-asyncio>=0.23" "hypothesis>=6" "uvloop>=0.17" \
     "setuptools>=61" wheel \
     "asyncpg==0.32.0" "cryptography>=41" \
-    "orjson>=3" "msgspec>=0.18" "attrs>=22.2" 2>&1 | grep -v -i "warning: running pip as" || true
+    "orjson>=3" "msgspec>=0.18" "attrs>=22.2" \
+    "mypy>=2.4" 2>&1 | grep -v -i "warning: running pip as" || true
 # The extension: editable install so tests see the source tree.
 $PY -m pip install -q --disable-pip-version-check --no-build-isolation -e . \
     2>&1 | grep -v -i "warning: running pip as" || true
