@@ -1748,18 +1748,7 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (rc == NULL || rc == Py_None) {
         rc = (PyObject *)st->RecordType;
     }
-    if (pgw_rows_is_factory(rc)) {
-        /* connect(row_factory=...): pgwire checked it */
-    }
-    else if (!PyType_Check(rc) ||
-             !PyType_IsSubtype((PyTypeObject *)rc, st->RecordType)) {
-        PyErr_Format(st->InterfaceError,
-                     "record_class is expected to be a subclass of "
-                     "pgwire.Record, got %R",
-                     rc);
-        return NULL;
-    }
-    else if (pgw_record_class_redefines_init(st, (PyTypeObject *)rc)) {
+    if (pgw_rows_check_shape(st, rc) < 0) {
         return NULL;
     }
     double cmd_timeout = float_arg(ct, -1.0);

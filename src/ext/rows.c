@@ -21,6 +21,7 @@
  * description (re-prepare) resolves again.
  */
 #include "rows.h"
+#include "record.h"
 #include "state.h"
 
 typedef enum {
@@ -263,6 +264,24 @@ pgw_rows_factory_error(PyObject *obj)
     exc = PyObject_CallOneArg(PyExc_TypeError, msg);
     Py_DECREF(msg);
     return exc;
+}
+
+int
+pgw_rows_check_shape(struct ModState *st, PyObject *shape)
+{
+    if (pgw_rows_is_factory(shape)) {
+        return 0; /* connect(row_factory=...): pgwire checked it */
+    }
+    if (!PyType_Check(shape) ||
+        !PyType_IsSubtype((PyTypeObject *)shape, st->RecordType)) {
+        PyErr_Format(st->InterfaceError,
+                     "record_class is expected to be a subclass of "
+                     "pgwire.Record, got %R",
+                     shape);
+        return -1;
+    }
+    return pgw_record_class_redefines_init(st, (PyTypeObject *)shape) ? -1
+                                                                      : 0;
 }
 
 static PyObject *maker_new_kind(struct ModState *st, RowKind kind,

@@ -22,6 +22,11 @@ int pgw_rows_setup_types(PyObject *module, struct ModState *st);
  * class), 0 when not (no exception set). */
 int pgw_rows_is_factory(PyObject *obj);
 
+/* A connection's row shape (Protocol(record_class=...)): a row factory,
+ * or a Record subclass that keeps Record's __new__/__init__.  0, or -1
+ * with InterfaceError. */
+int pgw_rows_check_shape(struct ModState *st, PyObject *shape);
+
 /* TypeError for a row_factory that is not one (new reference). */
 PyObject *pgw_rows_factory_error(PyObject *obj);
 
