@@ -131,6 +131,8 @@ class AsyncpgAPI:
             return acquire
         if wl.method == 'fetchval':
             return functools.partial(conn.fetchval, wl.query, *wl.args)
+        if wl.method == 'fetch' and wl.rows_as:
+            return self.bind_shaped_fetch(conn, wl)
         if wl.method == 'fetch':
             return functools.partial(conn.fetch, wl.query, *wl.args)
         if wl.method == 'fetchrow':
@@ -145,6 +147,21 @@ class AsyncpgAPI:
         if wl.method in ('gather_fetchval', 'batch_execute'):
             return self.bind_batch(conn, wl)
         raise Unsupported(f'{self.name}: method {wl.method!r}')
+
+    def bind_shaped_fetch(self, conn: Any, wl
+                          ) -> Callable[[], Awaitable[Any]]:
+        """asyncpg: Records converted in Python, as applications do."""
+        q, a = wl.query, wl.args
+        if wl.rows_as == 'dict':
+            async def fetch_dicts():
+                return [dict(r) for r in await conn.fetch(q, *a)]
+            return fetch_dicts
+        import workloads
+        struct = workloads.row_struct(wl)
+
+        async def fetch_structs():
+            return [struct(*r) for r in await conn.fetch(q, *a)]
+        return fetch_structs
 
     def bind_batch(self, conn: Any, wl) -> Callable[[], Awaitable[Any]]:
         """W12/W13 on asyncpg: one connection runs one query at a time,
@@ -184,6 +201,18 @@ class Pgwire(AsyncpgAPI):
                          'async with conn.pipeline() around a gather of the '
                          'fifty execute (one batch, one Sync)')
         return d
+
+    def bind_shaped_fetch(self, conn: Any, wl
+                          ) -> Callable[[], Awaitable[Any]]:
+        """pgwire: the rows made in C by a row factory."""
+        rows = importlib.import_module('pgwire.rows')
+        if wl.rows_as == 'dict':
+            factory = rows.dict_row
+        else:
+            import workloads
+            factory = rows.struct_row(workloads.row_struct(wl))
+        return functools.partial(conn.fetch, wl.query, *wl.args,
+                                 row_factory=factory)
 
     async def connect_for(self, dsn: str, wl) -> Any:
         """W12 asks for a pipelined connection.  Until pipelining lands
@@ -269,6 +298,17 @@ class Psycopg:
     async def close(self, conn: Any) -> None:
         await conn.close()
 
+    def _row_factory(self, wl) -> dict:
+        """The cursor's row_factory for wl's row shape: psycopg's
+        dict_row, or class_row(T) for a msgspec Struct T."""
+        if not wl.rows_as:
+            return {}
+        rows = importlib.import_module('psycopg.rows')
+        if wl.rows_as == 'dict':
+            return {'row_factory': rows.dict_row}
+        import workloads
+        return {'row_factory': rows.class_row(workloads.row_struct(wl))}
+
     def bind_connect(self, dsn: str) -> Callable[[], Awaitable[Any]]:
         connect = self.mod.AsyncConnection.connect
 
@@ -309,7 +349,7 @@ class Psycopg:
                     return await cur.fetchone()
             return acquire
         q, a = _dollar_to_pyformat(wl.query, wl.args)
-        cur = conn.cursor()
+        cur = conn.cursor(**self._row_factory(wl))
         if wl.method == 'fetchval':
             async def fetchval():
                 await cur.execute(q, a, prepare=True)
@@ -446,6 +486,12 @@ class Psqlpy:
         q, a = wl.query, list(wl.args)
         if wl.method == 'fetchval':
             return functools.partial(conn.fetch_val, q, a)
+        if wl.method == 'fetch' and wl.rows_as == 'dict':
+            async def fetch_dicts():    # psqlpy's own rows are dicts
+                return (await conn.fetch(q, a)).result()
+            return fetch_dicts
+        if wl.rows_as:
+            raise Unsupported(f'{self.name}: rows as {wl.rows_as}')
         if wl.method == 'fetch':
             async def fetch():
                 return (await conn.fetch(q, a)).result(as_tuple=True)

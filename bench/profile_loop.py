@@ -9,7 +9,9 @@ warmed up (statement prepared, codecs loaded) before the N timed calls, so
 ``instructions(N2) - instructions(N1)`` divided by ``N2 - N1`` is the client
 cost of one call without the start-up (see scripts/profile.sh).  The DSNs
 default to the lines of $PGWIRE_PROFILE_DSN_FILE (postgres DSN, then the scram
-DSN for W10), as written by scripts/profile.sh.
+DSN for W10), as written by scripts/profile.sh.  A workload's setup SQL (W9's
+table) runs first; the row-shape variants (W3-DICT, W3-STRUCT, W9-DICT,
+W9-STRUCT) need no switch: they are workloads of their own.
 """
 from __future__ import annotations
 
@@ -34,6 +36,8 @@ async def run(args) -> None:
         fn = drv.bind_connect(args.connect_dsn or args.dsn)
     else:
         conn = await drv.connect(args.dsn)
+        for sql in wl.setup:    # idempotent (W9's table); before the count
+            await drv.execute(conn, sql)
         fn = drv.bind(conn, wl)
     for _ in range(args.warmup):
         wl.check(await fn()) if conn is not None else await fn()

@@ -53,6 +53,9 @@ class Workload:
     stresses: str = ''
     pgbench: str = ''                # script for the pgbench ceiling, if any
     extra: dict = field(default_factory=dict)
+    # '' (each driver's own rows), 'dict' or 'struct' (a msgspec Struct of
+    # the columns, row_struct(wl)): the row shape asked of the driver
+    rows_as: str = ''
 
 
 def _check_w1(v: Any) -> None:
@@ -421,6 +424,66 @@ WORKLOADS: list[Workload] = [
                  'psycopg conn.pipeline(), psqlpy Transaction.pipeline) '
                  'against 50 sequential awaits (asyncpg)'),
 ]
+
+
+# --- row shapes (issue 16): W3 and W9 with rows as dicts and as msgspec
+# Structs.  pgwire: row_factory=dict_row / struct_row(T) (made in C);
+# asyncpg: [dict(r) for r in rows] / [T(*r) for r in rows]; psycopg: its
+# dict_row / class_row(T) cursors; psqlpy: .result() (dicts; no Struct).
+
+def _row_values(r: Any) -> tuple:
+    if isinstance(r, dict):
+        return tuple(r.values())
+    fields = getattr(type(r), '__struct_fields__', None)
+    if fields is not None:
+        return tuple(getattr(r, f) for f in fields)
+    return tuple(r)
+
+
+def _shaped(check: Callable[[Any], None], kind: str
+            ) -> Callable[[Any], None]:
+    def shaped(result: Any) -> None:
+        rows = result if isinstance(result, list) else [result]
+        for r in rows[:1]:
+            if kind == 'dict':
+                assert type(r) is dict, f'{type(r).__name__} row, want dict'
+            else:
+                assert hasattr(type(r), '__struct_fields__'), \
+                    f'{type(r).__name__} row, want a msgspec Struct'
+        check([_row_values(r) for r in rows])
+    return shaped
+
+
+_STRUCTS: dict[str, Any] = {}
+
+
+def row_struct(wl: Workload) -> Any:
+    """The msgspec Struct type of wl's columns (made once; needs msgspec)."""
+    names = wl.extra['columns_of_rows']
+    key = wl.id.split('-')[0]
+    if key not in _STRUCTS:
+        import msgspec
+        _STRUCTS[key] = msgspec.defstruct(key + 'Row', list(names))
+    return _STRUCTS[key]
+
+
+def _shape_variants() -> list[Workload]:
+    import dataclasses
+    out = []
+    by_id = {w.id: w for w in WORKLOADS}
+    for base, names in ((by_id['W3'], ('i',)),
+                        (by_id['W9'], tuple(c for c, _ in W9_COLUMNS))):
+        for kind in ('dict', 'struct'):
+            out.append(dataclasses.replace(
+                base, id=f'{base.id}-{kind.upper()}',
+                title=f'{base.title}, rows as {kind}',
+                check=_shaped(base.check, kind), rows_as=kind,
+                extra={**base.extra, 'columns_of_rows': names},
+                stresses=f'row factory ({kind}) over {base.id}'))
+    return out
+
+
+WORKLOADS += _shape_variants()
 
 BY_ID: dict[str, Workload] = {w.id: w for w in WORKLOADS}
 

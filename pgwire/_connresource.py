@@ -22,9 +22,16 @@ def check(conn, mark, owner, meth):
     """Raise InterfaceError when the connection was released back to its
     pool after the resource (``owner``, a class name) was made."""
     if getattr(conn, "_pool_release_ctr", 0) != mark:
-        raise exceptions.InterfaceError(
-            "cannot call {}.{}(): the underlying connection has been "
-            "released back to the pool".format(owner, meth))
+        raise exceptions.InterfaceError(released_message(owner, meth))
+
+
+def released_message(owner, meth):
+    msg = ("cannot call {}.{}(): the underlying connection has been "
+           "released back to the pool".format(owner, meth))
+    if owner == "PreparedStatement":
+        msg += ("; use Pool.prepare() for a statement usable across "
+                "acquisitions")
+    return msg
 
 
 def guarded(meth):

@@ -16,6 +16,7 @@ import collections.abc
 import os
 
 from . import _aio
+from . import _pgwire
 from . import _sqlscan
 from . import exceptions
 from .utils import quote_ident, quote_literal
@@ -230,7 +231,8 @@ class CopyMixin:
                  for o in oids]
         cols = ", ".join(f"pg_catalog.quote_nullable(${i}::{t})"
                          for i, t in enumerate(names, 1))
-        literals = await self.fetchrow(f"SELECT {cols}", *args)
+        literals = await self.fetchrow(f"SELECT {cols}", *args,
+                                       record_class=_pgwire.Record)
         out = []
         pos = 0
         for start, end, num in _sqlscan.placeholders(

@@ -89,10 +89,12 @@ class ConnectionCore:
     def fetch(
         self, query: str, *args: Any, timeout: float | None = None,
         record_class: type[Record] | None = None,
+        row_factory: Callable[[tuple[str, ...]], Callable[[tuple[Any, ...]], Any]] | None = None,
     ) -> Query: ...
     def fetchrow(
         self, query: str, *args: Any, timeout: float | None = None,
         record_class: type[Record] | None = None,
+        row_factory: Callable[[tuple[str, ...]], Callable[[tuple[Any, ...]], Any]] | None = None,
     ) -> Query: ...
     def fetchval(
         self, query: str, *args: Any, column: int | str = 0,
@@ -106,6 +108,7 @@ class ConnectionCore:
     def fetchmany(
         self, query: str, args: Iterable[Sequence[Any] | Mapping[str, Any]], *,
         timeout: float | None = None, record_class: type[Record] | None = None,
+        row_factory: Callable[[tuple[str, ...]], Callable[[tuple[Any, ...]], Any]] | None = None,
     ) -> Query: ...
     def is_closed(self) -> bool: ...
     def get_server_pid(self) -> int: ...
@@ -267,6 +270,25 @@ class BlockingLoop:
         self, sock: Any, protocol: Protocol, ssl_object: Any = None,
         incoming: Any = None, outgoing: Any = None, extra: dict[str, Any] | None = None,
     ) -> Any: ...
+# ---- row makers (pgwire.rows) ---------------------------------------------
+
+@final
+class RowMaker:
+    """Builds rows in C from a tuple of values (src/ext/rows.c)."""
+
+    def __new__(
+        cls,
+        kind: Literal["tuple", "dict", "scalar", "namedtuple", "attrs", "kwcall", "call", "args"],
+        obj: Any = None,
+        names: tuple[str, ...] = (),
+    ) -> RowMaker: ...
+    def __call__(self, values: Iterable[Any], /) -> Any: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def names(self) -> tuple[str, ...]: ...
+    @property
+    def obj(self) -> Any: ...
 
 # ---- module functions -----------------------------------------------------
 

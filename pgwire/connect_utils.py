@@ -15,6 +15,7 @@ import asyncio
 import base64
 import hashlib
 import inspect
+import json
 import os
 import socket
 import ssl as ssl_module
@@ -25,6 +26,7 @@ from . import _aio
 from . import _params
 from . import _pgwire
 from . import exceptions
+from . import rows as _rows
 from ._dial import (  # noqa: F401  (CANCEL_REQUEST_CODE, _dial: re-exported)
     CANCEL_REQUEST_CODE, _abort_socket, _dial, _shuffled, send_cancel_request)
 from .connection import Connection
@@ -573,7 +575,8 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
                   keepalives_interval=None, keepalives_count=None,
                   tcp_user_timeout=None, require_auth=None,
                   channel_binding=None, cancel_timeout=None,
-                  paramstyle='numeric', pipeline=False):
+                  paramstyle='numeric', pipeline=False, row_factory=None,
+                  json_decode=False, json_loads=None, json_dumps=None):
     """Open a connection (asyncpg.connect semantics).
 
     ``pipeline``: ``True`` lets queries started while others run on this
@@ -599,7 +602,11 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
             raise ValueError(f"invalid timeout value: {timeout!r}")
         timeout = float(timeout)
     connection_class = _check_connection_class(connection_class)
-    record_class = _check_record_class(record_class)
+    if row_factory is None:
+        record_class = _check_record_class(record_class)
+    else:
+        record_class = _rows.check_shape(record_class, row_factory)
+    json_codec = _json_option(json_decode, json_loads, json_dumps)
     addrs, params, config = parse_connect_arguments(
         dsn=dsn, host=host, port=port, user=user, password=password,
         passfile=passfile, database=database, ssl=ssl, direct_tls=direct_tls,
@@ -619,5 +626,26 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
                  tcp_user_timeout=tcp_user_timeout,
                  require_auth=require_auth,
                  channel_binding=channel_binding))
-    return await _connect_addrs(addrs, params, config, connection_class,
+    conn = await _connect_addrs(addrs, params, config, connection_class,
                                 record_class, loop=loop, timeout=timeout)
+    if json_codec is not None:
+        conn._set_json_codecs(*json_codec)
+    return conn
+
+
+def _json_option(json_decode, json_loads, json_dumps):
+    """(loads, dumps) for connect(json_decode=True), else None."""
+    if not isinstance(json_decode, bool):
+        raise TypeError(
+            f"json_decode must be True or False, got {json_decode!r}")
+    for name, fn in (("json_loads", json_loads), ("json_dumps", json_dumps)):
+        if fn is None:
+            continue
+        if not json_decode:
+            raise TypeError(f"{name} is given but json_decode is False: "
+                            f"pass json_decode=True to decode json")
+        if not callable(fn):
+            raise TypeError(f"{name} must be a callable, got {fn!r}")
+    if not json_decode:
+        return None
+    return (json_loads or json.loads, json_dumps or json.dumps)

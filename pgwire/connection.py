@@ -13,6 +13,7 @@ from . import _pipeline
 from . import _pgwire
 from . import exceptions
 from . import introspection
+from . import rows as _rows
 from . import types as _types
 from ._copy import CopyMixin
 from .cursor import CursorFactory
@@ -84,12 +85,20 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         # this connection's caches match (pool.py, _join_pool_types)
         self._shared_types = None
         self._shared_types_gen = None
+        # connect(json_decode=True): {oid: (codec, array oid, array codec)}
+        # for json and jsonb, under the set_type_codec overrides
+        self._json_codecs = {}
         protocol.set_connection(self)
 
     # -- prepared statements ------------------------------------------
     async def prepare(self, query, *, name=None, timeout=None,
-                      record_class=None):
+                      record_class=None, row_factory=None):
         """Create a :class:`PreparedStatement` for ``query``.
+
+        ``row_factory``: the shape of its rows (pgwire.rows; exclusive
+        with ``record_class``).  The statement belongs to this connection:
+        in a pool, use :meth:`pgwire.Pool.prepare` for a statement that
+        outlives the acquisition.
 
         The query is parsed afresh (as asyncpg does), whatever the
         statement cache holds, and the statement is kept out of the cache.
@@ -98,6 +107,8 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         ``statement_cache_size=0`` it is the unnamed statement, parsed again
         (in the same round trip) at each execution.
         """
+        record_class = _rows.check_shape(record_class, row_factory,
+                                         "prepare()")
         # one deadline for Parse/Describe and the type lookup
         deadline = None
         if isinstance(timeout, (int, float)) and \
@@ -130,6 +141,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         if missing:
             rows = await self.fetch(_TYPE_INFO_QUERY, missing,
                                     timeout=timeout,
+                                    record_class=_pgwire.Record,
                                     _ignore_custom_codec=True)
             for r in rows:
                 kind = _type_kind(r)
@@ -212,11 +224,14 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
 
     # -- cursors (pgwire/cursor.py) --------------------------------------
     def cursor(self, query, *args, prefetch=None, timeout=None,
-               record_class=None):
+               record_class=None, row_factory=None):
         """A server-side cursor (needs a transaction): ``async for`` it
         (``prefetch`` rows per round trip, default 50) or ``await`` it for
-        a :class:`pgwire.cursor.Cursor`."""
+        a :class:`pgwire.cursor.Cursor`.  ``row_factory``: see
+        pgwire.rows (exclusive with ``record_class``)."""
         self._check_open()
+        record_class = _rows.check_shape(record_class, row_factory,
+                                         "cursor()")
         return CursorFactory(self, query, None, args, prefetch, timeout,
                              record_class)
 
@@ -551,6 +566,20 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         finally:
             self._install_custom_codecs()
 
+    def _set_json_codecs(self, loads, dumps):
+        """connect(json_decode=True): json and jsonb (and their arrays)
+        decode with loads and encode with dumps, in C; set_type_codec on
+        them still overrides."""
+        codecs = {}
+        for oid, name, array_oid in _JSON_TYPES:
+            codec = _pgwire._codec_make('json', oid, name, encoder=dumps,
+                                        decoder=loads)
+            array = _pgwire._codec_make('array', array_oid, '_' + name,
+                                        elem=codec)
+            codecs[oid] = (codec, array_oid, array)
+        self._json_codecs = codecs
+        self._install_custom_codecs()
+
     def _custom_codec_map(self):
         return self._custom_codecs
 
@@ -559,8 +588,9 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         demand); drop the statements prepared with the old codecs."""
         registry = self._protocol.type_codecs
         registry.clear()
-        for oid, (codec, array_oid, array) in \
-                self._custom_codec_map().items():
+        codecs = dict(self._json_codecs)
+        codecs.update(self._custom_codec_map())
+        for oid, (codec, array_oid, array) in codecs.items():
             registry[oid] = codec
             if array is not None:
                 registry[array_oid] = array
@@ -569,7 +599,8 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
     async def _codec_catalog(self, query, *args):
         """fetch() a catalog query with the default codecs: overrides
         (of text, int8, ...) must not decode it."""
-        return await self.fetch(query, *args, _ignore_custom_codec=True)
+        return await self.fetch(query, *args, record_class=_pgwire.Record,
+                                _ignore_custom_codec=True)
 
     async def _codec_type_info(self, typename, schema):
         if self.is_closed():
@@ -619,6 +650,9 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             self._type_info = {}
             self._install_custom_codecs()
 
+
+# (oid, name, array oid) of the types connect(json_decode=True) decodes
+_JSON_TYPES = ((114, 'json', 199), (3802, 'jsonb', 3807))
 
 _TYPE_INFO_QUERY = """\
 SELECT t.oid::int8, t.typname::text, t.typtype::text, t.typelem::int8,

@@ -48,7 +48,9 @@ from . import _pgwire
 from . import connect_utils
 from . import exceptions
 from . import introspection
+from . import rows as _rows
 from .connection import Connection
+from .pool_stmt import PoolPreparedStatement
 
 __all__ = ("Pool", "PoolAcquireContext", "PoolConnectionProxy",
            "create_pool")
@@ -273,6 +275,8 @@ class Pool:
             raise TypeError(
                 "record_class is expected to be a subclass of "
                 "pgwire.Record, got {!r}".format(record_class))
+        _rows.check_shape(record_class, connect_kwargs.get("row_factory"),
+                          "create_pool()")
         if max_lifetime is not None:
             _check_number("max_lifetime", max_lifetime, minimum=0,
                           allow_equal=False)
@@ -1073,26 +1077,42 @@ class Pool:
         return await self._run("executemany", (command, args),
                                {"timeout": timeout})
 
-    async def fetch(self, /, query, *args, timeout=None, record_class=None):
+    async def fetch(self, /, query, *args, timeout=None, record_class=None,
+                    row_factory=None):
         return await self._run("fetch", (query,) + args,
-                               {"timeout": timeout,
-                                "record_class": record_class})
+                               _shape_kwargs(timeout, record_class,
+                                             row_factory))
 
     async def fetchrow(self, /, query, *args, timeout=None,
-                       record_class=None):
+                       record_class=None, row_factory=None):
         return await self._run("fetchrow", (query,) + args,
-                               {"timeout": timeout,
-                                "record_class": record_class})
+                               _shape_kwargs(timeout, record_class,
+                                             row_factory))
 
     async def fetchval(self, /, query, *args, column=0, timeout=None):
         return await self._run("fetchval", (query,) + args,
                                {"column": column, "timeout": timeout})
 
     async def fetchmany(self, /, query, args, *, timeout=None,
-                        record_class=None):
+                        record_class=None, row_factory=None):
         return await self._run("fetchmany", (query, args),
-                               {"timeout": timeout,
-                                "record_class": record_class})
+                               _shape_kwargs(timeout, record_class,
+                                             row_factory))
+
+    def prepare(self, query, *, record_class=None, row_factory=None):
+        """A statement usable from any task at any time
+        (:class:`pgwire.pool_stmt.PoolPreparedStatement`): each call
+        acquires a connection, runs the statement prepared on it (once
+        per connection, lazily; again on connections that replaced
+        others), and releases it.  Nothing is sent until the first call.
+        ``record_class``/``row_factory``: the shape of its rows."""
+        self._check_usable()
+        if not isinstance(query, str):
+            raise TypeError(
+                "query must be str, not {}".format(type(query).__name__))
+        shape = _rows.check_shape(record_class, row_factory,
+                                  "Pool.prepare()")
+        return PoolPreparedStatement(self, query, shape)
 
     async def copy_from_table(self, table_name, *, output, columns=None,
                               schema_name=None, timeout=None, format=None,
@@ -1141,6 +1161,13 @@ class Pool:
 _SHORTCUTS = ("execute", "executemany", "fetch", "fetchrow", "fetchval",
               "fetchmany", "copy_from_table", "copy_from_query",
               "copy_to_table", "copy_records_to_table")
+
+
+def _shape_kwargs(timeout, record_class, row_factory):
+    kwargs = {"timeout": timeout, "record_class": record_class}
+    if row_factory is not None:  # connection_class overrides may lack it
+        kwargs["row_factory"] = row_factory
+    return kwargs
 
 
 def _shortcut_docs():

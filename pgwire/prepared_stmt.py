@@ -9,6 +9,7 @@ import json
 
 from . import _connresource
 from . import exceptions
+from . import rows as _rows
 from .cursor import CursorFactory
 
 __all__ = ("PreparedStatement",)
@@ -71,24 +72,33 @@ class PreparedStatement:
             self._state.name, self._state.query[:60])
 
     # -- execution (C awaitables) -------------------------------------------
-    def _run(self, meth, kind, args, timeout, column=0):
+    def _run(self, meth, kind, args, timeout, column=0, row_factory=None):
         if self._relmark != getattr(self._conn, "_pool_release_ctr", 0):
             # at call time, as asyncpg
             raise exceptions.InterfaceError(
-                "cannot call PreparedStatement.{}(): the underlying "
-                "connection has been released back to the pool".format(meth))
+                _connresource.released_message("PreparedStatement", meth))
         if self._state.closed:
             return _raise(exceptions.InterfaceError(
                 "cannot call PreparedStmt.{}(): the prepared statement is "
                 "closed".format(meth)))
+        shape = self._record_class
+        if row_factory is not None:
+            try:
+                shape = _rows.check_shape(None, row_factory, meth + "()")
+            except TypeError as e:
+                return _raise(e)
         return self._conn._exec_stmt(self._state, kind, args, timeout,
-                                     self._record_class, column)
+                                     shape, column)
 
-    def fetch(self, *args, timeout=None):
-        return self._run("fetch", _FETCH, args, timeout)
+    def fetch(self, *args, timeout=None, row_factory=None):
+        """The rows; ``row_factory`` (pgwire.rows) overrides the shape
+        given to prepare() for this call."""
+        return self._run("fetch", _FETCH, args, timeout,
+                         row_factory=row_factory)
 
-    def fetchrow(self, *args, timeout=None):
-        return self._run("fetchrow", _FETCHROW, args, timeout)
+    def fetchrow(self, *args, timeout=None, row_factory=None):
+        return self._run("fetchrow", _FETCHROW, args, timeout,
+                         row_factory=row_factory)
 
     def fetchval(self, *args, column=0, timeout=None):
         return self._run("fetchval", _FETCHVAL, args, timeout, column)
@@ -96,15 +106,19 @@ class PreparedStatement:
     def executemany(self, args, *, timeout=None):
         return self._run("executemany", _EXECUTEMANY, args, timeout)
 
-    def fetchmany(self, args, *, timeout=None):
-        return self._run("fetchmany", _FETCHMANY, args, timeout)
+    def fetchmany(self, args, *, timeout=None, row_factory=None):
+        return self._run("fetchmany", _FETCHMANY, args, timeout,
+                         row_factory=row_factory)
 
-    def cursor(self, *args, prefetch=None, timeout=None):
+    def cursor(self, *args, prefetch=None, timeout=None, row_factory=None):
         """A server-side cursor over this statement (see
         :meth:`Connection.cursor`)."""
         self._check_released("cursor")
+        shape = self._record_class
+        if row_factory is not None:
+            shape = _rows.check_shape(None, row_factory, "cursor()")
         return CursorFactory(self._conn, self._state.query, self._state,
-                             args, prefetch, timeout, self._record_class)
+                             args, prefetch, timeout, shape)
 
     @_connresource.guarded
     async def explain(self, *args, analyze=False):

@@ -142,6 +142,13 @@ PyObject *pgw_codec_new_python(PyTypeObject *type, uint32_t oid,
                                PyObject *name, PyObject *encoder,
                                PyObject *decoder, PgwPyFormat format,
                                PyObject *base);
+/* json (oid 114) or jsonb (3802) decoded with loads(str) and encoded
+ * from dumps(obj) (str, or UTF-8 bytes-like as orjson and msgspec
+ * return), over the builtin codec of oid (jsonb's version byte included);
+ * connect(json_decode=True).  ValueError for another oid. */
+PyObject *pgw_codec_new_json(PyTypeObject *type, uint32_t oid,
+                             PyObject *name, PyObject *dumps,
+                             PyObject *loads);
 /* target under another oid and name: the codec functions and format of
  * target (a static codec: builtin or pgw_codec_extra), relabelled.
  * format: -1 keeps target's format; PGC_FORMAT_TEXT/BINARY requests one

@@ -420,6 +420,102 @@ pgw_codec_new_python(PyTypeObject *type, uint32_t oid, PyObject *name,
 }
 
 /* ------------------------------------------------------------------ */
+/* json / jsonb through loads/dumps (connect(json_decode=True))        */
+/* ------------------------------------------------------------------ */
+
+static PyObject *
+json_decode(const PgwCodecCtx *ctx, const PgwCodec *codec, const uint8_t *p,
+            size_t n)
+{
+    const PgwDynCodec *d = (const PgwDynCodec *)codec;
+    if (d->py_decoder == NULL) {
+        py_cleared_error(codec);
+        return NULL;
+    }
+    PyObject *text = d->sub_codec->decode(ctx, d->sub_codec, p, n);
+    if (text == NULL) {
+        return NULL;
+    }
+    PyObject *res = PyObject_CallOneArg(d->py_decoder, text);
+    Py_DECREF(text);
+    return res;
+}
+
+/* dumps' result as str: str as is, bytes-like as UTF-8 (orjson.dumps,
+ * msgspec.json.encode).  New reference or NULL. */
+static PyObject *
+json_text(const PgwDynCodec *d, PyObject *data)
+{
+    if (PyUnicode_Check(data)) {
+        return Py_NewRef(data);
+    }
+    if (PyBytes_Check(data) || PyByteArray_Check(data) ||
+        PyMemoryView_Check(data)) {
+        return PyUnicode_FromEncodedObject(data, "utf-8", "strict");
+    }
+    PyErr_Format(PyExc_TypeError,
+                 "json_dumps returned %.100s for a %s value, expected str "
+                 "or UTF-8 bytes",
+                 Py_TYPE(data)->tp_name, d->codec.name);
+    return NULL;
+}
+
+static int
+json_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+            PgcWBuf *buf)
+{
+    const PgwDynCodec *d = (const PgwDynCodec *)codec;
+    if (d->py_encoder == NULL) {
+        return py_cleared_error(codec);
+    }
+    PyObject *data = PyObject_CallOneArg(d->py_encoder, obj);
+    if (data == NULL) {
+        return -1;
+    }
+    PyObject *text = json_text(d, data);
+    Py_DECREF(data);
+    if (text == NULL) {
+        return -1;
+    }
+    int rc = d->sub_codec->encode(ctx, d->sub_codec, text, buf);
+    Py_DECREF(text);
+    return rc;
+}
+
+PyObject *
+pgw_codec_new_json(PyTypeObject *type, uint32_t oid, PyObject *name,
+                   PyObject *dumps, PyObject *loads)
+{
+    if (oid != 114 && oid != 3802) {
+        PyErr_Format(PyExc_ValueError,
+                     "a json codec is for json (114) or jsonb (3802), not "
+                     "oid %u",
+                     (unsigned)oid);
+        return NULL;
+    }
+    if (!PyCallable_Check(dumps) || !PyCallable_Check(loads)) {
+        PyErr_Format(PyExc_TypeError,
+                     "json_dumps and json_loads must be callables, got %R "
+                     "and %R",
+                     dumps, loads);
+        return NULL;
+    }
+    const PgwCodec *base = pgw_codec_builtin(oid);
+    PyObject *self = pgw_codec_dyn_alloc(type, PGW_DYN_PYTHON, oid, name);
+    if (self == NULL) {
+        return NULL;
+    }
+    PgwDynCodec *d = pgw_codec_dyn(self);
+    d->sub_codec = base;
+    d->py_encoder = Py_NewRef(dumps);
+    d->py_decoder = Py_NewRef(loads);
+    d->codec.format = base->format;
+    d->codec.decode = json_decode;
+    d->codec.encode = json_encode;
+    return pgw_codec_dyn_done(self);
+}
+
+/* ------------------------------------------------------------------ */
 /* Aliases and text-format arrays                                      */
 /* ------------------------------------------------------------------ */
 

@@ -317,6 +317,12 @@ debug_make_custom(ModState *st, const char *kind, uint32_t oid,
     if (strcmp(kind, "alias") == 0) {
         return debug_make_alias(st, oid, name, info, used);
     }
+    if (strcmp(kind, "json") == 0) {
+        PyObject *enc = debug_info(info, "encoder", 1, used);
+        PyObject *dec = enc ? debug_info(info, "decoder", 1, used) : NULL;
+        return dec ? pgw_codec_new_json(st->CodecType, oid, name, enc, dec)
+                   : NULL;
+    }
     if (strcmp(kind, "textarray") == 0) {
         return debug_make_child(st, pgw_codec_new_textarray, "elem", oid,
                                 name, info, used);

@@ -12,6 +12,7 @@ enum {
     KW_RECORD_CLASS = 1 << 1,
     KW_COLUMN = 1 << 2,
     KW_IGNORE_CUSTOM = 1 << 3,
+    KW_ROW_FACTORY = 1 << 4,
 };
 
 typedef struct {
@@ -19,6 +20,7 @@ typedef struct {
     PyObject *record_class;
     PyObject *column;
     PyObject *ignore_custom;
+    PyObject *row_factory;
     PyObject *error; /* pending exception for the op */
 } KwArgs;
 
@@ -37,6 +39,10 @@ parse_kwargs(ConnCoreObject *c, const char *meth, PyObject *const *kwvals,
                  PyUnicode_CompareWithASCIIString(k, "record_class") == 0) {
             kw->record_class = kwvals[i];
         }
+        else if ((allowed & KW_ROW_FACTORY) &&
+                 PyUnicode_CompareWithASCIIString(k, "row_factory") == 0) {
+            kw->row_factory = kwvals[i];
+        }
         else if ((allowed & KW_COLUMN) &&
                  PyUnicode_CompareWithASCIIString(k, "column") == 0) {
             kw->column = kwvals[i];
@@ -53,6 +59,39 @@ parse_kwargs(ConnCoreObject *c, const char *meth, PyObject *const *kwvals,
         }
     }
     (void)c;
+}
+
+/* row_factory= (rows.c): checked here, and exclusive with record_class;
+ * an error becomes kw->error.  NULL when not given (or None). */
+static PyObject *
+check_row_factory(const char *meth, KwArgs *kw)
+{
+    PyObject *rf = kw->row_factory;
+    if (rf == NULL || rf == Py_None || kw->error != NULL) {
+        return NULL;
+    }
+    if (kw->record_class != NULL && kw->record_class != Py_None) {
+        kw->error = pgw_make_exc(
+            PyExc_TypeError,
+            "%s(): record_class and row_factory are mutually exclusive, "
+            "got record_class=%R and row_factory=%R",
+            meth, kw->record_class, rf);
+        return NULL;
+    }
+    if (!pgw_rows_is_factory(rf)) {
+        kw->error = pgw_rows_factory_error(rf);
+        return NULL;
+    }
+    return rf;
+}
+
+/* Rows of op made by the row factory rf (NULL: leave the record class). */
+static void
+set_row_factory(PyObject *op, PyObject *rf)
+{
+    if (op != NULL && rf != NULL) {
+        Py_SETREF(((OpObject *)op)->record_class, Py_NewRef(rf));
+    }
 }
 
 static PyObject *
@@ -88,8 +127,9 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
               PyObject *kwnames)
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    KwArgs kw = {NULL, NULL, NULL, NULL, NULL};
+    KwArgs kw = {NULL, NULL, NULL, NULL, NULL, NULL};
     parse_kwargs(c, meth, args + nargs, kwnames, allowed, &kw);
+    PyObject *rf = check_row_factory(meth, &kw);
     if (kw.error == NULL && nargs < 1) {
         kw.error = pgw_make_exc(PyExc_TypeError,
                                 "%s() missing required argument 'query'",
@@ -114,6 +154,7 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
     PyObject *op = pgw_op_new(c, kind, nargs > 0 ? args[0] : Py_None, qargs,
                               kw.record_class, kw.timeout, column);
     Py_DECREF(qargs);
+    set_row_factory(op, rf);
     if (op != NULL && kw.column != NULL && PyUnicode_Check(kw.column) &&
         PyObject_TypeCheck(op, c->st->OpType)) {
         ((OpObject *)op)->column_name = Py_NewRef(kw.column);
@@ -137,8 +178,9 @@ make_many_op(ConnCoreObject *c, OpKind kind, const char *meth,
              PyObject *kwnames)
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    KwArgs kw = {NULL, NULL, NULL, NULL, NULL};
+    KwArgs kw = {NULL, NULL, NULL, NULL, NULL, NULL};
     parse_kwargs(c, meth, args + nargs, kwnames, allowed, &kw);
+    PyObject *rf = check_row_factory(meth, &kw);
     if (kw.error == NULL && nargs != 2) {
         kw.error = pgw_make_exc(PyExc_TypeError,
                                 "%s() takes exactly 2 positional arguments "
@@ -154,6 +196,7 @@ make_many_op(ConnCoreObject *c, OpKind kind, const char *meth,
                               nargs == 2 ? args[1] : empty, kw.record_class,
                               kw.timeout, 0);
     Py_DECREF(empty);
+    set_row_factory(op, rf);
     return attach_error(op, &kw);
 }
 
@@ -162,7 +205,8 @@ conn_fetch(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
            PyObject *kwnames)
 {
     return make_query_op(c, OP_FETCH, "fetch",
-                         KW_TIMEOUT | KW_RECORD_CLASS | KW_IGNORE_CUSTOM,
+                         KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY |
+                             KW_IGNORE_CUSTOM,
                          args, nargsf, kwnames);
 }
 
@@ -171,7 +215,8 @@ conn_fetchrow(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
               PyObject *kwnames)
 {
     return make_query_op(c, OP_FETCHROW, "fetchrow",
-                         KW_TIMEOUT | KW_RECORD_CLASS, args, nargsf, kwnames);
+                         KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY, args,
+                         nargsf, kwnames);
 }
 
 static PyObject *
@@ -203,7 +248,8 @@ conn_fetchmany(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
                PyObject *kwnames)
 {
     return make_many_op(c, OP_FETCHMANY, "fetchmany",
-                        KW_TIMEOUT | KW_RECORD_CLASS, args, nargsf, kwnames);
+                        KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY, args,
+                        nargsf, kwnames);
 }
 
 /* _prepare(query, name=None, timeout=None, fresh=False) -> awaitable
@@ -252,8 +298,14 @@ static PyObject *
 stmt_op(ConnCoreObject *c, OpKind kind, StmtObject *s, PyObject *args,
         PyObject *record_class, PyObject *timeout, Py_ssize_t column)
 {
-    PyObject *op = pgw_op_new(c, kind, s->query, args, record_class,
-                              timeout, column);
+    /* record_class: a Record subclass, or a row factory (checked by
+     * pgwire: PreparedStatement, cursors) */
+    int factory = pgw_rows_is_factory(record_class);
+    PyObject *op = pgw_op_new(c, kind, s->query, args,
+                              factory ? NULL : record_class, timeout, column);
+    if (factory && kind != OP_FETCHVAL) {
+        set_row_factory(op, record_class);
+    }
     if (op != NULL) {
         OpObject *o = (OpObject *)op;
         Py_XSETREF(o->stmt, (StmtObject *)Py_NewRef(s));
@@ -552,22 +604,28 @@ conn_dealloc(ConnCoreObject *c)
 
 static PyMethodDef conn_methods[] = {
     {"fetch", FASTFN(conn_fetch), FASTKW,
-     "fetch($self, query, *args, timeout=None, record_class=None)\n--\n\n"
+     "fetch($self, query, *args, timeout=None, record_class=None,\n"
+     "      row_factory=None)\n--\n\n"
      "Run a query and return the results as a list of Record.\n\n"
      ":param str query: Query text.\n"
      ":param args: Query arguments.\n"
      ":param float timeout: Optional timeout value in seconds.\n"
      ":param type record_class: If specified, the class to use for the\n"
      "    records returned (a subclass of Record).\n"
+     ":param row_factory: Instead of record_class, a row factory\n"
+     "    (pgwire.rows.dict_row, class_row(cls), ...; docs/rows.md).\n"
      ":return list: A list of Record (or record_class) instances."},
     {"fetchrow", FASTFN(conn_fetchrow), FASTKW,
-     "fetchrow($self, query, *args, timeout=None, record_class=None)\n--\n\n"
+     "fetchrow($self, query, *args, timeout=None, record_class=None,\n"
+     "         row_factory=None)\n--\n\n"
      "Run a query and return the first row.\n\n"
      ":param str query: Query text.\n"
      ":param args: Query arguments.\n"
      ":param float timeout: Optional timeout value in seconds.\n"
      ":param type record_class: If specified, the class to use for the\n"
      "    value returned (a subclass of Record).\n"
+     ":param row_factory: Instead of record_class, a row factory\n"
+     "    (pgwire.rows.dict_row, class_row(cls), ...; docs/rows.md).\n"
      ":return: The first row as a Record, or None if no records were\n"
      "    returned by the query."},
     {"fetchval", FASTFN(conn_fetchval), FASTKW,
@@ -596,8 +654,8 @@ static PyMethodDef conn_methods[] = {
      ":param float timeout: Optional timeout value in seconds.\n"
      ":return None: This method discards the results of the operations."},
     {"fetchmany", FASTFN(conn_fetchmany), FASTKW,
-     "fetchmany($self, query, args, *, timeout=None, record_class=None)"
-     "\n--\n\n"
+     "fetchmany($self, query, args, *, timeout=None, record_class=None,\n"
+     "          row_factory=None)\n--\n\n"
      "Run a query for each sequence of arguments in args and return the\n"
      "results as a list of Record.\n\n"
      ":param query: Query to execute.\n"
@@ -605,6 +663,8 @@ static PyMethodDef conn_methods[] = {
      ":param float timeout: Optional timeout value in seconds.\n"
      ":param type record_class: If specified, the class to use for the\n"
      "    records returned (a subclass of Record).\n"
+     ":param row_factory: Instead of record_class, a row factory\n"
+     "    (pgwire.rows.dict_row, class_row(cls), ...; docs/rows.md).\n"
      ":return list: A list of Record (or record_class) instances."},
     {"_prepare", (PyCFunction)(void (*)(void))conn_prepare,
      METH_VARARGS | METH_KEYWORDS, NULL},

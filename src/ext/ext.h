@@ -29,7 +29,8 @@ PyObject *pgw_codec_debug_make_record(PyObject *module, PyObject *const *args,
  *     schema=str|None); custom codecs (Connection.set_type_codec & co.):
  *     python (encoder=, decoder=, format='text'|'binary'|'tuple',
  *     base=Codec for 'tuple'), alias (target=builtin oid or
- *     'pg_contrib.hstore', format=None|'text'|'binary'), textarray
+ *     'pg_contrib.hstore', format=None|'text'|'binary'), json
+ *     (oid 114 or 3802; encoder=dumps, decoder=loads), textarray
  *     (elem=Codec: an array in text format when elem is text format)
  *   _codec_decode_with(codec, data: bytes) -> object
  *   _codec_encode_with(codec, obj) -> bytes

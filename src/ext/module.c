@@ -180,6 +180,9 @@ module_exec(PyObject *module)
     if (pgw_codec_setup_types(module, &st->CodecType) < 0) {
         return -1;
     }
+    if (pgw_rows_setup_types(module, st) < 0) {
+        return -1;
+    }
     if (pgw_protocol_setup_types(module, st) < 0) {
         return -1;
     }
@@ -210,6 +213,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->BFutureType);
     Py_VISIT(st->BHandleType);
     Py_VISIT(st->BTransportType);
+    Py_VISIT(st->RowMakerType);
     if (pgw_codec_ctx_traverse(&st->codec, visit, arg)) {
         return -1;
     }
@@ -249,6 +253,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->BFutureType);
     Py_CLEAR(st->BHandleType);
     Py_CLEAR(st->BTransportType);
+    Py_CLEAR(st->RowMakerType);
     pgw_codec_ctx_clear(&st->codec);
     Py_CLEAR(st->InterfaceError);
     Py_CLEAR(st->DataError);

@@ -1581,14 +1581,18 @@ first_row_len(OpKind kind, PyObject *args)
 
 /* The record class an op builds rows with: `record_class` if it is a
  * valid one, else the connection's (or Record).  An invalid one sets
- * op->pending_exc, raised when the op is awaited. */
-static PyTypeObject *
+ * op->pending_exc, raised when the op is awaited.  The connection's may
+ * be a row factory (rows.c); fetchval reads a Record whatever it is. */
+static PyObject *
 op_record_class(OpObject *op, PyObject *record_class)
 {
     ModState *st = op->st;
-    PyTypeObject *rc = op->proto != NULL && op->proto->record_class != NULL
-                           ? op->proto->record_class
-                           : st->RecordType;
+    PyObject *rc = op->proto != NULL && op->proto->record_class != NULL
+                       ? op->proto->record_class
+                       : (PyObject *)st->RecordType;
+    if (op->kind == OP_FETCHVAL && !PyType_Check(rc)) {
+        rc = (PyObject *)st->RecordType;
+    }
     if (record_class != NULL && record_class != Py_None) {
         if (!PyType_Check(record_class) ||
             !PyType_IsSubtype((PyTypeObject *)record_class, st->RecordType)) {
@@ -1603,7 +1607,7 @@ op_record_class(OpObject *op, PyObject *record_class)
             op->pending_exc = pgw_fetch_exc();
         }
         else {
-            rc = (PyTypeObject *)record_class;
+            rc = record_class;
         }
     }
     return rc;
@@ -1685,8 +1689,7 @@ pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
         Py_DECREF(op);
         return NULL;
     }
-    op->record_class =
-        (PyTypeObject *)Py_NewRef(op_record_class(op, record_class));
+    op->record_class = Py_NewRef(op_record_class(op, record_class));
     op_check_request(op, kind, query, args, timeout);
     if (PyErr_Occurred()) {
         Py_DECREF(op);

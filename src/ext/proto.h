@@ -12,6 +12,7 @@
 
 #include "ext.h"
 #include "record.h"
+#include "rows.h"
 #include "../core/pgc_build.h"
 #include "../core/pgc_conn.h"
 #include "../core/pgc_frame.h"
@@ -65,6 +66,9 @@ struct StmtObject {
     int pyformat;
     PyObject *pf_names;
     PyObject *pf_sql; /* str: the converted text, or NULL */
+    /* rows.c: (factory, desc, RowMaker) of the last row factory used on
+     * this description, or NULL */
+    PyObject *row_maker;
 };
 
 /* ------------------------------------------------------------------ */
@@ -195,7 +199,7 @@ typedef struct {
      * dict oid (int) -> Codec object. */
     PyObject *type_codecs;
 
-    PyTypeObject *record_class;
+    PyObject *record_class; /* a Record subclass, or a row factory */
     double command_timeout; /* < 0: none */
     double cancel_timeout;
 
@@ -277,7 +281,7 @@ struct OpObject {
     OpPhase phase;
     PyObject *query;      /* str */
     PyObject *args;       /* tuple (or the sequence of tuples for *many) */
-    PyTypeObject *record_class;
+    PyObject *record_class; /* a Record subclass, or a row factory */
     Py_ssize_t column;    /* fetchval */
     PyObject *column_name; /* fetchval(column='name'): str, or NULL */
     StmtObject *held_stmt; /* a PreparedStatement's statement this op
@@ -449,7 +453,7 @@ int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s,
  * ahead of the request being built). */
 int pgw_write_portal_closes(ProtocolObject *p, PgcReqBuilder *b);
 PyObject *pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
-                              PyTypeObject *rtype, PgcView body);
+                              PyObject *shape, PgcView body);
 
 /* The most parameters a statement can have: Bind counts them in an Int16
  * the server reads as unsigned (libpq's limit too). */

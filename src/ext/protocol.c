@@ -1810,15 +1810,7 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (rc == NULL || rc == Py_None) {
         rc = (PyObject *)st->RecordType;
     }
-    if (!PyType_Check(rc) ||
-        !PyType_IsSubtype((PyTypeObject *)rc, st->RecordType)) {
-        PyErr_Format(st->InterfaceError,
-                     "record_class is expected to be a subclass of "
-                     "pgwire.Record, got %R",
-                     rc);
-        return NULL;
-    }
-    if (pgw_record_class_redefines_init(st, (PyTypeObject *)rc)) {
+    if (pgw_rows_check_shape(st, rc) < 0) {
         return NULL;
     }
     double cmd_timeout = float_arg(ct, -1.0);
@@ -1842,7 +1834,7 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     p->rd.retire = proto_retire_block;
     p->rd.retire_ctx = p;
     p->loop = Py_NewRef(loop);
-    p->record_class = (PyTypeObject *)Py_NewRef(rc);
+    p->record_class = Py_NewRef(rc);
     p->cache_max = csize < 0 ? 0 : csize;
     p->bind_seqno = -1;
     p->pipeline = pipeline;

@@ -31,6 +31,7 @@ typedef struct ModState {
     PyTypeObject *BFutureType;
     PyTypeObject *BHandleType;
     PyTypeObject *BTransportType;
+    PyTypeObject *RowMakerType; /* rows.c */
 
     PgwCodecCtx codec;
 

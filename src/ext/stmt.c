@@ -100,6 +100,7 @@ stmt_traverse(StmtObject *s, visitproc visit, void *arg)
     Py_VISIT(s->attrs);
     Py_VISIT(s->codec_refs);
     Py_VISIT(s->last_status);
+    Py_VISIT(s->row_maker);
     return 0;
 }
 
@@ -116,6 +117,7 @@ stmt_clear(StmtObject *s)
     Py_CLEAR(s->attrs);
     Py_CLEAR(s->codec_refs);
     Py_CLEAR(s->last_status);
+    Py_CLEAR(s->row_maker);
     return 0;
 }
 
@@ -1148,22 +1150,14 @@ note_column(StmtObject *s, uint16_t i)
     PyErr_SetRaisedException(v);
 }
 
-PyObject *
-pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
-                    PyTypeObject *rtype, PgcView body)
+/* Decode the n columns of a DataRow into items[0..n) (NULL-initialised
+ * storage of a record or tuple).  *gc_items: any item the cyclic GC knows
+ * about.  0, or -1 with an exception (items filled so far stay set). */
+static int
+decode_values(StmtObject *s, const PgwCodecCtx *ctx, PyObject **items,
+              int *gc_items)
 {
-    uint16_t n = s->ncols;
-    if (pgc_parse_data_row(body, n, s->cols) != PGC_OK) {
-        PyErr_Format(s->st->ProtocolError,
-                     "malformed DataRow (expected %d columns)", (int)n);
-        return NULL;
-    }
-    PyObject *rec = pgw_record_new(rtype, s->desc, n);
-    if (rec == NULL) {
-        return NULL;
-    }
-    int gc_items = 0; /* any item the cyclic GC knows about? */
-    for (uint16_t i = 0; i < n; i++) {
+    for (uint16_t i = 0; i < s->ncols; i++) {
         const PgcCol *col = &s->cols[i];
         PyObject *v;
         if (col->len < 0) {
@@ -1177,12 +1171,90 @@ pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
                     unsupported_column(s->st);
                 }
                 note_column(s, i);
-                Py_DECREF(rec);
-                return NULL;
+                return -1;
             }
-            gc_items |= PyObject_IS_GC(v);
+            *gc_items |= PyObject_IS_GC(v);
         }
-        PGW_RECORD_SET(rec, i, v);
+        items[i] = v;
+    }
+    return 0;
+}
+
+/* The values of a row in items[0..n) (zeroed by the caller), then the
+ * row the maker makes of them; every item is released. */
+static PyObject *
+decode_into_array(StmtObject *s, const PgwCodecCtx *ctx, PyObject *maker,
+                  PyObject **items)
+{
+    int gc_items = 0;
+    PyObject *row = NULL;
+    if (decode_values(s, ctx, items, &gc_items) == 0) {
+        row = pgw_rows_make_array(maker, items, s->ncols);
+    }
+    for (uint16_t i = 0; i < s->ncols; i++) {
+        Py_XDECREF(items[i]);
+    }
+    return row;
+}
+
+/* A row made by a row factory (rows.c): the maker resolved once per
+ * description and cached on the statement, given the values as a C
+ * array (or, for tuple rows and user makers, as a tuple). */
+static PyObject *
+decode_factory_row(StmtObject *s, const PgwCodecCtx *ctx, PyObject *factory)
+{
+    PyObject *maker = pgw_rows_maker_for(s->st, &s->row_maker, factory,
+                                         s->desc, s->names);
+    if (maker == NULL) {
+        return NULL;
+    }
+    Py_INCREF(maker); /* the maker may replace the statement's cache */
+    PyObject *row = NULL;
+    if (pgw_rows_wants_tuple(maker)) {
+        PyObject *t = PyTuple_New(s->ncols);
+        int gc_items = 0;
+        if (t != NULL && decode_values(s, ctx, &PyTuple_GET_ITEM(t, 0),
+                                       &gc_items) < 0) {
+            Py_CLEAR(t);
+        }
+        row = t != NULL ? pgw_rows_make(maker, t) : NULL;
+    }
+    else if (s->ncols <= 32) {
+        PyObject *stack[32];
+        memset(stack, 0, s->ncols * sizeof(PyObject *));
+        row = decode_into_array(s, ctx, maker, stack);
+    }
+    else {
+        PyObject **items = PyMem_Calloc(s->ncols, sizeof(PyObject *));
+        row = items ? decode_into_array(s, ctx, maker, items)
+                    : PyErr_NoMemory();
+        PyMem_Free(items);
+    }
+    Py_DECREF(maker);
+    return row;
+}
+
+PyObject *
+pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
+                    PyObject *shape, PgcView body)
+{
+    uint16_t n = s->ncols;
+    if (pgc_parse_data_row(body, n, s->cols) != PGC_OK) {
+        PyErr_Format(s->st->ProtocolError,
+                     "malformed DataRow (expected %d columns)", (int)n);
+        return NULL;
+    }
+    if (!PyType_Check(shape)) {
+        return decode_factory_row(s, ctx, shape);
+    }
+    PyObject *rec = pgw_record_new((PyTypeObject *)shape, s->desc, n);
+    if (rec == NULL) {
+        return NULL;
+    }
+    int gc_items = 0; /* any item the cyclic GC knows about? */
+    if (decode_values(s, ctx, ((RecordObject *)rec)->items, &gc_items) < 0) {
+        Py_DECREF(rec);
+        return NULL;
     }
     /* Rows of ints, strs, dates...: nothing for pgw_record_done to look at
      * (an exact Record stays untracked; a subclass's is tracked already). */
