@@ -396,6 +396,9 @@ class AsyncAdapt_pgwire_connection(AdaptedConnection):
     Outside autocommit the first statement opens a transaction with the
     isolation level, read-only and deferrable settings in force."""
 
+    # SQLAlchemy 2.0's asyncpg on_connect calls conn.await_()
+    await_ = staticmethod(await_)
+
     __slots__ = ("dbapi", "isolation_level", "_isolation_setting",
                  "readonly", "deferrable", "_transaction",
                  "_invalidate_schema_cache_asof", "_execute_mutex")
@@ -447,8 +450,11 @@ class AsyncAdapt_pgwire_connection(AdaptedConnection):
 
     @autocommit.setter
     def autocommit(self, value):
-        self.set_isolation_level(
-            "autocommit" if value else self._isolation_setting)
+        # the level set before autocommit comes back when it is switched off
+        if self._transaction is not None:
+            self.rollback()
+        self.isolation_level = "autocommit" if value else \
+            self._isolation_setting
 
     def set_isolation_level(self, level):
         if self._transaction is not None:
