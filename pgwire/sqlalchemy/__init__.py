@@ -12,7 +12,7 @@ asyncio variant (:class:`PGDialectAsync_pgwire`), and ``create_engine``
 Importing this package imports SQLAlchemy; ``import pgwire`` does not.
 """
 
-from .dialect import PGDialect_pgwire, PGDialectAsync_pgwire
+from .base import PGDialect_pgwire, PGDialectAsync_pgwire
 
 dialect = PGDialect_pgwire
 dialect_async = PGDialectAsync_pgwire
