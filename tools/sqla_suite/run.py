@@ -15,6 +15,7 @@ import argparse
 import os
 import pathlib
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -111,7 +112,18 @@ def run_pytest(src, driver, dsn, paths, junit, log, timeout, per_test):
     return rc, time.monotonic() - start
 
 
+def _stop_on_sigterm():
+    """SIGTERM (and SIGINT, which a shell ignores in background jobs)
+    unwinds normally, so the server is stopped and the pytest child
+    killed."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 def main():
+    _stop_on_sigterm()
     ap = argparse.ArgumentParser()
     ap.add_argument("--src", action="append", required=True,
                     help="an unpacked SQLAlchemy sdist (repeatable)")
@@ -125,7 +137,8 @@ def main():
     ap.add_argument("paths", nargs="*",
                     help="test paths (default: the full or --ci set)")
     args = ap.parse_args()
-    work = pathlib.Path(args.work)
+    work = pathlib.Path(args.work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
     paths = args.paths or (CI_PATHS if args.ci else FULL_PATHS)
     drivers = args.drivers.split(",")
     allow = load_allowlist(TOOLS / "allowlist.txt")
@@ -135,7 +148,7 @@ def main():
             "max_prepared_transactions": "20"}) as server:
         server.psql(SETUP_SQL)
         dsn = server.dsn(host="tcp")
-        for src in map(pathlib.Path, args.src):
+        for src in (pathlib.Path(s).resolve() for s in args.src):
             version = src.name.split("-", 1)[1]
             results = {}
             for driver in drivers:
