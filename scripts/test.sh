@@ -43,3 +43,5 @@ step "pytest with the extension under ASan/UBSan"
 make -s pytest-asan PYTEST_ARGS=--fail-on-skip
 step "asyncpg 0.32.0 test suite through the import shim (fails on a regression against tools/asyncpg_suite/passing.txt)"
 bash scripts/asyncpg-suite.sh
+step "SQLAlchemy's test suite, bounded subset, pgwire and asyncpg side by side (fails on a test that passes with asyncpg and fails with pgwire outside tools/sqla_suite/allowlist.txt)"
+bash scripts/sqlalchemy-suite.sh --ci

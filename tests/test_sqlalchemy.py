@@ -364,3 +364,63 @@ async def test_sync_create_engine_until_sync_face(cluster):
         with pytest.raises(sa.exc.InvalidRequestError,
                            match="create_async_engine"):
             pgdialect.PGDialect_pgwire.import_dbapi()
+
+
+async def test_pool_pre_ping_replaces_dead_connection(cluster):
+    eng = create_async_engine(_url(cluster), pool_size=1, max_overflow=0,
+                              pool_pre_ping=True)
+    try:
+        async with eng.connect() as conn:
+            pid = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
+        await _terminate(cluster, pid)
+        async with eng.connect() as conn:  # the ping sees it, no error
+            new = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
+        assert new != pid
+    finally:
+        await eng.dispose()
+
+
+async def test_async_creator_and_connect_args(cluster):
+    calls = []
+
+    async def creator():
+        calls.append(1)
+        return await pgwire.connect(**cluster.connect_kwargs(
+            server_settings={"application_name": "sqla-creator"}))
+
+    eng = create_async_engine("postgresql+pgwire://", async_creator=creator)
+    try:
+        async with eng.connect() as conn:
+            name = await conn.scalar(sa.text("SHOW application_name"))
+        assert name == "sqla-creator" and calls == [1]
+    finally:
+        await eng.dispose()
+    eng = create_async_engine(_url(cluster, command_timeout="0.2"),
+                              connect_args={"server_settings": {
+                                  "application_name": "sqla-args"}})
+    try:
+        async with eng.connect() as conn:
+            assert await conn.scalar(
+                sa.text("SHOW application_name")) == "sqla-args"
+            with pytest.raises(asyncio.TimeoutError):
+                await conn.exec_driver_sql("SELECT pg_sleep(5)")
+    finally:
+        await eng.dispose()
+
+
+async def test_multiple_hosts_url(cluster):
+    """The asyncpg dialect's multi-host URL form reaches pgwire.connect's
+    host/port lists: a dead first host is skipped."""
+    import socket
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    url = _url(cluster).set(host=None, port=None).update_query_pairs(
+        [("host", "127.0.0.1:%d" % dead),
+         ("host", "127.0.0.1:%d" % cluster.port)])
+    eng = create_async_engine(url)
+    try:
+        async with eng.connect() as conn:
+            assert await conn.scalar(sa.text("SELECT 1")) == 1
+    finally:
+        await eng.dispose()
