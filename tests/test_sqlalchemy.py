@@ -23,7 +23,7 @@ import pgwire
 import pgwire.sqlalchemy
 from pgwire.sqlalchemy import base as pgdialect
 
-from faultproxy import FaultProxy
+from faultproxy import C2S, FaultProxy
 from waiting import wait_until
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -424,3 +424,28 @@ async def test_multiple_hosts_url(cluster):
             assert await conn.scalar(sa.text("SELECT 1")) == 1
     finally:
         await eng.dispose()
+
+
+@pytest.mark.parametrize("cache_size", [None, 0])
+async def test_one_round_trip_per_statement(cluster, cache_size):
+    """Once a statement is known (pgwire's cache, or with
+    statement_cache_size=0 its remembered description), each execution is
+    one round trip: one Sync from the client, counted at the fault proxy."""
+    async with FaultProxy((cluster.tcp_host, cluster.port)) as proxy:
+        # a trigger that never fires, for its count of Sync messages
+        proxy.add_trigger(C2S, b"S", nth=10**9, mode="pass")
+        url = _url(cluster).set(host="127.0.0.1", port=proxy.port)
+        args = {"ssl": "disable"}
+        if cache_size is not None:
+            args["statement_cache_size"] = cache_size
+        eng = create_async_engine(url, connect_args=args)
+        try:
+            async with eng.connect() as conn:
+                sql = sa.text("SELECT CAST(:x AS int) * 2")
+                assert await conn.scalar(sql, {"x": 1}) == 2  # warm-up
+                seen = proxy.links[0].triggers[0].seen
+                for i in range(5):
+                    assert await conn.scalar(sql, {"x": i}) == 2 * i
+                assert proxy.links[0].triggers[0].seen - seen == 5
+        finally:
+            await eng.dispose()

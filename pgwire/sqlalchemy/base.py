@@ -40,6 +40,7 @@ except ImportError:  # SQLAlchemy 2.0
 
 import pgwire
 from pgwire import exceptions as pgexc
+from pgwire.cursor import CursorFactory
 
 __all__ = ("PGDialect_pgwire", "PGDialectAsync_pgwire")
 
@@ -269,7 +270,6 @@ class AsyncAdapt_pgwire_cursor:
                             for n, o in zip(names, oids)] or None
         params = tuple(parameters) if parameters is not None else ()
         if self.server_side:
-            from pgwire.cursor import CursorFactory
             self._cursor = await CursorFactory(conn, operation, state,
                                                params, None, None, None)
             self.rowcount = -1
