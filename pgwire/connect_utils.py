@@ -577,7 +577,7 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
     ``paramstyle``: ``'numeric'`` (the default: asyncpg's ``$1``, ``$2``)
     or ``'pyformat'`` (``%s`` with positional arguments, ``%(name)s`` with
     one mapping argument, ``%%`` for a literal ``%``; converted to ``$n``
-    in C, once per cached statement).  See README "Placeholders".
+    in C, once per cached statement).  See docs/queries.md, "Placeholders".
 
     Hosts are tried in order (``load_balance_hosts='random'``: in random
     order, libpq 16); a host that refuses, times out (``connect_timeout``,

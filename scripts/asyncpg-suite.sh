@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # asyncpg's own test suite (the 0.32.0 sdist from PyPI) run against pgwire
-# through a name-only import shim; see tools/asyncpg_suite/ and README "Tests".
+# through a name-only import shim; see tools/asyncpg_suite/ and docs/development.md.
 #
 #   bash scripts/asyncpg-suite.sh [--update-baseline] [-- PYTEST_ARGS...]
 #
 # Prints per module: passed, failed, and each failure classified as internal
-# (tools/asyncpg_suite/internal.tsv), deliberate (deliberate.tsv, a README
-# difference) or gap; the last line is "N/M asyncpg public-API tests pass".
+# (tools/asyncpg_suite/internal.tsv), deliberate (deliberate.tsv, a
+# difference documented in docs/migrating.md) or gap; the last line is
+# "N/M asyncpg public-API tests pass".
 # Writes build/asyncpg-suite/result.json.  Exits non-zero when a test listed
 # in tools/asyncpg_suite/passing.txt fails (a regression), or when the run
 # itself broke; --update-baseline rewrites passing.txt from this run.  With

@@ -29,7 +29,7 @@ $PY -m pip install -q --disable-pip-version-check \
     "setuptools>=61" wheel \
     "asyncpg==0.32.0" "cryptography>=41" \
     "sqlalchemy>=2.0" greenlet alembic tortoise-orm "databases==0.9.0" \
-    2>&1 | grep -v -i "warning: running pip as" || true
+    "mypy>=2.4" 2>&1 | grep -v -i "warning: running pip as" || true
 # The extension: editable install so tests see the source tree.
 $PY -m pip install -q --disable-pip-version-check --no-build-isolation -e . \
     2>&1 | grep -v -i "warning: running pip as" || true

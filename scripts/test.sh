@@ -3,12 +3,17 @@
 #   - the generated-code check (exceptions from errcodes.txt),
 #   - the code-health guardrails (C function length, the C sources
 #     compiled against every installed CPython >= 3.11, C-API lint),
+#   - the C module's type stub against the module (mypy.stubtest),
 #   - the C core's unit tests (plain, ASan/UBSan, valgrind),
 #   - a bounded libFuzzer smoke run of each fuzz target,
 #   - the pytest suite against a throwaway PostgreSQL on the stdlib asyncio
 #     loop, again on uvloop, and again with the extension built under
 #     ASan/UBSan; each run fails on a skip that tests/skip-allowlist.txt
-#     does not list.
+#     does not list,
+#   - the documentation site (Sphinx, warnings as errors),
+#   - the packages: sdist and manylinux wheel, each installed into a fresh
+#     venv and smoke-tested against a throwaway server,
+#   - asyncpg's own test suite through the import shim.
 # Extra arguments go to the first pytest run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +28,8 @@ $PY tools/gen_errcodes.py --check
 step "code health: C function length, src/ against every installed CPython >= 3.11, C-API lint"
 $PY tools/check_c.py --cpythons
 $PY -m pytest -q -p no:cacheprovider tests/test_capi_lint.py
+step "typing: pgwire/_pgwire.pyi against the built C module (mypy.stubtest)"
+$PY -m mypy.stubtest pgwire._pgwire --allowlist tools/stubtest-allowlist.txt
 step "C core unit tests"
 make -s ctest
 make -s ctest-asan
@@ -41,6 +48,10 @@ step "pytest (uvloop): the whole suite"
 $PY -m pytest -q -p no:cacheprovider --fail-on-skip --loop=uvloop
 step "pytest with the extension under ASan/UBSan"
 make -s pytest-asan PYTEST_ARGS=--fail-on-skip
+step "documentation site: Sphinx, warnings as errors (scripts/docs.sh)"
+bash scripts/docs.sh
+step "packaging: sdist and wheel, auditwheel repair, each installed in a fresh venv and smoke-tested (scripts/wheel-smoke.sh)"
+bash scripts/wheel-smoke.sh
 step "asyncpg 0.32.0 test suite through the import shim (fails on a regression against tools/asyncpg_suite/passing.txt)"
 bash scripts/asyncpg-suite.sh
 step "SQLAlchemy's test suite, bounded subset, pgwire and asyncpg side by side (fails on a test that passes with asyncpg and fails with pgwire outside tools/sqla_suite/allowlist.txt)"

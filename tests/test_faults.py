@@ -393,6 +393,32 @@ def restart_cluster(cluster_module):
         pc.cleanup()
 
 
+def describe_open(conn, px):
+    """What a connection that should be closed is doing: its backend,
+    whether that process still exists, its transport, and its proxy link
+    (found by the client's local port)."""
+    pid = conn.get_server_pid()
+    try:
+        os.kill(pid, 0)
+        alive = "alive"
+    except ProcessLookupError:
+        alive = "gone"
+    except PermissionError:
+        alive = "alive (not ours)"
+    tr = conn._transport if hasattr(conn, "_transport") else None
+    sock = tr.get_extra_info("sockname") if tr is not None else None
+    link = "no link"
+    for ln in list(px.links):
+        peer = (ln.cwriter.get_extra_info("peername")
+                if ln.cwriter is not None else None)
+        if sock is not None and peer is not None and peer[1] == sock[1]:
+            link = (f"link closed={ln.closed.is_set()} "
+                    f"frozen={not ln.unfrozen.is_set()} modes={ln.modes} "
+                    f"bytes={ln.bytes}")
+    return (f"pid {pid} ({alive}), in_tx={conn.is_in_transaction()}, "
+            f"transport={tr!r} {sock}, {link}")
+
+
 class Dials:
     """A pool's ``connect=`` hook: counts the dials in flight (and their
     peak), notes when the pool's refill task dials, keeps (weakly) the
@@ -1716,8 +1742,14 @@ async def test_pool_churn_under_random_faults(restart_cluster, fault_rows):
                 # the crash restart has closed every connection opened
                 # before the kill, the new ones answer
                 left = 5 - (time.monotonic() - t_stop)
-                await poll(lambda: all(c.is_closed() for c in victims),
-                           max(left, 0), "crash restart took every session")
+                try:
+                    await poll(lambda: all(c.is_closed() for c in victims),
+                               max(left, 0),
+                               "crash restart took every session")
+                except AssertionError as e:
+                    raise AssertionError(f"{e}; still open: " + "; ".join(
+                        describe_open(c, px) for c in victims
+                        if not c.is_closed())) from None
                 left = 5 - (time.monotonic() - t_stop)
                 await poll(lambda: pool_healthy(pool, MIN), max(left, 0),
                            "pool healthy at min_size")

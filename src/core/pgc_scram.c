@@ -294,17 +294,14 @@ scram_proof(PgcScram *s, const char *pw, size_t pwlen, const uint8_t *salt,
     size_t i;
     int hw = pgc_sha256_hw(); /* once for the whole proof */
 
-    if (s->preset_salt_len != 0 && s->preset_salt_len == saltlen &&
-        s->preset_iterations == iter &&
-        memcmp(s->preset_salt, salt, saltlen) == 0) {
-        memcpy(s->salted_password, s->preset_salted, PGC_SHA256_LEN);
+    if (pgc_salted_key_matches(&s->preset, salt, saltlen, iter)) {
+        memcpy(s->salted_password, s->preset.salted, PGC_SHA256_LEN);
     }
     else {
         pgc_pbkdf2_sha256_as((const uint8_t *)pw, pwlen, salt, saltlen,
                              iter, s->salted_password, hw);
     }
-    pgc_wipe(s->preset_salted, sizeof(s->preset_salted));
-    s->preset_salt_len = 0;
+    pgc_salted_key_wipe(&s->preset);
     pgc_hmac_sha256_as(s->salted_password, PGC_SHA256_LEN,
                        (const uint8_t *)"Client Key", 10, client_key, hw);
     pgc_sha256_as(client_key, sizeof(client_key), stored_key, hw);
@@ -402,17 +399,43 @@ scram_client_final(PgcScram *s, const uint8_t *server_first, size_t n,
     return PGC_OK;
 }
 
+int
+pgc_salted_key_set(PgcSaltedKey *k, const uint8_t *salt, size_t salt_len,
+                   uint32_t iterations, const uint8_t salted[PGC_SHA256_LEN])
+{
+    pgc_salted_key_wipe(k);
+    if (salt_len == 0 || salt_len > PGC_SCRAM_SALT_MAX) {
+        return 0;
+    }
+    memcpy(k->salt, salt, salt_len);
+    k->salt_len = salt_len;
+    k->iterations = iterations;
+    memcpy(k->salted, salted, PGC_SHA256_LEN);
+    return 1;
+}
+
+int
+pgc_salted_key_matches(const PgcSaltedKey *k, const uint8_t *salt,
+                       size_t salt_len, uint32_t iterations)
+{
+    return k->salt_len != 0 && k->salt_len == salt_len &&
+           k->iterations == iterations &&
+           memcmp(k->salt, salt, salt_len) == 0;
+}
+
+void
+pgc_salted_key_wipe(PgcSaltedKey *k)
+{
+    pgc_wipe(k->salted, sizeof(k->salted));
+    k->salt_len = 0;
+    k->iterations = 0;
+}
+
 void
 pgc_scram_preset(PgcScram *s, const uint8_t *salt, size_t salt_len,
                  uint32_t iterations, const uint8_t salted[PGC_SHA256_LEN])
 {
-    if (salt_len == 0 || salt_len > PGC_SCRAM_SALT_MAX) {
-        return;
-    }
-    memcpy(s->preset_salt, salt, salt_len);
-    s->preset_salt_len = salt_len;
-    s->preset_iterations = iterations;
-    memcpy(s->preset_salted, salted, PGC_SHA256_LEN);
+    (void)pgc_salted_key_set(&s->preset, salt, salt_len, iterations, salted);
 }
 
 /* On failure nothing of the exchange is kept: a later

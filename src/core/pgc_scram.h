@@ -27,6 +27,30 @@ typedef enum {
     PGC_SCRAM_CB_ENDPOINT,  /* "p=tls-server-end-point,,": -PLUS */
 } PgcScramCb;
 
+/* A SaltedPassword (RFC 5802 Hi(password, salt, i)) with the salt and
+ * iteration count it was computed for: what the SCRAM exchange may be
+ * handed instead of running PBKDF2, and what a verified exchange leaves
+ * for the binding to remember.  salt_len 0: empty. */
+typedef struct {
+    uint8_t salt[PGC_SCRAM_SALT_MAX];
+    size_t salt_len;
+    uint32_t iterations;
+    uint8_t salted[PGC_SHA256_LEN];
+} PgcSaltedKey;
+
+/* Copy the key into k; ignored (k left empty) when salt_len is 0 or above
+ * PGC_SCRAM_SALT_MAX.  Returns 1 when k now holds it. */
+int pgc_salted_key_set(PgcSaltedKey *k, const uint8_t *salt,
+                       size_t salt_len, uint32_t iterations,
+                       const uint8_t salted[PGC_SHA256_LEN]);
+
+/* 1 when k holds a key for this salt and iteration count. */
+int pgc_salted_key_matches(const PgcSaltedKey *k, const uint8_t *salt,
+                           size_t salt_len, uint32_t iterations);
+
+/* Wipe k (volatile writes) and leave it empty. */
+void pgc_salted_key_wipe(PgcSaltedKey *k);
+
 typedef struct {
     uint32_t max_iterations;
     char client_nonce[PGC_SCRAM_NONCE_MAX + 1];
@@ -48,10 +72,7 @@ typedef struct {
     uint8_t salt[PGC_SCRAM_SALT_MAX];
     size_t salt_len; /* 0: longer than PGC_SCRAM_SALT_MAX, not kept */
     uint32_t iterations;
-    uint8_t preset_salt[PGC_SCRAM_SALT_MAX];
-    size_t preset_salt_len; /* 0: no preset */
-    uint32_t preset_iterations;
-    uint8_t preset_salted[PGC_SHA256_LEN];
+    PgcSaltedKey preset; /* salt_len 0: none */
     char err_msg[160];
 } PgcScram;
 

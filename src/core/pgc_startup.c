@@ -44,30 +44,15 @@ void
 pgc_startup_preset(PgcStartup *s, const uint8_t *salt, size_t salt_len,
                    uint32_t iterations, const uint8_t salted[PGC_SHA256_LEN])
 {
-    if (salt_len == 0 || salt_len > PGC_SCRAM_SALT_MAX) {
-        return;
-    }
-    memcpy(s->preset_salt, salt, salt_len);
-    s->preset_salt_len = salt_len;
-    s->preset_iterations = iterations;
-    memcpy(s->preset_salted, salted, PGC_SHA256_LEN);
-    s->has_preset = 1;
-}
-
-static void
-su_wipe_preset(PgcStartup *s)
-{
-    pgc_wipe(s->preset_salted, sizeof(s->preset_salted));
-    s->has_preset = 0;
+    (void)pgc_salted_key_set(&s->preset, salt, salt_len, iterations, salted);
 }
 
 void
 pgc_startup_wipe_secrets(PgcStartup *s)
 {
     pgc_wipe(&s->scram, sizeof(s->scram));
-    su_wipe_preset(s);
-    pgc_wipe(s->learned_salted, sizeof(s->learned_salted));
-    s->learned = 0;
+    pgc_salted_key_wipe(&s->preset);
+    pgc_salted_key_wipe(&s->learned);
 }
 
 int
@@ -434,10 +419,9 @@ su_auth_sasl_continue(PgcStartup *s, PgcView data, PgcWBuf *out)
     if (s->phase != PGC_SU_SASL_CONTINUE) {
         return su_unexpected(s, "SASL continuation");
     }
-    if (s->has_preset) {
-        pgc_scram_preset(&s->scram, s->preset_salt, s->preset_salt_len,
-                         s->preset_iterations, s->preset_salted);
-        su_wipe_preset(s);
+    if (s->preset.salt_len != 0) {
+        s->scram.preset = s->preset;
+        pgc_salted_key_wipe(&s->preset);
     }
     st = pgc_scram_client_final(&s->scram, data.p, data.n, s->scram_password,
                                 s->scram_password_len, final, sizeof(final),
@@ -466,13 +450,8 @@ su_auth_sasl_final(PgcStartup *s, PgcView data)
     if (st != PGC_OK) {
         return su_fail(s, st, s->scram.err_msg);
     }
-    if (s->scram.salt_len != 0) {
-        memcpy(s->learned_salt, s->scram.salt, s->scram.salt_len);
-        s->learned_salt_len = s->scram.salt_len;
-        s->learned_iterations = s->scram.iterations;
-        memcpy(s->learned_salted, s->scram.salted_password, PGC_SHA256_LEN);
-        s->learned = 1;
-    }
+    (void)pgc_salted_key_set(&s->learned, s->scram.salt, s->scram.salt_len,
+                             s->scram.iterations, s->scram.salted_password);
     pgc_wipe(&s->scram, sizeof(s->scram));
     s->phase = PGC_SU_SASL_OK;
     return PGC_OK;

@@ -70,16 +70,8 @@ typedef struct {
     /* A SaltedPassword remembered by the binding (pgc_startup_preset;
      * copied, wiped once handed to the SCRAM exchange), and the one this
      * exchange used, once the server's signature proved it right */
-    int has_preset;
-    uint8_t preset_salt[PGC_SCRAM_SALT_MAX];
-    size_t preset_salt_len;
-    uint32_t preset_iterations;
-    uint8_t preset_salted[PGC_SHA256_LEN];
-    int learned;
-    uint8_t learned_salt[PGC_SCRAM_SALT_MAX];
-    size_t learned_salt_len;
-    uint32_t learned_iterations;
-    uint8_t learned_salted[PGC_SHA256_LEN];
+    PgcSaltedKey preset;  /* salt_len 0: none */
+    PgcSaltedKey learned; /* salt_len 0: none */
     uint8_t tx_status;    /* from ReadyForQuery */
     PgcScram scram;
     char err_msg[200];
@@ -117,8 +109,8 @@ void pgc_startup_channel_binding(PgcStartup *s, PgcChannelBinding mode,
  * iteration count.  Call any time before the AuthenticationSASLContinue
  * reaches pgc_startup_handle; ignored when salt_len is 0 or above
  * PGC_SCRAM_SALT_MAX.  After a SCRAM exchange whose server signature
- * verified, s->learned is 1 and learned_* hold the salt, iteration count
- * and SaltedPassword it used, for the binding to remember (it must wipe
+ * verified, s->learned holds the salt, iteration count and
+ * SaltedPassword it used (learned.salt_len != 0), for the binding to remember (it must wipe
  * them, e.g. with pgc_startup_wipe_secrets). */
 void pgc_startup_preset(PgcStartup *s, const uint8_t *salt, size_t salt_len,
                         uint32_t iterations,
@@ -135,7 +127,7 @@ int pgc_startup_scram_params(const PgcStartup *s, const PgcMsg *m,
                              size_t *salt_len, uint32_t *iterations);
 
 /* Wipe every secret the machine holds: the SCRAM exchange, the preset and
- * the learned SaltedPassword (s->learned becomes 0).  The borrowed
+ * the learned SaltedPassword (s->learned is left empty).  The borrowed
  * passwords are the binding's to wipe. */
 void pgc_startup_wipe_secrets(PgcStartup *s);
 

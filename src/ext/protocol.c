@@ -542,9 +542,9 @@ scram_cache_lookup(ProtocolObject *p, const PgcMsg *m)
 static void
 scram_cache_remember(ProtocolObject *p)
 {
-    if (p->su.learned && p->su_cache != SU_CACHE_NONE) {
+    if (p->su.learned.salt_len != 0 && p->su_cache != SU_CACHE_NONE) {
         pgc_scram_cache_put(&p->st->scram_cache, p->su_cache_key,
-                            p->su.learned_salted);
+                            p->su.learned.salted);
     }
 }
 

@@ -339,11 +339,11 @@ test_startup_cache_hooks(void)
         pgc_startup_preset(&s, salt, n, iter, mine);
         memset(mine, 0, sizeof(mine));
     }
-    CHECK_EQ(s.has_preset, 1);
-    CHECK_MEM(s.preset_salted, PGC_SHA256_LEN, salted, PGC_SHA256_LEN);
+    CHECK(s.preset.salt_len != 0);
+    CHECK_MEM(s.preset.salted, PGC_SHA256_LEN, salted, PGC_SHA256_LEN);
     CHECK_EQ(pgc_startup_handle(&s, &m, &out, &ev), PGC_OK);
-    CHECK_EQ(s.has_preset, 0);
-    CHECK(all_zero(s.preset_salted, sizeof(s.preset_salted)));
+    CHECK_EQ(s.preset.salt_len, 0);
+    CHECK(all_zero(s.preset.salted, sizeof(s.preset.salted)));
     CHECK_MEM(s.scram.salted_password, PGC_SHA256_LEN, salted,
               PGC_SHA256_LEN);
     /* a server ErrorResponse now: every copy of it is wiped */
@@ -356,19 +356,18 @@ test_startup_cache_hooks(void)
         CHECK_EQ(ev, PGC_SU_EV_SERVER_ERROR);
     }
     CHECK(!contains(&s, sizeof(s), salted, sizeof(salted)));
-    CHECK_EQ(s.learned, 0);
+    CHECK_EQ(s.learned.salt_len, 0);
 
     /* pgc_startup_wipe_secrets after a verified exchange */
     pgc_startup_init(&s, "user", 4, "pencil", 6, NULL, 0, TEST_NONCE,
                      strlen(TEST_NONCE), 0);
-    s.learned = 1;
-    memcpy(s.learned_salted, salted, sizeof(salted));
+    CHECK(pgc_salted_key_set(&s.learned, salt, n, iter, salted));
     pgc_startup_preset(&s, salt, n, iter, salted);
     memcpy(s.scram.salted_password, salted, sizeof(salted));
     pgc_startup_wipe_secrets(&s);
     CHECK(!contains(&s, sizeof(s), salted, sizeof(salted)));
-    CHECK_EQ(s.learned, 0);
-    CHECK_EQ(s.has_preset, 0);
+    CHECK_EQ(s.learned.salt_len, 0);
+    CHECK_EQ(s.preset.salt_len, 0);
     pgc_wbuf_free(&b);
     pgc_wbuf_free(&out);
 }

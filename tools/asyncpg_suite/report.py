@@ -6,11 +6,12 @@ beside this file:
 internal.tsv    test id <TAB> private asyncpg attribute it needs <TAB> reason
                 Tests that reach into asyncpg's internals.  They are not
                 part of the public-API count, whatever their outcome.
-deliberate.tsv  test id <TAB> text of README.md that documents the
-                difference <TAB> reason
+deliberate.tsv  test id <TAB> text of docs/migrating.md that documents
+                the difference <TAB> reason
                 Failures that are documented differences from asyncpg:
-                counted as not passing, listed as deliberate (with the README
-                line where that text is; a text not in README.md is an
+                counted as not passing, listed as deliberate (with the line
+                of docs/migrating.md where that text is; a text that is not
+                in that page's "Deliberate differences" section is an
                 error).
 passing.txt     the baseline: ids of the tests that passed when it was
                 last written (--update-baseline).
@@ -78,24 +79,36 @@ def one_line(text: str, width: int = 160) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def readme_lines(deliberate: dict, readme: str) -> dict[str, int]:
-    """README.md line of each deliberate difference's documenting text."""
-    with open(readme) as f:
+DIFFERENCES_PAGE = os.path.join("docs", "migrating.md")
+DIFFERENCES_HEADING = "## Deliberate differences"
+
+
+def differences_lines(deliberate: dict, page: str) -> dict[str, int]:
+    """Line of docs/migrating.md, in its "Deliberate differences" section,
+    of each deliberate difference's documenting text."""
+    with open(page) as f:
         lines = f.read().splitlines()
+    try:
+        start = lines.index(DIFFERENCES_HEADING)
+    except ValueError:
+        raise SystemExit(f"{page}: no {DIFFERENCES_HEADING!r} heading") \
+            from None
+    end = next((i for i in range(start + 1, len(lines))
+                if lines[i].startswith("#")), len(lines))
     where = {}
     for tid, (text, _reason) in deliberate.items():
-        for lineno, line in enumerate(lines, 1):
-            if text in line:
+        for lineno in range(start + 1, end + 1):
+            if text in lines[lineno - 1]:
                 where[tid] = lineno
                 break
         else:
             raise SystemExit(f"deliberate.tsv: {tid}: {text!r} is not in "
-                             f"{readme}")
+                             f"the {DIFFERENCES_HEADING!r} section of {page}")
     return where
 
 
 def classify(rec: dict, internal: dict, deliberate: dict,
-             readme_at: dict) -> tuple[str, str]:
+             doc_at: dict) -> tuple[str, str]:
     tid, outcome = rec["id"], rec["outcome"]
     if outcome == "skipped":
         return "skipped", one_line(rec.get("message", ""))
@@ -109,7 +122,8 @@ def classify(rec: dict, internal: dict, deliberate: dict,
         return "passed", ""
     if tid in deliberate:
         text, reason = deliberate[tid]
-        return "deliberate", f"README.md:{readme_at[tid]} ({text}): {reason}"
+        return "deliberate", (f"{DIFFERENCES_PAGE}:{doc_at[tid]} "
+                              f"({text}): {reason}")
     return "gap", "; ".join(one_line(f, 200) for f in rec.get("failures") or
                             [rec.get("message", "")])
 
@@ -129,8 +143,8 @@ def main() -> int:
 
     internal = read_table(os.path.join(args.tools, "internal.tsv"), 3)
     deliberate = read_table(os.path.join(args.tools, "deliberate.tsv"), 3)
-    readme_at = readme_lines(deliberate, os.path.join(
-        args.tools, "..", "..", "README.md"))
+    doc_at = differences_lines(deliberate, os.path.join(
+        args.tools, "..", "..", DIFFERENCES_PAGE))
     baseline_path = os.path.join(args.tools, "passing.txt")
     baseline = read_baseline(baseline_path)
     results = read_results(args.results)
@@ -142,7 +156,7 @@ def main() -> int:
     modules: dict[str, dict[str, int]] = {}
     for tid in sorted(results):
         rec = results[tid]
-        cls, detail = classify(rec, internal, deliberate, readme_at)
+        cls, detail = classify(rec, internal, deliberate, doc_at)
         tests.append({"id": tid, "outcome": rec["outcome"], "class": cls,
                       "detail": detail, "message": rec.get("message", ""),
                       "where": rec.get("where", ""),
