@@ -158,7 +158,9 @@ def test_works_without_asyncpg(cluster):
     ("53100", sa.exc.OperationalError, pgdialect.OperationalError),
     ("40001", sa.exc.OperationalError, pgdialect.OperationalError),
     ("XX000", sa.exc.InternalError, pgdialect.InternalServerError),
-    ("P0001", sa.exc.InternalError, pgdialect.InternalError),
+    ("P0001", sa.exc.ProgrammingError, pgdialect.ProgrammingError),
+    ("2BP01", sa.exc.InternalError, pgdialect.InternalError),
+    ("72000", sa.exc.DatabaseError, pgdialect.DatabaseError),
 ])
 async def test_server_errors_translated(engine, sqlstate, cls, dbapi_cls):
     sql = ("DO $$ BEGIN RAISE EXCEPTION 'boom' USING ERRCODE = '{}'; "

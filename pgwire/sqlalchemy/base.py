@@ -17,13 +17,13 @@ transaction mode) is honoured as on a plain pgwire connection.
 import asyncio
 import collections
 import re
-import sys
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import util
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import AdaptedConnection
+from sqlalchemy.util.concurrency import in_greenlet
 
 try:  # SQLAlchemy 2.1
     from sqlalchemy.util.concurrency import await_
@@ -37,6 +37,14 @@ except ImportError:  # SQLAlchemy 2.0
         def __init__(self, message, orig=None):
             super().__init__(message)
             self.orig = orig
+
+try:  # SQLAlchemy 2.1: the emulated module names its driver (pgwire)
+    from sqlalchemy.connectors.asyncio import \
+        AsyncAdapt_dbapi_module as _ModuleBase
+except ImportError:  # SQLAlchemy 2.0
+    class _ModuleBase:
+        def __init__(self, driver):
+            self.driver = driver
 
 import pgwire
 from pgwire import exceptions as pgexc
@@ -109,21 +117,23 @@ class InvalidCachedStatementError(NotSupportedError):
     transaction prepares afresh."""
 
 
-# SQLSTATE class -> DBAPI class, as PostgreSQL groups them (psycopg draws
-# the same lines); anything else is a DatabaseError.
+# SQLSTATE class -> DBAPI class, following psycopg (the table SQLAlchemy's
+# own asyncpg error test holds the asyncpg dialect to); any other class is
+# a DatabaseError.
 _BY_CLASS = {
-    "08": OperationalError, "0A": NotSupportedError, "22": DataError,
-    "23": IntegrityError, "28": OperationalError, "40": OperationalError,
+    "08": OperationalError, "0A": NotSupportedError,
+    "10": ProgrammingError, "20": ProgrammingError, "21": ProgrammingError,
+    "22": DataError, "23": IntegrityError,
+    "24": InternalError, "25": InternalError, "26": ProgrammingError,
+    "27": OperationalError, "28": OperationalError, "2B": InternalError,
+    "2D": InternalError, "2F": OperationalError, "34": ProgrammingError,
+    "38": OperationalError, "39": OperationalError, "3B": OperationalError,
+    "3D": ProgrammingError, "3F": ProgrammingError, "40": OperationalError,
+    "42": ProgrammingError, "44": ProgrammingError,
     "53": OperationalError, "54": OperationalError, "55": OperationalError,
     "57": OperationalError, "58": OperationalError, "F0": OperationalError,
-    "HV": OperationalError,
-    "20": ProgrammingError, "21": ProgrammingError, "26": ProgrammingError,
-    "2B": ProgrammingError, "2F": ProgrammingError, "34": ProgrammingError,
-    "3D": ProgrammingError, "3F": ProgrammingError, "42": ProgrammingError,
-    "44": ProgrammingError,
-    "24": InternalError, "25": InternalError, "27": InternalError,
-    "2D": InternalError, "38": InternalError, "39": InternalError,
-    "3B": InternalError, "P0": InternalError, "XX": InternalServerError,
+    "HV": OperationalError, "P0": ProgrammingError,
+    "XX": InternalServerError,
 }
 
 # sqlstates (and classes) of a session the server has ended
@@ -185,9 +195,9 @@ def is_disconnect_error(error):
     return isinstance(error, (ConnectionError, EOFError))
 
 
-class _DBAPIModule:
+class _DBAPIModule(_ModuleBase):
     """What SQLAlchemy uses as ``dialect.dbapi``: PEP 249's names (errors,
-    paramstyle, ``connect``) over pgwire's asyncio face.
+    type objects, paramstyle, ``connect``) over pgwire's asyncio face.
 
     ``asyncpg`` and ``driver`` are the pgwire module: the asyncpg type
     adapters this dialect shares read ``dbapi.asyncpg.Range`` and
@@ -211,10 +221,16 @@ class _DBAPIModule:
     InternalServerError = InternalServerError
     InvalidCachedStatementError = InvalidCachedStatementError
 
+    # PEP 249 type objects (SQLAlchemy's types name them in get_dbapi_type)
+    STRING = util.symbol("STRING")
+    BINARY = util.symbol("BINARY")
+    NUMBER = util.symbol("NUMBER")
+    DATETIME = util.symbol("DATETIME")
+    ROWID = util.symbol("ROWID")
+
     def __init__(self):
-        self.driver = self.asyncpg = pgwire
-        self.dbapi_module = None
-        self.exceptions_module = sys.modules[__name__]
+        super().__init__(pgwire)
+        self.asyncpg = pgwire
 
     def connect(self, *args, **kw):
         creator = kw.pop("async_creator_fn", pgwire.connect)
@@ -495,8 +511,22 @@ class AsyncAdapt_pgwire_connection(AdaptedConnection):
         await_(self._connection.close())
 
     def terminate(self):
+        """Inside SQLAlchemy's greenlet (a connection invalidated in use) a
+        graceful close: Terminate is sent, bounded by 2 seconds, so the
+        server ends the session at once; on a dead link, or outside the
+        greenlet (garbage collection), the socket is just closed."""
         self._transaction = None
-        self._connection.terminate()
+        conn = self._connection
+        if not in_greenlet():
+            conn.terminate()
+            return
+        try:
+            await_(asyncio.shield(conn.close(timeout=2)))
+        except (asyncio.TimeoutError, asyncio.CancelledError, OSError,
+                pgexc.PostgresError, pgexc.InterfaceError) as e:
+            conn.terminate()
+            if isinstance(e, asyncio.CancelledError):
+                raise
 
 
 # -- dialects -----------------------------------------------------------------
