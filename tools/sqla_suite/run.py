@@ -146,6 +146,9 @@ def main():
     ap.add_argument("--ci", action="store_true",
                     help="the bounded subset CI runs")
     ap.add_argument("--drivers", default="pgwire,asyncpg")
+    ap.add_argument("--reuse", default="",
+                    help="drivers whose JUnit files from an earlier run "
+                         "in --work are compared instead of running them")
     ap.add_argument("--timeout", type=int, default=3600,
                     help="seconds per pytest run")
     ap.add_argument("--test-timeout", type=int, default=120)
@@ -166,6 +169,11 @@ def main():
         for src in (pathlib.Path(s).resolve() for s in args.src):
             version = src.name.split("-", 1)[1]
             results = {}
+            for driver in filter(None, args.reuse.split(",")):
+                junit = work / "junit-{}-{}.xml".format(version, driver)
+                results[driver] = outcomes(junit)
+                print("sqla-suite: SQLAlchemy {:<7} {:<8} (earlier run: "
+                      "{})".format(version, driver, junit))
             for driver in drivers:
                 junit = work / "junit-{}-{}.xml".format(version, driver)
                 log = work / "pytest-{}-{}.log".format(version, driver)
