@@ -11,8 +11,9 @@
 # not in tools/sqla_suite/allowlist.txt (with its reason), 2 when a run
 # broke.  --ci runs the bounded subset CI calls (tools/sqla_suite/run.py,
 # CI_PATHS); the default is the PostgreSQL-relevant directories (dialect,
-# the dialect compliance suite, sql, orm, engine, asyncio extension).
-# Logs and JUnit files: build/sqla-suite/.
+# the dialect compliance suite, sql, orm, engine, asyncio extension; over
+# an hour here, most of it sql and orm).  Logs and JUnit files:
+# build/sqla-suite/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
