@@ -38,13 +38,12 @@ except ImportError:  # SQLAlchemy 2.0
             super().__init__(message)
             self.orig = orig
 
-try:  # SQLAlchemy 2.1: the emulated module names its driver (pgwire)
+try:  # SQLAlchemy 2.1 reads exceptions_module from it (2.0: a bare class)
     from sqlalchemy.connectors.asyncio import \
         AsyncAdapt_dbapi_module as _ModuleBase
-except ImportError:  # SQLAlchemy 2.0
+except ImportError:  # SQLAlchemy 2.0 before the class existed
     class _ModuleBase:
-        def __init__(self, driver):
-            self.driver = driver
+        pass
 
 import pgwire
 from pgwire import exceptions as pgexc
@@ -229,8 +228,10 @@ class _DBAPIModule(_ModuleBase):
     ROWID = util.symbol("ROWID")
 
     def __init__(self):
-        super().__init__(pgwire)
-        self.asyncpg = pgwire
+        # what AsyncAdapt_dbapi_module.__init__(pgwire) sets on 2.1; its
+        # 2.0 form takes no arguments
+        self.driver = self.asyncpg = pgwire
+        self.dbapi_module = None
 
     def connect(self, *args, **kw):
         creator = kw.pop("async_creator_fn", pgwire.connect)
