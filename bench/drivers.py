@@ -29,6 +29,7 @@ and where a choice had to be made it is written in ``info()['settings']``.
 """
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import os
@@ -141,7 +142,25 @@ class AsyncpgAPI:
             return functools.partial(
                 conn.copy_records_to_table, wl.extra['table'],
                 records=wl.extra['rows'], columns=list(wl.extra['columns']))
+        if wl.method in ('gather_fetchval', 'batch_execute'):
+            return self.bind_batch(conn, wl)
         raise Unsupported(f'{self.name}: method {wl.method!r}')
+
+    def bind_batch(self, conn: Any, wl) -> Callable[[], Awaitable[Any]]:
+        """W12/W13 on asyncpg: one connection runs one query at a time,
+        so the ten fetchval (the fifty INSERTs) are awaited in turn."""
+        q = wl.query
+        if wl.method == 'gather_fetchval':
+            fetchval, args = conn.fetchval, wl.extra['args']
+
+            async def sequential_fetchval():
+                return [await fetchval(q, a) for a in args]
+            return sequential_fetchval
+        execute, rows = conn.execute, wl.extra['rows']
+
+        async def sequential_execute():
+            return [await execute(q, *r) for r in rows]
+        return sequential_execute
 
     async def query(self, conn: Any, sql: str) -> list[tuple]:
         return [tuple(r) for r in await conn.fetch(sql)]
@@ -160,8 +179,34 @@ class Pgwire(AsyncpgAPI):
 
     def info(self) -> dict:
         d = super().info()
-        d['settings'] = 'defaults'
+        d['settings'] = ('defaults; W12: connect(pipeline=True) and '
+                         'asyncio.gather of the ten fetchval; W13: '
+                         'async with conn.pipeline() around a gather of the '
+                         'fifty execute (one batch, one Sync)')
         return d
+
+    async def connect_for(self, dsn: str, wl) -> Any:
+        """W12 asks for a pipelined connection.  Until pipelining lands
+        connect() refuses the option: the run is reported FAILED (connect),
+        the other drivers run on."""
+        if wl.extra.get('pipeline'):
+            return await self.mod.connect(dsn, pipeline=True)
+        return await self.mod.connect(dsn)
+
+    def bind_batch(self, conn: Any, wl) -> Callable[[], Awaitable[Any]]:
+        q, gather = wl.query, asyncio.gather
+        if wl.method == 'gather_fetchval':
+            fetchval, args = conn.fetchval, wl.extra['args']
+
+            async def gathered_fetchval():
+                return await gather(*[fetchval(q, a) for a in args])
+            return gathered_fetchval
+        execute, rows = conn.execute, wl.extra['rows']
+
+        async def batch_execute():
+            async with conn.pipeline():
+                return await gather(*[execute(q, *r) for r in rows])
+        return batch_execute
 
 
 def _id_cycle(wl, client: int) -> Callable[[], int]:
@@ -187,6 +232,18 @@ def _dollar_to_pyformat(query: str, args: tuple) -> tuple[str, tuple]:
     return q, tuple(args[i] for i in order if i < len(args))
 
 
+# The reset asyncpg's pool runs on every release (Connection.reset():
+# get_reset_query() after a ROLLBACK if a transaction is open); psycopg_pool
+# runs none by default (it only rolls back an open transaction), so the
+# pool workloads give it this one.
+POOL_RESET_QUERY = ('SELECT pg_advisory_unlock_all();\nCLOSE ALL;\n'
+                    'UNLISTEN *;\nRESET ALL;')
+
+
+async def _psycopg_reset(conn: Any) -> None:
+    await conn.execute(POOL_RESET_QUERY)
+
+
 class Psycopg:
     """psycopg 3, async connections, C implementation when installed."""
 
@@ -202,7 +259,9 @@ class Psycopg:
                 'settings': ('autocommit (no implicit BEGIN, like asyncpg); '
                              'prepare=True on every execute; one reused '
                              'cursor per connection; default text results; '
-                             'tuple rows')}
+                             'tuple rows; pool: reset= runs asyncpg\'s reset '
+                             'query on every return (psycopg_pool runs '
+                             'none by default); W12/W13: conn.pipeline()')}
 
     async def connect(self, dsn: str) -> Any:
         return await self.mod.AsyncConnection.connect(dsn, autocommit=True)
@@ -222,7 +281,7 @@ class Psycopg:
         import psycopg_pool
         pool = psycopg_pool.AsyncConnectionPool(
             dsn, min_size=size, max_size=size, open=False,
-            kwargs={'autocommit': True})
+            kwargs={'autocommit': True}, reset=_psycopg_reset)
         await pool.open(wait=True)
         return pool
 
@@ -287,6 +346,25 @@ class Psycopg:
                         await cp.write_row(r)
                 return f'COPY {cur.rowcount}'
             return copy
+        if wl.method == 'gather_fetchval':
+            # pipeline mode: the executes are queued, the block's end syncs
+            args = [(x,) for x in wl.extra['args']]
+            execute = conn.execute
+
+            async def pipelined_fetchval():
+                async with conn.pipeline():
+                    curs = [await execute(q, x, prepare=True) for x in args]
+                return [(await c.fetchone())[0] for c in curs]
+            return pipelined_fetchval
+        if wl.method == 'batch_execute':
+            q1, _ = _dollar_to_pyformat(wl.query, tuple(range(99)))
+            rows, execute = wl.extra['rows'], conn.execute
+
+            async def pipelined_execute():
+                async with conn.pipeline():
+                    curs = [await execute(q1, r, prepare=True) for r in rows]
+                return [c.rowcount for c in curs]
+            return pipelined_execute
         raise Unsupported(f'{self.name}: method {wl.method!r}')
 
     async def query(self, conn: Any, sql: str) -> list[tuple]:
@@ -315,7 +393,11 @@ class Psqlpy:
         return {'version': v, 'file': self.mod.__file__,
                 'settings': ('single connections via psqlpy.connect(); '
                              'prepared=True (its default); results '
-                             'materialized with result(as_tuple=True)')}
+                             'materialized with result(as_tuple=True); '
+                             'pool: ConnRecyclingMethod.Clean (reset on '
+                             'reuse; default Fast runs none); W12: '
+                             'asyncio.gather on one connection; W13: '
+                             'Transaction.pipeline')}
 
     async def connect(self, dsn: str) -> Any:
         return await self.mod.connect(dsn=dsn)
@@ -336,7 +418,11 @@ class Psqlpy:
         return connect_close
 
     async def create_pool(self, dsn: str, size: int) -> Any:
-        return self.mod.ConnectionPool(dsn=dsn, max_db_pool_size=size)
+        # Clean: the session reset on every reuse (its default, Fast, only
+        # checks that the connection is open)
+        return self.mod.ConnectionPool(
+            dsn=dsn, max_db_pool_size=size,
+            conn_recycling_method=self.mod.ConnRecyclingMethod.Clean)
 
     async def close_pool(self, pool: Any) -> None:
         r = pool.close()
@@ -378,6 +464,24 @@ class Psqlpy:
             async def copy():   # returns the row count
                 return await conn.copy_records_to_table(table, rows, cols)
             return copy
+        if wl.method == 'gather_fetchval':
+            # concurrent calls on one connection (tokio-postgres pipelines
+            # them on its client)
+            fetch_val, args = conn.fetch_val, [[x] for x in wl.extra['args']]
+
+            async def gathered_fetchval():
+                return await asyncio.gather(*[fetch_val(q, a) for a in args])
+            return gathered_fetchval
+        if wl.method == 'batch_execute':
+            # no pipeline on a Connection in psqlpy 0.13: a transaction's
+            # pipeline(), which is one transaction like pgwire's batch
+            queries = [(q, list(r)) for r in wl.extra['rows']]
+
+            async def pipelined_execute():
+                async with conn.transaction() as tr:
+                    res = await tr.pipeline(queries)
+                return ['INSERT 0 1' for _ in res]
+            return pipelined_execute
         raise Unsupported(f'{self.name}: method {wl.method!r}')
 
     async def query(self, conn: Any, sql: str) -> list[tuple]:

@@ -152,8 +152,12 @@ async def measure(spec: dict) -> dict:
             # one pool shared by `conc` clients; "conns" is the pool
             conns = [await drv.create_pool(spec['dsn'], pool_size)]
         else:
+            # a driver may open its connections for the workload (pgwire:
+            # pipeline=True for W12)
+            connect_for = getattr(drv, 'connect_for', None)
             conns = await asyncio.gather(
-                *(drv.connect(spec['dsn']) for _ in range(conc)))
+                *(connect_for(spec['dsn'], wl) if connect_for
+                  else drv.connect(spec['dsn']) for _ in range(conc)))
     except BaseException as e:
         raise Failure('connect', e)
 

@@ -297,6 +297,30 @@ def _check_w8(row: Any) -> None:
     _check_w9_row(row, int(row[0]))
 
 
+# W12: ten fetchval on one connection per call, each with its own argument,
+# so the check sees every answer in its place (submission order).
+W12_N = 10
+W12_QUERY = 'SELECT $1::int4 + 1'
+
+
+def _check_w12(vals: Any) -> None:
+    assert list(vals) == [i + 1 for i in range(W12_N)], \
+        f'gathered fetchvals returned {vals!r}'
+
+
+# W13: a 50-statement batch of single-row INSERTs (W6's row shape) into an
+# UNLOGGED table, truncated at setup.
+W13_N = 50
+
+
+def _check_w13(results: Any) -> None:
+    # a status tag (asyncpg, pgwire), a rowcount (psycopg) or a QueryResult
+    # list (psqlpy, normalized by its driver to the tag)
+    assert len(results) == W13_N, f'{len(results)} results, want {W13_N}'
+    for r in results:
+        assert r in ('INSERT 0 1', 1), f'batch statement returned {r!r}'
+
+
 _PG_TYPE_COLS = ('typname, typnamespace, typowner, typlen, typbyval, '
                  'typcategory, typispreferred, typisdefined, typdelim, '
                  'typrelid, typelem, typarray')
@@ -377,6 +401,25 @@ WORKLOADS: list[Workload] = [
         args=(W9_ROWS,), rows=W9_ROWS, check=_check_w9, setup=_W9_SETUP,
         stresses='codec cost under volume: int8, text, timestamptz, '
                  'numeric, uuid, bool, float8, jsonb, date, int4[]'),
+    Workload(
+        id='W12', title='gather of 10 fetchval on one connection',
+        method='gather_fetchval', query=W12_QUERY, args=(),
+        rows=W12_N, check=_check_w12,
+        extra={'args': tuple(range(W12_N)), 'pipeline': True},
+        stresses='pipelining: 10 queries in one round trip (pgwire '
+                 'pipeline=True, psycopg pipeline mode, psqlpy concurrent '
+                 'calls) against 10 sequential awaits (asyncpg)'),
+    Workload(
+        id='W13', title='50-statement batch of INSERTs (7 params)',
+        method='batch_execute',
+        query=('INSERT INTO bench_w13 (' + ', '.join(W67_COLUMNS)
+               + ') VALUES ($1, $2, $3, $4, $5, $6, $7)'),
+        args=(), rows=W13_N, check=_check_w13,
+        setup=_w67_setup('bench_w13'),
+        extra={'rows': [w67_row(i) for i in range(W13_N)]},
+        stresses='batched round trips: one explicit batch (pgwire and '
+                 'psycopg conn.pipeline(), psqlpy Transaction.pipeline) '
+                 'against 50 sequential awaits (asyncpg)'),
 ]
 
 BY_ID: dict[str, Workload] = {w.id: w for w in WORKLOADS}

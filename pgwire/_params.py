@@ -153,6 +153,8 @@ class ClientConfiguration(typing.NamedTuple):
     cancel_timeout: float = 5.0
     # 'numeric' ($n) or 'pyformat' (%s, %(name)s; paramstyle.c)
     paramstyle: str = 'numeric'
+    # implicit pipelining (docs/pipelining.md)
+    pipeline: bool = False
 
 
 # ---------------------------------------------------------------------------
@@ -1061,7 +1063,11 @@ def _positive_float(name, value):
 
 def _validate_config(statement_cache_size, max_cached_statement_lifetime,
                      max_cacheable_statement_size, command_timeout,
-                     cancel_timeout=None, paramstyle='numeric'):
+                     cancel_timeout=None, paramstyle='numeric',
+                     pipeline=False):
+    if not isinstance(pipeline, bool):
+        raise TypeError(
+            f"pipeline must be True or False, got {pipeline!r}")
     if paramstyle not in ('numeric', 'pyformat'):
         raise ValueError(
             f"paramstyle must be 'numeric' or 'pyformat', got {paramstyle!r}")
@@ -1086,7 +1092,7 @@ def _validate_config(statement_cache_size, max_cached_statement_lifetime,
         max_cacheable_statement_size=max_cacheable_statement_size,
         cancel_timeout=(5.0 if cancel_timeout is None else
                         _positive_float("cancel_timeout", cancel_timeout)),
-        paramstyle=paramstyle)
+        paramstyle=paramstyle, pipeline=pipeline)
 
 
 def _check_server_settings(server_settings):
@@ -1255,11 +1261,12 @@ def _parse_connect_arguments(*, dsn, host, port, user, password, passfile,
                              max_cacheable_statement_size, command_timeout,
                              krbsrvname=None, gsslib=None,
                              load_balance_hosts=None, tcp=None,
-                             cancel_timeout=None, paramstyle='numeric'):
+                             cancel_timeout=None, paramstyle='numeric',
+                             pipeline=False):
     config = _validate_config(statement_cache_size,
                               max_cached_statement_lifetime,
                               max_cacheable_statement_size, command_timeout,
-                              cancel_timeout, paramstyle)
+                              cancel_timeout, paramstyle, pipeline)
     _check_server_settings(server_settings)
 
     opts = _Opts()

@@ -233,6 +233,7 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
             command_timeout=config.command_timeout,
             cancel_timeout=config.cancel_timeout,
             name_prefix=os.urandom(6).hex(),
+            pipeline=config.pipeline,
         )
         if config.paramstyle != 'numeric':
             _pgwire._set_paramstyle(proto, config.paramstyle)
@@ -571,8 +572,13 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
                   keepalives_interval=None, keepalives_count=None,
                   tcp_user_timeout=None, require_auth=None,
                   channel_binding=None, cancel_timeout=None,
-                  paramstyle='numeric'):
+                  paramstyle='numeric', pipeline=False):
     """Open a connection (asyncpg.connect semantics).
+
+    ``pipeline``: ``True`` lets queries started while others run on this
+    connection go out at once, each with its own Sync, instead of raising
+    "another operation is in progress" (docs/pipelining.md; tasks sharing
+    the connection share its transaction).
 
     ``paramstyle``: ``'numeric'`` (the default: asyncpg's ``$1``, ``$2``)
     or ``'pyformat'`` (``%s`` with positional arguments, ``%(name)s`` with
@@ -603,7 +609,7 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
         max_cached_statement_lifetime=max_cached_statement_lifetime,
         max_cacheable_statement_size=max_cacheable_statement_size,
         command_timeout=command_timeout, cancel_timeout=cancel_timeout,
-        paramstyle=paramstyle,
+        paramstyle=paramstyle, pipeline=pipeline,
         krbsrvname=krbsrvname, gsslib=gsslib,
         load_balance_hosts=load_balance_hosts,
         tcp=dict(keepalives=keepalives, keepalives_idle=keepalives_idle,

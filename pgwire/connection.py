@@ -9,6 +9,7 @@ import typing
 
 from . import _custom_codecs as cc
 from . import _dial
+from . import _pipeline
 from . import _pgwire
 from . import exceptions
 from . import introspection
@@ -189,6 +190,13 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             shared.invalidate()
             self._shared_types_gen = shared.generation
         self._install_custom_codecs()
+
+    # -- explicit pipelines (pgwire/_pipeline.py) -----------------------
+    def pipeline(self, *, sync_each=False):
+        """An explicit batch (``async with conn.pipeline() as p``): the
+        queries issued inside share Sync points until ``await p.sync()``
+        or the end of the block (docs/pipelining.md)."""
+        return _pipeline.Pipeline(self, sync_each)
 
     # -- transactions (pgwire/transaction.py) --------------------------
     def transaction(self, *, isolation=None, readonly=False,

@@ -1246,6 +1246,15 @@ class TransactionRolledBackError(InFailedSQLTransactionError):
 __all__ += ('TransactionRolledBackError',)
 
 
+class PipelineAbortedError(_base.InterfaceError):
+    """A statement of a ``conn.pipeline()`` batch that the server skipped
+    because an earlier statement of its group (up to the next sync) failed;
+    the failing statement raised the server's error (docs/pipelining.md)."""
+
+
+__all__ += ('PipelineAbortedError',)
+
+
 def _error_from_fields(fields, query=None):
     """Exception instance for an ErrorResponse.
 

@@ -85,6 +85,7 @@
 
 #include "pgc_build.h"
 #include "pgc_frame.h"
+#include "pgc_msg.h"
 
 /* What one frontend message expects back (see the table above). */
 typedef enum {
@@ -228,6 +229,8 @@ typedef struct {
                                 behind it.  Without this flag a simple
                                 Query is a barrier like COPY_IN */
 
+#define PGC_REQ_F_ABANDONED 0x200u /* internal: pgc_conn_abandon */
+
 /* One request in flight (internal; the binding sees ids). */
 typedef struct {
     uint64_t id;
@@ -272,6 +275,32 @@ void pgc_conn_free(PgcConn *c);
  * says why (PGC_ERR_PROTOCOL: a message out of order or malformed, or the
  * reader's framing error). */
 PgcStatus pgc_conn_next(PgcConn *c, PgcReader *rd, PgcEvent *ev);
+
+/* The hot path, after a PGC_EV_ROW: the next message, when the reader
+ * holds it whole and it is a DataRow of the same request (the event
+ * pgc_conn_next would report is the same ROW, with this body): 1 and
+ * *body set.  0: call pgc_conn_next (nothing was consumed). */
+static inline int
+pgc_conn_next_row(PgcConn *c, PgcReader *rd, PgcView *body)
+{
+    size_t avail = rd->end - rd->start;
+    const uint8_t *h = rd->data + rd->start;
+    if (avail < 5 || h[0] != PGC_MSG_DATA_ROW || c->err != PGC_OK ||
+        rd->err != PGC_OK || c->sub != PGC_SUB_ROWS || c->ndone != 0 ||
+        c->skipping || c->req_len == 0 ||
+        (c->reqs[c->req_head].flags & PGC_REQ_F_ABANDONED)) {
+        return 0;
+    }
+    uint32_t len = pgc_load_u32(h + 1);
+    if (len < 4 || len > PGC_MAX_MSG_LEN || len > rd->max_msg ||
+        avail - 1 < len) {
+        return 0; /* pgc_conn_next frames it (or reports the error) */
+    }
+    body->p = h + 5;
+    body->n = (size_t)len - 4;
+    rd->start += (size_t)len + 1;
+    return 1;
+}
 
 /* Read-only state. */
 static inline uint8_t
@@ -364,6 +393,15 @@ PgcStatus pgc_req_flush(PgcReqBuilder *b);
 PgcStatus pgc_req_sync(PgcReqBuilder *b);
 PgcStatus pgc_req_commit(PgcReqBuilder *b, uint64_t *id);
 void pgc_req_abort(PgcReqBuilder *b);
+/* Move the messages the open builder appended from wb offset `from` on
+ * (the last `nsteps` steps it recorded) ahead of everything else it wrote
+ * (e.g. a SAVEPOINT decided on once a streamed batch turned out long).
+ * PGC_ERR_STATE if they do not match; PGC_ERR_NOMEM. */
+PgcStatus pgc_req_move_to_front(PgcReqBuilder *b, size_t from,
+                                size_t nsteps);
+/* Drop an open Bind (pgc_req_bind_start without bind_end): its bytes
+ * leave wb, the request goes on as before the Bind. */
+void pgc_req_bind_cancel(PgcReqBuilder *b);
 
 /* ------------------------------------------------------------------ */
 /* Frontend: one call per request kind.                                */

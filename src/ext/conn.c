@@ -341,6 +341,19 @@ conn_cursor_exec(ConnCoreObject *c, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+conn_pipeline_sync(ConnCoreObject *c, PyObject *timeout)
+{
+    PyObject *q = PyUnicode_FromString("");
+    PyObject *empty = q != NULL ? PyTuple_New(0) : NULL;
+    PyObject *op = empty != NULL
+                       ? pgw_op_new(c, OP_SYNC, q, empty, NULL, timeout, 0)
+                       : NULL;
+    Py_XDECREF(q);
+    Py_XDECREF(empty);
+    return op;
+}
+
+static PyObject *
 conn_is_closed(ConnCoreObject *c, PyObject *Py_UNUSED(a))
 {
     ProtocolObject *p = c->proto;
@@ -357,8 +370,8 @@ static PyObject *
 conn_is_in_transaction(ConnCoreObject *c, PyObject *Py_UNUSED(a))
 {
     ProtocolObject *p = c->proto;
-    return PyBool_FromLong(p != NULL && (p->tx_status == PGC_TX_INTRANS ||
-                                         p->tx_status == PGC_TX_INERROR));
+    return PyBool_FromLong(p != NULL && (pgc_conn_tx_status(&p->conn) == PGC_TX_INTRANS ||
+                                         pgc_conn_tx_status(&p->conn) == PGC_TX_INERROR));
 }
 
 static PyObject *
@@ -598,6 +611,10 @@ static PyMethodDef conn_methods[] = {
     {"_exec_stmt", FASTFN(conn_exec_stmt), METH_FASTCALL, NULL},
     {"_cursor_exec", FASTFN(conn_cursor_exec), METH_FASTCALL, NULL},
     {"_copy", FASTFN(conn_copy), METH_FASTCALL, NULL},
+    {"_pipeline_sync", (PyCFunction)conn_pipeline_sync, METH_O,
+     "_pipeline_sync(timeout) -> awaitable: a Sync ending the current "
+     "conn.pipeline() group; its await returns once the server has "
+     "answered it (ReadyForQuery)."},
     {"is_closed", (PyCFunction)conn_is_closed, METH_NOARGS,
      "Return True if the connection is closed."},
     {"get_server_pid", (PyCFunction)conn_get_server_pid, METH_NOARGS,

@@ -80,25 +80,25 @@ copy_set_error(OpObject *op, PyObject *exc)
 }
 
 int
-pgw_copy_on_message(OpObject *op, const PgcMsg *m)
+pgw_copy_on_event(OpObject *op, const PgcEvent *ev)
 {
     ProtocolObject *p = op->proto;
-    switch (m->type) {
-    case PGC_MSG_COPY_OUT_RESPONSE:
+    switch (ev->type) {
+    case PGC_EV_COPY_OUT_RESPONSE:
         if (op->kind != OP_COPY_OUT) {
             copy_set_error(op, pgw_make_exc(p->st->InterfaceError,
                                             "expected COPY FROM STDIN, the "
                                             "server started COPY TO"));
         }
         return 0;
-    case PGC_MSG_COPY_DATA:
+    case PGC_EV_COPY_DATA:
         if (op->kind != OP_COPY_OUT || op->error != NULL) {
             return 0;
         }
         if (op->copy.len == 0) {
             pgw_op_wake(op);
         }
-        if (copy_out_append(op, m->body.p, m->body.n) < 0) {
+        if (copy_out_append(op, ev->body.p, ev->body.n) < 0) {
             copy_set_error(op, NULL);
             return 0;
         }
@@ -106,22 +106,15 @@ pgw_copy_on_message(OpObject *op, const PgcMsg *m)
             pgw_proto_set_reading(p, 1);
         }
         return 0;
-    case PGC_MSG_COPY_DONE:
-        return 0;
-    case PGC_MSG_COPY_IN_RESPONSE:
-        if (op->kind != OP_COPY_IN || op->error != NULL || op->copy.ended) {
-            return pgw_op_refuse_copy_in(op);
+    case PGC_EV_COPY_IN_RESPONSE:
+        if (op->kind != OP_COPY_IN || op->error != NULL) {
+            return pgw_proto_refuse_copy_in(p);
         }
-        op->copy.ready = 1;
+        op->copy.announce = 1;
         pgw_op_wake(op);
         return 0;
-    case PGC_MSG_COPY_BOTH_RESPONSE:
-        PyErr_SetString(p->st->ProtocolError,
-                        "unexpected CopyBothResponse (replication is not "
-                        "supported)");
-        return -1;
     default:
-        return 1;
+        return 0;
     }
 }
 
@@ -142,20 +135,20 @@ pgw_copy_poll(OpObject *op)
         if (op->copy.cap > 4 * COPY_OUT_PAUSE) {
             pgw_copy_free(op); /* a huge row passed: do not keep its room */
         }
-        if (p->reading_paused && p->cur == op) {
+        if (p->reading_paused && op->req_id != 0) {
             pgw_proto_set_reading(p, 0);
         }
         return b;
     }
-    if (op->copy.ready && !op->copy.told) {
-        op->copy.told = 1;
+    if (op->copy.announce) {
+        op->copy.announce = 0;
         Py_RETURN_TRUE;
     }
     return NULL;
 }
 
 int
-pgw_copy_send(OpObject *op)
+pgw_copy_send(OpObject *op, PgcReqBuilder *b)
 {
     ProtocolObject *p = op->proto;
     Py_ssize_t n;
@@ -164,26 +157,24 @@ pgw_copy_send(OpObject *op)
     if (sql == NULL) {
         return -1;
     }
-    size_t mark = p->wb.len;
     PgcStr empty = {"", 0};
     PgcStr q = {sql, (size_t)n};
-    PgcStatus rc = pgc_build_parse(&p->wb, empty, q, NULL, 0);
+    PgcStatus rc = pgc_req_parse(b, empty, q, NULL, 0);
     Py_XDECREF(owner);
     if (rc == PGC_OK) {
-        rc = pgc_build_bind_start(&p->wb, empty, empty, 0, NULL, 0);
+        rc = pgc_req_bind_start(b, empty, empty, 0, NULL, 0);
     }
     if (rc == PGC_OK) {
-        rc = pgc_build_bind_end(&p->wb, 0, NULL);
+        rc = pgc_req_bind_end(b, 0, NULL);
     }
     if (rc == PGC_OK) {
-        rc = pgc_build_execute(&p->wb, empty, 0);
+        rc = pgc_req_execute(b, empty, 0);
     }
     if (rc == PGC_OK) {
-        rc = pgc_build_sync(&p->wb);
+        rc = pgc_req_sync(b);
     }
     if (rc != PGC_OK) {
-        pgc_wbuf_truncate(&p->wb, mark);
-        return pgw_build_error(p, rc);
+        return pgw_proto_push_error(p, rc);
     }
     return 0;
 }
@@ -194,17 +185,16 @@ copy_fail(OpObject *op, const char *why)
 {
     ProtocolObject *p = op->proto;
     PgcStr reason = {why, strlen(why)};
-    op->copy.ended = 1;
-    if (pgc_build_copy_fail(&p->wb, reason) != PGC_OK ||
-        pgc_build_sync(&p->wb) != PGC_OK || pgw_proto_flush(p) < 0) {
+    if (pgc_conn_copy_fail(&p->conn, &p->wb, reason) != PGC_OK ||
+        pgw_proto_flush(p) < 0) {
         PyErr_Clear();
         pgw_proto_fatal(p, pgw_make_exc(p->st->InterfaceError,
                                         "could not abort COPY; connection "
                                         "aborted"));
         return;
     }
-    p->cur_discard = 1;
     p->cancel = CANCEL_SENT;
+    p->cancel_req = op->req_id;
     if (pgw_proto_arm_drain_timer(p) < 0) {
         PyErr_WriteUnraisable((PyObject *)p);
     }
@@ -217,14 +207,14 @@ pgw_copy_abandon(OpObject *op)
     if (p == NULL) {
         return;
     }
-    if (op->kind == OP_COPY_IN && op->copy.ready && !op->copy.ended &&
-        p->cancel == CANCEL_NONE && !p->cur_discard) {
+    if (op->kind == OP_COPY_IN && p->cancel == CANCEL_NONE &&
+        pgc_conn_copy_in_state(&p->conn) == PGC_COPYIN_ACTIVE) {
         copy_fail(op, "COPY was abandoned by the client");
     }
     else {
         /* COPY TO, or COPY FROM not started or already finished: cancel;
          * a CopyInResponse that still comes is answered with CopyFail */
-        pgw_proto_begin_cancel(p);
+        pgw_proto_begin_cancel(p, op);
     }
     op->copy.len = 0;
     if (p->reading_paused) {
@@ -243,17 +233,18 @@ copy_can_write(OpObject *op)
                         "COPY FROM is not in progress on this operation");
         return -1;
     }
-    if (op->kind != OP_COPY_IN || !op->copy.ready || op->copy.ended ||
-        op->phase != PH_WAIT_RESULT) {
-        if (op->phase == PH_DONE || op->copy.ended) {
+    PgcCopyInState cs = pgc_conn_copy_in_state(&p->conn);
+    int ours = op->req_id != 0 && p->state == PS_READY;
+    if (op->kind != OP_COPY_IN || op->phase != PH_WAIT_RESULT ||
+        (ours && cs == PGC_COPYIN_NONE)) {
+        if (op->phase == PH_DONE || (ours && cs == PGC_COPYIN_ENDED)) {
             return 0;
         }
         PyErr_SetString(p->st->InterfaceError,
                         "COPY FROM is not in progress on this operation");
         return -1;
     }
-    if (op->error != NULL || op->request_done || p->cur != op ||
-        p->state != PS_READY) {
+    if (op->error != NULL || !ours || cs != PGC_COPYIN_ACTIVE) {
         return 0;
     }
     return 1;
@@ -281,7 +272,7 @@ pgw_copy_write(OpObject *op, PyObject *data)
     int rc = 0;
     while (left > 0 && rc == 0) {
         size_t k = left < COPY_IN_CHUNK ? left : COPY_IN_CHUNK;
-        if (pgc_build_copy_data(&p->wb, d, k) != PGC_OK) {
+        if (pgc_conn_copy_data(&p->conn, &p->wb, d, k) != PGC_OK) {
             PyErr_NoMemory();
             rc = -1;
             break;
@@ -470,14 +461,16 @@ pgw_copy_end(OpObject *op, PyObject *Py_UNUSED(a))
     if (ok < 0) {
         return NULL;
     }
-    if (op->copy.ended || p->state != PS_READY || p->cur != op) {
+    PgcCopyInState cs = pgc_conn_copy_in_state(&p->conn);
+    if (p->state != PS_READY || op->req_id == 0 ||
+        (cs != PGC_COPYIN_ACTIVE && cs != PGC_COPYIN_END_REQUIRED)) {
         Py_RETURN_NONE;
     }
     /* Also after a server error: the server discards the rest up to the
      * Sync, which ends the request. */
     size_t mark = p->wb.len;
     PgcStatus rc = PGC_OK;
-    if (op->stmt != NULL && op->error == NULL) {
+    if (op->stmt != NULL && op->error == NULL && cs == PGC_COPYIN_ACTIVE) {
         /* binary records: header (when no record came) and trailer */
         uint8_t tail[sizeof(binary_header) + 2];
         size_t n = 0;
@@ -487,20 +480,16 @@ pgw_copy_end(OpObject *op, PyObject *Py_UNUSED(a))
         }
         tail[n++] = 0xff;
         tail[n++] = 0xff;
-        rc = pgc_build_copy_data(&p->wb, tail, n);
+        rc = pgc_conn_copy_data(&p->conn, &p->wb, tail, n);
         op->copy.header = 1;
     }
     if (rc == PGC_OK) {
-        rc = pgc_build_copy_done(&p->wb);
-    }
-    if (rc == PGC_OK) {
-        rc = pgc_build_sync(&p->wb);
+        rc = pgc_conn_copy_done(&p->conn, &p->wb);
     }
     if (rc != PGC_OK) {
         pgc_wbuf_truncate(&p->wb, mark);
         return PyErr_NoMemory();
     }
-    op->copy.ended = 1;
     if (pgw_proto_flush(p) < 0) {
         return NULL;
     }

@@ -7,7 +7,10 @@
  * memory stays bounded whatever the size of the batch and the iterable is
  * consumed lazily (a generator works).
  *
- * A batch that fits in one chunk is written at once, exactly as before.
+ * A batch that fits in one chunk is written at once, exactly as before;
+ * a longer one is pushed one chunk per request (src/core/pgc_conn.h), all
+ * in one Sync group that the last chunk's Sync closes: nothing reaches the
+ * write buffer without its expected answers registered.
  * Once a first chunk has gone out, a failure on our side (a bad value, an
  * iterable that raises, a timeout or cancel) must make the server discard
  * what it already ran before the Sync:
@@ -45,110 +48,126 @@ typedef enum {
  * (the batch's own unnamed statement is parsed after it, or no longer
  * needed). */
 static PgcStatus
-build_command(PgcWBuf *wb, const char *sql)
+build_command(PgcReqBuilder *b, const char *sql)
 {
     PgcStr empty = {"", 0};
     PgcStr q = {sql, strlen(sql)};
-    PgcStatus rc = pgc_build_parse(wb, empty, q, NULL, 0);
+    PgcStatus rc = pgc_req_parse(b, empty, q, NULL, 0);
     if (rc == PGC_OK) {
-        rc = pgc_build_bind_start(wb, empty, empty, 0, NULL, 0);
+        rc = pgc_req_bind_start(b, empty, empty, 0, NULL, 0);
     }
     if (rc == PGC_OK) {
-        rc = pgc_build_bind_end(wb, 0, NULL);
+        rc = pgc_req_bind_end(b, 0, NULL);
     }
     if (rc == PGC_OK) {
-        rc = pgc_build_execute(wb, empty, 0);
+        rc = pgc_req_execute(b, empty, 0);
     }
     return rc;
 }
 
-/* Move the bytes [from, len) of wb to offset `at` (at <= from), shifting
- * [at, from) after them. */
+/* The first chunk is only a first chunk (more follow): inside the user's
+ * transaction, put the savepoint ahead of the batch (before its Parse,
+ * which uses the unnamed statement as the SAVEPOINT does). */
 static int
-wbuf_rotate(PgcWBuf *wb, size_t at, size_t from)
-{
-    size_t k = wb->len - from;
-    uint8_t *tmp = PyMem_Malloc(k ? k : 1);
-    if (tmp == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    memcpy(tmp, wb->data + from, k);
-    memmove(wb->data + at + k, wb->data + at, from - at);
-    memcpy(wb->data + at, tmp, k);
-    PyMem_Free(tmp);
-    return 0;
-}
-
-/* The first write of the batch: when it is only a first chunk (more
- * follow) inside the user's transaction, put the savepoint ahead of the
- * batch (before its Parse, which uses the unnamed statement as the
- * SAVEPOINT does); then route the replies to op. */
-static int
-first_write(OpObject *op, int streaming)
+savepoint_first(OpObject *op, PgcReqBuilder *b)
 {
     ProtocolObject *p = op->proto;
-    if (streaming && p->tx_status == PGC_TX_INTRANS) {
-        size_t from = p->wb.len;
-        PgcStatus rc = build_command(&p->wb, SAVEPOINT_SQL);
-        if (rc != PGC_OK) {
-            pgc_wbuf_truncate(&p->wb, from);
-            return pgw_build_error(p, rc);
-        }
-        if (wbuf_rotate(&p->wb, op->many_mark, from) < 0) {
-            pgc_wbuf_truncate(&p->wb, op->many_mark);
-            return -1;
-        }
-        op->many_savepoint = 1;
+    if (pgc_conn_tx_status(&p->conn) != PGC_TX_INTRANS) {
+        return 0;
     }
-    Py_XSETREF(p->cur, (OpObject *)Py_NewRef(op));
-    p->cur_discard = 0;
-    op->request_done = 0;
-    op->many_sent = 1;
+    size_t from = p->wb.len;
+    PgcStatus rc = build_command(b, SAVEPOINT_SQL);
+    if (rc == PGC_OK) {
+        rc = pgc_req_move_to_front(b, from, 3); /* Parse Bind Execute */
+    }
+    if (rc != PGC_OK) {
+        return pgw_proto_push_error(p, rc);
+    }
+    op->many_savepoint = 1;
     return 0;
 }
 
-/* End the batch: its tail and the Sync, written; the op then waits for
- * ReadyForQuery. */
+/* Commit the chunk built in b (with the batch's Sync if `last`): the
+ * engine holds a reference to op until its REQ_DONE. */
 static int
-finish(OpObject *op, FinishHow how)
+chunk_commit(OpObject *op, PgcReqBuilder *b, int last)
+{
+    ProtocolObject *p = op->proto;
+    PgcStatus rc = last ? pgw_proto_req_end(p, b) : PGC_OK;
+    uint64_t id;
+    if (rc == PGC_OK) {
+        rc = pgc_req_commit(b, &id);
+    }
+    if (rc != PGC_OK) {
+        pgc_req_abort(b);
+        return pgw_proto_push_error(p, rc);
+    }
+    pgw_op_pushed(op, id, !op->many_sent);
+    op->many_sent = 1;
+    op->many_open = !last;
+    return 0;
+}
+
+/* Begin the request of the next chunk (b is then open). */
+static int
+chunk_begin(OpObject *op, PgcReqBuilder *b)
+{
+    ProtocolObject *p = op->proto;
+    PgcStatus rc = pgc_req_begin(&p->conn, &p->wb, 0, op, b);
+    return rc == PGC_OK ? 0 : pgw_proto_push_error(p, rc);
+}
+
+static void
+stream_wait(OpObject *op, int waiting)
+{
+    ProtocolObject *p = op->proto;
+    if (waiting) {
+        op->phase = PH_STREAM;
+        Py_XSETREF(p->stream_op, (OpObject *)Py_NewRef(op));
+    }
+    else if (p->stream_op == op) {
+        Py_CLEAR(p->stream_op);
+    }
+}
+
+/* End the batch in the open request b: its tail and the Sync, written;
+ * the op then waits for its REQ_DONE. */
+static int
+finish(OpObject *op, PgcReqBuilder *b, FinishHow how)
 {
     ProtocolObject *p = op->proto;
     PgcStatus rc = PGC_OK;
     Py_CLEAR(op->many_it);
+    stream_wait(op, 0);
     if (how == FINISH_FAIL && op->many_savepoint) {
-        rc = build_command(&p->wb, ROLLBACK_TO_SQL);
+        rc = build_command(b, ROLLBACK_TO_SQL);
     }
     else if (how == FINISH_FAIL) {
         PgcStr portal = {ABORT_PORTAL, sizeof(ABORT_PORTAL) - 1};
-        rc = pgc_build_execute(&p->wb, portal, 0);
+        rc = pgc_req_execute(b, portal, 0);
     }
     if (rc == PGC_OK && op->many_savepoint) {
-        rc = build_command(&p->wb, RELEASE_SQL);
-    }
-    if (rc == PGC_OK) {
-        rc = pgc_build_sync(&p->wb);
+        rc = build_command(b, RELEASE_SQL);
     }
     if (rc != PGC_OK) {
+        pgc_req_abort(b);
+        pgw_proto_push_error(p, rc);
+    }
+    if (rc != PGC_OK || chunk_commit(op, b, 1) < 0) {
         /* cannot end the batch properly: the connection is unusable */
-        pgc_wbuf_truncate(&p->wb, op->many_sent ? 0 : op->many_mark);
-        pgw_build_error(p, rc);
         if (op->many_sent) {
             pgw_proto_fatal(p, NULL);
         }
-        return -1;
-    }
-    if (!op->many_sent && first_write(op, 0) < 0) {
         return -1;
     }
     op->phase = PH_WAIT_RESULT;
     return pgw_proto_flush(p);
 }
 
-/* Encode the next argument tuple.  1 = one encoded, 0 = none left, -1 =
- * error (nothing of the tuple left in the buffer). */
+/* Encode the next argument tuple into b.  1 = one encoded, 0 = none left,
+ * -1 = error. */
 static int
-encode_next(OpObject *op)
+encode_next(OpObject *op, PgcReqBuilder *b)
 {
     PyObject *item = PyIter_Next(op->many_it);
     if (item == NULL) {
@@ -180,21 +199,22 @@ encode_next(OpObject *op)
     op->proto->bind_seqno = seqno;
     int rc = pgw_stmt_write_bind_exec(op->proto, op->stmt, t, 0,
                                       op->kind == OP_FETCHMANY,
-                                      op->many_describe);
+                                      op->many_describe, b);
     op->proto->bind_seqno = -1;
     op->many_describe = 0;
     Py_DECREF(t);
     return rc < 0 ? -1 : 1;
 }
 
-/* A client-side error is pending: before anything was written, drop the
- * batch and raise it now (nothing happened); afterwards it becomes the
- * op's error and the server is told to discard the batch. */
+/* A client-side error is pending with b open: before anything was
+ * written, drop the batch and raise it now (nothing happened); afterwards
+ * it becomes the op's error and the server is told to discard the batch
+ * (the chunk being built is dropped: the server never saw it). */
 static int
-client_failed(OpObject *op)
+client_failed(OpObject *op, PgcReqBuilder *b)
 {
+    pgc_req_abort(b);
     if (!op->many_sent) {
-        pgc_wbuf_truncate(&op->proto->wb, op->many_mark);
         Py_CLEAR(op->many_it);
         return -1;
     }
@@ -208,101 +228,125 @@ client_failed(OpObject *op)
     /* raised once the server has discarded the batch: the connection is
      * then idle and its transaction status current */
     op->many_failed = 1;
-    return finish(op, FINISH_FAIL);
+    if (chunk_begin(op, b) < 0) {
+        pgw_proto_fatal(op->proto, NULL);
+        return -1;
+    }
+    return finish(op, b, FINISH_FAIL);
 }
 
-/* Encode and write chunks until the iterable is exhausted or the
- * transport asks us to wait.  0 = the batch is complete (phase
- * WAIT_RESULT) or waiting for resume_writing (phase STREAM), -1 = error
- * to raise now. */
+/* Encode chunks into requests and write them until the iterable is
+ * exhausted or the transport asks us to wait; b is open on entry.  0 =
+ * the batch is complete (phase WAIT_RESULT) or waiting for resume_writing
+ * (phase STREAM), -1 = error to raise now. */
 static int
-pump(OpObject *op)
+pump(OpObject *op, PgcReqBuilder *b)
 {
     ProtocolObject *p = op->proto;
     for (;;) {
         int more = 1;
         while (more > 0 && p->wb.len < MANY_CHUNK) {
-            more = encode_next(op);
+            more = encode_next(op, b);
         }
         if (more < 0) {
-            return client_failed(op);
+            return client_failed(op, b);
         }
         if (more == 0) {
-            return finish(op, FINISH_OK);
+            return finish(op, b, FINISH_OK);
         }
-        if (!op->many_sent && first_write(op, 1) < 0) {
-            pgc_wbuf_truncate(&p->wb, op->many_mark);
+        if (!op->many_sent && savepoint_first(op, b) < 0) {
+            pgc_req_abort(b);
             Py_CLEAR(op->many_it);
+            return -1;
+        }
+        if (chunk_commit(op, b, 0) < 0) {
+            if (op->many_sent) {
+                pgw_proto_fatal(p, NULL);
+            }
             return -1;
         }
         if (pgw_proto_flush(p) < 0) {
             return -1;
         }
-        if (op->error != NULL || op->request_done) {
+        if (op->error != NULL || op->req_id == 0) {
             /* a server error arrived meanwhile, or the connection is
              * gone: stop encoding */
             return pgw_many_resume(op);
         }
         if (p->writing_paused) {
-            op->phase = PH_STREAM;
+            stream_wait(op, 1);
             return 0;
+        }
+        if (chunk_begin(op, b) < 0) {
+            pgw_proto_fatal(p, NULL);
+            return -1;
         }
     }
 }
 
 int
-pgw_many_send(OpObject *op, size_t mark)
+pgw_many_send(OpObject *op, PgcReqBuilder *b, int describe)
 {
-    op->many_mark = mark;
     op->many_sent = 0;
+    op->many_open = 0;
     op->many_savepoint = 0;
-    op->many_describe = op->check_desc;
+    op->many_describe = describe;
     Py_CLEAR(op->many_it);
     op->many_it = PyObject_GetIter(op->args);
     op->many_index = 0;
     if (op->many_it == NULL) {
-        pgc_wbuf_truncate(&op->proto->wb, mark);
+        pgc_req_abort(b);
         return -1;
     }
     /* an iterator can be consumed once: never retried */
     op->many_oneshot = op->many_it == op->args;
-    return pump(op);
+    return pump(op, b);
 }
 
 int
 pgw_many_resume(OpObject *op)
 {
-    if (op->request_done) {
+    PgcReqBuilder b;
+    if (op->req_id == 0) {
         /* the connection was lost (its error is the op's) */
         Py_CLEAR(op->many_it);
+        stream_wait(op, 0);
+        op->phase = PH_WAIT_RESULT;
+        return 0;
+    }
+    if (op->error == NULL && op->proto->writing_paused) {
+        return 0; /* woken early: still STREAM */
+    }
+    if (chunk_begin(op, &b) < 0) {
+        pgw_proto_fatal(op->proto, NULL);
+        stream_wait(op, 0);
         op->phase = PH_WAIT_RESULT;
         return 0;
     }
     if (op->error != NULL) {
         /* a server error (it skips the rest until the Sync), or a result
          * row that did not decode (fetchmany): the batch must not commit */
-        return finish(op, FINISH_FAIL);
+        return finish(op, &b, FINISH_FAIL);
     }
-    if (op->proto->writing_paused) {
-        return 0; /* woken early: still STREAM */
-    }
-    return pump(op);
+    stream_wait(op, 0);
+    op->phase = PH_WAIT_RESULT;
+    return pump(op, &b);
 }
 
 void
 pgw_many_abandon(OpObject *op)
 {
     op->many_failed = 0; /* the results are drained in the background */
-    if (op->phase != PH_STREAM || op->request_done) {
+    if (op->phase != PH_STREAM || op->req_id == 0) {
         return;
     }
     PyObject *v = PyErr_GetRaisedException();
-    if (finish(op, FINISH_FAIL) < 0) {
+    PgcReqBuilder b;
+    if (chunk_begin(op, &b) < 0 || finish(op, &b, FINISH_FAIL) < 0) {
         PyErr_Clear();
     }
     PyErr_SetRaisedException(v);
 }
-
 int
 pgw_many_own_tag(OpObject *op, PgcView tag)
 {

@@ -62,6 +62,8 @@ import_objects(ModState *st)
            "ConnectionDoesNotExistError");
     IMPORT(InvalidCachedStatementError, "pgwire.exceptions",
            "InvalidCachedStatementError");
+    IMPORT(PipelineAbortedError, "pgwire.exceptions",
+           "PipelineAbortedError");
     IMPORT(PostgresError, "pgwire.exceptions", "PostgresError");
     IMPORT(InvalidSQLStatementNameError, "pgwire.exceptions",
            "InvalidSQLStatementNameError");
@@ -212,6 +214,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->ConnectionDoesNotExistError);
     Py_VISIT(st->PostgresError);
     Py_VISIT(st->InvalidCachedStatementError);
+    Py_VISIT(st->PipelineAbortedError);
     Py_VISIT(st->InvalidSQLStatementNameError);
     Py_VISIT(st->OutdatedSchemaCacheError);
     Py_VISIT(st->error_from_fields);
@@ -244,6 +247,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->ConnectionDoesNotExistError);
     Py_CLEAR(st->PostgresError);
     Py_CLEAR(st->InvalidCachedStatementError);
+    Py_CLEAR(st->PipelineAbortedError);
     Py_CLEAR(st->InvalidSQLStatementNameError);
     Py_CLEAR(st->OutdatedSchemaCacheError);
     Py_CLEAR(st->error_from_fields);

@@ -7,9 +7,13 @@
  * arguments and "another operation is in progress", is raised from the
  * awaitable, never at call time.
  *
- * Phases: INIT -> [WAIT_DRAIN ->] INIT -> [WAIT_PREPARE ->] WAIT_RESULT ->
- * DONE.  Each wait yields a fresh asyncio future that the protocol resolves
- * on ReadyForQuery (or the timer, or connection loss).
+ * Phases: INIT -> [WAIT_TURN ->] INIT -> [WAIT_PREPARE ->] WAIT_RESULT ->
+ * DONE.  Each request is pushed into the connection's request engine
+ * (src/core/pgc_conn.h) with the op as its `user`; the engine's events for
+ * it come to pgw_op_on_row / pgw_op_on_event, and its REQ_DONE to
+ * pgw_op_on_done, which ends the wait through pgw_op_wake (the only place
+ * that knows about asyncio futures).  Each wait yields a fresh future that
+ * is resolved there (or by the timer, or on connection loss).
  */
 #include "proto.h"
 
@@ -32,7 +36,7 @@ op_cancel_timer(OpObject *op)
     }
 }
 
-static int many_server_error(OpObject *op, const PgcMsg *m);
+static int many_server_error(OpObject *op, PgcView body);
 
 static int
 op_start_timer(OpObject *op)
@@ -116,8 +120,8 @@ op_raise_error(OpObject *op)
 /* Called by the protocol                                              */
 /* ------------------------------------------------------------------ */
 
-static int
-on_data_row(OpObject *op, PgcView body)
+int
+pgw_op_on_row(OpObject *op, PgcView body)
 {
     if (!op->want_rows || op->error != NULL || op->stmt == NULL) {
         return 0;
@@ -136,36 +140,18 @@ on_data_row(OpObject *op, PgcView body)
     return 0;
 }
 
-int
-pgw_op_refuse_copy_in(OpObject *op)
-{
-    /* COPY ... FROM STDIN through execute(): refuse, and never leave the
-     * server waiting for data.  In the extended protocol the Sync we sent
-     * was ignored during copy-in, so send another. */
-    ProtocolObject *p = op->proto;
-    PgcStr why = {"COPY FROM STDIN is not supported by this method",
-                  sizeof("COPY FROM STDIN is not supported by this method") -
-                      1};
-    if (pgc_build_copy_fail(&p->wb, why) != PGC_OK ||
-        (!op->simple && pgc_build_sync(&p->wb) != PGC_OK)) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    return pgw_proto_flush(p);
-}
-
 /* The unnamed portal's RowDescription must match the statement we
  * decode with; if the schema changed under us, fail with
  * InvalidCachedStatementError (retried once outside a transaction). */
 static int
-check_portal_desc(OpObject *op, const PgcMsg *m)
+check_portal_desc(OpObject *op, const PgcEvent *ev)
 {
     int same;
-    if (m->type == PGC_MSG_ROW_DESCRIPTION) {
-        same = pgw_stmt_same_row_desc(op->stmt, m->body);
+    if (ev->type == PGC_EV_ROW_DESC) {
+        same = pgw_stmt_same_row_desc(op->stmt, ev->body);
     }
     else {
-        same = m->type == PGC_MSG_NO_DATA && op->stmt->ncols == 0;
+        same = op->stmt->ncols == 0;
     }
     if (same < 0) {
         op_capture_error(op);
@@ -181,26 +167,33 @@ check_portal_desc(OpObject *op, const PgcMsg *m)
     if (same != 1) {
         op->want_rows = 0;
     }
-    op->check_desc = 0;
     return 0;
 }
 
+/* ParameterDescription, RowDescription, NoData: of the statement being
+ * prepared (Describe(S)), of the portal (Describe(P), checked), or of a
+ * result set of a simple Query (nothing to do). */
 static int
-on_prepare_msg(OpObject *op, const PgcMsg *m)
+on_describe(OpObject *op, const PgcEvent *ev)
 {
     int rc = 0;
-    if (op->phase == PH_WAIT_RESULT && op->check_desc && op->stmt != NULL &&
-        m->type != PGC_MSG_PARAM_DESCRIPTION) {
-        return check_portal_desc(op, m);
-    }
-    if (op->phase != PH_WAIT_PREPARE || op->stmt == NULL) {
+    if (op->stmt == NULL) {
         return 0;
     }
-    if (m->type == PGC_MSG_PARAM_DESCRIPTION) {
-        rc = pgw_stmt_on_param_desc(op->stmt, m->body);
+    if (ev->step == PGC_STEP_PORTAL_ROW_DESC) {
+        return check_portal_desc(op, ev);
     }
-    else if (m->type == PGC_MSG_ROW_DESCRIPTION) {
-        rc = pgw_stmt_on_row_desc(op->stmt, &op->proto->codec, m->body);
+    if (op->phase != PH_WAIT_PREPARE) {
+        return 0;
+    }
+    if (ev->type == PGC_EV_PARAM_DESC) {
+        rc = pgw_stmt_on_param_desc(op->stmt, ev->body);
+    }
+    else if (ev->step != PGC_STEP_STMT_ROW_DESC) {
+        return 0;
+    }
+    else if (ev->type == PGC_EV_ROW_DESC) {
+        rc = pgw_stmt_on_row_desc(op->stmt, &op->proto->codec, ev->body);
     }
     else {
         rc = pgw_stmt_on_no_data(op->stmt);
@@ -211,95 +204,112 @@ on_prepare_msg(OpObject *op, const PgcMsg *m)
     return 0;
 }
 
-int
-pgw_op_on_message(OpObject *op, const PgcMsg *m)
+static int
+on_server_error(OpObject *op, PgcView body)
 {
-    if (PGW_OP_IS_COPY(op)) {
-        if (op->proto == NULL) {
-            return 0; /* cleared: its results are dropped */
-        }
-        int rc = pgw_copy_on_message(op, m);
-        if (rc <= 0) {
-            return rc;
-        }
+    if (op->error != NULL && op->many_failed) {
+        return many_server_error(op, body);
     }
-    if (m->type == PGC_MSG_DATA_ROW) {
-        return on_data_row(op, m->body); /* (cleared: no stmt, dropped) */
+    if (op->error != NULL) {
+        return 0;
     }
+    PyObject *exc = pgw_error_from_msg(op->st, &op->proto->codec, body,
+                                       op->query);
+    if (exc == NULL) {
+        op_capture_error(op);
+        return 0;
+    }
+    pgw_paramstyle_hint(op->proto, exc, op->query);
+    op->error = exc;
+    return 0;
+}
+
+int
+pgw_op_on_event(OpObject *op, const PgcEvent *ev)
+{
     if (op->proto == NULL) {
         return 0; /* cleared: its results are dropped */
     }
-    switch (m->type) {
-    case PGC_MSG_COMMAND_COMPLETE: {
-        PgcView tag;
-        if (pgc_parse_command_complete(m->body, &tag) != PGC_OK) {
-            PyErr_SetString(op->st->ProtocolError,
-                            "malformed CommandComplete");
-            return -1;
-        }
-        if (pgw_many_own_tag(op, tag)) {
+    switch (ev->type) {
+    case PGC_EV_ROW:
+        return pgw_op_on_row(op, ev->body);
+    case PGC_EV_COMMAND_COMPLETE: {
+        if (pgw_many_own_tag(op, ev->u.tag)) {
             return 0;
         }
-        PyObject *s = PyUnicode_DecodeUTF8((const char *)tag.p,
-                                           (Py_ssize_t)tag.n, "replace");
+        PyObject *s = PyUnicode_DecodeUTF8((const char *)ev->u.tag.p,
+                                           (Py_ssize_t)ev->u.tag.n,
+                                           "replace");
         if (s == NULL) {
             return -1;
         }
         Py_XSETREF(op->status, s);
         return 0;
     }
-    case PGC_MSG_EMPTY_QUERY:
+    case PGC_EV_EMPTY_QUERY:
         Py_XSETREF(op->status, PyUnicode_FromString(""));
         return op->status ? 0 : -1;
-    case PGC_MSG_ERROR: {
-        if (op->error != NULL && op->many_failed) {
-            return many_server_error(op, m);
+    case PGC_EV_ERROR:
+        return on_server_error(op, ev->body);
+    case PGC_EV_PARAM_DESC:
+    case PGC_EV_ROW_DESC:
+    case PGC_EV_NO_DATA:
+        return on_describe(op, ev);
+    case PGC_EV_COPY_OUT_RESPONSE:
+    case PGC_EV_COPY_DATA:
+    case PGC_EV_COPY_DONE:
+    case PGC_EV_COPY_IN_RESPONSE:
+        if (PGW_OP_IS_COPY(op)) {
+            return pgw_copy_on_event(op, ev);
         }
-        if (op->error != NULL) {
-            return 0;
+        if (ev->type == PGC_EV_COPY_IN_RESPONSE) {
+            /* COPY ... FROM STDIN through execute(): refused, and the
+             * server is never left waiting for data */
+            return pgw_proto_refuse_copy_in(op->proto);
         }
-        PyObject *exc = pgw_error_from_msg(op->st, &op->proto->codec, m->body,
-                                           op->query);
-        if (exc == NULL) {
-            op_capture_error(op);
-            return 0;
-        }
-        pgw_paramstyle_hint(op->proto, exc, op->query);
-        op->error = exc;
         return 0;
-    }
-    case PGC_MSG_PARAM_DESCRIPTION:
-    case PGC_MSG_ROW_DESCRIPTION:
-    case PGC_MSG_NO_DATA:
-        return on_prepare_msg(op, m);
-    case PGC_MSG_PARSE_COMPLETE:
-    case PGC_MSG_BIND_COMPLETE:
-    case PGC_MSG_CLOSE_COMPLETE:
-    case PGC_MSG_PORTAL_SUSPENDED:
-    case PGC_MSG_COPY_OUT_RESPONSE:
-    case PGC_MSG_COPY_DATA:
-    case PGC_MSG_COPY_DONE:
-        return 0;
-    case PGC_MSG_COPY_IN_RESPONSE:
-        return pgw_op_refuse_copy_in(op);
     default:
-        PyErr_Format(op->st->ProtocolError,
-                     "unexpected message type 0x%02x during a query", m->type);
-        return -1;
+        return 0;
     }
 }
 
 void
-pgw_op_on_ready(OpObject *op)
+pgw_op_pushed(OpObject *op, uint64_t id, int first)
 {
-    op->request_done = 1;
+    Py_INCREF(op); /* the engine's, released at REQ_DONE or loss */
+    op->req_id = id;
+    if (first) {
+        op->req_first = id;
+    }
+}
+
+void
+pgw_op_on_done(OpObject *op, const PgcEvent *ev)
+{
+    if (ev->req_id != op->req_id || op->many_open) {
+        return; /* an earlier chunk of a streamed batch */
+    }
+    op->req_id = 0;
+    op->req_first = 0;
+    if (ev->u.done.status == PGC_REQ_ABORTED && op->error == NULL &&
+        op->kind != OP_SYNC) {
+        op->error = pgw_make_exc(op->st->PipelineAbortedError,
+                                 "the server skipped this statement: an "
+                                 "earlier statement of its pipeline group "
+                                 "failed");
+        if (op->error == NULL) {
+            op_capture_error(op);
+        }
+    }
     pgw_op_wake(op);
 }
 
 void
 pgw_op_on_lost(OpObject *op, PyObject *exc)
 {
-    op->request_done = 1;
+    op->req_id = 0;
+    op->req_first = 0;
+    op->many_open = 0;
     if (op->error != NULL &&
         PyObject_TypeCheck(op->error, (PyTypeObject *)op->st->PostgresError) &&
         !PyObject_TypeCheck(op->error,
@@ -337,9 +347,9 @@ pgw_op_on_lost(OpObject *op, PyObject *exc)
  * before the client's failure: as asyncpg, the server's error wins (the
  * client's stays reachable as __context__). */
 static int
-many_server_error(OpObject *op, const PgcMsg *m)
+many_server_error(OpObject *op, PgcView body)
 {
-    PyObject *exc = pgw_error_from_msg(op->st, &op->proto->codec, m->body,
+    PyObject *exc = pgw_error_from_msg(op->st, &op->proto->codec, body,
                                        op->query);
     if (exc == NULL) {
         PyErr_Clear();
@@ -363,42 +373,102 @@ many_server_error(OpObject *op, const PgcMsg *m)
 /* Starting requests                                                   */
 /* ------------------------------------------------------------------ */
 
-static void
-op_begin_request(OpObject *op)
-{
-    ProtocolObject *p = op->proto;
-    Py_XSETREF(p->cur, (OpObject *)Py_NewRef(op));
-    p->cur_discard = 0;
-    op->request_done = 0;
-}
-
-/* A cursor step: Bind the named portal (first time) and/or Execute it
- * with a row limit; the portal lives until the transaction ends. */
+/* Begin the op's request: exhausted cursors' portals are closed ahead of
+ * it, in the same write. */
 static int
-write_cursor(OpObject *op)
+op_req_begin(OpObject *op, PgcReqBuilder *b, unsigned flags)
 {
     ProtocolObject *p = op->proto;
-    PgcStr portal = {PyBytes_AS_STRING(op->portal),
-                     (size_t)PyBytes_GET_SIZE(op->portal)};
-    if (op->cursor_bind &&
-        pgw_stmt_write_bind(p, op->stmt, op->args, portal, 1) < 0) {
-        return -1;
+    PgcStatus rc = pgc_req_begin(&p->conn, &p->wb, flags, op, b);
+    if (rc != PGC_OK) {
+        return pgw_proto_push_error(p, rc);
     }
-    if (op->max_rows > 0 &&
-        pgc_build_execute(&p->wb, portal, op->max_rows) != PGC_OK) {
-        PyErr_NoMemory();
+    if (pgw_write_portal_closes(p, b) < 0) {
+        pgc_req_abort(b);
         return -1;
     }
     return 0;
 }
 
-/* Write Bind/Execute/Sync for the op's statement and arguments. */
+/* Commit the request built in b, then write it; the op waits in `phase`
+ * for its REQ_DONE. */
+static int
+op_req_commit(OpObject *op, PgcReqBuilder *b, OpPhase phase)
+{
+    ProtocolObject *p = op->proto;
+    uint64_t id;
+    PgcStatus rc = pgc_req_commit(b, &id);
+    if (rc != PGC_OK) {
+        return pgw_proto_push_error(p, rc);
+    }
+    pgw_op_pushed(op, id, 1);
+    op->phase = phase;
+    if (pgw_proto_flush(p) < 0) {
+        /* the request is registered but could not be written: the
+         * connection's state is unknown */
+        PyObject *e = pgw_fetch_exc();
+        pgw_proto_fatal(p, e != NULL ? Py_NewRef(e) : NULL);
+        PyErr_SetRaisedException(e);
+        return -1;
+    }
+    return 0;
+}
+
+/* A cursor step: Bind the named portal (first time) and/or Execute it
+ * with a row limit; the portal lives until the transaction ends. */
+static int
+write_cursor(OpObject *op, PgcReqBuilder *b)
+{
+    ProtocolObject *p = op->proto;
+    PgcStr portal = {PyBytes_AS_STRING(op->portal),
+                     (size_t)PyBytes_GET_SIZE(op->portal)};
+    if (op->cursor_bind &&
+        pgw_stmt_write_bind(p, op->stmt, op->args, portal, 1, b) < 0) {
+        return -1;
+    }
+    if (op->max_rows > 0) {
+        PgcStatus rc = pgc_req_execute(b, portal, op->max_rows);
+        if (rc != PGC_OK) {
+            return pgw_proto_push_error(p, rc);
+        }
+    }
+    return 0;
+}
+
+/* Bind/Execute of the op's kind for its statement and arguments. */
+static int
+write_execution(OpObject *op, PgcReqBuilder *b, int describe)
+{
+    ProtocolObject *p = op->proto;
+    StmtObject *s = op->stmt;
+    switch (op->kind) {
+    case OP_FETCHROW:
+    case OP_FETCHVAL:
+        return pgw_stmt_write_bind_exec(p, s, op->args, 1, 1, describe, b);
+    case OP_EXECUTE:
+        return pgw_stmt_write_bind_exec(p, s, op->args, 0, 0, 0, b);
+    case OP_CURSOR:
+        return write_cursor(op, b);
+    default:
+        return pgw_stmt_write_bind_exec(p, s, op->args, 0, 1, describe, b);
+    }
+}
+
+/* Push Bind/Execute/Sync for the op's statement and arguments. */
 static int
 op_send_execute(OpObject *op)
 {
     ProtocolObject *p = op->proto;
     StmtObject *s = op->stmt;
-    size_t mark = p->wb.len;
+    PgcReqBuilder b;
+    if (op_req_begin(op, &b, 0) < 0) {
+        return -1;
+    }
+    if (p->preparing == op) {
+        /* pushed behind its prepare: the ops queued behind may follow */
+        Py_CLEAR(p->preparing);
+        pgw_proto_wake_waiters(p);
+    }
     int rc = 0;
     /* The unnamed statement is parsed again in the same batch, with its
      * parameter types pinned, so nothing depends on server-side state
@@ -406,45 +476,56 @@ op_send_execute(OpObject *op)
      * RowDescription is checked against what we decode with. */
     int unnamed = PyBytes_GET_SIZE(s->name) == 0;
     int cursor = op->kind == OP_CURSOR;
-    op->check_desc = unnamed && op->want_rows && !cursor;
+    int describe = unnamed && op->want_rows && !cursor;
     if (unnamed && (!cursor || op->cursor_bind)) {
-        rc = pgw_stmt_write_reparse(p, s);
+        rc = pgw_stmt_write_reparse(p, s, &b);
     }
-    int d = op->check_desc;
     if (rc == 0 &&
         (op->kind == OP_EXECUTEMANY || op->kind == OP_FETCHMANY)) {
-        return pgw_many_send(op, mark); /* streamed: many.c */
+        return pgw_many_send(op, &b, describe); /* streamed: many.c */
     }
     if (rc == 0) {
-        switch (op->kind) {
-        case OP_FETCHROW:
-        case OP_FETCHVAL:
-            rc = pgw_stmt_write_bind_exec(p, s, op->args, 1, 1, d);
-            break;
-        case OP_EXECUTE:
-            rc = pgw_stmt_write_bind_exec(p, s, op->args, 0, 0, 0);
-            break;
-        case OP_CURSOR:
-            rc = write_cursor(op);
-            break;
-        default:
-            rc = pgw_stmt_write_bind_exec(p, s, op->args, 0, 1, d);
-            break;
-        }
+        rc = write_execution(op, &b, describe);
     }
-    if (rc == 0 && pgc_build_sync(&p->wb) != PGC_OK) {
-        PyErr_NoMemory();
-        rc = -1;
+    if (rc == 0) {
+        PgcStatus st = pgw_proto_req_end(p, &b);
+        rc = st == PGC_OK ? 0 : pgw_proto_push_error(p, st);
     }
     if (rc < 0) {
-        pgc_wbuf_truncate(&p->wb, mark);
+        pgc_req_abort(&b);
         return -1;
     }
-    if (pgw_proto_flush(p) < 0) {
+    return op_req_commit(op, &b, PH_WAIT_RESULT);
+}
+
+/* Exhausted cursors' portals are closed in a request of their own (a
+ * simple Query must be alone in its request), written with the next. */
+static int
+push_portal_closes(ProtocolObject *p)
+{
+    if (PyList_GET_SIZE(p->pending_portal_closes) == 0) {
+        return 0;
+    }
+    PgcReqBuilder b;
+    PgcStatus rc = pgc_req_begin(&p->conn, &p->wb, 0, NULL, &b);
+    if (rc != PGC_OK) {
+        return pgw_proto_push_error(p, rc);
+    }
+    if (pgw_write_portal_closes(p, &b) < 0) {
+        pgc_req_abort(&b);
         return -1;
     }
-    op_begin_request(op);
-    op->phase = PH_WAIT_RESULT;
+    uint64_t id;
+    rc = pgc_req_sync(&b);
+    if (rc == PGC_OK) {
+        rc = pgc_req_commit(&b, &id);
+    }
+    if (rc != PGC_OK) {
+        pgc_req_abort(&b);
+        return pgw_proto_push_error(p, rc);
+    }
+    /* nobody waits for it: it does not make the connection busy */
+    pgc_conn_abandon(&p->conn, id);
     return 0;
 }
 
@@ -459,22 +540,54 @@ op_send_simple(OpObject *op)
         return -1;
     }
     PgcStr s = {sql, (size_t)n};
-    PgcStatus rc = pgc_build_query(&p->wb, s);
+    PgcReqBuilder b;
+    uint64_t id = 0;
+    PgcStatus rc = PGC_OK;
+    int ok = push_portal_closes(p) == 0;
+    if (ok) {
+        rc = pgc_req_begin(&p->conn, &p->wb, 0, op, &b);
+    }
+    if (ok && rc == PGC_OK) {
+        rc = pgc_req_query(&b, s);
+        if (rc == PGC_OK) {
+            rc = pgc_req_commit(&b, &id);
+        }
+        else {
+            pgc_req_abort(&b);
+        }
+    }
     Py_XDECREF(owner);
-    if (rc != PGC_OK) {
-        PyErr_SetString(op->st->InterfaceError,
-                        rc == PGC_ERR_NOMEM
-                            ? "out of memory"
-                            : "query is too long or contains a NUL character");
-        return -1;
+    if (ok && rc != PGC_OK) {
+        ok = 0;
+        if (rc == PGC_ERR_LIMIT) {
+            PyErr_SetString(op->st->InterfaceError,
+                            "query is too long or contains a NUL character");
+        }
+        else {
+            pgw_proto_push_error(p, rc);
+        }
     }
+    if (ok) {
+        op->want_rows = 0;
+        pgw_op_pushed(op, id, 1);
+        op->phase = PH_WAIT_RESULT;
+    }
+    PyObject *e = ok ? NULL : pgw_fetch_exc();
+    /* (the portal closes may be pushed even when the query failed) */
     if (pgw_proto_flush(p) < 0) {
+        PyObject *fe = pgw_fetch_exc();
+        pgw_proto_fatal(p, fe != NULL ? Py_NewRef(fe) : NULL);
+        if (e == NULL) {
+            e = fe;
+        }
+        else {
+            Py_XDECREF(fe);
+        }
+    }
+    if (e != NULL) {
+        PyErr_SetRaisedException(e);
         return -1;
     }
-    op->simple = 1;
-    op->want_rows = 0;
-    op_begin_request(op);
-    op->phase = PH_WAIT_RESULT;
     return 0;
 }
 
@@ -507,16 +620,96 @@ op_send_prepare(OpObject *op)
         return -1;
     }
     Py_XSETREF(op->stmt, s);
-    if (pgw_stmt_write_prepare(p, s) < 0 || pgw_proto_flush(p) < 0) {
+    PgcReqBuilder b;
+    if (op_req_begin(op, &b, 0) < 0) {
         return -1;
     }
-    op_begin_request(op);
-    op->phase = PH_WAIT_PREPARE;
+    if (pgw_stmt_write_prepare(p, s, &b) < 0) {
+        pgc_req_abort(&b);
+        return -1;
+    }
+    if (op_req_commit(op, &b, PH_WAIT_PREPARE) < 0) {
+        return -1;
+    }
+    if (PGW_QUEUEING(p) && p->preparing == NULL &&
+        !op->ignore_custom) {
+        p->preparing = (OpObject *)Py_NewRef(op);
+    }
     return 0;
 }
 
-/* Is the connection free for us?  1 yes, 0 we must wait for a drain
- * (phase set), -1 error. */
+static Py_ssize_t
+op_waiter_index(OpObject *op)
+{
+    PyObject *w = op->proto->waiters;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(w); i++) {
+        if (PyList_GET_ITEM(w, i) == (PyObject *)op) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The op no longer waits for its turn nor holds the queue (its prepare
+ * is answered, or it is done): the ops behind it may go. */
+static void
+op_leave_turn(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    if (p == NULL || p->waiters == NULL) {
+        return;
+    }
+    Py_ssize_t i = op_waiter_index(op);
+    if (i >= 0 && PyList_SetSlice(p->waiters, i, i + 1, NULL) < 0) {
+        PyErr_WriteUnraisable((PyObject *)op);
+    }
+    if (p->preparing == op) {
+        Py_CLEAR(p->preparing);
+        pgw_proto_wake_waiters(p);
+    }
+}
+
+/* May op push its request now?  1 yes, 0 it waits for its turn, -1 no
+ * (asyncpg's "another operation is in progress"). */
+static int
+op_may_push(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    Py_ssize_t nwait = PyList_GET_SIZE(p->waiters);
+    int first = nwait == 0 || PyList_GET_ITEM(p->waiters, 0) == (PyObject *)op;
+    if (!PGW_QUEUEING(p)) {
+        /* one op at a time; only a cancelled request's drain is waited
+         * for (by one op, as the old single "drain waiter") */
+        size_t active = pgc_conn_active(&p->conn);
+        if (active == 0 && p->cancel == CANCEL_NONE && first) {
+            return 1;
+        }
+        return active == 0 && first ? 0 : -1;
+    }
+    /* the op preparing, and the driver's own catalog queries it runs
+     * (type introspection), are ahead of the queue */
+    int ahead = op == p->preparing || op->ignore_custom;
+    if (!first && !ahead) {
+        return 0;
+    }
+    if (p->cancel != CANCEL_NONE || p->writing_paused ||
+        (p->preparing != NULL && !ahead)) {
+        return 0;
+    }
+    OpObject *tail = pgw_proto_tail_op(p);
+    if (tail != NULL && tail != op && PGW_OP_EXCLUSIVE(tail)) {
+        return 0;
+    }
+    size_t n = pgw_proto_in_flight(p);
+    if ((PGW_OP_EXCLUSIVE(op) && n > 0) ||
+        n + 2 >= p->conn.limits.max_requests) {
+        return 0;
+    }
+    return 1;
+}
+
+/* Is the connection free for us?  1 yes, 0 we must wait for our turn
+ * (phase WAIT_TURN, in p->waiters), -1 error. */
 static int
 op_acquire(OpObject *op)
 {
@@ -535,19 +728,71 @@ op_acquire(OpObject *op)
         }
         return -1;
     }
-    if (p->cur == NULL && p->cancel == CANCEL_NONE) {
+    int may = op_may_push(op);
+    Py_ssize_t i = op_waiter_index(op);
+    if (may > 0) {
+        if (i >= 0 && PyList_SetSlice(p->waiters, i, i + 1, NULL) < 0) {
+            return -1;
+        }
         return 1;
     }
-    if ((p->cur_discard || p->cancel != CANCEL_NONE) &&
-        p->drain_waiter == NULL) {
-        p->drain_waiter = (OpObject *)Py_NewRef(op);
-        op->phase = PH_WAIT_DRAIN;
+    if (may < 0) {
+        PyErr_SetString(op->st->InterfaceError,
+                        "cannot perform operation: another operation is in "
+                        "progress");
+        return -1;
+    }
+    if (i < 0 && PyList_Append(p->waiters, (PyObject *)op) < 0) {
+        return -1;
+    }
+    op->phase = PH_WAIT_TURN;
+    return 0;
+}
+
+/* Inside conn.pipeline(): what cannot share a Sync group is refused. */
+static int
+op_batch_refuse(OpObject *op)
+{
+    const char *what = NULL;
+    if (PGW_OP_IS_COPY(op)) {
+        what = "COPY (copy_from_table, copy_from_query, copy_to_table, "
+               "copy_records_to_table)";
+    }
+    else if (op->kind == OP_CURSOR) {
+        what = "a cursor (Connection.cursor)";
+    }
+    else if (op->kind == OP_EXECUTE && PGW_OP_EXCLUSIVE(op)) {
+        what = "Connection.execute() without arguments (it may hold "
+               "several statements, or COPY)";
+    }
+    if (what == NULL) {
         return 0;
     }
-    PyErr_SetString(op->st->InterfaceError,
-                    "cannot perform operation: another operation is in "
-                    "progress");
+    PyErr_Format(op->st->InterfaceError,
+                 "%s is not allowed inside conn.pipeline(): run it before "
+                 "or after the block", what);
     return -1;
+}
+
+/* conn.pipeline()'s sync(): a bare Sync closing the open group. */
+static int
+op_send_sync(OpObject *op)
+{
+    ProtocolObject *p = op->proto;
+    uint64_t id;
+    PgcStatus rc = pgc_conn_push_sync(&p->conn, &p->wb, op, &id);
+    if (rc != PGC_OK) {
+        return pgw_proto_push_error(p, rc);
+    }
+    pgw_op_pushed(op, id, 1);
+    op->phase = PH_WAIT_RESULT;
+    if (pgw_proto_flush(p) < 0) {
+        PyObject *e = pgw_fetch_exc();
+        pgw_proto_fatal(p, e != NULL ? Py_NewRef(e) : NULL);
+        PyErr_SetRaisedException(e);
+        return -1;
+    }
+    return 0;
 }
 
 /* INIT: 1 = yield (phase advanced), 2 = finished (result ready),
@@ -562,6 +807,9 @@ op_start(OpObject *op)
         Py_DECREF(e);
         return -1;
     }
+    if (op->proto->batch != BATCH_NONE && op_batch_refuse(op) < 0) {
+        return -1;
+    }
     int free_ = op_acquire(op);
     if (free_ <= 0) {
         if (free_ == 0 && op->timer == NULL && op_start_timer(op) < 0) {
@@ -570,9 +818,6 @@ op_start(OpObject *op)
         return free_ == 0 ? 1 : -1;
     }
     if (op->timer == NULL && op_start_timer(op) < 0) {
-        return -1;
-    }
-    if (pgw_write_portal_closes(op->proto) < 0) {
         return -1;
     }
     if (!op->counted) {
@@ -591,13 +836,20 @@ op_start(OpObject *op)
         }
         return op_send_execute(op) < 0 ? -1 : 1;
     }
+    if (op->kind == OP_SYNC) {
+        return op_send_sync(op) < 0 ? -1 : 1;
+    }
     if (PGW_OP_IS_COPY(op)) {
-        if (pgw_copy_send(op) < 0 || pgw_proto_flush(op->proto) < 0) {
+        PgcReqBuilder b;
+        if (op_req_begin(op, &b,
+                         op->kind == OP_COPY_IN ? PGC_REQ_F_COPY_IN : 0) < 0) {
             return -1;
         }
-        op_begin_request(op);
-        op->phase = PH_WAIT_RESULT;
-        return 1;
+        if (pgw_copy_send(op, &b) < 0) {
+            pgc_req_abort(&b);
+            return -1;
+        }
+        return op_req_commit(op, &b, PH_WAIT_RESULT) < 0 ? -1 : 1;
     }
     if (op->kind == OP_EXECUTE && PyTuple_GET_SIZE(op->args) == 0) {
         return op_send_simple(op) < 0 ? -1 : 1;
@@ -711,7 +963,7 @@ op_try_reprepare(OpObject *op)
         return -1;
     }
     if (op->retried || op->preset_stmt || op->many_oneshot ||
-        p->tx_status != PGC_TX_IDLE) {
+        pgc_conn_tx_status(&p->conn) != PGC_TX_IDLE) {
         return 0;
     }
     op->retried = 1;
@@ -722,8 +974,6 @@ op_try_reprepare(OpObject *op)
         return -1;
     }
     op->want_rows = op->kind != OP_EXECUTE && op->kind != OP_EXECUTEMANY;
-    op->check_desc = 0;
-    op->request_done = 0;
     op->phase = PH_INIT;
     return 1;
 }
@@ -773,6 +1023,7 @@ static PySendResult
 op_complete(OpObject *op, PyObject **result)
 {
     op->phase = PH_DONE;
+    op_leave_turn(op);
     op_cancel_timer(op);
     if (op->t_start != 0) {
         op_log(op, op->error);
@@ -913,6 +1164,7 @@ static PySendResult
 op_finish_error(OpObject *op, PyObject **result)
 {
     op->phase = PH_DONE;
+    op_leave_turn(op);
     op_cancel_timer(op);
     if (op->t_start != 0) {
         op_log_pending(op);
@@ -938,14 +1190,12 @@ op_step_result(OpObject *op, PyObject **result, PySendResult *ret)
             return 2;
         }
     }
-    if (!op->request_done &&
-        (op->error == NULL || op->many_failed ||
-         (PGW_OP_IS_COPY(op) && op->proto->cur == op &&
-          !op->proto->cur_discard))) {
+    if (op->req_id != 0 &&
+        (op->error == NULL || op->many_failed || PGW_OP_IS_COPY(op))) {
         /* (a COPY that failed still runs until its Sync) */
         return 0;
     }
-    if (op->error != NULL && op->request_done) {
+    if (op->error != NULL && op->req_id == 0) {
         int rc = op_try_reprepare(op);
         if (rc > 0) {
             return 1;
@@ -968,7 +1218,7 @@ op_step(OpObject *op, PyObject **result)
         case PH_INIT:
             rc = op_start(op);
             break;
-        case PH_WAIT_DRAIN:
+        case PH_WAIT_TURN:
             if (op->error != NULL) {
                 op_raise_error(op);
                 return op_finish_error(op, result);
@@ -976,7 +1226,7 @@ op_step(OpObject *op, PyObject **result)
             op->phase = PH_INIT;
             continue;
         case PH_WAIT_PREPARE:
-            if (!op->request_done && op->error == NULL) {
+            if (op->req_id != 0 && op->error == NULL) {
                 goto wait_again;
             }
             if (op->error != NULL) {
@@ -1011,7 +1261,7 @@ op_step(OpObject *op, PyObject **result)
         case PH_STREAM:
             rc = pgw_many_resume(op);
             if (rc == 0 && op->phase == PH_WAIT_RESULT &&
-                op->request_done) {
+                op->req_id == 0) {
                 continue;
             }
             break;
@@ -1127,18 +1377,30 @@ op_abandon(OpObject *op)
     }
     pgw_many_abandon(op); /* STREAM -> WAIT_RESULT, the batch ended */
     if ((op->phase == PH_WAIT_PREPARE || op->phase == PH_WAIT_RESULT) &&
-        !op->request_done && p->cur == op) {
-        if (PGW_OP_IS_COPY(op)) {
+        op->req_id != 0) {
+        /* A CancelRequest only when no other op's request is in flight
+         * (ahead or behind): the server may run another one when it
+         * arrives, and another op's work is never cancelled.  Otherwise
+         * the op is only abandoned (its result discarded when it
+         * comes). */
+        if (!pgw_proto_op_alone(p, op)) {
+            /* others in flight: nothing to cancel */
+        }
+        else if (PGW_OP_IS_COPY(op)) {
             pgw_copy_abandon(op);
         }
         else {
-            pgw_proto_begin_cancel(p);
+            pgw_proto_begin_cancel(p, op);
         }
+        /* its results are consumed without events from now on */
+        for (uint64_t id = op->req_first; id != 0 && id <= op->req_id;
+             id++) {
+            pgc_conn_abandon(&p->conn, id);
+        }
+        op->req_id = op->req_first = 0;
+        op->many_open = 0;
     }
-    if (op->phase == PH_WAIT_DRAIN && p->drain_waiter == op) {
-        p->drain_waiter = NULL;
-        Py_DECREF(op);
-    }
+    op_leave_turn(op);
     op->phase = PH_DONE;
     op_cancel_timer(op);
 }

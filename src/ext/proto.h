@@ -3,8 +3,9 @@
  *
  * Ownership: ConnectionCore -> Protocol (strong); Protocol -> Connection
  * (weak reference only, so dropping an unclosed connection frees it at once
- * and its finalizer can warn); Protocol -> current Op (strong while its
- * request is on the wire); Op -> Protocol, Statement (strong).
+ * and its finalizer can warn); Protocol's request engine -> Op (strong, one
+ * per request in flight: the request's `user`); Op -> Protocol, Statement
+ * (strong).
  */
 #ifndef PGW_PROTO_H
 #define PGW_PROTO_H
@@ -12,6 +13,7 @@
 #include "ext.h"
 #include "record.h"
 #include "../core/pgc_build.h"
+#include "../core/pgc_conn.h"
 #include "../core/pgc_frame.h"
 #include "../core/pgc_msg.h"
 #include "../core/pgc_parse.h"
@@ -82,6 +84,14 @@ typedef enum {
     CANCEL_SENT,    /* dial finished; waiting for the cancelled request */
 } CancelState;
 
+/* Queries queue on the connection instead of being refused: pipeline=True,
+ * or inside conn.pipeline(). */
+#define PGW_QUEUEING(p) ((p)->pipeline || (p)->batch != 0)
+
+#define BATCH_NONE 0
+#define BATCH_SHARED 1
+#define BATCH_SYNC_EACH 2
+
 typedef struct {
     PyObject_HEAD
     ModState *st;
@@ -115,7 +125,6 @@ typedef struct {
 
     int32_t backend_pid;
     int32_t backend_secret;
-    uint8_t tx_status;
     PyObject *settings; /* dict str -> str */
     /* The codec context of this connection: a copy of the module state's
      * (its objects are borrowed: the module outlives the protocol, whose
@@ -126,14 +135,36 @@ typedef struct {
     char client_encoding[32]; /* as the server reported them ("" until */
     char server_encoding[32]; /* then), for codec.converts */
 
-    /* requests: at most one in flight (pipelining comes later) */
-    OpObject *cur;        /* strong */
-    int cur_discard;      /* the current request's results are dropped */
+    /* The request engine (src/core/pgc_conn.h), live from the startup's
+     * ReadyForQuery: every request in flight, in order, each with its
+     * OpObject as `user` (one strong reference, dropped at its REQ_DONE
+     * or when the connection is lost), or NULL for the connection's own
+     * (the Close of exhausted cursors ahead of a simple Query). */
+    PgcConn conn;
+    int conn_live;
+    /* Ops waiting for their turn, FIFO (list, strong): behind a cancelled
+     * request being drained (its CancelRequest must not hit them), or
+     * (pipeline) behind what they may not be queued behind. */
+    PyObject *waiters;
     Py_ssize_t bind_seqno; /* executemany: index of the argument sequence
                               being encoded (error messages), else -1 */
     CancelState cancel;
-    OpObject *drain_waiter; /* strong: the op waiting for the drain */
+    uint64_t cancel_req;   /* the request the cancel/CopyFail is for */
     PyObject *drain_timer;
+    OpObject *stream_op;   /* strong: executemany waiting for the transport
+                              to take more (resume_writing wakes it) */
+    /* pipeline=True: a query started while others are in flight is pushed
+     * at once with its own Sync instead of refused; the ones that cannot
+     * share the queue (COPY, simple Query, cursors, executemany) wait for
+     * their turn in `waiters`. */
+    int pipeline;
+    /* inside conn.pipeline(): BATCH_SHARED (requests end with a Flush and
+     * share the next Sync) or BATCH_SYNC_EACH (each its own Sync) */
+    int batch;
+    OpObject *preparing;   /* strong: the op whose prepare is in flight
+                              (pipeline: later ops wait behind it, so the
+                              results keep submission order and a second
+                              request for its query finds it prepared) */
 
     /* statement cache (LRU: head = most recent) */
     PyObject *stmt_cache; /* dict query -> Statement */
@@ -146,7 +177,8 @@ typedef struct {
     PyObject *stmt_prefix; /* bytes: random per connection, so names never
                               collide on a server connection shared through
                               a pooler */
-    PyObject *pending_closes; /* list of statement names (bytes) */
+    PyObject *pending_closes; /* list of statement names (bytes): Close('S')
+                                 goes ahead of the next request */
     PyObject *pending_portal_closes; /* portal names (bytes) of exhausted
                                         cursors: Close('P') goes ahead of
                                         the next request, in its write */
@@ -206,16 +238,28 @@ typedef enum {
     OP_CURSOR,    /* Bind to a named portal and/or Execute it (row limit) */
     OP_COPY_OUT,  /* COPY ... TO STDOUT: each await returns the next chunk */
     OP_COPY_IN,   /* COPY ... FROM STDIN: data written with _copy_* */
+    OP_SYNC,      /* conn.pipeline()'s sync(): a bare Sync */
 } OpKind;
 
-#define PGW_OP_IS_COPY(op) ((op)->kind >= OP_COPY_OUT)
+#define PGW_OP_IS_COPY(op) ((op)->kind == OP_COPY_OUT || (op)->kind == OP_COPY_IN)
+/* Ops nothing may be queued behind (and that wait for an empty queue):
+ * COPY, a simple-Query execute() (it may start COPY FROM STDIN), cursor
+ * steps (portals live in the transaction), executemany/fetchmany (their
+ * streamed chunks share one Sync group). */
+#define PGW_OP_EXCLUSIVE(op)                                              \
+    (PGW_OP_IS_COPY(op) || (op)->kind == OP_CURSOR ||                     \
+     (op)->kind == OP_EXECUTEMANY || (op)->kind == OP_FETCHMANY ||        \
+     ((op)->kind == OP_EXECUTE && !(op)->preset_stmt &&                   \
+      (op)->args != NULL && PyTuple_Check((op)->args) &&                  \
+      PyTuple_GET_SIZE((op)->args) == 0))
 
 typedef enum {
     PH_INIT = 0,
-    PH_WAIT_DRAIN,
-    PH_WAIT_PREPARE,
+    PH_WAIT_TURN,     /* queued behind a cancelled request (p->waiters) */
+    PH_WAIT_PREPARE,  /* the prepare request (req_id) is in flight */
     PH_WAIT_SUB,      /* driving Connection._introspect_types(oids) */
-    PH_WAIT_RESULT,
+    PH_WAIT_RESULT,   /* the execution request (req_id) is in flight, or
+                         its result is ready */
     PH_STREAM,        /* executemany: chunks written, waiting for the
                          transport to take more (many.c) */
     PH_DONE,
@@ -249,15 +293,17 @@ struct OpObject {
     PyObject *status;     /* str: last CommandComplete tag */
     PyObject *error;      /* exception instance, or NULL */
     PyObject *pending_exc; /* raised at the first step */
-    int request_done;     /* ReadyForQuery of the current request seen */
-    int simple;           /* simple-query protocol */
+    uint64_t req_id;      /* the engine's id of the request whose REQ_DONE
+                             ends the wait (for a streamed executemany its
+                             last chunk pushed so far); 0: none in flight */
+    uint64_t req_first;   /* the op's first request in flight (a streamed
+                             executemany has one per chunk) */
     int want_rows;
     int preset_stmt;      /* executing a PreparedStatement's statement */
     PyObject *portal;     /* OP_CURSOR: portal name (bytes) */
     int cursor_bind;      /* OP_CURSOR: Bind the portal first */
     int32_t max_rows;     /* OP_CURSOR: Execute row limit (<= 0: none) */
     int retried;          /* already re-prepared once after invalidation */
-    int check_desc;       /* verify the portal's RowDescription (unnamed) */
     int ignore_custom;    /* _ignore_custom_codec=True: the driver's own
                              catalog queries ignore set_type_codec */
     PyObject *stmt_name;  /* prepare(name=...): bytes, or NULL */
@@ -269,9 +315,9 @@ struct OpObject {
     struct {
         uint8_t *buf;    /* COPY TO: data received, not yet taken */
         size_t len, cap;
-        int ready;       /* COPY FROM: CopyInResponse seen */
-        int told;        /* ... and reported to the caller */
-        int ended;       /* CopyDone or CopyFail sent */
+        int announce;    /* COPY FROM: CopyInResponse seen, not yet
+                            reported to the caller (its await returns
+                            True once) */
         int header;      /* binary COPY header written (records) */
         Py_ssize_t nrec; /* records encoded so far */
     } copy;
@@ -279,7 +325,9 @@ struct OpObject {
     PyObject *many_it;    /* iterator over the argument tuples */
     Py_ssize_t many_index; /* index of the next element of many_it */
     size_t many_mark;     /* write-buffer offset where the batch starts */
-    int many_sent;        /* a first chunk was written */
+    int many_sent;        /* a first chunk was written (and pushed) */
+    int many_open;        /* its chunks are pushed without a Sync: the
+                             last one (with the Sync) is still to come */
     int many_savepoint;   /* the batch runs under our savepoint */
     int many_oneshot;     /* args is an iterator: never retried */
     int many_describe;    /* the next Bind is followed by Describe */
@@ -291,7 +339,27 @@ struct OpObject {
 /* InterfaceError for a protocol whose tp_clear ran; returns -1. */
 int pgw_proto_cleared_error(ProtocolObject *p);
 int pgw_proto_flush(ProtocolObject *p);
-void pgw_proto_begin_cancel(ProtocolObject *p);
+/* Send a CancelRequest for op's request in flight (op->req_id). */
+void pgw_proto_begin_cancel(ProtocolObject *p, OpObject *op);
+/* Set the exception for a request the engine refused (status st,
+ * p->conn.err_msg); returns -1. */
+int pgw_proto_push_error(ProtocolObject *p, PgcStatus st);
+/* Requests in flight (the engine's; 0 before startup ends). */
+size_t pgw_proto_in_flight(ProtocolObject *p);
+/* The op of the newest request in flight (borrowed), or NULL. */
+OpObject *pgw_proto_tail_op(ProtocolObject *p);
+/* 1 if every request in flight that is not abandoned is op's: a
+ * CancelRequest can hit nobody else's work. */
+int pgw_proto_op_alone(ProtocolObject *p, OpObject *op);
+/* Let the ops waiting for their turn try again (in FIFO order). */
+void pgw_proto_wake_waiters(ProtocolObject *p);
+/* End the request being built: Sync, or inside a conn.pipeline() batch
+ * sharing its Syncs a Flush (the result comes back; the Sync comes with
+ * p.sync()).  PGC_OK or the builder's status. */
+PgcStatus pgw_proto_req_end(ProtocolObject *p, PgcReqBuilder *b);
+/* Answer a CopyInResponse nobody asked for with CopyFail (+ Sync under
+ * the extended protocol); 0 or -1. */
+int pgw_proto_refuse_copy_in(ProtocolObject *p);
 void pgw_proto_fatal(ProtocolObject *p, PyObject *exc);
 int pgw_proto_check_usable(ProtocolObject *p);
 PyObject *pgw_proto_new_future(ProtocolObject *p);
@@ -342,20 +410,27 @@ int pgw_stmt_resolve(ProtocolObject *p, StmtObject *s, int force,
 int pgw_build_error(ProtocolObject *p, PgcStatus rc);
 /* repr(o), cut to 80 characters (for error messages). */
 PyObject *pgw_short_repr(PyObject *o);
-/* Write Parse + Describe(S) + Sync for s. */
-int pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s);
+/* The writers append messages to the open request of builder b (its
+ * bytes go to p->wb with their expected answers registered, see
+ * pgc_conn.h).  0, or -1 with an exception set: the caller aborts b (a
+ * failed Bind leaves nothing of itself in b). */
+/* [Close(S) of pending_closes] + Parse + Describe(S) + Sync for s. */
+int pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s,
+                           PgcReqBuilder *b);
 /* Bind only, to the given portal. */
 int pgw_stmt_write_bind(ProtocolObject *p, StmtObject *s, PyObject *args,
-                        PgcStr portal, int with_results);
-/* Write Bind + Execute for one set of arguments (no Sync). */
+                        PgcStr portal, int with_results, PgcReqBuilder *b);
+/* Bind + [Describe(P)] + Execute for one set of arguments (no Sync). */
 int pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
                              int32_t max_rows, int with_results,
-                             int describe);
-/* Parse of the unnamed statement with s's parameter types pinned. */
-int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s);
+                             int describe, PgcReqBuilder *b);
+/* [Close(S) of pending_closes] + Parse of the unnamed statement with s's
+ * parameter types pinned. */
+int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s,
+                           PgcReqBuilder *b);
 /* Close('P') for each queued exhausted-cursor portal (no Sync: they go
- * ahead of the request being written). */
-int pgw_write_portal_closes(ProtocolObject *p);
+ * ahead of the request being built). */
+int pgw_write_portal_closes(ProtocolObject *p, PgcReqBuilder *b);
 PyObject *pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
                               PyTypeObject *rtype, PgcView body);
 
@@ -370,27 +445,33 @@ int pgw_op_setup_types(PyObject *module, ModState *st);
 PyObject *pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
                      PyObject *args, PyObject *record_class,
                      PyObject *timeout, Py_ssize_t column);
-/* Called by the protocol when a message for the op's request arrives. */
-int pgw_op_on_message(OpObject *op, const PgcMsg *m);
-/* ReadyForQuery for the op's request. */
-void pgw_op_on_ready(OpObject *op);
-/* The connection is gone. */
+/* The engine's events for the op's request (see docs/ENGINE.md, "The
+ * event contract"); none of them depends on asyncio: an op's wait ends
+ * through pgw_op_wake only.  0, or -1 when the connection must close. */
+/* PGC_EV_ROW (hot): decode into a Record. */
+int pgw_op_on_row(OpObject *op, PgcView body);
+/* Every other per-request event but REQ_DONE. */
+int pgw_op_on_event(OpObject *op, const PgcEvent *ev);
+/* PGC_EV_REQ_DONE of one of the op's requests (not abandoned). */
+void pgw_op_on_done(OpObject *op, const PgcEvent *ev);
+/* The connection is gone with the op's request in flight. */
 void pgw_op_on_lost(OpObject *op, PyObject *exc);
 void pgw_op_wake(OpObject *op);
-/* Answer a CopyInResponse nobody asked for with CopyFail (+ Sync). */
-int pgw_op_refuse_copy_in(OpObject *op);
+/* The op pushed a request (the engine holds a reference to it now):
+ * record its id; `first`: it starts the op's run of requests. */
+void pgw_op_pushed(OpObject *op, uint64_t id, int first);
 
 /* copy.c */
-/* A COPY op's message: 1 = not a COPY message (handle normally), 0 done,
- * -1 error. */
-int pgw_copy_on_message(OpObject *op, const PgcMsg *m);
+/* A COPY event (COPY_OUT_RESPONSE, COPY_DATA, COPY_DONE,
+ * COPY_IN_RESPONSE) for a COPY op.  0 or -1. */
+int pgw_copy_on_event(OpObject *op, const PgcEvent *ev);
 /* What a COPY op's await returns before completion: a new reference (a
  * chunk, or True when COPY FROM is ready), NULL without an exception when
  * there is nothing yet, NULL with one on error. */
 PyObject *pgw_copy_poll(OpObject *op);
-/* Write the COPY request (Parse/Bind/Execute/Sync of the unnamed
- * statement). */
-int pgw_copy_send(OpObject *op);
+/* Build the COPY request (Parse/Bind/Execute/Sync of the unnamed
+ * statement) into b. */
+int pgw_copy_send(OpObject *op, PgcReqBuilder *b);
 /* The caller stopped waiting: CopyFail (COPY FROM in progress) or cancel
  * (COPY TO), the results drained in the background. */
 void pgw_copy_abandon(OpObject *op);
@@ -401,11 +482,13 @@ PyObject *pgw_copy_write_records(OpObject *op, PyObject *it);
 PyObject *pgw_copy_end(OpObject *op, PyObject *Py_UNUSED(a));
 
 /* many.c */
-/* Write the batch of an executemany/fetchmany op from `mark` (after its
- * Parse, if any): at once if it fits in one chunk, else in chunks under
- * flow control (phase STREAM).  0 = written or streaming, -1 = error
- * raised before anything was sent. */
-int pgw_many_send(OpObject *op, size_t mark);
+/* Write the batch of an executemany/fetchmany op into the open request b
+ * (after its Parse, if any): at once if it fits in one chunk, else in
+ * chunks, one request each, under flow control (phase STREAM).  b is
+ * committed or aborted; `describe`: Describe the portal with the first
+ * Bind (its RowDescription is checked).  0 = written or streaming, -1 = error raised
+ * before anything was sent. */
+int pgw_many_send(OpObject *op, PgcReqBuilder *b, int describe);
 /* Phase STREAM, woken: write more.  Same returns. */
 int pgw_many_resume(OpObject *op);
 /* The caller stops waiting while the batch streams: end it so the server

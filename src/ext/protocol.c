@@ -159,6 +159,122 @@ abort_transport(ProtocolObject *p)
     }
 }
 
+/* The connection is gone: every request still in flight fails with exc
+ * (the engine hands them back in order). */
+static void
+fail_requests(ProtocolObject *p, PyObject *exc)
+{
+    uint64_t id;
+    void *user;
+    if (p->stream_op != NULL) {
+        /* a streamed batch between two chunks may have none in flight
+         * (an error made the server skip them) */
+        OpObject *op = p->stream_op;
+        p->stream_op = NULL;
+        pgw_op_on_lost(op, exc);
+        Py_DECREF(op);
+    }
+    Py_CLEAR(p->preparing);
+    while (pgc_conn_pop_lost(&p->conn, &id, &user)) {
+        if (user != NULL) {
+            OpObject *op = user;
+            pgw_op_on_lost(op, exc);
+            Py_DECREF(op); /* the push's reference */
+        }
+    }
+}
+
+size_t
+pgw_proto_in_flight(ProtocolObject *p)
+{
+    return p->conn_live ? pgc_conn_in_flight(&p->conn) : 0;
+}
+
+static PgcReq *
+tail_req(ProtocolObject *p)
+{
+    PgcConn *c = &p->conn;
+    if (!p->conn_live || c->req_len == 0) {
+        return NULL;
+    }
+    return &c->reqs[(c->req_head + c->req_len - 1) & (c->req_cap - 1)];
+}
+
+OpObject *
+pgw_proto_tail_op(ProtocolObject *p)
+{
+    PgcReq *r = tail_req(p);
+    return r != NULL ? (OpObject *)r->user : NULL;
+}
+
+PgcStatus
+pgw_proto_req_end(ProtocolObject *p, PgcReqBuilder *b)
+{
+    return p->batch == BATCH_SHARED ? pgc_req_flush(b) : pgc_req_sync(b);
+}
+
+int
+pgw_proto_op_alone(ProtocolObject *p, OpObject *op)
+{
+    PgcConn *c = &p->conn;
+    size_t mine = 0;
+    if (!p->conn_live) {
+        return 0;
+    }
+    for (size_t i = 0; i < c->req_len; i++) {
+        mine += c->reqs[(c->req_head + i) & (c->req_cap - 1)].user ==
+                (void *)op;
+    }
+    return mine > 0 && pgc_conn_active(c) == mine;
+}
+
+void
+pgw_proto_wake_waiters(ProtocolObject *p)
+{
+    PyObject *w = p->waiters;
+    if (w == NULL || PyList_GET_SIZE(w) == 0) {
+        return;
+    }
+    Py_INCREF(w);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(w); i++) {
+        pgw_op_wake((OpObject *)PyList_GET_ITEM(w, i));
+    }
+    Py_DECREF(w);
+}
+
+int
+pgw_proto_push_error(ProtocolObject *p, PgcStatus st)
+{
+    if (PyErr_Occurred()) {
+        return -1; /* an encoder's exception (PGC_ERR_CALLBACK) */
+    }
+    if (st == PGC_ERR_NOMEM) {
+        PyErr_NoMemory();
+    }
+    else if (st == PGC_ERR_LIMIT &&
+             strncmp(p->conn.err_msg, "too many", 8) != 0) {
+        pgw_build_error(p, st); /* a string too long or with a NUL */
+    }
+    else {
+        PyErr_Format(p->st->InterfaceError, "cannot send the query: %s",
+                     p->conn.err_msg);
+    }
+    return -1;
+}
+
+int
+pgw_proto_refuse_copy_in(ProtocolObject *p)
+{
+    static const char why[] =
+        "COPY FROM STDIN is not supported by this method";
+    PgcStr reason = {why, sizeof(why) - 1};
+    if (pgc_conn_copy_fail(&p->conn, &p->wb, reason) != PGC_OK) {
+        PyErr_SetString(p->st->InterfaceError, p->conn.err_msg);
+        return -1;
+    }
+    return pgw_proto_flush(p);
+}
+
 /* A fatal error: the connection cannot be used any more.  Fails whoever
  * waits and aborts the transport (connection_lost follows).  Steals exc. */
 void
@@ -180,12 +296,7 @@ pgw_proto_fatal(ProtocolObject *p, PyObject *exc)
     if (p->startup_fut != NULL) {
         future_fail(p->st, p->startup_fut, exc);
     }
-    if (p->cur != NULL) {
-        OpObject *op = p->cur;
-        p->cur = NULL;
-        pgw_op_on_lost(op, exc);
-        Py_DECREF(op);
-    }
+    fail_requests(p, exc);
     Py_DECREF(exc);
     p->state = PS_CLOSED;
     abort_transport(p);
@@ -206,29 +317,27 @@ drain_complete(ProtocolObject *p)
         PyErr_Clear();
         Py_CLEAR(p->drain_timer);
     }
-    if (p->drain_waiter != NULL) {
-        OpObject *op = p->drain_waiter;
-        p->drain_waiter = NULL;
-        pgw_op_wake(op);
-        Py_DECREF(op);
-    }
+    p->cancel_req = 0;
+    /* the ops waiting for their turn try again, in order */
+    pgw_proto_wake_waiters(p);
 }
 
 void
-pgw_proto_begin_cancel(ProtocolObject *p)
+pgw_proto_begin_cancel(ProtocolObject *p, OpObject *op)
 {
-    if (p->cur_discard || p->state != PS_READY) {
+    if (p->cancel != CANCEL_NONE || p->state != PS_READY ||
+        op->req_id == 0) {
         return;
     }
-    p->cur_discard = 1;
-    if (p->cur != NULL && p->cur->phase == PH_WAIT_PREPARE &&
-        p->cur->stmt != NULL && PyBytes_GET_SIZE(p->cur->stmt->name) > 0) {
+    if (op->phase == PH_WAIT_PREPARE && op->stmt != NULL &&
+        PyBytes_GET_SIZE(op->stmt->name) > 0) {
         /* The server may have the statement: close it later. */
-        if (PyList_Append(p->pending_closes, p->cur->stmt->name) < 0) {
+        if (PyList_Append(p->pending_closes, op->stmt->name) < 0) {
             PyErr_WriteUnraisable((PyObject *)p);
         }
     }
     p->cancel = CANCEL_RUNNING;
+    p->cancel_req = op->req_id;
     PyObject *conn = NULL;
     if (p->conn_ref == NULL || PyWeakref_GetRef(p->conn_ref, &conn) <= 0) {
         pgw_proto_fatal(p, pgw_make_exc(p->st->InterfaceError,
@@ -257,7 +366,8 @@ proto_cancel_finished(ProtocolObject *p, PyObject *ok)
         drain_complete(p);
         Py_RETURN_NONE;
     }
-    if (p->cur == NULL) {
+    if (p->cancel_req == 0) {
+        /* the cancelled request ended meanwhile */
         drain_complete(p);
         Py_RETURN_NONE;
     }
@@ -613,7 +723,8 @@ on_startup_msg(ProtocolObject *p, const PgcMsg *m)
     if (ev == PGC_SU_EV_READY) {
         scram_cache_remember(p);
         clear_startup_secrets(p);
-        p->tx_status = p->su.tx_status;
+        pgc_conn_init(&p->conn, p->su.tx_status, NULL);
+        p->conn_live = 1;
         p->state = PS_READY;
         PyObject *fut = p->startup_fut;
         p->startup_fut = NULL;
@@ -644,42 +755,78 @@ on_idle_msg(ProtocolObject *p, const PgcMsg *m)
     return -1;
 }
 
-static int
-on_request_msg(ProtocolObject *p, const PgcMsg *m)
+/* REQ_DONE: the request's results are all in. */
+static void
+on_req_done(ProtocolObject *p, const PgcEvent *ev)
 {
-    if (m->type == PGC_MSG_READY) {
-        uint8_t status;
-        if (pgc_parse_ready(m->body, &status) != PGC_OK) {
-            PyErr_SetString(p->st->ProtocolError, "malformed ReadyForQuery");
-            return -1;
+    OpObject *op = ev->user;
+    if (op != NULL && !ev->abandoned) {
+        pgw_op_on_done(op, ev);
+    }
+    if (p->cancel != CANCEL_NONE && ev->req_id == p->cancel_req) {
+        /* the cancelled request drained: the CancelRequest can no longer
+         * hit a later one once its dial is done */
+        p->cancel_req = 0;
+        if (p->cancel == CANCEL_SENT) {
+            drain_complete(p);
         }
-        p->tx_status = status;
+    }
+    Py_XDECREF(op); /* the push's reference */
+    if (PGW_QUEUEING(p) && PyList_GET_SIZE(p->waiters) > 0) {
+        pgw_proto_wake_waiters(p);
+    }
+}
+
+/* A connection-wide ErrorResponse (no request takes it): typically FATAL
+ * before the server closes the connection (pg_terminate_backend,
+ * shutdown): kept for the next caller. */
+static int
+keep_last_fatal(ProtocolObject *p, PgcView body)
+{
+    PyObject *exc = pgw_error_from_msg(p->st, &p->codec, body, NULL);
+    if (exc == NULL) {
+        return -1;
+    }
+    Py_XSETREF(p->last_fatal, exc);
+    return 0;
+}
+
+/* One event of the request engine (docs/ENGINE.md, "The event
+ * contract").  0, or -1 when the connection must close. */
+static int
+on_event(ProtocolObject *p, const PgcEvent *ev)
+{
+    OpObject *op = ev->user;
+    switch (ev->type) {
+    case PGC_EV_REQ_DONE:
+        on_req_done(p, ev);
+        return 0;
+    case PGC_EV_READY:
         if (p->reading_paused) {
             pgw_proto_set_reading(p, 0);
         }
-        OpObject *op = p->cur;
-        p->cur = NULL;
-        if (p->cur_discard) {
-            p->cur_discard = 0;
-            op->request_done = 1;
-            Py_DECREF(op);
-            if (p->cancel == CANCEL_SENT) {
-                drain_complete(p);
-            }
-            return 0;
-        }
-        pgw_op_on_ready(op);
-        Py_DECREF(op);
         return 0;
-    }
-    if (p->cur_discard) {
-        if (m->type == PGC_MSG_COPY_IN_RESPONSE) {
+    case PGC_EV_NOTICE:
+        return on_notice(p, ev->body);
+    case PGC_EV_NOTIFY:
+        return on_notification(p, ev->body);
+    case PGC_EV_PARAM_STATUS:
+        return on_param_status(p, ev->body);
+    case PGC_EV_ERROR:
+        if (ev->req_id == 0) {
+            return keep_last_fatal(p, ev->body);
+        }
+        break;
+    case PGC_EV_COPY_IN_RESPONSE:
+        if (ev->abandoned || op == NULL || op->proto == NULL) {
             /* never leave the server waiting for COPY data */
-            return pgw_op_refuse_copy_in(p->cur);
+            return pgw_proto_refuse_copy_in(p);
         }
-        return 0;
+        break;
+    default:
+        break;
     }
-    return pgw_op_on_message(p->cur, m);
+    return op != NULL ? pgw_op_on_event(op, ev) : 0;
 }
 
 static int
@@ -700,10 +847,37 @@ dispatch(ProtocolObject *p, const PgcMsg *m)
     if (p->state == PS_STARTUP) {
         return on_startup_msg(p, m);
     }
-    if (p->cur != NULL) {
-        return on_request_msg(p, m);
-    }
     return on_idle_msg(p, m);
+}
+
+/* After startup: the engine's events.  The DataRow of the request at the
+ * head goes straight to the row decoder (the hot path). */
+static void
+process_events(ProtocolObject *p)
+{
+    PgcEvent ev;
+    while (p->state == PS_READY) {
+        PgcStatus st = pgc_conn_next(&p->conn, &p->rd, &ev);
+        if (st == PGC_OK && ev.type == PGC_EV_ROW && ev.user != NULL) {
+            /* the hot path: the rows of one request, back to back */
+            OpObject *op = ev.user;
+            do {
+                pgw_op_on_row(op, ev.body);
+            } while (pgc_conn_next_row(&p->conn, &p->rd, &ev.body));
+            continue;
+        }
+        if (st == PGC_OK) {
+            if (on_event(p, &ev) < 0) {
+                pgw_proto_fatal(p, NULL);
+            }
+            continue;
+        }
+        if (st != PGC_NEED_MORE) {
+            pgw_proto_fatal(p, pgw_make_exc(p->st->ProtocolError, "%s",
+                                            p->conn.err_msg));
+        }
+        break;
+    }
 }
 
 static void
@@ -713,6 +887,10 @@ process_messages(ProtocolObject *p)
     Py_INCREF(p);
     p->processing = 1;
     while (p->state != PS_CLOSED) {
+        if (p->state == PS_READY) {
+            process_events(p);
+            break;
+        }
         PgcStatus rc = pgc_reader_next(&p->rd, &m);
         if (rc == PGC_NEED_MORE) {
             break;
@@ -1019,11 +1197,12 @@ proto_connection_lost(ProtocolObject *p, PyObject *exc)
         future_fail(p->st, p->startup_fut, err);
         Py_CLEAR(p->startup_fut);
     }
-    if (p->cur != NULL) {
-        OpObject *op = p->cur;
-        p->cur = NULL;
-        pgw_op_on_lost(op, err);
-        Py_DECREF(op);
+    fail_requests(p, err);
+    if (PGW_QUEUEING(p) && p->waiters != NULL) {
+        /* the queued ops fail as the ones in flight did */
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(p->waiters); i++) {
+            pgw_op_on_lost((OpObject *)PyList_GET_ITEM(p->waiters, i), err);
+        }
     }
     drain_complete(p);
     resolve_writable(p);
@@ -1053,8 +1232,11 @@ proto_resume_writing(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
     p->writing_paused = 0;
     resolve_writable(p);
-    if (p->cur != NULL && p->cur->phase == PH_STREAM) {
-        pgw_op_wake(p->cur); /* executemany writes its next chunk */
+    if (p->stream_op != NULL) {
+        pgw_op_wake(p->stream_op); /* executemany writes its next chunk */
+    }
+    if (PGW_QUEUEING(p)) {
+        pgw_proto_wake_waiters(p); /* queued behind the flow control */
     }
     Py_RETURN_NONE;
 }
@@ -1358,7 +1540,9 @@ proto_send_terminate(ProtocolObject *p, PyObject *Py_UNUSED(a))
     if (p->state == PS_CLOSED || p->transport == NULL) {
         Py_RETURN_NONE;
     }
-    if (pgc_build_terminate(&p->wb) != PGC_OK) {
+    PgcStatus rc = p->conn_live ? pgc_conn_terminate(&p->conn, &p->wb)
+                                : pgc_build_terminate(&p->wb);
+    if (rc != PGC_OK) {
         return PyErr_NoMemory();
     }
     /* The transport stays open: the server closes its end on Terminate
@@ -1380,7 +1564,7 @@ proto_abort(ProtocolObject *p, PyObject *Py_UNUSED(a))
     }
     if (p->state != PS_CLOSED) {
         pgw_proto_fatal(p, pgw_make_exc(p->st->ConnectionDoesNotExistError,
-                                        p->cur != NULL
+                                        pgw_proto_in_flight(p) > 0
                                             ? "connection was closed in the "
                                               "middle of operation: "
                                               "terminated by the client"
@@ -1419,8 +1603,8 @@ proto_is_closed(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_is_in_transaction(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
-    return PyBool_FromLong(p->tx_status == PGC_TX_INTRANS ||
-                           p->tx_status == PGC_TX_INERROR);
+    uint8_t tx = pgc_conn_tx_status(&p->conn);
+    return PyBool_FromLong(tx == PGC_TX_INTRANS || tx == PGC_TX_INERROR);
 }
 
 static PyObject *
@@ -1509,7 +1693,8 @@ proto_close_portal(ProtocolObject *p, PyObject *arg)
 static PyObject *
 proto_get_tx_status(ProtocolObject *p, void *Py_UNUSED(c))
 {
-    char s[2] = {(char)(p->tx_status ? p->tx_status : '?'), 0};
+    uint8_t tx = pgc_conn_tx_status(&p->conn);
+    char s[2] = {(char)(tx ? tx : '?'), 0};
     return PyUnicode_FromString(s);
 }
 
@@ -1520,7 +1705,8 @@ proto_is_busy(ProtocolObject *p, PyObject *Py_UNUSED(a))
         pgw_proto_cleared_error(p);
         return NULL;
     }
-    return PyBool_FromLong(p->cur != NULL || p->cancel != CANCEL_NONE);
+    return PyBool_FromLong(pgw_proto_in_flight(p) > 0 ||
+                           p->cancel != CANCEL_NONE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1543,14 +1729,16 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
                              "max_cached_statement_lifetime",
                              "max_cacheable_statement_size",
                              "command_timeout", "cancel_timeout",
-                             "name_prefix", NULL};
+                             "name_prefix", "pipeline", NULL};
     PyObject *loop, *rc = NULL, *ct = NULL, *cxt = NULL;
     const char *prefix = "0";
+    int pipeline = 0;
     Py_ssize_t csize = 100, cmaxq = 15 * 1024;
     double clife = 300.0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OndnOOs:Protocol",
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OndnOOsp:Protocol",
                                      kwlist, &loop, &rc, &csize, &clife,
-                                     &cmaxq, &ct, &cxt, &prefix)) {
+                                     &cmaxq, &ct, &cxt, &prefix,
+                                     &pipeline)) {
         return NULL;
     }
     ModState *st = pgw_get_state_by_type(type);
@@ -1595,6 +1783,7 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     p->record_class = (PyTypeObject *)Py_NewRef(rc);
     p->cache_max = csize < 0 ? 0 : csize;
     p->bind_seqno = -1;
+    p->pipeline = pipeline;
     p->cache_lifetime = clife;
     p->cache_max_query = cmaxq;
     p->command_timeout = cmd_timeout;
@@ -1602,11 +1791,12 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     p->settings = PyDict_New();
     p->stmt_cache = PyDict_New();
     p->pending_closes = PyList_New(0);
+    p->waiters = PyList_New(0);
     p->pending_portal_closes = PyList_New(0);
     p->unnamed_cache = PyDict_New();
     p->stmt_prefix = PyBytes_FromString(prefix);
     p->type_codecs = PyDict_New();
-    if (!p->settings || !p->stmt_cache || !p->pending_closes ||
+    if (!p->settings || !p->stmt_cache || !p->pending_closes || !p->waiters ||
         !p->pending_portal_closes ||
         !p->unnamed_cache || !p->stmt_prefix || !p->type_codecs) {
         Py_DECREF(p);
@@ -1624,8 +1814,15 @@ proto_traverse(ProtocolObject *p, visitproc visit, void *arg)
     Py_VISIT(p->transport_write);
     Py_VISIT(p->startup_fut);
     Py_VISIT(p->settings);
-    Py_VISIT(p->cur);
-    Py_VISIT(p->drain_waiter);
+    Py_VISIT(p->waiters);
+    Py_VISIT(p->stream_op);
+    Py_VISIT(p->preparing);
+    /* the ops of the requests in flight (the engine's references) */
+    for (size_t i = 0; i < p->conn.req_len; i++) {
+        PgcReq *r = &p->conn.reqs[(p->conn.req_head + i) &
+                                  (p->conn.req_cap - 1)];
+        Py_VISIT((PyObject *)r->user);
+    }
     Py_VISIT(p->drain_timer);
     Py_VISIT(p->writable_fut);
     Py_VISIT(p->query_log);
@@ -1651,8 +1848,16 @@ proto_clear(ProtocolObject *p)
     Py_CLEAR(p->transport_write);
     Py_CLEAR(p->startup_fut);
     Py_CLEAR(p->settings);
-    Py_CLEAR(p->cur);
-    Py_CLEAR(p->drain_waiter);
+    Py_CLEAR(p->waiters);
+    Py_CLEAR(p->stream_op);
+    Py_CLEAR(p->preparing);
+    {
+        uint64_t id;
+        void *user;
+        while (pgc_conn_pop_lost(&p->conn, &id, &user)) {
+            Py_XDECREF((PyObject *)user);
+        }
+    }
     Py_CLEAR(p->drain_timer);
     Py_CLEAR(p->writable_fut);
     Py_CLEAR(p->query_log);
@@ -1688,6 +1893,7 @@ proto_dealloc(ProtocolObject *p)
     pgc_reader_free(&p->rd);
     proto_drop_rbuf(p);
     pgc_wbuf_free(&p->wb);
+    pgc_conn_free(&p->conn);
     tp->tp_free((PyObject *)p);
     Py_DECREF(tp);
 }
@@ -1755,7 +1961,39 @@ proto_get_record_class(ProtocolObject *p, void *Py_UNUSED(c))
     return Py_NewRef(p->record_class);
 }
 
+/* _batch_begin(sync_each) / _batch_end(): conn.pipeline() (see
+ * pgwire/_pipeline.py): the requests pushed meanwhile end with a Flush and
+ * share the Sync of the next p.sync(), or (sync_each) each has its own. */
+static PyObject *
+proto_batch_begin(ProtocolObject *p, PyObject *sync_each)
+{
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
+    if (p->batch != BATCH_NONE) {
+        PyErr_SetString(p->st->InterfaceError,
+                        "conn.pipeline() blocks cannot be nested");
+        return NULL;
+    }
+    int each = PyObject_IsTrue(sync_each);
+    if (each < 0) {
+        return NULL;
+    }
+    p->batch = each ? BATCH_SYNC_EACH : BATCH_SHARED;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+proto_batch_end(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    p->batch = BATCH_NONE;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef proto_methods[] = {
+    {"_batch_begin", (PyCFunction)proto_batch_begin, METH_O, NULL},
+    {"_batch_end", (PyCFunction)proto_batch_end, METH_NOARGS, NULL},
     {"connection_made", (PyCFunction)proto_connection_made, METH_O, NULL},
     {"get_buffer", (PyCFunction)proto_get_buffer, METH_O, NULL},
     {"buffer_updated", (PyCFunction)proto_buffer_updated, METH_O, NULL},

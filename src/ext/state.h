@@ -37,6 +37,7 @@ typedef struct ModState {
     PyObject *InternalClientError;
     PyObject *ConnectionDoesNotExistError;
     PyObject *InvalidCachedStatementError;
+    PyObject *PipelineAbortedError;
     PyObject *PostgresError;  /* base of the errors the server reports */
     PyObject *InvalidSQLStatementNameError;
     PyObject *OutdatedSchemaCacheError;

@@ -771,15 +771,15 @@ bytes_str(PyObject *b)
 }
 
 static int
-write_pending_closes(ProtocolObject *p)
+write_pending_closes(ProtocolObject *p, PgcReqBuilder *b)
 {
     Py_ssize_t n = PyList_GET_SIZE(p->pending_closes);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *name = PyList_GET_ITEM(p->pending_closes, i);
-        if (pgc_build_close(&p->wb, PGC_TARGET_STATEMENT, bytes_str(name)) !=
-            PGC_OK) {
-            PyErr_NoMemory();
-            return -1;
+        PgcStatus rc = pgc_req_close(b, PGC_TARGET_STATEMENT,
+                                     bytes_str(name));
+        if (rc != PGC_OK) {
+            return pgw_proto_push_error(p, rc);
         }
     }
     if (n > 0) {
@@ -809,30 +809,27 @@ stmt_query_text(ProtocolObject *p, StmtObject *s, PgcStr *q,
 }
 
 int
-pgw_write_portal_closes(ProtocolObject *p)
+pgw_write_portal_closes(ProtocolObject *p, PgcReqBuilder *b)
 {
     PyObject *names = p->pending_portal_closes;
     Py_ssize_t n = names != NULL ? PyList_GET_SIZE(names) : 0;
     if (n == 0) {
         return 0;
     }
-    size_t mark = p->wb.len;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PgcStatus rc = pgc_build_close(&p->wb, PGC_TARGET_PORTAL,
-                                       bytes_str(PyList_GET_ITEM(names, i)));
+        PgcStatus rc = pgc_req_close(b, PGC_TARGET_PORTAL,
+                                     bytes_str(PyList_GET_ITEM(names, i)));
         if (rc != PGC_OK) {
-            pgc_wbuf_truncate(&p->wb, mark);
-            return pgw_build_error(p, rc);
+            return pgw_proto_push_error(p, rc);
         }
     }
     return PyList_SetSlice(names, 0, n, NULL);
 }
 
 int
-pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s)
+pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s, PgcReqBuilder *b)
 {
-    size_t mark = p->wb.len;
-    if (write_pending_closes(p) < 0) {
+    if (write_pending_closes(p, b) < 0) {
         return -1;
     }
     PgcStr name = bytes_str(s->name);
@@ -841,17 +838,16 @@ pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s)
     if (stmt_query_text(p, s, &q, &owner) < 0) {
         return -1;
     }
-    PgcStatus rc = pgc_build_parse(&p->wb, name, q, NULL, 0);
+    PgcStatus rc = pgc_req_parse(b, name, q, NULL, 0);
     Py_XDECREF(owner);
     if (rc == PGC_OK) {
-        rc = pgc_build_describe(&p->wb, PGC_TARGET_STATEMENT, name);
+        rc = pgc_req_describe(b, PGC_TARGET_STATEMENT, name);
     }
     if (rc == PGC_OK) {
-        rc = pgc_build_sync(&p->wb);
+        rc = pgw_proto_req_end(p, b);
     }
     if (rc != PGC_OK) {
-        pgc_wbuf_truncate(&p->wb, mark);
-        return pgw_build_error(p, rc);
+        return pgw_proto_push_error(p, rc);
     }
     return 0;
 }
@@ -870,10 +866,9 @@ pgw_build_error(ProtocolObject *p, PgcStatus rc)
 }
 
 int
-pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s)
+pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s, PgcReqBuilder *b)
 {
-    size_t mark = p->wb.len;
-    if (write_pending_closes(p) < 0) {
+    if (write_pending_closes(p, b) < 0) {
         return -1;
     }
     PgcStr empty = {"", 0};
@@ -882,12 +877,10 @@ pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s)
     if (stmt_query_text(p, s, &q, &owner) < 0) {
         return -1;
     }
-    PgcStatus rc = pgc_build_parse(&p->wb, empty, q, s->param_oids,
-                                   s->nparams);
+    PgcStatus rc = pgc_req_parse(b, empty, q, s->param_oids, s->nparams);
     Py_XDECREF(owner);
     if (rc != PGC_OK) {
-        pgc_wbuf_truncate(&p->wb, mark);
-        return pgw_build_error(p, rc);
+        return pgw_proto_push_error(p, rc);
     }
     return 0;
 }
@@ -1039,84 +1032,82 @@ check_arg_count(StmtObject *s, Py_ssize_t nargs)
 }
 
 static int
-bind_error(ProtocolObject *p, StmtObject *s, PgcStatus rc, size_t mark)
+bind_error(ProtocolObject *p, StmtObject *s, PgcStatus rc, PgcReqBuilder *b)
 {
-    pgc_wbuf_truncate(&p->wb, mark);
-    if (rc == PGC_ERR_LIMIT) {
+    pgc_req_bind_cancel(b);
+    if (rc == PGC_ERR_LIMIT && strncmp(p->conn.err_msg, "too many", 8) != 0) {
         PyErr_SetString(s->st->DataError,
                         "query arguments exceed the protocol's message limit");
+        return -1;
     }
-    else {
-        PyErr_NoMemory();
-    }
-    return -1;
+    return pgw_proto_push_error(p, rc);
 }
 
 static int
 write_bind(ProtocolObject *p, StmtObject *s, PyObject *args, PgcStr portal,
-           int with_results)
+           int with_results, PgcReqBuilder *b)
 {
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     if (check_arg_count(s, nargs) < 0) {
         pgw_paramstyle_hint_pending(p, s->query);
         return -1;
     }
-    size_t mark = p->wb.len;
-    PgcStatus rc = pgc_build_bind_start(&p->wb, portal, bytes_str(s->name),
-                                        s->nparam_formats, s->param_formats,
-                                        s->nparams);
+    PgcStatus rc = pgc_req_bind_start(b, portal, bytes_str(s->name),
+                                      s->nparam_formats, s->param_formats,
+                                      s->nparams);
     if (rc != PGC_OK) {
-        return bind_error(p, s, rc, mark);
+        return bind_error(p, s, rc, b);
     }
     for (Py_ssize_t i = 0; i < nargs; i++) {
         if (encode_param(p, s, i, PyTuple_GET_ITEM(args, i)) < 0) {
-            pgc_wbuf_truncate(&p->wb, mark);
+            pgc_req_bind_cancel(b);
             return -1;
         }
     }
-    rc = pgc_build_bind_end(&p->wb, with_results ? s->ncol_formats : 0,
-                            s->col_formats);
+    rc = pgc_req_bind_end(b, with_results ? s->ncol_formats : 0,
+                          s->col_formats);
     if (rc != PGC_OK) {
-        return bind_error(p, s, rc, mark);
+        return bind_error(p, s, rc, b);
     }
     return 0;
 }
 
 int
 pgw_stmt_write_bind(ProtocolObject *p, StmtObject *s, PyObject *args,
-                    PgcStr portal, int with_results)
+                    PgcStr portal, int with_results, PgcReqBuilder *b)
 {
     if (s->pf_names == NULL) {
-        return write_bind(p, s, args, portal, with_results);
+        return write_bind(p, s, args, portal, with_results, b);
     }
     /* %(name)s: args is (mapping,) (paramstyle.c) */
     PyObject *values = pgw_paramstyle_args(s, args);
     if (values == NULL) {
         return -1;
     }
-    int rc = write_bind(p, s, values, portal, with_results);
+    int rc = write_bind(p, s, values, portal, with_results, b);
     Py_DECREF(values);
     return rc;
 }
 
 int
 pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
-                         int32_t max_rows, int with_results, int describe)
+                         int32_t max_rows, int with_results, int describe,
+                         PgcReqBuilder *b)
 {
-    size_t mark = p->wb.len;
     PgcStr empty = {"", 0};
-    if (pgw_stmt_write_bind(p, s, args, empty, with_results) < 0) {
+    if (pgw_stmt_write_bind(p, s, args, empty, with_results, b) < 0) {
         return -1;
     }
     PgcStatus rc = PGC_OK;
     if (describe) {
-        rc = pgc_build_describe(&p->wb, PGC_TARGET_PORTAL, empty);
+        rc = pgc_req_describe(b, PGC_TARGET_PORTAL, empty);
     }
     if (rc == PGC_OK) {
-        rc = pgc_build_execute(&p->wb, empty, max_rows);
+        rc = pgc_req_execute(b, empty, max_rows);
     }
     if (rc != PGC_OK) {
-        return bind_error(p, s, rc, mark);
+        /* the Bind is in: the caller aborts the whole request */
+        return pgw_proto_push_error(p, rc);
     }
     return 0;
 }
@@ -1124,7 +1115,6 @@ pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
 /* ------------------------------------------------------------------ */
 /* Row decoding (hot)                                                  */
 /* ------------------------------------------------------------------ */
-
 /* A NotImplementedError of a decoder (a composite or range of a text-only
  * type): asyncpg's UnsupportedClientFeatureError, chained. */
 static void

@@ -1131,6 +1131,104 @@ encode_two(void *ctx, PgcWBuf *wb, size_t index)
     return st == PGC_OK ? pgc_wbuf_patch_len(wb, off) : st;
 }
 
+/* pgc_req_move_to_front (a SAVEPOINT put ahead of a streamed batch) and
+ * pgc_req_bind_cancel (a parameter that did not encode): bytes and steps
+ * move together, and the answers are matched in the new order. */
+/* pgc_conn_next_row: the DataRows after a ROW event, and nothing else. */
+static void
+test_next_row(void)
+{
+    PgcConn c;
+    PgcWBuf fe, srv;
+    PgcReader rd;
+    PgcEvent ev;
+    PgcView body = {NULL, 0};
+    PgcStr empty = {"", 0};
+    pgc_conn_init(&c, 0, NULL);
+    pgc_wbuf_init(&fe);
+    pgc_wbuf_init(&srv);
+    CHECK_EQ(pgc_reader_init(&rd, 256), PGC_OK);
+    PgcExtSpec s = {0};
+    s.nexec = 1;
+    s.portal = empty;
+    s.sync = 1;
+    CHECK_EQ(pgc_conn_push_extended(&c, &fe, &s, NULL), PGC_OK);
+    /* BindComplete, 3 DataRows, CommandComplete, ReadyForQuery */
+    static const uint8_t bind_ok[] = {'2', 0, 0, 0, 4};
+    static const uint8_t row[] = {'D', 0, 0, 0, 6, 0, 0};
+    static const uint8_t cc[] = {'C', 0, 0, 0, 7, 'S', 'E', 0};
+    static const uint8_t rfq[] = {'Z', 0, 0, 0, 5, 'I'};
+    CHECK_EQ(pgc_reader_feed(&rd, bind_ok, sizeof(bind_ok)), PGC_OK);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(pgc_reader_feed(&rd, row, sizeof(row)), PGC_OK);
+    }
+    CHECK_EQ(pgc_reader_feed(&rd, cc, sizeof(cc)), PGC_OK);
+    CHECK_EQ(pgc_reader_feed(&rd, rfq, sizeof(rfq)), PGC_OK);
+    CHECK_EQ(pgc_conn_next_row(&c, &rd, &body), 0); /* before a ROW */
+    CHECK_EQ(pgc_conn_next(&c, &rd, &ev), PGC_OK);
+    CHECK_EQ(ev.type, PGC_EV_BIND_COMPLETE);
+    CHECK_EQ(pgc_conn_next(&c, &rd, &ev), PGC_OK);
+    CHECK_EQ(ev.type, PGC_EV_ROW);
+    CHECK_EQ(pgc_conn_next_row(&c, &rd, &body), 1);
+    CHECK_EQ(body.n, 2);
+    CHECK_EQ(pgc_conn_next_row(&c, &rd, &body), 1);
+    size_t left = pgc_reader_pending(&rd);
+    CHECK_EQ(pgc_conn_next_row(&c, &rd, &body), 0); /* CommandComplete */
+    CHECK_EQ(pgc_reader_pending(&rd), left);
+    CHECK_EQ(pgc_conn_next(&c, &rd, &ev), PGC_OK);
+    CHECK_EQ(ev.type, PGC_EV_COMMAND_COMPLETE);
+    CHECK_EQ(pgc_conn_next(&c, &rd, &ev), PGC_OK);
+    CHECK_EQ(ev.type, PGC_EV_READY);
+    CHECK_EQ(pgc_conn_next(&c, &rd, &ev), PGC_OK);
+    CHECK_EQ(ev.type, PGC_EV_REQ_DONE);
+    CHECK_EQ(pgc_conn_next(&c, &rd, &ev), PGC_NEED_MORE);
+    pgc_reader_free(&rd);
+    pgc_conn_free(&c);
+    pgc_wbuf_free(&fe);
+    pgc_wbuf_free(&srv);
+}
+
+static PgcStep
+step_at_test(const PgcConn *c, size_t i)
+{
+    return (PgcStep)c->steps[(c->step_head + i) & (c->step_cap - 1)];
+}
+
+static void
+test_builder_rearrange(void)
+{
+    PgcConn c;
+    PgcWBuf fe;
+    PgcReqBuilder b;
+    char types[32];
+    PgcStr empty = {"", 0};
+    pgc_conn_init(&c, 0, NULL);
+    pgc_wbuf_init(&fe);
+    CHECK_EQ(pgc_req_begin(&c, &fe, 0, NULL, &b), PGC_OK);
+    CHECK_EQ(pgc_req_close(&b, PGC_TARGET_PORTAL, S("c1")), PGC_OK);
+    CHECK_EQ(pgc_req_bind_start(&b, empty, empty, 0, NULL, 0), PGC_OK);
+    size_t before = fe.len;
+    pgc_req_bind_cancel(&b);
+    CHECK(before > b.bind_mark);
+    CHECK_EQ(fe.len, b.bind_mark);
+    CHECK_EQ(b.in_bind, 0);
+    size_t from = fe.len;
+    CHECK_EQ(pgc_req_parse(&b, empty, S("SAVEPOINT s"), NULL, 0), PGC_OK);
+    CHECK_EQ(pgc_req_execute(&b, empty, 0), PGC_OK);
+    CHECK_EQ(pgc_req_move_to_front(&b, from, 2), PGC_OK);
+    CHECK_EQ(pgc_req_move_to_front(&b, from, 9), PGC_ERR_STATE);
+    CHECK_EQ(pgc_req_sync(&b), PGC_OK);
+    CHECK_EQ(pgc_req_commit(&b, NULL), PGC_OK);
+    fe_types(&fe, types, sizeof(types));
+    CHECK_STR(types, "PECS");
+    CHECK_EQ(step_at_test(&c, 0), PGC_STEP_PARSE);
+    CHECK_EQ(step_at_test(&c, 1), PGC_STEP_EXECUTE);
+    CHECK_EQ(step_at_test(&c, 2), PGC_STEP_CLOSE);
+    CHECK_EQ(step_at_test(&c, 3), PGC_STEP_SYNC);
+    pgc_conn_free(&c);
+    pgc_wbuf_free(&fe);
+}
+
 static void
 test_frontend_bytes(void)
 {
@@ -1511,6 +1609,8 @@ test_conn(void)
     test_async_everywhere();
     test_errors_everywhere();
     test_frontend_bytes();
+    test_builder_rearrange();
+    test_next_row();
     test_frontend_rules();
     test_limits();
     test_push_into_failed_group();
