@@ -158,6 +158,8 @@ def test_works_without_asyncpg(cluster):
     ("53100", sa.exc.OperationalError, pgdialect.OperationalError),
     ("40001", sa.exc.OperationalError, pgdialect.OperationalError),
     ("XX000", sa.exc.InternalError, pgdialect.InternalServerError),
+    # class 08 raised by a statement: the connection is fine (as asyncpg)
+    ("08000", sa.exc.OperationalError, pgdialect.OperationalError),
     ("P0001", sa.exc.ProgrammingError, pgdialect.ProgrammingError),
     ("2BP01", sa.exc.InternalError, pgdialect.InternalError),
     ("72000", sa.exc.DatabaseError, pgdialect.DatabaseError),
@@ -291,6 +293,7 @@ def test_is_disconnect_classification():
     for e in gone:
         assert pgdialect.is_disconnect_error(e), e
     alive = [exc.UniqueViolationError("dup"), exc.QueryCanceledError("c"),
+             exc.PostgresConnectionError("raised by a statement"),
              pgwire.InterfaceError("cannot use a closed cursor"),
              exc.DataError("bad")]
     for e in alive:

@@ -180,9 +180,10 @@ def _driver_error(e):
 def is_disconnect_error(error):
     """True when ``error`` (a pgwire or DBAPI exception) means the session
     is gone: the server ended it (admin shutdown, crash, restart), the link
-    was lost, or the connection was already closed."""
+    was lost, or the connection was already closed.  (A server error of
+    class 08 raised by a statement on a live connection is not one.)"""
     error = _driver_error(error)
-    if isinstance(error, pgexc.PostgresConnectionError):  # 08xxx
+    if isinstance(error, pgexc.ConnectionDoesNotExistError):
         return True
     if getattr(error, "sqlstate", None) in _DISCONNECT_SQLSTATES:
         return True
@@ -562,10 +563,12 @@ class PGDialectAsync_pgwire(PGDialect_asyncpg):
         return args, opts
 
     def is_disconnect(self, e, connection, cursor):
-        if connection is not None and not isinstance(connection, type):
-            driver = getattr(connection, "_connection", None)
-            if driver is not None and driver.is_closed():
-                return True
+        # with a connection, its state decides (pgwire closes a connection
+        # whose session ended or whose link broke before raising); without
+        # one (while connecting), the error does
+        driver = getattr(connection, "_connection", None)
+        if driver is not None and hasattr(driver, "is_closed"):
+            return driver.is_closed()
         return is_disconnect_error(e)
 
 
