@@ -187,6 +187,8 @@ fuzz-corpus: $(CTEST_DIR)/test_core
 # does not free everything at exit), memory errors and UB abort the run.
 ASAN_PY_DIR = build/asan-py
 PYTEST_ARGS ?=
+# what to run (PYTEST_ARGS are options: files there run on top of tests/)
+PYTEST_PATHS ?= tests
 
 .PHONY: pytest-asan
 pytest-asan:
@@ -196,11 +198,14 @@ pytest-asan:
 	cp -r pgwire $(ASAN_PY_DIR)/pkg && rm -f $(ASAN_PY_DIR)/pkg/_pgwire*.so
 	cp $(ASAN_PY_DIR)/lib/pgwire/_pgwire*.so $(ASAN_PY_DIR)/pkg/
 	mkdir -p $(ASAN_PY_DIR)/path && mv $(ASAN_PY_DIR)/pkg $(ASAN_PY_DIR)/path/pgwire
+	# PYTHONSAFEPATH: `-m` would put the checkout first on sys.path, and
+	# its pgwire/ (with the plain in-place build) shadow the sanitized copy
 	PYTHONPATH=$(CURDIR)/$(ASAN_PY_DIR)/path PYTHONMALLOC=malloc \
+	PYTHONSAFEPATH=1 \
 	LD_PRELOAD="$$($(GCC) -print-file-name=libasan.so) $$($(GCC) -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	    $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
+	    $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) $(PYTEST_PATHS)
 
 # ----------------------------------------------------------------------
 # Codec decoder fuzzing: make fuzz-decoders (tests/fuzz/fuzz_decoders.py,

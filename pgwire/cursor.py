@@ -25,6 +25,13 @@ async def _prepare(conn, query, state, timeout):
 
 
 def _check_tx(conn):
+    if conn._protocol._in_batch():
+        # refused before anything is sent, as the C side refuses COPY and
+        # execute() without arguments (a batch's group is a transaction the
+        # server has not reported yet: the check below would misname why)
+        raise exceptions.InterfaceError(
+            "a cursor (Connection.cursor) is not allowed inside "
+            "conn.pipeline(): run it before or after the block")
     if not conn.is_in_transaction():
         raise exceptions.NoActiveSQLTransactionError(
             "cursor cannot be created outside of a transaction")

@@ -187,6 +187,27 @@ async def test_pipeline_error_fails_only_its_op(pconn):
     assert await pconn.fetchval("SELECT 3") == 3
 
 
+async def test_pipeline_failed_prepare_with_ops_queued_behind(pconn):
+    """Regression: the op whose Parse fails holds the queue (it is the one
+    preparing), so failing it wakes the ops queued behind; the wake ran
+    with the op's error pending and lost it, and the op failed with no
+    exception set (a segfault in the task).  Each op gets its own error or
+    result, also with an error at Describe and a client-side one."""
+    for _ in range(2):  # the second time the good statements are cached
+        res = await asyncio.wait_for(asyncio.gather(
+            pconn.fetchval("SELECT 1"),
+            pconn.fetch("SELECT * FROM engine_no_such_table"),
+            pconn.fetchval("SELECT 3"),
+            pconn.fetchval("SELECT $1::int", "x"),
+            pconn.fetchval("SELEC 5"),
+            pconn.fetchval("SELECT 6"), return_exceptions=True), 10)
+        assert res[0] == 1 and res[2] == 3 and res[5] == 6, res
+        assert isinstance(res[1], exc.UndefinedTableError), res[1]
+        assert isinstance(res[3], exc.DataError), res[3]
+        assert isinstance(res[4], exc.PostgresSyntaxError), res[4]
+    assert await pconn.fetchval("SELECT 7") == 7
+
+
 async def test_pipeline_prepares_an_uncached_query_once(pconn):
     q = "SELECT $1::int + 100 AS once"
     res = await asyncio.gather(*[pconn.fetchval(q, i) for i in range(5)])
@@ -277,6 +298,34 @@ async def test_batch_is_one_implicit_transaction(conn):
         # a new group after the sync
         assert await conn.fetchval("SELECT count(*) FROM bt") == 0
     assert await conn.fetchval("SELECT count(*) FROM bt") == 0
+
+
+async def test_batch_failed_prepare_with_ops_queued_behind(conn):
+    """The same inside conn.pipeline() on a connection without
+    pipeline=True: the failing Parse raises its own error, the statements
+    queued behind it in the group are skipped (PipelineAbortedError): they
+    are pushed after the error came back, and the server skips them with
+    no answer, so the engine completes them at once (they waited for the
+    block's Sync, which never came)."""
+    async with conn.pipeline():
+        res = await asyncio.wait_for(asyncio.gather(
+            conn.fetchval("SELECT 1"),
+            conn.fetch("SELECT * FROM engine_no_such_table"),
+            conn.fetchval("SELECT 3"), return_exceptions=True), 10)
+    assert res[0] == 1, res
+    assert isinstance(res[1], exc.UndefinedTableError), res[1]
+    assert isinstance(res[2], exc.PipelineAbortedError), res[2]
+    assert await conn.fetchval("SELECT 7") == 7
+    # awaited one after the other: a statement pushed into the group after
+    # its error came back is skipped by the server with no answer at all
+    async with conn.pipeline():
+        with pytest.raises(exc.UndefinedTableError):
+            await asyncio.wait_for(
+                conn.fetch("SELECT * FROM engine_no_such_table"), 10)
+        for q in ("SELECT 8", "SELECT 7"):  # uncached, then cached
+            with pytest.raises(exc.PipelineAbortedError):
+                await asyncio.wait_for(conn.fetchval(q), 10)
+    assert await conn.fetchval("SELECT 8") == 8
 
 
 async def test_batch_sync_each(conn):

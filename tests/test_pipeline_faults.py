@@ -102,6 +102,12 @@ async def test_cut_link_fails_every_queued_op(proxied):
     """The link is reset (RST both ways) with five ops written and
     waiting for their answers: each gets ConnectionDoesNotExistError."""
     px, c = proxied
+    # prepared beforehand: the Bind of a statement not prepared yet waits
+    # for its ParameterDescription, which the server sends only after the
+    # running pg_sleep (it answers in order), and the ops started after an
+    # unprepared one wait until its execution is queued
+    # (docs/pipelining.md, "Order")
+    assert await bounded(c.fetchval("SELECT $1::int", 1)) == 1
     mark = len(px.log)
     tasks = _started(c.fetchval("SELECT 1 FROM pg_sleep(30)"),
                      *(c.fetchval("SELECT $1::int", i) for i in range(2, 6)))
@@ -152,18 +158,22 @@ async def test_commit_in_flight_is_outcome_unknown(cluster):
 # --------------------------------------------------------------------------
 
 async def test_timeout_of_head_op_cancels_on_server(proxied):
-    """The head op times out: one CancelRequest goes out, the head gets
-    TimeoutError, the ops behind it get their own results well before the
-    head's 30 s would have ended, and the next query gets no spurious
-    QueryCanceledError."""
+    """The head op, alone in flight, times out: one CancelRequest goes out,
+    the head gets TimeoutError, the ops started meanwhile wait for the
+    drain and get their own results well before the head's 30 s would
+    have ended, and the next query gets no spurious QueryCanceledError.
+    (With other requests in flight the op is abandoned instead, no
+    CancelRequest: docs/pipelining.md, "Timeouts and cancellation", and
+    test_timeout_of_later_op_abandons_only_it.)"""
     px, c = proxied
     t0 = time.monotonic()
-    r = await bounded(asyncio.gather(
-        c.fetchval("SELECT 1 FROM pg_sleep(30)", timeout=0.3),
-        c.fetchval("SELECT 2"), c.fetchval("SELECT 3"),
-        return_exceptions=True))
-    assert isinstance(r[0], TimeoutError), r
-    assert r[1:] == [2, 3]
+    head = asyncio.ensure_future(
+        c.fetchval("SELECT 1 FROM pg_sleep(30)", timeout=0.3))
+    with pytest.raises(TimeoutError):
+        await bounded(head)
+    r = await bounded(asyncio.gather(c.fetchval("SELECT 2"),
+                                     c.fetchval("SELECT 3")))
+    assert r == [2, 3]
     assert time.monotonic() - t0 < 5
     await wait_until(lambda: px.cancel_requests() == 1, BOUND,
                      "one CancelRequest")
@@ -191,15 +201,17 @@ async def test_timeout_of_later_op_abandons_only_it(proxied):
 
 
 async def test_cancel_of_head_task_cancels_on_server(proxied, conn2):
-    """task.cancel() of the head op: CancelledError, one CancelRequest,
-    the ops behind it complete, the connection stays usable."""
+    """task.cancel() of the head op, alone in flight: CancelledError, one
+    CancelRequest, the ops started right after the cancel wait for the
+    drain and complete, the connection stays usable.  (Started before it,
+    they would be in flight behind the head, and the head abandoned
+    instead: docs/pipelining.md, "Timeouts and cancellation".)"""
     px, c = proxied
-    head, second, third = _started(c.fetchval("SELECT 1 FROM pg_sleep(30)"),
-                                   c.fetchval("SELECT 2"),
-                                   c.fetchval("SELECT 3"))
+    head = asyncio.ensure_future(c.fetchval("SELECT 1 FROM pg_sleep(30)"))
     await _wait_running(conn2, c)
     t0 = time.monotonic()
     head.cancel()
+    second, third = _started(c.fetchval("SELECT 2"), c.fetchval("SELECT 3"))
     with pytest.raises(asyncio.CancelledError):
         await bounded(head)
     assert await bounded(second) == 2

@@ -651,7 +651,10 @@ op_waiter_index(OpObject *op)
 }
 
 /* The op no longer waits for its turn nor holds the queue (its prepare
- * is answered, or it is done): the ops behind it may go. */
+ * is answered, or it is done): the ops behind it may go.  Also called on
+ * error paths (op_finish_error) with the op's exception pending: waking
+ * the waiters calls into asyncio, so the exception is kept aside, or it
+ * is lost (reported as unraisable) and the op fails with none set. */
 static void
 op_leave_turn(OpObject *op)
 {
@@ -659,6 +662,7 @@ op_leave_turn(OpObject *op)
     if (p == NULL || p->waiters == NULL) {
         return;
     }
+    PyObject *v = PyErr_GetRaisedException();
     Py_ssize_t i = op_waiter_index(op);
     if (i >= 0 && PyList_SetSlice(p->waiters, i, i + 1, NULL) < 0) {
         PyErr_WriteUnraisable((PyObject *)op);
@@ -667,6 +671,7 @@ op_leave_turn(OpObject *op)
         Py_CLEAR(p->preparing);
         pgw_proto_wake_waiters(p);
     }
+    PyErr_SetRaisedException(v);
 }
 
 /* May op push its request now?  1 yes, 0 it waits for its turn, -1 no
@@ -728,8 +733,22 @@ op_acquire(OpObject *op)
         }
         return -1;
     }
-    int may = op_may_push(op);
     Py_ssize_t i = op_waiter_index(op);
+    if (p->turn_stmt != NULL) {
+        /* copy_records_to_table: its prepare() finished in this very step
+         * (nothing else ran since), so every op queued now was submitted
+         * after it: its COPY goes first, in the prepare's place */
+        int mine = i < 0 && PGW_OP_IS_COPY(op) &&
+                   (PyObject *)op->stmt == p->turn_stmt;
+        Py_CLEAR(p->turn_stmt);
+        if (mine) {
+            if (PyList_Insert(p->waiters, 0, (PyObject *)op) < 0) {
+                return -1;
+            }
+            i = 0;
+        }
+    }
+    int may = op_may_push(op);
     if (may > 0) {
         if (i >= 0 && PyList_SetSlice(p->waiters, i, i + 1, NULL) < 0) {
             return -1;
@@ -1036,6 +1055,11 @@ op_complete(OpObject *op, PyObject **result)
     if (op->stmt != NULL && op->status != NULL && !PGW_OP_IS_COPY(op)) {
         Py_XSETREF(op->stmt->last_status, Py_NewRef(op->status));
     }
+    if (op->kind == OP_PREPARE && op->proto != NULL &&
+        PGW_QUEUEING(op->proto) && op->proto->waiters != NULL &&
+        PyList_GET_SIZE(op->proto->waiters) > 0) {
+        Py_XSETREF(op->proto->turn_stmt, Py_NewRef(op->stmt));
+    }
     *result = op_result(op);
     return *result ? PYGEN_RETURN : PYGEN_ERROR;
 }
@@ -1278,6 +1302,15 @@ op_step(OpObject *op, PyObject **result)
             return op_complete(op, result);
         }
     wait_again:
+        if (op->req_id != 0) {
+            /* pushed into a batch group the server already failed: it is
+             * skipped with no answer, so complete it now (ABORTED) */
+            pgw_proto_settle(op->proto);
+            if (op->req_id == 0 && (op->phase == PH_WAIT_PREPARE ||
+                                    op->phase == PH_WAIT_RESULT)) {
+                continue;
+            }
+        }
         *result = op_yield(op);
         return *result ? PYGEN_NEXT : op_finish_error(op, result);
     }

@@ -165,6 +165,10 @@ typedef struct {
                               (pipeline: later ops wait behind it, so the
                               results keep submission order and a second
                               request for its query finds it prepared) */
+    PyObject *turn_stmt;   /* strong: what a prepare() that just finished
+                              returned (pipeline): the COPY that
+                              copy_records_to_table starts with it at once
+                              takes that prepare's place in the queue */
 
     /* statement cache (LRU: head = most recent) */
     PyObject *stmt_cache; /* dict query -> Statement */
@@ -351,6 +355,11 @@ OpObject *pgw_proto_tail_op(ProtocolObject *p);
 /* 1 if every request in flight that is not abandoned is op's: a
  * CancelRequest can hit nobody else's work. */
 int pgw_proto_op_alone(ProtocolObject *p, OpObject *op);
+/* Requests pushed into a Sync group the server already failed (an
+ * explicit batch) are skipped by the server without an answer: report
+ * them done (ABORTED) now, with the events pending in the read buffer.
+ * Does nothing otherwise, or inside the processing of received data. */
+void pgw_proto_settle(ProtocolObject *p);
 /* Let the ops waiting for their turn try again (in FIFO order). */
 void pgw_proto_wake_waiters(ProtocolObject *p);
 /* End the request being built: Sync, or inside a conn.pipeline() batch

@@ -175,6 +175,7 @@ fail_requests(ProtocolObject *p, PyObject *exc)
         Py_DECREF(op);
     }
     Py_CLEAR(p->preparing);
+    Py_CLEAR(p->turn_stmt);
     while (pgc_conn_pop_lost(&p->conn, &id, &user)) {
         if (user != NULL) {
             OpObject *op = user;
@@ -912,6 +913,14 @@ process_messages(ProtocolObject *p)
     Py_DECREF(p);
 }
 
+void
+pgw_proto_settle(ProtocolObject *p)
+{
+    if (p->conn.skipping && !p->processing && p->state == PS_READY) {
+        process_messages(p);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* asyncio.BufferedProtocol methods                                    */
 /* ------------------------------------------------------------------ */
@@ -1146,15 +1155,49 @@ proto_eof_received(ProtocolObject *Py_UNUSED(p), PyObject *Py_UNUSED(a))
     Py_RETURN_FALSE; /* let the transport close itself */
 }
 
+/* The server's error the request at the head holds (borrowed), or NULL:
+ * a FATAL (pg_terminate_backend, shutdown) sent before the server closed
+ * the connection goes to the request it interrupted. */
+static PyObject *
+head_server_error(ProtocolObject *p)
+{
+    PgcConn *c = &p->conn;
+    if (!p->conn_live || c->req_len == 0) {
+        return NULL;
+    }
+    OpObject *op = c->reqs[c->req_head].user;
+    if (op == NULL || op->error == NULL ||
+        !PyObject_TypeCheck(op->error,
+                            (PyTypeObject *)p->st->PostgresError) ||
+        PyObject_TypeCheck(op->error, (PyTypeObject *)
+                           p->st->ConnectionDoesNotExistError)) {
+        return NULL;
+    }
+    return op->error;
+}
+
+/* What the requests in flight and the queued ops fail with.  All get the
+ * same error: the one the interrupted request gets (pgw_op_on_lost wraps
+ * its server error the same way), the server's error as __cause__. */
 static PyObject *
 lost_error(ProtocolObject *p, PyObject *exc)
 {
     if (p->last_fatal != NULL) {
         return Py_NewRef(p->last_fatal);
     }
-    PyObject *e = pgw_make_exc(p->st->ConnectionDoesNotExistError,
-                               "connection was closed in the middle of "
-                               "operation");
+    PyObject *server = head_server_error(p);
+    PyObject *e;
+    if (server != NULL) {
+        e = pgw_make_exc(p->st->ConnectionDoesNotExistError,
+                         "connection was closed in the middle of "
+                         "operation: %S", server);
+        if (e != NULL) {
+            PyException_SetCause(e, Py_NewRef(server));
+        }
+        return e;
+    }
+    e = pgw_make_exc(p->st->ConnectionDoesNotExistError,
+                     "connection was closed in the middle of operation");
     if (e != NULL && exc != Py_None) {
         PyException_SetCause(e, Py_NewRef(exc));
     }
@@ -1607,6 +1650,13 @@ proto_is_in_transaction(ProtocolObject *p, PyObject *Py_UNUSED(a))
     return PyBool_FromLong(tx == PGC_TX_INTRANS || tx == PGC_TX_INERROR);
 }
 
+/* Inside a conn.pipeline() block (cursors refuse before their checks). */
+static PyObject *
+proto_in_batch(ProtocolObject *p, PyObject *Py_UNUSED(a))
+{
+    return PyBool_FromLong(p->batch != BATCH_NONE);
+}
+
 static PyObject *
 proto_clear_statement_cache(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
@@ -1817,6 +1867,7 @@ proto_traverse(ProtocolObject *p, visitproc visit, void *arg)
     Py_VISIT(p->waiters);
     Py_VISIT(p->stream_op);
     Py_VISIT(p->preparing);
+    Py_VISIT(p->turn_stmt);
     /* the ops of the requests in flight (the engine's references) */
     for (size_t i = 0; i < p->conn.req_len; i++) {
         PgcReq *r = &p->conn.reqs[(p->conn.req_head + i) &
@@ -1851,6 +1902,7 @@ proto_clear(ProtocolObject *p)
     Py_CLEAR(p->waiters);
     Py_CLEAR(p->stream_op);
     Py_CLEAR(p->preparing);
+    Py_CLEAR(p->turn_stmt);
     {
         uint64_t id;
         void *user;
@@ -2015,6 +2067,7 @@ static PyMethodDef proto_methods[] = {
     {"is_busy", (PyCFunction)proto_is_busy, METH_NOARGS, NULL},
     {"is_in_transaction", (PyCFunction)proto_is_in_transaction, METH_NOARGS,
      NULL},
+    {"_in_batch", (PyCFunction)proto_in_batch, METH_NOARGS, NULL},
     {"clear_statement_cache", (PyCFunction)proto_clear_statement_cache,
      METH_NOARGS, NULL},
     {"acquire_statement", (PyCFunction)proto_acquire_statement, METH_O,
