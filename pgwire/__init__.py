@@ -28,6 +28,15 @@ __all__ = ("connect", "Connection", "Record", "create_pool", "Pool") + \
     tuple(exceptions.__all__)
 
 
+def install_as_asyncpg():
+    """Make ``import asyncpg`` (and ``asyncpg.exceptions``, ``asyncpg.pool``,
+    ``asyncpg.connection``, ...) resolve to pgwire, for libraries that
+    import asyncpg by name.  Call it before anything imports asyncpg; the
+    limits are in docs/sqlalchemy.md."""
+    from . import _asyncpg_alias
+    _asyncpg_alias.install()
+
+
 def __getattr__(name):
     try:
         modname, attr = _LAZY[name]

@@ -23,11 +23,15 @@ PY=${PYTHON:-python3}
 # tests/test_types.py compare pgwire with it; cryptography reads test
 # certificates; orjson, msgspec and attrs: tests/test_rows.py and
 # tests/test_json.py (row factories and JSON loaders).
+# SQLAlchemy (with greenlet), Alembic, Tortoise ORM and
+# encode/databases are what tests/test_sqlalchemy.py, test_alembic.py,
+# test_tortoise.py and test_install_as_asyncpg.py run pgwire under.
 $PY -m pip install -q --disable-pip-version-check \
     "pytest>=7" "pytest-asyncio>=0.23" "hypothesis>=6" "uvloop>=0.17" \
     "setuptools>=61" wheel \
     "asyncpg==0.32.0" "cryptography>=41" \
     "orjson>=3" "msgspec>=0.18" "attrs>=22.2" \
+    "sqlalchemy>=2.0" greenlet alembic tortoise-orm "databases==0.9.0" \
     "mypy>=2.4" 2>&1 | grep -v -i "warning: running pip as" || true
 # The extension: editable install so tests see the source tree.
 $PY -m pip install -q --disable-pip-version-check --no-build-isolation -e . \

@@ -74,7 +74,19 @@ class _UvloopFactories:
         return {"uvloop": uvloop.new_event_loop}
 
 
+def _register_sqlalchemy_dialect():
+    """postgresql+pgwire for a checkout that pip has not (re)installed; an
+    installed pgwire registers it through its entry point."""
+    try:
+        from sqlalchemy.dialects import registry
+    except ImportError:
+        return
+    registry.register("postgresql.pgwire", "pgwire.sqlalchemy",
+                      "PGDialect_pgwire")
+
+
 def pytest_configure(config):
+    _register_sqlalchemy_dialect()
     if config.getoption("--fail-on-skip"):
         config.pluginmanager.register(_SkipGuard(), "pgwire-skip-guard")
     if config.getoption("--loop") != "uvloop":

@@ -1,0 +1,31 @@
+"""SQLAlchemy dialect ``postgresql+pgwire://`` (SQLAlchemy 2.0 and 2.1).
+
+Registered through the ``sqlalchemy.dialects`` entry point
+``postgresql.pgwire``, so ``create_async_engine("postgresql+pgwire://...")``
+works once pgwire is installed; nothing here imports asyncpg.
+
+The registered class is :class:`PGDialect_pgwire`, the one URL for both
+faces as in psycopg's dialect: ``create_async_engine`` asks it for its
+asyncio variant (:class:`PGDialectAsync_pgwire`), and ``create_engine``
+(the sync face on ``pgwire.dbapi``) is refused until that face exists.
+
+Importing this package imports SQLAlchemy; ``import pgwire`` does not.
+"""
+
+from .base import PGDialect_pgwire, PGDialectAsync_pgwire
+
+dialect = PGDialect_pgwire
+dialect_async = PGDialectAsync_pgwire
+
+__all__ = ("PGDialect_pgwire", "PGDialectAsync_pgwire", "dialect",
+           "dialect_async", "register")
+
+
+def register():
+    """Register ``postgresql+pgwire`` with SQLAlchemy's dialect registry.
+
+    Only needed when pgwire runs from a checkout that was not installed
+    (an installed pgwire registers through its entry point)."""
+    from sqlalchemy.dialects import registry
+    registry.register("postgresql.pgwire", "pgwire.sqlalchemy",
+                      "PGDialect_pgwire")
