@@ -64,10 +64,13 @@ APG_CODES = (dict(apg_exc._base.PostgresMessageMeta._message_map)
 
 
 def _chain(cls, top):
-    """Class names up the MRO inside package *top*, plus builtin bases."""
+    """Class names up the MRO inside package *top*, plus builtin bases,
+    leaving out pgwire's PEP 249 classes (pgwire.exceptions._dbapi: extra
+    bases asyncpg has not; tests/test_dbapi.py checks them)."""
     return [k.__name__ for k in cls.__mro__
-            if k.__module__ == "builtins"
-            or k.__module__.split(".")[0] == top]
+            if k.__module__ != "pgwire.exceptions._dbapi" and (
+                k.__module__ == "builtins"
+                or k.__module__.split(".")[0] == top)]
 
 
 # ---------------------------------------------------------------------------
