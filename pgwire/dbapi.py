@@ -14,6 +14,7 @@ statement.  See docs/dbapi.md.
 
 import collections
 import collections.abc
+import contextlib
 import datetime
 import re
 import threading
@@ -30,7 +31,7 @@ from .prepared_stmt import _FETCH
 
 __all__ = (
     'apilevel', 'threadsafety', 'paramstyle', 'connect',
-    'Connection', 'Cursor', 'Column',
+    'Connection', 'Cursor', 'Column', 'QueryTimeoutError',
     'Warning', 'Error', 'InterfaceError', 'DatabaseError', 'DataError',
     'OperationalError', 'IntegrityError', 'InternalError',
     'ProgrammingError', 'NotSupportedError',
@@ -51,6 +52,24 @@ _CONVERSIONS_MAX = 256
 _ROWCOUNT_RE = re.compile(r'(?:INSERT \d+|[A-Z]+) (\d+)$')
 
 _TUPLE_ROW = _rows.check_shape(None, _rows.tuple_row, 'execute()')
+
+
+class QueryTimeoutError(OperationalError, TimeoutError):
+    """A statement ran past ``command_timeout``: it was cancelled on the
+    server.  Both a PEP 249 OperationalError (as psycopg's QueryCanceled)
+    and the TimeoutError the other faces raise."""
+
+
+@contextlib.contextmanager
+def _timeouts():
+    try:
+        yield
+    except TimeoutError as e:
+        if isinstance(e, Error):
+            raise
+        raise QueryTimeoutError(
+            'the statement timed out (command_timeout) and was cancelled '
+            'on the server') from e
 
 
 # -- type objects and constructors -------------------------------------
@@ -382,12 +401,13 @@ class Cursor:
             else:
                 text, args = conn._convert(operation, parameters)
                 multi = False
-            conn._begin_if_needed()
-            if multi:
-                self.rowcount = _rowcount(sconn.execute(text))
-                return self
-            names, oids, status, rows = sconn._run(
-                _run_prepared(sconn._core, text, args))
+            with _timeouts():
+                conn._begin_if_needed()
+                if multi:
+                    self.rowcount = _rowcount(sconn.execute(text))
+                    return self
+                names, oids, status, rows = sconn._run(
+                    _run_prepared(sconn._core, text, args))
             if names:
                 self.description = tuple(
                     Column(n, o, None, None, None, None, None)
@@ -407,8 +427,9 @@ class Cursor:
             if not args:
                 return self
             text = args[0][0]
-            conn._begin_if_needed()
-            conn._sync.executemany(text, [a for _t, a in args])
+            with _timeouts():
+                conn._begin_if_needed()
+                conn._sync.executemany(text, [a for _t, a in args])
         return self
 
     def callproc(self, procname, parameters=()):

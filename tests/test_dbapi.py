@@ -416,3 +416,16 @@ def test_threads_share_a_connection(dconn):
         t.join()
     assert errors == []
     assert _one(dconn, "SELECT 1") == 1
+
+
+def test_timeout_is_operational_error(cluster):
+    with dbapi.connect(**cluster.connect_kwargs(),
+                       command_timeout=0.2) as c:
+        cur = c.cursor()
+        with pytest.raises(dbapi.QueryTimeoutError) as ei:
+            cur.execute("SELECT pg_sleep(%s)", (30,))
+        assert isinstance(ei.value, dbapi.OperationalError)
+        assert isinstance(ei.value, TimeoutError)
+        c.rollback()
+        cur.execute("SELECT %s::int", (1,))
+        assert cur.fetchone() == (1,)
