@@ -16,7 +16,9 @@ replace the workload's own (the floor's result is a DataRow count), and
 ``await backend_pid(conn)`` replaces ``SELECT pg_backend_pid()``.
 ``ceiling = True`` marks the floor and pgbench: they are reported as "% of
 ceiling", never as peers.  ``external = True`` (pgbench) means worker.py runs
-the driver as a subprocess instead of on an event loop.
+the driver as a subprocess instead of on an event loop.  ``face = 'sync'``
+(pgwire.sync, psycopg3, psycopg2, pg8000: ``run.py --face sync``) marks a
+blocking driver: the same methods without ``await``, driven by threads.
 
 ``bind`` is called once per connection, outside the timed loop, so the
 per-call path is just ``await fn()``.  New workload methods (executemany,

@@ -153,8 +153,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     a.drivers = [d for d in a.drivers if d not in a.ceilings]
     for d in a.drivers:
         if drivers_mod.face(d) != a.face:
-            p.error(f'--drivers {d!r} is a {drivers_mod.face(d)} driver, not '
-                    f'one of --face {a.face}; '
+            p.error(f'--drivers {d!r} is a driver of --face '
+                    f'{drivers_mod.face(d)}, not of --face {a.face}; '
                     + ('--face sync drivers: '
                        + ', '.join(drivers_mod.SYNC_PEERS) if sync else
                        'use --face sync for it'))

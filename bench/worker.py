@@ -4,7 +4,8 @@
     python bench/worker.py admin '<json spec>'
 
 (``run`` with driver ``pgbench`` runs pgbench as a subprocess instead: see
-``measure_external``.)
+``measure_external``; a blocking driver of ``--face sync`` runs one thread
+per connection instead of coroutines: see ``measure_sync``.)
 
 ``run`` spec: driver, loop, workload, dsn, duration, warmup, concurrency,
 rows (expected rows per call).  It opens ``concurrency`` connections,
