@@ -32,6 +32,7 @@ $PY -m pip install -q --disable-pip-version-check \
     "asyncpg==0.32.0" "cryptography>=41" \
     "orjson>=3" "msgspec>=0.18" "attrs>=22.2" \
     "sqlalchemy>=2.0" greenlet alembic tortoise-orm "databases==0.9.0" \
+    "dbapi-compliance==1.15.0" \
     "mypy>=2.4" 2>&1 | grep -v -i "warning: running pip as" || true
 # The extension: editable install so tests see the source tree.
 $PY -m pip install -q --disable-pip-version-check --no-build-isolation -e . \

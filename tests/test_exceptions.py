@@ -64,10 +64,13 @@ APG_CODES = (dict(apg_exc._base.PostgresMessageMeta._message_map)
 
 
 def _chain(cls, top):
-    """Class names up the MRO inside package *top*, plus builtin bases."""
+    """Class names up the MRO inside package *top*, plus builtin bases,
+    leaving out pgwire's PEP 249 classes (pgwire.exceptions._dbapi: extra
+    bases asyncpg has not; tests/test_dbapi.py checks them)."""
     return [k.__name__ for k in cls.__mro__
-            if k.__module__ == "builtins"
-            or k.__module__.split(".")[0] == top]
+            if k.__module__ != "pgwire.exceptions._dbapi" and (
+                k.__module__ == "builtins"
+                or k.__module__.split(".")[0] == top)]
 
 
 # ---------------------------------------------------------------------------
@@ -189,7 +192,8 @@ def test_known_names():
 
 def test_data_error_is_sqlstate_22000():
     assert exc.DataError.sqlstate == "22000"
-    assert exc.DataError.__bases__ == (base.PostgresError,)
+    assert exc.DataError.__bases__ == (base.PostgresError,
+                                       exc._dbapi.DataError)
     assert not issubclass(exc.DataError, base.InterfaceError)
     # client-side argument encoding errors are raised like this
     e = exc.DataError("invalid input for query argument $1: 'x' "
@@ -214,12 +218,17 @@ def test_hierarchy_follows_sqlstate_classes():
             continue
         assert issubclass(cls, base.PostgresError)
         assert not issubclass(cls, base.FatalPostgresError)
+        # PEP 249: the class roots of DBAPI_CLASSES add their class
+        dbapi = gen_errcodes.DBAPI_CLASSES.get(sqlclass)
+        top = (base.PostgresError,) + (
+            (getattr(exc._dbapi, dbapi),) if dbapi else ())
         if code.endswith("000"):
-            assert cls.__bases__ == (base.PostgresError,), code
+            assert cls.__bases__ == top, code
         elif sqlclass in roots:
             assert cls.__bases__ == (roots[sqlclass],), code
         else:
-            assert cls.__bases__ == (base.PostgresError,), code
+            assert cls.__bases__ == top, code
+        assert issubclass(cls, getattr(exc._dbapi, dbapi or "DatabaseError"))
     assert exc.PostgresWarning.__bases__ == (base.PostgresLogMessage, Warning)
     assert exc.NoData.__bases__ == (exc.PostgresWarning,)
     assert exc.NoAdditionalDynamicResultSetsReturned.__bases__ == (

@@ -27,6 +27,11 @@ Hierarchy: a class-level code (``XX000``) derives from PostgresError, every
 other code from its class-level code when there is one (else PostgresError).
 Class 01 (warning) and 02 (no data) are PostgresLogMessage + Warning
 subclasses rooted at PostgresWarning (01000), not exceptions.
+
+PEP 249: PostgresError is a DatabaseError (pgwire/exceptions/_dbapi.py),
+and the class-level code of the classes in DBAPI_CLASSES (and any code of
+those classes without one) also derives from the PEP 249 class named there,
+so ``except pgwire.dbapi.IntegrityError`` works on every face.
 """
 
 import argparse
@@ -76,6 +81,20 @@ LEGACY_CODES = [
     # removed in PostgreSQL 17 together with old_snapshot_threshold
     ('72000', 'E', 'ERRCODE_SNAPSHOT_TOO_OLD', 'snapshot_too_old'),
 ]
+
+# SQLSTATE class -> the PEP 249 class its errors are (the rest are
+# DatabaseError, through PostgresError).
+DBAPI_CLASSES = {
+    '0A': 'NotSupportedError',
+    '08': 'OperationalError',
+    '22': 'DataError',
+    '23': 'IntegrityError',
+    '42': 'ProgrammingError',
+    '53': 'OperationalError',
+    '57': 'OperationalError',
+    '58': 'OperationalError',
+    'XX': 'InternalError',
+}
 
 WORD_MAP = {'Fdw': 'FDW', 'Io': 'IO', 'Plpgsql': 'PLPGSQL', 'Sql': 'SQL'}
 
@@ -160,6 +179,14 @@ def class_name(entry):
     return name
 
 
+def error_base(entry):
+    """Bases of an error code that has no class-level code above it."""
+    dbapi = DBAPI_CLASSES.get(entry.sqlclass)
+    if dbapi is None:
+        return '_base.PostgresError'
+    return '_base.PostgresError, _dbapi.{}'.format(dbapi)
+
+
 def resolve(entries):
     seen_codes = {}
     seen_names = {}
@@ -187,7 +214,7 @@ def resolve(entries):
                     raise SystemExit('{} precedes 01000'.format(e.code))
                 e.base = warning_root.pyname
             else:
-                e.base = '_base.PostgresError'
+                e.base = error_base(e)
         else:
             root = roots.get(e.sqlclass)
             if root is not None:
@@ -195,7 +222,7 @@ def resolve(entries):
             elif e.is_warning:
                 raise SystemExit('warning {} has no class root'.format(e.code))
             else:
-                e.base = '_base.PostgresError'
+                e.base = error_base(e)
     for parent, names in SUBCLASSES.items():
         if parent not in seen_codes:
             raise SystemExit('SUBCLASSES parent {} not found'.format(parent))

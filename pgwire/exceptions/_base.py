@@ -12,6 +12,8 @@ This module must stay importable without the C extension.
 
 import sys
 
+from . import _dbapi
+
 __all__ = (
     'PostgresError', 'FatalPostgresError', 'UnknownPostgresError',
     'InterfaceError', 'InterfaceWarning', 'PostgresLogMessage',
@@ -178,7 +180,7 @@ def _format_message(msg, detail, hint):
     return msg
 
 
-class PostgresError(PostgresMessage, Exception):
+class PostgresError(PostgresMessage, _dbapi.DatabaseError):
     """Base class for all Postgres errors."""
 
     def __str__(self):
@@ -220,12 +222,12 @@ class InterfaceMessage:
         return _format_message(msg, self.detail, self.hint)
 
 
-class InterfaceError(InterfaceMessage, Exception):
+class InterfaceError(InterfaceMessage, _dbapi.InterfaceError):
     """An error caused by improper use of the pgwire API."""
 
     def __init__(self, msg, *, detail=None, hint=None):
         InterfaceMessage.__init__(self, detail=detail, hint=hint)
-        Exception.__init__(self, msg)
+        _dbapi.InterfaceError.__init__(self, msg)
 
     def with_msg(self, msg):
         return type(self)(

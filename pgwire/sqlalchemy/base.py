@@ -573,12 +573,12 @@ class PGDialectAsync_pgwire(PGDialect_asyncpg):
 
 
 def _sync_face():
-    """pgwire.dbapi (the sync face), or None while pgwire has none."""
-    try:
-        import pgwire.dbapi as dbapi
-    except ImportError:
-        return None
-    return dbapi
+    """The DB-API module of a sync dialect, or None while this dialect has
+    no sync implementation.  pgwire.dbapi exists (issue 15), but
+    PGDialect_pgwire does not drive it yet (create_connect_args,
+    isolation levels, autocommit, ping are still the asyncio variant's):
+    until it does, create_engine keeps the asyncio dialect."""
+    return None
 
 
 class PGDialect_pgwire(PGDialect):

@@ -94,19 +94,6 @@ set_row_factory(PyObject *op, PyObject *rf)
     }
 }
 
-static PyObject *
-tuple_from_array(PyObject *const *items, Py_ssize_t n)
-{
-    PyObject *t = PyTuple_New(n);
-    if (t == NULL) {
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyTuple_SET_ITEM(t, i, Py_NewRef(items[i]));
-    }
-    return t;
-}
-
 /* An argument error found while parsing is raised when the op is awaited
  * (never at call time).  Steals op; consumes kw->error. */
 static PyObject *
@@ -146,7 +133,7 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
     if (kw.error == NULL && PyErr_Occurred()) {
         return NULL;
     }
-    PyObject *qargs = tuple_from_array(args + (nargs > 0), nargs > 0 ? nargs - 1 : 0);
+    PyObject *qargs = pgw_tuple_from_array(args + (nargs > 0), nargs > 0 ? nargs - 1 : 0);
     if (qargs == NULL) {
         Py_XDECREF(kw.error);
         return NULL;

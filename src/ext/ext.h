@@ -66,4 +66,19 @@ PyObject *pgw_codec_debug_format_of(PyObject *module, PyObject *const *args,
      (PyCFunction)(void (*)(void))pgw_codec_debug_format_of, METH_FASTCALL, \
      "Wire format of a Codec (tests)."},
 
+/* A tuple of n new references to items (PyTuple_FromArray, public only
+ * from CPython 3.14 on). */
+static inline PyObject *
+pgw_tuple_from_array(PyObject *const *items, Py_ssize_t n)
+{
+    PyObject *t = PyTuple_New(n);
+    if (t == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyTuple_SET_ITEM(t, i, Py_NewRef(items[i]));
+    }
+    return t;
+}
+
 #endif /* PGW_EXT_H */

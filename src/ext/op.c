@@ -392,6 +392,20 @@ op_req_begin(OpObject *op, PgcReqBuilder *b, unsigned flags)
 
 /* Commit the request built in b, then write it; the op waits in `phase`
  * for its REQ_DONE. */
+/* Write a request just registered with the engine.  If it cannot be
+ * written, the connection's state is unknown: it is closed. */
+static int
+op_flush_pushed(ProtocolObject *p)
+{
+    if (pgw_proto_flush(p) < 0) {
+        PyObject *e = pgw_fetch_exc();
+        pgw_proto_fatal(p, e != NULL ? Py_NewRef(e) : NULL);
+        PyErr_SetRaisedException(e);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 op_req_commit(OpObject *op, PgcReqBuilder *b, OpPhase phase)
 {
@@ -403,15 +417,7 @@ op_req_commit(OpObject *op, PgcReqBuilder *b, OpPhase phase)
     }
     pgw_op_pushed(op, id, 1);
     op->phase = phase;
-    if (pgw_proto_flush(p) < 0) {
-        /* the request is registered but could not be written: the
-         * connection's state is unknown */
-        PyObject *e = pgw_fetch_exc();
-        pgw_proto_fatal(p, e != NULL ? Py_NewRef(e) : NULL);
-        PyErr_SetRaisedException(e);
-        return -1;
-    }
-    return 0;
+    return op_flush_pushed(p);
 }
 
 /* A cursor step: Bind the named portal (first time) and/or Execute it
@@ -805,13 +811,7 @@ op_send_sync(OpObject *op)
     }
     pgw_op_pushed(op, id, 1);
     op->phase = PH_WAIT_RESULT;
-    if (pgw_proto_flush(p) < 0) {
-        PyObject *e = pgw_fetch_exc();
-        pgw_proto_fatal(p, e != NULL ? Py_NewRef(e) : NULL);
-        PyErr_SetRaisedException(e);
-        return -1;
-    }
-    return 0;
+    return op_flush_pushed(p);
 }
 
 /* INIT: 1 = yield (phase advanced), 2 = finished (result ready),

@@ -20,6 +20,7 @@
  * it resolved as a tuple (factory, desc, maker), so a new factory or a new
  * description (re-prepare) resolves again.
  */
+#include "ext.h"
 #include "rows.h"
 #include "record.h"
 #include "state.h"
@@ -119,24 +120,11 @@ make_attrs(RowMakerObject *m, PyObject *const *items, Py_ssize_t n)
 }
 
 static PyObject *
-tuple_of(PyObject *const *items, Py_ssize_t n)
-{
-    PyObject *t = PyTuple_New(n);
-    if (t == NULL) {
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyTuple_SET_ITEM(t, i, Py_NewRef(items[i]));
-    }
-    return t;
-}
-
-static PyObject *
 make_by_kind(RowMakerObject *m, PyObject *const *items, Py_ssize_t n)
 {
     switch (m->kind) {
     case RM_TUPLE:
-        return tuple_of(items, n);
+        return pgw_tuple_from_array(items, n);
     case RM_DICT:
         return make_dict(m, items, n);
     case RM_SCALAR:
@@ -153,7 +141,7 @@ make_by_kind(RowMakerObject *m, PyObject *const *items, Py_ssize_t n)
     case RM_KWCALL:
         return PyObject_Vectorcall(m->obj, items, 0, m->names);
     case RM_CALL: {
-        PyObject *t = tuple_of(items, n);
+        PyObject *t = pgw_tuple_from_array(items, n);
         PyObject *row = t ? PyObject_CallOneArg(m->obj, t) : NULL;
         Py_XDECREF(t);
         return row;

@@ -1,0 +1,514 @@
+"""pgwire.dbapi: PEP 249 (DB-API 2.0) on the blocking face.
+
+One engine: a DB-API connection wraps a :class:`pgwire.sync.Connection`
+and runs every statement through the same C engine, statement cache and
+codecs.  ``paramstyle`` is ``'pyformat'`` (``%s``, ``%(name)s``, ``%%``),
+converted to ``$n`` by the C converter (``_pgwire._convert_pyformat``).
+A query run without parameters is sent as written, as psycopg does.
+
+Not autocommit by default: the first statement after connect(), commit()
+or rollback() opens a transaction (an implicit BEGIN), which commit() or
+rollback() ends.  Set ``autocommit = True`` for one transaction per
+statement.  See docs/dbapi.md.
+"""
+
+import collections
+import collections.abc
+import contextlib
+import datetime
+import re
+import threading
+
+from . import _pgwire
+from . import _sqlscan
+from . import rows as _rows
+from . import sync as _sync
+from .exceptions._dbapi import (  # noqa: A004  (PEP 249's names)
+    Warning, Error, InterfaceError, DatabaseError, DataError,
+    OperationalError, IntegrityError, InternalError, ProgrammingError,
+    NotSupportedError)
+from .prepared_stmt import _FETCH
+
+__all__ = (
+    'apilevel', 'threadsafety', 'paramstyle', 'connect',
+    'Connection', 'Cursor', 'Column', 'QueryTimeoutError',
+    'Warning', 'Error', 'InterfaceError', 'DatabaseError', 'DataError',
+    'OperationalError', 'IntegrityError', 'InternalError',
+    'ProgrammingError', 'NotSupportedError',
+    'STRING', 'BINARY', 'NUMBER', 'DATETIME', 'ROWID',
+    'Date', 'Time', 'Timestamp', 'DateFromTicks', 'TimeFromTicks',
+    'TimestampFromTicks', 'Binary',
+)
+
+apilevel = '2.0'
+# connections may be shared between threads (a lock serialises them)
+threadsafety = 2
+paramstyle = 'pyformat'
+
+# converted queries kept per connection: (query, standard_strings) ->
+# (text with $n, names or None)
+_CONVERSIONS_MAX = 256
+
+_ROWCOUNT_RE = re.compile(r'(?:INSERT \d+|[A-Z]+) (\d+)$')
+
+_TUPLE_ROW = _rows.check_shape(None, _rows.tuple_row, 'execute()')
+
+
+class QueryTimeoutError(OperationalError, TimeoutError):
+    """A statement ran past ``command_timeout``: it was cancelled on the
+    server.  Both a PEP 249 OperationalError (as psycopg's QueryCanceled)
+    and the TimeoutError the other faces raise."""
+
+
+@contextlib.contextmanager
+def _timeouts():
+    try:
+        yield
+    except TimeoutError as e:
+        if isinstance(e, Error):
+            raise
+        raise QueryTimeoutError(
+            'the statement timed out (command_timeout) and was cancelled '
+            'on the server') from e
+
+
+# -- type objects and constructors -------------------------------------
+
+class _TypeObject:
+    """A PEP 249 type object: equal to the OID of each type of its
+    family (compare ``cursor.description[i].type_code`` with it)."""
+
+    __slots__ = ('name', 'oids')
+
+    def __init__(self, name, oids):
+        self.name = name
+        self.oids = frozenset(oids)
+
+    def __eq__(self, other):
+        if isinstance(other, _TypeObject):
+            return self.oids == other.oids
+        if isinstance(other, int):
+            return other in self.oids
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self.oids)
+
+    def __repr__(self):
+        return 'pgwire.dbapi.{}'.format(self.name)
+
+
+# char, name, text, bpchar, varchar
+STRING = _TypeObject('STRING', (18, 19, 25, 1042, 1043))
+# bytea
+BINARY = _TypeObject('BINARY', (17,))
+# int8, int2, int4, float4, float8, money, numeric
+NUMBER = _TypeObject('NUMBER', (20, 21, 23, 700, 701, 790, 1700))
+# date, time, timestamp, timestamptz, interval, timetz
+DATETIME = _TypeObject('DATETIME', (1082, 1083, 1114, 1184, 1186, 1266))
+# oid, tid
+ROWID = _TypeObject('ROWID', (26, 27))
+
+Date = datetime.date
+Time = datetime.time
+Timestamp = datetime.datetime
+Binary = bytes
+
+
+def DateFromTicks(ticks):
+    """The local date of ``ticks`` seconds since the epoch."""
+    return datetime.date.fromtimestamp(ticks)
+
+
+def TimeFromTicks(ticks):
+    """The local time of day of ``ticks`` seconds since the epoch."""
+    return datetime.datetime.fromtimestamp(ticks).time()
+
+
+def TimestampFromTicks(ticks):
+    """The local date and time of ``ticks`` seconds since the epoch."""
+    return datetime.datetime.fromtimestamp(ticks)
+
+
+class Column(collections.namedtuple(
+        'Column', 'name type_code display_size internal_size precision '
+                  'scale null_ok')):
+    """An item of ``Cursor.description``: a 7-tuple; ``type_code`` is the
+    type OID, the other five items are None."""
+
+    __slots__ = ()
+
+
+# -- connect ------------------------------------------------------------
+
+def connect(dsn=None, *, autocommit=False, **kwargs):
+    """Open a DB-API connection: the parameters of
+    :func:`pgwire.sync.connect` (DSN, ``host``, ``user``, ``password``,
+    ``ssl``, ``command_timeout``, ...), plus ``autocommit``."""
+    style = kwargs.pop('paramstyle', 'pyformat')
+    if style != 'pyformat':
+        raise InterfaceError(
+            "pgwire.dbapi.connect(): paramstyle is always 'pyformat', "
+            "got paramstyle={!r}".format(style))
+    if not isinstance(autocommit, bool):
+        raise InterfaceError(
+            'pgwire.dbapi.connect(): autocommit must be a bool, got '
+            '{!r}'.format(autocommit))
+    return Connection(_sync.connect(dsn, **kwargs), autocommit)
+
+
+def _rowcount(status):
+    if status:
+        m = _ROWCOUNT_RE.match(status)
+        if m is not None:
+            return int(m.group(1))
+    return -1
+
+
+def _is_multi_statement(query, standard_strings):
+    """True when ``query`` holds code after a ``;`` (several statements:
+    the simple query protocol runs them)."""
+    if ';' not in query:
+        return False
+    seen_semicolon = False
+    try:
+        for kind, start, _end in _sqlscan.tokens(
+                query, standard_strings=standard_strings):
+            c = query[start]
+            if c == ';':
+                seen_semicolon = True
+            elif seen_semicolon and not c.isspace():
+                return True
+    except _sqlscan.ScanError:
+        return False    # the server reports it
+    return False
+
+
+async def _run_prepared(core, text, args):
+    state = await core._prepare(text)
+    rows = await core._exec_stmt(state, _FETCH, args, None, _TUPLE_ROW, 0)
+    return state.column_names, state.column_oids, state.last_status, rows
+
+
+class Connection:
+    """A PEP 249 connection (made by :func:`pgwire.dbapi.connect`).  It
+    may be shared between threads: each call holds its lock."""
+
+    # PEP 249's optional extension: the exceptions as attributes
+    Warning = Warning
+    Error = Error
+    InterfaceError = InterfaceError
+    DatabaseError = DatabaseError
+    DataError = DataError
+    OperationalError = OperationalError
+    IntegrityError = IntegrityError
+    InternalError = InternalError
+    ProgrammingError = ProgrammingError
+    NotSupportedError = NotSupportedError
+
+    def __init__(self, sync_connection, autocommit=False):
+        self._sync = sync_connection
+        self._autocommit = autocommit
+        self._lock = threading.RLock()
+        self._closed = False
+        self._conversions = collections.OrderedDict()
+
+    @property
+    def sync_connection(self):
+        """The :class:`pgwire.sync.Connection` underneath (do not use it
+        while another thread uses this connection)."""
+        return self._sync
+
+    @property
+    def closed(self):
+        return self._closed or self._sync.is_closed()
+
+    @property
+    def autocommit(self):
+        """False (the default): the first statement opens a transaction,
+        ended by commit() or rollback().  True: each statement commits
+        on its own."""
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, value):
+        if not isinstance(value, bool):
+            raise InterfaceError(
+                'autocommit must be a bool, got {!r}'.format(value))
+        with self._lock:
+            self._check()
+            if value != self._autocommit and \
+                    self._sync.is_in_transaction():
+                raise ProgrammingError(
+                    'cannot set autocommit={!r} inside a transaction: '
+                    'call commit() or rollback() first'.format(value))
+            self._autocommit = value
+
+    def _check(self):
+        if self._closed:
+            raise InterfaceError('the connection is closed')
+        if self._sync.is_closed():
+            raise OperationalError('the connection to the server is lost')
+
+    def _begin_if_needed(self):
+        if not self._autocommit and not self._sync.is_in_transaction():
+            self._sync.execute('BEGIN')
+
+    def _convert(self, query, params):
+        """(text, args): the query with $n and the argument tuple."""
+        if not isinstance(query, str):
+            raise ProgrammingError(
+                'the query must be a str, got {!r}'.format(query))
+        standard = self._sync.get_settings().standard_conforming_strings \
+            != 'off'
+        key = (query, standard)
+        conv = self._conversions.get(key)
+        if conv is None:
+            conv = _pgwire._convert_pyformat(query, standard)
+            self._conversions[key] = conv
+            if len(self._conversions) > _CONVERSIONS_MAX:
+                self._conversions.popitem(last=False)
+        else:
+            self._conversions.move_to_end(key)
+        text, names = conv
+        if names is None:
+            if isinstance(params, collections.abc.Mapping):
+                if params:
+                    raise ProgrammingError(
+                        'the query has no named placeholders (%(name)s), '
+                        'got a mapping of parameters: {!r}'.format(
+                            sorted(params)))
+                return text, ()
+            if isinstance(params, (str, bytes, bytearray)) or \
+                    not isinstance(params, collections.abc.Sequence):
+                raise ProgrammingError(
+                    'parameters must be a sequence for %s placeholders '
+                    '(or a mapping for %(name)s), got {!r}'.format(params))
+            return text, tuple(params)
+        if not isinstance(params, collections.abc.Mapping):
+            raise ProgrammingError(
+                'the query uses named placeholders (%(name)s): parameters '
+                'must be a mapping, got {!r}'.format(params))
+        try:
+            return text, tuple(params[n] for n in names)
+        except KeyError as e:
+            raise ProgrammingError(
+                'the query uses %({})s but the parameters have no {!r} '
+                'key (keys: {!r})'.format(e.args[0], e.args[0],
+                                          sorted(params))) from None
+
+    def cursor(self):
+        """A new :class:`Cursor` on this connection."""
+        with self._lock:
+            self._check()
+            return Cursor(self)
+
+    def commit(self):
+        """Commit the current transaction (nothing to do when none is
+        open)."""
+        with self._lock:
+            self._check()
+            if self._sync.is_in_transaction():
+                self._sync.execute('COMMIT')
+
+    def rollback(self):
+        """Roll the current transaction back (nothing to do when none is
+        open)."""
+        with self._lock:
+            self._check()
+            if self._sync.is_in_transaction():
+                self._sync.execute('ROLLBACK')
+
+    def close(self):
+        """Close the connection; an open transaction is rolled back (by
+        the server).  A second close() raises InterfaceError."""
+        with self._lock:
+            if self._closed:
+                raise InterfaceError('the connection is already closed')
+            self._closed = True
+            self._sync.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, e, tb):
+        """As psycopg 3: commit when the block succeeds, roll back when it
+        raises, then close the connection."""
+        if self._closed:
+            return
+        try:
+            if not self._sync.is_closed():
+                if et is None:
+                    self.commit()
+                else:
+                    self.rollback()
+        finally:
+            self._closed = True
+            self._sync.close()
+
+    def __repr__(self):
+        state = 'closed' if self.closed else 'open'
+        return '<pgwire.dbapi.Connection {} autocommit={}>'.format(
+            state, self._autocommit)
+
+
+class Cursor:
+    """A PEP 249 cursor (client-side: execute() fetches every row)."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.arraysize = 1
+        self.description = None
+        self.rowcount = -1
+        self.lastrowid = None
+        self._rows = None
+        self._pos = 0
+        self._closed = False
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def _check(self):
+        if self._closed:
+            raise InterfaceError('the cursor is closed')
+        self.connection._check()
+
+    def _reset(self):
+        self.description = None
+        self.rowcount = -1
+        self._rows = None
+        self._pos = 0
+
+    def execute(self, operation, parameters=None):
+        """Run ``operation`` with ``parameters`` (a sequence for ``%s``, a
+        mapping for ``%(name)s``; None: the query is sent as written).
+        Returns the cursor."""
+        conn = self.connection
+        with conn._lock:
+            self._check()
+            self._reset()
+            sconn = conn._sync
+            if parameters is None:
+                if not isinstance(operation, str):
+                    raise ProgrammingError(
+                        'the query must be a str, got {!r}'.format(
+                            operation))
+                text, args = operation, ()
+                standard = sconn.get_settings().standard_conforming_strings \
+                    != 'off'
+                multi = _is_multi_statement(text, standard)
+            else:
+                text, args = conn._convert(operation, parameters)
+                multi = False
+            with _timeouts():
+                conn._begin_if_needed()
+                if multi:
+                    self.rowcount = _rowcount(sconn.execute(text))
+                    return self
+                names, oids, status, rows = sconn._run(
+                    _run_prepared(sconn._core, text, args))
+            if names:
+                self.description = tuple(
+                    Column(n, o, None, None, None, None, None)
+                    for n, o in zip(names, oids))
+                self._rows = rows
+            self.rowcount = _rowcount(status)
+        return self
+
+    def executemany(self, operation, seq_of_parameters):
+        """Run ``operation`` for each item of ``seq_of_parameters``, in one
+        pipelined batch.  Rows are discarded; ``rowcount`` is -1."""
+        conn = self.connection
+        with conn._lock:
+            self._check()
+            self._reset()
+            args = [conn._convert(operation, p) for p in seq_of_parameters]
+            if not args:
+                return self
+            text = args[0][0]
+            with _timeouts():
+                conn._begin_if_needed()
+                conn._sync.executemany(text, [a for _t, a in args])
+        return self
+
+    def callproc(self, procname, parameters=()):
+        """``SELECT * FROM procname(parameters...)``; returns the
+        parameters unchanged (PostgreSQL has no output parameters here)."""
+        if not isinstance(procname, str):
+            raise ProgrammingError(
+                'procname must be a str, got {!r}'.format(procname))
+        params = tuple(parameters)
+        self.execute('SELECT * FROM {}({})'.format(
+            procname, ', '.join(['%s'] * len(params))), params)
+        return params
+
+    def _result(self):
+        self._check()
+        if self._rows is None:
+            raise ProgrammingError(
+                'no results to fetch: the last statement returned no rows '
+                '(or nothing was executed)')
+        return self._rows
+
+    def fetchone(self):
+        """The next row (a tuple), or None at the end."""
+        with self.connection._lock:
+            rows = self._result()
+            if self._pos >= len(rows):
+                return None
+            row = rows[self._pos]
+            self._pos += 1
+            return row
+
+    def fetchmany(self, size=None):
+        """The next ``size`` rows (default ``arraysize``), as a list."""
+        if size is None:
+            size = self.arraysize
+        if not isinstance(size, int) or size < 0:
+            raise ProgrammingError(
+                'size must be a non-negative int, got {!r}'.format(size))
+        with self.connection._lock:
+            rows = self._result()
+            out = rows[self._pos:self._pos + size]
+            self._pos += len(out)
+            return out
+
+    def fetchall(self):
+        """The remaining rows, as a list."""
+        with self.connection._lock:
+            rows = self._result()
+            out = rows[self._pos:]
+            self._pos = len(rows)
+            return out
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        row = self.fetchone()
+        if row is None:
+            raise StopIteration
+        return row
+
+    def setinputsizes(self, sizes):
+        """Does nothing (allowed by PEP 249)."""
+
+    def setoutputsize(self, size, column=None):
+        """Does nothing (allowed by PEP 249)."""
+
+    def close(self):
+        """Close the cursor (closing it again does nothing)."""
+        self._closed = True
+        self._rows = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, e, tb):
+        self.close()
+
+    def __repr__(self):
+        return '<pgwire.dbapi.Cursor {}>'.format(
+            'closed' if self._closed else 'open')
+
