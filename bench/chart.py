@@ -82,7 +82,9 @@ def draw(json_path: str, png_path: str | None = None) -> str:
 
     # room for the labels: about 0.85 inch per workload and loop
     width = max(7.2, 0.85 * len(workloads) + 1.5)
-    fig, axes = plt.subplots(1, len(loops), figsize=(width * len(loops), 6.2),
+    # one panel (--face sync) still needs the width of the title lines
+    fig, axes = plt.subplots(1, len(loops),
+                             figsize=(max(width * len(loops), 13.5), 6.2),
                              sharey=True, squeeze=False)
     width = 0.84 / max(1, len(names))
     for ax, lp in zip(axes[0], loops):
