@@ -82,7 +82,9 @@ def draw(json_path: str, png_path: str | None = None) -> str:
 
     # room for the labels: about 0.85 inch per workload and loop
     width = max(7.2, 0.85 * len(workloads) + 1.5)
-    fig, axes = plt.subplots(1, len(loops), figsize=(width * len(loops), 6.2),
+    # one panel (--face sync) still needs the width of the title lines
+    fig, axes = plt.subplots(1, len(loops),
+                             figsize=(max(width * len(loops), 13.5), 6.2),
                              sharey=True, squeeze=False)
     width = 0.84 / max(1, len(names))
     for ax, lp in zip(axes[0], loops):
@@ -129,7 +131,8 @@ def draw(json_path: str, png_path: str | None = None) -> str:
         ax.set_xticklabels([_label(w, titles.get(w, ''), wrap)
                             for w in workloads], fontsize=7.5)
         ax.set_xlim(-0.55, len(workloads) - 0.45)
-        ax.set_title(f'{lp} event loop', fontsize=11)
+        ax.set_title('sync face, one thread per connection' if lp == 'threads'
+                     else f'{lp} event loop', fontsize=11)
         for side in ('top', 'right'):
             ax.spines[side].set_visible(False)
     axes[0][0].set_ylabel(f'queries/s ÷ {ref}   (log scale; higher is faster)')
@@ -163,8 +166,8 @@ def draw(json_path: str, png_path: str | None = None) -> str:
              f"pgwire {meta.get('pgwire_commit') or '?'}",
              ha='center', fontsize=8.5, color='#404040')
     fig.text(0.01, 0.01,
-             'Bars start at the asyncpg line; whiskers = min–max q/s over the '
-             'rounds ÷ asyncpg median; hatched = ceilings, not peers '
+             f'Bars start at the {ref} line; whiskers = min–max q/s over the '
+             f'rounds ÷ {ref} median; hatched = ceilings, not peers '
              '(pgbench: libpq C client, W1 only; floor: bench/floor.py, '
              'asyncio, no decoding).  Tables: the .md next to this file.',
              fontsize=7.5, color='#404040')

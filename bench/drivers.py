@@ -16,7 +16,9 @@ replace the workload's own (the floor's result is a DataRow count), and
 ``await backend_pid(conn)`` replaces ``SELECT pg_backend_pid()``.
 ``ceiling = True`` marks the floor and pgbench: they are reported as "% of
 ceiling", never as peers.  ``external = True`` (pgbench) means worker.py runs
-the driver as a subprocess instead of on an event loop.
+the driver as a subprocess instead of on an event loop.  ``face = 'sync'``
+(pgwire.sync, psycopg3, psycopg2, pg8000: ``run.py --face sync``) marks a
+blocking driver: the same methods without ``await``, driven by threads.
 
 ``bind`` is called once per connection, outside the timed loop, so the
 per-call path is just ``await fn()``.  New workload methods (executemany,
@@ -537,6 +539,221 @@ class Psqlpy:
         await conn.execute(sql, prepared=False)
 
 
+# ---------------------------------------------------------- sync face --
+#
+# ``python bench/run.py --face sync``: the blocking drivers.  Same interface
+# as above minus ``await`` (connect, close, bind -> a plain callable, query,
+# execute, backend_pid); ``face = 'sync'`` makes worker.py drive them with
+# one thread per connection instead of coroutines on an event loop.
+
+class PgwireSync:
+    """pgwire.sync: asyncpg's calls without await, on the same C engine."""
+
+    name = 'pgwire.sync'
+    face = 'sync'
+
+    def __init__(self) -> None:
+        self.pgwire = _import_pgwire()
+        self.mod = importlib.import_module('pgwire.sync')
+
+    def info(self) -> dict:
+        return {'version': getattr(self.pgwire, '__version__', '?'),
+                'file': getattr(self.mod, '__file__', '?'),
+                'settings': 'defaults (binary codecs, statement cache on); '
+                            'executemany: one pipelined batch'}
+
+    def connect(self, dsn: str) -> Any:
+        return self.mod.connect(dsn)
+
+    def close(self, conn: Any) -> None:
+        conn.close()
+
+    def backend_pid(self, conn: Any) -> int:
+        return conn.get_server_pid()
+
+    def bind(self, conn: Any, wl, client: int = 0) -> Callable[[], Any]:
+        if wl.rows_as:
+            raise Unsupported(f'{self.name}: rows as {wl.rows_as}')
+        if wl.method == 'fetchval':
+            return functools.partial(conn.fetchval, wl.query, *wl.args)
+        if wl.method == 'fetch':
+            return functools.partial(conn.fetch, wl.query, *wl.args)
+        if wl.method == 'fetchrow':
+            return functools.partial(conn.fetchrow, wl.query, *wl.args)
+        if wl.method == 'executemany':
+            return functools.partial(conn.executemany, wl.query,
+                                     wl.extra['rows'])
+        raise Unsupported(f'{self.name}: method {wl.method!r}')
+
+    def query(self, conn: Any, sql: str) -> list[tuple]:
+        return [tuple(r) for r in conn.fetch(sql)]
+
+    def execute(self, conn: Any, sql: str) -> None:
+        conn.execute(sql)
+
+
+class _DBAPICursor:
+    """The shared bind() of the DB-API drivers: one reused cursor per
+    connection, ``%s`` placeholders, rows as the driver's tuples."""
+
+    face = 'sync'
+
+    def _execute(self, cur: Any, q: str, a: tuple) -> None:
+        cur.execute(q, a)
+
+    def bind(self, conn: Any, wl, client: int = 0) -> Callable[[], Any]:
+        if wl.rows_as:
+            raise Unsupported(f'{self.name}: rows as {wl.rows_as}')
+        q, a = _dollar_to_pyformat(wl.query, wl.args)
+        cur = conn.cursor()
+        execute = self._execute
+        if wl.method == 'fetchval':
+            def fetchval():
+                execute(cur, q, a)
+                return cur.fetchone()[0]
+            return fetchval
+        if wl.method == 'fetch':
+            def fetch():
+                execute(cur, q, a)
+                return cur.fetchall()
+            return fetch
+        if wl.method == 'fetchrow':
+            def fetchrow():
+                execute(cur, q, a)
+                return cur.fetchone()
+            return fetchrow
+        if wl.method == 'executemany':
+            q1, _ = _dollar_to_pyformat(wl.query, tuple(range(99)))
+            rows = wl.extra['rows']
+
+            def executemany():
+                cur.executemany(q1, rows)
+            return executemany
+        raise Unsupported(f'{self.name}: method {wl.method!r}')
+
+    def close(self, conn: Any) -> None:
+        conn.close()
+
+    def query(self, conn: Any, sql: str) -> list[tuple]:
+        cur = conn.cursor()
+        cur.execute(sql)
+        rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
+        cur.close()
+        return rows
+
+    def execute(self, conn: Any, sql: str) -> None:
+        cur = conn.cursor()
+        cur.execute(sql)
+        cur.close()
+
+
+class Psycopg3Sync(_DBAPICursor):
+    """psycopg 3, blocking connections, C implementation when installed:
+    the reference of the sync face."""
+
+    name = 'psycopg3'
+
+    def __init__(self) -> None:
+        self.mod = importlib.import_module('psycopg')
+
+    def info(self) -> dict:
+        return {'version': self.mod.__version__,
+                'file': self.mod.__file__,
+                'impl': self.mod.pq.__impl__,
+                'settings': ('psycopg.Connection (blocking); autocommit; '
+                             'prepare=True on every execute; one reused '
+                             'cursor per connection; default text results; '
+                             'tuple rows; executemany: its own (pipelined '
+                             'since 3.1)')}
+
+    def connect(self, dsn: str) -> Any:
+        return self.mod.Connection.connect(dsn, autocommit=True)
+
+    def backend_pid(self, conn: Any) -> int:
+        return conn.info.backend_pid
+
+    def _execute(self, cur: Any, q: str, a: tuple) -> None:
+        cur.execute(q, a, prepare=True)
+
+
+class Psycopg2(_DBAPICursor):
+    """psycopg2 (psycopg2-binary): libpq, client-side parameter
+    interpolation, text results."""
+
+    name = 'psycopg2'
+
+    def __init__(self) -> None:
+        self.mod = importlib.import_module('psycopg2')
+
+    def info(self) -> dict:
+        return {'version': self.mod.__version__, 'file': self.mod.__file__,
+                'settings': ('autocommit; defaults (parameters interpolated '
+                             'client side, text results, no prepared '
+                             'statements); one reused cursor per connection; '
+                             'executemany: its own (one round trip per row)')}
+
+    def connect(self, dsn: str) -> Any:
+        conn = self.mod.connect(dsn)
+        conn.autocommit = True
+        return conn
+
+    def backend_pid(self, conn: Any) -> int:
+        return conn.get_backend_pid()
+
+
+def _pg8000_params(dsn: str) -> dict:
+    """pg8000 takes no DSN: a postgresql:// URI (host in the netloc or as
+    ?host=, a directory meaning a unix socket) as its keywords."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+    u = urlsplit(dsn)
+    if u.scheme not in ('postgresql', 'postgres'):
+        raise ValueError(f'pg8000 driver: dsn must be a postgresql:// URI, '
+                         f'got {dsn!r}')
+    userinfo, _, hostport = u.netloc.rpartition('@')
+    user, _, password = userinfo.partition(':')
+    host, port = hostport, ''
+    if ':' in hostport and not hostport.endswith(']'):
+        host, _, port = hostport.rpartition(':')
+    qs = {k: v[-1] for k, v in parse_qs(u.query).items()}
+    host = qs.get('host', unquote(host)) or '/var/run/postgresql'
+    port = int(qs.get('port', port or 5432))
+    kw: dict = {'user': unquote(qs.get('user', user)) or 'postgres',
+                'database': unquote(u.path.lstrip('/')) or None}
+    if password or 'password' in qs:
+        kw['password'] = unquote(qs.get('password', password))
+    if host.startswith('/'):
+        kw['unix_sock'] = f'{host}/.s.PGSQL.{port}'
+    else:
+        kw['host'], kw['port'] = host, port
+    return kw
+
+
+class Pg8000(_DBAPICursor):
+    """pg8000: pure Python, its DB-API module (pg8000.dbapi)."""
+
+    name = 'pg8000'
+
+    def __init__(self) -> None:
+        self.top = importlib.import_module('pg8000')
+        self.mod = importlib.import_module('pg8000.dbapi')
+
+    def info(self) -> dict:
+        return {'version': getattr(self.top, '__version__', '?'),
+                'file': self.top.__file__,
+                'settings': ('pg8000.dbapi; autocommit; defaults (its '
+                             'own statement cache, text results); one reused '
+                             'cursor per connection; executemany: its own '
+                             '(one execute per row)')}
+
+    def connect(self, dsn: str) -> Any:
+        conn = self.mod.connect(**_pg8000_params(dsn))
+        conn.autocommit = True
+        return conn
+
+    def backend_pid(self, conn: Any) -> int:
+        return int(self.query(conn, 'SELECT pg_backend_pid()')[0][0])
+
+
 # ------------------------------------------------------------ ceilings --
 
 class Floor:
@@ -680,12 +897,29 @@ DRIVERS: dict[str, type] = {
     'psqlpy': Psqlpy,
     'floor': Floor,
     'pgbench': Pgbench,
+    'pgwire.sync': PgwireSync,
+    'psycopg3': Psycopg3Sync,
+    'psycopg2': Psycopg2,
+    'pg8000': Pg8000,
 }
 
 PEERS = ('pgwire', 'asyncpg', 'psycopg', 'psqlpy')   # the default --drivers
 CEILINGS = ('pgbench', 'floor')                      # the default --ceilings
 
 REFERENCE = 'asyncpg'   # every ratio is <driver> / asyncpg
+
+# --face sync: the blocking drivers, psycopg 3 the reference
+SYNC_PEERS = ('pgwire.sync', 'psycopg3', 'psycopg2', 'pg8000')
+SYNC_CEILINGS = ('pgbench',)       # the floor is an asyncio client
+SYNC_REFERENCE = 'psycopg3'        # every sync ratio is <driver> / psycopg3
+SYNC_WORKLOADS = ('W1', 'W3', 'W6', 'W9')
+# the sync drivers' import names, for "is it installed"
+IMPORT_NAMES = {'pgwire.sync': 'pgwire', 'psycopg3': 'psycopg'}
+
+
+def face(name: str) -> str:
+    """'sync' or 'async'; ceilings run under both when external (pgbench)."""
+    return getattr(DRIVERS.get(name), 'face', 'async')
 
 
 def is_ceiling(name: str) -> bool:

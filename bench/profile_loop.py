@@ -11,7 +11,9 @@ cost of one call without the start-up (see scripts/profile.sh).  The DSNs
 default to the lines of $PGWIRE_PROFILE_DSN_FILE (postgres DSN, then the scram
 DSN for W10), as written by scripts/profile.sh.  A workload's setup SQL (W9's
 table) runs first; the row-shape variants (W3-DICT, W3-STRUCT, W9-DICT,
-W9-STRUCT) need no switch: they are workloads of their own.
+W9-STRUCT) need no switch: they are workloads of their own.  The sync
+face's drivers (pgwire.sync, psycopg3, psycopg2, pg8000) run the same loop
+without an event loop (``--loop`` is ignored for them).
 """
 from __future__ import annotations
 
@@ -53,6 +55,27 @@ async def run(args) -> None:
           f'{(c1 - c0) / n * 1e6:.1f} us/call CPU', file=sys.stderr)
 
 
+def run_sync(args) -> None:
+    """run() for a blocking driver (--face sync): no event loop."""
+    wl = workloads_mod.get(args.workload)
+    drv = drivers_mod.load(args.driver)
+    conn = drv.connect(args.dsn)
+    for sql in wl.setup:
+        drv.execute(conn, sql)
+    fn = drv.bind(conn, wl)
+    for _ in range(args.warmup):
+        wl.check(fn())
+    t0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(args.n):
+        fn()
+    t1, c1 = time.perf_counter(), time.process_time()
+    drv.close(conn)
+    n = max(args.n, 1)
+    print(f'{args.driver} {wl.id} sync: {args.n} calls, '
+          f'{(t1 - t0) / n * 1e6:.1f} us/call wall, '
+          f'{(c1 - c0) / n * 1e6:.1f} us/call CPU', file=sys.stderr)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('driver')
@@ -67,7 +90,9 @@ def main() -> None:
         with open(os.environ['PGWIRE_PROFILE_DSN_FILE']) as f:
             lines = f.read().split()
         args.dsn, args.connect_dsn = lines[0], args.connect_dsn or lines[1]
-    if args.loop == 'uvloop':
+    if drivers_mod.face(args.driver) == 'sync':
+        run_sync(args)
+    elif args.loop == 'uvloop':
         import uvloop
         uvloop.run(run(args))
     else:

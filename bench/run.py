@@ -62,12 +62,18 @@ QUICK = {'rounds': 1, 'duration': 2.0, 'warmup': 0.5}
 NORMAL = {'rounds': 3, 'duration': 5.0, 'warmup': 1.0}
 
 
-def default_drivers() -> list[str]:
-    """pgwire and asyncpg always (a failure to import is reported); the
-    other peers only when installed."""
+def default_drivers(face: str = 'async') -> list[str]:
+    """pgwire and the reference always (a failure to import is reported);
+    the other peers only when installed."""
+    if face == 'sync':
+        peers, always = drivers_mod.SYNC_PEERS, ('pgwire.sync',
+                                                 drivers_mod.SYNC_REFERENCE)
+    else:
+        peers, always = drivers_mod.PEERS, ('pgwire', REF)
     out = []
-    for d in drivers_mod.PEERS:
-        if d in ('pgwire', REF) or importlib.util.find_spec(d) is not None:
+    for d in peers:
+        mod = drivers_mod.IMPORT_NAMES.get(d, d)
+        if d in always or importlib.util.find_spec(mod) is not None:
             out.append(d)
     return out
 
@@ -75,21 +81,29 @@ def default_drivers() -> list[str]:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description='Benchmark pgwire against its peers (see bench/README.md)')
-    p.add_argument('--workloads', default=','.join(workloads_mod.BY_ID),
-                   type=csv,
-                   help='comma list (default: all), known: '
+    p.add_argument('--face', default='async', choices=('async', 'sync'),
+                   help='async (default): the asyncio drivers, ratios to '
+                   f'{REF}; sync: the blocking drivers ('
+                   + ','.join(drivers_mod.SYNC_PEERS) + '), one thread per '
+                   f'connection, ratios to {drivers_mod.SYNC_REFERENCE}, '
+                   'workloads ' + ','.join(drivers_mod.SYNC_WORKLOADS))
+    p.add_argument('--workloads', default=None, type=csv,
+                   help='comma list (default: all; --face sync: '
+                   + ','.join(drivers_mod.SYNC_WORKLOADS) + '), known: '
                    + ','.join(workloads_mod.BY_ID))
     p.add_argument('--drivers', default=None, type=csv,
                    help='comma list (default: ' + ','.join(drivers_mod.PEERS)
                    + ', those installed), known: ' + ','.join(
                        d for d in drivers_mod.DRIVERS
                        if not drivers_mod.is_ceiling(d)))
-    p.add_argument('--ceilings', default=','.join(drivers_mod.CEILINGS),
+    p.add_argument('--ceilings', default=None,
                    type=lambda s: [] if s.strip() in ('', 'none') else csv(s),
                    help='comma list of ceilings run next to the drivers, '
-                   'or "none" (default: pgbench,floor; pgbench only has W1)')
-    p.add_argument('--loops', default='asyncio,uvloop', type=csv,
-                   help='comma list of event loops: asyncio, uvloop')
+                   'or "none" (default: pgbench,floor; pgbench only has W1; '
+                   '--face sync: pgbench)')
+    p.add_argument('--loops', default=None, type=csv,
+                   help='comma list of event loops: asyncio, uvloop '
+                   '(default: both; --face sync: threads, the only one)')
     p.add_argument('--duration', default=None, type=float,
                    help='timed window per run, seconds (default 5; --quick 2)')
     p.add_argument('--warmup', default=None, type=float,
@@ -113,9 +127,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     for k, v in (QUICK if a.quick else NORMAL).items():
         if getattr(a, k) is None:
             setattr(a, k, v)
+    sync = a.face == 'sync'
+    a.ref = drivers_mod.SYNC_REFERENCE if sync else REF
+    if a.workloads is None:
+        a.workloads = list(drivers_mod.SYNC_WORKLOADS if sync
+                           else workloads_mod.BY_ID)
+    if a.ceilings is None:
+        a.ceilings = list(drivers_mod.SYNC_CEILINGS if sync
+                          else drivers_mod.CEILINGS)
     a.workloads = [workloads_mod.get(w).id for w in a.workloads]
     if a.drivers is None:
-        a.drivers = default_drivers()
+        a.drivers = default_drivers(a.face)
     for d in a.drivers + a.ceilings:
         if d not in drivers_mod.DRIVERS:
             p.error(f'unknown driver {d!r}; known: '
@@ -124,10 +146,28 @@ def parse_args(argv=None) -> argparse.Namespace:
         if not drivers_mod.is_ceiling(c):
             p.error(f'{c!r} is not a ceiling; known: '
                     + ', '.join(drivers_mod.CEILINGS))
+        if sync and c not in drivers_mod.SYNC_CEILINGS:
+            p.error(f'--ceilings {c!r}: not with --face sync (it is an '
+                    'asyncio client); known: '
+                    + ', '.join(drivers_mod.SYNC_CEILINGS))
     a.drivers = [d for d in a.drivers if d not in a.ceilings]
-    for lp in a.loops:
-        if lp not in ('asyncio', 'uvloop'):
-            p.error(f'unknown loop {lp!r}; known: asyncio, uvloop')
+    for d in a.drivers:
+        if drivers_mod.face(d) != a.face:
+            p.error(f'--drivers {d!r} is a driver of --face '
+                    f'{drivers_mod.face(d)}, not of --face {a.face}; '
+                    + ('--face sync drivers: '
+                       + ', '.join(drivers_mod.SYNC_PEERS) if sync else
+                       'use --face sync for it'))
+    if sync:
+        if a.loops not in (None, ['threads']):
+            p.error(f'--loops {",".join(a.loops)!r}: --face sync has no event '
+                    'loop (one thread per connection): leave --loops out')
+        a.loops = ['threads']
+    else:
+        a.loops = a.loops or ['asyncio', 'uvloop']
+        for lp in a.loops:
+            if lp not in ('asyncio', 'uvloop'):
+                p.error(f'unknown loop {lp!r}; known: asyncio, uvloop')
     if a.rounds < 1 or a.duration <= 0 or a.concurrency < 1:
         p.error('rounds, duration and concurrency must be positive')
     return a
@@ -297,9 +337,9 @@ def summarize(runs: list[dict], args) -> dict:
                         s[m + '_min'] = min(vals)
                         s[m + '_max'] = max(vals)
                 cell[d] = s
-            ref = cell.get(REF, {})
+            ref = cell.get(args.ref, {})
             for d, s in cell.items():
-                if d != REF:
+                if d != args.ref:
                     if s.get('qps') and ref.get('qps'):
                         s['qps_ratio'] = s['qps'] / ref['qps']
                     if (s.get('client_cpu_us_per_query')
@@ -372,7 +412,9 @@ def render_markdown(meta: dict, summary: dict, runs: list[dict], args) -> str:
       + ' (all non-default settings are in the JSON)')
     a(f"- method: {args.rounds} rounds × each driver in a fresh process, drivers "
       f"interleaved; {args.concurrency} connections = {args.concurrency} "
-      f"coroutines on one event loop; {args.warmup:g} s warm-up discarded, "
+      + ('threads (sync face, blocking drivers)' if args.face == 'sync'
+         else 'coroutines on one event loop')
+      + f"; {args.warmup:g} s warm-up discarded, "
       f"{args.duration:g} s timed window; every call's row count checked, "
       'sample values checked on each connection\'s first and last call.')
     for d, inf in meta.get('drivers', {}).items():
@@ -389,7 +431,7 @@ def render_markdown(meta: dict, summary: dict, runs: list[dict], args) -> str:
         a(f"- pgwire measured: {meta['pgwire_commit']}")
     a('')
     a('Medians over rounds. q/s and CPU µs/q also show the round-to-round '
-      f'spread (min–max). Ratios are median(driver) / median({REF}): '
+      f'spread (min–max). Ratios are median(driver) / median({args.ref}): '
       'q/s above 1× is faster, CPU/q below 1× is cheaper.')
     if args.ceilings:
         a('Ceilings (not peers, in italics): '
@@ -399,11 +441,12 @@ def render_markdown(meta: dict, summary: dict, runs: list[dict], args) -> str:
     a('')
     plan = run_plan(args)
     for lp in args.loops:
-        a(f'## {lp}')
+        a(f'## {lp}' + (' (sync face: pgwire.sync and the blocking drivers)'
+                         if args.face == 'sync' else ''))
         a('')
         a('| workload | driver | q/s | q/s min–max | rows/s | client CPU µs/q '
           '| CPU min–max | p50 µs | p99 µs | server CPU µs/q | machine busy % '
-          f'| q/s ÷ {REF} | CPU/q ÷ {REF} |'
+          f'| q/s ÷ {args.ref} | CPU/q ÷ {args.ref} |'
           + ''.join(f' % of {c} |' for c in args.ceilings))
         a('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|'
           + '--:|' * len(args.ceilings))
@@ -435,14 +478,14 @@ def render_markdown(meta: dict, summary: dict, runs: list[dict], args) -> str:
                     fmt_num(s.get('lat_p50_us')), fmt_num(s.get('lat_p99_us')),
                     fmt_num(s.get('server_cpu_us_per_query'), 1),
                     fmt_num(s.get('machine_busy_pct')),
-                    '' if d == REF else fmt_ratio(s.get('qps_ratio')),
-                    '' if d == REF else fmt_ratio(s.get('cpu_ratio')),
+                    '' if d == args.ref else fmt_ratio(s.get('qps_ratio')),
+                    '' if d == args.ref else fmt_ratio(s.get('cpu_ratio')),
                 ] + ['' if ceil else fmt_pct(s.get(f'pct_of_{c}'))
                      for c in args.ceilings]) + ' |')
         a('')
-    others = [d for d in args.drivers if d != REF]
-    if REF in args.drivers and others:
-        a(f'## Ratios to {REF} (q/s ratio / CPU-per-query ratio)')
+    others = [d for d in args.drivers if d != args.ref]
+    if args.ref in args.drivers and others:
+        a(f'## Ratios to {args.ref} (q/s ratio / CPU-per-query ratio)')
         a('')
         a('| loop | driver | ' + ' | '.join(args.workloads)
           + ' | geometric mean |')
@@ -515,7 +558,8 @@ def main(argv=None) -> int:
                             [os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
         if argv is None else 'run.main(' + repr(argv) + ')',
         'args': {k: v for k, v in vars(args).items() if k != 'dsn'},
-        'reference': REF,
+        'reference': args.ref,
+        'face': args.face,
         'machine': machine_info(),
         'loadavg_before': loadavg(),
         'pgwire_commit': git_describe(),
@@ -528,7 +572,9 @@ def main(argv=None) -> int:
     with server(args.dsn) as (dsn, source, connect_dsn):
         meta['server_source'] = source
         meta['dsn'] = redact(dsn)
-        admin_pref = [REF] + [d for d in args.drivers if d != REF] + [
+        # the admin worker is an asyncio one (both faces: setup SQL only)
+        admin_pref = [REF] + [d for d in args.drivers if d != REF and
+                              drivers_mod.face(d) == 'async'] + [
             d for d in drivers_mod.PEERS if d != REF and d not in args.drivers]
         adm = call_worker('admin', {'dsn': dsn, 'drivers': admin_pref,
                                     'workloads': args.workloads}, 120)

@@ -4,7 +4,8 @@
     python bench/worker.py admin '<json spec>'
 
 (``run`` with driver ``pgbench`` runs pgbench as a subprocess instead: see
-``measure_external``.)
+``measure_external``; a blocking driver of ``--face sync`` runs one thread
+per connection instead of coroutines: see ``measure_sync``.)
 
 ``run`` spec: driver, loop, workload, dsn, duration, warmup, concurrency,
 rows (expected rows per call).  It opens ``concurrency`` connections,
@@ -32,6 +33,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -119,6 +121,43 @@ async def run_window(fns, count, expected: int, seconds: float):
     lasts = await asyncio.gather(
         *(client(fn, count, expected, deadline, lats) for fn in fns))
     return start, time.monotonic_ns(), lats, lasts
+
+
+def window_figures(out: dict, lats: list, start: int, end: int,
+                   expected: int, cpu0: float, cpu1: float, gc0, gc1,
+                   srv0, srv1, stat0, stat1) -> dict:
+    """The run's figures from one timed window (both faces)."""
+    q = len(lats)
+    elapsed = (end - start) / 1e9
+    lats.sort()
+    out.update({
+        'queries': q,
+        'elapsed_s': elapsed,
+        'qps': q / elapsed,
+        'rows_per_s': q * expected / elapsed,
+        'lat_p50_us': percentile(lats, 0.50) / 1e3,
+        'lat_p99_us': percentile(lats, 0.99) / 1e3,
+        'lat_mean_us': (sum(lats) / q / 1e3) if q else 0.0,
+        'lat_max_us': (lats[-1] / 1e3) if q else 0.0,
+        'client_cpu_s': cpu1 - cpu0,
+        'client_cpu_us_per_query': (cpu1 - cpu0) / q * 1e6 if q else None,
+        'client_cpu_pct': (cpu1 - cpu0) / elapsed * 100,
+        # cyclic-GC passes per generation during the window: GC-tracked
+        # result rows (asyncpg Records) make these costly under concurrency
+        'gc_collections': [b - a for a, b in zip(gc0, gc1)],
+    })
+    if srv0 is not None and srv1 is not None and q:
+        out['server_cpu_us_per_query'] = (srv1 - srv0) / q * 1e6
+        out['server_cpu_pct'] = (srv1 - srv0) / elapsed * 100
+    else:
+        out['server_cpu_us_per_query'] = None
+        out['server_cpu_pct'] = None
+    if stat0 and stat1 and stat1[1] > stat0[1]:
+        out['machine_busy_pct'] = ((stat1[0] - stat0[0])
+                                   / (stat1[1] - stat0[1]) * 100)
+    else:
+        out['machine_busy_pct'] = None
+    return out
 
 
 async def measure(spec: dict) -> dict:
@@ -225,37 +264,127 @@ async def measure(spec: dict) -> dict:
     if close_err is not None:
         raise Failure('close', close_err)
 
-    q = len(lats)
-    elapsed = (end - start) / 1e9
-    lats.sort()
-    out.update({
-        'queries': q,
-        'elapsed_s': elapsed,
-        'qps': q / elapsed,
-        'rows_per_s': q * expected / elapsed,
-        'lat_p50_us': percentile(lats, 0.50) / 1e3,
-        'lat_p99_us': percentile(lats, 0.99) / 1e3,
-        'lat_mean_us': (sum(lats) / q / 1e3) if q else 0.0,
-        'lat_max_us': (lats[-1] / 1e3) if q else 0.0,
-        'client_cpu_s': cpu1 - cpu0,
-        'client_cpu_us_per_query': (cpu1 - cpu0) / q * 1e6 if q else None,
-        'client_cpu_pct': (cpu1 - cpu0) / elapsed * 100,
-        # cyclic-GC passes per generation during the window: GC-tracked
-        # result rows (asyncpg Records) make these costly under concurrency
-        'gc_collections': [b - a for a, b in zip(gc0, gc1)],
-    })
-    if srv0 is not None and srv1 is not None and q:
-        out['server_cpu_us_per_query'] = (srv1 - srv0) / q * 1e6
-        out['server_cpu_pct'] = (srv1 - srv0) / elapsed * 100
-    else:
-        out['server_cpu_us_per_query'] = None
-        out['server_cpu_pct'] = None
-    if stat0 and stat1 and stat1[1] > stat0[1]:
-        out['machine_busy_pct'] = ((stat1[0] - stat0[0])
-                                   / (stat1[1] - stat0[1]) * 100)
-    else:
-        out['machine_busy_pct'] = None
-    return out
+    return window_figures(out, lats, start, end, expected, cpu0, cpu1,
+                          gc0, gc1, srv0, srv1, stat0, stat1)
+
+
+# ------------------------------------------------ sync face (threads) --
+
+def sync_client(fn, count, expected: int, deadline: int, lats: list,
+                lasts: list, errors: list) -> None:
+    """One thread on one blocking connection until ``deadline``."""
+    ns = time.monotonic_ns
+    append = lats.append
+    res = None
+    try:
+        t1 = ns()
+        while t1 < deadline:
+            t0 = ns()
+            res = fn()
+            t1 = ns()
+            append(t1 - t0)
+            if count(res) != expected:
+                raise Mismatch(f'row count {count(res)}, expected {expected}')
+        lasts.append(res)
+    except BaseException as e:
+        errors.append(e)
+
+
+def run_window_threads(fns, count, expected: int, seconds: float):
+    """One thread per connection, as asyncpg's harness runs sync drivers;
+    the window ends when the last thread's last call does."""
+    lats: list[int] = []       # list.append is atomic under the GIL
+    lasts: list = []
+    errors: list[BaseException] = []
+    start = time.monotonic_ns()
+    deadline = start + int(seconds * 1e9)
+    threads = [threading.Thread(target=sync_client,
+                                args=(fn, count, expected, deadline, lats,
+                                      lasts, errors))
+               for fn in fns]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return start, time.monotonic_ns(), lats, lasts
+
+
+def measure_sync(spec: dict) -> dict:
+    """measure() for the blocking drivers (``--face sync``): connections
+    opened before timing, one validated call each, a warm-up, then
+    ``concurrency`` threads each looping on its own connection."""
+    wl = workloads_mod.get(spec['workload'])
+    expected = int(spec['rows'])
+    conc = int(wl.concurrency or spec['concurrency'])
+    out: dict = {'workload': wl.id, 'driver': spec['driver'],
+                 'loop': spec['loop'], 'concurrency': conc,
+                 'expected_rows': expected,
+                 'loop_impl': f'{conc} threads, one blocking connection each'}
+    try:
+        drv = drivers_mod.load(spec['driver'])
+        out['driver_info'] = drv.info()
+    except BaseException as e:
+        raise Failure('import', e)
+    if wl.extra.get('pool') or wl.method == 'connect_close':
+        raise Failure('bind', drivers_mod.Unsupported(
+            f'{drv.name}: the sync face runs no pool/connect workloads'))
+    conns = []
+    try:
+        for _ in range(conc):
+            conns.append(drv.connect(spec['dsn']))
+    except BaseException as e:
+        for c in conns:
+            drv.close(c)
+        raise Failure('connect', e)
+    try:
+        try:
+            fns = [drv.bind(c, wl) for c in conns]
+        except BaseException as e:
+            raise Failure('bind', e)
+        try:
+            pids = [drv.backend_pid(c) for c in conns]
+            for fn in fns:
+                res = fn()
+                n = wl.count(res)
+                if n != expected:
+                    raise Mismatch(f'row count {n}, expected {expected}')
+                wl.check(res)
+        except BaseException as e:
+            raise Failure('validate', e)
+        try:
+            if spec['warmup'] > 0:
+                run_window_threads(fns, wl.count, expected, spec['warmup'])
+        except BaseException as e:
+            raise Failure('warmup', e)
+        try:
+            stat0 = proc_stat_cpu()
+            srv0 = pid_cpu_seconds(pids)
+            gc0 = [g['collections'] for g in gc.get_stats()]
+            cpu0 = time.process_time()      # all threads of the process
+            start, end, lats, lasts = run_window_threads(
+                fns, wl.count, expected, spec['duration'])
+            cpu1 = time.process_time()
+            gc1 = [g['collections'] for g in gc.get_stats()]
+            srv1 = pid_cpu_seconds(pids)
+            stat1 = proc_stat_cpu()
+            for res in lasts:
+                if res is not None:
+                    wl.check(res)
+        except BaseException as e:
+            raise Failure('timed', e)
+    finally:
+        close_err = None
+        for c in conns:
+            try:
+                drv.close(c)
+            except BaseException as e:  # noqa: PERF203
+                close_err = close_err or e
+    if close_err is not None:
+        raise Failure('close', close_err)
+    return window_figures(out, lats, start, end, expected, cpu0, cpu1,
+                          gc0, gc1, srv0, srv1, stat0, stat1)
 
 
 # ------------------------------------------------- external (pgbench) --
@@ -428,6 +557,24 @@ def main() -> int:
         for k in ('driver', 'loop', 'workload'):
             result.setdefault(k, spec[k])
         result['env'] = environment()
+        print(json.dumps(result, default=str))
+        return 0 if result.get('ok') else 1
+    if mode == 'run' and drivers_mod.face(spec.get('driver')) == 'sync':
+        try:
+            result = measure_sync(spec)
+            result['ok'] = True
+        except Failure as f:
+            result = {'ok': False, 'stage': f.stage,
+                      'error': f'{type(f.exc).__name__}: {f.exc}',
+                      'traceback': ''.join(traceback.format_exception(f.exc))}
+        except BaseException as e:
+            result = {'ok': False, 'stage': 'harness',
+                      'error': f'{type(e).__name__}: {e}',
+                      'traceback': traceback.format_exc()}
+        for k in ('driver', 'loop', 'workload'):
+            result.setdefault(k, spec[k])
+        result['env'] = environment()
+        sys.stdout.flush()
         print(json.dumps(result, default=str))
         return 0 if result.get('ok') else 1
     factory = None

@@ -3,6 +3,9 @@
 #
 #   bash scripts/profile.sh                    # W1 W3 W10, all four drivers
 #   bash scripts/profile.sh W3 pgwire,asyncpg  # one workload, some drivers
+#   bash scripts/profile.sh W1,W3 sync         # the sync face: pgwire.sync,
+#                                              # psycopg3, psycopg2, pg8000
+#   bash scripts/profile.sh W1 pgwire.sync,psycopg3
 #
 # Each (driver, workload) runs bench/profile_loop.py twice under
 # valgrind --tool=callgrind, with N1 and N2 calls on one connection after a
@@ -17,6 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORKLOADS=${1:-W1,W3,W10}
 DRIVERS=${2:-pgwire,asyncpg,psycopg,psqlpy}
+[ "$DRIVERS" = sync ] && DRIVERS=pgwire.sync,psycopg3,psycopg2,pg8000
 PY=${PYTHON:-$( [ -x .venv-bench/bin/python ] && echo .venv-bench/bin/python || echo python3 )}
 OUT=${OUT:-/tmp/pgwire-profile}
 mkdir -p "$OUT"
@@ -49,7 +53,7 @@ ir() {  # driver workload n -> total instructions of the process
     sed -n 's/^summary: \([0-9]*\).*/\1/p' "$f"
 }
 
-printf '%-5s %-8s %14s\n' workload driver 'Ir/call'
+printf '%-8s %-12s %14s\n' workload driver 'Ir/call'
 for w in ${WORKLOADS//,/ }; do
     case $w in
         W10) n1=10; n2=40 ;;
@@ -58,6 +62,6 @@ for w in ${WORKLOADS//,/ }; do
     esac
     for d in ${DRIVERS//,/ }; do
         a=$(ir "$d" "$w" $n1); b=$(ir "$d" "$w" $n2)
-        printf '%-8s %-8s %14d\n' "$w" "$d" $(( (b - a) / (n2 - n1) ))
+        printf '%-8s %-12s %14d\n' "$w" "$d" $(( (b - a) / (n2 - n1) ))
     done
 done
