@@ -2,7 +2,7 @@
 # The benchmark suite in one command: installs the server packages (as
 # scripts/setup.sh), makes a separate virtual environment (.venv-bench) with
 # pgwire and its peers (asyncpg, psycopg[binary] + psycopg_pool, psqlpy,
-# uvloop), then runs bench/run.py against a throwaway PostgreSQL with
+# uvloop; psycopg2-binary and pg8000 for --face sync), then runs bench/run.py against a throwaway PostgreSQL with
 # pgbench and the no-decode floor as ceilings.  Arguments go to
 # bench/run.py, e.g.:
 #
@@ -10,6 +10,8 @@
 #                                               # loops, 3 rounds (~40 min)
 #   bash scripts/bench.sh --quick               # a smoke run
 #   bash scripts/bench.sh --workloads W1,W8 --loops uvloop --rounds 5
+#   bash scripts/bench.sh --face sync          # pgwire.sync against psycopg 3,
+#                                               # psycopg2 and pg8000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +24,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
     "setuptools>=61" wheel asyncpg "psycopg[binary]" psycopg_pool psqlpy \
-    uvloop matplotlib 2>&1 | grep -v -i "warning: running pip as" || true
+    psycopg2-binary pg8000 uvloop matplotlib 2>&1 | grep -v -i "warning: running pip as" || true
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
     --no-build-isolation . 2>&1 | grep -v -i "warning: running pip as" || true
 exec "$VENV/bin/python" bench/run.py "$@"
