@@ -197,7 +197,7 @@ class Range:
 
     __slots__ = ("_lower", "_upper", "_lower_inc", "_upper_inc", "_empty")
 
-    __class_getitem__ = classmethod(_pytypes.GenericAlias)
+    __class_getitem__ = classmethod(_pytypes.GenericAlias)  # type: ignore[var-annotated]
 
     def __init__(self, lower=None, upper=None, *,
                  lower_inc=True, upper_inc=False, empty=False):

@@ -243,7 +243,7 @@ def format_all(names, indent='    ', width=79):
         line += (' ' if line.strip() else '') + item
     if line.strip():
         lines.append(line.rstrip())
-    return '__all__ = (\n' + '\n'.join(lines) + '\n)\n'
+    return '__all__: tuple[str, ...] = (\n' + '\n'.join(lines) + '\n)\n'
 
 
 def class_header(name, bases, width=79):

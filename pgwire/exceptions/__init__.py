@@ -1080,7 +1080,7 @@ class IndexCorruptedError(InternalServerError):
     sqlstate = 'XX002'
 
 
-__all__ = (
+__all__: tuple[str, ...] = (
     'ActiveSQLTransactionError', 'AdminShutdownError', 'AmbiguousAliasError',
     'AmbiguousColumnError', 'AmbiguousFunctionError',
     'AmbiguousParameterError', 'ArraySubscriptError', 'AssertError',

@@ -76,7 +76,7 @@ def _is_pgwire_class(cls):
 
 class PostgresMessageMeta(type):
 
-    _message_map = {}
+    _message_map: dict[str, type] = {}
     _field_map = FIELD_MAP
 
     def __new__(mcls, name, bases, dct):
@@ -168,7 +168,7 @@ class PostgresMessage(metaclass=PostgresMessageMeta):
 # Every field attribute (and `query`) defaults to None on the class.
 for _attr in FIELD_MAP.values():
     setattr(PostgresMessage, _attr, None)
-PostgresMessage.query = None
+setattr(PostgresMessage, "query", None)
 del _attr
 
 
