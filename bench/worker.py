@@ -539,44 +539,51 @@ def environment() -> dict:
             'pid': os.getpid()}
 
 
+def run_reported(fn, spec: dict) -> dict:
+    """fn(spec)'s result, ok unless it says otherwise (admin reports its
+    own outcome), or the failure as a result: the stage a Failure names,
+    'harness' for anything else."""
+    try:
+        result = fn(spec)
+        result.setdefault('ok', True)
+    except Failure as f:
+        result = {'ok': False, 'stage': f.stage,
+                  'error': f'{type(f.exc).__name__}: {f.exc}',
+                  'traceback': ''.join(traceback.format_exception(f.exc))}
+    except BaseException as e:
+        result = {'ok': False, 'stage': 'harness',
+                  'error': f'{type(e).__name__}: {e}',
+                  'traceback': traceback.format_exc()}
+    return result
+
+
+def emit(result: dict, spec: dict) -> int:
+    """Print one result line (JSON) for the harness; the exit status."""
+    for k in ('driver', 'loop', 'workload'):
+        if k in spec:
+            result.setdefault(k, spec[k])
+    result['env'] = environment()
+    sys.stdout.flush()
+    print(json.dumps(result, default=str))
+    return 0 if result.get('ok') else 1
+
+
+def run_async(spec: dict, mode: str, factory) -> dict:
+    with asyncio.Runner(loop_factory=factory) as runner:
+        if mode == 'admin':
+            return runner.run(admin(spec))
+        result = runner.run(measure(spec))
+        result['loop_version'] = spec.get('loop_version')
+        return result
+
+
 def main() -> int:
     mode, spec = sys.argv[1], json.loads(sys.argv[2])
     if mode == 'run' and getattr(drivers_mod.DRIVERS.get(spec.get('driver')),
                                  'external', False):
-        try:
-            result = measure_external(spec)
-            result['ok'] = True
-        except Failure as f:
-            result = {'ok': False, 'stage': f.stage,
-                      'error': f'{type(f.exc).__name__}: {f.exc}',
-                      'traceback': ''.join(traceback.format_exception(f.exc))}
-        except BaseException as e:
-            result = {'ok': False, 'stage': 'harness',
-                      'error': f'{type(e).__name__}: {e}',
-                      'traceback': traceback.format_exc()}
-        for k in ('driver', 'loop', 'workload'):
-            result.setdefault(k, spec[k])
-        result['env'] = environment()
-        print(json.dumps(result, default=str))
-        return 0 if result.get('ok') else 1
+        return emit(run_reported(measure_external, spec), spec)
     if mode == 'run' and drivers_mod.face(spec.get('driver')) == 'sync':
-        try:
-            result = measure_sync(spec)
-            result['ok'] = True
-        except Failure as f:
-            result = {'ok': False, 'stage': f.stage,
-                      'error': f'{type(f.exc).__name__}: {f.exc}',
-                      'traceback': ''.join(traceback.format_exception(f.exc))}
-        except BaseException as e:
-            result = {'ok': False, 'stage': 'harness',
-                      'error': f'{type(e).__name__}: {e}',
-                      'traceback': traceback.format_exc()}
-        for k in ('driver', 'loop', 'workload'):
-            result.setdefault(k, spec[k])
-        result['env'] = environment()
-        sys.stdout.flush()
-        print(json.dumps(result, default=str))
-        return 0 if result.get('ok') else 1
+        return emit(run_reported(measure_sync, spec), spec)
     factory = None
     if spec.get('loop', 'asyncio') == 'uvloop':
         try:
@@ -591,31 +598,8 @@ def main() -> int:
         print(json.dumps({'ok': False, 'stage': 'import-loop',
                           'error': f'unknown loop {spec["loop"]!r}'}))
         return 2
-
-    try:
-        with asyncio.Runner(loop_factory=factory) as runner:
-            if mode == 'admin':
-                result = runner.run(admin(spec))
-            else:
-                result = runner.run(measure(spec))
-                result['ok'] = True
-                result['loop_version'] = spec.get('loop_version')
-    except Failure as f:
-        result = {'ok': False, 'stage': f.stage,
-                  'error': f'{type(f.exc).__name__}: {f.exc}',
-                  'traceback': ''.join(traceback.format_exception(f.exc))}
-    except BaseException as e:
-        result = {'ok': False, 'stage': 'harness',
-                  'error': f'{type(e).__name__}: {e}',
-                  'traceback': traceback.format_exc()}
-    for k in ('driver', 'loop', 'workload'):
-        if k in spec:
-            result.setdefault(k, spec[k])
-    result['env'] = environment()
-    sys.stdout.flush()
-    print(json.dumps(result, default=str))
-    return 0 if result.get('ok') else 1
-
+    return emit(run_reported(lambda sp: run_async(sp, mode, factory), spec),
+                spec)
 
 if __name__ == '__main__':
     sys.exit(main())
