@@ -27,7 +27,7 @@ PY=${PYTHON:-python3}
 # encode/databases are what tests/test_sqlalchemy.py, test_alembic.py,
 # test_tortoise.py and test_install_as_asyncpg.py run pgwire under.
 $PY -m pip install -q --disable-pip-version-check \
-    "pytest>=7" "pytest-asyncio>=0.23" "hypothesis>=6" "uvloop>=0.17" \
+    "pytest>=7" "pytest-asyncio>=0.23" "pytest-timeout>=2.1" "hypothesis>=6" "uvloop>=0.17" \
     "setuptools>=61" wheel \
     "asyncpg==0.32.0" "cryptography>=41" \
     "orjson>=3" "msgspec>=0.18" "attrs>=22.2" \

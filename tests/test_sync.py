@@ -109,6 +109,49 @@ def test_executemany_large_batch_streams(sconn):
     assert sconn.fetchval("SELECT count(*) FROM big") == 2000
 
 
+def test_executemany_streamed_never_misses_resume_writing(sconn):
+    # regression: the loop checked whether the awaited future was done
+    # *before* flushing; a flush that drained below the low-water mark
+    # woke the streaming executemany (resume_writing) after the check and
+    # poll() then slept for an hour with nothing to wake it.  Hit about
+    # once in a hundred streamed batches under load; each batch here is
+    # bounded by timeout=, so the bug fails the test instead of hanging.
+    sconn.execute("CREATE TEMP TABLE big2 (a int, b text)")
+    payload = "y" * 1000
+    for _ in range(60):
+        sconn.executemany("INSERT INTO big2 VALUES ($1, $2)",
+                          ((i, payload) for i in range(600)), timeout=20)
+    assert sconn.fetchval("SELECT count(*) FROM big2") == 60 * 600
+
+
+def test_terminate_from_another_thread_wakes_the_running_call(cluster,
+                                                             sadmin):
+    # regression: terminate() closed the socket under a poll() running in
+    # the calling thread, which does not wake it (and the fd number could
+    # be reused): the call slept until its timer.  The socket is shut
+    # down first now, so the call returns at once.
+    c = pgwire.sync.connect(**cluster.connect_kwargs())
+    pid = c.get_server_pid()
+    errors = []
+
+    def run():
+        try:
+            c.fetchval("SELECT pg_sleep(60)")
+        except Exception as e:  # noqa: BLE001 - checked below
+            errors.append(e)
+    t = threading.Thread(target=run)
+    t.start()
+    _wait_until(lambda: (_activity(sadmin, pid) or {"state": ""})["state"]
+                == "active", what="query running")
+    c.terminate()
+    t.join(20)
+    assert not t.is_alive(), "the running call did not wake up"
+    assert len(errors) == 1
+    assert isinstance(errors[0], exc.ConnectionDoesNotExistError), errors
+    assert "terminated by the client" in str(errors[0])
+    assert c.is_closed()
+
+
 def test_same_exceptions_as_async_face(sconn):
     with pytest.raises(exc.PostgresSyntaxError):
         sconn.execute("SELEC 1")

@@ -971,6 +971,12 @@ bt_lost(TransportObject *t, PyObject *exc)
         return;
     }
     t->closed = 1;
+    if (t->fd >= 0) {
+        /* wakes a poll() on it in another thread (terminate() called
+         * while a query runs): closing alone would not, and the number
+         * could be reused under it */
+        (void)shutdown(t->fd, SHUT_RDWR);
+    }
     t->fd = -1;
     t->opos = t->olen = 0;
     if (t->sock != NULL) {
@@ -1631,13 +1637,17 @@ loop_once(BLoopObject *l, double deadline, PyObject *fut)
     if (run_ready(l) < 0) {
         return -1;
     }
-    int done = l->cancel_requested ||
-               (fut != NULL && fut != Py_None &&
-                ((FutureObject *)fut)->state != FUT_PENDING);
+    /* flush first: draining below the low-water mark calls the
+     * protocol's resume_writing, which can complete `fut` (an executemany
+     * waiting to write its next chunk); checked before it, that wake-up
+     * was missed and poll() slept with nothing left to wake it */
     TransportObject *t = l->transport;
     if (t != NULL && t->fd >= 0 && bt_flush(t) < 0) {
         return -1;
     }
+    int done = l->cancel_requested ||
+               (fut != NULL && fut != Py_None &&
+                ((FutureObject *)fut)->state != FUT_PENDING);
     double now = pgw_monotonic();
     double until = heap_next(l);
     if (deadline >= 0 && (until < 0 || deadline < until)) {
