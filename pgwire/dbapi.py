@@ -226,10 +226,15 @@ async def _run_prepared(core, text, args):
 
 
 async def _open_portal(core, text, args):
+    """(names, oids, pgwire Cursor, status): a statement returning rows is
+    bound to a portal; any other is run to its end (status)."""
     state = await core._prepare(text)
+    if not state.column_names:
+        await core._exec_stmt(state, _FETCH, args, None, _TUPLE_ROW, 0)
+        return (), (), None, state.last_status
     cur = await _CursorFactory(core, text, state, args, None, None,
                                _TUPLE_ROW)
-    return state.column_names, state.column_oids, cur
+    return state.column_names, state.column_oids, cur, None
 
 
 class Connection:
@@ -633,11 +638,13 @@ class Cursor:
 
 class ServerCursor(Cursor):
     """A server-side cursor, made by ``connection.cursor(name)``: execute()
-    binds the statement to a portal in the open transaction and the
-    fetch methods read its rows from the server as they are asked for
-    (iteration: ``itersize`` rows per round trip), so a result of any size
-    takes bounded memory.  It needs a transaction: not with autocommit.
-    The portal's name is pgwire's own; ``name`` is kept for the caller."""
+    binds a statement that returns rows to a portal in the open
+    transaction, and the fetch methods read its rows from the server as
+    they are asked for (iteration: ``itersize`` rows per round trip), so a
+    result of any size takes bounded memory; a statement without rows is
+    run at once (fetching from it gives no rows, as SQLAlchemy expects of
+    a server-side cursor).  It needs a transaction: not with autocommit.  The
+    portal's name is pgwire's own; ``name`` is kept for the caller."""
 
     itersize = 100
 
@@ -645,6 +652,7 @@ class ServerCursor(Cursor):
         super().__init__(connection)
         self.name = name
         self._portal = None
+        self._executed = False
         self._buffer = collections.deque()
 
     def _reset(self):
@@ -679,12 +687,15 @@ class ServerCursor(Cursor):
             sconn = conn._sync
             with _timeouts():
                 conn._begin_if_needed()
-                names, oids, self._portal = sconn._run(
+                names, oids, self._portal, status = sconn._run(
                     _open_portal(sconn._core, text, args))
+            self._executed = True
             if names:
                 self.description = tuple(
                     Column(n, o, None, None, None, None, None)
                     for n, o in zip(names, oids))
+            else:
+                self.rowcount = _rowcount(status)
         return self
 
     def executemany(self, operation, seq_of_parameters):
@@ -696,12 +707,11 @@ class ServerCursor(Cursor):
         """Fetch up to ``n`` more rows into the buffer; False at the
         end."""
         if self._portal is None:
-            raise ProgrammingError(
-                'no results to fetch: nothing was executed on this '
-                'cursor')
-        if self.description is None:
-            raise ProgrammingError(
-                'no results to fetch: the statement returns no rows')
+            if not self._executed:
+                raise ProgrammingError(
+                    'no results to fetch: nothing was executed on this '
+                    'cursor')
+            return False    # a statement without rows: no rows
         with _timeouts():
             rows = self.connection._sync._run(self._portal.fetch(n))
         self._buffer.extend(rows)

@@ -603,7 +603,8 @@ class _SyncDBAPIModule:
 
     def __init__(self):
         for name in pgwire.dbapi.__all__:
-            self.__dict__[name] = getattr(pgwire.dbapi, name)
+            if name != "connect":
+                self.__dict__[name] = getattr(pgwire.dbapi, name)
         self.driver = self.asyncpg = pgwire
         self.dbapi_module = pgwire.dbapi
         self.__version__ = pgwire.__version__
@@ -621,6 +622,28 @@ class _SyncDBAPIModule:
             kw.setdefault("statement_cache_size", size)
         kw.pop("prepared_statement_name_func", None)
         return pgwire.dbapi.connect(*args, **kw)
+
+
+def _sync_translation_map():
+    """{pgwire exception class name: SQLAlchemy exception class name}: the
+    DBAPI classes of the asyncio variant's SQLSTATE table, so that both
+    variants raise the same SQLAlchemy class for a server error (pgwire's
+    own PEP 249 bases cover classes 08, 22, 23, 42, 53, 57, 58, 0A and XX;
+    this adds the others, e.g. 40 serialization failures as
+    OperationalError and 25 transaction states as InternalError, as
+    psycopg does).  SQLAlchemy looks each name of the error's MRO up in
+    it."""
+    out = {}
+    for name in dir(pgexc):
+        cls = getattr(pgexc, name)
+        if isinstance(cls, type) and issubclass(cls, pgexc.PostgresError):
+            sqlstate = getattr(cls, "sqlstate", None)
+            if isinstance(sqlstate, str) and len(sqlstate) == 5:
+                target = _BY_CLASS.get(sqlstate[:2], DatabaseError)
+                if target is InternalServerError:
+                    target = InternalError
+                out[cls.__name__] = target.__name__
+    return out
 
 
 _server_side_id = util.counter()
@@ -665,6 +688,8 @@ class PGDialect_pgwire(_PGDialectBase_pgwire):
     has_terminate = True
     default_paramstyle = "pyformat"
     execution_ctx_cls = PGExecutionContext_pgwire
+    dbapi_exception_translation_map = util.immutabledict(
+        _sync_translation_map())
 
     def __init__(self, **kw):
         super().__init__(**kw)
