@@ -566,6 +566,45 @@ def test_commit_rollback(engine, meta):
         assert conn.scalars(sa.select(t.c.x).order_by(t.c.x)).all() == [2, 3]
 
 
+def test_two_phase(cluster_module):
+    """begin_twophase / prepare / commit, a prepared transaction rolled
+    back on close, and recovery (COMMIT/ROLLBACK PREPARED run outside the
+    implicit BEGIN).  On a server of its own: the session's has
+    max_prepared_transactions = 0."""
+    with cluster_module.TempCluster(
+            settings={"max_prepared_transactions": "5"}) as server:
+        eng = sa.create_engine(sa.engine.make_url(
+            server.dsn(host="tcp")).set(drivername="postgresql+pgwire"))
+        try:
+            with eng.begin() as conn:
+                conn.exec_driver_sql("CREATE TABLE tp (x int)")
+            with eng.connect() as conn:
+                tx = conn.begin_twophase()
+                conn.exec_driver_sql("INSERT INTO tp VALUES (1)")
+                tx.prepare()
+                tx.commit()
+            with eng.connect() as conn:
+                tx = conn.begin_twophase()
+                conn.exec_driver_sql("INSERT INTO tp VALUES (2)")
+                tx.prepare()
+                tx.rollback()
+            # prepared on one connection, recovered on another
+            conn = eng.connect()
+            tx = conn.begin_twophase(xid="pgwire'xid")
+            conn.exec_driver_sql("INSERT INTO tp VALUES (3)")
+            tx.prepare()
+            conn.invalidate()   # the session ends, the transaction stays
+            conn.close()
+            with eng.connect() as conn:
+                assert conn.recover_twophase() == ["pgwire'xid"]
+                conn.commit_prepared("pgwire'xid", recover=True)
+                assert conn.recover_twophase() == []
+                assert conn.scalars(sa.text(
+                    "SELECT x FROM tp ORDER BY x")).all() == [1, 3]
+        finally:
+            eng.dispose()
+
+
 # -- server-side cursors -----------------------------------------------------
 
 def test_stream_results(engine):

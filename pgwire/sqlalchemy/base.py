@@ -778,6 +778,37 @@ class PGDialect_pgwire(_PGDialectBase_pgwire):
     def detect_autocommit_setting(self, dbapi_conn):
         return bool(dbapi_conn.autocommit)
 
+    # -- two-phase commit: COMMIT/ROLLBACK PREPARED must run outside a
+    # transaction block, where pgwire.dbapi's implicit BEGIN would put them
+    # (PGDialect's versions run them through the connection)
+    def _end_prepared(self, connection, verb, xid):
+        dbapi_conn = connection.connection.dbapi_connection
+        dbapi_conn.rollback()
+        before = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute("{} PREPARED '{}'".format(
+                verb, str(xid).replace("'", "''")))
+        finally:
+            cursor.close()
+            if not dbapi_conn.closed:
+                dbapi_conn.autocommit = before
+
+    def do_commit_twophase(self, connection, xid, is_prepared=True,
+                           recover=False):
+        if is_prepared:
+            self._end_prepared(connection, "COMMIT", xid)
+        else:
+            self.do_commit(connection.connection)
+
+    def do_rollback_twophase(self, connection, xid, is_prepared=True,
+                             recover=False):
+        if is_prepared:
+            self._end_prepared(connection, "ROLLBACK", xid)
+        else:
+            self.do_rollback(connection.connection)
+
     # -- liveness
     def do_ping(self, dbapi_connection):
         """One empty query outside any transaction (as psycopg's dialect:
