@@ -596,7 +596,9 @@ class PGDialectAsync_pgwire(_PGDialectBase_pgwire):
 
 class _SyncDBAPIModule:
     """What the sync dialect uses as ``dialect.dbapi``: pgwire.dbapi's names
-    (its ``connect`` and classes, unchanged), plus ``asyncpg`` and ``driver``
+    (its classes, globals and constructors, unchanged; ``connect`` also
+    takes the asyncpg dialect's argument names), plus ``asyncpg`` and
+    ``driver``
     (the pgwire module, whose ``Range``/``BitString`` the asyncpg type
     adapters this dialect shares read as ``dbapi.asyncpg.Range``) and
     ``__version__`` (SQLAlchemy 2.0 reads it)."""
@@ -608,7 +610,8 @@ class _SyncDBAPIModule:
         self.driver = self.asyncpg = pgwire
         self.dbapi_module = pgwire.dbapi
         self.__version__ = pgwire.__version__
-        # the two classes SQLAlchemy's asyncpg execution context names
+        # the two classes the asyncpg dialect's DBAPI module names (and
+        # code written against it may catch)
         self.InvalidCachedStatementError = pgexc.InvalidCachedStatementError
         self.InternalServerError = pgexc.InternalServerError
 
