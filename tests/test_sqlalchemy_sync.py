@@ -98,8 +98,11 @@ def test_create_engine_is_sync_on_dbapi(engine):
     assert isinstance(engine.pool, sa.pool.QueuePool)
     assert d.dbapi.dbapi_module is pgwire.dbapi
     assert d.dbapi.Error is pgwire.dbapi.Error
-    assert d.dbapi_version[:2] == tuple(
-        int(p) for p in pgwire.__version__.split(".")[:2])
+    version = tuple(int(p) for p in pgwire.__version__.split(".")[:2])
+    assert d.retrieve_dbapi_version(d.dbapi)[:2] == version
+    # SQLAlchemy 2.1's attribute; 2.0's asyncpg dialect reads __version__
+    assert tuple(getattr(d, "dbapi_version", None)
+                 or d._dbapi_version)[:2] == version
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection
         assert type(raw) is pgwire.dbapi.Connection
