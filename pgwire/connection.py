@@ -269,6 +269,22 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         if query:  # an empty reset query turns it off (asyncpg)
             await self.execute(query, timeout=timeout)
 
+    def _send_pool_reset(self, error_class):
+        """The pool's release (docs/pooling.md): what reset() does, written
+        at once as one transaction -- ``[ROLLBACK;] BEGIN; <reset query>;
+        COMMIT`` -- without waiting for the answer.  If a statement fails,
+        the server skips the rest (the COMMIT) and the session stays in an
+        aborted transaction block, so the query pipelined behind it fails
+        (25P02) instead of running on a session half reset.  Returns the
+        future of its outcome (see Protocol._send_reset)."""
+        self._notification_listeners.clear()
+        self._log_listeners.clear()
+        self._top_xact = None
+        query = "BEGIN;\n" + Connection.get_reset_query(self) + "\nCOMMIT;"
+        if self.is_in_transaction():
+            query = "ROLLBACK;\n" + query
+        return self._protocol._send_reset(query, error_class)
+
     def __repr__(self):
         state = "closed" if self.is_closed() else "open"
         return "<pgwire.Connection {} addr={!r} pid={}>".format(
