@@ -279,11 +279,17 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         future of its outcome (see Protocol._send_reset)."""
         self._notification_listeners.clear()
         self._log_listeners.clear()
-        self._top_xact = None
-        query = "BEGIN;\n" + Connection.get_reset_query(self) + "\nCOMMIT;"
+        query = self._pool_reset_query()
         if self.is_in_transaction():
             query = "ROLLBACK;\n" + query
+        self._top_xact = None
         return self._protocol._send_reset(query, error_class)
+
+    def _pool_reset_query(self):
+        # READ COMMITTED: the session's default_transaction_isolation
+        # (serializable, deferrable) must not make it wait for a snapshot
+        return ("BEGIN ISOLATION LEVEL READ COMMITTED;\n" +
+                Connection.get_reset_query(self) + "\nCOMMIT;")
 
     def __repr__(self):
         state = "closed" if self.is_closed() else "open"
