@@ -522,6 +522,13 @@ class Pool:
                     proxy = self._proxy_for(holder)
                     try:
                         await self._setup(proxy)
+                    except exceptions.PoolResetFailedError:
+                        # its query did not run, nor anything after it:
+                        # setup again on another connection
+                        ticket = None
+                        touched = False
+                        await self._close_after_setup(holder)
+                        continue
                     except BaseException:
                         ticket = None
                         await self._close_after_setup(holder)

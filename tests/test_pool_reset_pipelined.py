@@ -594,3 +594,32 @@ async def test_pool_shutdown_with_reset_in_flight(relay_kw, conn, app, how):
     finally:
         relay.s2c.open.set()
         pool.terminate()
+
+
+async def test_failed_reset_setup_runs_again(relay_kw, conn, table):
+    """setup= runs before the connection is handed out: a setup whose
+    query followed a failed reset runs again on another connection."""
+    relay, kw = relay_kw
+    calls = []
+
+    async def setup(proxy):
+        calls.append(proxy.get_server_pid())
+        await proxy.execute(f"INSERT INTO {table} VALUES ($1)", len(calls))
+
+    async with pgwire.create_pool(min_size=1, max_size=1,
+                                  connection_class=FailingReset,
+                                  **kw) as pool:
+        setup_ = pool._setup
+        pid = await _release_with_failing_reset(pool, relay)
+        pool._setup = setup
+        try:
+            task = asyncio.ensure_future(pool.acquire(timeout=10))
+            c = await _written_then_answered(relay, task, b"INSERT INTO")
+        finally:
+            pool._setup = setup_
+        assert calls[0] == pid and calls[1] != pid
+        assert c.get_server_pid() == calls[1]
+        await pool.release(c)
+        # the first setup's INSERT did not run
+        assert await conn.fetchval(f"SELECT array_agg(v) FROM {table}") \
+            == [2]
