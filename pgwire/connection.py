@@ -24,6 +24,10 @@ from .utils import quote_ident as _quote_ident
 __all__ = ("Connection", "LoggedQuery")
 
 
+# Session settings the client reads when it writes a request.
+_CLIENT_SETTINGS = ("client_encoding", "standard_conforming_strings")
+
+
 class LoggedQuery(typing.NamedTuple):
     """What a query logger receives (asyncpg's fields)."""
     query: str
@@ -88,6 +92,10 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         # connect(json_decode=True): {oid: (codec, array oid, array codec)}
         # for json and jsonb, under the set_type_codec overrides
         self._json_codecs = {}
+        # the session defaults of what the client reads to write a request
+        # (the pool's pipelined reset restores them: _pool_reset_pipelinable)
+        self._startup_settings = {k: protocol.settings.get(k)
+                                  for k in _CLIENT_SETTINGS}
         protocol.set_connection(self)
 
     # -- prepared statements ------------------------------------------
@@ -284,6 +292,16 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             query = "ROLLBACK;\n" + query
         self._top_xact = None
         return self._protocol._send_reset(query, error_class)
+
+    def _pool_reset_pipelinable(self):
+        """Whether a query may be written behind the pool's reset before
+        its answer: the client encodes a request with the settings of the
+        moment (client_encoding; standard_conforming_strings for the
+        checks of COPY's where=), and the server reads it under those the
+        reset restores -- they must be the same."""
+        settings = self._protocol.settings
+        return all(settings.get(k) == v
+                   for k, v in self._startup_settings.items())
 
     def _pool_reset_query(self):
         # READ COMMITTED: the session's default_transaction_isolation

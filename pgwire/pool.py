@@ -749,7 +749,8 @@ class Pool:
             conn._top_xact = None
             self._put_idle(holder)
         elif action is _RESET and self._reset is None and \
-                not holder.custom_reset:
+                not holder.custom_reset and \
+                holder.conn._pool_reset_pipelinable():
             self._send_reset(holder, timeout)
         elif action is _RESET:
             holder.state = _RELEASING

@@ -623,3 +623,21 @@ async def test_failed_reset_setup_runs_again(relay_kw, conn, table):
         # the first setup's INSERT did not run
         assert await conn.fetchval(f"SELECT array_agg(v) FROM {table}") \
             == [2]
+
+
+@pytest.mark.parametrize("setting", [
+    "client_encoding TO 'LATIN1'", "standard_conforming_strings = off"])
+async def test_client_read_settings_wait_for_the_reset(kw, setting):
+    """A request is encoded with the settings of the moment, and the
+    server reads it under those the reset restores: when the client's own
+    settings were changed, the reset is awaited at release instead."""
+    async with pgwire.create_pool(min_size=1, max_size=1, **kw) as pool:
+        async with pool.acquire() as c:
+            await c.execute("SET " + setting)
+        holder = _holder(pool)
+        assert holder.reset_fut is None         # awaited, not in flight
+        async with pool.acquire() as c:
+            assert c.get_settings().client_encoding == "UTF8"
+            assert c.get_settings().standard_conforming_strings == "on"
+            assert await c.fetchval("SELECT $1::text", "日本") == "日本"
+        assert holder.reset_fut is not None     # pipelined again
