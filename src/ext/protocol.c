@@ -1720,7 +1720,8 @@ proto_send_reset(ProtocolObject *p, PyObject *const *args, Py_ssize_t nargs)
     Py_XDECREF(owner);
     if (rc != PGC_OK) {
         Py_DECREF(fut);
-        return pgw_proto_push_error(p, rc) < 0 ? NULL : NULL;
+        pgw_proto_push_error(p, rc);
+        return NULL;
     }
     p->reset_req = id;
     p->reset_fut = Py_NewRef(fut);
