@@ -24,6 +24,10 @@ from .utils import quote_ident as _quote_ident
 __all__ = ("Connection", "LoggedQuery")
 
 
+# Session settings the client reads when it writes a request.
+_CLIENT_SETTINGS = ("client_encoding", "standard_conforming_strings")
+
+
 class LoggedQuery(typing.NamedTuple):
     """What a query logger receives (asyncpg's fields)."""
     query: str
@@ -88,6 +92,10 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         # connect(json_decode=True): {oid: (codec, array oid, array codec)}
         # for json and jsonb, under the set_type_codec overrides
         self._json_codecs = {}
+        # the session defaults of what the client reads to write a request
+        # (the pool's pipelined reset restores them: _pool_reset_pipelinable)
+        self._startup_settings = {k: protocol.settings.get(k)
+                                  for k in _CLIENT_SETTINGS}
         protocol.set_connection(self)
 
     # -- prepared statements ------------------------------------------
@@ -268,6 +276,38 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         self._top_xact = None
         if query:  # an empty reset query turns it off (asyncpg)
             await self.execute(query, timeout=timeout)
+
+    def _send_pool_reset(self, error_class):
+        """The pool's release (docs/pooling.md): what reset() does, written
+        at once as one transaction -- ``[ROLLBACK;] BEGIN; <reset query>;
+        COMMIT`` -- without waiting for the answer.  If a statement fails,
+        the server skips the rest (the COMMIT) and the session stays in an
+        aborted transaction block, so the query pipelined behind it fails
+        (25P02) instead of running on a session half reset.  Returns the
+        future of its outcome (see Protocol._send_reset)."""
+        self._notification_listeners.clear()
+        self._log_listeners.clear()
+        query = self._pool_reset_query()
+        if self.is_in_transaction():
+            query = "ROLLBACK;\n" + query
+        self._top_xact = None
+        return self._protocol._send_reset(query, error_class)
+
+    def _pool_reset_pipelinable(self):
+        """Whether a query may be written behind the pool's reset before
+        its answer: the client encodes a request with the settings of the
+        moment (client_encoding; standard_conforming_strings for the
+        checks of COPY's where=), and the server reads it under those the
+        reset restores -- they must be the same."""
+        settings = self._protocol.settings
+        return all(settings.get(k) == v
+                   for k, v in self._startup_settings.items())
+
+    def _pool_reset_query(self):
+        # READ COMMITTED: the session's default_transaction_isolation
+        # (serializable, deferrable) must not make it wait for a snapshot
+        return ("BEGIN ISOLATION LEVEL READ COMMITTED;\n" +
+                Connection.get_reset_query(self) + "\nCOMMIT;")
 
     def __repr__(self):
         state = "closed" if self.is_closed() else "open"

@@ -23,14 +23,17 @@ Where asyncpg's pool goes wrong, this one does not:
 - ``max_inactive_connection_lifetime`` applies to every idle connection,
   including ones never used.  ``max_lifetime`` and ``health_check`` are
   pgwire additions.
-- Reset on release costs at most one round trip, and none when the
-  session was not changed (the C protocol tracks it).
+- The reset on release costs no round trip: it is written at release as
+  one transaction and the next user's first query follows it on the
+  wire; a reset that fails closes the connection and the query behind
+  it, which did not run, fails (the shortcuts retry it elsewhere).  It
+  is skipped only when nothing ran (the C protocol counts requests).
 - ``close()`` and ``release()`` are bounded.
 - The connections share their type introspection results.
 
 Internals.  Each open connection has a ``_Holder`` in ``_all``, in one of
 the states IDLE (in ``_idle``, LIFO), TAKEN (handed to an acquirer) or
-RELEASING (reset in progress); ``_opening`` counts connections being
+RELEASING (a custom reset being awaited); ``_opening`` counts connections being
 opened.  ``len(_all) + _opening <= max_size`` always.  What a waiter is
 handed (a "ticket") is either an IDLE holder, now TAKEN, or ``_SLOT``:
 room to open a connection, already counted in ``_opening``.  Whoever
@@ -169,7 +172,8 @@ class _Holder:
 
     __slots__ = ("pool", "conn", "state", "created", "idle_since",
                  "generation", "proxy", "timer", "timeout",
-                 "custom_reset", "queries_at_handout")
+                 "custom_reset", "queries_at_handout", "reset_fut",
+                 "reset_timer")
 
     def __init__(self, pool, conn, now):
         self.pool = pool
@@ -182,6 +186,10 @@ class _Holder:
         self.timer = None
         self.timeout = None
         self.queries_at_handout = None
+        # the reset written at the last release, while it is in flight,
+        # and the timer bounding it (Pool._send_reset)
+        self.reset_fut = None
+        self.reset_timer = None
         cls = type(conn)
         # a connection_class with its own reset gets it called on every
         # release, as in asyncpg
@@ -514,6 +522,13 @@ class Pool:
                     proxy = self._proxy_for(holder)
                     try:
                         await self._setup(proxy)
+                    except exceptions.PoolResetFailedError:
+                        # its query did not run, nor anything after it:
+                        # setup again on another connection
+                        ticket = None
+                        touched = False
+                        await self._close_after_setup(holder)
+                        continue
                     except BaseException:
                         ticket = None
                         await self._close_after_setup(holder)
@@ -693,13 +708,17 @@ class Pool:
     async def release(self, connection, *, timeout=None):
         """Give back a connection from :meth:`acquire`.
 
-        It is reset (one round trip; none when it ran no query since it
-        was acquired) unless it must be replaced; a connection in an
-        uncertain state (a query still running or being cancelled,
-        closed, broken) is terminated.  ``timeout`` (default: the
-        acquire timeout, else 10 s) bounds the reset; a reset that fails
-        or times out terminates the connection and is logged, not
-        raised.  Cancelling the caller does not stop the release.
+        It is reset (none when it ran no query since it was acquired)
+        unless it must be replaced; a connection in an uncertain state (a
+        query still running or being cancelled, closed, broken) is
+        terminated.  The default reset is written and the connection is
+        idle again at once (the next user's first query follows it on the
+        wire; docs/pooling.md); a custom one (``reset=``, a
+        ``connection_class`` overriding ``reset()``/``get_reset_query()``)
+        is awaited.  ``timeout`` (default: the acquire timeout, else 10 s)
+        bounds the reset; a reset that fails or times out terminates the
+        connection and is logged, not raised.  Cancelling the caller does
+        not stop the release.
         """
         if type(connection) is not PoolConnectionProxy or \
                 connection._holder.pool is not self:
@@ -729,6 +748,10 @@ class Pool:
             conn._log_listeners.clear()
             conn._top_xact = None
             self._put_idle(holder)
+        elif action is _RESET and self._reset is None and \
+                not holder.custom_reset and \
+                holder.conn._pool_reset_pipelinable():
+            self._send_reset(holder, timeout)
         elif action is _RESET:
             holder.state = _RELEASING
             self._notify()
@@ -765,6 +788,14 @@ class Pool:
         # Whatever ran may have changed the session (SET or set_config in
         # a function, advisory locks, SET ROLE, ...): reset unless it is
         # proven that nothing ran since the connection was handed out.
+        if holder.reset_fut is not None and \
+                self._reset is None and not holder.custom_reset and \
+                not conn._notification_listeners and \
+                conn._protocol.queries_count == holder.queries_at_handout:
+            # nothing ran behind the reset written at the last release
+            # (still in flight, so the transaction status is the one from
+            # before it): that reset covers this release too
+            return _KEEP
         if self._reset is not None or holder.custom_reset or \
                 conn.is_in_transaction() or conn._notification_listeners or \
                 conn._protocol.queries_count != holder.queries_at_handout:
@@ -799,6 +830,65 @@ class Pool:
             self._discard(holder, graceful=False)
         else:
             self._put_idle(holder)
+
+    def _send_reset(self, holder, timeout):
+        """The default reset, pipelined: written now as one transaction
+        (Connection._send_pool_reset), the connection idle at once; the
+        next user's first query is written behind it.  A failure closes
+        the connection (the query behind it did not run); a reset still
+        in flight after ``timeout`` terminates it."""
+        conn = holder.conn
+        try:
+            fut = conn._send_pool_reset(exceptions.PoolResetFailedError)
+        except Exception as e:
+            if not (self._closed or conn.is_closed()):
+                logger.warning("pgwire pool: resetting a released "
+                               "connection failed (%r); the connection is "
+                               "terminated", e)
+            self._discard(holder, graceful=False)
+            return
+        if timeout is None:
+            timeout = self._release_timeout
+        holder.reset_fut = fut
+        holder.reset_timer = self._loop.call_later(
+            timeout, self._on_reset_timeout, holder, fut, timeout)
+        fut.add_done_callback(
+            lambda f, holder=holder: self._on_reset_done(holder, f))
+        self._put_idle(holder)
+
+    def _on_reset_done(self, holder, fut):
+        if holder.reset_fut is fut:
+            holder.reset_fut = None
+            if holder.reset_timer is not None:
+                holder.reset_timer.cancel()
+                holder.reset_timer = None
+        self._notify()
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is None:
+            return
+        if isinstance(exc, exceptions.PoolResetFailedError) and \
+                not self._closed:
+            logger.warning("pgwire pool: resetting a released connection "
+                           "failed (%r); the connection is terminated", exc)
+        holder.conn.terminate()  # closed already; the pool forgets it:
+        if holder.state is _IDLE:
+            self._discard(holder, graceful=False)
+        # TAKEN: its user's query got the error; release discards it
+
+    def _on_reset_timeout(self, holder, fut, timeout):
+        if holder.reset_fut is fut:
+            holder.reset_timer = None
+        if fut.done():
+            return
+        if not (self._closed or holder.conn.is_closed()):
+            logger.warning("pgwire pool: resetting a released connection "
+                           "took longer than %.1f s; the connection is "
+                           "terminated", timeout)
+        holder.conn.terminate()
+        if holder.state is _IDLE:
+            self._discard(holder, graceful=False)
 
     def _detach(self, holder):
         """Invalidate the proxy and everything made through it."""
@@ -848,6 +938,9 @@ class Pool:
         if holder.timer is not None:
             holder.timer.cancel()
             holder.timer = None
+        if holder.reset_timer is not None:
+            holder.reset_timer.cancel()
+            holder.reset_timer = None
         self._detach(holder)
         conn = holder.conn
         conn.remove_termination_listener(holder.on_lost)
@@ -1048,24 +1141,34 @@ class Pool:
         if isinstance(timeout, bool) or \
                 not isinstance(timeout, numbers.Real) or timeout <= 0:
             timeout = None  # left to the connection to judge
-        if timeout is None:
-            holder = await self._acquire_holder(None)
-        else:
-            start = self._loop.time()
-            holder = await self._acquire_holder(timeout)
-            left = timeout - (self._loop.time() - start)
-            if left <= 0:
-                await self._release_holder(holder, None)
-                raise asyncio.TimeoutError()
-            kwargs["timeout"] = left
-        uncertain = False
-        try:
-            return await getattr(holder.conn, name)(*args, **kwargs)
-        except asyncio.CancelledError:
-            uncertain = True
-            raise
-        finally:
-            await self._release_holder(holder, None, uncertain)
+        # a call behind a reset that failed did not run: it is retried on
+        # another connection (each failure closed one; the bound is for a
+        # server failing every reset)
+        retries = self._max_size
+        deadline = None if timeout is None else self._loop.time() + timeout
+        while True:
+            if deadline is None:
+                holder = await self._acquire_holder(None)
+            else:
+                holder = await self._acquire_holder(
+                    max(deadline - self._loop.time(), 0))
+                left = deadline - self._loop.time()
+                if left <= 0:
+                    await self._release_holder(holder, None)
+                    raise asyncio.TimeoutError()
+                kwargs["timeout"] = left
+            uncertain = False
+            try:
+                return await getattr(holder.conn, name)(*args, **kwargs)
+            except exceptions.PoolResetFailedError:
+                if retries <= 0:
+                    raise
+                retries -= 1
+            except asyncio.CancelledError:
+                uncertain = True
+                raise
+            finally:
+                await self._release_holder(holder, None, uncertain)
 
     # Same signatures as Connection's; the docstrings are Connection's
     # too (set below the class).

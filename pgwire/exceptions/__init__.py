@@ -1257,6 +1257,17 @@ class PipelineAbortedError(_base.InterfaceError):
 __all__ += ('PipelineAbortedError',)
 
 
+class PoolResetFailedError(_base.InterfaceError):
+    """The reset of a pooled connection, written when it was released,
+    failed on the server; the query sent behind it did not run (the
+    server's error is ``__cause__``) and the connection is closed.  The
+    pool's shortcuts (``pool.fetch`` ...) retry on another connection
+    (docs/pooling.md)."""
+
+
+__all__ += ('PoolResetFailedError',)
+
+
 def _error_from_fields(fields, query=None):
     """Exception instance for an ErrorResponse.
 
