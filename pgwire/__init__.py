@@ -6,6 +6,8 @@ are loaded on first use, so pure-Python helpers such as ``pgwire.cluster``
 import without it.
 """
 
+import typing
+
 __version__ = "0.1.0"
 
 from . import exceptions
@@ -14,6 +16,14 @@ from . import types
 from .types import (  # noqa: F401
     Attribute, BitString, Box, Circle, Line, LineSegment, Path, Point,
     Polygon, Range, ServerVersion, Type)
+
+if typing.TYPE_CHECKING:  # the lazy names below, for type checkers
+    from ._pgwire import Record as Record
+    from .connect_utils import connect as connect
+    from .connection import Connection as Connection
+    from .connection import clear_auth_cache as clear_auth_cache
+    from .pool import Pool as Pool
+    from .pool import create_pool as create_pool
 
 _LAZY = {
     "connect": ("connect_utils", "connect"),
@@ -28,16 +38,16 @@ __all__ = ("connect", "Connection", "Record", "create_pool", "Pool") + \
     tuple(exceptions.__all__)
 
 
-def install_as_asyncpg():
+def install_as_asyncpg() -> None:
     """Make ``import asyncpg`` (and ``asyncpg.exceptions``, ``asyncpg.pool``,
     ``asyncpg.connection``, ...) resolve to pgwire, for libraries that
     import asyncpg by name.  Call it before anything imports asyncpg; the
     limits are in docs/sqlalchemy.md."""
     from . import _asyncpg_alias
-    _asyncpg_alias.install()
+    _asyncpg_alias.install()  # type: ignore[no-untyped-call]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> typing.Any:
     try:
         modname, attr = _LAZY[name]
     except KeyError:

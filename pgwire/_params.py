@@ -42,7 +42,7 @@ ALPN_PROTOCOLS = ["postgresql"]
 
 _WINDOWS = sys.platform == "win32"
 if _WINDOWS:
-    _DEFAULT_HOSTS = ("localhost",)
+    _DEFAULT_HOSTS: tuple[str, ...] = ("localhost",)
     _PGPASSFILE = "pgpass.conf"
 else:
     _DEFAULT_HOSTS = ("/run/postgresql", "/var/run/postgresql", "/tmp",
@@ -248,7 +248,7 @@ def _parse_port(value) -> typing.List[int]:
     if isinstance(value, bool):
         raise _cfg_error(f"invalid port number: {value!r}")
     if isinstance(value, int):
-        items = [value]
+        items: list[typing.Any] = [value]
     elif isinstance(value, str):
         items = [p.strip() for p in value.split(",")]
     elif isinstance(value, (list, tuple)):
@@ -571,7 +571,7 @@ def _parse_connect_timeout(value):
 # ---------------------------------------------------------------------------
 # Service file
 # ---------------------------------------------------------------------------
-def _read_service_file(path) -> typing.Optional[dict]:
+def _read_service_file(path) -> typing.Optional[dict[str, typing.Any]]:
     try:
         with open(path, "rt", encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()

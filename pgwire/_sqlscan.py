@@ -128,7 +128,7 @@ def check_expression(text, *, standard_strings=True):
         toks = list(tokens(text, standard_strings=standard_strings))
     except ScanError as e:
         raise ValueError(str(e)) from None
-    for kind, s, e in toks:
+    for kind, s, _end in toks:
         if kind == "param":
             raise ValueError("parameters ($n) are not allowed here")
         c = text[s]

@@ -30,6 +30,11 @@ from . import rows as _rows
 from ._dial import (  # noqa: F401  (CANCEL_REQUEST_CODE, _dial: re-exported)
     CANCEL_REQUEST_CODE, _abort_socket, _dial, _shuffled, send_cancel_request)
 from .connection import Connection
+from ._typing import OtherRecordT as _OtherRecordT
+from ._typing import RowT as _RowT
+from typing import Any as _Any
+from typing import Callable as _Callable
+from typing import overload as _overload
 from ._params import (  # noqa: F401  (re-exported: tests, asyncpg shim)
     DEFAULT_PORT, ALPN_PROTOCOLS, _WINDOWS, _DEFAULT_HOSTS, _PGPASSFILE,
     _PG_SERVICEFILE, _R_KWARGS, _R_DSN, _R_SERVICE, _R_ENV, _R_DEFAULT,
@@ -562,21 +567,133 @@ async def _connect_addrs(addrs, params, config, connection_class,
     raise err from cause
 
 
-async def connect(dsn=None, *, host=None, port=None, user=None,
-                  password=None, passfile=None, service=None,
-                  servicefile=None, database=None, loop=None, timeout=60,
-                  statement_cache_size=100, max_cached_statement_lifetime=300,
-                  max_cacheable_statement_size=1024 * 15,
-                  command_timeout=None, ssl=None, direct_tls=None,
-                  connection_class=None, record_class=None,
-                  server_settings=None, target_session_attrs=None,
-                  krbsrvname=None, gsslib=None, load_balance_hosts=None,
-                  keepalives=None, keepalives_idle=None,
-                  keepalives_interval=None, keepalives_count=None,
-                  tcp_user_timeout=None, require_auth=None,
-                  channel_binding=None, cancel_timeout=None,
-                  paramstyle='numeric', pipeline=False, row_factory=None,
-                  json_decode=False, json_loads=None, json_dumps=None):
+@_overload
+async def connect(
+        dsn: str | None = None, *, host: _Any = None,
+        port: _Any = None, user: str | None = None,
+        password: str | _Callable[[], _Any] | None = None,
+        passfile: str | os.PathLike[str] | None = None,
+        service: str | None = None, servicefile: str | None = None,
+        database: str | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        timeout: float | None = 60, statement_cache_size: int = 100,
+        max_cached_statement_lifetime: float = 300,
+        max_cacheable_statement_size: int = 1024 * 15,
+        command_timeout: float | None = None, ssl: _Any = None,
+        direct_tls: bool | None = None,
+        connection_class: type[Connection[_Any]] | None = None,
+        record_class: None = None,
+        server_settings: dict[str, str] | None = None,
+        target_session_attrs: str | None = None,
+        krbsrvname: str | None = None, gsslib: str | None = None,
+        load_balance_hosts: str | None = None,
+        keepalives: bool | None = None, keepalives_idle: int | None = None,
+        keepalives_interval: int | None = None,
+        keepalives_count: int | None = None,
+        tcp_user_timeout: int | None = None, require_auth: _Any = None,
+        channel_binding: str | None = None,
+        cancel_timeout: float | None = None,
+        paramstyle: str = 'numeric', pipeline: bool = False,
+        row_factory: None = None,
+        json_decode: bool = False,
+        json_loads: _Callable[[_Any], _Any] | None = None,
+        json_dumps: _Callable[[_Any], _Any] | None = None
+        ) -> Connection[_pgwire.Record]: ...
+@_overload
+async def connect(
+        dsn: str | None = None, *, host: _Any = None,
+        port: _Any = None, user: str | None = None,
+        password: str | _Callable[[], _Any] | None = None,
+        passfile: str | os.PathLike[str] | None = None,
+        service: str | None = None, servicefile: str | None = None,
+        database: str | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        timeout: float | None = 60, statement_cache_size: int = 100,
+        max_cached_statement_lifetime: float = 300,
+        max_cacheable_statement_size: int = 1024 * 15,
+        command_timeout: float | None = None, ssl: _Any = None,
+        direct_tls: bool | None = None,
+        connection_class: type[Connection[_Any]] | None = None,
+        record_class: type[_OtherRecordT],
+        server_settings: dict[str, str] | None = None,
+        target_session_attrs: str | None = None,
+        krbsrvname: str | None = None, gsslib: str | None = None,
+        load_balance_hosts: str | None = None,
+        keepalives: bool | None = None, keepalives_idle: int | None = None,
+        keepalives_interval: int | None = None,
+        keepalives_count: int | None = None,
+        tcp_user_timeout: int | None = None, require_auth: _Any = None,
+        channel_binding: str | None = None,
+        cancel_timeout: float | None = None,
+        paramstyle: str = 'numeric', pipeline: bool = False,
+        row_factory: None = None,
+        json_decode: bool = False,
+        json_loads: _Callable[[_Any], _Any] | None = None,
+        json_dumps: _Callable[[_Any], _Any] | None = None
+        ) -> Connection[_OtherRecordT]: ...
+@_overload
+async def connect(
+        dsn: str | None = None, *, host: _Any = None,
+        port: _Any = None, user: str | None = None,
+        password: str | _Callable[[], _Any] | None = None,
+        passfile: str | os.PathLike[str] | None = None,
+        service: str | None = None, servicefile: str | None = None,
+        database: str | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        timeout: float | None = 60, statement_cache_size: int = 100,
+        max_cached_statement_lifetime: float = 300,
+        max_cacheable_statement_size: int = 1024 * 15,
+        command_timeout: float | None = None, ssl: _Any = None,
+        direct_tls: bool | None = None,
+        connection_class: type[Connection[_Any]] | None = None,
+        record_class: None = None,
+        server_settings: dict[str, str] | None = None,
+        target_session_attrs: str | None = None,
+        krbsrvname: str | None = None, gsslib: str | None = None,
+        load_balance_hosts: str | None = None,
+        keepalives: bool | None = None, keepalives_idle: int | None = None,
+        keepalives_interval: int | None = None,
+        keepalives_count: int | None = None,
+        tcp_user_timeout: int | None = None, require_auth: _Any = None,
+        channel_binding: str | None = None,
+        cancel_timeout: float | None = None,
+        paramstyle: str = 'numeric', pipeline: bool = False,
+        row_factory: _rows.RowFactory[_RowT],
+        json_decode: bool = False,
+        json_loads: _Callable[[_Any], _Any] | None = None,
+        json_dumps: _Callable[[_Any], _Any] | None = None
+        ) -> Connection[_RowT]: ...
+async def connect(
+        dsn: str | None = None, *, host: _Any = None,
+        port: _Any = None, user: str | None = None,
+        password: str | _Callable[[], _Any] | None = None,
+        passfile: str | os.PathLike[str] | None = None,
+        service: str | None = None, servicefile: str | None = None,
+        database: str | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        timeout: float | None = 60, statement_cache_size: int = 100,
+        max_cached_statement_lifetime: float = 300,
+        max_cacheable_statement_size: int = 1024 * 15,
+        command_timeout: float | None = None, ssl: _Any = None,
+        direct_tls: bool | None = None,
+        connection_class: type[Connection[_Any]] | None = None,
+        record_class: type[_pgwire.Record] | None = None,
+        server_settings: dict[str, str] | None = None,
+        target_session_attrs: str | None = None,
+        krbsrvname: str | None = None, gsslib: str | None = None,
+        load_balance_hosts: str | None = None,
+        keepalives: bool | None = None, keepalives_idle: int | None = None,
+        keepalives_interval: int | None = None,
+        keepalives_count: int | None = None,
+        tcp_user_timeout: int | None = None, require_auth: _Any = None,
+        channel_binding: str | None = None,
+        cancel_timeout: float | None = None,
+        paramstyle: str = 'numeric', pipeline: bool = False,
+        row_factory: _rows.RowFactory[_Any] | None = None,
+        json_decode: bool = False,
+        json_loads: _Callable[[_Any], _Any] | None = None,
+        json_dumps: _Callable[[_Any], _Any] | None = None
+        ) -> Connection[_Any]:
     """Open a connection (asyncpg.connect semantics).
 
     ``pipeline``: ``True`` lets queries started while others run on this
@@ -605,7 +722,8 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
     if row_factory is None:
         record_class = _check_record_class(record_class)
     else:
-        record_class = _rows.check_shape(record_class, row_factory)
+        record_class = _rows.check_shape(  # type: ignore[assignment]
+            record_class, row_factory)
     json_codec = _json_option(json_decode, json_loads, json_dumps)
     addrs, params, config = parse_connect_arguments(
         dsn=dsn, host=host, port=port, user=user, password=password,

@@ -96,7 +96,7 @@ __all__ += [
 ]
 
 
-class BoundedArray(list):
+class BoundedArray(list):  # type: ignore[type-arg]
     """An array whose lower bounds are not all 1, e.g. ``'[0:2]={1,2,3}'``.
 
     A ``list`` (nested lists for more dimensions) exactly as asyncpg
@@ -444,7 +444,7 @@ def _geo_repr(self):
                               tuple.__repr__(self))
 
 
-class Point(tuple):
+class Point(tuple):  # type: ignore[type-arg]
     """Immutable representation of PostgreSQL `point` type."""
 
     __slots__ = ()
@@ -466,7 +466,7 @@ class Point(tuple):
         return self[1]
 
 
-class Box(tuple):
+class Box(tuple):  # type: ignore[type-arg]
     """Immutable representation of PostgreSQL `box` type."""
 
     __slots__ = ()
@@ -488,7 +488,7 @@ class Box(tuple):
         return self[1]
 
 
-class Line(tuple):
+class Line(tuple):  # type: ignore[type-arg]
     """Immutable representation of PostgreSQL `line` type
     (``A*x + B*y + C = 0``)."""
 
@@ -513,7 +513,7 @@ class Line(tuple):
         return self[2]
 
 
-class LineSegment(tuple):
+class LineSegment(tuple):  # type: ignore[type-arg]
     """Immutable representation of PostgreSQL `lseg` type."""
 
     __slots__ = ()
@@ -535,7 +535,7 @@ class LineSegment(tuple):
         return self[1]
 
 
-class Circle(tuple):
+class Circle(tuple):  # type: ignore[type-arg]
     """Immutable representation of PostgreSQL `circle` type."""
 
     __slots__ = ()

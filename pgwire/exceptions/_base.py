@@ -10,6 +10,8 @@ class with a dictionary lookup.
 This module must stay importable without the C extension.
 """
 
+from __future__ import annotations
+
 import sys
 
 from . import _dbapi
@@ -211,7 +213,8 @@ class UnknownPostgresError(FatalPostgresError):
 
 
 class InterfaceMessage:
-    def __init__(self, *, detail=None, hint=None):
+    def __init__(self, *, detail: str | None = None,
+                 hint: str | None = None) -> None:
         self.detail = detail
         self.hint = hint
 
@@ -225,7 +228,8 @@ class InterfaceMessage:
 class InterfaceError(InterfaceMessage, _dbapi.InterfaceError):
     """An error caused by improper use of the pgwire API."""
 
-    def __init__(self, msg, *, detail=None, hint=None):
+    def __init__(self, msg: str, *, detail: str | None = None,
+                 hint: str | None = None) -> None:
         InterfaceMessage.__init__(self, detail=detail, hint=hint)
         _dbapi.InterfaceError.__init__(self, msg)
 
@@ -254,7 +258,8 @@ class UnsupportedServerFeatureError(InterfaceError):
 class InterfaceWarning(InterfaceMessage, UserWarning):
     """A warning caused by an improper use of the pgwire API."""
 
-    def __init__(self, msg, *, detail=None, hint=None):
+    def __init__(self, msg: str, *, detail: str | None = None,
+                 hint: str | None = None) -> None:
         InterfaceMessage.__init__(self, detail=detail, hint=hint)
         UserWarning.__init__(self, msg)
 
