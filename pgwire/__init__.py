@@ -44,7 +44,7 @@ def install_as_asyncpg() -> None:
     import asyncpg by name.  Call it before anything imports asyncpg; the
     limits are in docs/sqlalchemy.md."""
     from . import _asyncpg_alias
-    _asyncpg_alias.install()  # type: ignore[no-untyped-call]
+    _asyncpg_alias.install()
 
 
 def __getattr__(name: str) -> typing.Any:

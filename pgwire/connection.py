@@ -796,7 +796,7 @@ def _type_kind(row: _pgwire.Record) -> str:
 def _type_name(row: _pgwire.Record, kind: str) -> str:
     # asyncpg names an array type after its catalog name without the
     # leading underscore, plus "[]": 'uuid[]', 'int2vector[]'
-    name = row[1]
+    name: str = row[1]
     if kind == "array":
         return (name[1:] if name.startswith("_") else name) + "[]"
     return name
