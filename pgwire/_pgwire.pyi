@@ -108,7 +108,7 @@ class ConnectionCore:
     def executemany(
         self, command: str, args: Iterable[Sequence[Any] | Mapping[str, Any]], *,
         timeout: float | None = None,
-    ) -> Query[Any]: ...
+    ) -> Query[None]: ...
     def fetchmany(
         self, query: str, args: Iterable[Sequence[Any] | Mapping[str, Any]], *,
         timeout: float | None = None, record_class: type[Record] | None = None,

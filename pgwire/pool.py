@@ -214,7 +214,8 @@ def _class_name(cls):
     return "{}.{}".format(cls.__module__, cls.__name__)
 
 
-def _check_number(name, value, *, minimum, allow_equal):
+def _check_number(name: str, value: object, *, minimum: float,
+                  allow_equal: bool) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError("{} is expected to be a number, got {!r}".format(
             name, value))
