@@ -124,13 +124,14 @@ class ConnectionCore:
     ) -> Awaitable[_Statement]: ...
     def _exec_stmt(
         self, stmt: _Statement, kind: int, args: Any,
-        timeout: float | None, record_class: type[Record] | None,
+        timeout: float | None,
+        record_class: type[Record] | Callable[[tuple[str, ...]], Any] | None,
         column: int | str, /,
     ) -> Query[Any]: ...
     def _cursor_exec(
         self, stmt: _Statement, portal: bytes, args: tuple[Any, ...] | None,
         max_rows: int, timeout: float | None,
-        record_class: type[Record] | None, /,
+        record_class: type[Record] | Callable[[tuple[str, ...]], Any] | None, /,
     ) -> Query[Any]: ...
     def _copy(self, query: str, copy_in: bool, stmt: _Statement | None, /) -> Query[Any]: ...
     def _pipeline_sync(self, timeout: float | None, /) -> Query[Any]: ...

@@ -484,7 +484,7 @@ class Pool(typing.Generic[_RecordT]):
         if self._closed:
             raise exceptions.InterfaceError("pool is closed")
 
-    async def _acquire_holder(self, timeout):
+    async def _acquire_holder(self, timeout: float | None) -> _Holder:
         """A TAKEN holder, set up.  No waiting and no I/O when an idle
         connection can be handed out as it is."""
         self._check_usable()
@@ -732,7 +732,9 @@ class Pool(typing.Generic[_RecordT]):
             timeout = holder.timeout
         await self._release_holder(holder, timeout, uncertain)
 
-    async def _release_holder(self, holder, timeout, uncertain=False):
+    async def _release_holder(self, holder: _Holder,
+                              timeout: float | None,
+                              uncertain: bool = False) -> None:
         """``uncertain``: the user's task was cancelled while it had the
         connection, possibly in the middle of a query."""
         if holder.state is not _TAKEN:

@@ -135,7 +135,7 @@ class PoolPreparedStatement(typing.Generic[_RecordT]):
             ) -> list[_RowT]: ...
     async def fetch(self, *args: typing.Any, timeout: float | None = None,
             row_factory: _rows.RowFactory[typing.Any] | None = None
-            ) -> list[typing.Any]:
+            ) -> typing.Any:
         return await self._call("fetch", args, {"row_factory": row_factory},
                                 timeout)
 
@@ -171,13 +171,14 @@ class PoolPreparedStatement(typing.Generic[_RecordT]):
     async def fetchmany(self, args: typing.Iterable[typing.Any], *,
             timeout: float | None = None,
             row_factory: _rows.RowFactory[typing.Any] | None = None
-            ) -> list[typing.Any]:
+            ) -> typing.Any:
         return await self._call("fetchmany", (args,),
                                 {"row_factory": row_factory}, timeout)
 
     async def executemany(self, args: typing.Iterable[typing.Any], *,
                           timeout: float | None = None) -> None:
-        return await self._call("executemany", (args,), {}, timeout)
+        return await self._call(  # type: ignore[no-any-return]
+            "executemany", (args,), {}, timeout)
 
     @typing.overload
     def cursor(self, *args: typing.Any, prefetch: int | None = None,

@@ -11,6 +11,7 @@ import msgspec
 from typing_extensions import assert_type
 
 import pgwire
+import pgwire.sync
 from pgwire.connection import Connection
 from pgwire.cursor import Cursor, CursorFactory
 from pgwire.pool import Pool
@@ -138,3 +139,49 @@ def row_factories() -> None:
     factory: RowFactory[dict[str, Any]] = dict_row
     custom: RowFactory[Any] = upper_row
     del factory, custom
+
+
+def blocking_face() -> None:
+    conn = pgwire.sync.connect("postgresql://localhost/db")
+    assert_type(conn, pgwire.sync.Connection[pgwire.Record])
+    assert_type(conn.fetch("SELECT 1"), list[pgwire.Record])
+    assert_type(conn.fetch("SELECT 1", record_class=MyRecord),
+                list[MyRecord])
+    assert_type(conn.fetchrow("SELECT 1"), pgwire.Record | None)
+    assert_type(conn.fetchrow("SELECT 1", record_class=MyRecord),
+                MyRecord | None)
+    assert_type(conn.fetchmany("SELECT $1", [(1,)]), list[pgwire.Record])
+    assert_type(conn.fetchval("SELECT 1"), Any)
+    assert_type(conn.execute("SELECT 1"), str)
+    stmt = conn.prepare("SELECT 1", record_class=MyRecord)
+    assert_type(stmt, pgwire.sync.PreparedStatement[MyRecord])
+    assert_type(stmt.fetch(), list[MyRecord])
+    assert_type(stmt.fetchrow(), MyRecord | None)
+    with conn.transaction():
+        for row in conn.cursor("SELECT 1"):
+            assert_type(row, pgwire.Record)
+        cur = conn.cursor("SELECT 1", record_class=MyRecord).open()
+        assert_type(cur, pgwire.sync.Cursor[MyRecord])
+        assert_type(cur.fetch(5), list[MyRecord])
+
+    dconn = pgwire.sync.connect(row_factory=dict_row)
+    assert_type(dconn, pgwire.sync.Connection[dict[str, Any]])
+    assert_type(dconn.fetch("SELECT 1"), list[dict[str, Any]])
+    assert_type(dconn.fetchrow("SELECT 1"), dict[str, Any] | None)
+    iconn = pgwire.sync.connect(row_factory=class_row(Item))
+    assert_type(iconn.fetch("SELECT 1"), list[Item])
+    assert_type(pgwire.sync.connect(record_class=MyRecord),
+                pgwire.sync.Connection[MyRecord])
+
+    pool = pgwire.sync.create_pool("postgresql://localhost/db")
+    assert_type(pool, pgwire.sync.Pool[pgwire.Record])
+    assert_type(pool.fetch("SELECT 1"), list[pgwire.Record])
+    assert_type(pool.fetchrow("SELECT 1", record_class=MyRecord),
+                MyRecord | None)
+    with pool.acquire() as pconn:
+        assert_type(pconn, pgwire.sync.Connection[pgwire.Record])
+    spool = pgwire.sync.create_pool(row_factory=struct_row(ItemStruct))
+    assert_type(spool, pgwire.sync.Pool[ItemStruct])
+    assert_type(spool.fetch("SELECT 1"), list[ItemStruct])
+    with spool.acquire() as sconn:
+        assert_type(sconn.fetchrow("SELECT 1"), ItemStruct | None)
