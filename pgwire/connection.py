@@ -72,56 +72,70 @@ class Connection(CopyMixin, _pgwire.ConnectionCore,
 
     if typing.TYPE_CHECKING:
         # The query methods are C (ConnectionCore, typed loosely in
-        # _pgwire.pyi); these are their types as the user sees them:
-        # the rows are the connection's row type unless record_class= or
+        # _pgwire.pyi); these are their types as the user sees them: the
+        # rows are the connection's row type unless record_class= or
         # row_factory= says otherwise (asyncpg-stubs' shape).
         _pool_statements: typing.Any  # pool_stmt.py's, set on use
+
         @typing.overload  # type: ignore[override]
-        def fetch(self, query: str, *args: typing.Any, timeout: float | None = None,
-                record_class: None = None, row_factory: None = None
-                ) -> _pgwire.Query[list[_RecordT]]: ...
+        def fetch(self, query: str, *args: typing.Any,
+                  timeout: float | None = None, record_class: None = None,
+                  row_factory: None = None
+                  ) -> _pgwire.Query[list[_RecordT]]: ...
         @typing.overload
-        def fetch(self, query: str, *args: typing.Any, timeout: float | None = None,
-                record_class: type[_OtherRecordT], row_factory: None = None,
-                _ignore_custom_codec: bool = False
-                ) -> _pgwire.Query[list[_OtherRecordT]]: ...
+        def fetch(self, query: str, *args: typing.Any,
+                  timeout: float | None = None,
+                  record_class: type[_OtherRecordT],
+                  row_factory: None = None,
+                  _ignore_custom_codec: bool = False
+                  ) -> _pgwire.Query[list[_OtherRecordT]]: ...
         @typing.overload
-        def fetch(self, query: str, *args: typing.Any, timeout: float | None = None,
-                record_class: None = None, row_factory: _rows.RowFactory[_RowT]
-                ) -> _pgwire.Query[list[_RowT]]: ...
+        def fetch(self, query: str, *args: typing.Any,
+                  timeout: float | None = None, record_class: None = None,
+                  row_factory: _rows.RowFactory[_RowT]
+                  ) -> _pgwire.Query[list[_RowT]]: ...
         def fetch(self, *args: typing.Any, **kwargs: typing.Any
                   ) -> _pgwire.Query[typing.Any]: ...
 
         @typing.overload  # type: ignore[override]
-        def fetchrow(self, query: str, *args: typing.Any, timeout: float | None = None,
-                record_class: None = None, row_factory: None = None
-                ) -> _pgwire.Query[_RecordT | None]: ...
+        def fetchrow(self, query: str, *args: typing.Any,
+                     timeout: float | None = None,
+                     record_class: None = None, row_factory: None = None
+                     ) -> _pgwire.Query[_RecordT | None]: ...
         @typing.overload
-        def fetchrow(self, query: str, *args: typing.Any, timeout: float | None = None,
-                record_class: type[_OtherRecordT], row_factory: None = None
-                ) -> _pgwire.Query[_OtherRecordT | None]: ...
+        def fetchrow(self, query: str, *args: typing.Any,
+                     timeout: float | None = None,
+                     record_class: type[_OtherRecordT],
+                     row_factory: None = None
+                     ) -> _pgwire.Query[_OtherRecordT | None]: ...
         @typing.overload
-        def fetchrow(self, query: str, *args: typing.Any, timeout: float | None = None,
-                record_class: None = None, row_factory: _rows.RowFactory[_RowT]
-                ) -> _pgwire.Query[_RowT | None]: ...
+        def fetchrow(self, query: str, *args: typing.Any,
+                     timeout: float | None = None,
+                     record_class: None = None,
+                     row_factory: _rows.RowFactory[_RowT]
+                     ) -> _pgwire.Query[_RowT | None]: ...
         def fetchrow(self, *args: typing.Any, **kwargs: typing.Any
                      ) -> _pgwire.Query[typing.Any]: ...
 
         @typing.overload  # type: ignore[override]
-        def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *, timeout: float | None = None,
-                record_class: None = None, row_factory: None = None
-                ) -> _pgwire.Query[list[_RecordT]]: ...
+        def fetchmany(self, query: str, args: typing.Iterable[typing.Any],
+                      *, timeout: float | None = None,
+                      record_class: None = None, row_factory: None = None
+                      ) -> _pgwire.Query[list[_RecordT]]: ...
         @typing.overload
-        def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *, timeout: float | None = None,
-                record_class: type[_OtherRecordT], row_factory: None = None
-                ) -> _pgwire.Query[list[_OtherRecordT]]: ...
+        def fetchmany(self, query: str, args: typing.Iterable[typing.Any],
+                      *, timeout: float | None = None,
+                      record_class: type[_OtherRecordT],
+                      row_factory: None = None
+                      ) -> _pgwire.Query[list[_OtherRecordT]]: ...
         @typing.overload
-        def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *, timeout: float | None = None,
-                record_class: None = None, row_factory: _rows.RowFactory[_RowT]
-                ) -> _pgwire.Query[list[_RowT]]: ...
+        def fetchmany(self, query: str, args: typing.Iterable[typing.Any],
+                      *, timeout: float | None = None,
+                      record_class: None = None,
+                      row_factory: _rows.RowFactory[_RowT]
+                      ) -> _pgwire.Query[list[_RowT]]: ...
         def fetchmany(self, *args: typing.Any, **kwargs: typing.Any
                       ) -> _pgwire.Query[typing.Any]: ...
-
 
     def __init__(self, protocol: _pgwire.Protocol, transport: typing.Any,
                  loop: asyncio.AbstractEventLoop, addr: typing.Any,

@@ -72,6 +72,9 @@ _GONE = "gone"
 # The ticket "open a new connection" (counted in Pool._opening).
 _SLOT = object()
 
+# connect=, setup=, init=, reset= of create_pool(): coroutine functions
+_Hook = typing.Optional[typing.Callable[..., typing.Awaitable[typing.Any]]]
+
 # What release does with a connection.
 _KEEP, _RESET, _CLOSE, _TERMINATE = range(4)
 
@@ -238,22 +241,22 @@ class Pool(typing.Generic[_RecordT]):
     advisory locks, cursors, LISTEN) reset -- prepared statements stay.
     """
 
-    def __init__(self, *connect_args,
-                 init_size=None,
-                 min_size=10,
-                 max_size=10,
-                 max_queries=50000,
-                 max_inactive_connection_lifetime=300.0,
-                 connect=None,
-                 setup=None,
-                 init=None,
-                 reset=None,
-                 loop=None,
-                 connection_class=Connection,
-                 record_class=_pgwire.Record,
-                 max_lifetime=None,
-                 health_check=None,
-                 **connect_kwargs):
+    def __init__(self, *connect_args: typing.Any,
+                 init_size: int | None = None,
+                 min_size: int = 10,
+                 max_size: int = 10,
+                 max_queries: int = 50000,
+                 max_inactive_connection_lifetime: float = 300.0,
+                 connect: _Hook = None,
+                 setup: _Hook = None,
+                 init: _Hook = None,
+                 reset: _Hook = None,
+                 loop: asyncio.AbstractEventLoop | None = None,
+                 connection_class: type[Connection[typing.Any]] = Connection,
+                 record_class: type[_pgwire.Record] = _pgwire.Record,
+                 max_lifetime: float | None = None,
+                 health_check: float | None = None,
+                 **connect_kwargs: typing.Any) -> None:
         if max_size <= 0:
             raise ValueError("max_size is expected to be greater than zero")
         if min_size < 0:
@@ -294,7 +297,8 @@ class Pool(typing.Generic[_RecordT]):
             _check_number("health_check", health_check, minimum=0,
                           allow_equal=True)
 
-        self._loop = loop
+        # set by initialisation when None
+        self._loop: asyncio.AbstractEventLoop = loop  # type: ignore[assignment]
         self._init_size = init_size
         self._min_size = min_size
         self._max_size = max_size
@@ -312,7 +316,7 @@ class Pool(typing.Generic[_RecordT]):
         self._connection_class = connection_class
         self._record_class = record_class
 
-        self._all = set()                   # holders of open connections
+        self._all: set[_Holder] = set()     # holders of open connections
         self._idle: collections.deque[_Holder] = \
             collections.deque()             # IDLE holders, LIFO
         self._opening = 0                   # connections being opened
@@ -320,10 +324,13 @@ class Pool(typing.Generic[_RecordT]):
             collections.deque()             # futures of acquirers, FIFO
         self._generation = 0
         self._types = introspection.SharedTypeCache()
-        self._tasks = set()       # refill, resets, graceful closes
-        self._closers = set()     # closed futures of terminated conns
-        self._refill_task = None
-        self._state_waiters = []  # futures woken on any state change
+        self._tasks: set[asyncio.Task[typing.Any]] = \
+            set()                 # refill, resets, graceful closes
+        self._closers: set[asyncio.Future[None]] = \
+            set()                 # closed futures of terminated conns
+        self._refill_task: asyncio.Task[typing.Any] | None = None
+        self._state_waiters: list[asyncio.Future[typing.Any]] = \
+            []                    # futures woken on any state change
 
         self._initialized = False
         self._initializing = False
@@ -1100,52 +1107,45 @@ class Pool(typing.Generic[_RecordT]):
 
     @typing.overload
     async def fetch(self, /, query: str, *args: typing.Any,
-        timeout: float | None = None,
-        record_class: None = None, row_factory: None = None
-        ) -> list[_RecordT]: ...
+                    timeout: float | None = None, record_class: None = None,
+                    row_factory: None = None) -> list[_RecordT]: ...
     @typing.overload
     async def fetch(self, /, query: str, *args: typing.Any,
-        timeout: float | None = None,
-        record_class: type[_OtherRecordT],
-        row_factory: None = None
-        ) -> list[_OtherRecordT]: ...
+                    timeout: float | None = None,
+                    record_class: type[_OtherRecordT], row_factory: None = None
+                   ) -> list[_OtherRecordT]: ...
     @typing.overload
     async def fetch(self, /, query: str, *args: typing.Any,
-        timeout: float | None = None,
-        record_class: None = None,
-        row_factory: _rows.RowFactory[_RowT]
-        ) -> list[_RowT]: ...
+                    timeout: float | None = None, record_class: None = None,
+                    row_factory: _rows.RowFactory[_RowT]) -> list[_RowT]: ...
     async def fetch(self, /, query: str, *args: typing.Any,
-        timeout: float | None = None,
-        record_class: type[_pgwire.Record] | None = None,
-        row_factory: _rows.RowFactory[typing.Any] | None = None
-        ) -> list[typing.Any]:
+                    timeout: float | None = None,
+                    record_class: type[_pgwire.Record] | None = None,
+                    row_factory: _rows.RowFactory[typing.Any] | None = None
+                   ) -> list[typing.Any]:
         return await self._run("fetch", (query,) + args,
                                _shape_kwargs(timeout, record_class,
                                              row_factory))
 
     @typing.overload
     async def fetchrow(self, /, query: str, *args: typing.Any,
-        timeout: float | None = None,
-        record_class: None = None, row_factory: None = None
-        ) -> _RecordT | None: ...
+                       timeout: float | None = None, record_class: None = None,
+                       row_factory: None = None) -> _RecordT | None: ...
     @typing.overload
     async def fetchrow(self, /, query: str, *args: typing.Any,
-        timeout: float | None = None,
-        record_class: type[_OtherRecordT],
-        row_factory: None = None
-        ) -> _OtherRecordT | None: ...
+                       timeout: float | None = None,
+                       record_class: type[_OtherRecordT],
+                       row_factory: None = None) -> _OtherRecordT | None: ...
     @typing.overload
     async def fetchrow(self, /, query: str, *args: typing.Any,
-        timeout: float | None = None,
-        record_class: None = None,
-        row_factory: _rows.RowFactory[_RowT]
-        ) -> _RowT | None: ...
+                       timeout: float | None = None, record_class: None = None,
+                       row_factory: _rows.RowFactory[_RowT]
+                      ) -> _RowT | None: ...
     async def fetchrow(self, /, query: str, *args: typing.Any,
-        timeout: float | None = None,
-        record_class: type[_pgwire.Record] | None = None,
-        row_factory: _rows.RowFactory[typing.Any] | None = None
-        ) -> typing.Any:
+                       timeout: float | None = None,
+                       record_class: type[_pgwire.Record] | None = None,
+                       row_factory: _rows.RowFactory[typing.Any] | None = None
+                      ) -> typing.Any:
         return await self._run("fetchrow", (query,) + args,
                                _shape_kwargs(timeout, record_class,
                                              row_factory))
@@ -1158,48 +1158,45 @@ class Pool(typing.Generic[_RecordT]):
 
     @typing.overload
     async def fetchmany(self, /, query: str, args: typing.Iterable[typing.Any],
-        *, timeout: float | None = None,
-        record_class: None = None, row_factory: None = None
-        ) -> list[_RecordT]: ...
+                        *, timeout: float | None = None,
+                        record_class: None = None, row_factory: None = None
+                       ) -> list[_RecordT]: ...
     @typing.overload
     async def fetchmany(self, /, query: str, args: typing.Iterable[typing.Any],
-        *, timeout: float | None = None,
-        record_class: type[_OtherRecordT],
-        row_factory: None = None
-        ) -> list[_OtherRecordT]: ...
+                        *, timeout: float | None = None,
+                        record_class: type[_OtherRecordT],
+                        row_factory: None = None) -> list[_OtherRecordT]: ...
     @typing.overload
     async def fetchmany(self, /, query: str, args: typing.Iterable[typing.Any],
-        *, timeout: float | None = None,
-        record_class: None = None,
-        row_factory: _rows.RowFactory[_RowT]
-        ) -> list[_RowT]: ...
+                        *, timeout: float | None = None,
+                        record_class: None = None,
+                        row_factory: _rows.RowFactory[_RowT]
+                       ) -> list[_RowT]: ...
     async def fetchmany(self, /, query: str, args: typing.Iterable[typing.Any],
-        *, timeout: float | None = None,
-        record_class: type[_pgwire.Record] | None = None,
-        row_factory: _rows.RowFactory[typing.Any] | None = None
-        ) -> list[typing.Any]:
+                        *, timeout: float | None = None,
+                        record_class: type[_pgwire.Record] | None = None,
+                        row_factory: _rows.RowFactory[typing.Any] | None = None
+                       ) -> list[typing.Any]:
         return await self._run("fetchmany", (query, args),
                                _shape_kwargs(timeout, record_class,
                                              row_factory))
 
     @typing.overload
-    def prepare(self, query: str, *,
-        record_class: None = None, row_factory: None = None
-        ) -> PoolPreparedStatement[_RecordT]: ...
+    def prepare(self, query: str, *, record_class: None = None,
+                row_factory: None = None
+               ) -> PoolPreparedStatement[_RecordT]: ...
     @typing.overload
-    def prepare(self, query: str, *,
-        record_class: type[_OtherRecordT],
-        row_factory: None = None
-        ) -> PoolPreparedStatement[_OtherRecordT]: ...
+    def prepare(self, query: str, *, record_class: type[_OtherRecordT],
+                row_factory: None = None
+               ) -> PoolPreparedStatement[_OtherRecordT]: ...
     @typing.overload
+    def prepare(self, query: str, *, record_class: None = None,
+                row_factory: _rows.RowFactory[_RowT]
+               ) -> PoolPreparedStatement[_RowT]: ...
     def prepare(self, query: str, *,
-        record_class: None = None,
-        row_factory: _rows.RowFactory[_RowT]
-        ) -> PoolPreparedStatement[_RowT]: ...
-    def prepare(self, query: str, *,
-        record_class: type[_pgwire.Record] | None = None,
-        row_factory: _rows.RowFactory[typing.Any] | None = None
-        ) -> PoolPreparedStatement[typing.Any]:
+                record_class: type[_pgwire.Record] | None = None,
+                row_factory: _rows.RowFactory[typing.Any] | None = None
+               ) -> PoolPreparedStatement[typing.Any]:
         """A statement usable from any task at any time
         (:class:`pgwire.pool_stmt.PoolPreparedStatement`): each call
         acquires a connection, runs the statement prepared on it (once
@@ -1321,90 +1318,56 @@ class PoolAcquireContext(typing.Generic[_RecordT]):
 
 
 @typing.overload
-def create_pool(
-        dsn: str | None = None, *,
-        init_size: int | None = None, min_size: int = 10,
-        max_size: int = 10, max_queries: int = 50000,
-        max_inactive_connection_lifetime: float = 300.0,
-        connect: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        setup: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        init: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        reset: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        loop: asyncio.AbstractEventLoop | None = None,
-        connection_class: type[Connection[typing.Any]] = Connection,
-        record_class: type[_pgwire.Record] = _pgwire.Record,
-        row_factory: _rows.RowFactory[_RowT],
-        max_lifetime: float | None = None,
-        health_check: float | None = None,
-        **connect_kwargs: typing.Any
-        ) -> Pool[_RowT]: ...
+def create_pool(dsn: str | None = None, *, init_size: int | None = None,
+                min_size: int = 10, max_size: int = 10,
+                max_queries: int = 50000,
+                max_inactive_connection_lifetime: float = 300.0,
+                connect: _Hook = None, setup: _Hook = None, init: _Hook = None,
+                reset: _Hook = None,
+                loop: asyncio.AbstractEventLoop | None = None,
+                connection_class: type[Connection[typing.Any]] = Connection,
+                record_class: type[_pgwire.Record] = _pgwire.Record,
+                row_factory: _rows.RowFactory[_RowT],
+                max_lifetime: float | None = None,
+                health_check: float | None = None, **connect_kwargs: typing.Any
+               ) -> Pool[_RowT]: ...
 @typing.overload
-def create_pool(
-        dsn: str | None = None, *,
-        init_size: int | None = None, min_size: int = 10,
-        max_size: int = 10, max_queries: int = 50000,
-        max_inactive_connection_lifetime: float = 300.0,
-        connect: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        setup: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        init: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        reset: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        loop: asyncio.AbstractEventLoop | None = None,
-        connection_class: type[Connection[typing.Any]] = Connection,
-        record_class: type[_OtherRecordT],
-        row_factory: None = None,
-        max_lifetime: float | None = None,
-        health_check: float | None = None,
-        **connect_kwargs: typing.Any
-        ) -> Pool[_OtherRecordT]: ...
+def create_pool(dsn: str | None = None, *, init_size: int | None = None,
+                min_size: int = 10, max_size: int = 10,
+                max_queries: int = 50000,
+                max_inactive_connection_lifetime: float = 300.0,
+                connect: _Hook = None, setup: _Hook = None, init: _Hook = None,
+                reset: _Hook = None,
+                loop: asyncio.AbstractEventLoop | None = None,
+                connection_class: type[Connection[typing.Any]] = Connection,
+                record_class: type[_OtherRecordT], row_factory: None = None,
+                max_lifetime: float | None = None,
+                health_check: float | None = None, **connect_kwargs: typing.Any
+               ) -> Pool[_OtherRecordT]: ...
 @typing.overload
-def create_pool(
-        dsn: str | None = None, *,
-        init_size: int | None = None, min_size: int = 10,
-        max_size: int = 10, max_queries: int = 50000,
-        max_inactive_connection_lifetime: float = 300.0,
-        connect: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        setup: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        init: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        reset: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        loop: asyncio.AbstractEventLoop | None = None,
-        connection_class: type[Connection[typing.Any]] = Connection,
-        row_factory: None = None,
-        max_lifetime: float | None = None,
-        health_check: float | None = None,
-        **connect_kwargs: typing.Any
-        ) -> Pool[_pgwire.Record]: ...
-def create_pool(
-        dsn: str | None = None, *,
-        init_size: int | None = None, min_size: int = 10,
-        max_size: int = 10, max_queries: int = 50000,
-        max_inactive_connection_lifetime: float = 300.0,
-        connect: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        setup: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        init: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        reset: typing.Callable[..., typing.Awaitable[typing.Any]]
-        | None = None,
-        loop: asyncio.AbstractEventLoop | None = None,
-        connection_class: type[Connection[typing.Any]] = Connection,
-        record_class: type[_pgwire.Record] = _pgwire.Record,
-        max_lifetime: float | None = None,
-        health_check: float | None = None,
-        **connect_kwargs: typing.Any
-        ) -> Pool[typing.Any]:
+def create_pool(dsn: str | None = None, *, init_size: int | None = None,
+                min_size: int = 10, max_size: int = 10,
+                max_queries: int = 50000,
+                max_inactive_connection_lifetime: float = 300.0,
+                connect: _Hook = None, setup: _Hook = None, init: _Hook = None,
+                reset: _Hook = None,
+                loop: asyncio.AbstractEventLoop | None = None,
+                connection_class: type[Connection[typing.Any]] = Connection,
+                row_factory: None = None, max_lifetime: float | None = None,
+                health_check: float | None = None, **connect_kwargs: typing.Any
+               ) -> Pool[_pgwire.Record]: ...
+def create_pool(dsn: str | None = None, *, init_size: int | None = None,
+                min_size: int = 10, max_size: int = 10,
+                max_queries: int = 50000,
+                max_inactive_connection_lifetime: float = 300.0,
+                connect: _Hook = None, setup: _Hook = None, init: _Hook = None,
+                reset: _Hook = None,
+                loop: asyncio.AbstractEventLoop | None = None,
+                connection_class: type[Connection[typing.Any]] = Connection,
+                record_class: type[_pgwire.Record] = _pgwire.Record,
+                max_lifetime: float | None = None,
+                health_check: float | None = None, **connect_kwargs: typing.Any
+               ) -> Pool[typing.Any]:
     """Create a connection pool (asyncpg's ``create_pool``).
 
     Initialise it with ``await`` or ``async with``::

@@ -127,29 +127,26 @@ class PoolPreparedStatement(typing.Generic[_RecordT]):
 
     @typing.overload
     async def fetch(self, *args: typing.Any, timeout: float | None = None,
-            row_factory: None = None
-            ) -> list[_RecordT]: ...
+                    row_factory: None = None) -> list[_RecordT]: ...
     @typing.overload
     async def fetch(self, *args: typing.Any, timeout: float | None = None,
-            row_factory: _rows.RowFactory[_RowT]
-            ) -> list[_RowT]: ...
+                    row_factory: _rows.RowFactory[_RowT]) -> list[_RowT]: ...
     async def fetch(self, *args: typing.Any, timeout: float | None = None,
-            row_factory: _rows.RowFactory[typing.Any] | None = None
-            ) -> typing.Any:
+                    row_factory: _rows.RowFactory[typing.Any] | None = None
+                   ) -> typing.Any:
         return await self._call("fetch", args, {"row_factory": row_factory},
                                 timeout)
 
     @typing.overload
     async def fetchrow(self, *args: typing.Any, timeout: float | None = None,
-            row_factory: None = None
-            ) -> _RecordT | None: ...
+                       row_factory: None = None) -> _RecordT | None: ...
     @typing.overload
     async def fetchrow(self, *args: typing.Any, timeout: float | None = None,
-            row_factory: _rows.RowFactory[_RowT]
-            ) -> _RowT | None: ...
+                       row_factory: _rows.RowFactory[_RowT]
+                      ) -> _RowT | None: ...
     async def fetchrow(self, *args: typing.Any, timeout: float | None = None,
-            row_factory: _rows.RowFactory[typing.Any] | None = None
-            ) -> typing.Any:
+                       row_factory: _rows.RowFactory[typing.Any] | None = None
+                      ) -> typing.Any:
         return await self._call("fetchrow", args,
                                 {"row_factory": row_factory}, timeout)
 
@@ -160,18 +157,17 @@ class PoolPreparedStatement(typing.Generic[_RecordT]):
 
     @typing.overload
     async def fetchmany(self, args: typing.Iterable[typing.Any], *,
-            timeout: float | None = None,
-            row_factory: None = None
-            ) -> list[_RecordT]: ...
+                        timeout: float | None = None, row_factory: None = None
+                       ) -> list[_RecordT]: ...
     @typing.overload
     async def fetchmany(self, args: typing.Iterable[typing.Any], *,
-            timeout: float | None = None,
-            row_factory: _rows.RowFactory[_RowT]
-            ) -> list[_RowT]: ...
+                        timeout: float | None = None,
+                        row_factory: _rows.RowFactory[_RowT]
+                       ) -> list[_RowT]: ...
     async def fetchmany(self, args: typing.Iterable[typing.Any], *,
-            timeout: float | None = None,
-            row_factory: _rows.RowFactory[typing.Any] | None = None
-            ) -> typing.Any:
+                        timeout: float | None = None,
+                        row_factory: _rows.RowFactory[typing.Any] | None = None
+                       ) -> typing.Any:
         return await self._call("fetchmany", (args,),
                                 {"row_factory": row_factory}, timeout)
 

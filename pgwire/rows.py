@@ -59,7 +59,8 @@ def _cached(fn: _F) -> _F:
     return functools.lru_cache(maxsize=256)(fn)  # type: ignore[return-value]
 
 
-def tuple_row(names: tuple[str, ...]) -> RowMaker:
+def tuple_row(names: tuple[str, ...]
+              ) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
     """Each row a ``tuple`` of its values (made in C)."""
     return RowMaker("tuple", None, names)
 
