@@ -13,11 +13,32 @@ __version__ = "0.1.0"
 from . import exceptions
 from .exceptions import *  # noqa: F401,F403
 from . import types
-from .types import (  # noqa: F401
-    Attribute, BitString, Box, Circle, Line, LineSegment, Path, Point,
-    Polygon, Range, ServerVersion, Type)
+from .types import (  # noqa: F401  (re-exported, as asyncpg's)
+    Attribute as Attribute, BitString as BitString, Box as Box,
+    Circle as Circle, Line as Line, LineSegment as LineSegment,
+    Path as Path, Point as Point, Polygon as Polygon, Range as Range,
+    ServerVersion as ServerVersion, Type as Type)
 
-if typing.TYPE_CHECKING:  # the lazy names below, for type checkers
+if typing.TYPE_CHECKING:
+    # the names `from .exceptions import *` brings that a type checker
+    # does not see (pgwire.exceptions extends its __all__ at run time)
+    from .exceptions import (
+        ClientConfigurationError as ClientConfigurationError,
+        FatalPostgresError as FatalPostgresError,
+        InterfaceError as InterfaceError,
+        InterfaceWarning as InterfaceWarning,
+        InternalClientError as InternalClientError,
+        OutdatedSchemaCacheError as OutdatedSchemaCacheError,
+        PipelineAbortedError as PipelineAbortedError,
+        PostgresError as PostgresError,
+        PostgresLogMessage as PostgresLogMessage,
+        ProtocolError as ProtocolError,
+        TargetServerAttributeNotMatched as TargetServerAttributeNotMatched,
+        TransactionRolledBackError as TransactionRolledBackError,
+        UnknownPostgresError as UnknownPostgresError,
+        UnsupportedClientFeatureError as UnsupportedClientFeatureError,
+        UnsupportedServerFeatureError as UnsupportedServerFeatureError)
+    # the lazy names below
     from ._pgwire import Record as Record
     from .connect_utils import connect as connect
     from .connection import Connection as Connection

@@ -46,11 +46,15 @@ _RowT_co = TypeVar("_RowT_co", covariant=True)
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-# The type of a row factory making rows of type T: called with the tuple
-# of column names, it returns the row maker, called with the tuple of one
-# row's values.  ``fetch(..., row_factory=f)`` with ``f: RowFactory[T]``
-# is ``list[T]``.
-RowFactory = Callable[[tuple[str, ...]], Callable[[tuple[Any, ...]], _T]]
+class RowFactory(Protocol[_RowT_co]):
+    """The type of a row factory making rows of type ``_RowT_co``: called
+    with the tuple of column names, it returns the row maker, called with
+    the tuple of one row's values.  ``fetch(..., row_factory=f)`` with
+    ``f: RowFactory[T]`` is ``list[T]``; any function of that shape is
+    one."""
+
+    def __call__(self, names: tuple[str, ...], /
+                 ) -> Callable[[tuple[Any, ...]], _RowT_co]: ...
 
 
 def _cached(fn: _F) -> _F:

@@ -11,6 +11,9 @@ import msgspec
 from typing_extensions import assert_type
 
 import pgwire
+import pgwire as asyncpg
+import pgwire.dbapi
+import pgwire.pool
 import pgwire.sync
 from pgwire.connection import Connection
 from pgwire.cursor import Cursor, CursorFactory
@@ -185,3 +188,76 @@ def blocking_face() -> None:
     assert_type(spool.fetch("SELECT 1"), list[ItemStruct])
     with spool.acquire() as sconn:
         assert_type(sconn.fetchrow("SELECT 1"), ItemStruct | None)
+
+
+def dbapi_face() -> None:
+    conn = pgwire.dbapi.connect("postgresql://localhost/db")
+    assert_type(conn, pgwire.dbapi.Connection)
+    assert_type(conn.autocommit, bool)
+    cur = conn.cursor()
+    assert_type(cur, pgwire.dbapi.Cursor)
+    assert_type(cur.execute("SELECT %s", (1,)), pgwire.dbapi.Cursor)
+    assert_type(cur.execute("SELECT %(a)s", {"a": 1}), pgwire.dbapi.Cursor)
+    assert_type(cur.fetchone(), tuple[Any, ...] | None)
+    assert_type(cur.fetchmany(10), list[tuple[Any, ...]])
+    assert_type(cur.fetchall(), list[tuple[Any, ...]])
+    assert_type(cur.rowcount, int)
+    assert_type(cur.description, tuple[pgwire.dbapi.Column, ...] | None)
+    if cur.description is not None:
+        assert_type(cur.description[0].name, str)
+        assert_type(cur.description[0].type_code, int)
+    for row in cur:
+        assert_type(row, tuple[Any, ...])
+    assert_type(cur.executemany("INSERT INTO t VALUES (%s)", [(1,), (2,)]),
+                pgwire.dbapi.Cursor)
+    assert_type(conn.sync_connection, pgwire.sync.Connection[Any])
+    with conn:
+        conn.commit()
+        conn.rollback()
+    try:
+        conn.close()
+    except pgwire.dbapi.Error as e:
+        assert_type(e, pgwire.dbapi.Error)
+    assert_type(pgwire.dbapi.paramstyle, str)
+
+
+async def misc() -> None:
+    import asyncio
+    conn = await pgwire.connect()
+    # the query methods return coroutines: tasks and gather keep the types
+    task = asyncio.create_task(conn.fetch("SELECT 1"))
+    assert_type(await task, list[pgwire.Record])
+    rows, value = await asyncio.gather(conn.fetch("SELECT 1"),
+                                       conn.fetchval("SELECT 1"))
+    assert_type(rows, list[pgwire.Record])
+    pool = await pgwire.create_pool(row_factory=dict_row)
+    pconn = await pool.acquire()
+    assert_type(pconn, Connection[dict[str, Any]])
+    await pool.release(pconn)
+    try:
+        await conn.execute("SELECT 1")
+    except pgwire.PostgresError as e:
+        assert_type(e.sqlstate, str | None)
+        assert_type(e.detail, str | None)
+        assert_type(e.as_dict(), dict[str, str])
+    row = await conn.fetchrow("SELECT 1")
+    if row is not None:
+        assert_type(row["a"], Any)
+        assert_type(row.get("a"), Any | None)
+    r = pgwire.Range(1, 5)
+    assert_type(r.lower, Any)
+    assert_type(r.isempty, bool)
+    assert_type(conn.get_server_version(), pgwire.ServerVersion)
+    assert_type(conn.is_closed(), bool)
+
+
+# code annotated with asyncpg's names, after `import pgwire as asyncpg`
+async def as_asyncpg(conn: asyncpg.Connection,
+                     pool: asyncpg.pool.Pool) -> list[asyncpg.Record]:
+    try:
+        return await conn.fetch("SELECT 1")
+    except asyncpg.exceptions.UniqueViolationError:
+        return await pool.fetch("SELECT 1")
+    except asyncpg.PostgresError as e:
+        assert_type(e.sqlstate, str | None)
+        raise
