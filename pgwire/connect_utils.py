@@ -348,7 +348,8 @@ def _check_record_class(record_class: _Any) -> _Any:
             "record_class is expected to be a subclass of pgwire.Record, "
             f"got {record_class!r}")
     if (record_class.__new__ is not base.__new__
-            or record_class.__init__ is not base.__init__):  # type: ignore[misc]
+            or record_class.__init__  # type: ignore[misc]
+            is not base.__init__):
         raise _new_error(_exc("InterfaceError"),
                          "record_class must not redefine __new__ or __init__")
     return record_class

@@ -298,7 +298,7 @@ class Pool(typing.Generic[_RecordT]):
                           allow_equal=True)
 
         # set by initialisation when None
-        self._loop: asyncio.AbstractEventLoop = loop  # type: ignore[assignment]
+        self._loop = typing.cast(asyncio.AbstractEventLoop, loop)
         self._init_size = init_size
         self._min_size = min_size
         self._max_size = max_size
