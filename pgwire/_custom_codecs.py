@@ -143,7 +143,7 @@ def check_format(format, allowed):
 
 
 def alias_target(codec_name):
-    """The _codec_make('alias', target=...) of a codec name: an oid or an
+    """The alias_codec(target=...) of a codec name: an oid or an
     extra codec's name; None when unknown."""
     if codec_name in EXTRA_CODECS:
         return codec_name
