@@ -29,8 +29,8 @@
 #define ARRAY_MAXDIM PGW_ARRAY_MAXDIM
 #define ARRAY_HDR 12
 
-static const PgwCodec *
-array_elem(const PgwCodec *codec)
+const PgwCodec *
+pgw_array_elem(const PgwCodec *codec)
 {
     const PgwCodec *ec =
         codec->elem ? codec->elem : pgw_codec_builtin(codec->elem_oid);
@@ -293,7 +293,7 @@ pgw_array_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     ArrDec a = {.ctx = ctx, .codec = codec, .cur = pgc_cur_make(p, n)};
     PyObject *res;
 
-    a.ec = array_elem(codec);
+    a.ec = pgw_array_elem(codec);
     if (a.ec == NULL || arr_read_header(&a) < 0) {
         return NULL;
     }
@@ -315,8 +315,6 @@ pgw_array_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 
 typedef struct {
     PgwArrWalk walk; /* first: the walk's callbacks get an ArrEnc */
-    const PgwCodecCtx *ctx;
-    const PgwCodec *ec;
     int has_null;
     int32_t lbounds[PGW_ARRAY_MAXDIM];
 } ArrEnc;
@@ -392,8 +390,10 @@ walk_shape_error(const PgwArrWalk *w, int level, Py_ssize_t want,
     return -1;
 }
 
-int
-pgw_array_walk_dims(PgwArrWalk *w, PyObject *seq)
+/* w->ndim and w->dims from the first element at each depth of seq; 1
+ * when the array has no elements, 0 otherwise, -1 with ValueError. */
+static int
+walk_dims(PgwArrWalk *w, PyObject *seq)
 {
     PyObject *cur = seq;
     for (;;) {
@@ -417,6 +417,28 @@ pgw_array_walk_dims(PgwArrWalk *w, PyObject *seq)
         }
         cur = first;
     }
+}
+
+PyObject *
+pgw_array_walk_start(PgwArrWalk *w, const PgwCodec *codec, PyObject *obj,
+                     int *empty)
+{
+    w->ec = pgw_array_elem(codec);
+    if (w->ec == NULL) {
+        return NULL;
+    }
+    /* as asyncpg, tuples are then elements (composites, ranges) */
+    w->tuple_elems = w->ec->tuple_value;
+    PyObject *seq = pgw_array_as_seq(w->ctx, obj);
+    if (seq == NULL) {
+        return NULL;
+    }
+    *empty = walk_dims(w, seq);
+    if (*empty < 0) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    return seq;
 }
 
 static int
@@ -520,12 +542,12 @@ arr_lbounds(ArrEnc *e, PyObject *obj, int empty)
     for (int i = 0; i < PGW_ARRAY_MAXDIM; i++) {
         e->lbounds[i] = 1;
     }
-    if (empty || e->ctx->bounded_array_type == NULL ||
+    if (empty || e->walk.ctx->bounded_array_type == NULL ||
         !PyObject_TypeCheck(obj,
-                            (PyTypeObject *)e->ctx->bounded_array_type)) {
+                            (PyTypeObject *)e->walk.ctx->bounded_array_type)) {
         return 0;
     }
-    PyObject *lb = PyObject_GetAttr(obj, e->ctx->str_lower_bounds);
+    PyObject *lb = PyObject_GetAttr(obj, e->walk.ctx->str_lower_bounds);
     if (lb == NULL) {
         return -1;
     }
@@ -571,7 +593,7 @@ arr_encode_elem(PgwArrWalk *w, PyObject *item)
     if (pgw_put_i32(w->buf, 0) < 0) {
         return -1;
     }
-    if (e->ec->encode(e->ctx, e->ec, item, w->buf) < 0) {
+    if (w->ec->encode(w->ctx, w->ec, item, w->buf) < 0) {
         arr_elem_error(e, item);
         return -1;
     }
@@ -588,26 +610,17 @@ pgw_array_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                  PyObject *obj, PgcWBuf *buf)
 {
     /* "non-homogeneous array": asyncpg's words */
-    ArrEnc e = {.walk = {.buf = buf, .elem = arr_encode_elem,
-                         .what = "non-homogeneous array (not rectangular)"},
-                .ctx = ctx};
-    PyObject *seq;
+    ArrEnc e = {.walk = {.ctx = ctx, .buf = buf, .elem = arr_encode_elem,
+                         .what = "non-homogeneous array (not rectangular)"}};
     size_t start = buf->len;
     int empty, rc = -1;
 
-    e.ec = array_elem(codec);
-    if (e.ec == NULL) {
-        return -1;
-    }
-    /* as asyncpg, tuples are then elements (composites, ranges) */
-    e.walk.tuple_elems = e.ec->tuple_value;
-    seq = pgw_array_as_seq(ctx, obj);
+    PyObject *seq = pgw_array_walk_start(&e.walk, codec, obj, &empty);
     if (seq == NULL) {
         return -1;
     }
-    empty = pgw_array_walk_dims(&e.walk, seq);
-    if (empty < 0 || arr_lbounds(&e, obj, empty) < 0 ||
-        arr_put_header(&e, array_elem_oid(codec, e.ec), empty) < 0 ||
+    if (arr_lbounds(&e, obj, empty) < 0 ||
+        arr_put_header(&e, array_elem_oid(codec, e.walk.ec), empty) < 0 ||
         pgw_array_walk(&e.walk, seq, 0) < 0) {
         goto done;
     }

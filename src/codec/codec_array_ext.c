@@ -27,28 +27,9 @@
 
 #define AX_MAXDIM PGW_ARRAY_MAXDIM
 
-/* The element codec of an array codec, or NULL with TypeError set. */
-static const PgwCodec *
-ax_elem(const PgwCodec *codec)
-{
-    const PgwCodec *ec =
-        codec->elem ? codec->elem : pgw_codec_builtin(codec->elem_oid);
-    if (ec == NULL) {
-        PyErr_Format(PyExc_TypeError, "%s: no codec for element type %u",
-                     codec->name, (unsigned)codec->elem_oid);
-    }
-    return ec;
-}
-
 /* ------------------------------------------------------------------ */
 /* Text encode                                                         */
 /* ------------------------------------------------------------------ */
-
-typedef struct {
-    PgwArrWalk walk; /* first: the walk's callbacks get an AxEnc */
-    const PgwCodecCtx *ctx;
-    const PgwCodec *ec;
-} AxEnc;
 
 static PGW_COLD int
 ax_leaf_error(int level, PyObject *got)
@@ -92,7 +73,7 @@ ax_escape_tail(PgcWBuf *buf, size_t off)
 static int
 ax_put_elem(PgwArrWalk *w, PyObject *item)
 {
-    AxEnc *e = (AxEnc *)w;
+    const PgwCodec *ec = w->ec;
     size_t off;
     if (pgw_array_is_nested(w, item)) {
         return ax_leaf_error(w->ndim, item);
@@ -100,15 +81,15 @@ ax_put_elem(PgwArrWalk *w, PyObject *item)
     if (item == Py_None) {
         return pgw_put_bytes(w->buf, "NULL", 4);
     }
-    if (e->ec->encode == NULL) {
-        PyErr_Format(PyExc_TypeError, "no encoder for type %s", e->ec->name);
+    if (ec->encode == NULL) {
+        PyErr_Format(PyExc_TypeError, "no encoder for type %s", ec->name);
         return -1;
     }
     if (pgw_put_u8(w->buf, '"') < 0) {
         return -1;
     }
     off = w->buf->len;
-    if (e->ec->encode(e->ctx, e->ec, item, w->buf) < 0 ||
+    if (ec->encode(w->ctx, ec, item, w->buf) < 0 ||
         ax_escape_tail(w->buf, off) < 0) {
         return -1;
     }
@@ -119,27 +100,16 @@ int
 pgw_textarray_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                      PyObject *obj, PgcWBuf *buf)
 {
-    AxEnc e = {.walk = {.buf = buf, .elem = ax_put_elem, .braces = 1,
-                        .what = "array is not rectangular"},
-               .ctx = ctx};
+    PgwArrWalk w = {.ctx = ctx, .buf = buf, .elem = ax_put_elem,
+                    .braces = 1, .what = "array is not rectangular"};
     size_t start = buf->len;
-    PyObject *seq;
-    int empty, rc = -1;
+    int empty, rc;
 
-    e.ec = ax_elem(codec);
-    if (e.ec == NULL) {
-        return -1;
-    }
-    e.walk.tuple_elems = e.ec->tuple_value;
-    seq = pgw_array_as_seq(ctx, obj);
+    PyObject *seq = pgw_array_walk_start(&w, codec, obj, &empty);
     if (seq == NULL) {
         return -1;
     }
-    empty = pgw_array_walk_dims(&e.walk, seq);
-    if (empty >= 0) {
-        rc = empty ? pgw_put_bytes(buf, "{}", 2)
-                   : pgw_array_walk(&e.walk, seq, 0);
-    }
+    rc = empty ? pgw_put_bytes(buf, "{}", 2) : pgw_array_walk(&w, seq, 0);
     if (rc < 0) {
         pgc_wbuf_truncate(buf, start);
     }
@@ -158,7 +128,7 @@ int
 pgw_intvector_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                      PyObject *obj, PgcWBuf *buf)
 {
-    const PgwCodec *ec = ax_elem(codec);
+    const PgwCodec *ec = pgw_array_elem(codec);
     size_t start = buf->len;
     PyObject *seq;
     Py_ssize_t n;
@@ -451,7 +421,7 @@ pgw_textarray_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     for (int i = 0; i < AX_MAXDIM; i++) {
         d.dims[i] = -1;
     }
-    d.ec = ax_elem(codec);
+    d.ec = pgw_array_elem(codec);
     if (d.ec == NULL) {
         return NULL;
     }

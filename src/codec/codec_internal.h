@@ -195,6 +195,8 @@ int pgw_intvector_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 #define PGW_ARRAY_MAXDIM 6
 typedef struct PgwArrWalk PgwArrWalk;
 struct PgwArrWalk {
+    const PgwCodecCtx *ctx;
+    const PgwCodec *ec; /* the element codec */
     PgcWBuf *buf;
     /* one element (a leaf at depth ndim); 0, or -1 with an exception */
     int (*elem)(PgwArrWalk *w, PyObject *item);
@@ -211,10 +213,15 @@ pgw_array_is_nested(const PgwArrWalk *w, PyObject *o)
     return PyList_Check(o) || (!w->tuple_elems && PyTuple_Check(o));
 }
 
-/* w->ndim and w->dims from the first element at each depth of seq (a
- * list or tuple): 1 when the array has no elements, 0 otherwise, -1 with
- * ValueError (more than 6 dimensions). */
-int pgw_array_walk_dims(PgwArrWalk *w, PyObject *seq);
+/* The element codec of an array codec, or NULL with TypeError set. */
+const PgwCodec *pgw_array_elem(const PgwCodec *codec);
+/* The start of an encode of obj with the array codec `codec`: w->ec,
+ * w->tuple_elems, w->ndim and w->dims (from the first element at each
+ * depth); returns obj as a list or tuple (new reference, see
+ * pgw_array_as_seq) with *empty 1 when the array has no elements, or NULL
+ * with an exception set. */
+PyObject *pgw_array_walk_start(PgwArrWalk *w, const PgwCodec *codec,
+                               PyObject *obj, int *empty);
 /* Call w->elem on each element of seq (at depth `level`, 0 at the top)
  * in order, checking the shape. */
 int pgw_array_walk(PgwArrWalk *w, PyObject *seq, int level);
