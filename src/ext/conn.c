@@ -107,6 +107,17 @@ attach_error(PyObject *op, KwArgs *kw)
     return op;
 }
 
+/* The keywords of a query method into *kw (zeroed first; kw->error: a
+ * deferred argument error), and its row_factory (check_row_factory). */
+static PyObject *
+method_kwargs(ConnCoreObject *c, const char *meth, unsigned allowed,
+              PyObject *const *kwvalues, PyObject *kwnames, KwArgs *kw)
+{
+    memset(kw, 0, sizeof(*kw));
+    parse_kwargs(c, meth, kwvalues, kwnames, allowed, kw);
+    return check_row_factory(meth, kw);
+}
+
 /* Shared by fetch/fetchrow/fetchval/execute: (query, *args, **kw). */
 static PyObject *
 make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
@@ -114,9 +125,9 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
               PyObject *kwnames)
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    KwArgs kw = {NULL, NULL, NULL, NULL, NULL, NULL};
-    parse_kwargs(c, meth, args + nargs, kwnames, allowed, &kw);
-    PyObject *rf = check_row_factory(meth, &kw);
+    KwArgs kw;
+    PyObject *rf = method_kwargs(c, meth, allowed, args + nargs, kwnames,
+                                 &kw);
     if (kw.error == NULL && nargs < 1) {
         kw.error = pgw_make_exc(PyExc_TypeError,
                                 "%s() missing required argument 'query'",
@@ -133,7 +144,8 @@ make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
     if (kw.error == NULL && PyErr_Occurred()) {
         return NULL;
     }
-    PyObject *qargs = pgw_tuple_from_array(args + (nargs > 0), nargs > 0 ? nargs - 1 : 0);
+    PyObject *qargs = pgw_tuple_from_array(args + (nargs > 0),
+                                           nargs > 0 ? nargs - 1 : 0);
     if (qargs == NULL) {
         Py_XDECREF(kw.error);
         return NULL;
@@ -165,9 +177,9 @@ make_many_op(ConnCoreObject *c, OpKind kind, const char *meth,
              PyObject *kwnames)
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    KwArgs kw = {NULL, NULL, NULL, NULL, NULL, NULL};
-    parse_kwargs(c, meth, args + nargs, kwnames, allowed, &kw);
-    PyObject *rf = check_row_factory(meth, &kw);
+    KwArgs kw;
+    PyObject *rf = method_kwargs(c, meth, allowed, args + nargs, kwnames,
+                                 &kw);
     if (kw.error == NULL && nargs != 2) {
         kw.error = pgw_make_exc(PyExc_TypeError,
                                 "%s() takes exactly 2 positional arguments "
@@ -187,57 +199,27 @@ make_many_op(ConnCoreObject *c, OpKind kind, const char *meth,
     return attach_error(op, &kw);
 }
 
-static PyObject *
-conn_fetch(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
-           PyObject *kwnames)
-{
-    return make_query_op(c, OP_FETCH, "fetch",
-                         KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY |
-                             KW_IGNORE_CUSTOM,
-                         args, nargsf, kwnames);
-}
+/* The query methods: conn_<meth>, a METH_FASTCALL | METH_KEYWORDS
+ * wrapper of make_query_op or make_many_op with the op kind and the
+ * keywords the method takes. */
+#define CONN_QUERY_METHOD(meth, make, kind, allowed)                        \
+    static PyObject *conn_##meth(ConnCoreObject *c, PyObject *const *args, \
+                                 size_t nargsf, PyObject *kwnames)         \
+    {                                                                      \
+        return make(c, kind, #meth, allowed, args, nargsf, kwnames);       \
+    }
 
-static PyObject *
-conn_fetchrow(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
-              PyObject *kwnames)
-{
-    return make_query_op(c, OP_FETCHROW, "fetchrow",
-                         KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY, args,
-                         nargsf, kwnames);
-}
-
-static PyObject *
-conn_fetchval(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
-              PyObject *kwnames)
-{
-    return make_query_op(c, OP_FETCHVAL, "fetchval", KW_TIMEOUT | KW_COLUMN,
-                         args, nargsf, kwnames);
-}
-
-static PyObject *
-conn_execute(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
-             PyObject *kwnames)
-{
-    return make_query_op(c, OP_EXECUTE, "execute", KW_TIMEOUT, args, nargsf,
-                         kwnames);
-}
-
-static PyObject *
-conn_executemany(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
-                 PyObject *kwnames)
-{
-    return make_many_op(c, OP_EXECUTEMANY, "executemany", KW_TIMEOUT, args,
-                        nargsf, kwnames);
-}
-
-static PyObject *
-conn_fetchmany(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
-               PyObject *kwnames)
-{
-    return make_many_op(c, OP_FETCHMANY, "fetchmany",
-                        KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY, args,
-                        nargsf, kwnames);
-}
+CONN_QUERY_METHOD(fetch, make_query_op, OP_FETCH,
+                  KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY |
+                      KW_IGNORE_CUSTOM)
+CONN_QUERY_METHOD(fetchrow, make_query_op, OP_FETCHROW,
+                  KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY)
+CONN_QUERY_METHOD(fetchval, make_query_op, OP_FETCHVAL,
+                  KW_TIMEOUT | KW_COLUMN)
+CONN_QUERY_METHOD(execute, make_query_op, OP_EXECUTE, KW_TIMEOUT)
+CONN_QUERY_METHOD(executemany, make_many_op, OP_EXECUTEMANY, KW_TIMEOUT)
+CONN_QUERY_METHOD(fetchmany, make_many_op, OP_FETCHMANY,
+                  KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY)
 
 /* _prepare(query, name=None, timeout=None, fresh=False) -> awaitable
  * Statement; fresh: parse even if the cache has the text, and keep the
