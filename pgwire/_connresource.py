@@ -25,6 +25,24 @@ def check(conn, mark, owner, meth):
         raise exceptions.InterfaceError(released_message(owner, meth))
 
 
+class Resource:
+    """Base of the resources: keeps the connection and the release marker
+    it had when the resource was made."""
+
+    __slots__ = ("_conn", "_relmark")
+    _owner = None  # the class name in messages; None: the class's own
+
+    def __init__(self, conn):
+        self._conn = conn
+        self._relmark = marker(conn)
+
+    def _check_released(self, meth):
+        """InterfaceError once the pool connection it came from has been
+        released (as asyncpg)."""
+        check(self._conn, self._relmark, self._owner or type(self).__name__,
+              meth)
+
+
 def released_message(owner, meth):
     msg = ("cannot call {}.{}(): the underlying connection has been "
            "released back to the pool".format(owner, meth))

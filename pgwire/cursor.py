@@ -37,28 +37,26 @@ def _check_tx(conn):
             "cursor cannot be created outside of a transaction")
 
 
-class CursorFactory:
+class CursorFactory(_connresource.Resource):
     """Returned by ``Connection.cursor()`` / ``PreparedStatement.cursor()``:
     ``async for`` iterates (prefetching), ``await`` gives a :class:`Cursor`.
     """
 
-    __slots__ = ("_conn", "_query", "_args", "_prefetch", "_timeout",
-                 "_record_class", "_state", "_relmark")
+    __slots__ = ("_query", "_args", "_prefetch", "_timeout",
+                 "_record_class", "_state")
 
     def __init__(self, conn, query, state, args, prefetch, timeout,
                  record_class):
-        self._conn = conn
+        super().__init__(conn)
         self._query = query
         self._state = state
         self._args = args
         self._prefetch = prefetch
         self._timeout = timeout
         self._record_class = record_class
-        self._relmark = _connresource.marker(conn)
 
     def __aiter__(self):
-        _connresource.check(self._conn, self._relmark, "CursorFactory",
-                            "__aiter__")
+        self._check_released("__aiter__")
         prefetch = 50 if self._prefetch is None else self._prefetch
         if prefetch <= 0:
             raise exceptions.InterfaceError(
@@ -68,8 +66,7 @@ class CursorFactory:
                               self._record_class)
 
     def __await__(self):
-        _connresource.check(self._conn, self._relmark, "CursorFactory",
-                            "__await__")
+        self._check_released("__await__")
         if self._prefetch is not None:
             raise exceptions.InterfaceError(
                 "prefetch argument can only be specified for iterable "
@@ -79,23 +76,18 @@ class CursorFactory:
         return cursor._init(self._timeout).__await__()
 
 
-class _BaseCursor:
-    __slots__ = ("_conn", "_query", "_state", "_args", "_record_class",
-                 "_portal", "_exhausted", "_relmark")
+class _BaseCursor(_connresource.Resource):
+    __slots__ = ("_query", "_state", "_args", "_record_class", "_portal",
+                 "_exhausted")
 
     def __init__(self, conn, query, state, args, record_class):
-        self._conn = conn
+        super().__init__(conn)
         self._query = query
         self._state = state
         self._args = args
         self._record_class = record_class
         self._portal = None
         self._exhausted = False
-        self._relmark = _connresource.marker(conn)
-
-    def _check_released(self, meth):
-        _connresource.check(self._conn, self._relmark, type(self).__name__,
-                            meth)
 
     async def _bind(self, n, timeout):
         """Bind the portal; with n > 0 also fetch the first n rows."""

@@ -21,26 +21,20 @@ async def _raise(exc):
     raise exc
 
 
-class PreparedStatement:
+class PreparedStatement(_connresource.Resource):
     """A prepared statement (see :meth:`Connection.prepare`)."""
 
-    __slots__ = ("_conn", "_state", "_record_class", "_params", "_attrs",
-                 "_relmark", "__weakref__")
+    __slots__ = ("_state", "_record_class", "_params", "_attrs",
+                 "__weakref__")
+    _owner = "PreparedStatement"
 
     def __init__(self, conn, state, record_class, params, attrs):
-        self._conn = conn
+        super().__init__(conn)
         self._state = state
         self._record_class = record_class
         self._params = params
         self._attrs = attrs
-        self._relmark = _connresource.marker(conn)
         # the caller has done conn._protocol.acquire_statement(state)
-
-    def _check_released(self, meth):
-        """InterfaceError once the pool connection it came from has been
-        released (as asyncpg)."""
-        _connresource.check(self._conn, self._relmark, "PreparedStatement",
-                            meth)
 
     # -- information ----------------------------------------------------
     def get_name(self):
