@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PKGS=(postgresql postgresql-contrib build-essential python3-dev openssl
-          clang libclang-rt-14-dev valgrind pgbouncer)
+          clang libclang-rt-14-dev clang-format valgrind pgbouncer)
 missing=()
 for p in "${APT_PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

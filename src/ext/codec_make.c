@@ -22,8 +22,8 @@ static int
 make_arg_error(const char *fn, const char *arg, const char *expected,
                PyObject *given)
 {
-    PyErr_Format(PyExc_TypeError, "%s(): %s must be %s, not %.100s", fn,
-                 arg, expected, Py_TYPE(given)->tp_name);
+    PyErr_Format(PyExc_TypeError, "%s(): %s must be %s, not %.100s", fn, arg,
+                 expected, Py_TYPE(given)->tp_name);
     return -1;
 }
 
@@ -74,8 +74,8 @@ make_callable_arg(const char *fn, const char *arg, PyObject *v)
 /* A format argument: None -> dflt (when dflt >= 0), else one of names
  * (its index).  -1 with an exception set on anything else. */
 static int
-make_format(const char *fn, PyObject *v, const char *const *names,
-            int nnames, int dflt, const char *expected)
+make_format(const char *fn, PyObject *v, const char *const *names, int nnames,
+            int dflt, const char *expected)
 {
     if (v == Py_None && dflt >= 0) {
         return dflt;
@@ -134,8 +134,8 @@ typedef PyObject *(*MakeNamed)(PyTypeObject *type, uint32_t oid,
 
 /* fn(oid, name) */
 static PyObject *
-make_named(PyObject *module, PyObject *args, PyObject *kwargs,
-           const char *fn, MakeNamed make)
+make_named(PyObject *module, PyObject *args, PyObject *kwargs, const char *fn,
+           MakeNamed make)
 {
     static char *kw[] = {"oid", "name", NULL};
     PyObject *oid_obj, *name;
@@ -153,15 +153,13 @@ make_named(PyObject *module, PyObject *args, PyObject *kwargs,
 static PyObject *
 make_text(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    return make_named(module, args, kwargs, "text_codec",
-                      pgw_codec_new_text);
+    return make_named(module, args, kwargs, "text_codec", pgw_codec_new_text);
 }
 
 static PyObject *
 make_enum(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    return make_named(module, args, kwargs, "enum_codec",
-                      pgw_codec_new_enum);
+    return make_named(module, args, kwargs, "enum_codec", pgw_codec_new_enum);
 }
 
 /* ------------------------------------------------------------------ */
@@ -173,16 +171,16 @@ typedef PyObject *(*MakeChild)(PyTypeObject *type, uint32_t oid,
 
 /* fn(oid, name, <child>) */
 static PyObject *
-make_child(PyObject *module, PyObject *args, PyObject *kwargs,
-           const char *fn, const char *child_kw, MakeChild make)
+make_child(PyObject *module, PyObject *args, PyObject *kwargs, const char *fn,
+           const char *child_kw, MakeChild make)
 {
     char *kw[] = {"oid", "name", (char *)child_kw, NULL};
     PyObject *oid_obj, *name, *child;
     uint32_t oid;
     char spec[64];
     snprintf(spec, sizeof spec, "OOO:%s", fn);
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, spec, kw, &oid_obj,
-                                     &name, &child) ||
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, spec, kw, &oid_obj, &name,
+                                     &child) ||
         make_head(fn, oid_obj, name, &oid) < 0 ||
         make_codec_arg(fn, child_kw, child) < 0) {
         return NULL;
@@ -263,9 +261,9 @@ make_python(PyObject *module, PyObject *args, PyObject *kwargs)
                          "format", "base", NULL};
     PyObject *oid_obj, *name, *enc, *dec, *format = NULL, *base = Py_None;
     uint32_t oid;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOO|OO:python_codec",
-                                     kw, &oid_obj, &name, &enc, &dec,
-                                     &format, &base) ||
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOO|OO:python_codec", kw,
+                                     &oid_obj, &name, &enc, &dec, &format,
+                                     &base) ||
         make_head(fn, oid_obj, name, &oid) < 0 ||
         make_callable_arg(fn, "encoder", enc) < 0 ||
         make_callable_arg(fn, "decoder", dec) < 0 ||
@@ -273,8 +271,7 @@ make_python(PyObject *module, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     int fmt = format == NULL ? PGW_PY_TEXT
-                             : make_format(fn, format, formats, 3,
-                                           PGW_PY_TEXT,
+                             : make_format(fn, format, formats, 3, PGW_PY_TEXT,
                                            "'text', 'binary' or 'tuple'");
     if (fmt < 0) {
         return NULL;
@@ -362,9 +359,11 @@ make_json(PyObject *module, PyObject *args, PyObject *kwargs)
 /* The method table                                                    */
 /* ------------------------------------------------------------------ */
 
-#define MAKE_KW(name, func, doc)                                          \
-    {name, (PyCFunction)(void (*)(void))func,                             \
-     METH_VARARGS | METH_KEYWORDS, PyDoc_STR(doc)}
+#define MAKE_KW(name, func, doc)                         \
+    {                                                    \
+        name, (PyCFunction)(void (*)(void))func,         \
+            METH_VARARGS | METH_KEYWORDS, PyDoc_STR(doc) \
+    }
 
 PyMethodDef pgw_codec_make_methods[] = {
     MAKE_KW("builtin_codec", make_builtin,
