@@ -150,18 +150,6 @@ make_named(PyObject *module, PyObject *args, PyObject *kwargs, const char *fn,
     return make(make_type(module), oid, name);
 }
 
-static PyObject *
-make_text(PyObject *module, PyObject *args, PyObject *kwargs)
-{
-    return make_named(module, args, kwargs, "text_codec", pgw_codec_new_text);
-}
-
-static PyObject *
-make_enum(PyObject *module, PyObject *args, PyObject *kwargs)
-{
-    return make_named(module, args, kwargs, "enum_codec", pgw_codec_new_enum);
-}
-
 /* ------------------------------------------------------------------ */
 /* Codecs over one child codec                                         */
 /* ------------------------------------------------------------------ */
@@ -188,40 +176,26 @@ make_child(PyObject *module, PyObject *args, PyObject *kwargs, const char *fn,
     return make(make_type(module), oid, name, child);
 }
 
-static PyObject *
-make_array(PyObject *module, PyObject *args, PyObject *kwargs)
-{
-    return make_child(module, args, kwargs, "array_codec", "elem",
-                      pgw_codec_new_array);
-}
+/* The module functions of the constructors above: func(module, args,
+ * kwargs) calls helper(module, args, kwargs, <the rest>). */
+#define MAKE_FUNCTION(func, helper, ...)                                      \
+    static PyObject *func(PyObject *module, PyObject *args, PyObject *kwargs) \
+    {                                                                         \
+        return helper(module, args, kwargs, __VA_ARGS__);                     \
+    }
 
-static PyObject *
-make_textarray(PyObject *module, PyObject *args, PyObject *kwargs)
-{
-    return make_child(module, args, kwargs, "text_array_codec", "elem",
-                      pgw_codec_new_textarray);
-}
-
-static PyObject *
-make_domain(PyObject *module, PyObject *args, PyObject *kwargs)
-{
-    return make_child(module, args, kwargs, "domain_codec", "base",
-                      pgw_codec_new_domain);
-}
-
-static PyObject *
-make_range(PyObject *module, PyObject *args, PyObject *kwargs)
-{
-    return make_child(module, args, kwargs, "range_codec", "subtype",
-                      pgw_codec_new_range);
-}
-
-static PyObject *
-make_multirange(PyObject *module, PyObject *args, PyObject *kwargs)
-{
-    return make_child(module, args, kwargs, "multirange_codec", "range",
-                      pgw_codec_new_multirange);
-}
+MAKE_FUNCTION(make_text, make_named, "text_codec", pgw_codec_new_text)
+MAKE_FUNCTION(make_enum, make_named, "enum_codec", pgw_codec_new_enum)
+MAKE_FUNCTION(make_array, make_child, "array_codec", "elem",
+              pgw_codec_new_array)
+MAKE_FUNCTION(make_textarray, make_child, "text_array_codec", "elem",
+              pgw_codec_new_textarray)
+MAKE_FUNCTION(make_domain, make_child, "domain_codec", "base",
+              pgw_codec_new_domain)
+MAKE_FUNCTION(make_range, make_child, "range_codec", "subtype",
+              pgw_codec_new_range)
+MAKE_FUNCTION(make_multirange, make_child, "multirange_codec", "range",
+              pgw_codec_new_multirange)
 
 /* composite_codec(oid, name, names, oids, codecs, schema=None) */
 static PyObject *
