@@ -35,8 +35,13 @@ make_oid(const char *fn, const char *arg, PyObject *v, uint32_t *oid)
         return make_arg_error(fn, arg, "an int (a type oid)", v);
     }
     unsigned long u = PyLong_AsUnsignedLong(v);
-    if ((u == (unsigned long)-1 && PyErr_Occurred()) || u > UINT32_MAX) {
+    if (u == (unsigned long)-1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            return -1;
+        }
         PyErr_Clear();
+    }
+    if (u > UINT32_MAX) { /* also (unsigned long)-1 after an overflow */
         PyErr_Format(PyExc_OverflowError,
                      "%s(): %s must be a type oid in 0..4294967295, not %R",
                      fn, arg, v);
