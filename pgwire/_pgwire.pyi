@@ -319,10 +319,10 @@ def composite_codec(
 ) -> Codec: ...
 def python_codec(
     oid: int, name: str, encoder: Callable[[Any], Any], decoder: Callable[[Any], Any],
-    format: Literal["text", "binary", "tuple"] | None = "text", base: Codec | None = None,
+    format: str | None = "text", base: Codec | None = None,
 ) -> Codec: ...
 def alias_codec(
-    oid: int, name: str, target: int | str, format: Literal["text", "binary"] | None = None,
+    oid: int, name: str, target: int | str, format: str | None = None,
 ) -> Codec: ...
 def json_codec(
     oid: int, name: str, encoder: Callable[[Any], Any], decoder: Callable[[str], Any],
