@@ -146,9 +146,10 @@ pgw_record_desc_new(struct ModState *st, PyObject *names)
 static void record_dealloc(RecordObject *self);
 
 /* New reference; see record.h.  Exact Record: allocated untracked, items
- * NULL.  Subclasses: allocated by tp_alloc (zeroed, already tracked). */
+ * uninitialised.  Subclasses: allocated by tp_alloc (zeroed, already
+ * tracked). */
 PyObject *
-pgw_record_new(PyTypeObject *type, PyObject *desc, Py_ssize_t n)
+pgw_record_new_unset(PyTypeObject *type, PyObject *desc, Py_ssize_t n)
 {
     RecordDescObject *d = (RecordDescObject *)desc;
     RecordObject *r;
@@ -161,20 +162,26 @@ pgw_record_new(PyTypeObject *type, PyObject *desc, Py_ssize_t n)
     }
     if (type->tp_dealloc == (destructor)record_dealloc) {
         r = PyObject_GC_NewVar(RecordObject, type, n);
-        if (r == NULL) {
-            return NULL;
-        }
-        memset(r->items, 0, (size_t)n * sizeof(PyObject *));
     }
     else {
         r = (RecordObject *)type->tp_alloc(type, n);
-        if (r == NULL) {
-            return NULL;
-        }
+    }
+    if (r == NULL) {
+        return NULL;
     }
     r->hash = -1;
     r->desc = (RecordDescObject *)Py_NewRef(desc);
     return (PyObject *)r;
+}
+
+PyObject *
+pgw_record_new(PyTypeObject *type, PyObject *desc, Py_ssize_t n)
+{
+    PyObject *r = pgw_record_new_unset(type, desc, n);
+    if (r != NULL) {
+        memset(((RecordObject *)r)->items, 0, (size_t)n * sizeof(PyObject *));
+    }
+    return r;
 }
 
 /* Could v take part in a reference cycle?  Immutable containers that the

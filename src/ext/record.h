@@ -36,6 +36,11 @@ PyObject *pgw_record_desc_new(struct ModState *st, PyObject *names);
  * no item is a GC object).  desc is borrowed (the record takes its own
  * reference). */
 PyObject *pgw_record_new(PyTypeObject *type, PyObject *desc, Py_ssize_t n);
+/* The same with the items of an exact Record left uninitialised: the
+ * caller sets every one (NULL for those it could not make) before the
+ * record can be released or seen.  The row decoder's; saves a memset. */
+PyObject *pgw_record_new_unset(PyTypeObject *type, PyObject *desc,
+                               Py_ssize_t n);
 void pgw_record_done(PyObject *rec);
 /* 1 with InterfaceError set if the Record subclass rc defines __new__ or
  * __init__ (records are built without calling them, so asyncpg refuses
