@@ -144,3 +144,86 @@ async def test_maker_of_the_wrong_width_is_refused(conn):
     assert await conn.fetchrow("SELECT 3 AS a, 9 AS b, 4 AS c",
                                row_factory=args) == 9
 
+
+# --- the freelist of exact Records (src/ext/record.c) -----------------
+
+class Sub2(pgwire.Record):
+    pass
+
+
+async def test_reused_records_are_of_the_class_asked_for(conn):
+    q = "SELECT g AS a, 'x' || g AS b FROM generate_series(1, $1::int) g"
+    for _ in range(3):
+        # Records die and are kept; the next results take them
+        recs = await conn.fetch(q, 50)
+        assert {type(r) for r in recs} == {pgwire.Record}
+        del recs
+        subs = await conn.fetch(q, 50, record_class=Sub)
+        assert {type(r) for r in subs} == {Sub}
+        subs2 = await conn.fetch(q, 50, record_class=Sub2)
+        assert {type(r) for r in subs2} == {Sub2}
+        del subs, subs2    # subclass instances are never kept
+        recs = await conn.fetch(q, 50)
+        assert {type(r) for r in recs} == {pgwire.Record}
+        assert [tuple(r) for r in recs] == [(g, f"x{g}")
+                                            for g in range(1, 51)]
+        del recs
+
+
+async def test_reused_records_start_afresh(conn):
+    q = "SELECT g AS a, g * 2 AS b FROM generate_series($1::int, $2::int) g"
+    first = await conn.fetch(q, 1, 100)
+    hashes = [hash(r) for r in first]   # cached in each record
+    assert hashes == [hash((g, 2 * g)) for g in range(1, 101)]
+    del first, hashes
+    # other names, other values, the same width: no stale hash, names or
+    # items; untracked unless an item may be in a cycle
+    again = await conn.fetch("SELECT g AS x, ARRAY[g] AS y "
+                             "FROM generate_series(1, 100) g")
+    assert list(again[0].keys()) == ["x", "y"]
+    assert again[5]["y"] == [6] and gc.is_tracked(again[5])
+    del again
+    plain = await conn.fetch(q, 1000, 1099)
+    assert [hash(r) for r in plain] == [hash((g, 2 * g))
+                                        for g in range(1000, 1100)]
+    assert not any(gc.is_tracked(r) for r in plain)
+    assert plain[0]["a"] == 1000 and dict(plain[-1].items()) == {
+        "a": 1099, "b": 2198}
+
+
+async def test_kept_records_are_bounded(conn):
+    """The pool keeps at most 2000 records per width: fetching many more
+    rows, again and again, leaves no more memory behind than that."""
+    q = "SELECT g AS a FROM generate_series(1, 5000) g"
+    for _ in range(2):
+        await conn.fetch(q)
+    gc.collect()
+    blocks0 = sys.getallocatedblocks()
+    for _ in range(5):
+        await conn.fetch(q)
+    gc.collect()
+    assert abs(sys.getallocatedblocks() - blocks0) < 500
+
+
+def test_pool_is_per_interpreter_and_drained_at_its_end():
+    """A subinterpreter has its own module state and pool: Records made and
+    freed there are kept in it; one still alive when the module is cleared
+    is freed normally after the pool is drained and closed."""
+    import _testcapi
+    code = (
+        "from pgwire import _pgwire\n"
+        "import builtins\n"
+        "keep = []\n"
+        "for i in range(3000):\n"
+        "    r = _pgwire._make_record(('a', 'b'), (i, str(i)))\n"
+        "    if i % 1000 == 0:\n"
+        "        keep.append(r)\n"
+        "    del r\n"
+        "again = [_pgwire._make_record(('x',), (i,)) for i in range(100)]\n"
+        "assert [tuple(r) for r in again] == [(i,) for i in range(100)]\n"
+        "assert [r['a'] for r in keep] == [0, 1000, 2000]\n"
+        "builtins._pgwire_kept_records = keep\n"
+    )
+    assert _testcapi.run_in_subinterp(code) == 0
+    here = [_pgwire._make_record(("a", "b"), (i, str(i))) for i in range(10)]
+    assert [tuple(r) for r in here] == [(i, str(i)) for i in range(10)]
