@@ -7,10 +7,14 @@ converted to ``$n`` by the C converter (``_pgwire._convert_pyformat``).
 A query run without parameters is sent as written, as psycopg does.
 
 Not autocommit by default: the first statement after connect(), commit()
-or rollback() opens a transaction (an implicit BEGIN), which commit() or
+or rollback() opens a transaction (an implicit BEGIN, with the connection's
+``isolation_level``, ``read_only`` and ``deferrable``), which commit() or
 rollback() ends.  Set ``autocommit = True`` for one transaction per
-statement.  See docs/dbapi.md.
+statement.  ``cursor(name)`` is a server-side cursor, as in psycopg.  See
+docs/dbapi.md.
 """
+
+from __future__ import annotations
 
 import collections
 import collections.abc
@@ -18,11 +22,13 @@ import contextlib
 import datetime
 import re
 import threading
+import typing
 
 from . import _pgwire
 from . import _sqlscan
 from . import rows as _rows
 from . import sync as _sync
+from .cursor import CursorFactory as _CursorFactory
 from .exceptions._dbapi import (  # noqa: A004  (PEP 249's names)
     Warning, Error, InterfaceError, DatabaseError, DataError,
     OperationalError, IntegrityError, InternalError, ProgrammingError,
@@ -31,7 +37,7 @@ from .prepared_stmt import _FETCH
 
 __all__ = (
     'apilevel', 'threadsafety', 'paramstyle', 'connect',
-    'Connection', 'Cursor', 'Column', 'QueryTimeoutError',
+    'Connection', 'Cursor', 'ServerCursor', 'Column', 'QueryTimeoutError',
     'Warning', 'Error', 'InterfaceError', 'DatabaseError', 'DataError',
     'OperationalError', 'IntegrityError', 'InternalError',
     'ProgrammingError', 'NotSupportedError',
@@ -53,6 +59,12 @@ _ROWCOUNT_RE = re.compile(r'(?:INSERT \d+|[A-Z]+) (\d+)$')
 
 _TUPLE_ROW = _rows.check_shape(None, _rows.tuple_row, 'execute()')
 
+# a row of a DB-API cursor
+Row = tuple[typing.Any, ...]
+# execute()'s parameters: a sequence for %s, a mapping for %(name)s
+Params = typing.Union[typing.Sequence[typing.Any],
+                      typing.Mapping[str, typing.Any]]
+
 
 class QueryTimeoutError(OperationalError, TimeoutError):
     """A statement ran past ``command_timeout``: it was cancelled on the
@@ -61,7 +73,10 @@ class QueryTimeoutError(OperationalError, TimeoutError):
 
 
 @contextlib.contextmanager
-def _timeouts():
+def _timeouts() -> typing.Iterator[None]:
+    """A timeout raises QueryTimeoutError; a broken link (an OSError or
+    EOFError from the socket) raises OperationalError, so every failure
+    of a statement is a PEP 249 Error."""
     try:
         yield
     except TimeoutError as e:
@@ -70,6 +85,10 @@ def _timeouts():
         raise QueryTimeoutError(
             'the statement timed out (command_timeout) and was cancelled '
             'on the server') from e
+    except (OSError, EOFError) as e:
+        raise OperationalError(
+            'the connection to the server is lost: {}: {}'.format(
+                type(e).__name__, e)) from e
 
 
 # -- type objects and constructors -------------------------------------
@@ -80,21 +99,21 @@ class _TypeObject:
 
     __slots__ = ('name', 'oids')
 
-    def __init__(self, name, oids):
+    def __init__(self, name: str, oids: typing.Iterable[int]) -> None:
         self.name = name
         self.oids = frozenset(oids)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, _TypeObject):
             return self.oids == other.oids
         if isinstance(other, int):
             return other in self.oids
         return NotImplemented
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self.oids)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return 'pgwire.dbapi.{}'.format(self.name)
 
 
@@ -115,33 +134,38 @@ Timestamp = datetime.datetime
 Binary = bytes
 
 
-def DateFromTicks(ticks):
+def DateFromTicks(ticks: float) -> datetime.date:
     """The local date of ``ticks`` seconds since the epoch."""
     return datetime.date.fromtimestamp(ticks)
 
 
-def TimeFromTicks(ticks):
+def TimeFromTicks(ticks: float) -> datetime.time:
     """The local time of day of ``ticks`` seconds since the epoch."""
     return datetime.datetime.fromtimestamp(ticks).time()
 
 
-def TimestampFromTicks(ticks):
+def TimestampFromTicks(ticks: float) -> datetime.datetime:
     """The local date and time of ``ticks`` seconds since the epoch."""
     return datetime.datetime.fromtimestamp(ticks)
 
 
-class Column(collections.namedtuple(
-        'Column', 'name type_code display_size internal_size precision '
-                  'scale null_ok')):
+class Column(typing.NamedTuple):
     """An item of ``Cursor.description``: a 7-tuple; ``type_code`` is the
     type OID, the other five items are None."""
 
-    __slots__ = ()
+    name: str
+    type_code: int
+    display_size: int | None
+    internal_size: int | None
+    precision: int | None
+    scale: int | None
+    null_ok: bool | None
 
 
 # -- connect ------------------------------------------------------------
 
-def connect(dsn=None, *, autocommit=False, **kwargs):
+def connect(dsn: str | None = None, *, autocommit: bool = False,
+            **kwargs: typing.Any) -> Connection:
     """Open a DB-API connection: the parameters of
     :func:`pgwire.sync.connect` (DSN, ``host``, ``user``, ``password``,
     ``ssl``, ``command_timeout``, ...), plus ``autocommit``."""
@@ -154,10 +178,18 @@ def connect(dsn=None, *, autocommit=False, **kwargs):
         raise InterfaceError(
             'pgwire.dbapi.connect(): autocommit must be a bool, got '
             '{!r}'.format(autocommit))
-    return Connection(_sync.connect(dsn, **kwargs), autocommit)
+    try:
+        sync_connection = _sync.connect(dsn, **kwargs)
+    except (OSError, EOFError) as e:   # TimeoutError is an OSError
+        if isinstance(e, Error):
+            raise
+        raise OperationalError(
+            'pgwire.dbapi.connect(): could not connect: {}: {}'.format(
+                type(e).__name__, e)) from e
+    return Connection(sync_connection, autocommit)
 
 
-def _rowcount(status):
+def _rowcount(status: str | None) -> int:
     if status:
         m = _ROWCOUNT_RE.match(status)
         if m is not None:
@@ -165,7 +197,7 @@ def _rowcount(status):
     return -1
 
 
-def _is_multi_statement(query, standard_strings):
+def _is_multi_statement(query: str, standard_strings: bool) -> bool:
     """True when ``query`` holds code after a ``;`` (several statements:
     the simple query protocol runs them)."""
     if ';' not in query:
@@ -184,10 +216,46 @@ def _is_multi_statement(query, standard_strings):
     return False
 
 
-async def _run_prepared(core, text, args):
+# isolation_level values (the SQL spelling, any case; None: the server's
+# default_transaction_isolation)
+_ISOLATION_LEVELS = ('READ UNCOMMITTED', 'READ COMMITTED', 'REPEATABLE READ',
+                     'SERIALIZABLE')
+
+
+def _begin_statement(isolation_level: str | None, read_only: bool | None,
+                     deferrable: bool | None) -> str:
+    parts = ['BEGIN']
+    if isolation_level is not None:
+        parts.append('ISOLATION LEVEL ' + isolation_level)
+    if read_only is not None:
+        parts.append('READ ONLY' if read_only else 'READ WRITE')
+    if deferrable is not None:
+        parts.append('DEFERRABLE' if deferrable else 'NOT DEFERRABLE')
+    return ' '.join(parts)
+
+
+async def _run_prepared(core: _pgwire.ConnectionCore, text: str,
+                        args: tuple[typing.Any, ...]
+                        ) -> tuple[tuple[str, ...], tuple[int, ...],
+                                   str | None, list[Row]]:
     state = await core._prepare(text)
     rows = await core._exec_stmt(state, _FETCH, args, None, _TUPLE_ROW, 0)
     return state.column_names, state.column_oids, state.last_status, rows
+
+
+async def _open_portal(core: typing.Any, text: str,
+                       args: tuple[typing.Any, ...]
+                       ) -> tuple[tuple[str, ...], tuple[int, ...],
+                                  typing.Any, str | None]:
+    """(names, oids, pgwire Cursor, status): a statement returning rows is
+    bound to a portal; any other is run to its end (status)."""
+    state = await core._prepare(text)
+    if not state.column_names:
+        await core._exec_stmt(state, _FETCH, args, None, _TUPLE_ROW, 0)
+        return (), (), None, state.last_status
+    cur = await _CursorFactory(core, text, state, args, None, None,
+                               _TUPLE_ROW)
+    return state.column_names, state.column_oids, cur, None
 
 
 class Connection:
@@ -206,32 +274,39 @@ class Connection:
     ProgrammingError = ProgrammingError
     NotSupportedError = NotSupportedError
 
-    def __init__(self, sync_connection, autocommit=False):
+    def __init__(self, sync_connection: _sync.Connection[typing.Any],
+                 autocommit: bool = False) -> None:
         self._sync = sync_connection
         self._autocommit = autocommit
         self._lock = threading.RLock()
         self._closed = False
-        self._conversions = collections.OrderedDict()
+        self._conversions: collections.OrderedDict[
+            tuple[str, bool], tuple[str, tuple[str, ...] | None]] = \
+            collections.OrderedDict()
+        self._isolation_level: str | None = None
+        self._read_only: bool | None = None
+        self._deferrable: bool | None = None
+        self._begin = 'BEGIN'
 
     @property
-    def sync_connection(self):
+    def sync_connection(self) -> _sync.Connection[typing.Any]:
         """The :class:`pgwire.sync.Connection` underneath (do not use it
         while another thread uses this connection)."""
         return self._sync
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closed or self._sync.is_closed()
 
     @property
-    def autocommit(self):
+    def autocommit(self) -> bool:
         """False (the default): the first statement opens a transaction,
         ended by commit() or rollback().  True: each statement commits
         on its own."""
         return self._autocommit
 
     @autocommit.setter
-    def autocommit(self, value):
+    def autocommit(self, value: bool) -> None:
         if not isinstance(value, bool):
             raise InterfaceError(
                 'autocommit must be a bool, got {!r}'.format(value))
@@ -244,23 +319,88 @@ class Connection:
                     'call commit() or rollback() first'.format(value))
             self._autocommit = value
 
-    def _check(self):
+    # -- the transaction characteristics of the implicit BEGIN (psycopg 3's
+    # attributes): None is the server's default
+    @property
+    def isolation_level(self) -> str | None:
+        """None (the server's default), or the isolation level of the
+        transactions the implicit BEGIN opens: ``'READ COMMITTED'``,
+        ``'REPEATABLE READ'``, ``'SERIALIZABLE'``, ``'READ UNCOMMITTED'``.
+        Not applied with autocommit."""
+        return self._isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value: str | None) -> None:
+        level = None
+        if value is not None:
+            level = value.upper().replace('_', ' ') \
+                if isinstance(value, str) else None
+            if level not in _ISOLATION_LEVELS:
+                raise ProgrammingError(
+                    'isolation_level must be None or one of {}, got '
+                    '{!r}'.format(', '.join(_ISOLATION_LEVELS), value))
+        self._set_characteristic('isolation_level', level)
+
+    @property
+    def read_only(self) -> bool | None:
+        """None (the server's default), True (READ ONLY) or False (READ
+        WRITE) for the transactions the implicit BEGIN opens."""
+        return self._read_only
+
+    @read_only.setter
+    def read_only(self, value: bool | None) -> None:
+        self._set_characteristic('read_only', self._opt_bool(
+            'read_only', value))
+
+    @property
+    def deferrable(self) -> bool | None:
+        """None (the server's default), True (DEFERRABLE) or False (NOT
+        DEFERRABLE) for the transactions the implicit BEGIN opens."""
+        return self._deferrable
+
+    @deferrable.setter
+    def deferrable(self, value: bool | None) -> None:
+        self._set_characteristic('deferrable', self._opt_bool(
+            'deferrable', value))
+
+    @staticmethod
+    def _opt_bool(name: str, value: typing.Any) -> bool | None:
+        if value is not None and not isinstance(value, bool):
+            raise ProgrammingError(
+                '{} must be None or a bool, got {!r}'.format(name, value))
+        return value
+
+    def _set_characteristic(self, name: str,
+                            value: str | bool | None) -> None:
+        with self._lock:
+            self._check()
+            if value != getattr(self, '_' + name) and \
+                    self._sync.is_in_transaction():
+                raise ProgrammingError(
+                    'cannot set {}={!r} inside a transaction: call commit() '
+                    'or rollback() first'.format(name, value))
+            setattr(self, '_' + name, value)
+            self._begin = _begin_statement(
+                self._isolation_level, self._read_only, self._deferrable)
+
+    def _check(self) -> None:
         if self._closed:
             raise InterfaceError('the connection is closed')
         if self._sync.is_closed():
             raise OperationalError('the connection to the server is lost')
 
-    def _begin_if_needed(self):
+    def _begin_if_needed(self) -> None:
         if not self._autocommit and not self._sync.is_in_transaction():
-            self._sync.execute('BEGIN')
+            self._sync.execute(self._begin)
 
-    def _convert(self, query, params):
+    def _convert(self, query: str, params: Params
+                 ) -> tuple[str, tuple[typing.Any, ...]]:
         """(text, args): the query with $n and the argument tuple."""
         if not isinstance(query, str):
             raise ProgrammingError(
                 'the query must be a str, got {!r}'.format(query))
-        standard = self._sync.get_settings().standard_conforming_strings \
-            != 'off'
+        standard: bool = \
+            self._sync.get_settings().standard_conforming_strings != 'off'
         key = (query, standard)
         conv = self._conversions.get(key)
         if conv is None:
@@ -297,29 +437,39 @@ class Connection:
                 'key (keys: {!r})'.format(e.args[0], e.args[0],
                                           sorted(params))) from None
 
-    def cursor(self):
-        """A new :class:`Cursor` on this connection."""
+    def cursor(self, name: str | None = None) -> Cursor:
+        """A new :class:`Cursor` on this connection; with a ``name``, a
+        :class:`ServerCursor` (rows fetched from the server as they are
+        read, as psycopg's named cursors)."""
         with self._lock:
             self._check()
-            return Cursor(self)
+            if name is None:
+                return Cursor(self)
+            if not isinstance(name, str) or not name:
+                raise ProgrammingError(
+                    'cursor(name): the name must be a non-empty str, got '
+                    '{!r}'.format(name))
+            return ServerCursor(self, name)
 
-    def commit(self):
+    def commit(self) -> None:
         """Commit the current transaction (nothing to do when none is
         open)."""
         with self._lock:
             self._check()
             if self._sync.is_in_transaction():
-                self._sync.execute('COMMIT')
+                with _timeouts():
+                    self._sync.execute('COMMIT')
 
-    def rollback(self):
+    def rollback(self) -> None:
         """Roll the current transaction back (nothing to do when none is
         open)."""
         with self._lock:
             self._check()
             if self._sync.is_in_transaction():
-                self._sync.execute('ROLLBACK')
+                with _timeouts():
+                    self._sync.execute('ROLLBACK')
 
-    def close(self):
+    def close(self) -> None:
         """Close the connection; an open transaction is rolled back (by
         the server).  A second close() raises InterfaceError."""
         with self._lock:
@@ -328,10 +478,11 @@ class Connection:
             self._closed = True
             self._sync.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Connection:
         return self
 
-    def __exit__(self, et, e, tb):
+    def __exit__(self, et: type[BaseException] | None,
+                 e: BaseException | None, tb: typing.Any) -> None:
         """As psycopg 3: commit when the block succeeds, roll back when it
         raises, then close the connection."""
         if self._closed:
@@ -346,7 +497,7 @@ class Connection:
             self._closed = True
             self._sync.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = 'closed' if self.closed else 'open'
         return '<pgwire.dbapi.Connection {} autocommit={}>'.format(
             state, self._autocommit)
@@ -355,32 +506,33 @@ class Connection:
 class Cursor:
     """A PEP 249 cursor (client-side: execute() fetches every row)."""
 
-    def __init__(self, connection):
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.arraysize = 1
-        self.description = None
+        self.description: tuple[Column, ...] | None = None
         self.rowcount = -1
-        self.lastrowid = None
-        self._rows = None
+        self.lastrowid: int | None = None
+        self._rows: list[Row] | None = None
         self._pos = 0
         self._closed = False
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closed
 
-    def _check(self):
+    def _check(self) -> None:
         if self._closed:
             raise InterfaceError('the cursor is closed')
         self.connection._check()
 
-    def _reset(self):
+    def _reset(self) -> None:
         self.description = None
         self.rowcount = -1
         self._rows = None
         self._pos = 0
 
-    def execute(self, operation, parameters=None):
+    def execute(self, operation: str,
+                parameters: Params | None = None) -> Cursor:
         """Run ``operation`` with ``parameters`` (a sequence for ``%s``, a
         mapping for ``%(name)s``; None: the query is sent as written).
         Returns the cursor."""
@@ -395,8 +547,8 @@ class Cursor:
                         'the query must be a str, got {!r}'.format(
                             operation))
                 text, args = operation, ()
-                standard = sconn.get_settings().standard_conforming_strings \
-                    != 'off'
+                standard: bool = \
+                    sconn.get_settings().standard_conforming_strings != 'off'
                 multi = _is_multi_statement(text, standard)
             else:
                 text, args = conn._convert(operation, parameters)
@@ -416,7 +568,8 @@ class Cursor:
             self.rowcount = _rowcount(status)
         return self
 
-    def executemany(self, operation, seq_of_parameters):
+    def executemany(self, operation: str,
+                    seq_of_parameters: typing.Iterable[Params]) -> Cursor:
         """Run ``operation`` for each item of ``seq_of_parameters``, in one
         pipelined batch.  Rows are discarded; ``rowcount`` is -1."""
         conn = self.connection
@@ -432,7 +585,9 @@ class Cursor:
                 conn._sync.executemany(text, [a for _t, a in args])
         return self
 
-    def callproc(self, procname, parameters=()):
+    def callproc(self, procname: str,
+                 parameters: typing.Iterable[typing.Any] = ()
+                 ) -> tuple[typing.Any, ...]:
         """``SELECT * FROM procname(parameters...)``; returns the
         parameters unchanged (PostgreSQL has no output parameters here)."""
         if not isinstance(procname, str):
@@ -443,7 +598,7 @@ class Cursor:
             procname, ', '.join(['%s'] * len(params))), params)
         return params
 
-    def _result(self):
+    def _result(self) -> list[Row]:
         self._check()
         if self._rows is None:
             raise ProgrammingError(
@@ -451,7 +606,7 @@ class Cursor:
                 '(or nothing was executed)')
         return self._rows
 
-    def fetchone(self):
+    def fetchone(self) -> Row | None:
         """The next row (a tuple), or None at the end."""
         with self.connection._lock:
             rows = self._result()
@@ -461,7 +616,7 @@ class Cursor:
             self._pos += 1
             return row
 
-    def fetchmany(self, size=None):
+    def fetchmany(self, size: int | None = None) -> list[Row]:
         """The next ``size`` rows (default ``arraysize``), as a list."""
         if size is None:
             size = self.arraysize
@@ -474,7 +629,7 @@ class Cursor:
             self._pos += len(out)
             return out
 
-    def fetchall(self):
+    def fetchall(self) -> list[Row]:
         """The remaining rows, as a list."""
         with self.connection._lock:
             rows = self._result()
@@ -482,33 +637,165 @@ class Cursor:
             self._pos = len(rows)
             return out
 
-    def __iter__(self):
+    def __iter__(self) -> Cursor:
         return self
 
-    def __next__(self):
+    def __next__(self) -> Row:
         row = self.fetchone()
         if row is None:
             raise StopIteration
         return row
 
-    def setinputsizes(self, sizes):
+    def setinputsizes(self, sizes: object) -> None:
         """Does nothing (allowed by PEP 249)."""
 
-    def setoutputsize(self, size, column=None):
+    def setoutputsize(self, size: object, column: object = None) -> None:
         """Does nothing (allowed by PEP 249)."""
 
-    def close(self):
+    def close(self) -> None:
         """Close the cursor (closing it again does nothing)."""
         self._closed = True
         self._rows = None
 
-    def __enter__(self):
+    def __enter__(self) -> Cursor:
         return self
 
-    def __exit__(self, et, e, tb):
+    def __exit__(self, et: type[BaseException] | None,
+                 e: BaseException | None, tb: typing.Any) -> None:
         self.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return '<pgwire.dbapi.Cursor {}>'.format(
             'closed' if self._closed else 'open')
 
+
+
+class ServerCursor(Cursor):
+    """A server-side cursor, made by ``connection.cursor(name)``: execute()
+    binds a statement that returns rows to a portal in the open
+    transaction, and the fetch methods read its rows from the server as
+    they are asked for (iteration: ``itersize`` rows per round trip), so a
+    result of any size takes bounded memory; a statement without rows is
+    run at once (fetching from it gives no rows, as SQLAlchemy expects of
+    a server-side cursor).  It needs a transaction: not with autocommit.  The
+    portal's name is pgwire's own; ``name`` is kept for the caller."""
+
+    itersize = 100
+
+    def __init__(self, connection: Connection, name: str) -> None:
+        super().__init__(connection)
+        self.name = name
+        # the pgwire Cursor of the bound portal
+        self._portal: typing.Any = None
+        self._executed = False
+        self._buffer: collections.deque[Row] = collections.deque()
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._close_portal()
+        self._buffer.clear()
+
+    def _close_portal(self) -> None:
+        """Close an unfinished portal on the server (sent ahead of the next
+        request), so it stops holding its locks."""
+        cur, self._portal = self._portal, None
+        sconn = self.connection._sync
+        if cur is not None and not cur._exhausted and \
+                cur._portal is not None and not sconn.is_closed():
+            sconn._core._protocol._close_portal(cur._portal)
+
+    def execute(self, operation: str,
+                parameters: Params | None = None) -> ServerCursor:
+        """Bind ``operation`` with ``parameters`` to a portal; rows are
+        fetched by the fetch methods.  Returns the cursor."""
+        conn = self.connection
+        with conn._lock:
+            self._check()
+            self._reset()
+            if parameters is None:
+                if not isinstance(operation, str):
+                    raise ProgrammingError(
+                        'the query must be a str, got {!r}'.format(
+                            operation))
+                text, args = operation, ()
+            else:
+                text, args = conn._convert(operation, parameters)
+            sconn = conn._sync
+            with _timeouts():
+                conn._begin_if_needed()
+                names, oids, self._portal, status = sconn._run(
+                    _open_portal(sconn._core, text, args))
+            self._executed = True
+            if names:
+                self.description = tuple(
+                    Column(n, o, None, None, None, None, None)
+                    for n, o in zip(names, oids))
+            else:
+                self.rowcount = _rowcount(status)
+        return self
+
+    def executemany(self, operation: str,
+                    seq_of_parameters: typing.Iterable[Params]
+                    ) -> typing.NoReturn:
+        raise NotSupportedError(
+            'executemany() is not supported on a server-side cursor '
+            '(cursor({!r})): use a cursor without a name'.format(self.name))
+
+    def _fill(self, n: int) -> bool:
+        """Fetch up to ``n`` more rows into the buffer; False at the
+        end."""
+        if self._portal is None:
+            if not self._executed:
+                raise ProgrammingError(
+                    'no results to fetch: nothing was executed on this '
+                    'cursor')
+            return False    # a statement without rows: no rows
+        with _timeouts():
+            rows = self.connection._sync._run(self._portal.fetch(n))
+        self._buffer.extend(rows)
+        return len(rows) == n
+
+    def fetchone(self) -> Row | None:
+        """The next row (a tuple), or None at the end."""
+        with self.connection._lock:
+            self._check()
+            if not self._buffer:
+                self._fill(self.itersize)
+            return self._buffer.popleft() if self._buffer else None
+
+    def fetchmany(self, size: int | None = None) -> list[Row]:
+        """The next ``size`` rows (default ``arraysize``), as a list."""
+        if size is None:
+            size = self.arraysize
+        if not isinstance(size, int) or size < 0:
+            raise ProgrammingError(
+                'size must be a non-negative int, got {!r}'.format(size))
+        with self.connection._lock:
+            self._check()
+            if len(self._buffer) < size:
+                self._fill(size - len(self._buffer))
+            buf = self._buffer
+            return [buf.popleft() for _ in range(min(size, len(buf)))]
+
+    def fetchall(self) -> list[Row]:
+        """The remaining rows, as a list."""
+        with self.connection._lock:
+            self._check()
+            while self._fill(1000):
+                pass
+            out = list(self._buffer)
+            self._buffer.clear()
+            return out
+
+    def close(self) -> None:
+        """Close the cursor and its portal (closing it again does
+        nothing)."""
+        with self.connection._lock:
+            if not self._closed:
+                self._close_portal()
+            super().close()
+            self._buffer.clear()
+
+    def __repr__(self) -> str:
+        return '<pgwire.dbapi.ServerCursor {!r} {}>'.format(
+            self.name, 'closed' if self._closed else 'open')

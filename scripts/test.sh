@@ -30,6 +30,8 @@ $PY tools/check_c.py --cpythons
 $PY -m pytest -q -p no:cacheprovider tests/test_capi_lint.py
 step "typing: pgwire/_pgwire.pyi against the built C module (mypy.stubtest)"
 $PY -m mypy.stubtest pgwire._pgwire --allowlist tools/stubtest-allowlist.txt
+step "typing: mypy --strict on pgwire and tests/typing/check_types.py"
+$PY -m mypy --strict -p pgwire && $PY -m mypy --strict tests/typing/check_types.py
 step "C core unit tests"
 make -s ctest
 make -s ctest-asan
@@ -54,5 +56,5 @@ step "packaging: sdist and wheel, auditwheel repair, each installed in a fresh v
 bash scripts/wheel-smoke.sh
 step "asyncpg 0.32.0 test suite through the import shim (fails on a regression against tools/asyncpg_suite/passing.txt)"
 bash scripts/asyncpg-suite.sh
-step "SQLAlchemy's test suite, bounded subset, pgwire and asyncpg side by side (fails on a test that passes with asyncpg and fails with pgwire outside tools/sqla_suite/allowlist.txt)"
+step "SQLAlchemy's test suite, bounded subset, side by side: pgwire_async and asyncpg, pgwire (sync) and psycopg (fails on a test that passes with the reference and fails with pgwire outside tools/sqla_suite/allowlist*.txt)"
 bash scripts/sqlalchemy-suite.sh --ci
