@@ -240,6 +240,7 @@ static int
 module_clear(PyObject *module)
 {
     ModState *st = pgw_get_state(module);
+    pgw_record_pool_release(st);
     Py_CLEAR(st->RecordType);
     Py_CLEAR(st->RecordDescType);
     Py_CLEAR(st->RecordIterType);

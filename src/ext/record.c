@@ -10,6 +10,8 @@
  * never take part in a reference cycle: it has no tp_clear, the record's
  * tp_clear drops only the items, and the descriptor stays valid until the
  * record's dealloc.  Accessors treat an item cleared by the GC as None.
+ * Dead exact Records are kept for reuse in a per-module-state pool (see
+ * "The freelist of exact Records").
  */
 #include "record.h"
 #include "state.h"
@@ -29,6 +31,119 @@ static inline ModState *
 rec_state(RecordObject *r)
 {
     return (ModState *)PyType_GetModuleState(Py_TYPE(r->desc));
+}
+
+/* ------------------------------------------------------------------ */
+/* The freelist of exact Records                                       */
+/* ------------------------------------------------------------------ */
+
+/* Rows die by the thousand (a fetch's list) and the next fetch makes as
+ * many of the same width: a dead exact Record of 1..POOL_SIZES items is
+ * kept (up to POOL_MAX per width, as CPython keeps tuples) and given to
+ * the next record of its width without malloc, free, or a count towards
+ * the cyclic GC's next collection.  A kept record holds nothing: no
+ * items, no descriptor, no reference to its type (PyObject_InitVar takes
+ * one again).  Only Record's own layout is kept or reused
+ * (plain_record_type: a record_class made in Python has subtype_dealloc),
+ * and PyObject_InitVar gives a reused record the class asked for.
+ *
+ * The pool belongs to one module state (so to one interpreter) and is
+ * reached through the descriptor, which every record holds until its
+ * dealloc: no module lookup on the hot paths, and no use of a module
+ * state that is gone.  The module state and each descriptor hold a
+ * reference; the module's clear drains the pool and closes it. */
+#define POOL_SIZES 16
+#define POOL_MAX 2000
+
+struct PgwRecordPool {
+    Py_ssize_t refs;
+    int open;                         /* 0: keep nothing more */
+    int nfree[POOL_SIZES];            /* by width - 1 */
+    RecordObject *free[POOL_SIZES];   /* linked through items[0] */
+};
+
+static void
+pool_drain(PgwRecordPool *pool)
+{
+    for (int k = 0; k < POOL_SIZES; k++) {
+        while (pool->free[k] != NULL) {
+            RecordObject *r = pool->free[k];
+            pool->free[k] = (RecordObject *)r->items[0];
+            PyObject_GC_Del(r);
+        }
+        pool->nfree[k] = 0;
+    }
+}
+
+static void
+pool_decref(PgwRecordPool *pool)
+{
+    if (pool != NULL && --pool->refs == 0) {
+        pool_drain(pool);
+        PyMem_Free(pool);
+    }
+}
+
+void
+pgw_record_pool_release(struct ModState *st)
+{
+    PgwRecordPool *pool = st->record_pool;
+    if (pool != NULL) {
+        st->record_pool = NULL;
+        pool->open = 0;
+        pool_drain(pool);
+        pool_decref(pool);
+    }
+}
+
+static void record_dealloc(RecordObject *self);
+
+/* Records of this type are Record's own layout and life cycle: Record
+ * itself (or a C subclass that changes neither), never a class made in
+ * Python (subtype_dealloc) or one with extra storage. */
+#if defined(Py_TPFLAGS_MANAGED_WEAKREF)
+#define PREHEADER_FLAGS (Py_TPFLAGS_MANAGED_DICT | Py_TPFLAGS_MANAGED_WEAKREF)
+#else
+#define PREHEADER_FLAGS Py_TPFLAGS_MANAGED_DICT
+#endif
+
+static inline int
+plain_record_type(PyTypeObject *tp)
+{
+    return tp->tp_dealloc == (destructor)record_dealloc &&
+           tp->tp_basicsize == (Py_ssize_t)offsetof(RecordObject, items) &&
+           tp->tp_itemsize == (Py_ssize_t)sizeof(PyObject *) &&
+           !(tp->tp_flags & PREHEADER_FLAGS);
+}
+
+/* Keep r (dead, untracked, holding nothing) if there is room: 1 if kept. */
+static inline int
+pool_keep(PgwRecordPool *pool, RecordObject *r)
+{
+    Py_ssize_t n = Py_SIZE(r);
+    if (pool == NULL || !pool->open || n < 1 || n > POOL_SIZES ||
+        pool->nfree[n - 1] >= POOL_MAX) {
+        return 0;
+    }
+    r->items[0] = (PyObject *)pool->free[n - 1];
+    pool->free[n - 1] = r;
+    pool->nfree[n - 1]++;
+    return 1;
+}
+
+/* A kept record of n items made a new object of type, or NULL. */
+static inline RecordObject *
+pool_take(PgwRecordPool *pool, PyTypeObject *type, Py_ssize_t n)
+{
+    if (pool == NULL || n < 1 || n > POOL_SIZES ||
+        pool->free[n - 1] == NULL) {
+        return NULL;
+    }
+    RecordObject *r = pool->free[n - 1];
+    pool->free[n - 1] = (RecordObject *)r->items[0];
+    pool->nfree[n - 1]--;
+    (void)PyObject_InitVar((PyVarObject *)r, type, n);
+    return r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -61,6 +176,8 @@ desc_dealloc(RecordDescObject *self)
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
     desc_release(self);
+    pool_decref(self->pool);
+    self->pool = NULL;
     tp->tp_free(self);
     Py_DECREF(tp);
 }
@@ -135,6 +252,10 @@ pgw_record_desc_new(struct ModState *st, PyObject *names)
     PGW_ZERO_FIELDS(d, RecordDescObject);
     d->mapping = mapping;
     d->keys = Py_NewRef(names);
+    d->pool = st->record_pool;
+    if (d->pool != NULL) {
+        d->pool->refs++;
+    }
     PyObject_GC_Track(d);
     return (PyObject *)d;
 }
@@ -143,12 +264,11 @@ pgw_record_desc_new(struct ModState *st, PyObject *names)
 /* Record: allocation, GC                                              */
 /* ------------------------------------------------------------------ */
 
-static void record_dealloc(RecordObject *self);
-
 /* New reference; see record.h.  Exact Record: allocated untracked, items
- * NULL.  Subclasses: allocated by tp_alloc (zeroed, already tracked). */
+ * uninitialised.  Subclasses: allocated by tp_alloc (zeroed, already
+ * tracked). */
 PyObject *
-pgw_record_new(PyTypeObject *type, PyObject *desc, Py_ssize_t n)
+pgw_record_new_unset(PyTypeObject *type, PyObject *desc, Py_ssize_t n)
 {
     RecordDescObject *d = (RecordDescObject *)desc;
     RecordObject *r;
@@ -160,21 +280,30 @@ pgw_record_new(PyTypeObject *type, PyObject *desc, Py_ssize_t n)
         return NULL;
     }
     if (type->tp_dealloc == (destructor)record_dealloc) {
-        r = PyObject_GC_NewVar(RecordObject, type, n);
+        r = plain_record_type(type) ? pool_take(d->pool, type, n) : NULL;
         if (r == NULL) {
-            return NULL;
+            r = PyObject_GC_NewVar(RecordObject, type, n);
         }
-        memset(r->items, 0, (size_t)n * sizeof(PyObject *));
     }
     else {
         r = (RecordObject *)type->tp_alloc(type, n);
-        if (r == NULL) {
-            return NULL;
-        }
+    }
+    if (r == NULL) {
+        return NULL;
     }
     r->hash = -1;
     r->desc = (RecordDescObject *)Py_NewRef(desc);
     return (PyObject *)r;
+}
+
+PyObject *
+pgw_record_new(PyTypeObject *type, PyObject *desc, Py_ssize_t n)
+{
+    PyObject *r = pgw_record_new_unset(type, desc, n);
+    if (r != NULL) {
+        memset(((RecordObject *)r)->items, 0, (size_t)n * sizeof(PyObject *));
+    }
+    return r;
 }
 
 /* Could v take part in a reference cycle?  Immutable containers that the
@@ -233,14 +362,22 @@ record_clear(RecordObject *self)
     return 0;
 }
 
+/* An exact Record goes to its descriptor's pool when there is room
+ * (before the descriptor is released: the pool outlives it only through
+ * the module state's reference, which an open pool has). */
 static void
 record_dealloc(RecordObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
     (void)record_clear(self);
-    Py_CLEAR(self->desc);
-    tp->tp_free(self);
+    RecordDescObject *d = self->desc;
+    self->desc = NULL;
+    int kept = d != NULL && plain_record_type(tp) && pool_keep(d->pool, self);
+    Py_XDECREF(d);
+    if (!kept) {
+        tp->tp_free(self);
+    }
     Py_DECREF(tp);
 }
 
@@ -756,6 +893,13 @@ make_type(PyObject *module, PyType_Spec *spec)
 int
 pgw_record_setup_types(PyObject *module, struct ModState *st)
 {
+    st->record_pool = PyMem_Calloc(1, sizeof(PgwRecordPool));
+    if (st->record_pool == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    st->record_pool->refs = 1;
+    st->record_pool->open = 1;
     st->RecordDescType = make_type(module, &desc_spec);
     if (st->RecordDescType == NULL) {
         return -1;

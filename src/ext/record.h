@@ -7,11 +7,16 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+/* The freelist of exact Records (record.c): one per module state, shared
+ * by the descriptors made under it (each holds a reference). */
+typedef struct PgwRecordPool PgwRecordPool;
+
 /* One per result: shared by all its rows. */
 typedef struct {
     PyObject_HEAD
     PyObject *mapping; /* dict: name -> int index (last duplicate wins) */
     PyObject *keys;    /* tuple of str, in column order */
+    PgwRecordPool *pool; /* where its dead exact Records go, or NULL */
 } RecordDescObject;
 
 typedef struct {
@@ -27,6 +32,11 @@ struct ModState;
  * the module state; adds `Record` to the module.  0 or -1. */
 int pgw_record_setup_types(PyObject *module, struct ModState *st);
 
+/* The module state's record pool: made by pgw_record_setup_types, let go
+ * by pgw_record_pool_release (module clear: the records it keeps are
+ * freed, and no more are kept; it lives on while descriptors use it). */
+void pgw_record_pool_release(struct ModState *st);
+
 /* New descriptor from a tuple of str (new reference). */
 PyObject *pgw_record_desc_new(struct ModState *st, PyObject *names);
 
@@ -36,6 +46,11 @@ PyObject *pgw_record_desc_new(struct ModState *st, PyObject *names);
  * no item is a GC object).  desc is borrowed (the record takes its own
  * reference). */
 PyObject *pgw_record_new(PyTypeObject *type, PyObject *desc, Py_ssize_t n);
+/* The same with the items of an exact Record left uninitialised: the
+ * caller sets every one (NULL for those it could not make) before the
+ * record can be released or seen.  The row decoder's; saves a memset. */
+PyObject *pgw_record_new_unset(PyTypeObject *type, PyObject *desc,
+                               Py_ssize_t n);
 void pgw_record_done(PyObject *rec);
 /* 1 with InterfaceError set if the Record subclass rc defines __new__ or
  * __init__ (records are built without calling them, so asyncpg refuses

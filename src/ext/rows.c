@@ -25,17 +25,6 @@
 #include "record.h"
 #include "state.h"
 
-typedef enum {
-    RM_TUPLE = 0,
-    RM_DICT,
-    RM_SCALAR,
-    RM_NAMEDTUPLE,
-    RM_ATTRS,
-    RM_KWCALL,
-    RM_CALL,
-    RM_ARGS,
-} RowKind;
-
 static const char *const kind_names[] = {
     "tuple", "dict", "scalar", "namedtuple", "attrs", "kwcall", "call",
     "args",
@@ -43,14 +32,9 @@ static const char *const kind_names[] = {
 
 #define NKINDS ((int)(sizeof(kind_names) / sizeof(kind_names[0])))
 
-typedef struct {
-    PyObject_HEAD
-    RowKind kind;
-    PyObject *obj;   /* class or callable, or NULL */
-    PyObject *names; /* tuple of str: keys, attribute or keyword names */
-} RowMakerObject;
+typedef PgwRowMakerObject RowMakerObject;
 
-#define RM(o) ((RowMakerObject *)(o))
+#define RM(o) PGW_RM(o)
 
 /* ------------------------------------------------------------------ */
 /* Making rows                                                         */
@@ -62,11 +46,19 @@ typedef struct {
  * column order: a duplicate name keeps the last column's value. */
 #define DICT_SMALL 5
 
+PyObject *
+pgw_rows_dict_new(PyObject *maker)
+{
+    RowMakerObject *m = RM(maker);
+    return m->obj != NULL && PyTuple_GET_SIZE(m->names) > DICT_SMALL
+               ? PyDict_Copy(m->obj)
+               : PyDict_New();
+}
+
 static PyObject *
 make_dict(RowMakerObject *m, PyObject *const *items, Py_ssize_t n)
 {
-    PyObject *d = m->obj != NULL && n > DICT_SMALL ? PyDict_Copy(m->obj)
-                                                   : PyDict_New();
+    PyObject *d = pgw_rows_dict_new((PyObject *)m);
     if (d == NULL) {
         return NULL;
     }
@@ -119,35 +111,55 @@ make_attrs(RowMakerObject *m, PyObject *const *items, Py_ssize_t n)
     return inst;
 }
 
+/* obj(*items, **dict(zip(kwnames, items[nargs:]))) through obj's own
+ * vectorcall function when it has one (a msgspec Struct type does), else
+ * PyObject_Vectorcall; a callee that returns NULL without an exception is
+ * reported as PyObject_Vectorcall would. */
+static inline PyObject *
+call_vector(PyObject *obj, PyObject *const *items, size_t nargs,
+            PyObject *kwnames)
+{
+    vectorcallfunc f = PyVectorcall_Function(obj);
+    if (f == NULL) {
+        return PyObject_Vectorcall(obj, items, nargs, kwnames);
+    }
+    PyObject *r = f(obj, items, nargs, kwnames);
+    if (r == NULL && !PyErr_Occurred()) {
+        PyErr_Format(PyExc_SystemError,
+                     "%R returned NULL without setting an exception", obj);
+    }
+    return r;
+}
+
 static PyObject *
 make_by_kind(RowMakerObject *m, PyObject *const *items, Py_ssize_t n)
 {
     switch (m->kind) {
-    case RM_TUPLE:
+    case PGW_RM_TUPLE:
         return pgw_tuple_from_array(items, n);
-    case RM_DICT:
+    case PGW_RM_DICT:
         return make_dict(m, items, n);
-    case RM_SCALAR:
+    case PGW_RM_SCALAR:
         if (n == 0) {
             PyErr_SetString(PyExc_ValueError,
                             "scalar_row: the result has no columns");
             return NULL;
         }
         return Py_NewRef(items[0]);
-    case RM_NAMEDTUPLE:
+    case PGW_RM_NAMEDTUPLE:
         return make_namedtuple(m, items, n);
-    case RM_ATTRS:
+    case PGW_RM_ATTRS:
         return make_attrs(m, items, n);
-    case RM_KWCALL:
-        return PyObject_Vectorcall(m->obj, items, 0, m->names);
-    case RM_CALL: {
+    case PGW_RM_KWCALL:
+        return call_vector(m->obj, items, 0, m->names);
+    case PGW_RM_CALL: {
         PyObject *t = pgw_tuple_from_array(items, n);
         PyObject *row = t ? PyObject_CallOneArg(m->obj, t) : NULL;
         Py_XDECREF(t);
         return row;
     }
-    case RM_ARGS:
-        return PyObject_Vectorcall(m->obj, items, (size_t)n, NULL);
+    case PGW_RM_ARGS:
+        return call_vector(m->obj, items, (size_t)n, NULL);
     }
     PyErr_SetString(PyExc_SystemError, "bad row maker kind");
     return NULL;
@@ -157,8 +169,8 @@ make_by_kind(RowMakerObject *m, PyObject *const *items, Py_ssize_t n)
 static int
 check_width(RowMakerObject *m, Py_ssize_t n)
 {
-    if (m->kind == RM_TUPLE || m->kind == RM_SCALAR || m->kind == RM_CALL ||
-        m->kind == RM_ARGS) {
+    if (m->kind == PGW_RM_TUPLE || m->kind == PGW_RM_SCALAR || m->kind == PGW_RM_CALL ||
+        m->kind == PGW_RM_ARGS) {
         return 0;
     }
     if (n != PyTuple_GET_SIZE(m->names)) {
@@ -170,13 +182,6 @@ check_width(RowMakerObject *m, Py_ssize_t n)
     return 0;
 }
 
-int
-pgw_rows_wants_tuple(PyObject *maker)
-{
-    RowKind k = RM(maker)->kind;
-    return k == RM_TUPLE || k == RM_CALL;
-}
-
 PyObject *
 pgw_rows_make(PyObject *maker, PyObject *values)
 {
@@ -186,10 +191,10 @@ pgw_rows_make(PyObject *maker, PyObject *values)
     if (check_width(m, n) < 0) {
         /* row stays NULL */
     }
-    else if (m->kind == RM_TUPLE) {
+    else if (m->kind == PGW_RM_TUPLE) {
         row = Py_NewRef(values);
     }
-    else if (m->kind == RM_CALL) {
+    else if (m->kind == PGW_RM_CALL) {
         row = PyObject_CallOneArg(m->obj, values);
     }
     else {
@@ -202,9 +207,6 @@ pgw_rows_make(PyObject *maker, PyObject *values)
 PyObject *
 pgw_rows_make_array(PyObject *maker, PyObject *const *items, Py_ssize_t n)
 {
-    if (check_width(RM(maker), n) < 0) {
-        return NULL;
-    }
     return make_by_kind(RM(maker), items, n);
 }
 
@@ -272,7 +274,7 @@ pgw_rows_check_shape(struct ModState *st, PyObject *shape)
                                                                       : 0;
 }
 
-static PyObject *maker_new_kind(struct ModState *st, RowKind kind,
+static PyObject *maker_new_kind(struct ModState *st, PgwRowKind kind,
                                 PyObject *obj, PyObject *names);
 
 /* factory(names) as a RowMaker (new reference). */
@@ -291,7 +293,7 @@ resolve(struct ModState *st, PyObject *factory, PyObject *names)
         Py_DECREF(m);
         return NULL;
     }
-    Py_SETREF(m, maker_new_kind(st, RM_CALL, m, names));
+    Py_SETREF(m, maker_new_kind(st, PGW_RM_CALL, m, names));
     return m;
 }
 
@@ -299,13 +301,16 @@ PyObject *
 pgw_rows_maker_for(struct ModState *st, PyObject **slot, PyObject *factory,
                    PyObject *desc, PyObject *names)
 {
-    PyObject *c = *slot;
-    if (c != NULL && PyTuple_GET_ITEM(c, 0) == factory &&
-        PyTuple_GET_ITEM(c, 1) == desc) {
-        return PyTuple_GET_ITEM(c, 2);
+    PyObject *c = pgw_rows_maker_cached(*slot, factory, desc);
+    if (c != NULL) {
+        return c;
     }
     PyObject *m = resolve(st, factory, names);
     if (m == NULL) {
+        return NULL;
+    }
+    if (check_width(RM(m), PyTuple_GET_SIZE(names)) < 0) {
+        Py_DECREF(m);
         return NULL;
     }
     c = PyTuple_Pack(3, factory, desc, m);
@@ -335,7 +340,7 @@ dict_template(PyObject *names)
 }
 
 static PyObject *
-maker_new_kind(struct ModState *st, RowKind kind, PyObject *obj,
+maker_new_kind(struct ModState *st, PgwRowKind kind, PyObject *obj,
                PyObject *names)
 {
     RowMakerObject *m = PyObject_GC_New(RowMakerObject, st->RowMakerType);
@@ -344,10 +349,10 @@ maker_new_kind(struct ModState *st, RowKind kind, PyObject *obj,
     }
     PGW_ZERO_FIELDS(m, RowMakerObject);
     m->kind = kind;
-    m->obj = kind == RM_DICT ? dict_template(names) : Py_XNewRef(obj);
+    m->obj = kind == PGW_RM_DICT ? dict_template(names) : Py_XNewRef(obj);
     m->names = Py_NewRef(names);
     PyObject_GC_Track(m);
-    if (kind == RM_DICT && m->obj == NULL) {
+    if (kind == PGW_RM_DICT && m->obj == NULL) {
         Py_DECREF(m);
         return NULL;
     }
@@ -391,25 +396,25 @@ check_names(PyObject *names)
 
 /* What obj must be for kind; 0 or -1 with TypeError. */
 static int
-check_obj(RowKind kind, PyObject *obj)
+check_obj(PgwRowKind kind, PyObject *obj)
 {
     const char *want = NULL;
     switch (kind) {
-    case RM_NAMEDTUPLE:
+    case PGW_RM_NAMEDTUPLE:
         if (!PyType_Check(obj) ||
             !PyType_IsSubtype((PyTypeObject *)obj, &PyTuple_Type)) {
             want = "a tuple subclass";
         }
         break;
-    case RM_ATTRS:
+    case PGW_RM_ATTRS:
         if (!PyType_Check(obj) ||
             ((PyTypeObject *)obj)->tp_new != PyBaseObject_Type.tp_new) {
             want = "a class using object.__new__";
         }
         break;
-    case RM_KWCALL:
-    case RM_CALL:
-    case RM_ARGS:
+    case PGW_RM_KWCALL:
+    case PGW_RM_CALL:
+    case PGW_RM_ARGS:
         if (!PyCallable_Check(obj)) {
             want = "a callable";
         }
@@ -448,8 +453,8 @@ maker_tp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         }
     }
     PyObject *res = NULL;
-    if (check_names(names) == 0 && check_obj((RowKind)kind, obj) == 0) {
-        res = maker_new_kind(st, (RowKind)kind, obj == Py_None ? NULL : obj,
+    if (check_names(names) == 0 && check_obj((PgwRowKind)kind, obj) == 0) {
+        res = maker_new_kind(st, (PgwRowKind)kind, obj == Py_None ? NULL : obj,
                              names);
     }
     Py_XDECREF(empty);
@@ -480,7 +485,7 @@ static PyObject *
 maker_repr(PyObject *self)
 {
     RowMakerObject *m = RM(self);
-    if (m->obj != NULL && m->kind != RM_DICT) {
+    if (m->obj != NULL && m->kind != PGW_RM_DICT) {
         return PyUnicode_FromFormat("<pgwire.RowMaker %s %R %R>",
                                     kind_names[m->kind], m->obj, m->names);
     }
@@ -503,7 +508,7 @@ maker_get_names(PyObject *self, void *Py_UNUSED(c))
 static PyObject *
 maker_get_obj(PyObject *self, void *Py_UNUSED(c))
 {
-    PyObject *o = RM(self)->kind == RM_DICT ? NULL : RM(self)->obj;
+    PyObject *o = RM(self)->kind == PGW_RM_DICT ? NULL : RM(self)->obj;
     return Py_NewRef(o != NULL ? o : Py_None);
 }
 
@@ -530,8 +535,8 @@ maker_clear(PyObject *self)
 {
     RowMakerObject *m = RM(self);
     Py_CLEAR(m->obj);
-    if (m->kind != RM_DICT && m->kind != RM_SCALAR) {
-        m->kind = RM_TUPLE;
+    if (m->kind != PGW_RM_DICT && m->kind != PGW_RM_SCALAR) {
+        m->kind = PGW_RM_TUPLE;
     }
     return 0;
 }

@@ -33,21 +33,64 @@ PyObject *pgw_rows_factory_error(PyObject *obj);
 /* The row maker for `factory` over the columns `names` of the result
  * described by `desc`: the one cached in *slot when it was made for the
  * same factory and description, else factory(names) (a RowMaker, or any
- * callable, called with the tuple of values), cached in *slot.  Borrowed
- * reference (valid while *slot is), or NULL with an exception set. */
+ * callable, called with the tuple of values), cached in *slot.  A maker
+ * that pairs values with names is checked here, once, to have one name
+ * per column.  Borrowed reference (valid while *slot is), or NULL with an
+ * exception set. */
 PyObject *pgw_rows_maker_for(struct ModState *st, PyObject **slot,
                              PyObject *factory, PyObject *desc,
                              PyObject *names);
+
+/* The cached maker of pgw_rows_maker_for without a call: borrowed, or
+ * NULL (no exception) when slot was made for another factory or
+ * description. */
+static inline PyObject *
+pgw_rows_maker_cached(PyObject *slot, PyObject *factory, PyObject *desc)
+{
+    if (slot != NULL && PyTuple_GET_ITEM(slot, 0) == factory &&
+        PyTuple_GET_ITEM(slot, 1) == desc) {
+        return PyTuple_GET_ITEM(slot, 2);
+    }
+    return NULL;
+}
 
 /* The row for `values` (a tuple of the row's values; stolen) made by
  * `maker` (from pgw_rows_maker_for).  New reference or NULL. */
 PyObject *pgw_rows_make(PyObject *maker, PyObject *values);
 
-/* The same from n values (borrowed; the row takes its own references).
- * Cheaper than a tuple for every kind but tuple and call (for which
- * pgw_rows_wants_tuple is 1: give them the tuple). */
+/* The maker's layout, for the statement's row decoder (stmt.c), which
+ * feeds each kind the cheapest way: tuple and call get a tuple (made by
+ * pgw_rows_make), dict a dict filled as the values are decoded, the
+ * others a C array (pgw_rows_make_array). */
+typedef enum {
+    PGW_RM_TUPLE = 0,
+    PGW_RM_DICT,
+    PGW_RM_SCALAR,
+    PGW_RM_NAMEDTUPLE,
+    PGW_RM_ATTRS,
+    PGW_RM_KWCALL,
+    PGW_RM_CALL,
+    PGW_RM_ARGS,
+} PgwRowKind;
+
+typedef struct {
+    PyObject_HEAD
+    PgwRowKind kind;
+    PyObject *obj;   /* class or callable; dict: the {name: None}
+                        template for wide rows; or NULL */
+    PyObject *names; /* tuple of str: keys, attribute or keyword names */
+} PgwRowMakerObject;
+
+#define PGW_RM(o) ((PgwRowMakerObject *)(o))
+
+/* The row from n values (borrowed; the row takes its own references) for
+ * a maker of any kind but tuple and call, whose width pgw_rows_maker_for
+ * checked.  New reference or NULL. */
 PyObject *pgw_rows_make_array(PyObject *maker, PyObject *const *items,
                               Py_ssize_t n);
-int pgw_rows_wants_tuple(PyObject *maker);
+
+/* A dict maker's new row to fill with PyDict_SetItem under names[i], in
+ * column order (a copy of the template for wide rows: no resize). */
+PyObject *pgw_rows_dict_new(PyObject *maker);
 
 #endif /* PGW_ROWS_H */

@@ -32,6 +32,7 @@ typedef struct ModState {
     PyTypeObject *BHandleType;
     PyTypeObject *BTransportType;
     PyTypeObject *RowMakerType; /* rows.c */
+    struct PgwRecordPool *record_pool; /* record.c: the Record freelist */
 
     PgwCodecCtx codec;
 

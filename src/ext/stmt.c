@@ -1150,82 +1150,150 @@ note_column(StmtObject *s, uint16_t i)
     PyErr_SetRaisedException(v);
 }
 
-/* Decode the n columns of a DataRow into items[0..n) (NULL-initialised
+/* Why column i did not decode, added to the exception set. */
+static void
+column_failed(StmtObject *s, uint16_t i)
+{
+    if (PyErr_ExceptionMatches(PyExc_NotImplementedError)) {
+        unsupported_column(s->st);
+    }
+    note_column(s, i);
+}
+
+/* Column i of the parsed DataRow: new reference, or NULL with an
+ * exception naming the column. */
+static inline PyObject *
+decode_column(StmtObject *s, const PgwCodecCtx *ctx, uint16_t i)
+{
+    const PgcCol *col = &s->cols[i];
+    if (col->len < 0) {
+        return Py_NewRef(Py_None);
+    }
+    const PgwCodec *c = s->col_decoders[i];
+    PyObject *v = c->decode(ctx, c, col->p, (size_t)col->len);
+    if (v == NULL) {
+        column_failed(s, i);
+    }
+    return v;
+}
+
+/* Decode the n columns of a DataRow into items[0..n) (uninitialised
  * storage of a record or tuple).  *gc_items: any item the cyclic GC knows
- * about.  0, or -1 with an exception (items filled so far stay set). */
+ * about.  0, or -1 with an exception (the items decoded so far stay set,
+ * the rest are NULL). */
 static int
 decode_values(StmtObject *s, const PgwCodecCtx *ctx, PyObject **items,
               int *gc_items)
 {
-    for (uint16_t i = 0; i < s->ncols; i++) {
-        const PgcCol *col = &s->cols[i];
-        PyObject *v;
-        if (col->len < 0) {
-            v = Py_NewRef(Py_None);
-        }
-        else {
-            const PgwCodec *c = s->col_decoders[i];
-            v = c->decode(ctx, c, col->p, (size_t)col->len);
-            if (v == NULL) {
-                if (PyErr_ExceptionMatches(PyExc_NotImplementedError)) {
-                    unsupported_column(s->st);
-                }
-                note_column(s, i);
-                return -1;
-            }
-            *gc_items |= PyObject_IS_GC(v);
-        }
+    uint16_t n = s->ncols;
+    for (uint16_t i = 0; i < n; i++) {
+        PyObject *v = decode_column(s, ctx, i);
         items[i] = v;
+        if (v == NULL) {
+            while (++i < n) {
+                items[i] = NULL;
+            }
+            return -1;
+        }
+        *gc_items |= PyObject_IS_GC(v);
     }
     return 0;
 }
 
-/* The values of a row in items[0..n) (zeroed by the caller), then the
- * row the maker makes of them; every item is released. */
+/* A dict row: each value stored under its name as it is decoded (no
+ * array of values, no second pass to release them). */
+static PyObject *
+decode_dict_row(StmtObject *s, const PgwCodecCtx *ctx, PyObject *maker)
+{
+    PyObject *d = pgw_rows_dict_new(maker);
+    if (d == NULL) {
+        return NULL;
+    }
+    PyObject *names = PGW_RM(maker)->names;
+    for (uint16_t i = 0; i < s->ncols; i++) {
+        PyObject *v = decode_column(s, ctx, i);
+        if (v == NULL) {
+            Py_DECREF(d);
+            return NULL;
+        }
+        int rc = PyDict_SetItem(d, PyTuple_GET_ITEM(names, i), v);
+        Py_DECREF(v);
+        if (rc < 0) {
+            Py_DECREF(d);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+/* The values of a row in items[0..n), then the row the maker makes of
+ * them; every value is released. */
 static PyObject *
 decode_into_array(StmtObject *s, const PgwCodecCtx *ctx, PyObject *maker,
                   PyObject **items)
 {
-    int gc_items = 0;
+    uint16_t i, n = s->ncols;
     PyObject *row = NULL;
-    if (decode_values(s, ctx, items, &gc_items) == 0) {
-        row = pgw_rows_make_array(maker, items, s->ncols);
+    for (i = 0; i < n; i++) {
+        items[i] = decode_column(s, ctx, i);
+        if (items[i] == NULL) {
+            break;
+        }
     }
-    for (uint16_t i = 0; i < s->ncols; i++) {
-        Py_XDECREF(items[i]);
+    if (i == n) {
+        row = pgw_rows_make_array(maker, items, n);
+    }
+    while (i > 0) {
+        Py_DECREF(items[--i]);
     }
     return row;
 }
 
+/* Tuple rows and user makers: the values in a tuple. */
+static PyObject *
+decode_tuple_row(StmtObject *s, const PgwCodecCtx *ctx, PyObject *maker)
+{
+    PyObject *t = PyTuple_New(s->ncols);
+    int gc_items = 0;
+    if (t == NULL) {
+        return NULL;
+    }
+    if (decode_values(s, ctx, &PyTuple_GET_ITEM(t, 0), &gc_items) < 0) {
+        Py_DECREF(t);
+        return NULL;
+    }
+    return pgw_rows_make(maker, t);
+}
+
 /* A row made by a row factory (rows.c): the maker resolved once per
- * description and cached on the statement, given the values as a C
- * array (or, for tuple rows and user makers, as a tuple). */
+ * description and cached on the statement, fed the way its kind is
+ * cheapest (rows.h). */
 static PyObject *
 decode_factory_row(StmtObject *s, const PgwCodecCtx *ctx, PyObject *factory)
 {
-    PyObject *maker = pgw_rows_maker_for(s->st, &s->row_maker, factory,
-                                         s->desc, s->names);
+    PyObject *maker = pgw_rows_maker_cached(s->row_maker, factory, s->desc);
     if (maker == NULL) {
-        return NULL;
+        maker = pgw_rows_maker_for(s->st, &s->row_maker, factory, s->desc,
+                                   s->names);
+        if (maker == NULL) {
+            return NULL;
+        }
     }
     Py_INCREF(maker); /* the maker may replace the statement's cache */
-    PyObject *row = NULL;
-    if (pgw_rows_wants_tuple(maker)) {
-        PyObject *t = PyTuple_New(s->ncols);
-        int gc_items = 0;
-        if (t != NULL && decode_values(s, ctx, &PyTuple_GET_ITEM(t, 0),
-                                       &gc_items) < 0) {
-            Py_CLEAR(t);
-        }
-        row = t != NULL ? pgw_rows_make(maker, t) : NULL;
+    PyObject *row;
+    PgwRowKind kind = PGW_RM(maker)->kind;
+    if (kind == PGW_RM_DICT) {
+        row = decode_dict_row(s, ctx, maker);
+    }
+    else if (kind == PGW_RM_TUPLE || kind == PGW_RM_CALL) {
+        row = decode_tuple_row(s, ctx, maker);
     }
     else if (s->ncols <= 32) {
         PyObject *stack[32];
-        memset(stack, 0, s->ncols * sizeof(PyObject *));
         row = decode_into_array(s, ctx, maker, stack);
     }
     else {
-        PyObject **items = PyMem_Calloc(s->ncols, sizeof(PyObject *));
+        PyObject **items = PyMem_Malloc(s->ncols * sizeof(PyObject *));
         row = items ? decode_into_array(s, ctx, maker, items)
                     : PyErr_NoMemory();
         PyMem_Free(items);
@@ -1247,7 +1315,7 @@ pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
     if (!PyType_Check(shape)) {
         return decode_factory_row(s, ctx, shape);
     }
-    PyObject *rec = pgw_record_new((PyTypeObject *)shape, s->desc, n);
+    PyObject *rec = pgw_record_new_unset((PyTypeObject *)shape, s->desc, n);
     if (rec == NULL) {
         return NULL;
     }
