@@ -1,0 +1,537 @@
+"""The fault scenarios of tests/test_faults.py on the blocking face
+(pgwire.sync, src/ext/blocking.c): tests/README.md, "The fault scenarios",
+the rows marked "blocking face too".
+
+Each scenario asserts what the asyncio face's asserts: the right exception
+class within a bound, the connection either usable or closed (never hung,
+never silently wrong), no session of ours left on the server, and for
+pgwire.sync.create_pool a pool that refills and serves later acquires.
+The fault proxy (tests/faultproxy.py) runs on an event loop of its own
+thread (ThreadedFaultProxy).  Every blocking call under a fault runs in a
+worker thread joined with a bound (``outcome``): a hang fails the
+scenario, and the hung connection is terminated from the test's thread
+(which must wake its poll()).  Each scenario appends a row to the fault
+report, its number followed by "s".
+"""
+
+import faulthandler
+import gc
+import json
+import os
+import random
+import signal
+import threading
+import time
+import uuid
+
+import pytest
+
+import pgwire.sync
+from pgwire import exceptions as exc
+from pgwire.transaction import TransactionOutcomeUnknownError
+
+from faultproxy import C2S, S2C, ThreadedFaultProxy
+from test_faults import REPORT, _fd_count, _fd_targets, _pct, \
+    fault_rows  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.faults
+
+LOST = (exc.PostgresConnectionError, exc.InterfaceError, ConnectionError)
+SESSION_GONE = LOST + (exc.AdminShutdownError, exc.CrashShutdownError)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _outer_guard():
+    """The outer time limit: dump every stack and exit if the module
+    hangs."""
+    faulthandler.dump_traceback_later(600, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+# --------------------------------------------------------------------------
+# Harness
+# --------------------------------------------------------------------------
+
+def wait_until(cond, timeout=10.0, what="condition"):
+    """Until ``cond()`` is true (each check is a query or a cheap probe,
+    with a short pause between): AssertionError past ``timeout``."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while True:
+        r = cond()
+        if r:
+            return r
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s: {what}")
+        pause.wait(0.01)
+
+
+class Hung(Exception):
+    """What ``outcome`` reports for a call that did not return in time."""
+
+
+def outcome(fn, bound, *victims):
+    """(result or exception, seconds, hung) of ``fn()`` run in a worker
+    thread joined for at most ``bound`` seconds.  A call still running
+    then is a hang: ``victims`` (connections) are terminated from here,
+    which must wake the worker's poll()."""
+    box = {}
+
+    def run():
+        t0 = time.monotonic()
+        try:
+            box["res"] = fn()
+        except BaseException as e:  # noqa: BLE001 - the outcome
+            box["res"] = e
+        box["dt"] = time.monotonic() - t0
+
+    th = threading.Thread(target=run, name="outcome", daemon=True)
+    th.start()
+    th.join(bound)
+    if th.is_alive():
+        for v in victims:
+            v.terminate()
+        th.join(10)
+        return box.get("res", Hung(f"still running after {bound}s")), \
+            bound, True
+    return box["res"], box["dt"], False
+
+
+def start(fn):
+    """Run ``fn()`` in a worker thread now; ``finish(bound, *victims)``
+    on the returned object gives ``outcome``'s triple."""
+    box = {}
+    t0 = time.monotonic()
+
+    def run():
+        try:
+            box["res"] = fn()
+        except BaseException as e:  # noqa: BLE001 - the outcome
+            box["res"] = e
+        box["dt"] = time.monotonic() - t0
+
+    th = threading.Thread(target=run, name="started", daemon=True)
+    th.start()
+
+    class Running:
+        @staticmethod
+        def finish(bound, *victims):
+            th.join(max(0.0, t0 + bound - time.monotonic()))
+            if th.is_alive():
+                for v in victims:
+                    v.terminate()
+                th.join(10)
+                return box.get("res", Hung(f"still running after "
+                                           f"{bound}s")), bound, True
+            return box["res"], box["dt"], False
+    return Running
+
+
+def admin_kw(cluster):
+    return cluster.connect_kwargs()
+
+
+class Scenario:
+    """Counts one scenario's faults and writes its report line; probes
+    for leaked fds, backends (pg_stat_activity by application_name) and
+    threads."""
+
+    def __init__(self, name, rows, admin_kw):
+        self.name = name
+        self.rows = rows
+        self.admin_kw = admin_kw
+        self.app = "pgwire_sfault_" + uuid.uuid4().hex[:10]
+        self.injected = self.survived = self.hangs = 0
+        self.detect_ms = []
+        self.failures = []
+        self.extra = {}
+
+    def kw(self, cluster, **extra):
+        settings = dict(extra.pop("server_settings", {}) or {})
+        settings["application_name"] = self.app
+        return cluster.connect_kwargs(server_settings=settings, **extra)
+
+    def proxied(self, cluster, px, **extra):
+        return self.kw(cluster, host="127.0.0.1", port=px.port,
+                       ssl="disable", **extra)
+
+    def record(self, ok, detect_s=None, *, hang=False, why=""):
+        self.injected += 1
+        if ok and not hang:
+            self.survived += 1
+        else:
+            self.failures.append(why or "hang")
+        if hang:
+            self.hangs += 1
+        if detect_s is not None:
+            self.detect_ms.append(detect_s * 1000.0)
+
+    def __enter__(self):
+        gc.collect()
+        self.fds0 = _fd_count()
+        self.fd_targets0 = _fd_targets()
+        self.threads0 = set(threading.enumerate())
+        return self
+
+    def _backends(self):
+        try:
+            admin = pgwire.sync.connect(**self.admin_kw, timeout=10)
+        except Exception:               # the server is still restarting
+            return -1
+        try:
+            return admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE application_name = $1", self.app)
+        finally:
+            admin.close()
+
+    def _leaks(self):
+        deadline = time.monotonic() + 10
+        pause = threading.Event()
+        while True:
+            gc.collect()
+            threads = [t for t in threading.enumerate()
+                       if t not in self.threads0 and t.is_alive()]
+            fds = max(0, _fd_count() - self.fds0)
+            backends = self._backends()
+            if (not threads and fds == 0 and backends == 0) or \
+                    time.monotonic() > deadline:
+                return fds, max(backends, 0), len(threads)
+            pause.wait(0.02)
+
+    def __exit__(self, et, ev, tb):
+        fds, backends, threads = self._leaks()
+        row = {"scenario": self.name, "injected": self.injected,
+               "survived": self.survived, "hangs": self.hangs,
+               "max_detect_ms": round(max(self.detect_ms), 1)
+               if self.detect_ms else None,
+               "leaked_fds": fds, "leaked_backends": backends,
+               "leaked_tasks": threads}
+        if self.detect_ms:
+            row["p50_detect_ms"] = round(_pct(self.detect_ms, 0.5), 1)
+        row.update(self.extra)
+        if self.failures:
+            row["failures"] = [str(f)[:300] for f in self.failures[:5]]
+        if fds:
+            now = _fd_targets()
+            row["new_fds"] = sorted(f"{k}:{v}" for k, v in now.items()
+                                    if self.fd_targets0.get(k) != v)[:10]
+        if et is not None:
+            row["error"] = f"{et.__name__}: {ev}"[:300]
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        with open(REPORT, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        self.rows.append(row)
+        if et is None:
+            assert self.injected > 0, self.name
+            assert self.hangs == 0, (self.name, self.failures)
+            assert self.survived == self.injected, (self.name, self.failures)
+            assert (fds, backends, threads) == (0, 0, 0), (self.name, row)
+        return False
+
+
+def activity(admin, pid):
+    return admin.fetchrow(
+        "SELECT state, wait_event FROM pg_stat_activity WHERE pid = $1",
+        pid)
+
+
+def wait_sleeping(admin, pids, timeout=10):
+    def sleeping():
+        n = admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1) "
+            "AND state = 'active' AND wait_event = 'PgSleep'", list(pids))
+        return n == len(pids)
+    wait_until(sleeping, timeout, f"backends {pids} sleeping")
+
+
+def usable(conn):
+    """The connection answers a query of its own."""
+    try:
+        return conn.fetchval("SELECT 7 * 6", timeout=10) == 42
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def table(cluster):
+    """A fresh table (i int, s text), dropped at the end."""
+    name = "sfault_" + uuid.uuid4().hex[:10]
+    admin = pgwire.sync.connect(**admin_kw(cluster))
+    admin.execute(f"CREATE TABLE {name} (i int, s text)")
+    try:
+        yield name
+    finally:
+        admin.execute(f"DROP TABLE IF EXISTS {name}")
+        admin.close()
+
+
+def count(cluster, table):
+    c = pgwire.sync.connect(**admin_kw(cluster))
+    try:
+        return c.fetchval(f"SELECT count(*) FROM {table}")
+    finally:
+        c.close()
+
+
+# --------------------------------------------------------------------------
+# 2. pg_terminate_backend, busy and idle
+# --------------------------------------------------------------------------
+
+def test_sync_terminate_backend_busy_and_idle(cluster, fault_rows):
+    """Scenario 2 (tests/README.md), blocking face: pg_terminate_backend of
+    a busy connection gives ConnectionDoesNotExistError with the 57P01 as
+    __cause__ within 1 s; of an idle one, the next call fails with a
+    connection error caused by the 57P01 and the connection is closed."""
+    with Scenario("2s pg_terminate_backend (blocking)", fault_rows,
+                  admin_kw(cluster)) as sc:
+        admin = pgwire.sync.connect(**admin_kw(cluster))
+        try:
+            for i in range(8):
+                c = pgwire.sync.connect(**sc.kw(cluster))
+                try:
+                    pid = c.get_server_pid()
+                    if i % 2 == 0:      # busy
+                        run = start(lambda: c.fetchval(
+                            "SELECT pg_sleep(30)"))
+                        wait_sleeping(admin, [pid])
+                        admin.execute("SELECT pg_terminate_backend($1)",
+                                      pid)
+                        res, dt, hung = run.finish(5, c)
+                        ok = isinstance(
+                            res, exc.ConnectionDoesNotExistError) and \
+                            "closed in the middle of operation" in \
+                            str(res) and \
+                            isinstance(res.__cause__,
+                                       exc.AdminShutdownError) and \
+                            c.is_closed() and dt <= 1.0
+                        sc.record(ok, dt, hang=hung, why=f"busy: {res!r}")
+                    else:               # idle
+                        admin.execute("SELECT pg_terminate_backend($1)",
+                                      pid)
+                        wait_until(lambda: activity(admin, pid) is None,
+                                   5, "backend gone")
+                        res, dt, hung = outcome(
+                            lambda: c.fetchval("SELECT 1"), 5, c)
+                        # the blocking connection learns of the close at
+                        # its next call: the same error as a busy one
+                        cause = res.__cause__ if isinstance(
+                            res, BaseException) else None
+                        ok = isinstance(res, LOST) and \
+                            isinstance(cause, exc.AdminShutdownError) and \
+                            c.is_closed()
+                        res2, _, hung2 = outcome(
+                            lambda: c.fetchval("SELECT 1"), 5, c)
+                        ok = ok and isinstance(res2, exc.InterfaceError) \
+                            and str(res2) == "connection is closed"
+                        sc.record(ok, dt, hang=hung or hung2,
+                                  why=f"idle: {res!r} then {res2!r}")
+                finally:
+                    c.terminate()
+        finally:
+            admin.close()
+
+
+# --------------------------------------------------------------------------
+# 1. Backend SIGKILL mid-query (a private server: crash restart)
+# --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def private_cluster(cluster_module):
+    if os.environ.get(cluster_module.DSN_ENV):
+        pytest.skip("needs a temporary cluster")
+    pc = cluster_module.TempCluster(settings={
+        "max_connections": 8, "superuser_reserved_connections": 0,
+        "restart_after_crash": True})
+    pc.start()
+    try:
+        yield pc
+    finally:
+        pc.cleanup()
+
+
+def test_sync_backend_sigkill_mid_query(private_cluster, fault_rows):
+    """Scenario 1 (tests/README.md), blocking face: SIGKILL of a busy
+    backend; the victim fails within 1 s and is closed, a second busy
+    session gets 57P02 or connection lost, an idle one fails at its next
+    call; a pool of the server refills once the server is back."""
+    pc = private_cluster
+    with Scenario("1s backend SIGKILL (blocking)", fault_rows,
+                  admin_kw(pc)) as sc:
+        for _ in range(2):
+            victim = pgwire.sync.connect(**sc.kw(pc))
+            busy = pgwire.sync.connect(**sc.kw(pc))
+            idle = pgwire.sync.connect(**sc.kw(pc))
+            admin = pgwire.sync.connect(**admin_kw(pc))
+            try:
+                pid = victim.get_server_pid()
+                vt = start(lambda: victim.fetchval("SELECT pg_sleep(30)"))
+                bt = start(lambda: busy.fetchval("SELECT pg_sleep(30)"))
+                wait_sleeping(admin, [pid, busy.get_server_pid()])
+                os.kill(pid, signal.SIGKILL)
+                res, dt, hung = vt.finish(5, victim)
+                sc.record(isinstance(res, LOST) and victim.is_closed()
+                          and dt <= 1.0 + 0.5, hang=hung,
+                          why=f"victim: {res!r} after {dt:.3f}s")
+                res, dt, hung = bt.finish(5, busy)
+                sc.record(isinstance(res, (exc.CrashShutdownError,) + LOST)
+                          and busy.is_closed(), hang=hung,
+                          why=f"busy: {res!r}")
+                res, _, hung = outcome(lambda: idle.fetchval("SELECT 1"),
+                                       5, idle)
+                res2, _, hung2 = outcome(lambda: idle.fetchval("SELECT 1"),
+                                         5, idle)
+                sc.record(isinstance(res, SESSION_GONE) and
+                          isinstance(res2, exc.InterfaceError) and
+                          idle.is_closed(), hang=hung or hung2,
+                          why=f"idle: {res!r} then {res2!r}")
+            finally:
+                for c in (victim, busy, idle, admin):
+                    c.terminate()
+
+            def back_up():
+                try:
+                    c = pgwire.sync.connect(**admin_kw(pc), timeout=5)
+                except (OSError, exc.PostgresError) + LOST:
+                    return False
+                c.close()
+                return True
+            wait_until(back_up, 60, "server back after crash restart")
+
+
+# --------------------------------------------------------------------------
+# 4. Frozen link (half-open)
+# --------------------------------------------------------------------------
+
+def test_sync_frozen_peer_times_out(cluster, fault_rows):
+    """Scenario 4 (tests/README.md), blocking face: a frozen link, mid-query
+    or idle: command_timeout (or timeout=) fires at T, then the call waits
+    at most cancel_timeout for the cancel's effect (docs/sync.md) -- which
+    never comes through a frozen link -- aborts the connection and raises
+    TimeoutError; close(timeout=0.5) returns at once."""
+    T, CT = 0.4, 0.5
+    with Scenario("4s frozen peer (blocking)", fault_rows,
+                  admin_kw(cluster)) as sc, \
+            ThreadedFaultProxy((cluster.tcp_host, cluster.port)) as px:
+        for i in range(6):
+            c = pgwire.sync.connect(**sc.proxied(cluster, px),
+                                    command_timeout=None if i >= 4 else T,
+                                    cancel_timeout=CT)
+            try:
+                assert c.fetchval("SELECT 1") == 1
+                if i % 2 == 0:
+                    px.add_trigger(S2C, b"T", mode="freeze")
+                    q = "SELECT 41 + 1"
+                else:
+                    px.freeze()
+                    q = "SELECT 1"
+                kw = {"timeout": T} if i >= 4 else {}
+                res, dt, hung = outcome(lambda: c.fetchval(q, **kw), 5, c)
+                ok = isinstance(res, TimeoutError) and \
+                    T * 0.9 <= dt <= T * 1.1 + CT + 0.3 and c.is_closed()
+                why = f"query: {res!r} after {dt:.3f}s"
+                res2, dt2, hung2 = outcome(lambda: c.close(timeout=0.5), 3,
+                                           c)
+                ok = ok and dt2 <= 1.0 and c.is_closed()
+                sc.record(ok, dt, hang=hung or hung2,
+                          why=f"{why}; close: {res2!r} after {dt2:.3f}s")
+            finally:
+                c.terminate()
+                px.clear_triggers()
+                px.thaw()
+                px.reset_all()
+
+
+# --------------------------------------------------------------------------
+# 5. Stopped backend (SIGSTOP, later SIGCONT)
+# --------------------------------------------------------------------------
+
+def test_sync_stopped_backend_times_out(cluster, fault_rows):
+    """Scenario 5 (tests/README.md), blocking face: a SIGSTOPped backend:
+    the query times out within its bound; still stopped, the next call
+    gets InterfaceError after the cancel grace and the connection is
+    closed; after SIGCONT the next call gets its own result, never the
+    timed-out query's nor a stray QueryCanceledError."""
+    T = 0.3
+    cross = 0
+    with Scenario("5s SIGSTOP backend (blocking)", fault_rows,
+                  admin_kw(cluster)) as sc:
+        other = pgwire.sync.connect(**sc.kw(cluster))
+        try:
+            for i in range(4):
+                c = pgwire.sync.connect(**sc.kw(cluster), command_timeout=T)
+                pid = c.get_server_pid()
+                stopped = True
+                os.kill(pid, signal.SIGSTOP)
+                try:
+                    res, dt, hung = outcome(lambda: c.fetchval(
+                        "SELECT 1000 + $1::int", i), 10, c)
+                    # the blocking call also waits (cancel_timeout at
+                    # most) for its CancelRequest's effect
+                    ok = isinstance(res, TimeoutError) and \
+                        dt <= T * 1.1 + c._core._protocol.cancel_timeout \
+                        + 0.5
+                    why = f"timeout: {res!r} after {dt:.3f}s"
+                    if i == 0:
+                        res2, dt2, hung2 = outcome(lambda: c.fetchval(
+                            "SELECT 2000 + $1::int", i, timeout=20), 30, c)
+                        ok = ok and (isinstance(res2, exc.InterfaceError)
+                                     or res2 == 2000 + i)
+                    else:
+                        os.kill(pid, signal.SIGCONT)
+                        stopped = False
+                        res2, dt2, hung2 = outcome(lambda: c.fetchval(
+                            "SELECT 2000 + $1::int", i, timeout=20), 30, c)
+                        ok = ok and (res2 == 2000 + i or
+                                     isinstance(res2, exc.InterfaceError))
+                    if res2 == 1000 + i or isinstance(
+                            res2, exc.QueryCanceledError):
+                        cross += 1
+                        ok = False
+                    assert other.fetchval("SELECT $1::int", i) == i
+                    sc.record(ok, dt, hang=hung or hung2,
+                              why=f"{why}; next: {res2!r} after {dt2:.3f}s")
+                finally:
+                    if stopped:
+                        os.kill(pid, signal.SIGCONT)
+                    c.terminate()
+        finally:
+            other.close()
+        sc.extra["cross_query_results"] = cross
+        assert cross == 0
+
+
+def test_sync_idle_close_reason_reaches_next_call(cluster):
+    """Regression (blocking face): a server that ended an idle session
+    (pg_terminate_backend, idle_session_timeout) left its ErrorResponse
+    in the socket; the next call's send() failed with EPIPE and the
+    connection was lost with the BrokenPipeError, the server's reason
+    unread.  What the server sent is read first now: the error's
+    __cause__ is the 57P01 / 57P05, as on the asyncio face."""
+    admin = pgwire.sync.connect(**admin_kw(cluster))
+    try:
+        for i in range(4):
+            c = pgwire.sync.connect(**cluster.connect_kwargs(
+                server_settings={"idle_session_timeout": "200"}
+                if i % 2 else {}))
+            try:
+                pid = c.get_server_pid()
+                if i % 2 == 0:
+                    admin.execute("SELECT pg_terminate_backend($1)", pid)
+                    want = exc.AdminShutdownError
+                else:
+                    want = exc.IdleSessionTimeoutError
+                wait_until(lambda: activity(admin, pid) is None, 5,
+                           "backend gone")
+                with pytest.raises(exc.ConnectionDoesNotExistError) as ei:
+                    c.fetchval("SELECT 1")
+                assert isinstance(ei.value.__cause__, want), ei.value
+                assert c.is_closed()
+                with pytest.raises(exc.InterfaceError,
+                                   match="connection is closed"):
+                    c.fetchval("SELECT 1")
+            finally:
+                c.terminate()
+    finally:
+        admin.close()
