@@ -535,3 +535,420 @@ def test_sync_idle_close_reason_reaches_next_call(cluster):
                 c.terminate()
     finally:
         admin.close()
+
+
+# --------------------------------------------------------------------------
+# The link reset or mangled by the proxy: mid-startup, mid-query, mid-COPY,
+# mid-transaction, mid-cursor, mid-executemany; truncated and corrupted
+# frames
+# --------------------------------------------------------------------------
+
+BIG_QUERY = ("SELECT i, md5(i::text) || repeat('x', 64) "
+             "FROM generate_series(1, 100000) i")
+
+
+def test_sync_link_faults(cluster, fault_rows, table):
+    """The proxy resets (RST) or mangles the link at a point of each
+    operation; the call raises a connection-class error (ProtocolError for
+    a mangled frame) within 5 s and the connection is closed; nothing of
+    an unfinished transaction persists; a new connection works."""
+    line = b"".join(b"%d\tsome text\n" % k for k in range(2000))
+
+    def copy_in(c):
+        return c.copy_to_table(table, source=(line for _ in range(200)))
+
+    def copy_out(c):
+        return c.copy_from_query(BIG_QUERY, output=lambda data: None)
+
+    def in_tx(c):
+        with c.transaction():
+            c.execute(f"INSERT INTO {table} VALUES (1, 'tx')")
+            c.fetchval("SELECT pg_sleep(0.01)")
+
+    def many(c):
+        c.executemany(f"INSERT INTO {table} VALUES ($1, $2)",
+                      ((k, "x" * 100) for k in range(50_000)))
+
+    def cursor(c):
+        with c.transaction():
+            return sum(1 for _ in c.cursor(
+                "SELECT generate_series(1, 10000)", prefetch=100))
+
+    def query(c):
+        return c.fetch(BIG_QUERY)
+
+    cases = [
+        # (name, operation, trigger args, error classes)
+        ("rst mid-query", query, (S2C, b"D", 500), LOST),
+        ("rst before the query reaches the server", query,
+         (C2S, b"P", 1, "rst", {"match": b"generate_series"}), LOST),
+        ("rst mid-COPY in", copy_in, (C2S, b"d", 50), LOST),
+        ("rst mid-COPY out", copy_out, (S2C, b"d", 5000), LOST),
+        ("rst mid-transaction", in_tx, (C2S, b"P", 1, "rst",
+                                        {"match": b"pg_sleep"}), LOST),
+        ("rst mid-executemany", many, (C2S, b"B", 20_000), LOST),
+        ("rst mid-cursor", cursor, (S2C, b"D", 3000), LOST),
+        ("truncated DataRow", query, (S2C, b"D", 100, "truncate"), LOST),
+        ("corrupted DataRow length", query, (S2C, b"D", 100, "corrupt"),
+         (exc.ProtocolError,)),
+        ("corrupted CommandComplete length", query,
+         (S2C, b"C", 1, "corrupt", {"match": b"SELECT 100000"}),
+         (exc.ProtocolError,)),
+    ]
+    with Scenario("16s link reset / mangled (blocking)", fault_rows,
+                  admin_kw(cluster)) as sc, \
+            ThreadedFaultProxy((cluster.tcp_host, cluster.port)) as px:
+        for name, op, trig, errors in cases:
+            c = pgwire.sync.connect(**sc.proxied(cluster, px))
+            try:
+                assert c.fetchval("SELECT 1") == 1
+                px.add_trigger(*trig[:4], **trig[4] if len(trig) > 4
+                               else {})
+                res, dt, hung = outcome(lambda: op(c), 10, c)
+                ok = isinstance(res, errors) and c.is_closed() and dt < 5
+                n = count(cluster, table)
+                ok = ok and n == 0
+                sc.record(ok, dt, hang=hung,
+                          why=f"{name}: {res!r} after {dt:.3f}s, "
+                              f"closed={c.is_closed()}, rows={n}")
+            finally:
+                c.terminate()
+                px.clear_triggers()
+        # mid-startup: the StartupMessage or the server's first answer
+        for trig in ((C2S, b"", 1), (S2C, b"R", 1), (S2C, b"Z", 1)):
+            px.add_trigger(*trig)
+            res, dt, hung = outcome(lambda: pgwire.sync.connect(
+                **sc.proxied(cluster, px), timeout=5), 10)
+            ok = isinstance(res, LOST + (OSError,)) and dt < 5
+            if isinstance(res, pgwire.sync.Connection):
+                res.terminate()
+            sc.record(ok, dt, hang=hung, why=f"startup {trig}: {res!r}")
+            px.clear_triggers()
+        c = pgwire.sync.connect(**sc.proxied(cluster, px))
+        assert c.fetchval("SELECT 1") == 1
+        c.close()
+
+
+# --------------------------------------------------------------------------
+# 7. COPY interrupted
+# --------------------------------------------------------------------------
+
+class SourceFailed(Exception):
+    pass
+
+
+def test_sync_copy_interrupted_leaves_connection_idle(cluster, fault_rows,
+                                                      table):
+    """Scenario 7 (tests/README.md), blocking face: COPY FROM whose source
+    raises, statement_timeout, a client timeout, the same inside a
+    transaction; COPY TO whose writer raises or times out: the error
+    reaches the caller, the connection is idle again (INERROR inside a
+    transaction, usable after ROLLBACK), no partial rows."""
+    line = b"".join(b"%d\tsome text\n" % k for k in range(2000))
+    unusable = partial = 0
+
+    def source(fail_at=None, limit=400, slow=0.0):
+        pause = threading.Event()
+        for k in range(limit):
+            if k == fail_at:
+                raise SourceFailed(k)
+            if slow:
+                pause.wait(slow)        # a slow producer
+            yield line
+
+    with Scenario("7s COPY interrupted (blocking)", fault_rows,
+                  admin_kw(cluster)) as sc:
+        c = pgwire.sync.connect(**sc.kw(cluster))
+
+        def check(res, expect, in_tx=False):
+            nonlocal unusable, partial
+            ok = isinstance(res, expect) and not c.is_closed()
+            if in_tx:
+                ok = ok and c.is_in_transaction()
+                c.execute("ROLLBACK")
+            try:
+                n = c.fetchval(f"SELECT count(*) FROM {table}", timeout=10)
+            except Exception:
+                unusable += 1
+                return False
+            partial += n != 0
+            return ok and n == 0 and not c.is_in_transaction()
+
+        try:
+            for k in range(3):
+                res, dt, hung = outcome(lambda: c.copy_to_table(
+                    table, source=source(fail_at=5 + k)), 10, c)
+                sc.record(check(res, SourceFailed), hang=hung,
+                          why=f"source raises: {res!r}")
+                res, dt, hung = outcome(lambda: c.copy_to_table(
+                    table, source=source(slow=0.01), timeout=0.1), 10, c)
+                sc.record(check(res, TimeoutError), hang=hung,
+                          why=f"client timeout: {res!r}")
+                c.execute("SET statement_timeout = 100")
+                res, dt, hung = outcome(lambda: c.copy_to_table(
+                    table, source=source(slow=0.02, limit=100)), 10, c)
+                c.execute("RESET statement_timeout")
+                sc.record(check(res, exc.QueryCanceledError), hang=hung,
+                          why=f"statement_timeout: {res!r}")
+                c.execute("BEGIN")
+                res, dt, hung = outcome(lambda: c.copy_to_table(
+                    table, source=source(fail_at=2)), 10, c)
+                sc.record(check(res, SourceFailed, in_tx=True), hang=hung,
+                          why=f"in tx: {res!r}")
+                seen = [0]
+
+                def writer(data):
+                    seen[0] += 1
+                    if seen[0] == 2 + k:
+                        raise SourceFailed(seen[0])
+                res, dt, hung = outcome(lambda: c.copy_from_query(
+                    BIG_QUERY, output=writer), 20, c)
+                sc.record(check(res, SourceFailed), hang=hung,
+                          why=f"writer raises: {res!r}")
+
+                def slow_writer(data):
+                    threading.Event().wait(0.001)
+                res, dt, hung = outcome(lambda: c.copy_from_query(
+                    BIG_QUERY, output=slow_writer, timeout=0.2), 20, c)
+                sc.record(check(res, TimeoutError), hang=hung,
+                          why=f"timeout out: {res!r}")
+        finally:
+            c.close(timeout=5) if not c.is_closed() else c.terminate()
+        sc.extra.update(unusable_connections=unusable, partial_rows=partial)
+
+
+# --------------------------------------------------------------------------
+# 7b. executemany interrupted
+# --------------------------------------------------------------------------
+
+def test_sync_executemany_interrupted_persists_nothing(cluster, fault_rows,
+                                                       table):
+    """Scenario 7b (tests/README.md), blocking face: a streamed
+    executemany interrupted at a random row -- the generator raises, a
+    value does not encode, the timeout expires, the backend is
+    terminated -- persists no row; the connection is usable afterwards
+    (closed after the termination), in and out of a transaction."""
+    insert = f"INSERT INTO {table} VALUES ($1, $2)"
+    unusable = partial = 0
+    reached = threading.Event()
+
+    def rows(fail_at=None, bad_at=None, limit=400_000):
+        for k in range(limit):
+            if k == fail_at:
+                raise SourceFailed(k)
+            if k == 20_000:
+                reached.set()
+            yield (k if k != bad_at else "bad", "some text")
+
+    with Scenario("7bs executemany interrupted (blocking)", fault_rows,
+                  admin_kw(cluster)) as sc:
+        admin = pgwire.sync.connect(**admin_kw(cluster))
+        c = pgwire.sync.connect(**sc.kw(cluster))
+
+        def check(res, expect, in_tx=False):
+            nonlocal unusable, partial, c
+            ok = isinstance(res, expect)
+            if c.is_closed():
+                ok = ok and isinstance(res, SESSION_GONE)
+                c = pgwire.sync.connect(**sc.kw(cluster))
+            elif in_tx:
+                ok = ok and c.is_in_transaction()
+                c.execute("ROLLBACK")
+            n = admin.fetchval(f"SELECT count(*) FROM {table}")
+            partial += n != 0
+            if not usable(c):
+                unusable += 1
+                return False
+            return ok and n == 0 and not c.is_in_transaction()
+
+        try:
+            for k in range(2):
+                at = random.randint(30_000, 200_000)
+                for in_tx in (False, True):
+                    if in_tx:
+                        c.execute("BEGIN")
+                    res, dt, hung = outcome(
+                        lambda: c.executemany(insert, rows(fail_at=at)),
+                        20, c)
+                    sc.record(check(res, SourceFailed, in_tx), hang=hung,
+                              why=f"source raises: {res!r}")
+                    if in_tx:
+                        c.execute("BEGIN")
+                    res, dt, hung = outcome(
+                        lambda: c.executemany(insert, rows(bad_at=at)),
+                        20, c)
+                    sc.record(check(res, exc.DataError, in_tx), hang=hung,
+                              why=f"bad value: {res!r}")
+                res, dt, hung = outcome(lambda: c.executemany(
+                    insert, rows(), timeout=random.uniform(0.05, 0.4)), 20,
+                    c)
+                sc.record(check(res, TimeoutError), hang=hung,
+                          why=f"timeout: {res!r}")
+                reached.clear()
+                run = start(lambda: c.executemany(insert, rows()))
+                assert reached.wait(20)
+                admin.fetchval("SELECT pg_terminate_backend($1)",
+                               c.get_server_pid())
+                res, dt, hung = run.finish(20, c)
+                sc.record(check(res, SESSION_GONE), hang=hung,
+                          why=f"terminated: {res!r}")
+        finally:
+            admin.close(timeout=5)
+            c.close(timeout=5) if not c.is_closed() else c.terminate()
+        sc.extra.update(unusable_connections=unusable, partial_rows=partial)
+
+
+# --------------------------------------------------------------------------
+# 8. Timeout race
+# --------------------------------------------------------------------------
+
+def test_sync_timeout_race_no_spurious_cancel(cluster, fault_rows):
+    """Scenario 8 (tests/README.md), blocking face: timeouts of 0.2-4 ms
+    on pg_sleep(0.001), each followed by SELECT 1: no hang, never a
+    spurious QueryCanceledError, always 1."""
+    spurious = broken = interrupted = 0
+    N, BUDGET = 400, 60
+    with Scenario("8s timeout race (blocking)", fault_rows,
+                  admin_kw(cluster)) as sc:
+        c = pgwire.sync.connect(**sc.kw(cluster))
+        deadline = time.monotonic() + BUDGET
+        try:
+            for i in range(N):
+                assert time.monotonic() < deadline, f"{i} in {BUDGET}s"
+                res, dt, hung = outcome(lambda: c.fetchval(
+                    "SELECT pg_sleep(0.001)",
+                    timeout=random.uniform(0.0002, 0.004)), 10, c)
+                interrupted += isinstance(res, TimeoutError)
+                res2, dt2, hung2 = outcome(lambda: c.fetchval("SELECT 1"),
+                                           10, c)
+                ok = True
+                if isinstance(res2, exc.QueryCanceledError):
+                    spurious += 1
+                    ok = False
+                elif res2 != 1:
+                    broken += 1
+                    ok = False
+                sc.record(ok, hang=hung or hung2,
+                          why=f"{res!r} then {res2!r}")
+                if c.is_closed():
+                    c = pgwire.sync.connect(**sc.kw(cluster))
+        finally:
+            c.close(timeout=5)
+        sc.extra.update(interrupted=interrupted, spurious_cancels=spurious,
+                        broken_connections=broken)
+
+
+# --------------------------------------------------------------------------
+# 9. COMMIT response lost
+# --------------------------------------------------------------------------
+
+def test_sync_commit_response_lost_is_outcome_unknown(cluster, fault_rows,
+                                                      table):
+    """Scenario 9 (tests/README.md), blocking face: the link resets right
+    after the server's answer to COMMIT (A) or before COMMIT reaches the
+    server (B): TransactionOutcomeUnknownError, never success, the
+    connection closed, the row committed exactly once in A, never in B."""
+    with Scenario("9s COMMIT response lost (blocking)", fault_rows,
+                  admin_kw(cluster)) as sc, \
+            ThreadedFaultProxy((cluster.tcp_host, cluster.port)) as px:
+        admin = pgwire.sync.connect(**admin_kw(cluster))
+        try:
+            for k in range(6):
+                case = "AB"[k % 2]
+                c = pgwire.sync.connect(**sc.proxied(cluster, px))
+                try:
+                    if case == "A":
+                        px.add_trigger(S2C, b"C", match=b"COMMIT")
+                    else:
+                        px.add_trigger(C2S, b"Q", match=b"COMMIT")
+
+                    def txn():
+                        with c.transaction():
+                            c.execute(f"INSERT INTO {table} VALUES ($1)", k)
+                    res, dt, hung = outcome(txn, 10, c)
+                    n = admin.fetchval(
+                        f"SELECT count(*) FROM {table} WHERE i = $1", k)
+                    ok = isinstance(res, TransactionOutcomeUnknownError) \
+                        and n == (1 if case == "A" else 0) and c.is_closed()
+                    sc.record(ok, dt, hang=hung,
+                              why=f"{case}: {res!r}, rows={n}")
+                finally:
+                    c.terminate()
+                    px.clear_triggers()
+        finally:
+            admin.close()
+
+
+def test_sync_copy_timeout_with_a_blocking_source(cluster, table):
+    """Regression (blocking face): a COPY whose source blocks the loop (a
+    slow generator, a slow file object, a generator of records) never let
+    the loop fire its timeout= timer: the deadline was seen only at the
+    final wait, after CopyDone, so the call raised TimeoutError for a
+    COPY the server had committed (800000 rows) after running to the end.
+    The sources now give the loop a turn between chunks: TimeoutError on
+    time and nothing persists."""
+    line = b"".join(b"%d\tsome text\n" % k for k in range(2000))
+    pause = threading.Event()
+
+    def slow_chunks():
+        for _ in range(400):
+            pause.wait(0.01)
+            yield line
+
+    class SlowFile:
+        n = 0
+
+        def read(self, size):
+            self.n += 1
+            pause.wait(0.01)
+            return line if self.n <= 400 else b""
+
+    def slow_records():
+        for k in range(200_000):
+            if k % 1000 == 0:
+                pause.wait(0.01)
+            yield (k, "r")
+
+    c = pgwire.sync.connect(**cluster.connect_kwargs())
+    try:
+        for name, call in (
+                ("generator", lambda: c.copy_to_table(
+                    table, source=slow_chunks(), timeout=0.2)),
+                ("file object", lambda: c.copy_to_table(
+                    table, source=SlowFile(), timeout=0.2)),
+                ("records", lambda: c.copy_records_to_table(
+                    table, records=slow_records(), timeout=0.2))):
+            t0 = time.monotonic()
+            with pytest.raises(TimeoutError):
+                call()
+            assert time.monotonic() - t0 < 1.5, name
+            assert c.fetchval(f"SELECT count(*) FROM {table}") == 0, name
+        # and without a timeout every row arrives
+        assert c.copy_to_table(table, source=(line for _ in range(3))) == \
+            "COPY 6000"
+        assert c.copy_records_to_table(
+            table, records=((k, "r") for k in range(5000))) == "COPY 5000"
+    finally:
+        c.close()
+
+
+def test_sync_bare_yield_is_one_turn_without_sleeping():
+    """Regression: an awaitable yielding None (asyncio.sleep(0)'s bare
+    turn) made the blocking loop poll() until its next timer, not one
+    turn: with a 5 s timer pending, a sleep(0) took 5 s."""
+    from pgwire.sync._loop import Loop
+
+    class _Turn:
+        def __await__(self):
+            yield
+    loop = Loop()
+    h = loop.call_later(5, lambda: None)
+
+    async def turns():
+        for _ in range(3):
+            await _Turn()
+        return "done"
+    t0 = time.monotonic()
+    assert loop.run_until_complete(turns()) == "done"
+    assert time.monotonic() - t0 < 1.0
+    h.cancel()

@@ -1674,9 +1674,10 @@ loop_once(BLoopObject *l, double deadline, PyObject *fut)
         (bt_flush(t) < 0 || bt_write_failed(t) < 0)) {
         return -1;
     }
-    int done = l->cancel_requested ||
-               (fut != NULL && fut != Py_None &&
-                ((FutureObject *)fut)->state != FUT_PENDING);
+    /* fut None: the awaitable yielded a bare turn (asyncio.sleep(0)):
+     * poll without sleeping, as asyncio runs one iteration */
+    int done = l->cancel_requested || fut == Py_None ||
+               (fut != NULL && ((FutureObject *)fut)->state != FUT_PENDING);
     double now = pgw_monotonic();
     double until = heap_next(l);
     if (deadline >= 0 && (until < 0 || deadline < until)) {
