@@ -952,3 +952,198 @@ def test_sync_bare_yield_is_one_turn_without_sleeping():
     assert loop.run_until_complete(turns()) == "done"
     assert time.monotonic() - t0 < 1.0
     h.cancel()
+
+
+# --------------------------------------------------------------------------
+# The pool: a lost link during the reset, killed and terminated members
+# --------------------------------------------------------------------------
+
+def pool_backends(admin, app):
+    return admin.fetchval("SELECT count(*) FROM pg_stat_activity "
+                          "WHERE application_name = $1", app)
+
+
+def test_sync_pool_survives_lost_links(cluster, fault_rows):
+    """pgwire.sync.create_pool under faults: the link reset during the
+    release's reset query, the link reset mid-query, a member's backend
+    terminated while idle and while busy, the proxy frozen under a
+    query with a timeout: each caller gets its error class within its
+    bound, the pool refills to min_size with as many backends as
+    connections, and later acquires work."""
+    with Scenario("17s blocking pool under faults", fault_rows,
+                  admin_kw(cluster)) as sc, \
+            ThreadedFaultProxy((cluster.tcp_host, cluster.port)) as px:
+        admin = pgwire.sync.connect(**admin_kw(cluster))
+        pool = pgwire.sync.create_pool(**sc.proxied(cluster, px),
+                                       min_size=2, max_size=3,
+                                       cancel_timeout=0.5)
+
+        def healthy():
+            wait_until(lambda: pool.get_size() == 2 and
+                       pool.get_idle_size() == 2 and
+                       pool_backends(admin, sc.app) == 2, 10,
+                       "pool back at min_size")
+            return all(pool.fetchval("SELECT $1::int", k) == k
+                       for k in range(4))
+
+        try:
+            for k in range(3):
+                # the link reset while the released connection is reset
+                with pool.acquire(timeout=5) as c:
+                    c.execute("SET application_name = 'dirty'")
+                    px.add_trigger(C2S, b"Q", match=b"RESET ALL")
+                res, dt, hung = outcome(healthy, 15)
+                px.clear_triggers()
+                sc.record(res is True, hang=hung, why=f"reset: {res!r}")
+
+                # mid-query RST
+                px.add_trigger(S2C, b"D", 50)
+                res, dt, hung = outcome(lambda: pool.fetch(
+                    "SELECT generate_series(1, 100000)"), 10)
+                px.clear_triggers()
+                ok = isinstance(res, LOST)
+                res2, _, hung2 = outcome(healthy, 15)
+                sc.record(ok and res2 is True, dt, hang=hung or hung2,
+                          why=f"mid-query: {res!r}, then {res2!r}")
+
+                # a member terminated while idle, then one while busy
+                pids = admin.fetchval(
+                    "SELECT array_agg(pid) FROM pg_stat_activity "
+                    "WHERE application_name = $1", sc.app)
+                admin.execute("SELECT pg_terminate_backend($1)", pids[0])
+                wait_until(lambda: activity(admin, pids[0]) is None, 5,
+                           "backend gone")
+                # the dead one may be handed out: a connection error, and
+                # then the pool is whole again
+                res, dt, hung = outcome(lambda: [
+                    pool.fetchval("SELECT 1") for _ in range(4)], 10)
+                ok = res == [1] * 4 or isinstance(res, SESSION_GONE)
+                res2, _, hung2 = outcome(healthy, 15)
+                sc.record(ok and res2 is True, hang=hung or hung2,
+                          why=f"idle terminated: {res!r}, then {res2!r}")
+
+                with pool.acquire(timeout=5) as c:
+                    run = start(lambda: c.fetchval("SELECT pg_sleep(30)"))
+                    wait_sleeping(admin, [c.get_server_pid()])
+                    admin.execute("SELECT pg_terminate_backend($1)",
+                                  c.get_server_pid())
+                    res, dt, hung = run.finish(5, c)
+                ok = isinstance(res, exc.ConnectionDoesNotExistError) and \
+                    dt < 1.5
+                res2, _, hung2 = outcome(healthy, 15)
+                sc.record(ok and res2 is True, dt, hang=hung or hung2,
+                          why=f"busy terminated: {res!r}, then {res2!r}")
+
+                # a frozen link under a query with a timeout
+                px.add_trigger(S2C, b"T", mode="freeze")
+                res, dt, hung = outcome(lambda: pool.fetchval(
+                    "SELECT 41 + 1", timeout=0.3), 10)
+                px.clear_triggers()
+                px.thaw()
+                ok = isinstance(res, TimeoutError) and dt < 0.3 + 0.5 + 0.5
+                res2, _, hung2 = outcome(healthy, 15)
+                sc.record(ok and res2 is True, dt, hang=hung or hung2,
+                          why=f"frozen: {res!r} after {dt:.3f}s, "
+                              f"then {res2!r}")
+        finally:
+            pool.close()
+            pool.terminate()
+            admin.close()
+
+
+# --------------------------------------------------------------------------
+# Threads under load
+# --------------------------------------------------------------------------
+
+def test_sync_pool_threads_under_load(cluster, table):
+    """A pool of 4 shared by 16 threads doing mixed queries, transactions
+    and cursors with random client-side timeouts, a bounded number of
+    iterations each: every result is right (a timed-out call raises
+    TimeoutError and nothing else), no thread hangs, no connection
+    leaks (pool size, pg_stat_activity), the table holds exactly the
+    committed transactions' rows."""
+    app = "pgwire_sload_" + uuid.uuid4().hex[:10]
+    pool = pgwire.sync.create_pool(**cluster.connect_kwargs(
+        server_settings={"application_name": app}), min_size=4, max_size=4,
+        cancel_timeout=2)
+    wrong, errors, committed = [], [], []
+    timeouts = [0]
+    lock = threading.Lock()
+
+    def work(tid):
+        rnd = random.Random(tid)
+        for i in range(25):
+            kind = rnd.choice(("query", "tx", "cursor", "prepared"))
+            timeout = rnd.choice((None, None, rnd.uniform(0.001, 0.02)))
+            key = tid * 1000 + i
+            try:
+                with pool.acquire(timeout=30) as c:
+                    if kind == "query":
+                        got = c.fetchval("SELECT $1::int FROM pg_sleep("
+                                         "$2)", key, rnd.choice((0, 0.005)),
+                                         timeout=timeout)
+                        ok = got == key
+                    elif kind == "tx":
+                        with c.transaction():
+                            c.execute(f"INSERT INTO {table} VALUES ($1, "
+                                      f"'t')", key, timeout=timeout)
+                            got = c.fetchval(f"SELECT count(*) FROM {table}"
+                                             f" WHERE i = $1", key)
+                        ok = got == 1
+                        with lock:
+                            committed.append(key)
+                    elif kind == "cursor":
+                        with c.transaction():
+                            got = [r[0] for r in c.cursor(
+                                "SELECT g + $1 FROM generate_series(1, 300)"
+                                " g", key, prefetch=50, timeout=timeout)]
+                        ok = got == [key + g for g in range(1, 301)]
+                    else:
+                        st = c.prepare("SELECT $1::text || '-' || $2::text")
+                        got = st.fetchval(str(tid), str(i), timeout=timeout)
+                        ok = got == f"{tid}-{i}"
+                    if not ok:
+                        with lock:
+                            wrong.append((kind, key, got))
+            except TimeoutError:
+                if timeout is None:
+                    with lock:
+                        errors.append((kind, key, "TimeoutError"))
+                with lock:
+                    timeouts[0] += 1
+            except Exception as e:  # noqa: BLE001 - collected
+                with lock:
+                    errors.append((kind, key, repr(e)))
+
+    threads = [threading.Thread(target=work, args=(t,), daemon=True)
+               for t in range(16)]
+    t0 = time.monotonic()
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(max(0.0, t0 + 120 - time.monotonic()))
+        hung = [t.name for t in threads if t.is_alive()]
+        assert not hung, hung
+        assert wrong == [], wrong[:5]
+        assert errors == [], errors[:5]
+        assert timeouts[0] > 0      # the timeout path was exercised
+        assert pool.get_size() <= 4
+        admin = pgwire.sync.connect(**admin_kw(cluster))
+        try:
+            rows = sorted(r[0] for r in admin.fetch(
+                f"SELECT i FROM {table}"))
+            assert rows == sorted(committed)
+            wait_until(lambda: pool_backends(admin, app) == pool.get_size()
+                       and pool.get_idle_size() == pool.get_size(), 10,
+                       "every pool connection idle, one backend each")
+            assert all(r["state"] == "idle" for r in admin.fetch(
+                "SELECT state FROM pg_stat_activity WHERE "
+                "application_name = $1", app))
+            pool.close()
+            wait_until(lambda: pool_backends(admin, app) == 0, 10,
+                       "no backend after close")
+        finally:
+            admin.close()
+    finally:
+        pool.terminate()
