@@ -259,8 +259,9 @@ class Connection:
         if not isinstance(query, str):
             raise ProgrammingError(
                 'the query must be a str, got {!r}'.format(query))
-        standard = self._sync.get_settings().standard_conforming_strings \
-            != 'off'
+        # 'on' unless the server said otherwise (as the core's COPY: a
+        # server or pooler that does not report it is not an error)
+        standard = self._sync._core._standard_strings()
         key = (query, standard)
         conv = self._conversions.get(key)
         if conv is None:
@@ -395,8 +396,7 @@ class Cursor:
                         'the query must be a str, got {!r}'.format(
                             operation))
                 text, args = operation, ()
-                standard = sconn.get_settings().standard_conforming_strings \
-                    != 'off'
+                standard = sconn._core._standard_strings()
                 multi = _is_multi_statement(text, standard)
             else:
                 text, args = conn._convert(operation, parameters)
