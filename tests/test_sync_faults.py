@@ -1147,3 +1147,25 @@ def test_sync_pool_threads_under_load(cluster, table):
             admin.close()
     finally:
         pool.terminate()
+
+
+def test_sync_signal_before_poll_is_not_slept_through():
+    """Regression: a signal that arrived while the loop ran C code (here
+    a callback raising SIGINT through ctypes, which runs no handler) was
+    only handled after the next poll() returned, which slept through it:
+    Ctrl-C at that moment waited for the query (here a 3 s timer).  The
+    handlers now run before poll() sleeps."""
+    import ctypes
+    from pgwire.sync._loop import Loop
+    libc = ctypes.CDLL(None, use_errno=True)
+    loop = Loop()
+
+    async def wait():
+        fut = loop.create_future()
+        loop.call_later(3, fut.set_result, "slept")
+        return await fut
+    loop.call_soon(getattr(libc, "raise"), signal.SIGINT)
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        loop.run_until_complete(wait())
+    assert time.monotonic() - t0 < 1.5

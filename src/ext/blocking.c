@@ -1620,6 +1620,12 @@ loop_poll(BLoopObject *l, double timeout)
     }
     int ms = timeout <= 0 ? 0 : timeout > 3600 ? 3600000
                                                : (int)(timeout * 1000) + 1;
+    /* a signal (Ctrl-C) that arrived while C code ran since the last
+     * check would not interrupt the poll() below, which would sleep
+     * through it: run the handlers first */
+    if (ms != 0 && PyErr_CheckSignals() < 0) {
+        return -1;
+    }
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = poll(fds, n, ms);
