@@ -460,7 +460,8 @@ def test_sync_stopped_backend_times_out(cluster, fault_rows):
         other = pgwire.sync.connect(**sc.kw(cluster))
         try:
             for i in range(4):
-                c = pgwire.sync.connect(**sc.kw(cluster), command_timeout=T)
+                c = pgwire.sync.connect(**sc.kw(cluster), command_timeout=T,
+                                        cancel_timeout=1.0)
                 pid = c.get_server_pid()
                 stopped = True
                 os.kill(pid, signal.SIGSTOP)
