@@ -1020,8 +1020,12 @@ bt_write_failed(TransportObject *t)
     }
     t->write_error = NULL;
     int rc = bt_on_readable(t); /* nothing while reading is paused */
+    PyObject *raised = rc < 0 ? PyErr_GetRaisedException() : NULL;
     bt_lost(t, e);
     Py_DECREF(e);
+    if (raised != NULL) {
+        PyErr_SetRaisedException(raised);
+    }
     return rc;
 }
 
