@@ -1170,3 +1170,64 @@ def test_sync_signal_before_poll_is_not_slept_through():
     with pytest.raises(KeyboardInterrupt):
         loop.run_until_complete(wait())
     assert time.monotonic() - t0 < 1.5
+
+
+# --------------------------------------------------------------------------
+# 6. Slow or fragmented link
+# --------------------------------------------------------------------------
+
+def test_sync_slow_fragmented_link_byte_identical(cluster, fault_rows,
+                                                  table):
+    """Scenario 6 (tests/README.md), blocking face, on 2 MB (not 10: the
+    blocking loop's partial reads and writes are what is tested): random
+    fragments and a 300 ms stall, 1-byte fragments, 50 ms per message:
+    COPY OUT, fetch() and COPY IN are byte-identical to psql's output."""
+    import hashlib
+    query = ("SELECT i, md5(i::text) || repeat('x', 64) "
+             "FROM generate_series(1, 20000) i")
+    expected = (cluster.psql(f"COPY ({query}) TO STDOUT") + "\n").encode()
+    assert len(expected) > 1_900_000
+    want = hashlib.sha256(expected).hexdigest()
+    with Scenario("6s slow/fragmented link (blocking)", fault_rows,
+                  admin_kw(cluster)) as sc, \
+            ThreadedFaultProxy((cluster.tcp_host, cluster.port)) as px:
+        direct = pgwire.sync.connect(**admin_kw(cluster))
+        c = pgwire.sync.connect(**sc.proxied(cluster, px))
+        try:
+            px.set_mode("fragment", (1, 4096))
+            px.add_trigger(S2C, b"d", nth=5000, mode="stall", arg=300)
+            h = hashlib.sha256()
+            res, dt, hung = outcome(lambda: c.copy_from_query(
+                query, output=h.update), 60, c)
+            sc.record(h.hexdigest() == want, hang=hung,
+                      why=f"copy out: {res!r}")
+            res, dt, hung = outcome(lambda: c.fetch(query), 60, c)
+            got = b"".join(f"{r[0]}\t{r[1]}\n".encode() for r in res) \
+                if isinstance(res, list) else b""
+            sc.record(hashlib.sha256(got).hexdigest() == want, hang=hung,
+                      why="fetch mismatch")
+            px.clear_triggers()
+            px.add_trigger(C2S, b"d", nth=10, mode="stall", arg=200)
+            res, dt, hung = outcome(lambda: c.copy_to_table(
+                table, source=(expected[k:k + 65536] for k in range(
+                    0, len(expected), 65536))), 60, c)
+            h = hashlib.sha256()
+            direct.copy_from_query(f"SELECT * FROM {table} ORDER BY i",
+                                   output=h.update)
+            sc.record(h.hexdigest() == want, hang=hung,
+                      why=f"copy in: {res!r}")
+            px.clear_triggers()
+            px.set_mode("fragment", 1)
+            small = "SELECT i, md5(i::text) FROM generate_series(1, 200) i"
+            rows = direct.fetch(small)
+            res, dt, hung = outcome(lambda: c.fetch(small), 30, c)
+            sc.record(res == rows, hang=hung, why="1-byte fetch mismatch")
+            px.set_mode("delay", 50)
+            for q in range(2):
+                res, dt, hung = outcome(
+                    lambda: c.fetchval("SELECT $1::int * 3", q), 10, c)
+                sc.record(res == q * 3, hang=hung, why=f"delay: {res!r}")
+        finally:
+            px.set_mode("pass")
+            c.close(timeout=5) if not c.is_closed() else c.terminate()
+            direct.close()
