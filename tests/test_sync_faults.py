@@ -708,7 +708,10 @@ def test_sync_copy_interrupted_leaves_connection_idle(cluster, fault_rows,
                           why=f"writer raises: {res!r}")
 
                 def slow_writer(data):
-                    threading.Event().wait(0.001)
+                    # slow enough that the 10 MB cannot arrive in 0.2 s
+                    # however the chunks are cut (the loop delivers what
+                    # each read brings, more under load)
+                    threading.Event().wait(0.05)
                 res, dt, hung = outcome(lambda: c.copy_from_query(
                     BIG_QUERY, output=slow_writer, timeout=0.2), 20, c)
                 sc.record(check(res, TimeoutError), hang=hung,
