@@ -399,8 +399,9 @@ class Connection:
         if not isinstance(query, str):
             raise ProgrammingError(
                 'the query must be a str, got {!r}'.format(query))
-        standard: bool = \
-            self._sync.get_settings().standard_conforming_strings != 'off'
+        # 'on' unless the server said otherwise (as the core's COPY: a
+        # server or pooler that does not report it is not an error)
+        standard: bool = self._sync._core._standard_strings()
         key = (query, standard)
         conv = self._conversions.get(key)
         if conv is None:
@@ -547,8 +548,7 @@ class Cursor:
                         'the query must be a str, got {!r}'.format(
                             operation))
                 text, args = operation, ()
-                standard: bool = \
-                    sconn.get_settings().standard_conforming_strings != 'off'
+                standard: bool = sconn._core._standard_strings()
                 multi = _is_multi_statement(text, standard)
             else:
                 text, args = conn._convert(operation, parameters)

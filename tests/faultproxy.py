@@ -27,6 +27,10 @@ Triggers fire on "the Nth message of type X in direction D" (optionally
 only messages whose body contains ``match``), ``before`` or ``after`` that
 message is forwarded, and set a mode on that connection; ``fired`` is an
 asyncio.Event the test can wait on (with a bound).
+
+``ThreadedFaultProxy`` runs a FaultProxy on an event loop of its own, in a
+background thread, for the blocking face's tests (pgwire.sync): the same
+methods, each run in the proxy's thread and returning when done.
 """
 
 import asyncio
@@ -34,6 +38,7 @@ import dataclasses
 import random
 import socket
 import struct
+import threading
 
 C2S = "c2s"        # client -> server
 S2C = "s2c"        # server -> client
@@ -369,3 +374,93 @@ class FaultProxy:
         if self.server is not None:
             await asyncio.wait_for(self.server.wait_closed(), 5)
             self.server = None
+
+
+class ThreadedFaultProxy:
+    """A FaultProxy on its own event loop in a background thread, for
+    blocking clients: ``with ThreadedFaultProxy((host, port)) as px:
+    pgwire.sync.connect(port=px.port, ...)``.  Each method runs in the
+    proxy's thread and returns when it is done there (at most ``bound``
+    seconds); ``wait_fired(trigger, timeout)`` waits for a trigger."""
+
+    def __init__(self, upstream, *, bound=10.0):
+        self._bound = bound
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever,
+                                        name="faultproxy", daemon=True)
+        self._thread.start()
+        try:
+            self.proxy = self.call(FaultProxy, upstream)
+            self._run(self.proxy.start())
+        except BaseException:
+            self._stop_loop()
+            raise
+        self.port = self.proxy.port
+
+    def _run(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(
+            self._bound)
+
+    def call(self, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)`` in the proxy's thread; its result."""
+        async def run():
+            return fn(*args, **kwargs)
+        return self._run(run())
+
+    def add_trigger(self, *args, **kwargs):
+        return self.call(self.proxy.add_trigger, *args, **kwargs)
+
+    def clear_triggers(self):
+        self.call(self.proxy.clear_triggers)
+
+    def set_mode(self, *args, **kwargs):
+        self.call(self.proxy.set_mode, *args, **kwargs)
+
+    def freeze(self):
+        self.call(self.proxy.freeze)
+
+    def thaw(self):
+        self.call(self.proxy.thaw)
+
+    def reset_all(self):
+        self.call(self.proxy.reset_all)
+
+    def wait_fired(self, trigger, timeout=5.0):
+        """Wait until ``trigger`` fired (asyncio.TimeoutError past
+        ``timeout``)."""
+        async def wait():
+            await asyncio.wait_for(trigger.fired.wait(), timeout)
+        self._run(wait())
+
+    def is_fired(self, trigger):
+        return self.call(trigger.fired.is_set)
+
+    @property
+    def links(self):
+        return self.call(lambda: self.proxy.links)
+
+    @property
+    def accepted(self):
+        return self.call(lambda: self.proxy.accepted)
+
+    @property
+    def fired(self):
+        return self.call(lambda: list(self.proxy.fired))
+
+    def _stop_loop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(self._bound)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+    def close(self):
+        try:
+            self._run(self.proxy.close())
+        finally:
+            self._stop_loop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

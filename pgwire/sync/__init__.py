@@ -341,14 +341,14 @@ class Connection(_Runner, typing.Generic[_RecordT]):
         """COPY ``source`` (a path, a file object with ``read``, bytes, or
         an iterable of bytes) FROM STDIN into a table."""
         return self._run(self._core.copy_to_table(
-            table_name, source=source, **kwargs))
+            table_name, source=_sync_source(source), **kwargs))
 
     def copy_records_to_table(self, table_name: str, *,
                               records: typing.Iterable[typing.Any],
                               **kwargs: typing.Any) -> str:
         """COPY ``records`` (an iterable of tuples) in binary format."""
         return self._run(self._core.copy_records_to_table(
-            table_name, records=records, **kwargs))
+            table_name, records=_sync_records(records), **kwargs))
 
     # -- codecs -------------------------------------------------------------
     def set_type_codec(self, typename: str, *, schema: str = 'public',
@@ -536,6 +536,81 @@ def _sync_writer(output: typing.Any) -> typing.Any:
     async def write(data: bytes) -> None:
         output(data)
     return write
+
+
+class _Turn:
+    """``await _Turn()``: give the blocking loop one turn without sleeping
+    (asyncio.sleep(0)): timers fire -- a timeout= expires --, what the
+    server sent is read."""
+
+    __slots__ = ()
+
+    def __await__(self) -> typing.Generator[None, None, None]:
+        yield
+
+
+_CHUNK = 512 * 1024
+
+
+def _sync_source(source: typing.Any) -> typing.Any:
+    """copy_to_table's ``source`` as an async iterable that gives the loop
+    a turn between chunks.  The caller's source blocks the loop while it
+    produces (a generator, a file's read()): without the turns a timeout=
+    expiring meanwhile was only seen at the final wait, after CopyDone --
+    TimeoutError raised for a COPY the server had committed.  A plain
+    iterable of bytes (a list, a generator), a file object with ``read``
+    and a path are wrapped (the async face takes async iterables);
+    bytes-likes and async iterables pass as they are."""
+    import collections.abc
+    import os
+    if isinstance(source, (bytes, bytearray, memoryview)) or \
+            isinstance(source, collections.abc.AsyncIterable):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        path = source
+
+        async def from_path() -> typing.AsyncIterator[bytes]:
+            with open(path, "rb") as f:
+                async for chunk in _sync_source(f):
+                    yield chunk
+        return from_path()
+    if hasattr(source, "read"):
+        read = source.read
+
+        async def from_file() -> typing.AsyncIterator[bytes]:
+            while True:
+                chunk = read(_CHUNK)
+                if not chunk:
+                    return
+                yield chunk
+                await _Turn()
+        return from_file()
+    if not isinstance(source, collections.abc.Iterable):
+        return source           # the async face names what it expects
+
+    async def chunks() -> typing.AsyncIterator[bytes]:
+        for chunk in source:
+            yield chunk
+            await _Turn()
+    return chunks()
+
+
+def _sync_records(records: typing.Any) -> typing.Any:
+    """copy_records_to_table's plain iterable ``records`` as an async
+    iterable giving the loop a turn every 1024 records (as _sync_source:
+    the generator blocks the loop, a timeout= must still be seen)."""
+    import collections.abc
+    if isinstance(records, collections.abc.AsyncIterable) or \
+            isinstance(records, (list, tuple)) or \
+            not isinstance(records, collections.abc.Iterable):
+        return records
+
+    async def batches() -> typing.AsyncIterator[typing.Any]:
+        for n, rec in enumerate(records, 1):
+            yield rec
+            if n % 1024 == 0:
+                await _Turn()
+    return batches()
 
 
 class PreparedStatement(_Runner, typing.Generic[_RecordT]):

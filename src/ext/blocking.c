@@ -87,6 +87,9 @@ typedef struct {
     PyObject *bio_in, *bio_out;
     PyObject *want_read; /* ssl.SSLWantReadError (under TLS) */
     PyObject *extra;    /* dict for get_extra_info */
+    PyObject *write_error; /* a send() failed: what is still readable
+                            * (the server's last ErrorResponse) is read
+                            * before the connection is lost with it */
 } TransportObject;
 
 struct BLoopObject {
@@ -893,7 +896,7 @@ static void bt_lost(TransportObject *t, PyObject *exc);
 static int
 bt_flush(TransportObject *t)
 {
-    while (t->fd >= 0 && bt_pending(t) > 0) {
+    while (t->fd >= 0 && t->write_error == NULL && bt_pending(t) > 0) {
         ssize_t n = send(t->fd, t->out + t->opos, bt_pending(t),
                          MSG_NOSIGNAL);
         if (n < 0) {
@@ -903,10 +906,14 @@ bt_flush(TransportObject *t)
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 break;
             }
+            /* the peer is gone (EPIPE, ECONNRESET), but what it sent
+             * before closing may still be unread: its ErrorResponse
+             * (57P01 "terminating connection", an idle timeout) says
+             * why.  Read by bt_write_failed() at the next turn, not
+             * here: the protocol may be in the middle of a write. */
             PyErr_SetFromErrno(PyExc_OSError);
-            PyObject *e = pgw_fetch_exc();
-            bt_lost(t, e);
-            Py_XDECREF(e);
+            Py_XSETREF(t->write_error, pgw_fetch_exc());
+            t->opos = t->olen = 0;
             return 0;
         }
         t->opos += (size_t)n;
@@ -930,7 +937,7 @@ bt_write(TransportObject *t, PyObject *data)
     if (bt_check(t) < 0) {
         return NULL;
     }
-    if (t->closed || t->closing) {
+    if (t->closed || t->closing || t->write_error != NULL) {
         Py_RETURN_NONE; /* as asyncio: writes after close are dropped */
     }
     Py_buffer v;
@@ -997,6 +1004,29 @@ bt_lost(TransportObject *t, PyObject *exc)
     }
     Py_XDECREF(args);
     Py_XDECREF(cb);
+}
+
+static int bt_on_readable(TransportObject *t);
+
+/* After a failed send(): read what the peer sent before it went away,
+ * then lose the connection with the send's error (unless the read found
+ * the end of the stream first).  0 or -1. */
+static int
+bt_write_failed(TransportObject *t)
+{
+    PyObject *e = t->write_error;
+    if (e == NULL) {
+        return 0;
+    }
+    t->write_error = NULL;
+    int rc = bt_on_readable(t); /* nothing while reading is paused */
+    PyObject *raised = rc < 0 ? PyErr_GetRaisedException() : NULL;
+    bt_lost(t, e);
+    Py_DECREF(e);
+    if (raised != NULL) {
+        PyErr_SetRaisedException(raised);
+    }
+    return rc;
 }
 
 static PyObject *
@@ -1210,6 +1240,7 @@ bt_traverse(TransportObject *t, visitproc visit, void *arg)
     Py_VISIT(t->bio_out);
     Py_VISIT(t->want_read);
     Py_VISIT(t->extra);
+    Py_VISIT(t->write_error);
     return 0;
 }
 
@@ -1224,6 +1255,7 @@ bt_clear(TransportObject *t)
     Py_CLEAR(t->bio_out);
     Py_CLEAR(t->want_read);
     Py_CLEAR(t->extra);
+    Py_CLEAR(t->write_error);
     t->fd = -1;
     return 0;
 }
@@ -1592,6 +1624,12 @@ loop_poll(BLoopObject *l, double timeout)
     }
     int ms = timeout <= 0 ? 0 : timeout > 3600 ? 3600000
                                                : (int)(timeout * 1000) + 1;
+    /* a signal (Ctrl-C) that arrived while C code ran since the last
+     * check would not interrupt the poll() below, which would sleep
+     * through it: run the handlers first */
+    if (ms != 0 && PyErr_CheckSignals() < 0) {
+        return -1;
+    }
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = poll(fds, n, ms);
@@ -1642,12 +1680,14 @@ loop_once(BLoopObject *l, double deadline, PyObject *fut)
      * waiting to write its next chunk); checked before it, that wake-up
      * was missed and poll() slept with nothing left to wake it */
     TransportObject *t = l->transport;
-    if (t != NULL && t->fd >= 0 && bt_flush(t) < 0) {
+    if (t != NULL && t->fd >= 0 &&
+        (bt_flush(t) < 0 || bt_write_failed(t) < 0)) {
         return -1;
     }
-    int done = l->cancel_requested ||
-               (fut != NULL && fut != Py_None &&
-                ((FutureObject *)fut)->state != FUT_PENDING);
+    /* fut None: the awaitable yielded a bare turn (asyncio.sleep(0)):
+     * poll without sleeping, as asyncio runs one iteration */
+    int done = l->cancel_requested || fut == Py_None ||
+               (fut != NULL && ((FutureObject *)fut)->state != FUT_PENDING);
     double now = pgw_monotonic();
     double until = heap_next(l);
     if (deadline >= 0 && (until < 0 || deadline < until)) {
