@@ -466,6 +466,74 @@ def _cleanup_live() -> None:
 
 atexit.register(_cleanup_live)
 
+# The watchdog: a small process holding the read end of a pipe whose write
+# end only the cluster's owner holds.  When the owner dies without
+# cleanup() (SIGKILL, os._exit, a crash, faulthandler's exit), the pipe
+# reads EOF and the watchdog stops the server (fast shutdown, then SIGKILL)
+# and removes the directory, so no throwaway server outlives its test run.
+# cleanup() disarms it by writing a byte first.
+_WATCHDOG = r"""
+import os, shutil, signal, sys, time
+datadir, base, keep = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+try:
+    disarmed = sys.stdin.buffer.read(1) != b""
+except BaseException:
+    disarmed = False
+if disarmed:
+    sys.exit(0)
+try:
+    with open(os.path.join(datadir, "postmaster.pid")) as f:
+        pid = int(f.readline().strip())
+except (OSError, ValueError):
+    pid = None
+if pid:
+    for sig, wait in ((signal.SIGINT, 30.0), (signal.SIGKILL, 10.0)):
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            break
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.05)
+        else:
+            continue
+        break
+if not keep:
+    shutil.rmtree(base, ignore_errors=True)
+"""
+
+
+def _start_watchdog(datadir: str, base: str) -> subprocess.Popen | None:
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, datadir, base,
+             "1" if os.environ.get(KEEP_ENV) else "0"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True,
+            env=_clean_env())
+    except OSError:
+        return None     # no watchdog: cleanup() and atexit still work
+
+
+def _disarm_watchdog(proc: subprocess.Popen | None) -> None:
+    if proc is None:
+        return
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(b"q")
+        proc.stdin.close()
+    except (OSError, ValueError):
+        pass
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
 
 class TempCluster(_ClusterBase):
     """A private PostgreSQL server in a temporary directory.
@@ -506,6 +574,7 @@ class TempCluster(_ClusterBase):
         self._bootstrapped = False
         self._running = False
         self._owner_pid = os.getpid()
+        self._watchdog: subprocess.Popen | None = None
         self.standby_of: TempCluster | None = None   # set by make_standby()
 
     def __repr__(self) -> str:
@@ -588,6 +657,8 @@ class TempCluster(_ClusterBase):
             self.stop()
         finally:
             _live.pop(id(self), None)
+            _disarm_watchdog(self._watchdog)
+            self._watchdog = None
             if self.base_dir and os.path.isdir(self.base_dir):
                 if os.environ.get(KEEP_ENV):
                     print(f"pgwire.cluster: kept {self.base_dir}",
@@ -734,6 +805,7 @@ class TempCluster(_ClusterBase):
         self.log_file = os.path.join(self.base_dir, "postgres.log")
         self.conf_file = os.path.join(self.datadir, "postgresql.conf")
         self.hba_file = os.path.join(self.datadir, "pg_hba.conf")
+        self._watchdog = _start_watchdog(self.datadir, self.base_dir)
 
     def _init(self) -> None:
         self._make_layout()

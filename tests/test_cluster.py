@@ -625,3 +625,47 @@ async def test_event_loop_follows_option(request):
 
 async def test_event_loop_is_session_scoped():
     assert _loops and asyncio.get_running_loop() is _loops[0]
+
+
+WATCHDOG_CHILD = r"""
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from pgwire.cluster import TempCluster
+c = TempCluster().start()
+print(c.base_dir, c.pid, flush=True)
+os._exit(3)     # no cleanup(), no atexit: as a SIGKILLed test run
+"""
+
+
+def _pid_gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    # a zombie still answers kill(0): it is gone once its state says so
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_server_does_not_outlive_a_killed_owner():
+    # regression: a test process killed mid-run (CI's hang timeout, a
+    # crash) left its throwaway server and directory behind; the cluster's
+    # watchdog stops and removes them when its owner dies without cleanup
+    root = str(pathlib.Path(__file__).resolve().parent.parent)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}
+    proc = subprocess.run([sys.executable, "-c", WATCHDOG_CHILD, root],
+                          capture_output=True, text=True, timeout=120,
+                          env=env)
+    assert proc.returncode == 3, proc.stderr
+    base, pid = proc.stdout.split()
+    pid = int(pid)
+    deadline = time.monotonic() + 60
+    while not (_pid_gone(pid) and not os.path.exists(base)):
+        assert time.monotonic() < deadline, (
+            f"server {pid} or {base} still there 60 s after its owner died")
+        time.sleep(0.05)

@@ -58,6 +58,28 @@ def _activity(admin, pid):
         "SELECT state, query FROM pg_stat_activity WHERE pid = $1", pid)
 
 
+def _interrupted_sleep(conn, admin, interrupt):
+    """Run pg_sleep on ``conn`` in a thread, call ``interrupt()`` once the
+    server shows it active; the one exception the call ended with."""
+    pid = conn.get_server_pid()
+    errors = []
+
+    def run():
+        try:
+            conn.fetchval("SELECT pg_sleep(60)")
+        except Exception as e:  # noqa: BLE001 - checked by the callers
+            errors.append(e)
+    t = threading.Thread(target=run)
+    t.start()
+    _wait_until(lambda: (_activity(admin, pid) or {"state": ""})["state"]
+                == "active", what="query running")
+    interrupt()
+    t.join(20)
+    assert not t.is_alive(), "the running call did not wake up"
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
 def _idle(admin, pid):
     row = _activity(admin, pid)
     return row is not None and row["state"] == "idle"
@@ -131,24 +153,9 @@ def test_terminate_from_another_thread_wakes_the_running_call(cluster,
     # be reused): the call slept until its timer.  The socket is shut
     # down first now, so the call returns at once.
     c = pgwire.sync.connect(**cluster.connect_kwargs())
-    pid = c.get_server_pid()
-    errors = []
-
-    def run():
-        try:
-            c.fetchval("SELECT pg_sleep(60)")
-        except Exception as e:  # noqa: BLE001 - checked below
-            errors.append(e)
-    t = threading.Thread(target=run)
-    t.start()
-    _wait_until(lambda: (_activity(sadmin, pid) or {"state": ""})["state"]
-                == "active", what="query running")
-    c.terminate()
-    t.join(20)
-    assert not t.is_alive(), "the running call did not wake up"
-    assert len(errors) == 1
-    assert isinstance(errors[0], exc.ConnectionDoesNotExistError), errors
-    assert "terminated by the client" in str(errors[0])
+    e = _interrupted_sleep(c, sadmin, c.terminate)
+    assert isinstance(e, exc.ConnectionDoesNotExistError), e
+    assert "terminated by the client" in str(e)
     assert c.is_closed()
 
 
@@ -354,23 +361,10 @@ def test_killed_backend(sconn, sadmin):
 
 def test_killed_backend_while_busy(sconn, sadmin):
     pid = sconn.get_server_pid()
-    errors = []
-
-    def run():
-        try:
-            sconn.fetchval("SELECT pg_sleep(30)")
-        except Exception as e:  # noqa: BLE001 - checked below
-            errors.append(e)
-    t = threading.Thread(target=run)
-    t.start()
-    _wait_until(lambda: (_activity(sadmin, pid) or {"state": ""})["state"]
-                == "active", what="query running")
-    sadmin.fetchval("SELECT pg_terminate_backend($1)", pid)
-    t.join(20)
-    assert not t.is_alive()
-    assert len(errors) == 1
-    assert isinstance(errors[0], (exc.ConnectionDoesNotExistError,
-                                  exc.AdminShutdownError)), errors
+    e = _interrupted_sleep(sconn, sadmin, lambda: sadmin.fetchval(
+        "SELECT pg_terminate_backend($1)", pid))
+    assert isinstance(e, (exc.ConnectionDoesNotExistError,
+                          exc.AdminShutdownError)), e
     assert sconn.is_closed()
 
 
