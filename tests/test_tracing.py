@@ -323,6 +323,26 @@ async def test_cancelled_query_ends_span_with_error(rec, conn, conn2):
     assert await conn.fetchval("SELECT 1") == 1
 
 
+async def test_copy_abandoned_by_its_writer(rec, conn):
+    # COPY TO whose writer raises between two chunks: the request is
+    # abandoned (close()), and its span ends with the writer's exception
+    class WriterFailed(Exception):
+        pass
+
+    async def out(data):
+        raise WriterFailed
+
+    with pytest.raises(WriterFailed):
+        await conn.copy_from_query(
+            "SELECT g FROM generate_series(1, 100000) g", output=out)
+    span = one([s for s in rec.queries()
+                if s.attributes["pgwire.method"] == "copy_out"])
+    assert span.status.status_code == StatusCode.ERROR
+    assert span.attributes["error.type"].endswith(
+        "test_copy_abandoned_by_its_writer.<locals>.WriterFailed")
+    assert await conn.fetchval("SELECT 1") == 1
+
+
 # -- pools -----------------------------------------------------------------
 async def test_pool_acquire_span(rec, cluster):
     async def setup(proxy):
@@ -536,3 +556,59 @@ def test_set_trace_hook_checks_its_argument():
                        "got 5"):
         _pgwire._set_trace_hook(5)
     assert _pgwire._get_trace_hook() is None
+
+
+async def test_trace_hook_does_not_leak(cluster):
+    # the C side of the hook (op_log_trace, op_trace_closed) with a hook
+    # that keeps nothing: test_refleak's round of operations must come
+    # back to its baseline, and every request is reported
+    import gc
+    import sys
+    from test_refleak import _round
+
+    calls = []
+
+    def hook(conn, kind, query, elapsed, exc, batch):
+        calls.append(kind)
+
+    class Stop(Exception):
+        pass
+
+    async def failing_writer(data):
+        raise Stop
+
+    async def round_(conn, stmt, pool):
+        await _round(conn, stmt, pool)
+        with pytest.raises(Stop):
+            await conn.copy_from_query(
+                "SELECT g FROM generate_series(1, 20000) g",
+                output=failing_writer)
+
+    conn = await pgwire.connect(**cluster.connect_kwargs())
+    pool = await pgwire.create_pool(**cluster.connect_kwargs(),
+                                    min_size=1, max_size=1)
+    _pgwire._set_trace_hook(hook)
+    try:
+        await conn.execute("CREATE TEMP TABLE leak_t (i int, t text)")
+        stmt = await conn.prepare("SELECT $1::int")
+        for _ in range(20):
+            await round_(conn, stmt, pool)
+        gc.collect()
+        calls.clear()
+        blocks0 = sys.getallocatedblocks()
+        objects0 = len(gc.get_objects())
+        rounds = 100
+        for _ in range(rounds):
+            await round_(conn, stmt, pool)
+        per_round = len(calls) / rounds
+        calls.clear()
+        gc.collect()
+        blocks = sys.getallocatedblocks() - blocks0
+        objects = len(gc.get_objects()) - objects0
+        assert per_round >= 20
+        assert blocks < 1500, (blocks, objects)
+        assert objects < 50, (blocks, objects)
+    finally:
+        _pgwire._set_trace_hook(None)
+        await pool.close()
+        await conn.close()

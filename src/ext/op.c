@@ -1541,10 +1541,42 @@ op_throw(OpObject *op, PyObject *const *args, Py_ssize_t nargs)
     return NULL;
 }
 
+/* close() of a request still running (COPY TO whose writer raised or was
+ * cancelled between two chunks): its span ends here, with the exception
+ * being handled, else GeneratorExit.  Query loggers are not called (as
+ * before). */
+static void
+op_trace_closed(OpObject *op)
+{
+    if (op->t_start == 0 || op->proto == NULL || !op_traced(op)) {
+        return;
+    }
+    double elapsed = pgw_monotonic() - op->t_start;
+    op->t_start = 0;
+    PyObject *exc = PyErr_GetHandledException();
+    if (exc == Py_None) {
+        Py_CLEAR(exc);
+    }
+    if (exc == NULL) {
+        exc = PyObject_CallNoArgs(PyExc_GeneratorExit);
+    }
+    if (exc == NULL) {
+        PyErr_WriteUnraisable((PyObject *)op);
+        return;
+    }
+    op_log_trace(op, elapsed, exc);
+    Py_DECREF(exc);
+}
+
 static PyObject *
 op_close(OpObject *op, PyObject *Py_UNUSED(a))
 {
+    int running = op->phase != PH_DONE;
     op_abandon(op);
+    if (running) {
+        op_trace_closed(op);
+    }
+    op->t_start = 0;
     Py_RETURN_NONE;
 }
 
