@@ -313,6 +313,13 @@ def _error_attributes(attrs: typing.Dict[str, typing.Any],
     if module == "builtins":
         attrs["error.type"] = cls.__qualname__
     else:
-        if module == "asyncio.exceptions":
-            module = "asyncio"
+        module = _PUBLIC_MODULES.get(module, module)
         attrs["error.type"] = module + "." + cls.__qualname__
+
+
+# where the classes of these modules are public
+_PUBLIC_MODULES = {
+    "asyncio.exceptions": "asyncio",
+    "pgwire.exceptions._base": "pgwire.exceptions",
+    "pgwire.exceptions._dbapi": "pgwire.exceptions",
+}

@@ -152,7 +152,7 @@ async def test_client_error_has_no_status_code(rec, conn):
     span = one(rec.queries())
     assert span.status.status_code == StatusCode.ERROR
     assert "db.response.status_code" not in span.attributes
-    assert span.attributes["error.type"].endswith("DataError")
+    assert span.attributes["error.type"] == "pgwire.exceptions.DataError"
     assert "not an int" not in str(dict(span.attributes))
 
 
@@ -341,6 +341,30 @@ async def test_copy_abandoned_by_its_writer(rec, conn):
     assert span.attributes["error.type"].endswith(
         "test_copy_abandoned_by_its_writer.<locals>.WriterFailed")
     assert await conn.fetchval("SELECT 1") == 1
+
+
+async def test_lost_connection_and_refused_calls(rec, cluster, conn2):
+    conn = await pgwire.connect(**cluster.connect_kwargs())
+    pid = conn.get_server_pid()
+    task = asyncio.ensure_future(conn.execute("SELECT pg_sleep(10)"))
+    await wait_until(lambda: conn2.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND "
+        "query LIKE 'SELECT pg_sleep%'", pid), what="the query running")
+    await conn2.execute("SELECT pg_terminate_backend($1)", pid)
+    with pytest.raises(exc.ConnectionDoesNotExistError):
+        await task
+    span = one([s for s in rec.queries()
+                if s.attributes.get("db.query.text") ==
+                "SELECT pg_sleep(10)"])
+    assert span.status.status_code == StatusCode.ERROR
+    assert span.attributes["error.type"] == \
+        "pgwire.exceptions.ConnectionDoesNotExistError"
+    # refused before anything is sent: no span
+    rec.clear()
+    with pytest.raises(exc.InterfaceError):
+        await conn.fetchval("SELECT 1")
+    assert rec.queries() == []
+    await conn.close()
 
 
 # -- pools -----------------------------------------------------------------
