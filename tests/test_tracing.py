@@ -455,6 +455,25 @@ def test_sync_face(rec, cluster):
         conn.close()
 
 
+def test_dbapi(rec, cluster):
+    import pgwire.dbapi
+    conn = pgwire.dbapi.connect(**cluster.connect_kwargs())
+    try:
+        rec.clear()
+        with rec.tracer.start_as_current_span("dbapi") as parent:
+            cur = conn.cursor()
+            cur.execute("SELECT %s::text", ("s3cr3t-param",))
+            assert cur.fetchall() == [("s3cr3t-param",)]
+    finally:
+        conn.close()
+    pid = parent.get_span_context().span_id
+    spans = rec.queries()
+    sel = [s for s in spans if s.attributes["pgwire.method"] == "fetch"]
+    assert one(sel).attributes["db.query.text"] == "SELECT $1::text"
+    assert all(s.parent.span_id == pid for s in spans)
+    assert "s3cr3t-param" not in str([dict(s.attributes) for s in spans])
+
+
 def test_sync_pool_acquire_span(rec, cluster):
     pool = pgwire.sync.create_pool(**cluster.connect_kwargs(), min_size=1,
                                    max_size=1)
