@@ -257,6 +257,16 @@ async def test_prepare_cursor_and_copy(rec, conn):
         assert "s3cr3t-param" not in str(dict(s.attributes))
 
 
+async def test_prepare_answered_by_the_cache_has_no_span(rec, conn):
+    # the driver's own prepare step (COPY, cursors, the DB-API) finds the
+    # statement in the cache: nothing is sent, no span
+    await conn._prepare("SELECT 7")
+    await conn._prepare("SELECT 7")
+    prep = [s for s in rec.queries()
+            if s.attributes["pgwire.method"] == "prepare"]
+    assert len(prep) == 1
+
+
 async def test_operation_name_only_when_cheaply_known(rec, conn):
     await conn.execute("  -- a comment\n/* another */ select 1")
     await conn.execute("SELECT 1; SELECT 2;")
@@ -462,14 +472,20 @@ def test_dbapi(rec, cluster):
         rec.clear()
         with rec.tracer.start_as_current_span("dbapi") as parent:
             cur = conn.cursor()
-            cur.execute("SELECT %s::text", ("s3cr3t-param",))
-            assert cur.fetchall() == [("s3cr3t-param",)]
+            for _ in range(2):
+                cur.execute("SELECT %s::text", ("s3cr3t-param",))
+                assert cur.fetchall() == [("s3cr3t-param",)]
     finally:
         conn.close()
     pid = parent.get_span_context().span_id
     spans = rec.queries()
     sel = [s for s in spans if s.attributes["pgwire.method"] == "fetch"]
-    assert one(sel).attributes["db.query.text"] == "SELECT $1::text"
+    assert len(sel) == 2
+    assert sel[0].attributes["db.query.text"] == "SELECT $1::text"
+    # the statement is parsed once; a prepare the statement cache answers
+    # sends nothing and has no span
+    assert len([s for s in spans
+                if s.attributes["pgwire.method"] == "prepare"]) == 1
     assert all(s.parent.span_id == pid for s in spans)
     assert "s3cr3t-param" not in str([dict(s.attributes) for s in spans])
 

@@ -891,6 +891,7 @@ op_start(OpObject *op)
     if (s != NULL) {
         Py_XSETREF(op->stmt, s);
         if (op->kind == OP_PREPARE) {
+            op->t_start = 0; /* a cache hit: no request, no span */
             return 2;
         }
         return op_send_execute(op) < 0 ? -1 : 1;
