@@ -14,6 +14,8 @@ Limits (docs/sqlalchemy.md): it must run before anything imports asyncpg
 documented differences from asyncpg apply.
 """
 
+from __future__ import annotations
+
 import importlib
 import sys
 import types
@@ -24,16 +26,16 @@ SUBMODULES = ("connection", "pool", "exceptions", "exceptions._base",
               "connect_utils", "utils", "introspection")
 
 
-def _protocol_module(name, record):
+def _protocol_module(name: str, record: type) -> types.ModuleType:
     """``asyncpg.protocol`` (and ``.protocol.protocol``): only ``Record``,
     the one public name code imports from there."""
     mod = types.ModuleType(name, "pgwire stand-in for asyncpg's private "
                                  "protocol package: Record only")
-    mod.Record = record
+    mod.Record = record  # type: ignore[attr-defined]
     return mod
 
 
-def modules():
+def modules() -> dict[str, types.ModuleType]:
     """{asyncpg module name: module} that install() puts in place."""
     import pgwire
     out = {"asyncpg": pgwire}
@@ -43,11 +45,12 @@ def modules():
     out["asyncpg.protocol"] = _protocol_module("asyncpg.protocol", record)
     out["asyncpg.protocol.protocol"] = _protocol_module(
         "asyncpg.protocol.protocol", record)
-    out["asyncpg.protocol"].protocol = out["asyncpg.protocol.protocol"]
+    out["asyncpg.protocol"].protocol = (  # type: ignore[attr-defined]
+        out["asyncpg.protocol.protocol"])
     return out
 
 
-def install():
+def install() -> None:
     """Map asyncpg's module names to pgwire (idempotent)."""
     import pgwire
     current = sys.modules.get("asyncpg")

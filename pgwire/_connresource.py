@@ -8,24 +8,29 @@ changed.  A connection outside a pool never has the attribute (0).
 Not public API.
 """
 
+from __future__ import annotations
+
 import functools
+import typing
 
 from . import exceptions
 
+_F = typing.TypeVar("_F", bound=typing.Callable[..., typing.Any])
 
-def marker(conn):
+
+def marker(conn: object) -> int:
     """The connection's release counter, to be kept by a new resource."""
     return getattr(conn, "_pool_release_ctr", 0)
 
 
-def check(conn, mark, owner, meth):
+def check(conn: object, mark: int, owner: str, meth: str) -> None:
     """Raise InterfaceError when the connection was released back to its
     pool after the resource (``owner``, a class name) was made."""
     if getattr(conn, "_pool_release_ctr", 0) != mark:
         raise exceptions.InterfaceError(released_message(owner, meth))
 
 
-def released_message(owner, meth):
+def released_message(owner: str, meth: str) -> str:
     msg = ("cannot call {}.{}(): the underlying connection has been "
            "released back to the pool".format(owner, meth))
     if owner == "PreparedStatement":
@@ -34,15 +39,16 @@ def released_message(owner, meth):
     return msg
 
 
-def guarded(meth):
+def guarded(meth: _F) -> _F:
     """Decorate a coroutine method of a resource (which has
     ``_check_released(name)``) so that the release check happens when it
     is called, not when the coroutine is awaited, as in asyncpg."""
     name = meth.__name__
 
     @functools.wraps(meth)
-    def call(self, *args, **kwargs):
+    def call(self: typing.Any, *args: typing.Any,
+             **kwargs: typing.Any) -> typing.Any:
         self._check_released(name)
         return meth(self, *args, **kwargs)
 
-    return call
+    return typing.cast(_F, call)

@@ -11,15 +11,28 @@ the statement sent with the extended protocol so it can only ever be one
 statement.
 """
 
+from __future__ import annotations
+
 import asyncio
 import collections.abc
 import os
+import typing
 
 from . import _aio
 from . import _pgwire
 from . import _sqlscan
 from . import exceptions
 from .utils import quote_ident, quote_literal
+
+if typing.TYPE_CHECKING:
+    from .types import ServerVersion
+
+# where COPY TO writes: a path, a file-like object with write(), or a
+# coroutine function taking each chunk
+_Output = typing.Any
+# where COPY FROM reads: a path, a file-like object with read(), an async
+# iterable of bytes, or a bytes-like object
+_Source = typing.Any
 
 __all__ = ("CopyMixin",)
 
@@ -44,12 +57,13 @@ _OPTIONS = {
 _FORMATS = ("text", "csv", "binary")
 
 
-def _bad_option(name, expected, value):
+def _bad_option(name: str, expected: str,
+                value: object) -> exceptions.InterfaceError:
     return exceptions.InterfaceError(
         f"invalid COPY option {name}={value!r}: expected {expected}")
 
 
-def _columns(name, value):
+def _columns(name: str, value: object) -> str:
     if isinstance(value, (str, bytes)) or not isinstance(
             value, collections.abc.Iterable):
         raise _bad_option(name, "a list of column names", value)
@@ -60,7 +74,7 @@ def _columns(name, value):
     return "(" + ", ".join(quote_ident(c) for c in cols) + ")"
 
 
-def format_copy_options(**opts):
+def format_copy_options(**opts: typing.Any) -> str:
     """The parenthesised option list of a COPY statement, '' if none.
     Every value is checked against its option's kind; strings are quoted
     with quote_literal, names with quote_ident."""
@@ -103,7 +117,7 @@ def format_copy_options(**opts):
     return "(" + ", ".join(out) + ")" if out else ""
 
 
-def _table_name(table_name, schema_name):
+def _table_name(table_name: str, schema_name: str | None) -> str:
     if not isinstance(table_name, str):
         raise exceptions.InterfaceError(
             f"table_name must be str, not {type(table_name).__name__}")
@@ -113,7 +127,7 @@ def _table_name(table_name, schema_name):
     return name
 
 
-def _column_list(columns):
+def _column_list(columns: typing.Iterable[str] | None) -> str:
     if not columns:
         return ""
     return " " + _columns("columns", columns)
@@ -122,19 +136,20 @@ def _column_list(columns):
 class _FileReader:
     """Async iterator of chunks read from a file object in the executor."""
 
-    def __init__(self, loop, f):
+    def __init__(self, loop: asyncio.AbstractEventLoop,
+                 f: typing.Any) -> None:
         self._loop = loop
         self._f = f
 
-    def __aiter__(self):
+    def __aiter__(self) -> _FileReader:
         return self
 
-    async def __anext__(self):
+    async def __anext__(self) -> bytes:
         data = await self._loop.run_in_executor(None, self._f.read,
                                                 _READ_CHUNK)
         if not data:
             raise StopAsyncIteration
-        return data
+        return data  # type: ignore[no-any-return]
 
 
 class CopyMixin:
@@ -142,8 +157,35 @@ class CopyMixin:
 
     __slots__ = ()
 
+    if typing.TYPE_CHECKING:
+        # what the mixin uses of Connection (and its C base)
+        _loop: asyncio.AbstractEventLoop
+        _config: typing.Any
+
+        @property
+        def _protocol(self) -> _pgwire.Protocol: ...
+        def get_server_version(self) -> ServerVersion: ...
+        def _prepare(self, query: str, name: str | None = None,
+                     timeout: float | None = None, fresh: bool = False
+                     ) -> typing.Awaitable[_pgwire._Statement]: ...
+        async def _describe_oids(self, oids: typing.Iterable[int],
+                                 timeout: float | None
+                                 ) -> dict[typing.Any, typing.Any]: ...
+        def fetchrow(
+            self, query: str, *args: typing.Any,
+            timeout: float | None = None,
+            record_class: type[_pgwire.Record] | None = None,
+            row_factory: typing.Callable[
+                [tuple[str, ...]],
+                typing.Callable[[tuple[typing.Any, ...]], typing.Any]]
+            | None = None,
+        ) -> _pgwire.Query[typing.Any]: ...
+        def _copy(self, query: str, copy_in: bool,
+                  stmt: _pgwire._Statement | None, /
+                  ) -> _pgwire.Query[typing.Any]: ...
+
     # -- statements --------------------------------------------------------
-    def _copy_where(self, where):
+    def _copy_where(self, where: str | None) -> str:
         if where is None:
             return ""
         if not isinstance(where, str):
@@ -162,13 +204,14 @@ class CopyMixin:
         # newlines: a trailing -- comment cannot swallow the ")"
         return f" WHERE (\n{where}\n)"
 
-    def _standard_strings(self):
+    def _standard_strings(self) -> bool:
         return self._protocol.settings.get(
             "standard_conforming_strings", "on") == "on"
 
-    def _copy_timeout(self, timeout):
+    def _copy_timeout(self, timeout: float | None) -> float | None:
         if timeout is None:
-            timeout = self._config.command_timeout
+            timeout = typing.cast("float | None",
+                                  self._config.command_timeout)
         if timeout is not None:
             if isinstance(timeout, bool) or not isinstance(
                     timeout, (int, float)):
@@ -180,11 +223,16 @@ class CopyMixin:
         return timeout
 
     # -- COPY TO -----------------------------------------------------------
-    async def copy_from_table(self, table_name, *, output, columns=None,
-                              schema_name=None, timeout=None, format=None,
-                              oids=None, delimiter=None, null=None,
-                              header=None, quote=None, escape=None,
-                              force_quote=None, encoding=None):
+    async def copy_from_table(
+            self, table_name: str, *, output: _Output,
+            columns: typing.Iterable[str] | None = None,
+            schema_name: str | None = None, timeout: float | None = None,
+            format: str | None = None, oids: bool | None = None,
+            delimiter: str | None = None, null: str | None = None,
+            header: bool | str | None = None, quote: str | None = None,
+            escape: str | None = None,
+            force_quote: bool | typing.Iterable[str] | None = None,
+            encoding: str | None = None) -> str:
         """Copy a table's contents to ``output`` (a path, a file-like
         object with ``write``, or a coroutine function called with each
         chunk of bytes).  Returns the status, e.g. ``'COPY 100'``."""
@@ -197,10 +245,14 @@ class CopyMixin:
         return await self._copy_out(stmt, output,
                                     self._copy_timeout(timeout))
 
-    async def copy_from_query(self, query, *args, output, timeout=None,
-                              format=None, oids=None, delimiter=None,
-                              null=None, header=None, quote=None,
-                              escape=None, force_quote=None, encoding=None):
+    async def copy_from_query(
+            self, query: str, *args: typing.Any, output: _Output,
+            timeout: float | None = None, format: str | None = None,
+            oids: bool | None = None, delimiter: str | None = None,
+            null: str | None = None, header: bool | str | None = None,
+            quote: str | None = None, escape: str | None = None,
+            force_quote: bool | typing.Iterable[str] | None = None,
+            encoding: str | None = None) -> str:
         """Copy the result of ``query`` to ``output``.  Arguments are
         rendered as literals by the server with the parameter types the
         server inferred, and substituted for the ``$n`` placeholders that
@@ -216,7 +268,8 @@ class CopyMixin:
             stmt = f"COPY (\n{query}\n) TO STDOUT {opts}"
             return await self._copy_out(stmt, output, None)
 
-    async def _mogrify(self, query, args):
+    async def _mogrify(self, query: str,
+                       args: tuple[typing.Any, ...]) -> str:
         """`query` with its parameters replaced by typed literals."""
         state = await self._prepare(query)
         oids = state.param_oids
@@ -231,7 +284,7 @@ class CopyMixin:
                  for o in oids]
         cols = ", ".join(f"pg_catalog.quote_nullable(${i}::{t})"
                          for i, t in enumerate(names, 1))
-        literals = await self.fetchrow(f"SELECT {cols}", *args,
+        literals: _pgwire.Record = await self.fetchrow(f"SELECT {cols}", *args,
                                        record_class=_pgwire.Record)
         out = []
         pos = 0
@@ -246,14 +299,15 @@ class CopyMixin:
         out.append(query[pos:])
         return "".join(out)
 
-    async def _copy_out(self, stmt, output, timeout):
+    async def _copy_out(self, stmt: str, output: _Output,
+                        timeout: float | None) -> str:
         loop = self._loop
         try:
             path = os.fspath(output)
         except TypeError:
             path = None
-        f = None
-        writer = None
+        f: typing.Any = None
+        writer: typing.Any = None
         if path is not None:
             f = await loop.run_in_executor(None, open, path, "wb")
         elif hasattr(output, "write"):
@@ -266,7 +320,7 @@ class CopyMixin:
                 f"object or a coroutine function, not "
                 f"{type(output).__name__}")
         if writer is None:
-            async def writer(data):
+            async def writer(data: bytes) -> None:
                 await loop.run_in_executor(None, f.write, data)
         try:
             op = self._copy(stmt, False, None)
@@ -279,18 +333,24 @@ class CopyMixin:
             except BaseException:
                 op.close()
                 raise
-            return res
+            return res  # type: ignore[no-any-return]
         finally:
             if path is not None:
                 await loop.run_in_executor(None, f.close)
 
     # -- COPY FROM ---------------------------------------------------------
-    async def copy_to_table(self, table_name, *, source, columns=None,
-                            schema_name=None, timeout=None, format=None,
-                            oids=None, freeze=None, delimiter=None,
-                            null=None, header=None, quote=None, escape=None,
-                            force_quote=None, force_not_null=None,
-                            force_null=None, encoding=None, where=None):
+    async def copy_to_table(
+            self, table_name: str, *, source: _Source,
+            columns: typing.Iterable[str] | None = None,
+            schema_name: str | None = None, timeout: float | None = None,
+            format: str | None = None, oids: bool | None = None,
+            freeze: bool | None = None, delimiter: str | None = None,
+            null: str | None = None, header: bool | str | None = None,
+            quote: str | None = None, escape: str | None = None,
+            force_quote: bool | typing.Iterable[str] | None = None,
+            force_not_null: typing.Iterable[str] | None = None,
+            force_null: typing.Iterable[str] | None = None,
+            encoding: str | None = None, where: str | None = None) -> str:
         """Copy data from ``source`` (a path, a file-like object with
         ``read``, an async iterable of bytes, or a bytes-like object) into
         a table.  Returns the status, e.g. ``'COPY 100'``."""
@@ -329,9 +389,13 @@ class CopyMixin:
             if f is not None:
                 await loop.run_in_executor(None, f.close)
 
-    async def copy_records_to_table(self, table_name, *, records,
-                                    columns=None, schema_name=None,
-                                    timeout=None, where=None):
+    async def copy_records_to_table(
+            self, table_name: str, *,
+            records: typing.Iterable[typing.Sequence[typing.Any]]
+            | typing.AsyncIterable[typing.Sequence[typing.Any]],
+            columns: typing.Iterable[str] | None = None,
+            schema_name: str | None = None, timeout: float | None = None,
+            where: str | None = None) -> str:
         """Copy records (tuples, or any sequences, of column values; an
         iterable or an async iterable) into a table with binary COPY.
         Every target column needs a binary encoder; a column without one
@@ -346,7 +410,9 @@ class CopyMixin:
                     f"(FORMAT binary){self._copy_where(where)}")
             return await self._copy_in(stmt, records, state, None)
 
-    async def _copy_in(self, stmt, source, state, timeout):
+    async def _copy_in(self, stmt: str, source: typing.Any,
+                       state: _pgwire._Statement | None,
+                       timeout: float | None) -> str:
         op = self._copy(stmt, True, state)
         writable = self._protocol._writable
         try:
@@ -364,13 +430,15 @@ class CopyMixin:
                         if w is not None:
                             await w
                 op._copy_end()
-                return await op
+                return await op  # type: ignore[no-any-return]
         except BaseException:
             op.close()
             raise
 
     @staticmethod
-    async def _send_buffer(op, data, writable):
+    async def _send_buffer(op: _pgwire.Query[typing.Any], data: memoryview,
+                           writable: typing.Callable[[], typing.Any]
+                           ) -> None:
         for i in range(0, max(len(data), 1), _READ_CHUNK):
             if not op._copy_write(data[i:i + _READ_CHUNK]):
                 return
@@ -379,9 +447,12 @@ class CopyMixin:
                 await w
 
     @staticmethod
-    async def _send_records(op, records, writable):
+    async def _send_records(op: _pgwire.Query[typing.Any],
+                            records: typing.Any,
+                            writable: typing.Callable[[], typing.Any]
+                            ) -> None:
         if isinstance(records, collections.abc.AsyncIterable):
-            batch = []
+            batch: list[typing.Any] = []
             async for rec in records:
                 batch.append(rec)
                 if len(batch) >= _RECORD_BATCH:
@@ -394,7 +465,9 @@ class CopyMixin:
             await _write_all(op, iter(records), writable)
 
 
-async def _write_all(op, it, writable):
+async def _write_all(op: _pgwire.Query[typing.Any],
+                     it: typing.Iterator[typing.Any],
+                     writable: typing.Callable[[], typing.Any]) -> bool:
     """Encode and send everything `it` yields; False if the server
     stopped taking data."""
     while True:

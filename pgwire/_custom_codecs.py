@@ -3,7 +3,9 @@ reset_type_codec, set_builtin_type_codec): builtin type names, the
 catalog queries that find a type by name, and the checks asyncpg makes.
 Not public API."""
 
-import collections
+from __future__ import annotations
+
+import typing
 
 from . import exceptions
 
@@ -81,12 +83,18 @@ TYPE_BY_OID = _TYPE_COLUMNS + "WHERE t.oid = $1::int8::oid"
 
 # One pg_type row: typtype is b(ase), c(omposite), d(omain), e(num),
 # p(seudo), r(ange) or m(ultirange); category 'A' marks arrays.
-TypeInfo = collections.namedtuple(
-    "TypeInfo",
-    "oid name schema typtype category array_oid array_name")
+class TypeInfo(typing.NamedTuple):
+    oid: int
+    name: str
+    schema: str
+    typtype: str
+    category: str
+    array_oid: int | None
+    array_name: str | None
 
 
-def lookup_query(typename, schema):
+def lookup_query(typename: str, schema: str
+                 ) -> tuple[str, tuple[typing.Any, ...]]:
     """(query, args) finding typename in schema: builtin names (and their
     SQL spellings) in pg_catalog by oid, anything else by name."""
     if schema == "pg_catalog" and not typename.endswith("[]"):
@@ -96,19 +104,21 @@ def lookup_query(typename, schema):
     return TYPE_BY_NAME, (typename, schema)
 
 
-def type_info(rows, typename, schema):
+def type_info(rows: typing.Sequence[typing.Any], typename: str,
+              schema: str) -> TypeInfo:
     if not rows:
         raise ValueError("unknown type: {}.{}".format(schema, typename))
     return TypeInfo(*rows[0])
 
 
-def is_scalar(info):
+def is_scalar(info: TypeInfo) -> bool:
     """Base types, enums and domains, but not arrays (asyncpg's
     is_scalar_type)."""
     return info.typtype in ("b", "e", "d") and info.category != "A"
 
 
-def check_custom_codec(info, typename, schema, format):
+def check_custom_codec(info: TypeInfo, typename: str, schema: str,
+                       format: str) -> None:
     """Raise as asyncpg's set_type_codec does for a type that cannot take
     a custom codec in this format."""
     if info.typtype == "c":
@@ -134,7 +144,8 @@ def check_custom_codec(info, typename, schema, format):
                 typename))
 
 
-def check_format(format, allowed):
+def check_format(format: str | None,
+                 allowed: typing.Iterable[str | None]) -> None:
     if format not in allowed:
         raise exceptions.InterfaceError(
             "invalid `format` argument, expected {}, got {!r}".format(
@@ -142,7 +153,7 @@ def check_format(format, allowed):
                 format))
 
 
-def alias_target(codec_name):
+def alias_target(codec_name: str) -> int | str | None:
     """The _codec_make('alias', target=...) of a codec name: an oid or an
     extra codec's name; None when unknown."""
     if codec_name in EXTRA_CODECS:

@@ -3,22 +3,29 @@ host name in turn, TCP options set) and the CancelRequest on a socket of
 its own.  Shared by connect_utils (connect) and connection (cancel); it
 imports neither, so the two import each other no longer."""
 
+from __future__ import annotations
+
 import asyncio
 import random
 import socket
 import struct
+import typing
+
+# a server address: a Unix socket path or (host, port)
+Addr = typing.Union[str, tuple[str, int]]
 
 CANCEL_REQUEST_CODE = 80877102
 
 _rng = random.SystemRandom()      # not the global, which apps may seed
+_T = typing.TypeVar("_T")
 
 
-def _shuffled(items):
+def _shuffled(items: typing.Sequence[_T]) -> list[_T]:
     """A shuffled copy (load_balance_hosts=random)."""
     return _rng.sample(list(items), len(items))
 
 
-def _abort_socket(sock):
+def _abort_socket(sock: socket.socket) -> None:
     """Close, with an RST for TCP (nothing lingers after a failure)."""
     try:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -29,7 +36,8 @@ def _abort_socket(sock):
     sock.close()
 
 
-async def _dial_unix(path, loop):
+async def _dial_unix(path: str, loop: asyncio.AbstractEventLoop
+                     ) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
@@ -40,11 +48,14 @@ async def _dial_unix(path, loop):
     return sock
 
 
-async def _getaddrinfo(loop, host, port):
+async def _getaddrinfo(loop: asyncio.AbstractEventLoop, host: str,
+                       port: int) -> list[typing.Any]:
     return await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 
-async def _dial_tcp(host, port, loop, shuffle=False, params=None):
+async def _dial_tcp(host: str, port: int, loop: asyncio.AbstractEventLoop,
+                    shuffle: bool = False,
+                    params: typing.Any = None) -> socket.socket:
     """Connect to the first address of `host` that accepts; with `shuffle`
     (load_balance_hosts=random) the addresses are tried in random order,
     as libpq 16 does after shuffling the hosts."""
@@ -53,7 +64,7 @@ async def _dial_tcp(host, port, loop, shuffle=False, params=None):
         raise OSError(f"getaddrinfo() returned an empty list for {host!r}")
     if shuffle:
         infos = _shuffled(infos)
-    errors = []
+    errors: list[OSError] = []
     for family, type_, proto, _, sockaddr in infos:
         try:
             sock = socket.socket(family, type_, proto)
@@ -77,20 +88,22 @@ async def _dial_tcp(host, port, loop, shuffle=False, params=None):
     raise OSError("Multiple exceptions: " + ", ".join(str(e) for e in errors))
 
 
-async def _dial(addr, loop, shuffle=False, params=None):
+async def _dial(addr: Addr, loop: asyncio.AbstractEventLoop,
+                shuffle: bool = False,
+                params: typing.Any = None) -> socket.socket:
     if isinstance(addr, str):
         return await _dial_unix(addr, loop)
     return await _dial_tcp(addr[0], addr[1], loop, shuffle, params)
 
 
-def _apply_tcp_options(sock, params):
+def _apply_tcp_options(sock: socket.socket, params: typing.Any) -> None:
     """SO_KEEPALIVE (on unless keepalives=0) and the per-socket timers."""
     if params is None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         return
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE,
                     1 if params.keepalives else 0)
-    opts = ()
+    opts: tuple[tuple[str, int | None], ...] = ()
     if params.keepalives:
         opts = (("TCP_KEEPIDLE", params.keepalives_idle),
                 ("TCP_KEEPINTVL", params.keepalives_interval),
@@ -105,7 +118,8 @@ def _apply_tcp_options(sock, params):
         sock.setsockopt(socket.IPPROTO_TCP, const, value)
 
 
-def _cancel_message(pid, secret):
+def _cancel_message(pid: int, secret: int | bytes | bytearray | memoryview
+                    ) -> bytes:
     if isinstance(secret, (bytes, bytearray, memoryview)):
         key = bytes(secret)
         if not 4 <= len(key) <= 256:
@@ -116,7 +130,10 @@ def _cancel_message(pid, secret):
                        int(pid) & 0xFFFFFFFF) + key
 
 
-async def send_cancel_request(addr, pid, secret, *, loop, timeout):
+async def send_cancel_request(addr: Addr, pid: int,
+                              secret: int | bytes | bytearray | memoryview,
+                              *, loop: asyncio.AbstractEventLoop,
+                              timeout: float | None) -> None:
     """Send CancelRequest on a new plain socket; wait for the server's EOF.
 
     The whole exchange is bounded by `timeout` (asyncio.TimeoutError); the

@@ -42,13 +42,19 @@ ALPN_PROTOCOLS = ["postgresql"]
 
 _WINDOWS = sys.platform == "win32"
 if _WINDOWS:
-    _DEFAULT_HOSTS = ("localhost",)
+    _DEFAULT_HOSTS: tuple[str, ...] = ("localhost",)
     _PGPASSFILE = "pgpass.conf"
 else:
     _DEFAULT_HOSTS = ("/run/postgresql", "/var/run/postgresql", "/tmp",
                       "/private/tmp", "localhost")
     _PGPASSFILE = ".pgpass"
 _PG_SERVICEFILE = ".pg_service.conf"
+
+# A parsed address: a Unix socket path or (host, port); a host list
+# entry: (host, port or None).
+_Addr = typing.Union[str, typing.Tuple[str, int]]
+_HostEntry = typing.Tuple[str, typing.Optional[int]]
+_Any = typing.Any
 
 # Ranks of the parameter sources; lower wins.
 _R_KWARGS, _R_DSN, _R_SERVICE, _R_ENV, _R_DEFAULT = range(5)
@@ -66,7 +72,7 @@ class SSLMode(enum.IntEnum):
     verify_full = 5
 
     @classmethod
-    def parse(cls, value):
+    def parse(cls, value: object) -> SSLMode:
         if isinstance(value, cls):
             return value
         if isinstance(value, str):
@@ -77,7 +83,7 @@ class SSLMode(enum.IntEnum):
         raise _cfg_error(
             f"`sslmode` parameter must be one of: {modes}, got {value!r}")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name.replace("_", "-")
 
 
@@ -124,10 +130,10 @@ class ConnectionParameters(typing.NamedTuple):
     channel_binding: str = "prefer"
 
     @property
-    def ssl_negotiation(self):
+    def ssl_negotiation(self) -> str:
         return "direct" if self.direct_tls else "postgres"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         # never the password (nor the repr of a password callable)
         fields = ", ".join(
             "{}={}".format(name, "'***'" if name == "password" and
@@ -135,7 +141,7 @@ class ConnectionParameters(typing.NamedTuple):
             for name, value in zip(self._fields, self))
         return "ConnectionParameters({})".format(fields)
 
-    def redacted(self):
+    def redacted(self) -> ConnectionParameters:
         """A copy whose password is '***' (None stays None): what query
         loggers get as LoggedQuery.conn_params."""
         if self.password is None:
@@ -162,12 +168,13 @@ class ClientConfiguration(typing.NamedTuple):
 # ---------------------------------------------------------------------------
 
 
-def _exc(name):
+def _exc(name: str) -> _Any:
     """The class `name` from pgwire.exceptions."""
     return getattr(exceptions, name)
 
 
-def _new_error(cls, msg, *, detail=None, hint=None):
+def _new_error(cls: _Any, msg: str, *, detail: str | None = None,
+               hint: str | None = None) -> _Any:
     try:
         exc = cls(msg, detail=detail, hint=hint)
     except TypeError:
@@ -177,7 +184,8 @@ def _new_error(cls, msg, *, detail=None, hint=None):
     return exc
 
 
-def _cfg_error(msg, *, detail=None, hint=None):
+def _cfg_error(msg: str, *, detail: str | None = None,
+               hint: str | None = None) -> _Any:
     return _new_error(_exc("ClientConfigurationError"), msg,
                       detail=detail, hint=hint)
 
@@ -232,7 +240,7 @@ def _home() -> typing.Optional[pathlib.Path]:
         return None
 
 
-def _pg_dir_file(name) -> typing.Optional[pathlib.Path]:
+def _pg_dir_file(name: str) -> typing.Optional[pathlib.Path]:
     home = _home()
     if home is None:
         return None
@@ -243,12 +251,12 @@ def _pg_dir_file(name) -> typing.Optional[pathlib.Path]:
     return home / ".postgresql" / name
 
 
-def _parse_port(value) -> typing.List[int]:
+def _parse_port(value: object) -> typing.List[int]:
     """int, str ('5432' or '5432,5433') or a sequence -> list of ports."""
     if isinstance(value, bool):
         raise _cfg_error(f"invalid port number: {value!r}")
     if isinstance(value, int):
-        items = [value]
+        items: list[typing.Any] = [value]
     elif isinstance(value, str):
         items = [p.strip() for p in value.split(",")]
     elif isinstance(value, (list, tuple)):
@@ -271,9 +279,9 @@ def _parse_port(value) -> typing.List[int]:
     return ports
 
 
-def _parse_hostlist(spec: str, *, unquote: bool):
+def _parse_hostlist(spec: str, *, unquote: bool) -> list[_HostEntry]:
     """'h1:5432,[::1]:5433,/tmp' -> [(host, port or None), ...]."""
-    result = []
+    result: list[_HostEntry] = []
     for item in spec.split(","):
         item = item.strip()
         port = None
@@ -300,7 +308,7 @@ def _parse_hostlist(spec: str, *, unquote: bool):
     return result
 
 
-def _host_kwarg(host):
+def _host_kwarg(host: object) -> list[_HostEntry]:
     if isinstance(host, str):
         return [(host, None)]
     if isinstance(host, (list, tuple)) and all(
@@ -310,14 +318,14 @@ def _host_kwarg(host):
         f"host is expected to be a str or a sequence of str, got {host!r}")
 
 
-def _first_of(text, chars, start=0):
+def _first_of(text: str, chars: str, start: int = 0) -> int:
     """Index of the first of ``chars`` in ``text`` from ``start``, else
     len(text)."""
     found = [i for i in (text.find(c, start) for c in chars) if i >= 0]
     return min(found) if found else len(text)
 
 
-def _query_ok(query):
+def _query_ok(query: str) -> bool:
     """Whether a URI query string splits into key=value items."""
     for item in query.split("&"):
         if item and (not item.partition("=")[1] or item.startswith("=")):
@@ -325,7 +333,7 @@ def _query_ok(query):
     return True
 
 
-def _plain_split_ok(rest, n0_end):
+def _plain_split_ok(rest: str, n0_end: int) -> bool:
     """Whether ``rest`` (after "//", no '@' in its host list) reads as a
     host list, a path without '@' and a well-formed query."""
     try:
@@ -336,7 +344,7 @@ def _plain_split_ok(rest, n0_end):
     return "@" not in after and _query_ok(query)
 
 
-def _lookahead_userinfo(rest):
+def _lookahead_userinfo(rest: str) -> tuple[str, str] | None:
     """For a DSN whose password holds an unescaped '/' or '?': the first
     '@' after which comes a host list with no '@' in it, preceded by
     ``user[:password]`` with a plain user name -> (userinfo, remainder),
@@ -352,7 +360,7 @@ def _lookahead_userinfo(rest):
     return None
 
 
-def _split_userinfo(rest):
+def _split_userinfo(rest: str) -> tuple[str | None, str, bool]:
     """-> (userinfo or None, the rest, suspect).  ``suspect``: the DSN has
     an '@' that is not the user information's, so parts of a password with
     unescaped separators may have been read as other parameters; errors
@@ -371,7 +379,8 @@ def _split_userinfo(rest):
     return look[0], look[1], "@" in look[1]
 
 
-def _split_dsn(dsn: str):
+def _split_dsn(dsn: str) -> tuple[str | None, str | None, str, str | None,
+                                  dict[str, str], bool]:
     """Split a postgres:// URI -> (user, password, hostspec, db, query,
     suspect); see _split_userinfo for ``suspect``."""
     scheme, colon, rest = dsn.partition(":")
@@ -392,14 +401,15 @@ def _split_dsn(dsn: str):
         netloc, path = rest[:slash], rest[slash + 1:]
     else:
         netloc, path = rest, ""
-    user = password = None
+    user: str | None = None
+    password: str | None = None
     if userinfo is not None:
         u, has_pw, pw = userinfo.partition(":")
         user = urllib.parse.unquote(u) or None
         if has_pw:
             password = urllib.parse.unquote(pw) or None
     database = urllib.parse.unquote(path) or None
-    params = {}
+    params: dict[str, str] = {}
     for item in query.split("&"):
         if not item:
             continue
@@ -418,7 +428,7 @@ def _split_dsn(dsn: str):
     return user, password, netloc, database, params, suspect
 
 
-def _dsn_is_suspect(dsn):
+def _dsn_is_suspect(dsn: object) -> bool:
     """Whether errors about ``dsn`` must not quote its values: an '@'
     outside the user information (see _split_userinfo), or a password in
     the query string (an unescaped '&' or '=' in it makes its parts look
@@ -438,13 +448,13 @@ def _dsn_is_suspect(dsn):
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
-def _redact_quoted(text):
+def _redact_quoted(text: object) -> str | None:
     return None if text is None else _QUOTED.sub("'***'", str(text))
 
 
-def _redacted_config_error(e):
+def _redacted_config_error(e: BaseException) -> _Any:
     """A copy of ClientConfigurationError ``e`` that quotes no value."""
-    msg = _redact_quoted(str(e.args[0]) if e.args else "")
+    msg = _redact_quoted(str(e.args[0]) if e.args else "") or ""
     return _new_error(type(e), msg + (
         " (values are not shown: the DSN holds a password whose unescaped "
         "characters may have been read as other parameters; percent-encode "
@@ -453,7 +463,7 @@ def _redacted_config_error(e):
         hint=_redact_quoted(getattr(e, "hint", None)))
 
 
-def _parse_tls_version(value):
+def _parse_tls_version(value: object) -> ssl_module.TLSVersion:
     if isinstance(value, ssl_module.TLSVersion):
         return value
     name = str(value).strip()
@@ -465,7 +475,7 @@ def _parse_tls_version(value):
         raise _cfg_error(f"No such TLS version: {value}") from None
 
 
-def _parse_nonneg_int(name, value):
+def _parse_nonneg_int(name: str, value: object) -> int:
     """An integer option >= 0 (libpq's keepalives_*, tcp_user_timeout)."""
     try:
         if isinstance(value, bool) or isinstance(value, float):
@@ -482,7 +492,7 @@ def _parse_nonneg_int(name, value):
     return n
 
 
-def _parse_keepalives(value):
+def _parse_keepalives(value: object) -> bool:
     if value is None:
         return True
     if isinstance(value, bool):
@@ -497,7 +507,7 @@ _AUTH_METHODS = {"none": 1, "password": 2, "md5": 4, "scram-sha-256": 8,
 _ALL_AUTH_METHODS = 63
 
 
-def _parse_require_auth(value):
+def _parse_require_auth(value: object) -> tuple[int, str] | None:
     """libpq 16: a comma list of methods, or of methods each negated with
     '!', never both.  -> (allowed bit set, text) or None."""
     if value is None:
@@ -536,7 +546,7 @@ def _parse_require_auth(value):
 _CHANNEL_BINDING = ("disable", "prefer", "require")
 
 
-def _parse_channel_binding(value):
+def _parse_channel_binding(value: object) -> str:
     """libpq 13+: SCRAM-SHA-256-PLUS with tls-server-end-point over TLS
     (prefer, the default), never (disable), or nothing else accepted
     (require)."""
@@ -550,7 +560,7 @@ def _parse_channel_binding(value):
     return value
 
 
-def _parse_connect_timeout(value):
+def _parse_connect_timeout(value: object) -> float | None:
     """libpq: integer seconds; <= 0 means none; 1 is raised to 2."""
     try:
         if isinstance(value, bool):
@@ -571,7 +581,8 @@ def _parse_connect_timeout(value):
 # ---------------------------------------------------------------------------
 # Service file
 # ---------------------------------------------------------------------------
-def _read_service_file(path) -> typing.Optional[dict]:
+def _read_service_file(path: str | os.PathLike[str]
+                       ) -> typing.Optional[dict[str, typing.Any]]:
     try:
         with open(path, "rt", encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
@@ -603,8 +614,9 @@ def _read_service_file(path) -> typing.Optional[dict]:
     return sections
 
 
-def _lookup_service(name, servicefile):
-    files = []
+def _lookup_service(name: str, servicefile: str | os.PathLike[str] | None
+                    ) -> dict[str, str]:
+    files: list[pathlib.Path] = []
     if servicefile is not None:
         files.append(pathlib.Path(servicefile))
     else:
@@ -625,17 +637,17 @@ def _lookup_service(name, servicefile):
     for path in files:
         sections = _read_service_file(path)
         if sections and name in sections:
-            return sections[name]
+            return sections[name]  # type: ignore[no-any-return]
     raise _cfg_error(f'definition of service "{name}" not found')
 
 
 # ---------------------------------------------------------------------------
 # Password file
 # ---------------------------------------------------------------------------
-def _split_pgpass_line(line):
+def _split_pgpass_line(line: str) -> list[typing.Any] | None:
     """-> [(text, is_wildcard)] * 4 + [password] or None."""
-    fields = []
-    cur = []
+    fields: list[typing.Any] = []
+    cur: list[str] = []
     escaped_any = False
     i, n = 0, len(line)
     while i < n and len(fields) < 4:
@@ -654,7 +666,7 @@ def _split_pgpass_line(line):
         i += 1
     if len(fields) < 4:
         return None
-    pw = []
+    pw: list[str] = []
     while i < n:
         ch = line[i]
         if ch == "\\" and i + 1 < n:
@@ -669,7 +681,7 @@ def _split_pgpass_line(line):
     return fields
 
 
-def _read_passfile(path: pathlib.Path):
+def _read_passfile(path: pathlib.Path) -> list[list[typing.Any]]:
     try:
         st = os.stat(path)
     except OSError:
@@ -689,7 +701,7 @@ def _read_passfile(path: pathlib.Path):
             lines = f.read().splitlines()
     except OSError:
         return []
-    entries = []
+    entries: list[list[typing.Any]] = []
     for line in lines:
         if not line or line.startswith("#"):
             continue
@@ -699,7 +711,9 @@ def _read_passfile(path: pathlib.Path):
     return entries
 
 
-def _pgpass_match(entries, hosts, port, database, user):
+def _pgpass_match(entries: list[list[typing.Any]],
+                  hosts: tuple[str, ...], port: int, database: str | None,
+                  user: str | None) -> str | None:
     values = (None, str(port), database, user)
     for entry in entries:
         (h, hw), (p, pw), (d, dw), (u, uw), password = entry
@@ -712,14 +726,14 @@ def _pgpass_match(entries, hosts, port, database, user):
     return None
 
 
-def _pgpass_hosts(host):
+def _pgpass_hosts(host: str) -> tuple[str, ...]:
     if host.startswith("/"):
         # A Unix socket matches "localhost" (and, leniently, its directory).
         return ("localhost", host)
     return (host,)
 
 
-def _addr_host_port(addr):
+def _addr_host_port(addr: _Addr) -> tuple[str, int]:
     if isinstance(addr, str):
         directory, _, name = addr.rpartition("/")
         try:
@@ -730,7 +744,8 @@ def _addr_host_port(addr):
     return addr
 
 
-def _passfile_path(passfile):
+def _passfile_path(passfile: str | os.PathLike[str] | None
+                   ) -> pathlib.Path | None:
     if passfile is not None:
         return pathlib.Path(passfile)
     env = os.environ.get("PGPASSFILE")
@@ -742,7 +757,7 @@ def _passfile_path(passfile):
     return None if home is None else home / _PGPASSFILE
 
 
-def _password_for_addr(params: ConnectionParameters, addr):
+def _password_for_addr(params: ConnectionParameters, addr: _Addr) -> _Any:
     """Per-host .pgpass lookup (libpq looks the password up per host)."""
     if params.passfile is None:
         return params.password
@@ -756,7 +771,7 @@ def _password_for_addr(params: ConnectionParameters, addr):
 # ---------------------------------------------------------------------------
 # SSL context
 # ---------------------------------------------------------------------------
-def _check_key_permissions(path):
+def _check_key_permissions(path: str) -> None:
     if _WINDOWS:
         return
     try:
@@ -780,7 +795,8 @@ def _check_key_permissions(path):
             'user, or permissions u=rw,g=r (0640) or less if owned by root')
 
 
-def _load_root_cert(ctx, mode, rootcert):
+def _load_root_cert(ctx: ssl_module.SSLContext, mode: SSLMode,
+                    rootcert: object) -> bool:
     """Load the trust anchors; return True if the chain is to be verified."""
     if rootcert == "system":
         ctx.load_default_certs(ssl_module.Purpose.SERVER_AUTH)
@@ -815,7 +831,7 @@ def _load_root_cert(ctx, mode, rootcert):
     return False                       # require without a root cert
 
 
-def _load_crl(ctx, opts):
+def _load_crl(ctx: ssl_module.SSLContext, opts: _Opts) -> None:
     crl, crldir = opts.get("sslcrl"), opts.get("sslcrldir")
     loaded = False
     try:
@@ -842,7 +858,7 @@ def _load_crl(ctx, opts):
         ctx.verify_flags |= ssl_module.VERIFY_CRL_CHECK_CHAIN
 
 
-def _load_client_cert(ctx, opts):
+def _load_client_cert(ctx: ssl_module.SSLContext, opts: _Opts) -> None:
     cert, key = opts.get("sslcert"), opts.get("sslkey")
     if cert is None:
         default = _pg_dir_file("postgresql.crt")
@@ -865,7 +881,7 @@ def _load_client_cert(ctx, opts):
             from None
 
 
-def _finish_context(ctx, opts):
+def _finish_context(ctx: ssl_module.SSLContext, opts: _Opts) -> None:
     lo = opts.get("ssl_min_protocol_version") or "TLSv1.2"
     hi = opts.get("ssl_max_protocol_version")
     ctx.minimum_version = _parse_tls_version(lo)
@@ -885,7 +901,7 @@ def _finish_context(ctx, opts):
         ctx.keylog_filename = keylog
 
 
-def _build_context(mode: SSLMode, opts) -> ssl_module.SSLContext:
+def _build_context(mode: SSLMode, opts: _Opts) -> ssl_module.SSLContext:
     ctx = ssl_module.SSLContext(ssl_module.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     verify = False
@@ -906,7 +922,8 @@ def _build_context(mode: SSLMode, opts) -> ssl_module.SSLContext:
     return ctx
 
 
-def _resolve_ssl(opts, have_tcp):
+def _resolve_ssl(opts: _Opts, have_tcp: bool
+                 ) -> tuple[ssl_module.SSLContext | None, SSLMode]:
     """-> (SSLContext or None, SSLMode)."""
     value = opts.get("sslmode")
     rootcert = opts.get("sslrootcert")
@@ -981,15 +998,15 @@ _ENV_KEYS = (
 class _Opts:
     """First value set wins; sources are applied strongest first."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.values: typing.Dict[str, typing.Any] = {}
         self.rank: typing.Dict[str, int] = {}
         self.settings: typing.Dict[str, str] = {}
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: _Any = None) -> _Any:
         return self.values.get(key, default)
 
-    def put(self, key, value, rank):
+    def put(self, key: str, value: _Any, rank: int) -> None:
         if value is None or (isinstance(value, str) and value == ""):
             return
         if key == "database":
@@ -1012,7 +1029,8 @@ class _Opts:
         self.values[key] = value
         self.rank[key] = rank
 
-    def put_source(self, mapping, rank, *, extras_to_settings):
+    def put_source(self, mapping: typing.Mapping[str, str], rank: int, *,
+                   extras_to_settings: bool) -> None:
         # The port goes first so that a host list from the same source
         # keeps its own embedded ports only where they are given.
         items = sorted(mapping.items(), key=lambda kv: kv[0] != "port")
@@ -1024,14 +1042,14 @@ class _Opts:
                 self.settings.setdefault(key, val)
 
 
-def _resolve_addrs(opts: _Opts):
+def _resolve_addrs(opts: _Opts) -> list[tuple[str, int]]:
     hosts = opts.get("host")
     host_rank = opts.rank.get("host", _R_DEFAULT)
     if not hosts:
         hosts = [(h, None) for h in _DEFAULT_HOSTS]
     ports = opts.get("port")
     port_rank = opts.rank.get("port", _R_DEFAULT)
-    result = []
+    result: list[tuple[str, int]] = []
     for i, (host, embedded) in enumerate(hosts):
         if ports is not None and (embedded is None or port_rank < host_rank):
             if len(ports) > 1 and len(ports) != len(hosts):
@@ -1047,7 +1065,7 @@ def _resolve_addrs(opts: _Opts):
     return result
 
 
-def _positive_float(name, value):
+def _positive_float(name: str, value: _Any) -> float:
     try:
         if isinstance(value, bool):
             raise ValueError
@@ -1058,13 +1076,16 @@ def _positive_float(name, value):
         raise ValueError(
             f"invalid {name} value: expected greater than 0 "
             f"float (got {value!r})") from None
-    return value
+    return value  # type: ignore[no-any-return]
 
 
-def _validate_config(statement_cache_size, max_cached_statement_lifetime,
-                     max_cacheable_statement_size, command_timeout,
-                     cancel_timeout=None, paramstyle='numeric',
-                     pipeline=False):
+def _validate_config(statement_cache_size: int,
+                     max_cached_statement_lifetime: float,
+                     max_cacheable_statement_size: int,
+                     command_timeout: float | None,
+                     cancel_timeout: float | None = None,
+                     paramstyle: str = 'numeric',
+                     pipeline: bool = False) -> ClientConfiguration:
     if not isinstance(pipeline, bool):
         raise TypeError(
             f"pipeline must be True or False, got {pipeline!r}")
@@ -1095,7 +1116,7 @@ def _validate_config(statement_cache_size, max_cached_statement_lifetime,
         paramstyle=paramstyle, pipeline=pipeline)
 
 
-def _check_server_settings(server_settings):
+def _check_server_settings(server_settings: object) -> None:
     if server_settings is not None and (
             not isinstance(server_settings, dict)
             or not all(isinstance(k, str) and isinstance(v, str)
@@ -1104,9 +1125,12 @@ def _check_server_settings(server_settings):
             "server_settings is expected to be None or a Dict[str, str]")
 
 
-def _collect_kwargs(opts, *, host, port, user, password, passfile,
-                    database, ssl, target_session_attrs, krbsrvname, gsslib,
-                    load_balance_hosts, tcp=None):
+def _collect_kwargs(opts: _Opts, *, host: _Any, port: _Any, user: _Any,
+                    password: _Any, passfile: _Any, database: _Any,
+                    ssl: _Any, target_session_attrs: _Any,
+                    krbsrvname: _Any, gsslib: _Any,
+                    load_balance_hosts: _Any,
+                    tcp: dict[str, _Any] | None = None) -> None:
     if host:
         opts.put("host", _host_kwarg(host), _R_KWARGS)
     if port is not None and port != [] and port != "":
@@ -1123,7 +1147,7 @@ def _collect_kwargs(opts, *, host, port, user, password, passfile,
         opts.put(key, val, _R_KWARGS)
 
 
-def _collect_dsn(opts, dsn):
+def _collect_dsn(opts: _Opts, dsn: object) -> str | None:
     """Apply a postgres:// URI; return the service it names, if any."""
     if not isinstance(dsn, str):
         raise _cfg_error(f"dsn is expected to be a str, got {dsn!r}")
@@ -1137,7 +1161,7 @@ def _collect_dsn(opts, dsn):
     return query.get("service")
 
 
-def _collect_env(opts):
+def _collect_env(opts: _Opts) -> None:
     environ, values = os.environ, opts.values
     for env, key in _ENV_KEYS:
         if key not in values:     # a stronger source set it: skip the lookup
@@ -1149,7 +1173,7 @@ def _collect_env(opts):
             opts.settings.setdefault(key, val)
 
 
-def _default_user():
+def _default_user() -> str:
     try:
         return getpass.getuser()
     except Exception:
@@ -1157,8 +1181,8 @@ def _default_user():
             "could not determine user name to connect with") from None
 
 
-def _make_addrs(hosts):
-    addrs = []
+def _make_addrs(hosts: list[tuple[str, int]]) -> list[_Addr]:
+    addrs: list[_Addr] = []
     for host, port in hosts:
         if host.startswith("/"):
             addrs.append(host if ".s.PGSQL." in host
@@ -1168,7 +1192,9 @@ def _make_addrs(hosts):
     return addrs
 
 
-def _password_from_passfile(opts, hosts, database, user):
+def _password_from_passfile(opts: _Opts, hosts: list[tuple[str, int]],
+                            database: str | None, user: str | None
+                            ) -> tuple[str | None, pathlib.Path | None]:
     """-> (password, passfile) from the first host with a match."""
     path = _passfile_path(opts.get("passfile"))
     if path is None:
@@ -1182,7 +1208,8 @@ def _password_from_passfile(opts, hosts, database, user):
     return None, None
 
 
-def _resolve_direct_tls(opts, direct_tls, sslmode):
+def _resolve_direct_tls(opts: _Opts, direct_tls: object,
+                        sslmode: SSLMode) -> bool:
     if direct_tls is not None:
         direct = bool(direct_tls)
     else:
@@ -1198,7 +1225,7 @@ def _resolve_direct_tls(opts, direct_tls, sslmode):
     return direct
 
 
-def _resolve_target_attrs(opts):
+def _resolve_target_attrs(opts: _Opts) -> SessionAttribute:
     value = opts.get("target_session_attrs", SessionAttribute.any)
     try:
         return SessionAttribute(value)
@@ -1209,7 +1236,7 @@ def _resolve_target_attrs(opts):
             f"got {value!r}") from None
 
 
-def _resolve_load_balance(opts):
+def _resolve_load_balance(opts: _Opts) -> LoadBalanceHosts:
     value = opts.get("load_balance_hosts", LoadBalanceHosts.disable)
     try:
         mode = LoadBalanceHosts(value)
@@ -1223,7 +1250,7 @@ def _resolve_load_balance(opts):
     return mode
 
 
-def _resolve_gsslib(opts):
+def _resolve_gsslib(opts: _Opts) -> str:
     gss = opts.get("gsslib") or ("sspi" if _WINDOWS else "gssapi")
     if gss not in ("gssapi", "sspi"):
         raise _cfg_error(
@@ -1231,7 +1258,9 @@ def _resolve_gsslib(opts):
     return gss
 
 
-def parse_connect_arguments(*, dsn, **kwargs):
+def parse_connect_arguments(
+        *, dsn: str | None, **kwargs: _Any
+) -> tuple[list[_Addr], ConnectionParameters, ClientConfiguration]:
     """-> (addrs, ConnectionParameters, ClientConfiguration).
 
     Sources, strongest first: keyword arguments, the DSN, the service file
@@ -1253,16 +1282,18 @@ def parse_connect_arguments(*, dsn, **kwargs):
     raise err   # outside the except block: the original is not chained
 
 
-def _parse_connect_arguments(*, dsn, host, port, user, password, passfile,
-                             database, ssl, direct_tls, server_settings,
-                             target_session_attrs, service, servicefile,
-                             timeout, statement_cache_size,
-                             max_cached_statement_lifetime,
-                             max_cacheable_statement_size, command_timeout,
-                             krbsrvname=None, gsslib=None,
-                             load_balance_hosts=None, tcp=None,
-                             cancel_timeout=None, paramstyle='numeric',
-                             pipeline=False):
+def _parse_connect_arguments(
+        *, dsn: _Any, host: _Any, port: _Any, user: _Any, password: _Any,
+        passfile: _Any, database: _Any, ssl: _Any, direct_tls: _Any,
+        server_settings: _Any, target_session_attrs: _Any, service: _Any,
+        servicefile: _Any, timeout: _Any, statement_cache_size: _Any,
+        max_cached_statement_lifetime: _Any,
+        max_cacheable_statement_size: _Any, command_timeout: _Any,
+        krbsrvname: _Any = None, gsslib: _Any = None,
+        load_balance_hosts: _Any = None, tcp: _Any = None,
+        cancel_timeout: _Any = None, paramstyle: _Any = 'numeric',
+        pipeline: _Any = False
+) -> tuple[list[_Addr], ConnectionParameters, ClientConfiguration]:
     config = _validate_config(statement_cache_size,
                               max_cached_statement_lifetime,
                               max_cacheable_statement_size, command_timeout,
@@ -1317,11 +1348,13 @@ def _parse_connect_arguments(*, dsn, host, port, user, password, passfile,
     return addrs, params, config
 
 
-def _parse_connect_dsn_and_args(*, dsn, host, port, user, password, passfile,
-                                database, ssl, service, servicefile,
-                                direct_tls, server_settings,
-                                target_session_attrs, krbsrvname=None,
-                                gsslib=None):
+def _parse_connect_dsn_and_args(
+        *, dsn: _Any, host: _Any, port: _Any, user: _Any, password: _Any,
+        passfile: _Any, database: _Any, ssl: _Any, service: _Any,
+        servicefile: _Any, direct_tls: _Any, server_settings: _Any,
+        target_session_attrs: _Any, krbsrvname: _Any = None,
+        gsslib: _Any = None
+) -> tuple[list[_Addr], ConnectionParameters]:
     """asyncpg-compatible helper: -> (addrs, params)."""
     addrs, params, _ = parse_connect_arguments(
         dsn=dsn, host=host, port=port, user=user, password=password,

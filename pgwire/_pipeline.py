@@ -6,7 +6,14 @@ engine, src/core/pgc_conn.h, and src/ext/op.c); this is the context
 manager around them.
 """
 
+from __future__ import annotations
+
+import typing
+
 from . import exceptions
+
+if typing.TYPE_CHECKING:
+    from .connection import Connection
 
 __all__ = ('Pipeline',)
 
@@ -29,7 +36,8 @@ class Pipeline:
 
     __slots__ = ('_conn', '_sync_each', '_active')
 
-    def __init__(self, conn, sync_each=False):
+    def __init__(self, conn: Connection[typing.Any],
+                 sync_each: bool = False) -> None:
         if not isinstance(sync_each, bool):
             raise TypeError(
                 f"sync_each must be True or False, got {sync_each!r}")
@@ -38,10 +46,10 @@ class Pipeline:
         self._active = False
 
     @property
-    def sync_each(self):
+    def sync_each(self) -> bool:
         return self._sync_each
 
-    async def sync(self, *, timeout=None):
+    async def sync(self, *, timeout: float | None = None) -> None:
         """Send a Sync and wait for the server's answer: the statements
         since the last sync are committed (outside a transaction block) or
         rolled back if one of them failed.  Raises an error the server
@@ -52,7 +60,7 @@ class Pipeline:
                 "sync() is only allowed inside the conn.pipeline() block")
         await self._conn._pipeline_sync(timeout)
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Pipeline:
         if self._active:
             raise exceptions.InterfaceError(
                 "this conn.pipeline() block is already entered")
@@ -60,7 +68,9 @@ class Pipeline:
         self._active = True
         return self
 
-    async def __aexit__(self, et, ev, tb):
+    async def __aexit__(self, et: type[BaseException] | None,
+                        ev: BaseException | None,
+                        tb: typing.Any) -> bool:
         try:
             if not self._conn.is_closed():
                 await self._conn._pipeline_sync(None)

@@ -8,7 +8,10 @@ really placeholders (copy_from_query) and to check that a fragment given
 for splicing (the ``where=`` of COPY) is one balanced expression.
 """
 
+from __future__ import annotations
+
 import re
+import typing
 
 __all__ = ("ScanError", "placeholders", "check_expression")
 
@@ -21,7 +24,7 @@ class ScanError(ValueError):
     """The text has an unterminated quote, comment or dollar quote."""
 
 
-def _skip_quoted(text, i, quote, backslashes):
+def _skip_quoted(text: str, i: int, quote: str, backslashes: bool) -> int:
     """i is just past the opening quote; return the index just past the
     closing one."""
     n = len(text)
@@ -39,7 +42,7 @@ def _skip_quoted(text, i, quote, backslashes):
     raise ScanError("unterminated quoted string or identifier")
 
 
-def _skip_block_comment(text, i):
+def _skip_block_comment(text: str, i: int) -> int:
     """i is just past the opening '/*' (comments nest)."""
     depth = 1
     n = len(text)
@@ -57,7 +60,8 @@ def _skip_block_comment(text, i):
     raise ScanError("unterminated /* comment")
 
 
-def tokens(text, *, standard_strings=True):
+def tokens(text: str, *, standard_strings: bool = True
+           ) -> typing.Iterator[tuple[str, int, int]]:
     """Yield (kind, start, end) for the code parts of `text`: kind is
     'param' ($n; the match object's number is text[start+1:end]), 'char'
     for any other character outside opaque regions.  Opaque regions are
@@ -112,14 +116,15 @@ def tokens(text, *, standard_strings=True):
         i += 1
 
 
-def placeholders(text, *, standard_strings=True):
+def placeholders(text: str, *, standard_strings: bool = True
+                 ) -> list[tuple[int, int, int]]:
     """[(start, end, number)] of the $n placeholders in `text`."""
     return [(s, e, int(text[s + 1:e]))
             for kind, s, e in tokens(text, standard_strings=standard_strings)
             if kind == "param"]
 
 
-def check_expression(text, *, standard_strings=True):
+def check_expression(text: str, *, standard_strings: bool = True) -> None:
     """Raise ValueError unless `text` is a single balanced fragment: no
     unterminated quote or comment, parentheses balanced, no ';' and no
     placeholders outside quotes."""
@@ -128,7 +133,7 @@ def check_expression(text, *, standard_strings=True):
         toks = list(tokens(text, standard_strings=standard_strings))
     except ScanError as e:
         raise ValueError(str(e)) from None
-    for kind, s, e in toks:
+    for kind, s, _end in toks:
         if kind == "param":
             raise ValueError("parameters ($n) are not allowed here")
         c = text[s]

@@ -519,6 +519,18 @@ def _start_watchdog(datadir: str, base: str) -> subprocess.Popen | None:
         return None     # no watchdog: cleanup() and atexit still work
 
 
+def watchdog_fds() -> set[int]:
+    """The pipe ends this process holds to its clusters' watchdogs (tests
+    that count open descriptors leave them out)."""
+    out = set()
+    for cluster in list(_live.values()):
+        proc = getattr(cluster, "_watchdog", None)
+        if proc is not None and proc.stdin is not None and \
+                not proc.stdin.closed:
+            out.add(proc.stdin.fileno())
+    return out
+
+
 def _disarm_watchdog(proc: subprocess.Popen | None) -> None:
     if proc is None:
         return

@@ -30,6 +30,18 @@ from . import rows as _rows
 from ._dial import (  # noqa: F401  (CANCEL_REQUEST_CODE, _dial: re-exported)
     CANCEL_REQUEST_CODE, _abort_socket, _dial, _shuffled, send_cancel_request)
 from .connection import Connection
+from ._typing import OtherRecordT as _OtherRecordT
+from ._typing import RowT as _RowT
+from typing import Any as _Any
+from typing import Callable as _Callable
+from typing import overload as _overload
+from ._dial import Addr as _Addr
+
+# a connection while connect() is choosing: any connection_class
+_Conn = Connection[_Any]
+# (connect_one, config, connection_class, record_class, loop, deadline):
+# what _attempt needs besides the address (see _connect_addrs)
+_CtxArgs = tuple[_Any, ...]
 from ._params import (  # noqa: F401  (re-exported: tests, asyncpg shim)
     DEFAULT_PORT, ALPN_PROTOCOLS, _WINDOWS, _DEFAULT_HOSTS, _PGPASSFILE,
     _PG_SERVICEFILE, _R_KWARGS, _R_DSN, _R_SERVICE, _R_ENV, _R_DEFAULT,
@@ -65,7 +77,7 @@ SSL_REQUEST_CODE = 80877103
 _ssl_negotiation_error_cls = None
 
 
-def _ssl_negotiation_error():
+def _ssl_negotiation_error() -> type[BaseException]:
     """InterfaceError + ConnectionError: the next host is tried."""
     global _ssl_negotiation_error_cls
     if _ssl_negotiation_error_cls is None:
@@ -77,23 +89,23 @@ def _ssl_negotiation_error():
     return _ssl_negotiation_error_cls
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> _Any:
     if name == "SSLNegotiationError":
         return _ssl_negotiation_error()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _sqlstate(exc):
+def _sqlstate(exc: BaseException) -> str | None:
     return getattr(exc, "sqlstate", None)
 
 
-def _is_auth_rejection(exc):
+def _is_auth_rejection(exc: BaseException) -> bool:
     """28000 (no pg_hba.conf entry, ...) or 28P01 (wrong password)."""
     return (isinstance(exc, _exc("InvalidAuthorizationSpecificationError"))
             or _sqlstate(exc) in ("28000", "28P01"))
 
 
-def _is_pre_auth_rejection(exc):
+def _is_pre_auth_rejection(exc: BaseException) -> bool:
     """A server error before AuthenticationOk (a pg_hba.conf rejection, a
     wrong password, an unknown database the server checks early, ...) but
     "cannot connect now" (the next host is tried): sslmode allow/prefer
@@ -105,17 +117,17 @@ def _is_pre_auth_rejection(exc):
             and not _is_cannot_connect_now(exc))
 
 
-def _is_invalid_password(exc):
+def _is_invalid_password(exc: BaseException) -> bool:
     return (isinstance(exc, _exc("InvalidPasswordError"))
             or _sqlstate(exc) == "28P01")
 
 
-def _is_cannot_connect_now(exc):
+def _is_cannot_connect_now(exc: BaseException) -> bool:
     return (isinstance(exc, _exc("CannotConnectNowError"))
             or _sqlstate(exc) == "57P03")
 
 
-def channel_binding_data(transport):
+def channel_binding_data(transport: _Any) -> tuple[bool, bytes | None]:
     """-> (TLS in use, tls-server-end-point hash of the server certificate
     or None when its signature algorithm has no usable hash)."""
     sslobj = transport.get_extra_info("ssl_object")
@@ -129,7 +141,7 @@ def channel_binding_data(transport):
 # ---------------------------------------------------------------------------
 # Sockets
 # ---------------------------------------------------------------------------
-def _wants_tls(params, tls):
+def _wants_tls(params: ConnectionParameters, tls: bool | None) -> bool:
     if params.ssl is None or params.sslmode == SSLMode.disable:
         return False
     if tls is not None:
@@ -137,7 +149,8 @@ def _wants_tls(params, tls):
     return params.sslmode >= SSLMode.prefer
 
 
-async def _negotiate_ssl(sock, loop, sslmode, host, port):
+async def _negotiate_ssl(sock: socket.socket, loop: _Any, sslmode: SSLMode,
+                         host: str, port: int) -> bool:
     """SSLRequest; -> True (go TLS) or False (server said N, plaintext)."""
     where = f'PostgreSQL server at "{host}:{port}"'
     await loop.sock_sendall(sock, struct.pack("!ii", 8, SSL_REQUEST_CODE))
@@ -183,7 +196,10 @@ async def _negotiate_ssl(sock, loop, sslmode, host, port):
         f"negotiation: 0x{answer[0]:02x}")
 
 
-async def open_socket(addr, params, *, loop, deadline, tls=None):
+async def open_socket(
+        addr: _Addr, params: ConnectionParameters, *, loop: _Any,
+        deadline: float | None, tls: bool | None = None
+) -> tuple[socket.socket, ssl_module.SSLContext | None, str | None]:
     """Dial `addr` and do the SSLRequest exchange if TLS is wanted.
 
     Returns (sock, ssl_context_or_None, server_hostname_or_None); the caller
@@ -196,7 +212,10 @@ async def open_socket(addr, params, *, loop, deadline, tls=None):
         return await _open_socket(addr, params, loop, tls)
 
 
-async def _open_socket(addr, params, loop, tls):
+async def _open_socket(
+        addr: _Addr, params: ConnectionParameters, loop: _Any,
+        tls: bool | None
+) -> tuple[socket.socket, ssl_module.SSLContext | None, str | None]:
     """open_socket() for a caller that already bounds it."""
     shuffle = params.load_balance_hosts is LoadBalanceHosts.random
     sock = await _dial(addr, loop, shuffle, params)
@@ -217,15 +236,19 @@ async def _open_socket(addr, params, loop, tls):
 # ---------------------------------------------------------------------------
 # connect()
 # ---------------------------------------------------------------------------
-async def _connect_one(sock, ssl_context, server_hostname, addr, params,
-                       config, connection_class, record_class, loop,
-                       deadline):
+async def _connect_one(sock: socket.socket,
+                       ssl_context: ssl_module.SSLContext | None,
+                       server_hostname: str | None, addr: _Addr,
+                       params: ConnectionParameters,
+                       config: ClientConfiguration,
+                       connection_class: type[_Conn], record_class: _Any,
+                       loop: _Any, deadline: float | None) -> _Conn:
     """Open the transport on a connected socket, run startup/auth, and
     return a connection_class instance.  The caller bounds it by
     ``deadline`` (loop.time()) with an enclosing timeout; only the TLS
     handshake, which asyncio times on its own, is given the rest of it."""
 
-    def factory():
+    def factory() -> _pgwire.Protocol:
         proto = _pgwire.Protocol(
             loop,
             record_class=record_class,
@@ -242,7 +265,7 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
             _pgwire._set_paramstyle(proto, config.paramstyle)
         return proto
 
-    kw = {}
+    kw: dict[str, _Any] = {}
     if ssl_context is not None:
         kw["ssl"] = ssl_context
         kw["server_hostname"] = server_hostname or None
@@ -268,7 +291,7 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
         scram_password = (saslprep(password)
                           if password is not None else None)
         nonce = base64.b64encode(os.urandom(18)).decode("ascii")
-        auth_kw = {}
+        auth_kw: dict[str, _Any] = {}
         required = getattr(params, "require_auth", None)
         if required is not None:
             auth_kw.update(require_auth=required[1],
@@ -293,12 +316,12 @@ async def _connect_one(sock, ssl_context, server_hostname, addr, params,
 
 
 class _Retry(Exception):
-    def __init__(self, cause):
+    def __init__(self, cause: BaseException) -> None:
         super().__init__()
         self.cause = cause
 
 
-def _check_connection_class(connection_class):
+def _check_connection_class(connection_class: _Any) -> type[_Conn]:
     if connection_class is None:
         return Connection
     if not (isinstance(connection_class, type)
@@ -310,12 +333,12 @@ def _check_connection_class(connection_class):
     return connection_class
 
 
-def _record_base():
+def _record_base() -> _Any:
     return getattr(pgwire, "Record", None)
 
 
-def _check_record_class(record_class):
-    base = _record_base()
+def _check_record_class(record_class: _Any) -> _Any:
+    base: _Any = _record_base()
     if record_class is None or record_class is base:
         return base
     if base is None or not (isinstance(record_class, type)
@@ -325,13 +348,14 @@ def _check_record_class(record_class):
             "record_class is expected to be a subclass of pgwire.Record, "
             f"got {record_class!r}")
     if (record_class.__new__ is not base.__new__
-            or record_class.__init__ is not base.__init__):
+            or record_class.__init__  # type: ignore[misc]
+            is not base.__init__):
         raise _new_error(_exc("InterfaceError"),
                          "record_class must not redefine __new__ or __init__")
     return record_class
 
 
-async def _resolve_password(password):
+async def _resolve_password(password: _Any) -> _Any:
     if callable(password):
         password = password()
         if inspect.isawaitable(password):
@@ -339,7 +363,7 @@ async def _resolve_password(password):
     return password
 
 
-def _close_quietly(sock):
+def _close_quietly(sock: socket.socket) -> None:
     try:
         if sock.fileno() != -1:
             _abort_socket(sock)
@@ -347,7 +371,9 @@ def _close_quietly(sock):
         pass
 
 
-async def _attempt(addr, params, tls, retry_when, ctx_args):
+async def _attempt(addr: _Addr, params: ConnectionParameters,
+                   tls: bool | None, retry_when: str | None,
+                   ctx_args: _CtxArgs) -> _Conn:
     """One dial + startup.  retry_when: None, 'tls' or 'plain'.  Bounded by
     the caller's timeout at ctx_args' deadline (_connect_addrs, or
     _connect_host for a per-host connect_timeout)."""
@@ -355,9 +381,9 @@ async def _attempt(addr, params, tls, retry_when, ctx_args):
         ctx_args
     sock, ctx, hostname = await _open_socket(addr, params, loop, tls)
     try:
-        return await connect_one(sock, ctx, hostname, addr, params, config,
-                                 connection_class, record_class, loop,
-                                 deadline)
+        return await connect_one(  # type: ignore[no-any-return]
+            sock, ctx, hostname, addr, params, config, connection_class,
+            record_class, loop, deadline)
     except BaseException as exc:
         _close_quietly(sock)
         if isinstance(exc, Exception):
@@ -371,7 +397,8 @@ async def _attempt(addr, params, tls, retry_when, ctx_args):
         raise
 
 
-async def _connect_addr(addr, params, ctx_args):
+async def _connect_addr(addr: _Addr, params: ConnectionParameters,
+                        ctx_args: _CtxArgs) -> _Conn:
     params = params._replace(
         password=await _resolve_password(_password_for_addr(params, addr)))
     mode = params.sslmode
@@ -396,27 +423,28 @@ async def _connect_addr(addr, params, ctx_args):
         raise second from first
 
 
-async def _is_standby(conn):
+async def _is_standby(conn: _Conn) -> bool:
     """in_hot_standby (reported since PostgreSQL 14), else
     pg_is_in_recovery()."""
     status = getattr(conn.get_settings(), "in_hot_standby", None)
     if status is not None:
-        return status == "on"
+        return bool(status == "on")
     return bool(await conn.fetchval("SELECT pg_catalog.pg_is_in_recovery()"))
 
 
-async def _is_read_only(conn):
+async def _is_read_only(conn: _Conn) -> bool:
     """libpq's test: default_transaction_read_only or in_hot_standby (both
     reported since PostgreSQL 14), else SHOW transaction_read_only."""
     settings = conn.get_settings()
     default_ro = getattr(settings, "default_transaction_read_only", None)
     hot = getattr(settings, "in_hot_standby", None)
     if default_ro is None or hot is None:
-        return await conn.fetchval("SHOW transaction_read_only") == "on"
-    return default_ro == "on" or hot == "on"
+        return bool(await conn.fetchval("SHOW transaction_read_only")
+                    == "on")
+    return bool(default_ro == "on" or hot == "on")
 
 
-async def _session_attrs_ok(conn, attr):
+async def _session_attrs_ok(conn: _Conn, attr: SessionAttribute) -> bool:
     if attr is SessionAttribute.any:
         return True
     if attr is SessionAttribute.read_write:
@@ -426,7 +454,7 @@ async def _session_attrs_ok(conn, attr):
     return await _is_standby(conn) == (attr is not SessionAttribute.primary)
 
 
-def _terminate(conn):
+def _terminate(conn: _Conn) -> None:
     try:
         conn.terminate()
     except Exception:
@@ -436,7 +464,7 @@ def _terminate(conn):
 _DISCARD_TIMEOUT = 2.0
 
 
-async def _discard(conn):
+async def _discard(conn: _Conn) -> None:
     """Close a server that did not match: Terminate, bounded, no errors."""
     try:
         await conn.close(timeout=_DISCARD_TIMEOUT)
@@ -444,7 +472,8 @@ async def _discard(conn):
         _terminate(conn)
 
 
-async def _connect_host(addr, params, ctx_args):
+async def _connect_host(addr: _Addr, params: ConnectionParameters,
+                        ctx_args: _CtxArgs) -> _Conn:
     """One host, bounded by connect_timeout (libpq: per host) if set."""
     if not params.connect_timeout:
         return await _connect_addr(addr, params, ctx_args)
@@ -462,7 +491,10 @@ async def _connect_host(addr, params, ctx_args):
         ) from None
 
 
-async def _open_candidate(addr, params, ctx_args, failures):
+async def _open_candidate(addr: _Addr, params: ConnectionParameters,
+                          ctx_args: _CtxArgs,
+                          failures: list[tuple[_Any, BaseException]]
+                          ) -> _Conn | None:
     """Connect to one host.  None, with the error added to `failures`, when
     the next host is to be tried: an OSError (refused, unreachable, the
     per-host timeout) or 57P03 "cannot connect now" (libpq).  Other errors
@@ -478,7 +510,10 @@ async def _open_candidate(addr, params, ctx_args, failures):
     return None
 
 
-async def _check_candidate(conn, attr, addr, failures):
+async def _check_candidate(conn: _Conn, attr: SessionAttribute,
+                           addr: _Addr,
+                           failures: list[tuple[_Any, BaseException]]
+                           ) -> bool | None:
     """True/False: does `conn` match `attr`?  None if the check itself
     failed; `conn` is then closed and the next host tried (libpq)."""
     try:
@@ -489,13 +524,15 @@ async def _check_candidate(conn, attr, addr, failures):
         return None
 
 
-def _addr_text(addr):
+def _addr_text(addr: _Addr) -> str:
     if isinstance(addr, str):
         return f'socket "{addr}"'
     return f'server at "{addr[0]}", port {addr[1]}'
 
 
-def _no_host_error(attr, mismatched, failures):
+def _no_host_error(attr: _Any, mismatched: bool,
+                   failures: list[tuple[_Any, BaseException]]
+                   ) -> BaseException:
     """TargetServerAttributeNotMatched when a server answered but none
     matched; else the last host's error.  A note names each other host's
     failure, as libpq's message does."""
@@ -509,14 +546,17 @@ def _no_host_error(attr, mismatched, failures):
         notes = failures[:-1]
     for addr, exc in notes:
         err.add_note(f"{_addr_text(addr)}: {type(exc).__name__}: {exc}")
-    return err
+    return err  # type: ignore[no-any-return]
 
 
-async def _search_hosts(addrs, params, ctx_args, failures):
+async def _search_hosts(addrs: list[_Addr], params: ConnectionParameters,
+                        ctx_args: _CtxArgs,
+                        failures: list[tuple[_Any, BaseException]]
+                        ) -> tuple[_Conn | None, bool]:
     """Try `addrs` in order.  -> (the chosen connection or None, whether
     some server answered but did not match `target_session_attrs`)."""
     attr = params.target_session_attrs
-    fallback = None        # prefer-standby: the first server that answered
+    fallback: _Conn | None = None  # prefer-standby: the first that answered
     mismatched = False
     try:
         for addr in addrs:
@@ -542,14 +582,16 @@ async def _search_hosts(addrs, params, ctx_args, failures):
     return fallback, mismatched
 
 
-async def _connect_addrs(addrs, params, config, connection_class,
-                         record_class, *, loop, timeout):
+async def _connect_addrs(addrs: list[_Addr], params: ConnectionParameters,
+                         config: ClientConfiguration,
+                         connection_class: type[_Conn], record_class: _Any,
+                         *, loop: _Any, timeout: float | None) -> _Conn:
     deadline = None if timeout is None else loop.time() + timeout
     ctx_args = (_connect_one, config, connection_class, record_class, loop,
                 deadline)
     if params.load_balance_hosts is LoadBalanceHosts.random:
         addrs = _shuffled(addrs)
-    failures = []
+    failures: list[tuple[_Any, BaseException]] = []
     async with _aio.timeout_at(loop, deadline):
         chosen, mismatched = await _search_hosts(addrs, params, ctx_args,
                                                  failures)
@@ -562,21 +604,133 @@ async def _connect_addrs(addrs, params, config, connection_class,
     raise err from cause
 
 
-async def connect(dsn=None, *, host=None, port=None, user=None,
-                  password=None, passfile=None, service=None,
-                  servicefile=None, database=None, loop=None, timeout=60,
-                  statement_cache_size=100, max_cached_statement_lifetime=300,
-                  max_cacheable_statement_size=1024 * 15,
-                  command_timeout=None, ssl=None, direct_tls=None,
-                  connection_class=None, record_class=None,
-                  server_settings=None, target_session_attrs=None,
-                  krbsrvname=None, gsslib=None, load_balance_hosts=None,
-                  keepalives=None, keepalives_idle=None,
-                  keepalives_interval=None, keepalives_count=None,
-                  tcp_user_timeout=None, require_auth=None,
-                  channel_binding=None, cancel_timeout=None,
-                  paramstyle='numeric', pipeline=False, row_factory=None,
-                  json_decode=False, json_loads=None, json_dumps=None):
+@_overload
+async def connect(
+        dsn: str | None = None, *, host: _Any = None,
+        port: _Any = None, user: str | None = None,
+        password: str | _Callable[[], _Any] | None = None,
+        passfile: str | os.PathLike[str] | None = None,
+        service: str | None = None, servicefile: str | None = None,
+        database: str | None = None,
+        loop: _Any = None,
+        timeout: float | None = 60, statement_cache_size: int = 100,
+        max_cached_statement_lifetime: float = 300,
+        max_cacheable_statement_size: int = 1024 * 15,
+        command_timeout: float | None = None, ssl: _Any = None,
+        direct_tls: bool | None = None,
+        connection_class: type[Connection[_Any]] | None = None,
+        record_class: None = None,
+        server_settings: dict[str, str] | None = None,
+        target_session_attrs: str | None = None,
+        krbsrvname: str | None = None, gsslib: str | None = None,
+        load_balance_hosts: str | None = None,
+        keepalives: bool | None = None, keepalives_idle: int | None = None,
+        keepalives_interval: int | None = None,
+        keepalives_count: int | None = None,
+        tcp_user_timeout: int | None = None, require_auth: _Any = None,
+        channel_binding: str | None = None,
+        cancel_timeout: float | None = None,
+        paramstyle: str = 'numeric', pipeline: bool = False,
+        row_factory: None = None,
+        json_decode: bool = False,
+        json_loads: _Callable[[_Any], _Any] | None = None,
+        json_dumps: _Callable[[_Any], _Any] | None = None
+        ) -> Connection[_pgwire.Record]: ...
+@_overload
+async def connect(
+        dsn: str | None = None, *, host: _Any = None,
+        port: _Any = None, user: str | None = None,
+        password: str | _Callable[[], _Any] | None = None,
+        passfile: str | os.PathLike[str] | None = None,
+        service: str | None = None, servicefile: str | None = None,
+        database: str | None = None,
+        loop: _Any = None,
+        timeout: float | None = 60, statement_cache_size: int = 100,
+        max_cached_statement_lifetime: float = 300,
+        max_cacheable_statement_size: int = 1024 * 15,
+        command_timeout: float | None = None, ssl: _Any = None,
+        direct_tls: bool | None = None,
+        connection_class: type[Connection[_Any]] | None = None,
+        record_class: type[_OtherRecordT],
+        server_settings: dict[str, str] | None = None,
+        target_session_attrs: str | None = None,
+        krbsrvname: str | None = None, gsslib: str | None = None,
+        load_balance_hosts: str | None = None,
+        keepalives: bool | None = None, keepalives_idle: int | None = None,
+        keepalives_interval: int | None = None,
+        keepalives_count: int | None = None,
+        tcp_user_timeout: int | None = None, require_auth: _Any = None,
+        channel_binding: str | None = None,
+        cancel_timeout: float | None = None,
+        paramstyle: str = 'numeric', pipeline: bool = False,
+        row_factory: None = None,
+        json_decode: bool = False,
+        json_loads: _Callable[[_Any], _Any] | None = None,
+        json_dumps: _Callable[[_Any], _Any] | None = None
+        ) -> Connection[_OtherRecordT]: ...
+@_overload
+async def connect(
+        dsn: str | None = None, *, host: _Any = None,
+        port: _Any = None, user: str | None = None,
+        password: str | _Callable[[], _Any] | None = None,
+        passfile: str | os.PathLike[str] | None = None,
+        service: str | None = None, servicefile: str | None = None,
+        database: str | None = None,
+        loop: _Any = None,
+        timeout: float | None = 60, statement_cache_size: int = 100,
+        max_cached_statement_lifetime: float = 300,
+        max_cacheable_statement_size: int = 1024 * 15,
+        command_timeout: float | None = None, ssl: _Any = None,
+        direct_tls: bool | None = None,
+        connection_class: type[Connection[_Any]] | None = None,
+        record_class: None = None,
+        server_settings: dict[str, str] | None = None,
+        target_session_attrs: str | None = None,
+        krbsrvname: str | None = None, gsslib: str | None = None,
+        load_balance_hosts: str | None = None,
+        keepalives: bool | None = None, keepalives_idle: int | None = None,
+        keepalives_interval: int | None = None,
+        keepalives_count: int | None = None,
+        tcp_user_timeout: int | None = None, require_auth: _Any = None,
+        channel_binding: str | None = None,
+        cancel_timeout: float | None = None,
+        paramstyle: str = 'numeric', pipeline: bool = False,
+        row_factory: _rows.RowFactory[_RowT],
+        json_decode: bool = False,
+        json_loads: _Callable[[_Any], _Any] | None = None,
+        json_dumps: _Callable[[_Any], _Any] | None = None
+        ) -> Connection[_RowT]: ...
+async def connect(
+        dsn: str | None = None, *, host: _Any = None,
+        port: _Any = None, user: str | None = None,
+        password: str | _Callable[[], _Any] | None = None,
+        passfile: str | os.PathLike[str] | None = None,
+        service: str | None = None, servicefile: str | None = None,
+        database: str | None = None,
+        loop: _Any = None,
+        timeout: float | None = 60, statement_cache_size: int = 100,
+        max_cached_statement_lifetime: float = 300,
+        max_cacheable_statement_size: int = 1024 * 15,
+        command_timeout: float | None = None, ssl: _Any = None,
+        direct_tls: bool | None = None,
+        connection_class: type[Connection[_Any]] | None = None,
+        record_class: type[_pgwire.Record] | None = None,
+        server_settings: dict[str, str] | None = None,
+        target_session_attrs: str | None = None,
+        krbsrvname: str | None = None, gsslib: str | None = None,
+        load_balance_hosts: str | None = None,
+        keepalives: bool | None = None, keepalives_idle: int | None = None,
+        keepalives_interval: int | None = None,
+        keepalives_count: int | None = None,
+        tcp_user_timeout: int | None = None, require_auth: _Any = None,
+        channel_binding: str | None = None,
+        cancel_timeout: float | None = None,
+        paramstyle: str = 'numeric', pipeline: bool = False,
+        row_factory: _rows.RowFactory[_Any] | None = None,
+        json_decode: bool = False,
+        json_loads: _Callable[[_Any], _Any] | None = None,
+        json_dumps: _Callable[[_Any], _Any] | None = None
+        ) -> Connection[_Any]:
     """Open a connection (asyncpg.connect semantics).
 
     ``pipeline``: ``True`` lets queries started while others run on this
@@ -605,7 +759,8 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
     if row_factory is None:
         record_class = _check_record_class(record_class)
     else:
-        record_class = _rows.check_shape(record_class, row_factory)
+        record_class = _rows.check_shape(  # type: ignore[assignment]
+            record_class, row_factory)
     json_codec = _json_option(json_decode, json_loads, json_dumps)
     addrs, params, config = parse_connect_arguments(
         dsn=dsn, host=host, port=port, user=user, password=password,
@@ -633,7 +788,11 @@ async def connect(dsn=None, *, host=None, port=None, user=None,
     return conn
 
 
-def _json_option(json_decode, json_loads, json_dumps):
+def _json_option(json_decode: bool,
+                 json_loads: _Callable[[_Any], _Any] | None,
+                 json_dumps: _Callable[[_Any], _Any] | None
+                 ) -> tuple[_Callable[[_Any], _Any],
+                            _Callable[[_Any], _Any]] | None:
     """(loads, dumps) for connect(json_decode=True), else None."""
     if not isinstance(json_decode, bool):
         raise TypeError(

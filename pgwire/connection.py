@@ -2,6 +2,8 @@
 cold lives here: close/terminate, settings and version, listeners,
 cancellation of a running query, and the handshake glue."""
 
+from __future__ import annotations
+
 import asyncio
 import collections
 import contextlib
@@ -20,8 +22,20 @@ from .cursor import CursorFactory
 from .prepared_stmt import PreparedStatement
 from .transaction import Transaction
 from .utils import quote_ident as _quote_ident
+from ._typing import OtherRecordT as _OtherRecordT
+from ._typing import RecordT as _RecordT
+from ._typing import RowT as _RowT
+
+# a listener, logger or codec function
+_Callback = typing.Callable[..., typing.Any]
+# a codec override: (codec, array oid, codec of the array type or None)
+_CodecEntry = tuple[_pgwire.Codec, int, typing.Optional[_pgwire.Codec]]
 
 __all__ = ("Connection", "LoggedQuery")
+
+
+# Session settings the client reads when it writes a request.
+_CLIENT_SETTINGS = ("client_encoding", "standard_conforming_strings")
 
 
 class LoggedQuery(typing.NamedTuple):
@@ -40,59 +54,153 @@ class ConnectionSettings:
 
     __slots__ = ("_settings",)
 
-    def __init__(self, settings):
+    def __init__(self, settings: typing.Mapping[str, str]) -> None:
         self._settings = settings
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> str:
         try:
             return self._settings[name]
         except KeyError:
             raise AttributeError(name) from None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<ConnectionSettings {!r}>".format(self._settings)
 
 
-class Connection(CopyMixin, _pgwire.ConnectionCore):
+class Connection(CopyMixin, _pgwire.ConnectionCore,
+                 typing.Generic[_RecordT]):
     """A connection to PostgreSQL.
 
     Not created directly: use :func:`pgwire.connect`.
     """
 
+    if typing.TYPE_CHECKING:
+        # The query methods are C (ConnectionCore, typed loosely in
+        # _pgwire.pyi); these are their types as the user sees them: the
+        # rows are the connection's row type unless record_class= or
+        # row_factory= says otherwise (asyncpg-stubs' shape).
+        _pool_statements: typing.Any  # pool_stmt.py's, set on use
 
-    def __init__(self, protocol, transport, loop, addr, config, params):
+        @typing.overload  # type: ignore[override]
+        def fetch(self, query: str, *args: typing.Any,
+                  timeout: float | None = None, record_class: None = None,
+                  row_factory: None = None
+                  ) -> _pgwire.Query[list[_RecordT]]: ...
+        @typing.overload
+        def fetch(self, query: str, *args: typing.Any,
+                  timeout: float | None = None,
+                  record_class: type[_OtherRecordT],
+                  row_factory: None = None,
+                  _ignore_custom_codec: bool = False
+                  ) -> _pgwire.Query[list[_OtherRecordT]]: ...
+        @typing.overload
+        def fetch(self, query: str, *args: typing.Any,
+                  timeout: float | None = None, record_class: None = None,
+                  row_factory: _rows.RowFactory[_RowT]
+                  ) -> _pgwire.Query[list[_RowT]]: ...
+        def fetch(self, *args: typing.Any, **kwargs: typing.Any
+                  ) -> _pgwire.Query[typing.Any]: ...
+
+        @typing.overload  # type: ignore[override]
+        def fetchrow(self, query: str, *args: typing.Any,
+                     timeout: float | None = None,
+                     record_class: None = None, row_factory: None = None
+                     ) -> _pgwire.Query[_RecordT | None]: ...
+        @typing.overload
+        def fetchrow(self, query: str, *args: typing.Any,
+                     timeout: float | None = None,
+                     record_class: type[_OtherRecordT],
+                     row_factory: None = None
+                     ) -> _pgwire.Query[_OtherRecordT | None]: ...
+        @typing.overload
+        def fetchrow(self, query: str, *args: typing.Any,
+                     timeout: float | None = None,
+                     record_class: None = None,
+                     row_factory: _rows.RowFactory[_RowT]
+                     ) -> _pgwire.Query[_RowT | None]: ...
+        def fetchrow(self, *args: typing.Any, **kwargs: typing.Any
+                     ) -> _pgwire.Query[typing.Any]: ...
+
+        @typing.overload  # type: ignore[override]
+        def fetchmany(self, query: str, args: typing.Iterable[typing.Any],
+                      *, timeout: float | None = None,
+                      record_class: None = None, row_factory: None = None
+                      ) -> _pgwire.Query[list[_RecordT]]: ...
+        @typing.overload
+        def fetchmany(self, query: str, args: typing.Iterable[typing.Any],
+                      *, timeout: float | None = None,
+                      record_class: type[_OtherRecordT],
+                      row_factory: None = None
+                      ) -> _pgwire.Query[list[_OtherRecordT]]: ...
+        @typing.overload
+        def fetchmany(self, query: str, args: typing.Iterable[typing.Any],
+                      *, timeout: float | None = None,
+                      record_class: None = None,
+                      row_factory: _rows.RowFactory[_RowT]
+                      ) -> _pgwire.Query[list[_RowT]]: ...
+        def fetchmany(self, *args: typing.Any, **kwargs: typing.Any
+                      ) -> _pgwire.Query[typing.Any]: ...
+
+    def __init__(self, protocol: _pgwire.Protocol, transport: typing.Any,
+                 loop: asyncio.AbstractEventLoop, addr: typing.Any,
+                 config: typing.Any, params: typing.Any) -> None:
         super().__init__(protocol)
         self._loop = loop
         self._transport = transport
         self._addr = addr
         self._config = config
         self._params = params
-        self._log_listeners = []
-        self._notification_listeners = {}
-        self._termination_listeners = []
-        self._log_messages = collections.deque(maxlen=1000)
-        self._cancel_tasks = set()
+        self._log_listeners: list[_Callback] = []
+        self._notification_listeners: dict[str, list[_Callback]] = {}
+        self._termination_listeners: list[_Callback] = []
+        self._log_messages: collections.deque[typing.Any] = \
+            collections.deque(maxlen=1000)
+        self._cancel_tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         # the top-level Transaction while one is open (transaction.py)
-        self._top_xact = None
+        self._top_xact: Transaction | None = None
         # oid (and ("sql", oid)) -> types.Type, for prepare()'s attributes
-        self._type_info = {}
+        self._type_info: dict[typing.Any, typing.Any] = {}
         # set_type_codec overrides: oid -> (codec, array oid, array codec)
-        self._custom_codecs = {}
-        self._query_loggers = []
-        self._logged_params = None  # the redacted params, made once
+        self._custom_codecs: dict[int, _CodecEntry] = {}
+        self._query_loggers: list[_Callback] = []
+        self._logged_params: typing.Any = None  # redacted, made once
         # a pool's introspection.SharedTypeCache and the generation of it
         # this connection's caches match (pool.py, _join_pool_types)
-        self._shared_types = None
-        self._shared_types_gen = None
+        self._shared_types: introspection.SharedTypeCache | None = None
+        self._shared_types_gen: int | None = None
         # connect(json_decode=True): {oid: (codec, array oid, array codec)}
         # for json and jsonb, under the set_type_codec overrides
-        self._json_codecs = {}
+        self._json_codecs: dict[int, _CodecEntry] = {}
+        # the session defaults of what the client reads to write a request
+        # (the pool's pipelined reset restores them: _pool_reset_pipelinable)
+        self._startup_settings: dict[str, str | None] = {
+            k: protocol.settings.get(k) for k in _CLIENT_SETTINGS}
         protocol.set_connection(self)
 
     # -- prepared statements ------------------------------------------
-    async def prepare(self, query, *, name=None, timeout=None,
-                      record_class=None, row_factory=None):
+    @typing.overload
+    async def prepare(self, query: str, *, name: str | None = None,
+                      timeout: float | None = None,
+                      record_class: None = None, row_factory: None = None
+                      ) -> PreparedStatement[_RecordT]: ...
+    @typing.overload
+    async def prepare(self, query: str, *, name: str | None = None,
+                      timeout: float | None = None,
+                      record_class: type[_OtherRecordT],
+                      row_factory: None = None
+                      ) -> PreparedStatement[_OtherRecordT]: ...
+    @typing.overload
+    async def prepare(self, query: str, *, name: str | None = None,
+                      timeout: float | None = None,
+                      record_class: None = None,
+                      row_factory: _rows.RowFactory[_RowT]
+                      ) -> PreparedStatement[_RowT]: ...
+    async def prepare(self, query: str, *, name: str | None = None,
+                      timeout: float | None = None,
+                      record_class: type[_pgwire.Record] | None = None,
+                      row_factory: _rows.RowFactory[typing.Any] | None = None
+                      ) -> PreparedStatement[typing.Any]:
         """Create a :class:`PreparedStatement` for ``query``.
 
         ``row_factory``: the shape of its rows (pgwire.rows; exclusive
@@ -107,8 +215,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         ``statement_cache_size=0`` it is the unnamed statement, parsed again
         (in the same round trip) at each execution.
         """
-        record_class = _rows.check_shape(record_class, row_factory,
-                                         "prepare()")
+        shape = _rows.check_shape(record_class, row_factory, "prepare()")
         # one deadline for Parse/Describe and the type lookup
         deadline = None
         if isinstance(timeout, (int, float)) and \
@@ -131,9 +238,11 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         params = tuple(types[o] for o in state.param_oids)
         attrs = tuple(_types.Attribute(n, types[o]) for n, o in
                       zip(state.column_names, state.column_oids))
-        return PreparedStatement(self, state, record_class, params, attrs)
+        return PreparedStatement(self, state, shape, params, attrs)
 
-    async def _describe_oids(self, oids, timeout):
+    async def _describe_oids(self, oids: typing.Iterable[int],
+                             timeout: float | None
+                             ) -> dict[typing.Any, typing.Any]:
         """Type(oid, name, kind, schema) for each oid, from a per-connection
         cache filled by one catalog query per set of unknown oids."""
         cache = self._type_info
@@ -155,7 +264,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
                                                 "pg_catalog"))
         return cache
 
-    async def _introspect_types(self, oids):
+    async def _introspect_types(self, oids: typing.Sequence[int]) -> None:
         """Called by the C layer with the oids of non-builtin types a
         statement uses; builds their codecs into the protocol's registry.
         Overridable (as in asyncpg) by a connection_class subclass."""
@@ -177,7 +286,8 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
                 shared.add(rows, generation)
         introspection.build_codecs(rows, registry)
 
-    async def _fetch_type_rows(self, oids):
+    async def _fetch_type_rows(self, oids: typing.Sequence[int]
+                               ) -> list[typing.Any]:
         """The catalog rows of ``oids`` and of the types they are made of
         (introspection.fetch_type_rows): plain reads, no transaction and no
         setting changed, so a timeout or a cancel at any point leaves the
@@ -185,14 +295,14 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         return await introspection.fetch_type_rows(self._codec_catalog,
                                                    oids)
 
-    async def reload_schema_state(self):
+    async def reload_schema_state(self) -> None:
         """Forget cached statements and type information (after schema
         changes made elsewhere)."""
         self._protocol.clear_statement_cache()
         self._reset_type_codecs()
         self._type_info = {}
 
-    def _reset_type_codecs(self):
+    def _reset_type_codecs(self) -> None:
         """Forget derived codecs; set_type_codec overrides stay (called
         by the C layer after OutdatedSchemaCacheError too).  In a pool,
         the shared introspection rows go too, and the pool's other
@@ -204,15 +314,16 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         self._install_custom_codecs()
 
     # -- explicit pipelines (pgwire/_pipeline.py) -----------------------
-    def pipeline(self, *, sync_each=False):
+    def pipeline(self, *, sync_each: bool = False) -> _pipeline.Pipeline:
         """An explicit batch (``async with conn.pipeline() as p``): the
         queries issued inside share Sync points until ``await p.sync()``
         or the end of the block (docs/pipelining.md)."""
         return _pipeline.Pipeline(self, sync_each)
 
     # -- transactions (pgwire/transaction.py) --------------------------
-    def transaction(self, *, isolation=None, readonly=False,
-                    deferrable=False):
+    def transaction(self, *, isolation: str | None = None,
+                    readonly: bool = False,
+                    deferrable: bool = False) -> Transaction:
         """Create a :class:`pgwire.transaction.Transaction` (sync; use it
         with ``async with`` or start()/commit()/rollback()).  Nested
         blocks become savepoints.  ``isolation`` is one of
@@ -223,33 +334,51 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
     # -- end transactions ------------------------------------------------
 
     # -- cursors (pgwire/cursor.py) --------------------------------------
-    def cursor(self, query, *args, prefetch=None, timeout=None,
-               record_class=None, row_factory=None):
+    @typing.overload
+    def cursor(self, query: str, *args: typing.Any,
+               prefetch: int | None = None, timeout: float | None = None,
+               record_class: None = None, row_factory: None = None
+               ) -> CursorFactory[_RecordT]: ...
+    @typing.overload
+    def cursor(self, query: str, *args: typing.Any,
+               prefetch: int | None = None, timeout: float | None = None,
+               record_class: type[_OtherRecordT], row_factory: None = None
+               ) -> CursorFactory[_OtherRecordT]: ...
+    @typing.overload
+    def cursor(self, query: str, *args: typing.Any,
+               prefetch: int | None = None, timeout: float | None = None,
+               record_class: None = None,
+               row_factory: _rows.RowFactory[_RowT]
+               ) -> CursorFactory[_RowT]: ...
+    def cursor(self, query: str, *args: typing.Any,
+               prefetch: int | None = None, timeout: float | None = None,
+               record_class: type[_pgwire.Record] | None = None,
+               row_factory: _rows.RowFactory[typing.Any] | None = None
+               ) -> CursorFactory[typing.Any]:
         """A server-side cursor (needs a transaction): ``async for`` it
         (``prefetch`` rows per round trip, default 50) or ``await`` it for
         a :class:`pgwire.cursor.Cursor`.  ``row_factory``: see
         pgwire.rows (exclusive with ``record_class``)."""
         self._check_open()
-        record_class = _rows.check_shape(record_class, row_factory,
-                                         "cursor()")
+        shape = _rows.check_shape(record_class, row_factory, "cursor()")
         return CursorFactory(self, query, None, args, prefetch, timeout,
-                             record_class)
+                             shape)
 
-    def _check_open(self):
+    def _check_open(self) -> None:
         if self.is_closed():
             raise exceptions.InterfaceError('connection is closed')
 
     # -- info ---------------------------------------------------------
-    def get_server_version(self):
+    def get_server_version(self) -> _types.ServerVersion:
         """Return the server version as a :class:`pgwire.types.ServerVersion`."""
         return _types._parse_server_version(
             self._protocol.settings.get("server_version", "0"))
 
-    def get_settings(self):
+    def get_settings(self) -> ConnectionSettings:
         """Return the server's run-time parameters (ParameterStatus)."""
         return ConnectionSettings(self._protocol.settings)
 
-    def get_reset_query(self):
+    def get_reset_query(self) -> str:
         """The query reset() runs to return the session to a clean state
         (advisory locks, cursors, LISTEN registrations, settings, and the
         role and session authorization, which RESET ALL leaves alone)."""
@@ -257,7 +386,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
                 "UNLISTEN *;\nRESET ALL;\nRESET SESSION AUTHORIZATION;\n"
                 "RESET ROLE;")
 
-    async def reset(self, *, timeout=None):
+    async def reset(self, *, timeout: float | None = None) -> None:
         """Roll back an open transaction, drop notification listeners and
         run get_reset_query() -- all in one round trip."""
         self._notification_listeners.clear()
@@ -269,13 +398,46 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         if query:  # an empty reset query turns it off (asyncpg)
             await self.execute(query, timeout=timeout)
 
-    def __repr__(self):
+    def _send_pool_reset(
+            self, error_class: type[BaseException]) -> typing.Any:
+        """The pool's release (docs/pooling.md): what reset() does, written
+        at once as one transaction -- ``[ROLLBACK;] BEGIN; <reset query>;
+        COMMIT`` -- without waiting for the answer.  If a statement fails,
+        the server skips the rest (the COMMIT) and the session stays in an
+        aborted transaction block, so the query pipelined behind it fails
+        (25P02) instead of running on a session half reset.  Returns the
+        future of its outcome (see Protocol._send_reset)."""
+        self._notification_listeners.clear()
+        self._log_listeners.clear()
+        query = self._pool_reset_query()
+        if self.is_in_transaction():
+            query = "ROLLBACK;\n" + query
+        self._top_xact = None
+        return self._protocol._send_reset(query, error_class)
+
+    def _pool_reset_pipelinable(self) -> bool:
+        """Whether a query may be written behind the pool's reset before
+        its answer: the client encodes a request with the settings of the
+        moment (client_encoding; standard_conforming_strings for the
+        checks of COPY's where=), and the server reads it under those the
+        reset restores -- they must be the same."""
+        settings = self._protocol.settings
+        return all(settings.get(k) == v
+                   for k, v in self._startup_settings.items())
+
+    def _pool_reset_query(self) -> str:
+        # READ COMMITTED: the session's default_transaction_isolation
+        # (serializable, deferrable) must not make it wait for a snapshot
+        return ("BEGIN ISOLATION LEVEL READ COMMITTED;\n" +
+                Connection.get_reset_query(self) + "\nCOMMIT;")
+
+    def __repr__(self) -> str:
         state = "closed" if self.is_closed() else "open"
         return "<pgwire.Connection {} addr={!r} pid={}>".format(
             state, self._addr, self.get_server_pid())
 
     # -- lifecycle ----------------------------------------------------
-    async def close(self, *, timeout=None):
+    async def close(self, *, timeout: float | None = None) -> None:
         """Close the connection gracefully (Terminate, then wait for the
         server to close its end).  A running query is cancelled first (its
         caller gets ``QueryCanceledError``), as in asyncpg.
@@ -304,7 +466,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         finally:
             self._cleanup_cancel_tasks()
 
-    async def _cancel_running_query(self):
+    async def _cancel_running_query(self) -> None:
         """close() with a query running: send a CancelRequest and wait for
         the connection to be idle (the query's caller gets the server's
         answer); close()'s timeout bounds it."""
@@ -320,12 +482,12 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
 
-    def terminate(self):
+    def terminate(self) -> None:
         """Close the connection at once (abort the socket)."""
         self._closing = True
         self._protocol.abort()
 
-    def _cleanup_cancel_tasks(self):
+    def _cleanup_cancel_tasks(self) -> None:
         for t in list(self._cancel_tasks):
             if not t.done():
                 t.cancel()
@@ -334,13 +496,13 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
     # A connection acquired from a pool has its PoolConnectionProxy here
     # (set by the pool while it is handed out): listeners are called with
     # what the user holds, the proxy, as in asyncpg.
-    _proxy = None
+    _proxy: typing.Any = None
 
-    def _unwrap(self):
+    def _unwrap(self) -> typing.Any:
         proxy = self._proxy
         return self if proxy is None else proxy
 
-    def _on_notice(self, fields):
+    def _on_notice(self, fields: dict[str, str]) -> None:
         msg = exceptions._log_message_from_fields(fields) \
             if hasattr(exceptions, "_log_message_from_fields") else fields
         self._log_messages.append(msg)
@@ -349,27 +511,27 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             for cb in list(self._log_listeners):
                 self._call_listener(cb, con, msg)
 
-    def _on_notification(self, pid, channel, payload):
+    def _on_notification(self, pid: int, channel: str, payload: str) -> None:
         listeners = self._notification_listeners.get(channel)
         if listeners:
             con = self._unwrap()
             for cb in list(listeners):
                 self._call_listener(cb, con, pid, channel, payload)
 
-    def _on_connection_lost(self, exc):
+    def _on_connection_lost(self, exc: BaseException | None) -> None:
         listeners, self._termination_listeners = \
             self._termination_listeners, []
         con = self._unwrap()
         for cb in listeners:
             self._call_listener(cb, con)
 
-    def _call_listener(self, cb, *args):
+    def _call_listener(self, cb: _Callback, *args: typing.Any) -> None:
         if asyncio.iscoroutinefunction(cb):
             self._loop.create_task(cb(*args))
         else:
             self._loop.call_soon(cb, *args)
 
-    async def add_listener(self, channel, callback):
+    async def add_listener(self, channel: str, callback: _Callback) -> None:
         """Call ``callback(connection, pid, channel, payload)`` for each
         NOTIFY on ``channel`` (a plain function or a coroutine function).
         The first listener on a channel runs LISTEN (identifier quoted)."""
@@ -379,7 +541,8 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             listeners = self._notification_listeners.setdefault(channel, [])
         listeners.append(callback)
 
-    async def remove_listener(self, channel, callback):
+    async def remove_listener(self, channel: str,
+                              callback: _Callback) -> None:
         """Remove a callback; the last one gone runs UNLISTEN."""
         listeners = self._notification_listeners.get(channel)
         if not listeners:
@@ -393,27 +556,27 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             if not self.is_closed():
                 await self.execute("UNLISTEN " + _quote_ident(channel))
 
-    def add_log_listener(self, callback):
+    def add_log_listener(self, callback: _Callback) -> None:
         """Call ``callback(connection, message)`` for each NOTICE/WARNING."""
         self._log_listeners.append(callback)
 
-    def remove_log_listener(self, callback):
+    def remove_log_listener(self, callback: _Callback) -> None:
         try:
             self._log_listeners.remove(callback)
         except ValueError:
             pass
 
-    def add_termination_listener(self, callback):
+    def add_termination_listener(self, callback: _Callback) -> None:
         self._termination_listeners.append(callback)
 
-    def remove_termination_listener(self, callback):
+    def remove_termination_listener(self, callback: _Callback) -> None:
         try:
             self._termination_listeners.remove(callback)
         except ValueError:
             pass
 
     # -- query loggers ----------------------------------------------------
-    def add_query_logger(self, callback):
+    def add_query_logger(self, callback: _Callback) -> None:
         """Call ``callback(record)`` (a plain function or a coroutine
         function) after each query run by execute, executemany, fetch,
         fetchrow, fetchval, fetchmany and prepared statements' execution
@@ -423,7 +586,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             loggers.append(callback)
         self._protocol._query_log = self._log_query
 
-    def remove_query_logger(self, callback):
+    def remove_query_logger(self, callback: _Callback) -> None:
         loggers = self._query_loggers
         try:
             loggers.remove(callback)
@@ -433,7 +596,8 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             self._protocol._query_log = None
 
     @contextlib.contextmanager
-    def query_logger(self, callback):
+    def query_logger(self, callback: _Callback
+                     ) -> typing.Iterator[_Callback]:
         """A context manager that adds ``callback`` as a query logger for
         the duration of its block."""
         self.add_query_logger(callback)
@@ -442,7 +606,9 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         finally:
             self.remove_query_logger(callback)
 
-    def _log_query(self, query, args, timeout, elapsed, exception):
+    def _log_query(self, query: str, args: typing.Any,
+                   timeout: float | None, elapsed: float,
+                   exception: BaseException | None) -> None:
         """Called by the C layer when a logged query finishes."""
         params = self._logged_params
         if params is None:
@@ -456,7 +622,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             self._call_listener(cb, record)
 
     # -- cancellation ---------------------------------------------------
-    def _start_cancel(self):
+    def _start_cancel(self) -> None:
         """Called by the protocol when a running query must be cancelled
         (timeout or task cancellation).  Dials a CancelRequest, bounded;
         reports back through protocol._cancel_finished(ok)."""
@@ -464,7 +630,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         self._cancel_tasks.add(task)
         task.add_done_callback(self._cancel_tasks.discard)
 
-    def _cancel_addr(self):
+    def _cancel_addr(self) -> typing.Any:
         addr = self._addr
         peer = self._transport.get_extra_info("peername") \
             if self._transport is not None else None
@@ -473,7 +639,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
             addr = (peer[0], peer[1])
         return addr
 
-    async def _cancel_runner(self):
+    async def _cancel_runner(self) -> None:
         proto = self._protocol
         ok = False
         # The address this connection is on, not its host name again: a
@@ -497,8 +663,9 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
     # statements consult before the builtin table.  Setting or resetting
     # one clears type_codecs (derived codecs may embed the old codec) and
     # the statement cache, then installs the overrides again.
-    async def set_type_codec(self, typename, *, schema='public', encoder,
-                             decoder, format='text'):
+    async def set_type_codec(self, typename: str, *, schema: str = 'public',
+                             encoder: _Callback, decoder: _Callback,
+                             format: str = 'text') -> None:
         """Set an encoder/decoder pair for the type ``schema.typename``.
 
         ``format='text'``: ``decoder`` receives the text form (``str``) and
@@ -530,15 +697,18 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         finally:
             self._install_custom_codecs()
 
-    async def reset_type_codec(self, typename, *, schema='public'):
+    async def reset_type_codec(self, typename: str, *,
+                               schema: str = 'public') -> None:
         """Restore the default codec of ``schema.typename`` (and of its
         array type)."""
         info = await self._codec_type_info(typename, schema)
         self._custom_codec_map().pop(info.oid, None)
         self._install_custom_codecs()
 
-    async def set_builtin_type_codec(self, typename, *, schema='public',
-                                     codec_name, format=None):
+    async def set_builtin_type_codec(self, typename: str, *,
+                                     schema: str = 'public',
+                                     codec_name: str,
+                                     format: str | None = None) -> None:
         """Exchange the scalar type ``schema.typename`` (typically an
         extension type) with the builtin codec ``codec_name``: a builtin
         type name (``'text'``, ``'int'``, ``'double precision'``, ...) or
@@ -566,11 +736,11 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         finally:
             self._install_custom_codecs()
 
-    def _set_json_codecs(self, loads, dumps):
+    def _set_json_codecs(self, loads: _Callback, dumps: _Callback) -> None:
         """connect(json_decode=True): json and jsonb (and their arrays)
         decode with loads and encode with dumps, in C; set_type_codec on
         them still overrides."""
-        codecs = {}
+        codecs: dict[int, _CodecEntry] = {}
         for oid, name, array_oid in _JSON_TYPES:
             codec = _pgwire._codec_make('json', oid, name, encoder=dumps,
                                         decoder=loads)
@@ -580,10 +750,10 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         self._json_codecs = codecs
         self._install_custom_codecs()
 
-    def _custom_codec_map(self):
+    def _custom_codec_map(self) -> dict[int, _CodecEntry]:
         return self._custom_codecs
 
-    def _install_custom_codecs(self):
+    def _install_custom_codecs(self) -> None:
         """type_codecs := the overrides (derived codecs are rebuilt on
         demand); drop the statements prepared with the old codecs."""
         registry = self._protocol.type_codecs
@@ -596,20 +766,22 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
                 registry[array_oid] = array
         self._protocol.clear_statement_cache()
 
-    async def _codec_catalog(self, query, *args):
+    async def _codec_catalog(self, query: str, *args: typing.Any
+                             ) -> list[_pgwire.Record]:
         """fetch() a catalog query with the default codecs: overrides
         (of text, int8, ...) must not decode it."""
         return await self.fetch(query, *args, record_class=_pgwire.Record,
                                 _ignore_custom_codec=True)
 
-    async def _codec_type_info(self, typename, schema):
+    async def _codec_type_info(self, typename: str,
+                               schema: str) -> typing.Any:
         if self.is_closed():
             raise exceptions.InterfaceError('connection is closed')
         query, args = cc.lookup_query(typename, schema)
         rows = await self._codec_catalog(query, *args)
         return cc.type_info(rows, typename, schema)
 
-    async def _codec_tuple_base(self, info):
+    async def _codec_tuple_base(self, info: typing.Any) -> _pgwire.Codec:
         """The Codec whose tuple form a tuple-format codec exchanges: the
         builtin one, or the composite built from the catalog (its fields
         use the overrides in force)."""
@@ -622,7 +794,8 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         return registry[info.oid]
 
     @staticmethod
-    def _codec_with_array(info, codec):
+    def _codec_with_array(info: typing.Any, codec: _pgwire.Codec
+                          ) -> _CodecEntry:
         """(codec, array oid, codec of the array type or None)."""
         if not info.array_oid:
             return codec, 0, None
@@ -633,13 +806,14 @@ class Connection(CopyMixin, _pgwire.ConnectionCore):
         return codec, info.array_oid, array
 
     # -- pool support (pgwire/pool.py) ----------------------------------
-    def _join_pool_types(self, shared):
+    def _join_pool_types(self,
+                         shared: introspection.SharedTypeCache) -> None:
         """Share introspection rows with the other connections of a pool
         (an introspection.SharedTypeCache)."""
         self._shared_types = shared
         self._shared_types_gen = shared.generation
 
-    def _sync_pool_types(self):
+    def _sync_pool_types(self) -> None:
         """Called by the pool on acquire: when another connection of the
         pool invalidated the shared type information, forget cached
         statements and derived codecs here too (no I/O)."""
@@ -664,7 +838,7 @@ WHERE t.oid = ANY($1::int8[]::oid[])"""
 _KINDS = {"c": "composite", "r": "range", "m": "multirange"}
 
 
-def _type_kind(row):
+def _type_kind(row: _pgwire.Record) -> str:
     typtype, typelem, category = row[2], row[3], row[5]
     if typtype in _KINDS:
         return _KINDS[typtype]
@@ -674,10 +848,10 @@ def _type_kind(row):
     return "scalar"
 
 
-def _type_name(row, kind):
+def _type_name(row: _pgwire.Record, kind: str) -> str:
     # asyncpg names an array type after its catalog name without the
     # leading underscore, plus "[]": 'uuid[]', 'int2vector[]'
-    name = row[1]
+    name: str = row[1]
     if kind == "array":
         return (name[1:] if name.startswith("_") else name) + "[]"
     return name
@@ -688,7 +862,7 @@ def _type_name(row, kind):
 clear_auth_cache = _pgwire.clear_auth_cache
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> typing.Any:
     # asyncpg.connection.connect: asyncpg's documented spelling of
     # connect(), an alias.  Looked up on first use: connect_utils imports
     # this module.

@@ -12,12 +12,15 @@ rollback() ends.  Set ``autocommit = True`` for one transaction per
 statement.  See docs/dbapi.md.
 """
 
+from __future__ import annotations
+
 import collections
 import collections.abc
 import contextlib
 import datetime
 import re
 import threading
+import typing
 
 from . import _pgwire
 from . import _sqlscan
@@ -53,6 +56,12 @@ _ROWCOUNT_RE = re.compile(r'(?:INSERT \d+|[A-Z]+) (\d+)$')
 
 _TUPLE_ROW = _rows.check_shape(None, _rows.tuple_row, 'execute()')
 
+# a row of a DB-API cursor
+Row = tuple[typing.Any, ...]
+# execute()'s parameters: a sequence for %s, a mapping for %(name)s
+Params = typing.Union[typing.Sequence[typing.Any],
+                      typing.Mapping[str, typing.Any]]
+
 
 class QueryTimeoutError(OperationalError, TimeoutError):
     """A statement ran past ``command_timeout``: it was cancelled on the
@@ -61,7 +70,7 @@ class QueryTimeoutError(OperationalError, TimeoutError):
 
 
 @contextlib.contextmanager
-def _timeouts():
+def _timeouts() -> typing.Iterator[None]:
     try:
         yield
     except TimeoutError as e:
@@ -80,21 +89,21 @@ class _TypeObject:
 
     __slots__ = ('name', 'oids')
 
-    def __init__(self, name, oids):
+    def __init__(self, name: str, oids: typing.Iterable[int]) -> None:
         self.name = name
         self.oids = frozenset(oids)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, _TypeObject):
             return self.oids == other.oids
         if isinstance(other, int):
             return other in self.oids
         return NotImplemented
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self.oids)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return 'pgwire.dbapi.{}'.format(self.name)
 
 
@@ -115,33 +124,38 @@ Timestamp = datetime.datetime
 Binary = bytes
 
 
-def DateFromTicks(ticks):
+def DateFromTicks(ticks: float) -> datetime.date:
     """The local date of ``ticks`` seconds since the epoch."""
     return datetime.date.fromtimestamp(ticks)
 
 
-def TimeFromTicks(ticks):
+def TimeFromTicks(ticks: float) -> datetime.time:
     """The local time of day of ``ticks`` seconds since the epoch."""
     return datetime.datetime.fromtimestamp(ticks).time()
 
 
-def TimestampFromTicks(ticks):
+def TimestampFromTicks(ticks: float) -> datetime.datetime:
     """The local date and time of ``ticks`` seconds since the epoch."""
     return datetime.datetime.fromtimestamp(ticks)
 
 
-class Column(collections.namedtuple(
-        'Column', 'name type_code display_size internal_size precision '
-                  'scale null_ok')):
+class Column(typing.NamedTuple):
     """An item of ``Cursor.description``: a 7-tuple; ``type_code`` is the
     type OID, the other five items are None."""
 
-    __slots__ = ()
+    name: str
+    type_code: int
+    display_size: int | None
+    internal_size: int | None
+    precision: int | None
+    scale: int | None
+    null_ok: bool | None
 
 
 # -- connect ------------------------------------------------------------
 
-def connect(dsn=None, *, autocommit=False, **kwargs):
+def connect(dsn: str | None = None, *, autocommit: bool = False,
+            **kwargs: typing.Any) -> Connection:
     """Open a DB-API connection: the parameters of
     :func:`pgwire.sync.connect` (DSN, ``host``, ``user``, ``password``,
     ``ssl``, ``command_timeout``, ...), plus ``autocommit``."""
@@ -157,7 +171,7 @@ def connect(dsn=None, *, autocommit=False, **kwargs):
     return Connection(_sync.connect(dsn, **kwargs), autocommit)
 
 
-def _rowcount(status):
+def _rowcount(status: str | None) -> int:
     if status:
         m = _ROWCOUNT_RE.match(status)
         if m is not None:
@@ -165,7 +179,7 @@ def _rowcount(status):
     return -1
 
 
-def _is_multi_statement(query, standard_strings):
+def _is_multi_statement(query: str, standard_strings: bool) -> bool:
     """True when ``query`` holds code after a ``;`` (several statements:
     the simple query protocol runs them)."""
     if ';' not in query:
@@ -184,7 +198,10 @@ def _is_multi_statement(query, standard_strings):
     return False
 
 
-async def _run_prepared(core, text, args):
+async def _run_prepared(core: _pgwire.ConnectionCore, text: str,
+                        args: tuple[typing.Any, ...]
+                        ) -> tuple[tuple[str, ...], tuple[int, ...],
+                                   str | None, list[Row]]:
     state = await core._prepare(text)
     rows = await core._exec_stmt(state, _FETCH, args, None, _TUPLE_ROW, 0)
     return state.column_names, state.column_oids, state.last_status, rows
@@ -206,32 +223,35 @@ class Connection:
     ProgrammingError = ProgrammingError
     NotSupportedError = NotSupportedError
 
-    def __init__(self, sync_connection, autocommit=False):
+    def __init__(self, sync_connection: _sync.Connection[typing.Any],
+                 autocommit: bool = False) -> None:
         self._sync = sync_connection
         self._autocommit = autocommit
         self._lock = threading.RLock()
         self._closed = False
-        self._conversions = collections.OrderedDict()
+        self._conversions: collections.OrderedDict[
+            tuple[str, bool], tuple[str, tuple[str, ...] | None]] = \
+            collections.OrderedDict()
 
     @property
-    def sync_connection(self):
+    def sync_connection(self) -> _sync.Connection[typing.Any]:
         """The :class:`pgwire.sync.Connection` underneath (do not use it
         while another thread uses this connection)."""
         return self._sync
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closed or self._sync.is_closed()
 
     @property
-    def autocommit(self):
+    def autocommit(self) -> bool:
         """False (the default): the first statement opens a transaction,
         ended by commit() or rollback().  True: each statement commits
         on its own."""
         return self._autocommit
 
     @autocommit.setter
-    def autocommit(self, value):
+    def autocommit(self, value: bool) -> None:
         if not isinstance(value, bool):
             raise InterfaceError(
                 'autocommit must be a bool, got {!r}'.format(value))
@@ -244,23 +264,24 @@ class Connection:
                     'call commit() or rollback() first'.format(value))
             self._autocommit = value
 
-    def _check(self):
+    def _check(self) -> None:
         if self._closed:
             raise InterfaceError('the connection is closed')
         if self._sync.is_closed():
             raise OperationalError('the connection to the server is lost')
 
-    def _begin_if_needed(self):
+    def _begin_if_needed(self) -> None:
         if not self._autocommit and not self._sync.is_in_transaction():
             self._sync.execute('BEGIN')
 
-    def _convert(self, query, params):
+    def _convert(self, query: str, params: Params
+                 ) -> tuple[str, tuple[typing.Any, ...]]:
         """(text, args): the query with $n and the argument tuple."""
         if not isinstance(query, str):
             raise ProgrammingError(
                 'the query must be a str, got {!r}'.format(query))
-        standard = self._sync.get_settings().standard_conforming_strings \
-            != 'off'
+        standard: bool = \
+            self._sync.get_settings().standard_conforming_strings != 'off'
         key = (query, standard)
         conv = self._conversions.get(key)
         if conv is None:
@@ -297,13 +318,13 @@ class Connection:
                 'key (keys: {!r})'.format(e.args[0], e.args[0],
                                           sorted(params))) from None
 
-    def cursor(self):
+    def cursor(self) -> Cursor:
         """A new :class:`Cursor` on this connection."""
         with self._lock:
             self._check()
             return Cursor(self)
 
-    def commit(self):
+    def commit(self) -> None:
         """Commit the current transaction (nothing to do when none is
         open)."""
         with self._lock:
@@ -311,7 +332,7 @@ class Connection:
             if self._sync.is_in_transaction():
                 self._sync.execute('COMMIT')
 
-    def rollback(self):
+    def rollback(self) -> None:
         """Roll the current transaction back (nothing to do when none is
         open)."""
         with self._lock:
@@ -319,7 +340,7 @@ class Connection:
             if self._sync.is_in_transaction():
                 self._sync.execute('ROLLBACK')
 
-    def close(self):
+    def close(self) -> None:
         """Close the connection; an open transaction is rolled back (by
         the server).  A second close() raises InterfaceError."""
         with self._lock:
@@ -328,10 +349,11 @@ class Connection:
             self._closed = True
             self._sync.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Connection:
         return self
 
-    def __exit__(self, et, e, tb):
+    def __exit__(self, et: type[BaseException] | None,
+                 e: BaseException | None, tb: typing.Any) -> None:
         """As psycopg 3: commit when the block succeeds, roll back when it
         raises, then close the connection."""
         if self._closed:
@@ -346,7 +368,7 @@ class Connection:
             self._closed = True
             self._sync.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = 'closed' if self.closed else 'open'
         return '<pgwire.dbapi.Connection {} autocommit={}>'.format(
             state, self._autocommit)
@@ -355,32 +377,33 @@ class Connection:
 class Cursor:
     """A PEP 249 cursor (client-side: execute() fetches every row)."""
 
-    def __init__(self, connection):
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.arraysize = 1
-        self.description = None
+        self.description: tuple[Column, ...] | None = None
         self.rowcount = -1
-        self.lastrowid = None
-        self._rows = None
+        self.lastrowid: int | None = None
+        self._rows: list[Row] | None = None
         self._pos = 0
         self._closed = False
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closed
 
-    def _check(self):
+    def _check(self) -> None:
         if self._closed:
             raise InterfaceError('the cursor is closed')
         self.connection._check()
 
-    def _reset(self):
+    def _reset(self) -> None:
         self.description = None
         self.rowcount = -1
         self._rows = None
         self._pos = 0
 
-    def execute(self, operation, parameters=None):
+    def execute(self, operation: str,
+                parameters: Params | None = None) -> Cursor:
         """Run ``operation`` with ``parameters`` (a sequence for ``%s``, a
         mapping for ``%(name)s``; None: the query is sent as written).
         Returns the cursor."""
@@ -395,8 +418,8 @@ class Cursor:
                         'the query must be a str, got {!r}'.format(
                             operation))
                 text, args = operation, ()
-                standard = sconn.get_settings().standard_conforming_strings \
-                    != 'off'
+                standard: bool = \
+                    sconn.get_settings().standard_conforming_strings != 'off'
                 multi = _is_multi_statement(text, standard)
             else:
                 text, args = conn._convert(operation, parameters)
@@ -416,7 +439,8 @@ class Cursor:
             self.rowcount = _rowcount(status)
         return self
 
-    def executemany(self, operation, seq_of_parameters):
+    def executemany(self, operation: str,
+                    seq_of_parameters: typing.Iterable[Params]) -> Cursor:
         """Run ``operation`` for each item of ``seq_of_parameters``, in one
         pipelined batch.  Rows are discarded; ``rowcount`` is -1."""
         conn = self.connection
@@ -432,7 +456,9 @@ class Cursor:
                 conn._sync.executemany(text, [a for _t, a in args])
         return self
 
-    def callproc(self, procname, parameters=()):
+    def callproc(self, procname: str,
+                 parameters: typing.Iterable[typing.Any] = ()
+                 ) -> tuple[typing.Any, ...]:
         """``SELECT * FROM procname(parameters...)``; returns the
         parameters unchanged (PostgreSQL has no output parameters here)."""
         if not isinstance(procname, str):
@@ -443,7 +469,7 @@ class Cursor:
             procname, ', '.join(['%s'] * len(params))), params)
         return params
 
-    def _result(self):
+    def _result(self) -> list[Row]:
         self._check()
         if self._rows is None:
             raise ProgrammingError(
@@ -451,7 +477,7 @@ class Cursor:
                 '(or nothing was executed)')
         return self._rows
 
-    def fetchone(self):
+    def fetchone(self) -> Row | None:
         """The next row (a tuple), or None at the end."""
         with self.connection._lock:
             rows = self._result()
@@ -461,7 +487,7 @@ class Cursor:
             self._pos += 1
             return row
 
-    def fetchmany(self, size=None):
+    def fetchmany(self, size: int | None = None) -> list[Row]:
         """The next ``size`` rows (default ``arraysize``), as a list."""
         if size is None:
             size = self.arraysize
@@ -474,7 +500,7 @@ class Cursor:
             self._pos += len(out)
             return out
 
-    def fetchall(self):
+    def fetchall(self) -> list[Row]:
         """The remaining rows, as a list."""
         with self.connection._lock:
             rows = self._result()
@@ -482,33 +508,34 @@ class Cursor:
             self._pos = len(rows)
             return out
 
-    def __iter__(self):
+    def __iter__(self) -> Cursor:
         return self
 
-    def __next__(self):
+    def __next__(self) -> Row:
         row = self.fetchone()
         if row is None:
             raise StopIteration
         return row
 
-    def setinputsizes(self, sizes):
+    def setinputsizes(self, sizes: object) -> None:
         """Does nothing (allowed by PEP 249)."""
 
-    def setoutputsize(self, size, column=None):
+    def setoutputsize(self, size: object, column: object = None) -> None:
         """Does nothing (allowed by PEP 249)."""
 
-    def close(self):
+    def close(self) -> None:
         """Close the cursor (closing it again does nothing)."""
         self._closed = True
         self._rows = None
 
-    def __enter__(self):
+    def __enter__(self) -> Cursor:
         return self
 
-    def __exit__(self, et, e, tb):
+    def __exit__(self, et: type[BaseException] | None,
+                 e: BaseException | None, tb: typing.Any) -> None:
         self.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return '<pgwire.dbapi.Cursor {}>'.format(
             'closed' if self._closed else 'open')
 

@@ -10,7 +10,16 @@ introspected once per connection.  Builtin types and their arrays never
 cause introspection.
 """
 
+from __future__ import annotations
+
+import typing
+
 from . import _pgwire
+
+# an introspection row (TYPE_ROWS_QUERY's columns): a Record, or a tuple
+# of its values (SharedTypeCache)
+Row = typing.Any
+Registry = typing.MutableMapping[int, _pgwire.Codec]
 
 # One level of the type graph: the rows of the given oids.  The types
 # they are made of (array elements, domain base types, composite
@@ -48,14 +57,16 @@ TYPE_ROWS_CHUNK = 100
 MAX_TYPE_DEPTH = 64
 
 
-async def fetch_type_rows(fetch, oids):
+async def fetch_type_rows(
+        fetch: typing.Callable[..., typing.Awaitable[typing.Iterable[Row]]],
+        oids: typing.Iterable[int]) -> list[Row]:
     """The introspection rows of ``oids`` and of every non-builtin type
     they are made of, transitively: one TYPE_ROWS_QUERY per level of
     nesting (per TYPE_ROWS_CHUNK oids), each a plain autocommit read.
     ``fetch(query, oids)`` runs a query (Connection.fetch with the
     default codecs)."""
-    rows = {}
-    seen = set()
+    rows: dict[int, Row] = {}
+    seen: set[int] = set()
     todo = sorted(set(oids))
     for _ in range(MAX_TYPE_DEPTH + 1):
         if not todo:
@@ -71,7 +82,7 @@ async def fetch_type_rows(fetch, oids):
     return list(rows.values())
 
 
-def _has_builtin(oid):
+def _has_builtin(oid: int) -> bool:
     return _pgwire._codec_format(oid) is not None
 
 
@@ -99,7 +110,7 @@ BUILTIN_DERIVED_ARRAYS = {
 }
 
 
-def _array(oid, name, elem):
+def _array(oid: int, name: str, elem: _pgwire.Codec) -> _pgwire.Codec:
     """The array codec over ``elem``: binary, or, for an element pgwire
     has only in the text format (citext, ...), the text array format
     (lists both ways, as asyncpg's text fallback)."""
@@ -107,7 +118,7 @@ def _array(oid, name, elem):
     return _pgwire._codec_make(kind, oid, name, elem=elem)
 
 
-def build_builtin(oid, registry):
+def build_builtin(oid: int, registry: Registry) -> _pgwire.Codec:
     """The codec of a builtin oid without a catalog query: derived
     builtins from the tables above, the static table, else text."""
     codec = registry.get(oid)
@@ -132,13 +143,14 @@ def build_builtin(oid, registry):
     return codec
 
 
-def build_codecs(rows, registry):
+def build_codecs(rows: typing.Iterable[Row],
+                 registry: Registry) -> list[int]:
     """Build Codec objects for the introspected rows into ``registry``
     (dict oid -> Codec); children first.  Returns the oids built."""
     info = {r[0]: r for r in rows}
-    built = []
+    built: list[int] = []
 
-    def build(oid, depth=0):
+    def build(oid: int, depth: int = 0) -> _pgwire.Codec:
         codec = registry.get(oid)
         if codec is not None:
             return codec
@@ -152,7 +164,7 @@ def build_codecs(rows, registry):
         built.append(oid)
         return codec
 
-    def _make(oid, row, depth):
+    def _make(oid: int, row: Row | None, depth: int) -> _pgwire.Codec:
         if row is None:  # vanished meanwhile: keep it readable as text
             return _pgwire._codec_make("text", oid, f"oid_{oid}")
         (_, name, schema, typtype, category, elem, base, subtype, rng,
@@ -183,7 +195,7 @@ def build_codecs(rows, registry):
     return built
 
 
-def _row_deps(row):
+def _row_deps(row: Row) -> tuple[int, ...]:
     """The oids a type's codec is built from (elements, base type,
     fields, range subtype, multirange range)."""
     (_, _, _, typtype, category, elem, base, subtype, rng, _,
@@ -211,16 +223,17 @@ class SharedTypeCache:
 
     __slots__ = ("rows", "generation")
 
-    def __init__(self):
-        self.rows = {}
+    def __init__(self) -> None:
+        self.rows: dict[int, Row] = {}
         self.generation = 0
 
-    def lookup(self, oids):
+    def lookup(self, oids: typing.Sequence[int]
+               ) -> tuple[list[Row], list[int]]:
         """(rows covering ``oids`` and everything they are made of,
         oids to query).  When anything is missing, the rows are [] and
         the missing oids are all of ``oids`` (one query fetches them with
         their dependencies)."""
-        found = {}
+        found: dict[int, Row] = {}
         stack = list(oids)
         while stack:
             oid = stack.pop()
@@ -233,12 +246,12 @@ class SharedTypeCache:
             stack.extend(_row_deps(row))
         return list(found.values()), []
 
-    def add(self, rows, generation):
+    def add(self, rows: typing.Iterable[Row], generation: int) -> None:
         """Keep ``rows`` (fetched while ``generation`` was current)."""
         if generation == self.generation:
             for r in rows:
                 self.rows[r[0]] = tuple(r)
 
-    def invalidate(self):
+    def invalidate(self) -> None:
         self.rows = {}
         self.generation += 1

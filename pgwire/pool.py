@@ -23,25 +23,31 @@ Where asyncpg's pool goes wrong, this one does not:
 - ``max_inactive_connection_lifetime`` applies to every idle connection,
   including ones never used.  ``max_lifetime`` and ``health_check`` are
   pgwire additions.
-- Reset on release costs at most one round trip, and none when the
-  session was not changed (the C protocol tracks it).
+- The reset on release costs no round trip: it is written at release as
+  one transaction and the next user's first query follows it on the
+  wire; a reset that fails closes the connection and the query behind
+  it, which did not run, fails (the shortcuts retry it elsewhere).  It
+  is skipped only when nothing ran (the C protocol counts requests).
 - ``close()`` and ``release()`` are bounded.
 - The connections share their type introspection results.
 
 Internals.  Each open connection has a ``_Holder`` in ``_all``, in one of
 the states IDLE (in ``_idle``, LIFO), TAKEN (handed to an acquirer) or
-RELEASING (reset in progress); ``_opening`` counts connections being
+RELEASING (a custom reset being awaited); ``_opening`` counts connections being
 opened.  ``len(_all) + _opening <= max_size`` always.  What a waiter is
 handed (a "ticket") is either an IDLE holder, now TAKEN, or ``_SLOT``:
 room to open a connection, already counted in ``_opening``.  Whoever
 holds a ticket must use it or give it back.
 """
 
+from __future__ import annotations
+
 import asyncio
 import collections
 import logging
 import numbers
 import random
+import typing
 import warnings
 
 from . import _pgwire
@@ -51,6 +57,9 @@ from . import introspection
 from . import rows as _rows
 from .connection import Connection
 from .pool_stmt import PoolPreparedStatement
+from ._typing import OtherRecordT as _OtherRecordT
+from ._typing import RecordT as _RecordT
+from ._typing import RowT as _RowT
 
 __all__ = ("Pool", "PoolAcquireContext", "PoolConnectionProxy",
            "create_pool")
@@ -66,6 +75,9 @@ _GONE = "gone"
 # The ticket "open a new connection" (counted in Pool._opening).
 _SLOT = object()
 
+# connect=, setup=, init=, reset= of create_pool(): coroutine functions
+_Hook = typing.Optional[typing.Callable[..., typing.Awaitable[typing.Any]]]
+
 # What release does with a connection.
 _KEEP, _RESET, _CLOSE, _TERMINATE = range(4)
 
@@ -77,7 +89,7 @@ _REFILL_BACKOFF_MIN = 0.1     # between failed background connects:
 _REFILL_BACKOFF_MAX = 5.0     # doubling from MIN up to MAX, with jitter
 
 
-def _released_error(name):
+def _released_error(name: str) -> exceptions.InterfaceError:
     return exceptions.InterfaceError(
         "cannot call Connection.{}(): connection has been released back "
         "to the pool".format(name))
@@ -100,18 +112,19 @@ class PoolConnectionProxy:
 
     __slots__ = ("_con", "_holder", "_cls", "__weakref__")
 
-    def __init__(self, holder, con):
+    def __init__(self, holder: _Holder, con: Connection[typing.Any]
+                 ) -> None:
         self._con = con
         self._holder = holder
         self._cls = type(con)
 
     # isinstance() consults __class__ when type() does not match (this is
     # how unittest.mock specs pass isinstance checks).
-    @property
-    def __class__(self):
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[typing.Any]:
         return self._cls
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> typing.Any:
         if name in ("_con", "_holder", "_cls"):  # unset slot
             raise AttributeError(name)
         con = self._con
@@ -119,7 +132,7 @@ class PoolConnectionProxy:
             raise _released_error(name)
         return getattr(con, name)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self._con is None:
             return "<pgwire.PoolConnectionProxy [released] {:#x}>".format(
                 id(self))
@@ -127,9 +140,11 @@ class PoolConnectionProxy:
             self._con, id(self))
 
 
-def _proxy_method(name, wrapped):
+def _proxy_method(name: str, wrapped: typing.Any
+                  ) -> typing.Callable[..., typing.Any]:
     doc = getattr(wrapped, "__doc__", None)
-    def method(self, *args, **kwargs):
+    def method(self: PoolConnectionProxy, *args: typing.Any,
+               **kwargs: typing.Any) -> typing.Any:
         con = self._con
         if con is None:
             raise _released_error(name)
@@ -140,11 +155,11 @@ def _proxy_method(name, wrapped):
     method.__doc__ = doc
     # inspect.signature() gives Connection's signature (as asyncpg's
     # functools.wraps does)
-    method.__wrapped__ = wrapped
+    method.__wrapped__ = wrapped  # type: ignore[attr-defined]
     return method
 
 
-def _add_proxy_methods():
+def _add_proxy_methods() -> None:
     """A checking wrapper for each public method of Connection, so a
     method fetched before release still refuses to run after it (other
     attributes, e.g. methods a connection_class adds, go through
@@ -169,7 +184,8 @@ class _Holder:
 
     __slots__ = ("pool", "conn", "state", "created", "idle_since",
                  "generation", "proxy", "timer", "timeout",
-                 "custom_reset", "queries_at_handout")
+                 "custom_reset", "queries_at_handout", "reset_fut",
+                 "reset_timer")
 
     def __init__(self, pool, conn, now):
         self.pool = pool
@@ -182,6 +198,10 @@ class _Holder:
         self.timer = None
         self.timeout = None
         self.queries_at_handout = None
+        # the reset written at the last release, while it is in flight,
+        # and the timer bounding it (Pool._send_reset)
+        self.reset_fut = None
+        self.reset_timer = None
         cls = type(conn)
         # a connection_class with its own reset gets it called on every
         # release, as in asyncpg
@@ -205,7 +225,8 @@ def _class_name(cls):
     return "{}.{}".format(cls.__module__, cls.__name__)
 
 
-def _check_number(name, value, *, minimum, allow_equal):
+def _check_number(name: str, value: object, *, minimum: float,
+                  allow_equal: bool) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError("{} is expected to be a number, got {!r}".format(
             name, value))
@@ -218,7 +239,7 @@ def _check_number(name, value, *, minimum, allow_equal):
 # The pool
 
 
-class Pool:
+class Pool(typing.Generic[_RecordT]):
     """A connection pool (see :func:`create_pool`).
 
     Connections are acquired with :meth:`acquire` and given back with
@@ -228,22 +249,22 @@ class Pool:
     advisory locks, cursors, LISTEN) reset -- prepared statements stay.
     """
 
-    def __init__(self, *connect_args,
-                 init_size=None,
-                 min_size=10,
-                 max_size=10,
-                 max_queries=50000,
-                 max_inactive_connection_lifetime=300.0,
-                 connect=None,
-                 setup=None,
-                 init=None,
-                 reset=None,
-                 loop=None,
-                 connection_class=Connection,
-                 record_class=_pgwire.Record,
-                 max_lifetime=None,
-                 health_check=None,
-                 **connect_kwargs):
+    def __init__(self, *connect_args: typing.Any,
+                 init_size: int | None = None,
+                 min_size: int = 10,
+                 max_size: int = 10,
+                 max_queries: int = 50000,
+                 max_inactive_connection_lifetime: float = 300.0,
+                 connect: _Hook = None,
+                 setup: _Hook = None,
+                 init: _Hook = None,
+                 reset: _Hook = None,
+                 loop: asyncio.AbstractEventLoop | None = None,
+                 connection_class: type[Connection[typing.Any]] = Connection,
+                 record_class: type[_pgwire.Record] = _pgwire.Record,
+                 max_lifetime: float | None = None,
+                 health_check: float | None = None,
+                 **connect_kwargs: typing.Any) -> None:
         if max_size <= 0:
             raise ValueError("max_size is expected to be greater than zero")
         if min_size < 0:
@@ -284,7 +305,8 @@ class Pool:
             _check_number("health_check", health_check, minimum=0,
                           allow_equal=True)
 
-        self._loop = loop
+        # set by initialisation when None
+        self._loop = typing.cast(asyncio.AbstractEventLoop, loop)
         self._init_size = init_size
         self._min_size = min_size
         self._max_size = max_size
@@ -302,22 +324,27 @@ class Pool:
         self._connection_class = connection_class
         self._record_class = record_class
 
-        self._all = set()                   # holders of open connections
-        self._idle = collections.deque()    # IDLE holders, LIFO
+        self._all: set[_Holder] = set()     # holders of open connections
+        self._idle: collections.deque[_Holder] = \
+            collections.deque()             # IDLE holders, LIFO
         self._opening = 0                   # connections being opened
-        self._waiters = collections.deque()  # futures of acquirers, FIFO
+        self._waiters: collections.deque[asyncio.Future[typing.Any]] = \
+            collections.deque()             # futures of acquirers, FIFO
         self._generation = 0
         self._types = introspection.SharedTypeCache()
-        self._tasks = set()       # refill, resets, graceful closes
-        self._closers = set()     # closed futures of terminated conns
-        self._refill_task = None
-        self._state_waiters = []  # futures woken on any state change
+        self._tasks: set[asyncio.Task[typing.Any]] = \
+            set()                 # refill, resets, graceful closes
+        self._closers: set[asyncio.Future[None]] = \
+            set()                 # closed futures of terminated conns
+        self._refill_task: asyncio.Task[typing.Any] | None = None
+        self._state_waiters: list[asyncio.Future[typing.Any]] = \
+            []                    # futures woken on any state change
 
         self._initialized = False
         self._initializing = False
         self._closing = False
         self._closed = False
-        self._close_done = None
+        self._close_done: typing.Any = None
 
         # tests shorten these
         self._health_check_timeout = _HEALTH_CHECK_TIMEOUT
@@ -325,17 +352,18 @@ class Pool:
         self._refill_backoff = (_REFILL_BACKOFF_MIN, _REFILL_BACKOFF_MAX)
 
     # -- initialisation --------------------------------------------------
-    def __await__(self):
+    def __await__(self) -> typing.Generator[typing.Any, None,
+                                            Pool[_RecordT]]:
         return self._async__init__().__await__()
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Pool[_RecordT]:
         await self._async__init__()
         return self
 
-    async def __aexit__(self, *exc):
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _async__init__(self):
+    async def _async__init__(self) -> Pool[_RecordT]:
         if self._initialized:
             return self
         if self._initializing:
@@ -385,38 +413,39 @@ class Pool:
         self._put_idle(holder)
 
     # -- information -------------------------------------------------------
-    def is_closing(self):
+    def is_closing(self) -> bool:
         """True once close() or terminate() was called."""
         return self._closed or self._closing
 
-    def get_size(self):
+    def get_size(self) -> int:
         """The number of open connections (idle or in use)."""
         return len(self._all)
 
-    def get_init_size(self):
+    def get_init_size(self) -> int:
         """The number of connections opened when the pool is initialised
         (``init_size``; it defaults to ``min_size``)."""
         return self._init_size
 
-    def get_min_size(self):
+    def get_min_size(self) -> int:
         """The connection floor: the pool refills to ``min_size`` in the
         background when connections close."""
         return self._min_size
 
-    def get_max_size(self):
+    def get_max_size(self) -> int:
         return self._max_size
 
-    def get_idle_size(self):
+    def get_idle_size(self) -> int:
         """The number of open connections not in use."""
         return len(self._idle)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = ("closed" if self._closed else "closing" if self._closing
                  else "ready" if self._initialized else "new")
         return "<pgwire.Pool {} size={} idle={} waiting={}>".format(
             state, len(self._all), len(self._idle), len(self._waiters))
 
-    def set_connect_args(self, dsn=None, **connect_kwargs):
+    def set_connect_args(self, dsn: str | None = None,
+                         **connect_kwargs: typing.Any) -> None:
         """Use these connect() arguments for connections opened from now
         on; open ones stay until they expire (see
         :meth:`expire_connections`)."""
@@ -425,7 +454,7 @@ class Pool:
         # possibly another database: its types are not ours
         self._types = introspection.SharedTypeCache()
 
-    async def expire_connections(self):
+    async def expire_connections(self) -> None:
         """Replace every open connection: idle ones are closed now (and
         reopened up to min_size), those in use when released."""
         self._generation += 1
@@ -435,7 +464,8 @@ class Pool:
         self._notify()
 
     # -- acquire -------------------------------------------------------------
-    def acquire(self, *, timeout=None):
+    def acquire(self, *, timeout: float | None = None
+                ) -> PoolAcquireContext[_RecordT]:
         """Acquire a connection: ``await pool.acquire()`` (then
         :meth:`release` it) or ``async with pool.acquire() as conn``.
 
@@ -469,7 +499,7 @@ class Pool:
         if self._closed:
             raise exceptions.InterfaceError("pool is closed")
 
-    async def _acquire_holder(self, timeout):
+    async def _acquire_holder(self, timeout: float | None) -> _Holder:
         """A TAKEN holder, set up.  No waiting and no I/O when an idle
         connection can be handed out as it is."""
         self._check_usable()
@@ -514,6 +544,13 @@ class Pool:
                     proxy = self._proxy_for(holder)
                     try:
                         await self._setup(proxy)
+                    except exceptions.PoolResetFailedError:
+                        # its query did not run, nor anything after it:
+                        # setup again on another connection
+                        ticket = None
+                        touched = False
+                        await self._close_after_setup(holder)
+                        continue
                     except BaseException:
                         ticket = None
                         await self._close_after_setup(holder)
@@ -690,16 +727,21 @@ class Pool:
         return holder
 
     # -- release -------------------------------------------------------------
-    async def release(self, connection, *, timeout=None):
+    async def release(self, connection: typing.Any, *,
+                      timeout: float | None = None) -> None:
         """Give back a connection from :meth:`acquire`.
 
-        It is reset (one round trip; none when it ran no query since it
-        was acquired) unless it must be replaced; a connection in an
-        uncertain state (a query still running or being cancelled,
-        closed, broken) is terminated.  ``timeout`` (default: the
-        acquire timeout, else 10 s) bounds the reset; a reset that fails
-        or times out terminates the connection and is logged, not
-        raised.  Cancelling the caller does not stop the release.
+        It is reset (none when it ran no query since it was acquired)
+        unless it must be replaced; a connection in an uncertain state (a
+        query still running or being cancelled, closed, broken) is
+        terminated.  The default reset is written and the connection is
+        idle again at once (the next user's first query follows it on the
+        wire; docs/pooling.md); a custom one (``reset=``, a
+        ``connection_class`` overriding ``reset()``/``get_reset_query()``)
+        is awaited.  ``timeout`` (default: the acquire timeout, else 10 s)
+        bounds the reset; a reset that fails or times out terminates the
+        connection and is logged, not raised.  Cancelling the caller does
+        not stop the release.
         """
         if type(connection) is not PoolConnectionProxy or \
                 connection._holder.pool is not self:
@@ -716,7 +758,9 @@ class Pool:
             timeout = holder.timeout
         await self._release_holder(holder, timeout, uncertain)
 
-    async def _release_holder(self, holder, timeout, uncertain=False):
+    async def _release_holder(self, holder: _Holder,
+                              timeout: float | None,
+                              uncertain: bool = False) -> None:
         """``uncertain``: the user's task was cancelled while it had the
         connection, possibly in the middle of a query."""
         if holder.state is not _TAKEN:
@@ -729,6 +773,10 @@ class Pool:
             conn._log_listeners.clear()
             conn._top_xact = None
             self._put_idle(holder)
+        elif action is _RESET and self._reset is None and \
+                not holder.custom_reset and \
+                holder.conn._pool_reset_pipelinable():
+            self._send_reset(holder, timeout)
         elif action is _RESET:
             holder.state = _RELEASING
             self._notify()
@@ -765,6 +813,14 @@ class Pool:
         # Whatever ran may have changed the session (SET or set_config in
         # a function, advisory locks, SET ROLE, ...): reset unless it is
         # proven that nothing ran since the connection was handed out.
+        if holder.reset_fut is not None and \
+                self._reset is None and not holder.custom_reset and \
+                not conn._notification_listeners and \
+                conn._protocol.queries_count == holder.queries_at_handout:
+            # nothing ran behind the reset written at the last release
+            # (still in flight, so the transaction status is the one from
+            # before it): that reset covers this release too
+            return _KEEP
         if self._reset is not None or holder.custom_reset or \
                 conn.is_in_transaction() or conn._notification_listeners or \
                 conn._protocol.queries_count != holder.queries_at_handout:
@@ -799,6 +855,65 @@ class Pool:
             self._discard(holder, graceful=False)
         else:
             self._put_idle(holder)
+
+    def _send_reset(self, holder, timeout):
+        """The default reset, pipelined: written now as one transaction
+        (Connection._send_pool_reset), the connection idle at once; the
+        next user's first query is written behind it.  A failure closes
+        the connection (the query behind it did not run); a reset still
+        in flight after ``timeout`` terminates it."""
+        conn = holder.conn
+        try:
+            fut = conn._send_pool_reset(exceptions.PoolResetFailedError)
+        except Exception as e:
+            if not (self._closed or conn.is_closed()):
+                logger.warning("pgwire pool: resetting a released "
+                               "connection failed (%r); the connection is "
+                               "terminated", e)
+            self._discard(holder, graceful=False)
+            return
+        if timeout is None:
+            timeout = self._release_timeout
+        holder.reset_fut = fut
+        holder.reset_timer = self._loop.call_later(
+            timeout, self._on_reset_timeout, holder, fut, timeout)
+        fut.add_done_callback(
+            lambda f, holder=holder: self._on_reset_done(holder, f))
+        self._put_idle(holder)
+
+    def _on_reset_done(self, holder, fut):
+        if holder.reset_fut is fut:
+            holder.reset_fut = None
+            if holder.reset_timer is not None:
+                holder.reset_timer.cancel()
+                holder.reset_timer = None
+        self._notify()
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is None:
+            return
+        if isinstance(exc, exceptions.PoolResetFailedError) and \
+                not self._closed:
+            logger.warning("pgwire pool: resetting a released connection "
+                           "failed (%r); the connection is terminated", exc)
+        holder.conn.terminate()  # closed already; the pool forgets it:
+        if holder.state is _IDLE:
+            self._discard(holder, graceful=False)
+        # TAKEN: its user's query got the error; release discards it
+
+    def _on_reset_timeout(self, holder, fut, timeout):
+        if holder.reset_fut is fut:
+            holder.reset_timer = None
+        if fut.done():
+            return
+        if not (self._closed or holder.conn.is_closed()):
+            logger.warning("pgwire pool: resetting a released connection "
+                           "took longer than %.1f s; the connection is "
+                           "terminated", timeout)
+        holder.conn.terminate()
+        if holder.state is _IDLE:
+            self._discard(holder, graceful=False)
 
     def _detach(self, holder):
         """Invalidate the proxy and everything made through it."""
@@ -848,6 +963,9 @@ class Pool:
         if holder.timer is not None:
             holder.timer.cancel()
             holder.timer = None
+        if holder.reset_timer is not None:
+            holder.reset_timer.cancel()
+            holder.reset_timer = None
         self._detach(holder)
         conn = holder.conn
         conn.remove_termination_listener(holder.on_lost)
@@ -962,7 +1080,7 @@ class Pool:
                 fut.set_exception(exceptions.InterfaceError(message))
 
     # -- close -------------------------------------------------------------
-    async def close(self, *, timeout=None):
+    async def close(self, *, timeout: float | None = None) -> None:
         """Close the pool gracefully.
 
         Waits for the acquired connections to be released, at most
@@ -1024,7 +1142,7 @@ class Pool:
         if pending:
             await asyncio.wait(pending, timeout=1.0)
 
-    def terminate(self):
+    def terminate(self) -> None:
         """Terminate every connection (acquired ones too) at once."""
         if self._closed:
             return
@@ -1048,58 +1166,140 @@ class Pool:
         if isinstance(timeout, bool) or \
                 not isinstance(timeout, numbers.Real) or timeout <= 0:
             timeout = None  # left to the connection to judge
-        if timeout is None:
-            holder = await self._acquire_holder(None)
-        else:
-            start = self._loop.time()
-            holder = await self._acquire_holder(timeout)
-            left = timeout - (self._loop.time() - start)
-            if left <= 0:
-                await self._release_holder(holder, None)
-                raise asyncio.TimeoutError()
-            kwargs["timeout"] = left
-        uncertain = False
-        try:
-            return await getattr(holder.conn, name)(*args, **kwargs)
-        except asyncio.CancelledError:
-            uncertain = True
-            raise
-        finally:
-            await self._release_holder(holder, None, uncertain)
+        # a call behind a reset that failed did not run: it is retried on
+        # another connection (each failure closed one; the bound is for a
+        # server failing every reset)
+        retries = self._max_size
+        deadline = None if timeout is None else self._loop.time() + timeout
+        while True:
+            if deadline is None:
+                holder = await self._acquire_holder(None)
+            else:
+                holder = await self._acquire_holder(
+                    max(deadline - self._loop.time(), 0))
+                left = deadline - self._loop.time()
+                if left <= 0:
+                    await self._release_holder(holder, None)
+                    raise asyncio.TimeoutError()
+                kwargs["timeout"] = left
+            uncertain = False
+            try:
+                return await getattr(holder.conn, name)(*args, **kwargs)
+            except exceptions.PoolResetFailedError:
+                if retries <= 0:
+                    raise
+                retries -= 1
+            except asyncio.CancelledError:
+                uncertain = True
+                raise
+            finally:
+                await self._release_holder(holder, None, uncertain)
 
     # Same signatures as Connection's; the docstrings are Connection's
     # too (set below the class).
-    async def execute(self, /, query, *args, timeout=None):
+    async def execute(self, /, query: str, *args: typing.Any,
+                      timeout: float | None = None) -> str:
         return await self._run("execute", (query,) + args,
                                {"timeout": timeout})
 
-    async def executemany(self, /, command, args, *, timeout=None):
+    async def executemany(self, /, command: str,
+                          args: typing.Iterable[typing.Any], *,
+                          timeout: float | None = None) -> None:
         return await self._run("executemany", (command, args),
                                {"timeout": timeout})
 
-    async def fetch(self, /, query, *args, timeout=None, record_class=None,
-                    row_factory=None):
+    @typing.overload
+    async def fetch(self, /, query: str, *args: typing.Any,
+                    timeout: float | None = None, record_class: None = None,
+                    row_factory: None = None) -> list[_RecordT]: ...
+    @typing.overload
+    async def fetch(self, /, query: str, *args: typing.Any,
+                    timeout: float | None = None,
+                    record_class: type[_OtherRecordT], row_factory: None = None
+                   ) -> list[_OtherRecordT]: ...
+    @typing.overload
+    async def fetch(self, /, query: str, *args: typing.Any,
+                    timeout: float | None = None, record_class: None = None,
+                    row_factory: _rows.RowFactory[_RowT]) -> list[_RowT]: ...
+    async def fetch(self, /, query: str, *args: typing.Any,
+                    timeout: float | None = None,
+                    record_class: type[_pgwire.Record] | None = None,
+                    row_factory: _rows.RowFactory[typing.Any] | None = None
+                   ) -> list[typing.Any]:
         return await self._run("fetch", (query,) + args,
                                _shape_kwargs(timeout, record_class,
                                              row_factory))
 
-    async def fetchrow(self, /, query, *args, timeout=None,
-                       record_class=None, row_factory=None):
+    @typing.overload
+    async def fetchrow(self, /, query: str, *args: typing.Any,
+                       timeout: float | None = None, record_class: None = None,
+                       row_factory: None = None) -> _RecordT | None: ...
+    @typing.overload
+    async def fetchrow(self, /, query: str, *args: typing.Any,
+                       timeout: float | None = None,
+                       record_class: type[_OtherRecordT],
+                       row_factory: None = None) -> _OtherRecordT | None: ...
+    @typing.overload
+    async def fetchrow(self, /, query: str, *args: typing.Any,
+                       timeout: float | None = None, record_class: None = None,
+                       row_factory: _rows.RowFactory[_RowT]
+                      ) -> _RowT | None: ...
+    async def fetchrow(self, /, query: str, *args: typing.Any,
+                       timeout: float | None = None,
+                       record_class: type[_pgwire.Record] | None = None,
+                       row_factory: _rows.RowFactory[typing.Any] | None = None
+                      ) -> typing.Any:
         return await self._run("fetchrow", (query,) + args,
                                _shape_kwargs(timeout, record_class,
                                              row_factory))
 
-    async def fetchval(self, /, query, *args, column=0, timeout=None):
+    async def fetchval(self, /, query: str, *args: typing.Any,
+                       column: int | str = 0,
+                       timeout: float | None = None) -> typing.Any:
         return await self._run("fetchval", (query,) + args,
                                {"column": column, "timeout": timeout})
 
-    async def fetchmany(self, /, query, args, *, timeout=None,
-                        record_class=None, row_factory=None):
+    @typing.overload
+    async def fetchmany(self, /, query: str, args: typing.Iterable[typing.Any],
+                        *, timeout: float | None = None,
+                        record_class: None = None, row_factory: None = None
+                       ) -> list[_RecordT]: ...
+    @typing.overload
+    async def fetchmany(self, /, query: str, args: typing.Iterable[typing.Any],
+                        *, timeout: float | None = None,
+                        record_class: type[_OtherRecordT],
+                        row_factory: None = None) -> list[_OtherRecordT]: ...
+    @typing.overload
+    async def fetchmany(self, /, query: str, args: typing.Iterable[typing.Any],
+                        *, timeout: float | None = None,
+                        record_class: None = None,
+                        row_factory: _rows.RowFactory[_RowT]
+                       ) -> list[_RowT]: ...
+    async def fetchmany(self, /, query: str, args: typing.Iterable[typing.Any],
+                        *, timeout: float | None = None,
+                        record_class: type[_pgwire.Record] | None = None,
+                        row_factory: _rows.RowFactory[typing.Any] | None = None
+                       ) -> list[typing.Any]:
         return await self._run("fetchmany", (query, args),
                                _shape_kwargs(timeout, record_class,
                                              row_factory))
 
-    def prepare(self, query, *, record_class=None, row_factory=None):
+    @typing.overload
+    def prepare(self, query: str, *, record_class: None = None,
+                row_factory: None = None
+               ) -> PoolPreparedStatement[_RecordT]: ...
+    @typing.overload
+    def prepare(self, query: str, *, record_class: type[_OtherRecordT],
+                row_factory: None = None
+               ) -> PoolPreparedStatement[_OtherRecordT]: ...
+    @typing.overload
+    def prepare(self, query: str, *, record_class: None = None,
+                row_factory: _rows.RowFactory[_RowT]
+               ) -> PoolPreparedStatement[_RowT]: ...
+    def prepare(self, query: str, *,
+                record_class: type[_pgwire.Record] | None = None,
+                row_factory: _rows.RowFactory[typing.Any] | None = None
+               ) -> PoolPreparedStatement[typing.Any]:
         """A statement usable from any task at any time
         (:class:`pgwire.pool_stmt.PoolPreparedStatement`): each call
         acquires a connection, runs the statement prepared on it (once
@@ -1184,26 +1384,28 @@ def _shortcut_docs():
 _shortcut_docs()
 
 
-class PoolAcquireContext:
+class PoolAcquireContext(typing.Generic[_RecordT]):
     """What :meth:`Pool.acquire` returns: awaitable, or an async context
     manager that releases the connection on exit."""
 
     __slots__ = ("timeout", "connection", "done", "pool")
 
-    def __init__(self, pool, timeout):
+    def __init__(self, pool: Pool[_RecordT],
+                 timeout: float | None) -> None:
         self.pool = pool
         self.timeout = timeout
-        self.connection = None
+        self.connection: typing.Any = None
         self.done = False
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Connection[_RecordT]:
         if self.connection is not None or self.done:
             raise exceptions.InterfaceError(
                 "a connection is already acquired")
         self.connection = await self.pool._acquire(self.timeout)
         return self.connection
 
-    async def __aexit__(self, exc_type, exc, tb):
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: typing.Any) -> None:
         self.done = True
         con, self.connection = self.connection, None
         # a block left by cancellation may have been mid-query: the
@@ -1212,27 +1414,63 @@ class PoolAcquireContext:
             con, None, exc_type is not None and
             issubclass(exc_type, asyncio.CancelledError))
 
-    def __await__(self):
+    def __await__(self) -> typing.Generator[typing.Any, None,
+                                            Connection[_RecordT]]:
         self.done = True
         return self.pool._acquire(self.timeout).__await__()
 
 
-def create_pool(dsn=None, *,
-                init_size=None,
-                min_size=10,
-                max_size=10,
-                max_queries=50000,
-                max_inactive_connection_lifetime=300.0,
-                connect=None,
-                setup=None,
-                init=None,
-                reset=None,
-                loop=None,
-                connection_class=Connection,
-                record_class=_pgwire.Record,
-                max_lifetime=None,
-                health_check=None,
-                **connect_kwargs):
+@typing.overload
+def create_pool(dsn: str | None = None, *, init_size: int | None = None,
+                min_size: int = 10, max_size: int = 10,
+                max_queries: int = 50000,
+                max_inactive_connection_lifetime: float = 300.0,
+                connect: _Hook = None, setup: _Hook = None, init: _Hook = None,
+                reset: _Hook = None,
+                loop: asyncio.AbstractEventLoop | None = None,
+                connection_class: type[Connection[typing.Any]] = Connection,
+                record_class: type[_pgwire.Record] = _pgwire.Record,
+                row_factory: _rows.RowFactory[_RowT],
+                max_lifetime: float | None = None,
+                health_check: float | None = None, **connect_kwargs: typing.Any
+               ) -> Pool[_RowT]: ...
+@typing.overload
+def create_pool(dsn: str | None = None, *, init_size: int | None = None,
+                min_size: int = 10, max_size: int = 10,
+                max_queries: int = 50000,
+                max_inactive_connection_lifetime: float = 300.0,
+                connect: _Hook = None, setup: _Hook = None, init: _Hook = None,
+                reset: _Hook = None,
+                loop: asyncio.AbstractEventLoop | None = None,
+                connection_class: type[Connection[typing.Any]] = Connection,
+                record_class: type[_OtherRecordT], row_factory: None = None,
+                max_lifetime: float | None = None,
+                health_check: float | None = None, **connect_kwargs: typing.Any
+               ) -> Pool[_OtherRecordT]: ...
+@typing.overload
+def create_pool(dsn: str | None = None, *, init_size: int | None = None,
+                min_size: int = 10, max_size: int = 10,
+                max_queries: int = 50000,
+                max_inactive_connection_lifetime: float = 300.0,
+                connect: _Hook = None, setup: _Hook = None, init: _Hook = None,
+                reset: _Hook = None,
+                loop: asyncio.AbstractEventLoop | None = None,
+                connection_class: type[Connection[typing.Any]] = Connection,
+                row_factory: None = None, max_lifetime: float | None = None,
+                health_check: float | None = None, **connect_kwargs: typing.Any
+               ) -> Pool[_pgwire.Record]: ...
+def create_pool(dsn: str | None = None, *, init_size: int | None = None,
+                min_size: int = 10, max_size: int = 10,
+                max_queries: int = 50000,
+                max_inactive_connection_lifetime: float = 300.0,
+                connect: _Hook = None, setup: _Hook = None, init: _Hook = None,
+                reset: _Hook = None,
+                loop: asyncio.AbstractEventLoop | None = None,
+                connection_class: type[Connection[typing.Any]] = Connection,
+                record_class: type[_pgwire.Record] = _pgwire.Record,
+                max_lifetime: float | None = None,
+                health_check: float | None = None, **connect_kwargs: typing.Any
+               ) -> Pool[typing.Any]:
     """Create a connection pool (asyncpg's ``create_pool``).
 
     Initialise it with ``await`` or ``async with``::

@@ -12,17 +12,30 @@ with it, and a dropped PoolPreparedStatement leaves every connection's
 statement to be closed on the server.
 """
 
+from __future__ import annotations
+
 import asyncio
+import typing
 import weakref
 
 from . import _connresource
 from . import exceptions
 from . import rows as _rows
+from ._typing import RecordT as _RecordT
+from ._typing import RowT as _RowT
+
+if typing.TYPE_CHECKING:
+    from .connection import Connection
+    from .cursor import CursorFactory
+    from .pool import Pool
+    from .prepared_stmt import PreparedStatement
+    from .transaction import Transaction
 
 __all__ = ("PoolPreparedStatement",)
 
 
-def _left(loop, deadline):
+def _left(loop: asyncio.AbstractEventLoop,
+          deadline: float | None) -> float | None:
     """Seconds left before deadline (None: no bound); TimeoutError when
     none are."""
     if deadline is None:
@@ -33,7 +46,7 @@ def _left(loop, deadline):
     return left
 
 
-class PoolPreparedStatement:
+class PoolPreparedStatement(typing.Generic[_RecordT]):
     """What :meth:`Pool.prepare` returns: usable from any task, at any
     time, as long as the pool is open.
 
@@ -47,26 +60,30 @@ class PoolPreparedStatement:
 
     __slots__ = ("_pool", "_query", "_shape", "__weakref__")
 
-    def __init__(self, pool, query, shape):
+    def __init__(self, pool: Pool[typing.Any], query: str,
+                 shape: typing.Any) -> None:
         self._pool = pool
         self._query = query
         self._shape = shape  # a Record subclass, a row factory or None
 
-    def get_query(self):
+    def get_query(self) -> str:
         """The statement's text."""
         return self._query
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<pgwire.PoolPreparedStatement query={!r}>".format(
             self._query[:60])
 
-    async def _stmt_on(self, conn, timeout, fresh=False):
+    async def _stmt_on(self, conn: Connection[typing.Any],
+                       timeout: float | None, fresh: bool = False
+                       ) -> PreparedStatement[typing.Any]:
         """The PreparedStatement of the query on conn (a pool connection,
         taken by the caller), prepared there first if need be."""
         table = getattr(conn, "_pool_statements", None)
         if table is None:
             table = conn._pool_statements = weakref.WeakKeyDictionary()
-        stmt = None if fresh else table.get(self)
+        stmt: PreparedStatement[typing.Any] | None = \
+            None if fresh else table.get(self)
         if stmt is None or stmt._state.closed:
             if self._shape is None or isinstance(self._shape, type):
                 stmt = await conn.prepare(self._query, timeout=timeout,
@@ -81,7 +98,9 @@ class PoolPreparedStatement:
             stmt._relmark = _connresource.marker(conn)
         return stmt
 
-    async def _call(self, meth, args, kwargs, timeout):
+    async def _call(self, meth: str, args: tuple[typing.Any, ...],
+                    kwargs: dict[str, typing.Any],
+                    timeout: float | None) -> typing.Any:
         pool = self._pool
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
@@ -106,27 +125,73 @@ class PoolPreparedStatement:
         finally:
             await pool._release_holder(holder, None, uncertain)
 
-    async def fetch(self, *args, timeout=None, row_factory=None):
+    @typing.overload
+    async def fetch(self, *args: typing.Any, timeout: float | None = None,
+                    row_factory: None = None) -> list[_RecordT]: ...
+    @typing.overload
+    async def fetch(self, *args: typing.Any, timeout: float | None = None,
+                    row_factory: _rows.RowFactory[_RowT]) -> list[_RowT]: ...
+    async def fetch(self, *args: typing.Any, timeout: float | None = None,
+                    row_factory: _rows.RowFactory[typing.Any] | None = None
+                   ) -> typing.Any:
         return await self._call("fetch", args, {"row_factory": row_factory},
                                 timeout)
 
-    async def fetchrow(self, *args, timeout=None, row_factory=None):
+    @typing.overload
+    async def fetchrow(self, *args: typing.Any, timeout: float | None = None,
+                       row_factory: None = None) -> _RecordT | None: ...
+    @typing.overload
+    async def fetchrow(self, *args: typing.Any, timeout: float | None = None,
+                       row_factory: _rows.RowFactory[_RowT]
+                      ) -> _RowT | None: ...
+    async def fetchrow(self, *args: typing.Any, timeout: float | None = None,
+                       row_factory: _rows.RowFactory[typing.Any] | None = None
+                      ) -> typing.Any:
         return await self._call("fetchrow", args,
                                 {"row_factory": row_factory}, timeout)
 
-    async def fetchval(self, *args, column=0, timeout=None):
+    async def fetchval(self, *args: typing.Any, column: int | str = 0,
+                       timeout: float | None = None) -> typing.Any:
         return await self._call("fetchval", args, {"column": column},
                                 timeout)
 
-    async def fetchmany(self, args, *, timeout=None, row_factory=None):
+    @typing.overload
+    async def fetchmany(self, args: typing.Iterable[typing.Any], *,
+                        timeout: float | None = None, row_factory: None = None
+                       ) -> list[_RecordT]: ...
+    @typing.overload
+    async def fetchmany(self, args: typing.Iterable[typing.Any], *,
+                        timeout: float | None = None,
+                        row_factory: _rows.RowFactory[_RowT]
+                       ) -> list[_RowT]: ...
+    async def fetchmany(self, args: typing.Iterable[typing.Any], *,
+                        timeout: float | None = None,
+                        row_factory: _rows.RowFactory[typing.Any] | None = None
+                       ) -> typing.Any:
         return await self._call("fetchmany", (args,),
                                 {"row_factory": row_factory}, timeout)
 
-    async def executemany(self, args, *, timeout=None):
-        return await self._call("executemany", (args,), {}, timeout)
+    async def executemany(self, args: typing.Iterable[typing.Any], *,
+                          timeout: float | None = None) -> None:
+        return await self._call(  # type: ignore[no-any-return]
+            "executemany", (args,), {}, timeout)
 
-    def cursor(self, *args, prefetch=None, timeout=None, row_factory=None,
-               isolation=None, readonly=False, deferrable=False):
+    @typing.overload
+    def cursor(self, *args: typing.Any, prefetch: int | None = None,
+               timeout: float | None = None, row_factory: None = None,
+               isolation: str | None = None, readonly: bool = False,
+               deferrable: bool = False) -> _PoolCursor[_RecordT]: ...
+    @typing.overload
+    def cursor(self, *args: typing.Any, prefetch: int | None = None,
+               timeout: float | None = None,
+               row_factory: _rows.RowFactory[_RowT],
+               isolation: str | None = None, readonly: bool = False,
+               deferrable: bool = False) -> _PoolCursor[_RowT]: ...
+    def cursor(self, *args: typing.Any, prefetch: int | None = None,
+               timeout: float | None = None,
+               row_factory: _rows.RowFactory[typing.Any] | None = None,
+               isolation: str | None = None, readonly: bool = False,
+               deferrable: bool = False) -> _PoolCursor[typing.Any]:
         """``async with stmt.cursor(*args) as cur:`` acquires a
         connection, starts a transaction (``isolation``, ``readonly``,
         ``deferrable`` as :meth:`Connection.transaction`), and gives the
@@ -142,23 +207,27 @@ class PoolPreparedStatement:
                            (isolation, readonly, deferrable))
 
 
-class _PoolCursor:
+class _PoolCursor(typing.Generic[_RecordT]):
     """The async context manager of PoolPreparedStatement.cursor()."""
 
     __slots__ = ("_ps", "_args", "_prefetch", "_timeout", "_row_factory",
                  "_tx_args", "_holder", "_tx")
 
-    def __init__(self, ps, args, prefetch, timeout, row_factory, tx_args):
+    def __init__(self, ps: PoolPreparedStatement[typing.Any],
+                 args: tuple[typing.Any, ...], prefetch: int | None,
+                 timeout: float | None,
+                 row_factory: _rows.RowFactory[typing.Any] | None,
+                 tx_args: tuple[str | None, bool, bool]) -> None:
         self._ps = ps
         self._args = args
         self._prefetch = prefetch
         self._timeout = timeout
         self._row_factory = row_factory
         self._tx_args = tx_args
-        self._holder = None
-        self._tx = None
+        self._holder: typing.Any = None
+        self._tx: Transaction | None = None
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> CursorFactory[_RecordT]:
         if self._holder is not None:
             raise exceptions.InterfaceError(
                 "this pool cursor context is already entered")
@@ -181,10 +250,11 @@ class _PoolCursor:
             await self._finish(exc)
             raise
 
-    async def __aexit__(self, exc_type, exc, tb):
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: typing.Any) -> None:
         await self._finish(exc)
 
-    async def _finish(self, exc):
+    async def _finish(self, exc: BaseException | None) -> None:
         holder, self._holder = self._holder, None
         tx, self._tx = self._tx, None
         uncertain = isinstance(exc, asyncio.CancelledError)

@@ -5,29 +5,44 @@ ours): ``await stmt.fetch(...)`` takes the same C path as
 ``await conn.fetch(...)`` with the statement already resolved.
 """
 
+from __future__ import annotations
+
 import json
+import typing
 
 from . import _connresource
+from . import _pgwire
 from . import exceptions
 from . import rows as _rows
+from ._typing import RecordT as _RecordT
+from ._typing import RowT as _RowT
 from .cursor import CursorFactory
+
+if typing.TYPE_CHECKING:
+    from .connection import Connection
+    from .types import Attribute, Type
+
+_Coro = typing.Coroutine[typing.Any, typing.Any, typing.Any]
 
 __all__ = ("PreparedStatement",)
 
 _FETCH, _FETCHROW, _FETCHVAL, _EXECUTE, _EXECUTEMANY, _FETCHMANY = range(6)
 
 
-async def _raise(exc):
+async def _raise(exc: BaseException) -> typing.NoReturn:
     raise exc
 
 
-class PreparedStatement:
+class PreparedStatement(typing.Generic[_RecordT]):
     """A prepared statement (see :meth:`Connection.prepare`)."""
 
     __slots__ = ("_conn", "_state", "_record_class", "_params", "_attrs",
                  "_relmark", "__weakref__")
 
-    def __init__(self, conn, state, record_class, params, attrs):
+    def __init__(self, conn: Connection[typing.Any],
+                 state: _pgwire._Statement, record_class: typing.Any,
+                 params: tuple[Type, ...],
+                 attrs: tuple[Attribute, ...]) -> None:
         self._conn = conn
         self._state = state
         self._record_class = record_class
@@ -36,43 +51,46 @@ class PreparedStatement:
         self._relmark = _connresource.marker(conn)
         # the caller has done conn._protocol.acquire_statement(state)
 
-    def _check_released(self, meth):
+    def _check_released(self, meth: str) -> None:
         """InterfaceError once the pool connection it came from has been
         released (as asyncpg)."""
         _connresource.check(self._conn, self._relmark, "PreparedStatement",
                             meth)
 
     # -- information ----------------------------------------------------
-    def get_name(self):
+    def get_name(self) -> str:
         """The server-side name ('' for the unnamed statement)."""
         self._check_released("get_name")
         return self._state.name
 
-    def get_query(self):
+    def get_query(self) -> str:
         self._check_released("get_query")
         return self._state.query
 
-    def get_statusmsg(self):
+    def get_statusmsg(self) -> str | None:
         """Status of the last execution (e.g. ``'SELECT 3'``), or None."""
         self._check_released("get_statusmsg")
         return self._state.last_status
 
-    def get_parameters(self):
+    def get_parameters(self) -> tuple[Type, ...]:
         """A tuple of :class:`pgwire.types.Type`, one per parameter."""
         self._check_released("get_parameters")
         return self._params
 
-    def get_attributes(self):
+    def get_attributes(self) -> tuple[Attribute, ...]:
         """A tuple of :class:`pgwire.types.Attribute`, one per column."""
         self._check_released("get_attributes")
         return self._attrs
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<pgwire.PreparedStatement name={!r} query={!r}>".format(
             self._state.name, self._state.query[:60])
 
     # -- execution (C awaitables) -------------------------------------------
-    def _run(self, meth, kind, args, timeout, column=0, row_factory=None):
+    def _run(self, meth: str, kind: int, args: typing.Any,
+             timeout: float | None, column: int | str = 0,
+             row_factory: _rows.RowFactory[typing.Any] | None = None
+             ) -> _Coro:
         if self._relmark != getattr(self._conn, "_pool_release_ctr", 0):
             # at call time, as asyncpg
             raise exceptions.InterfaceError(
@@ -90,27 +108,80 @@ class PreparedStatement:
         return self._conn._exec_stmt(self._state, kind, args, timeout,
                                      shape, column)
 
-    def fetch(self, *args, timeout=None, row_factory=None):
+    @typing.overload
+    def fetch(self, *args: typing.Any, timeout: float | None = None,
+              row_factory: None = None
+              ) -> typing.Coroutine[typing.Any, typing.Any,
+                                    list[_RecordT]]: ...
+    @typing.overload
+    def fetch(self, *args: typing.Any, timeout: float | None = None,
+              row_factory: _rows.RowFactory[_RowT]
+              ) -> typing.Coroutine[typing.Any, typing.Any,
+                                    list[_RowT]]: ...
+    def fetch(self, *args: typing.Any, timeout: float | None = None,
+              row_factory: _rows.RowFactory[typing.Any] | None = None
+              ) -> _Coro:
         """The rows; ``row_factory`` (pgwire.rows) overrides the shape
         given to prepare() for this call."""
         return self._run("fetch", _FETCH, args, timeout,
                          row_factory=row_factory)
 
-    def fetchrow(self, *args, timeout=None, row_factory=None):
+    @typing.overload
+    def fetchrow(self, *args: typing.Any, timeout: float | None = None,
+                 row_factory: None = None
+                 ) -> typing.Coroutine[typing.Any, typing.Any,
+                                       _RecordT | None]: ...
+    @typing.overload
+    def fetchrow(self, *args: typing.Any, timeout: float | None = None,
+                 row_factory: _rows.RowFactory[_RowT]
+                 ) -> typing.Coroutine[typing.Any, typing.Any,
+                                       _RowT | None]: ...
+    def fetchrow(self, *args: typing.Any, timeout: float | None = None,
+                 row_factory: _rows.RowFactory[typing.Any] | None = None
+                 ) -> _Coro:
         return self._run("fetchrow", _FETCHROW, args, timeout,
                          row_factory=row_factory)
 
-    def fetchval(self, *args, column=0, timeout=None):
+    def fetchval(self, *args: typing.Any, column: int | str = 0,
+                 timeout: float | None = None) -> _Coro:
         return self._run("fetchval", _FETCHVAL, args, timeout, column)
 
-    def executemany(self, args, *, timeout=None):
+    def executemany(self, args: typing.Iterable[typing.Any], *,
+                    timeout: float | None = None
+                    ) -> typing.Coroutine[typing.Any, typing.Any, None]:
         return self._run("executemany", _EXECUTEMANY, args, timeout)
 
-    def fetchmany(self, args, *, timeout=None, row_factory=None):
+    @typing.overload
+    def fetchmany(self, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None, row_factory: None = None
+                  ) -> typing.Coroutine[typing.Any, typing.Any,
+                                        list[_RecordT]]: ...
+    @typing.overload
+    def fetchmany(self, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None,
+                  row_factory: _rows.RowFactory[_RowT]
+                  ) -> typing.Coroutine[typing.Any, typing.Any,
+                                        list[_RowT]]: ...
+    def fetchmany(self, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None,
+                  row_factory: _rows.RowFactory[typing.Any] | None = None
+                  ) -> _Coro:
         return self._run("fetchmany", _FETCHMANY, args, timeout,
                          row_factory=row_factory)
 
-    def cursor(self, *args, prefetch=None, timeout=None, row_factory=None):
+    @typing.overload
+    def cursor(self, *args: typing.Any, prefetch: int | None = None,
+               timeout: float | None = None, row_factory: None = None
+               ) -> CursorFactory[_RecordT]: ...
+    @typing.overload
+    def cursor(self, *args: typing.Any, prefetch: int | None = None,
+               timeout: float | None = None,
+               row_factory: _rows.RowFactory[_RowT]
+               ) -> CursorFactory[_RowT]: ...
+    def cursor(self, *args: typing.Any, prefetch: int | None = None,
+               timeout: float | None = None,
+               row_factory: _rows.RowFactory[typing.Any] | None = None
+               ) -> CursorFactory[typing.Any]:
         """A server-side cursor over this statement (see
         :meth:`Connection.cursor`)."""
         self._check_released("cursor")
@@ -121,7 +192,8 @@ class PreparedStatement:
                              args, prefetch, timeout, shape)
 
     @_connresource.guarded
-    async def explain(self, *args, analyze=False):
+    async def explain(self, *args: typing.Any,
+                      analyze: bool = False) -> typing.Any:
         """Return the plan (``EXPLAIN (FORMAT JSON, VERBOSE)``), parsed.
 
         With ``analyze=True`` the statement really runs, inside a
@@ -144,7 +216,7 @@ class PreparedStatement:
                 "ROLLBACK TO SAVEPOINT pgwire_explain" if nested
                 else "ROLLBACK")
 
-    def __del__(self):
+    def __del__(self) -> None:
         # A statement that is not in the cache is closed on the server
         # lazily, with the next request on the connection.
         conn = getattr(self, "_conn", None)

@@ -22,25 +22,55 @@ factory's own work (checking a class's fields, making a namedtuple class)
 is done once, not per row.
 """
 
+from __future__ import annotations
+
 import collections
 import dataclasses
 import functools
 import inspect
+import typing
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 from . import _pgwire
 
-__all__ = ("RowMaker", "tuple_row", "dict_row", "namedtuple_row",
-           "class_row", "struct_row", "scalar_row")
+if typing.TYPE_CHECKING:
+    from types import ModuleType
+
+__all__ = ("RowMaker", "RowFactory", "tuple_row", "dict_row",
+           "namedtuple_row", "class_row", "struct_row", "scalar_row")
 
 RowMaker = _pgwire.RowMaker
 
+_T = TypeVar("_T")
+_RowT_co = TypeVar("_RowT_co", covariant=True)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
-def tuple_row(names):
+
+class RowFactory(Protocol[_RowT_co]):
+    """The type of a row factory making rows of type ``_RowT_co``: called
+    with the tuple of column names, it returns the row maker, called with
+    the tuple of one row's values.  ``fetch(..., row_factory=f)`` with
+    ``f: RowFactory[T]`` is ``list[T]``; any function of that shape is
+    one."""
+
+    def __call__(self, names: tuple[str, ...], /
+                 ) -> Callable[[tuple[Any, ...]], _RowT_co]: ...
+
+
+def _cached(fn: _F) -> _F:
+    """functools.lru_cache(maxsize=256), keeping fn's signature for type
+    checkers (lru_cache's own type erases it)."""
+    return functools.lru_cache(maxsize=256)(fn)  # type: ignore[return-value]
+
+
+def tuple_row(names: tuple[str, ...]
+              ) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
     """Each row a ``tuple`` of its values (made in C)."""
     return RowMaker("tuple", None, names)
 
 
-def dict_row(names):
+def dict_row(names: tuple[str, ...]
+             ) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
     """Each row a ``dict`` {column name: value} in column order (made in
     C).  Duplicate column names: the last column with the name wins, as
     with ``dict(zip(names, values))`` (psycopg's ``dict_row`` does the
@@ -48,7 +78,7 @@ def dict_row(names):
     return RowMaker("dict", None, names)
 
 
-def scalar_row(names):
+def scalar_row(names: tuple[str, ...]) -> RowMaker:
     """Each row its first column's value."""
     if not names:
         raise TypeError("scalar_row needs a result with at least one "
@@ -57,22 +87,24 @@ def scalar_row(names):
 
 
 @functools.lru_cache(maxsize=256)
-def _namedtuple_class(names):
+def _namedtuple_class(names: tuple[str, ...]) -> type[tuple[Any, ...]]:
     return collections.namedtuple("Row", names, rename=True)
 
 
-def namedtuple_row(names):
+def namedtuple_row(names: tuple[str, ...]
+                   ) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
     """Each row a namedtuple; one class per result shape (cached).  Names
     that are not identifiers, start with '_' or repeat become ``_<index>``
     (``namedtuple(rename=True)``)."""
     return RowMaker("namedtuple", _namedtuple_class(tuple(names)), names)
 
 
-def _duplicates(names):
+def _duplicates(names: Sequence[str]) -> list[str]:
     return sorted(n for n, c in collections.Counter(names).items() if c > 1)
 
 
-def _mismatch(what, names, missing, extra):
+def _mismatch(what: str, names: Sequence[str], missing: set[str],
+              extra: set[str]) -> TypeError:
     parts = []
     if missing:
         parts.append("missing (no column, no default): " +
@@ -84,7 +116,8 @@ def _mismatch(what, names, missing, extra):
                      "{}".format(what, "; ".join(parts), ", ".join(names)))
 
 
-def _check_names(what, names, fields, required, takes_any=False):
+def _check_names(what: str, names: Sequence[str], fields: Sequence[str],
+                 required: Sequence[str], takes_any: bool = False) -> None:
     dups = _duplicates(names)
     if dups:
         raise TypeError("{}: duplicate column names {}; alias them in the "
@@ -101,12 +134,15 @@ class _Factory:
 
     __slots__ = ("cls", "_makers", "_what")
 
-    def __init__(self, cls, what):
+    def __init__(self, cls: type[Any], what: str) -> None:
         self.cls = cls
         self._what = what
-        self._makers = {}
+        self._makers: dict[tuple[str, ...], RowMaker] = {}
 
-    def __call__(self, names):
+    def _resolve(self, names: tuple[str, ...]) -> RowMaker:
+        raise NotImplementedError
+
+    def __call__(self, names: Sequence[str]) -> RowMaker:
         names = tuple(names)
         maker = self._makers.get(names)
         if maker is None:
@@ -116,7 +152,7 @@ class _Factory:
             self._makers[names] = maker
         return maker
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "{}({})".format(self._what.split("(")[0],
                                getattr(self.cls, "__qualname__", self.cls))
 
@@ -125,13 +161,13 @@ _FIELD_KINDS = (getattr(dataclasses, "_FIELD", None),
                 getattr(dataclasses, "_FIELD_CLASSVAR", None))
 
 
-def _generated_init(cls):
+def _generated_init(cls: type[Any]) -> bool:
     """Is cls.__init__ the one @dataclass wrote (not the user's)?"""
     code = getattr(cls.__init__, "__code__", None)
     return code is not None and code.co_filename == "<string>"
 
 
-def _dataclass_in_c(cls, names):
+def _dataclass_in_c(cls: Any, names: Sequence[str]) -> bool:
     """Can rows of cls be made without calling __init__ (C: object.__new__
     plus object.__setattr__ per field)?  Only when __init__ would do
     exactly that: the generated one, no __post_init__, no InitVar, every
@@ -154,7 +190,7 @@ def _dataclass_in_c(cls, names):
 class _ClassRow(_Factory):
     __slots__ = ()
 
-    def _resolve(self, names):
+    def _resolve(self, names: tuple[str, ...]) -> RowMaker:
         cls = self.cls
         if dataclasses.is_dataclass(cls):
             fields = [f for f in dataclasses.fields(cls) if f.init]
@@ -163,22 +199,26 @@ class _ClassRow(_Factory):
                         and f.default_factory is dataclasses.MISSING]
             _check_names(self._what, names, [f.name for f in fields],
                          required)
-            kind = "attrs" if _dataclass_in_c(cls, names) else "kwcall"
+            kind: typing.Literal["attrs", "kwcall"] = \
+                "attrs" if _dataclass_in_c(cls, names) else "kwcall"
             return RowMaker(kind, cls, names)
-        fields, required, takes_any = _signature_fields(cls)
-        if fields is not None:
-            _check_names(self._what, names, fields, required, takes_any)
+        params, needed, takes_any = _signature_fields(cls)
+        if params is not None and needed is not None:
+            _check_names(self._what, names, params, needed, takes_any)
         return RowMaker("kwcall", cls, names)
 
 
-def _signature_fields(cls):
+def _signature_fields(cls: type[Any]) -> tuple[
+        list[str] | None, list[str] | None, bool]:
     """(keyword parameter names, required ones, takes **kwargs) of
     cls(...), or (None, None, True) when there is no signature to read."""
     try:
         sig = inspect.signature(cls)
     except (TypeError, ValueError):
         return None, None, True
-    fields, required, takes_any = [], [], False
+    fields: list[str] = []
+    required: list[str] = []
+    takes_any = False
     for p in sig.parameters.values():
         if p.kind is p.VAR_KEYWORD:
             takes_any = True
@@ -191,8 +231,8 @@ def _signature_fields(cls):
     return fields, required, takes_any
 
 
-@functools.lru_cache(maxsize=256)
-def class_row(cls):
+@_cached
+def class_row(cls: type[_T]) -> RowFactory[_T]:
     """A factory making each row ``cls(**{column: value})``: a dataclass,
     an attrs class, a pydantic model or any class taking the columns as
     keyword arguments (a msgspec Struct: see :func:`struct_row`).
@@ -213,7 +253,7 @@ def class_row(cls):
     return _ClassRow(cls, "class_row({})".format(cls.__qualname__))
 
 
-def _msgspec(required=True):
+def _msgspec(required: bool = True) -> ModuleType | None:
     try:
         import msgspec
     except ImportError:
@@ -227,8 +267,9 @@ def _msgspec(required=True):
 class _StructRow(_Factory):
     __slots__ = ()
 
-    def _resolve(self, names):
+    def _resolve(self, names: tuple[str, ...]) -> RowMaker:
         msgspec = _msgspec()
+        assert msgspec is not None
         fields = msgspec.structs.fields(self.cls)
         _check_names(self._what, names, [f.name for f in fields],
                      [f.name for f in fields if f.required])
@@ -241,13 +282,14 @@ class _StructRow(_Factory):
         return RowMaker("kwcall", self.cls, names)
 
 
-@functools.lru_cache(maxsize=256)
-def struct_row(struct_type):
+@_cached
+def struct_row(struct_type: type[_T]) -> RowFactory[_T]:
     """A factory making each row a ``msgspec.Struct`` of ``struct_type``
     from the columns by field name, built in C (msgspec's constructor);
     the columns are checked against the fields once per result shape, as
     :func:`class_row` does.  Needs msgspec."""
     msgspec = _msgspec()
+    assert msgspec is not None
     if not (isinstance(struct_type, type)
             and issubclass(struct_type, msgspec.Struct)):
         raise TypeError("struct_row() takes a msgspec.Struct subclass, got "
@@ -256,7 +298,10 @@ def struct_row(struct_type):
                       "struct_row({})".format(struct_type.__qualname__))
 
 
-def check_shape(record_class, row_factory, what="connect()"):
+def check_shape(record_class: type[_pgwire.Record] | None,
+                row_factory: RowFactory[Any] | None,
+                what: str = "connect()"
+                ) -> type[_pgwire.Record] | RowFactory[Any] | None:
     """The row shape to use: record_class (a Record subclass or None) or
     row_factory (a row factory), never both.  Raises TypeError naming
     both when both are given, or for a row_factory that is a class or not

@@ -14,13 +14,19 @@ success in that case.  A ``COMMIT`` the server answers with ``ROLLBACK``
 raises :class:`pgwire.exceptions.TransactionRolledBackError`.
 """
 
+from __future__ import annotations
+
 import asyncio
 import enum
 import itertools
+import typing
 
 from . import _connresource
 from . import exceptions
 from .utils import quote_ident as _quote_ident
+
+if typing.TYPE_CHECKING:
+    from .connection import Connection
 
 __all__ = ("Transaction", "TransactionState",
            "TransactionOutcomeUnknownError")
@@ -66,7 +72,8 @@ _ISOLATION_SQL = {
 _savepoint_ids = itertools.count(1)
 
 
-def _connection_lost(con, exc):
+def _connection_lost(con: Connection[typing.Any], exc: BaseException
+                     ) -> bool:
     if con.is_closed():
         return True
     return isinstance(exc, (exceptions.PostgresConnectionError,
@@ -79,7 +86,9 @@ class Transaction:
     __slots__ = ('_connection', '_isolation', '_readonly', '_deferrable',
                  '_state', '_nested', '_id', '_managed', '_relmark')
 
-    def __init__(self, connection, isolation, readonly, deferrable):
+    def __init__(self, connection: Connection[typing.Any],
+                 isolation: str | None, readonly: bool,
+                 deferrable: bool) -> None:
         if isolation and isolation not in ISOLATION_LEVELS:
             raise ValueError(
                 'isolation is expected to be either of {}, '
@@ -90,16 +99,16 @@ class Transaction:
         self._deferrable = bool(deferrable)
         self._state = TransactionState.NEW
         self._nested = False
-        self._id = None
+        self._id: str | None = None
         self._managed = False
         self._relmark = _connresource.marker(connection)
 
-    def _check_released(self, meth):
+    def _check_released(self, meth: str) -> None:
         _connresource.check(self._connection, self._relmark, 'Transaction',
                             meth)
 
     # -- async with ---------------------------------------------------
-    async def __aenter__(self):
+    async def __aenter__(self) -> None:
         self._check_released('__aenter__')
         if self._managed:
             raise exceptions.InterfaceError(
@@ -112,7 +121,8 @@ class Transaction:
             self._managed = False
             raise
 
-    async def __aexit__(self, extype, ex, tb):
+    async def __aexit__(self, extype: type[BaseException] | None,
+                        ex: BaseException | None, tb: typing.Any) -> None:
         try:
             self._check_released('__aexit__')
         except exceptions.InterfaceError:
@@ -135,7 +145,7 @@ class Transaction:
 
     # -- public API ---------------------------------------------------
     @_connresource.guarded
-    async def start(self):
+    async def start(self) -> None:
         """Enter the transaction or savepoint block."""
         self._check_released('start')
         self.__check_state_base('start')
@@ -192,7 +202,7 @@ class Transaction:
             self._state = TransactionState.STARTED
 
     @_connresource.guarded
-    async def commit(self):
+    async def commit(self) -> None:
         """Exit the transaction or savepoint block and commit changes."""
         self._check_released('commit')
         if self._managed:
@@ -201,7 +211,7 @@ class Transaction:
         await self.__commit()
 
     @_connresource.guarded
-    async def rollback(self):
+    async def rollback(self) -> None:
         """Exit the transaction or savepoint block and roll back changes."""
         self._check_released('rollback')
         if self._managed:
@@ -210,7 +220,7 @@ class Transaction:
         await self.__rollback()
 
     # -- internals ----------------------------------------------------
-    def __check_state_base(self, opname):
+    def __check_state_base(self, opname: str) -> None:
         if self._state is TransactionState.COMMITTED:
             raise exceptions.InterfaceError(
                 'cannot {}; the transaction is already committed'.format(
@@ -224,7 +234,7 @@ class Transaction:
                 'cannot {}; the transaction is in error state'.format(
                     opname))
 
-    def __check_state(self, opname):
+    def __check_state(self, opname: str) -> None:
         if self._state is not TransactionState.STARTED:
             if self._state is TransactionState.NEW:
                 raise exceptions.InterfaceError(
@@ -232,12 +242,12 @@ class Transaction:
                         opname))
             self.__check_state_base(opname)
 
-    def __release_top(self):
+    def __release_top(self) -> None:
         con = self._connection
         if getattr(con, '_top_xact', None) is self:
             con._top_xact = None
 
-    async def __commit(self):
+    async def __commit(self) -> None:
         self.__check_state('commit')
         self.__release_top()
         con = self._connection
@@ -291,7 +301,7 @@ class Transaction:
                     query)
             self._state = TransactionState.COMMITTED
 
-    async def __rollback(self):
+    async def __rollback(self) -> None:
         self.__check_state('rollback')
         self.__release_top()
 
@@ -308,7 +318,7 @@ class Transaction:
         else:
             self._state = TransactionState.ROLLEDBACK
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         attrs = ['state:{}'.format(self._state.name.lower())]
         if self._isolation is not None:
             attrs.append(self._isolation)

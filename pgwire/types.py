@@ -1,5 +1,7 @@
 """Public data types of pgwire (asyncpg.types compatible)."""
 
+from __future__ import annotations
+
 import datetime as _dt
 
 __all__ = [
@@ -22,19 +24,19 @@ class InfiniteDate(_dt.date):
     __slots__ = ()
 
     @property
-    def is_negative(self):
+    def is_negative(self) -> bool:
         return self.year == 1
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return ("pgwire.types.date_negative_infinity" if self.year == 1
                 else "pgwire.types.date_infinity")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "-infinity" if self.year == 1 else "infinity"
 
     isoformat = __str__
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[_typing.Any, ...]:
         return (_infinity, ("date", self.year == 1))
 
 
@@ -42,21 +44,21 @@ class InfiniteDatetime(_dt.datetime):
     __slots__ = ()
 
     @property
-    def is_negative(self):
+    def is_negative(self) -> bool:
         return self.year == 1
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         kind = "timestamptz" if self.tzinfo is not None else "timestamp"
         neg = "negative_" if self.year == 1 else ""
         return f"pgwire.types.{kind}_{neg}infinity"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "-infinity" if self.year == 1 else "infinity"
 
-    def isoformat(self, sep="T", timespec="auto"):
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
         return str(self)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[_typing.Any, ...]:
         kind = "timestamptz" if self.tzinfo is not None else "timestamp"
         return (_infinity, (kind, self.year == 1))
 
@@ -71,7 +73,7 @@ timestamptz_negative_infinity = InfiniteDatetime(1, 1, 1,
                                                  tzinfo=_dt.timezone.utc)
 
 
-def _infinity(kind, negative):
+def _infinity(kind: str, negative: bool) -> _dt.date:
     return {
         ("date", False): date_infinity,
         ("date", True): date_negative_infinity,
@@ -96,7 +98,7 @@ __all__ += [
 ]
 
 
-class BoundedArray(list):
+class BoundedArray(list):  # type: ignore[type-arg]
     """An array whose lower bounds are not all 1, e.g. ``'[0:2]={1,2,3}'``.
 
     A ``list`` (nested lists for more dimensions) exactly as asyncpg
@@ -109,19 +111,20 @@ class BoundedArray(list):
 
     __slots__ = ("lower_bounds",)
 
-    def __init__(self, iterable=(), lower_bounds=None):
+    def __init__(self, iterable: _typing.Iterable[_typing.Any] = (),
+                 lower_bounds: _typing.Iterable[int] | None = None) -> None:
         super().__init__(iterable)
         self.lower_bounds = (None if lower_bounds is None
                              else tuple(int(b) for b in lower_bounds))
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[_typing.Any, ...]:
         return (type(self), (list(self), self.lower_bounds))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"BoundedArray({list.__repr__(self)}, "
                 f"lower_bounds={self.lower_bounds!r})")
 
-    def copy(self):
+    def copy(self) -> BoundedArray:
         return type(self)(self, self.lower_bounds)
 
 
@@ -167,7 +170,7 @@ _VERSION_RE = _re.compile(
     r"(?P<serial>\d+)?")
 
 
-def _parse_server_version(version_string):
+def _parse_server_version(version_string: str) -> ServerVersion:
     """Parse the server_version ParameterStatus into a ServerVersion.
 
     Same result as asyncpg: before PostgreSQL 10 the version is
@@ -199,9 +202,12 @@ class Range:
 
     __class_getitem__ = classmethod(_pytypes.GenericAlias)  # type: ignore[var-annotated]
 
-    def __init__(self, lower=None, upper=None, *,
-                 lower_inc=True, upper_inc=False, empty=False):
+    def __init__(self, lower: _typing.Any = None, upper: _typing.Any = None,
+                 *, lower_inc: bool = True, upper_inc: bool = False,
+                 empty: bool = False) -> None:
         self._empty = bool(empty)
+        self._lower: _typing.Any
+        self._upper: _typing.Any
         if empty:
             self._lower = self._upper = None
             self._lower_inc = self._upper_inc = False
@@ -213,34 +219,34 @@ class Range:
             self._upper_inc = upper is not None and bool(upper_inc)
 
     @property
-    def lower(self):
+    def lower(self) -> _typing.Any:
         return self._lower
 
     @property
-    def lower_inc(self):
+    def lower_inc(self) -> bool:
         return self._lower_inc
 
     @property
-    def lower_inf(self):
+    def lower_inf(self) -> bool:
         return self._lower is None and not self._empty
 
     @property
-    def upper(self):
+    def upper(self) -> _typing.Any:
         return self._upper
 
     @property
-    def upper_inc(self):
+    def upper_inc(self) -> bool:
         return self._upper_inc
 
     @property
-    def upper_inf(self):
+    def upper_inf(self) -> bool:
         return self._upper is None and not self._empty
 
     @property
-    def isempty(self):
+    def isempty(self) -> bool:
         return self._empty
 
-    def _lower_within(self, other):
+    def _lower_within(self, other: Range) -> bool:
         # Is self's lower bound at or above other's?
         if other._lower is None:
             return True
@@ -248,9 +254,9 @@ class Range:
             return False
         if self._lower == other._lower:
             return other._lower_inc or not self._lower_inc
-        return self._lower > other._lower
+        return self._lower > other._lower  # type: ignore[no-any-return]
 
-    def _upper_within(self, other):
+    def _upper_within(self, other: Range) -> bool:
         # Is self's upper bound at or below other's?
         if other._upper is None:
             return True
@@ -258,34 +264,34 @@ class Range:
             return False
         if self._upper == other._upper:
             return other._upper_inc or not self._upper_inc
-        return self._upper < other._upper
+        return self._upper < other._upper  # type: ignore[no-any-return]
 
-    def issubset(self, other):
+    def issubset(self, other: Range) -> bool:
         if self._empty:
             return True
         if other._empty:
             return False
         return self._lower_within(other) and self._upper_within(other)
 
-    def issuperset(self, other):
+    def issuperset(self, other: Range) -> bool:
         return other.issubset(self)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return not self._empty
 
-    def _key(self):
+    def _key(self) -> tuple[_typing.Any, _typing.Any, bool, bool, bool]:
         return (self._lower, self._upper, self._lower_inc, self._upper_inc,
                 self._empty)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Range):
             return NotImplemented
         return self._key() == other._key()
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self._key())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self._empty:
             desc = "empty"
         else:
@@ -299,11 +305,12 @@ class Range:
 
     __str__ = __repr__
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[_typing.Any, ...]:
         return (_make_range, self._key())
 
 
-def _make_range(lower, upper, lower_inc, upper_inc, empty):
+def _make_range(lower: _typing.Any, upper: _typing.Any, lower_inc: bool,
+                upper_inc: bool, empty: bool) -> Range:
     return Range(lower, upper, lower_inc=lower_inc, upper_inc=upper_inc,
                  empty=empty)
 
@@ -318,7 +325,7 @@ class BitString:
 
     __slots__ = ("_bytes", "_bitlength")
 
-    def __init__(self, bitstring=None):
+    def __init__(self, bitstring: str | None = None) -> None:
         if not bitstring:
             self._bytes = b""
             self._bitlength = 0
@@ -340,7 +347,8 @@ class BitString:
         self._bitlength = nbits
 
     @classmethod
-    def frombytes(cls, bytes_=None, bitlength=None):
+    def frombytes(cls, bytes_: bytes | bytearray | memoryview | None = None,
+                  bitlength: int | None = None) -> BitString:
         if bitlength is None:
             if bytes_ is None:
                 bytes_ = b""
@@ -362,14 +370,14 @@ class BitString:
         return result
 
     @property
-    def bytes(self):
+    def bytes(self) -> bytes:
         return self._bytes
 
-    def as_string(self):
+    def as_string(self) -> str:
         bits = "".join(str(self._getitem(i)) for i in range(self._bitlength))
         return " ".join(bits[i:i + 4] for i in range(0, len(bits), 4))
 
-    def to_int(self, bitorder="big", *, signed=False):
+    def to_int(self, bitorder: str = "big", *, signed: bool = False) -> int:
         """The bits as an int (like int.from_bytes); 'big' bit order puts the
         most significant bit first, as PostgreSQL's bit -> int cast does."""
         n = self._bitlength
@@ -383,7 +391,8 @@ class BitString:
         return x
 
     @classmethod
-    def from_int(cls, x, length, bitorder="big", *, signed=False):
+    def from_int(cls, x: int, length: int, bitorder: str = "big", *,
+                 signed: bool = False) -> BitString:
         """A *length*-bit BitString holding *x* (like int.to_bytes);
         negative numbers need signed=True (two's complement)."""
         if length < 0:
@@ -401,24 +410,24 @@ class BitString:
         x <<= -length % 8
         return cls.frombytes(x.to_bytes((length + 7) // 8, "big"), length)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<BitString {}>".format(self.as_string())
 
     __str__ = __repr__
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, BitString):
             return NotImplemented
         return (self._bytes == other._bytes
                 and self._bitlength == other._bitlength)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self._bytes, self._bitlength))
 
-    def _getitem(self, i):
+    def _getitem(self, i: int) -> int:
         return (self._bytes[i >> 3] >> (7 - (i & 7))) & 1
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: _typing.SupportsIndex) -> int:
         if isinstance(i, slice):
             raise NotImplementedError("BitString does not support slices")
         i = i.__index__()
@@ -428,131 +437,134 @@ class BitString:
             raise IndexError("index out of range")
         return self._getitem(i)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self._bitlength
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[_typing.Any, ...]:
         return (BitString.frombytes, (self._bytes, self._bitlength))
 
 
-def _reverse_bits(x, n):
+def _reverse_bits(x: int, n: int) -> int:
     return int(format(x, "0{}b".format(n))[::-1], 2) if n else 0
 
 
-def _geo_repr(self):
+def _geo_repr(self: tuple[_typing.Any, ...]) -> str:
     return "{}.{}({})".format(type(self).__module__, type(self).__name__,
                               tuple.__repr__(self))
 
 
-class Point(tuple):
+class Point(tuple):  # type: ignore[type-arg]
     """Immutable representation of PostgreSQL `point` type."""
 
     __slots__ = ()
 
-    def __new__(cls, x, y):
+    def __new__(cls, x: _typing.SupportsFloat, y: _typing.SupportsFloat
+                ) -> Point:
         return super().__new__(cls, (float(x), float(y)))
 
-    def __getnewargs__(self):
+    def __getnewargs__(self) -> tuple[_typing.Any, ...]:
         return tuple(self)
 
     __repr__ = _geo_repr
 
     @property
-    def x(self):
-        return self[0]
+    def x(self) -> float:
+        return self[0]  # type: ignore[no-any-return]
 
     @property
-    def y(self):
-        return self[1]
+    def y(self) -> float:
+        return self[1]  # type: ignore[no-any-return]
 
 
-class Box(tuple):
+class Box(tuple):  # type: ignore[type-arg]
     """Immutable representation of PostgreSQL `box` type."""
 
     __slots__ = ()
 
-    def __new__(cls, high, low):
+    def __new__(cls, high: _typing.Sequence[float],
+                low: _typing.Sequence[float]) -> Box:
         return super().__new__(cls, (Point(*high), Point(*low)))
 
-    def __getnewargs__(self):
+    def __getnewargs__(self) -> tuple[_typing.Any, ...]:
         return tuple(self)
 
     __repr__ = _geo_repr
 
     @property
-    def high(self):
-        return self[0]
+    def high(self) -> Point:
+        return self[0]  # type: ignore[no-any-return]
 
     @property
-    def low(self):
-        return self[1]
+    def low(self) -> Point:
+        return self[1]  # type: ignore[no-any-return]
 
 
-class Line(tuple):
+class Line(tuple):  # type: ignore[type-arg]
     """Immutable representation of PostgreSQL `line` type
     (``A*x + B*y + C = 0``)."""
 
     __slots__ = ()
 
-    def __new__(cls, A, B, C):
+    def __new__(cls, A: float, B: float, C: float) -> Line:
         return super().__new__(cls, (A, B, C))
 
-    def __getnewargs__(self):
+    def __getnewargs__(self) -> tuple[_typing.Any, ...]:
         return tuple(self)
 
     @property
-    def A(self):
-        return self[0]
+    def A(self) -> float:
+        return self[0]  # type: ignore[no-any-return]
 
     @property
-    def B(self):
-        return self[1]
+    def B(self) -> float:
+        return self[1]  # type: ignore[no-any-return]
 
     @property
-    def C(self):
-        return self[2]
+    def C(self) -> float:
+        return self[2]  # type: ignore[no-any-return]
 
 
-class LineSegment(tuple):
+class LineSegment(tuple):  # type: ignore[type-arg]
     """Immutable representation of PostgreSQL `lseg` type."""
 
     __slots__ = ()
 
-    def __new__(cls, p1, p2):
+    def __new__(cls, p1: _typing.Sequence[float],
+                p2: _typing.Sequence[float]) -> LineSegment:
         return super().__new__(cls, (Point(*p1), Point(*p2)))
 
-    def __getnewargs__(self):
+    def __getnewargs__(self) -> tuple[_typing.Any, ...]:
         return tuple(self)
 
     __repr__ = _geo_repr
 
     @property
-    def p1(self):
-        return self[0]
+    def p1(self) -> Point:
+        return self[0]  # type: ignore[no-any-return]
 
     @property
-    def p2(self):
-        return self[1]
+    def p2(self) -> Point:
+        return self[1]  # type: ignore[no-any-return]
 
 
-class Circle(tuple):
+class Circle(tuple):  # type: ignore[type-arg]
     """Immutable representation of PostgreSQL `circle` type."""
 
     __slots__ = ()
 
-    def __new__(cls, center, radius):
+    def __new__(cls, center: _typing.Any, radius: float) -> Circle:
         return super().__new__(cls, (center, radius))
 
-    def __getnewargs__(self):
+    def __getnewargs__(self) -> tuple[_typing.Any, ...]:
         return tuple(self)
 
     @property
-    def center(self):
+    def center(self) -> _typing.Any:
         return self[0]
 
     @property
-    def radius(self):
-        return self[1]
+    def radius(self) -> float:
+        return self[1]  # type: ignore[no-any-return]
 
 
 class Path:
@@ -560,36 +572,37 @@ class Path:
 
     __slots__ = ("_is_closed", "points")
 
-    def __init__(self, *points, is_closed=False):
+    def __init__(self, *points: _typing.Sequence[float],
+                 is_closed: bool = False) -> None:
         self.points = tuple(Point(*p) for p in points)
         self._is_closed = is_closed
 
     @property
-    def is_closed(self):
+    def is_closed(self) -> bool:
         return self._is_closed
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Path):
             return NotImplemented
         return (self.points == other.points
                 and self._is_closed == other._is_closed)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.points, self._is_closed))
 
-    def __iter__(self):
+    def __iter__(self) -> _typing.Iterator[Point]:
         return iter(self.points)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.points)
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> Point:
         return self.points[i]
 
-    def __contains__(self, point):
+    def __contains__(self, point: object) -> bool:
         return point in self.points
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         pts = ", ".join(tuple.__repr__(p) for p in self.points)
         if type(self) is Path:
             return "{}.Path({}{}is_closed={!r})".format(
@@ -598,13 +611,14 @@ class Path:
         return "{}.{}({})".format(type(self).__module__, type(self).__name__,
                                   pts)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[_typing.Any, ...]:
         if isinstance(self, Polygon):
             return (type(self), self.points)
         return (_make_path, (self.points, self._is_closed))
 
 
-def _make_path(points, is_closed):
+def _make_path(points: _typing.Sequence[_typing.Sequence[float]],
+               is_closed: bool) -> Path:
     return Path(*points, is_closed=is_closed)
 
 
@@ -613,6 +627,6 @@ class Polygon(Path):
 
     __slots__ = ()
 
-    def __init__(self, *points):
+    def __init__(self, *points: _typing.Sequence[float]) -> None:
         # a polygon is always closed
         super().__init__(*points, is_closed=True)

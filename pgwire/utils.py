@@ -3,7 +3,7 @@
 __all__ = ("quote_ident", "quote_literal")
 
 
-def quote_ident(name):
+def quote_ident(name: str) -> str:
     """``name`` as a double-quoted SQL identifier: quotes doubled, NUL
     refused, never backslashes, so the result is safe whatever
     ``standard_conforming_strings`` is.  A qualified name is several calls
@@ -15,7 +15,7 @@ def quote_ident(name):
     return '"' + name.replace('"', '""') + '"'
 
 
-def quote_literal(value):
+def quote_literal(value: str) -> str:
     """``value`` as an SQL string literal: quotes doubled, NUL refused;
     when it contains a backslash, the E'...' form with backslashes doubled
     (as PQescapeLiteral), so the result means the same whatever

@@ -30,6 +30,8 @@ $PY tools/check_c.py --cpythons
 $PY -m pytest -q -p no:cacheprovider tests/test_capi_lint.py
 step "typing: pgwire/_pgwire.pyi against the built C module (mypy.stubtest)"
 $PY -m mypy.stubtest pgwire._pgwire --allowlist tools/stubtest-allowlist.txt
+step "typing: mypy --strict on pgwire and tests/typing/check_types.py"
+$PY -m mypy --strict -p pgwire && $PY -m mypy --strict tests/typing/check_types.py
 step "C core unit tests"
 make -s ctest
 make -s ctest-asan

@@ -56,7 +56,8 @@ finally:
 REGISTRY = base.PostgresMessageMeta._message_map
 # pgwire's own exception classes (not in asyncpg); everything else in
 # __all__ matches asyncpg name for name
-PGWIRE_ONLY = {"TransactionRolledBackError", "PipelineAbortedError"}
+PGWIRE_ONLY = {"TransactionRolledBackError", "PipelineAbortedError",
+               "PoolResetFailedError"}
 PGWIRE_CODES = {code: cls for code, cls in REGISTRY.items()
                 if cls.__module__ == exc.__name__}
 APG_CODES = (dict(apg_exc._base.PostgresMessageMeta._message_map)

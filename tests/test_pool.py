@@ -343,15 +343,23 @@ async def test_reset_on_release(kw):
             assert not c._notification_listeners and not c._log_listeners
 
 
+async def wait_resets(pool):
+    """Until the resets written at release are answered (they are not
+    awaited by release: docs/pooling.md)."""
+    await wait_pool(pool, lambda: all(h.reset_fut is None
+                                      for h in pool._all))
+
+
 async def test_reset_round_trips(kw, conn):
-    """A connection that ran anything is reset, in one round trip (the
-    last statement the backend ran is the reset); one that ran nothing
-    since it was acquired is handed on without a round trip."""
+    """A connection that ran anything is reset, in one request written at
+    release (the last statement the backend ran is the reset); one that
+    ran nothing since it was acquired is handed on without one."""
     async with pgwire.create_pool(min_size=1, max_size=1, **kw) as pool:
         async with pool.acquire() as c:
             pid = c.get_server_pid()
             proto = c._protocol
             await c.fetchval("SELECT 'clean'")
+        await wait_resets(pool)
         last = await conn.fetchval(
             "SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
         assert "RESET ALL" in last and "ROLLBACK" not in last
@@ -361,12 +369,15 @@ async def test_reset_round_trips(kw, conn):
         assert proto.queries_count == count  # nothing ran: no reset
         async with pool.acquire() as c:
             await c.execute("SET work_mem = '5MB'")
-        assert proto.queries_count == count + 2  # the SET and the reset
+        # the SET (the reset is the pool's, not counted)
+        assert proto.queries_count == count + 1
+        await wait_resets(pool)
         last = await conn.fetchval(
             "SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
         assert "RESET ALL" in last and "ROLLBACK" not in last
         async with pool.acquire() as c:
             await c.execute("BEGIN")
+        await wait_resets(pool)
         last = await conn.fetchval(
             "SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
         assert last.startswith("ROLLBACK;") and "RESET ALL" in last
@@ -429,6 +440,7 @@ async def test_state_changed_inside_functions_does_not_leak(
             changed = tuple(await c.fetchrow(look))
             assert changed != clean or "lock" in change
         # the released connection holds no lock: another session takes it
+        await wait_resets(pool)
         assert await conn.fetchval(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
             "AND pid = $1", pid) == 0
@@ -672,7 +684,13 @@ async def test_cancelled_mid_query_is_discarded(kw, conn, app):
 
 
 async def test_release_survives_cancellation_of_releaser(kw, conn, app):
-    async with pgwire.create_pool(min_size=1, max_size=1, **kw) as pool:
+    # a custom reset is awaited by release (the default one is written
+    # and not awaited: tests/test_pool_reset_pipelined.py)
+    async def reset(c):
+        await c.execute("RESET ALL")
+
+    async with pgwire.create_pool(min_size=1, max_size=1, reset=reset,
+                                  **kw) as pool:
         c = await pool.acquire()
         pid = c.get_server_pid()
         await c.execute("SET work_mem = '3MB'")  # needs a reset
@@ -974,24 +992,33 @@ async def test_health_check(cluster, app, conn):
         await relay.close()
 
 
-async def test_release_is_bounded(cluster, app, conn):
+@pytest.mark.parametrize("custom", [False, True],
+                         ids=["pipelined reset", "custom reset"])
+async def test_release_is_bounded(cluster, app, conn, custom):
     """The server stops answering during the reset: release() returns
-    after its timeout, the connection is terminated and replaced."""
+    (at once for the default reset, written and not awaited; after its
+    timeout for a custom one), the connection is terminated after the
+    timeout and replaced."""
+    async def reset(c):
+        await c.execute("RESET ALL")
+
     tcp = cluster.connect_kwargs(host="tcp")
     relay = _FreezableProxy(tcp["host"], tcp["port"])
     port = await relay.start()
     try:
         async with pgwire.create_pool(
-                min_size=1, max_size=1, **dict(
-                    tcp, port=port, ssl="disable",
-                    server_settings={"application_name": app})) as pool:
+                min_size=1, max_size=1, reset=reset if custom else None,
+                **dict(tcp, port=port, ssl="disable",
+                       server_settings={"application_name": app})) as pool:
             c = await pool.acquire()
             p1 = c.get_server_pid()
             await c.execute("SET work_mem = '6MB'")  # needs a reset
+            (holder,) = pool._all
             relay.freeze()
             t0 = time.monotonic()
             await pool.release(c, timeout=0.3)
             assert time.monotonic() - t0 < 3
+            await wait_pool(pool, lambda: holder.state == "gone")
             async with pool.acquire(timeout=10) as c:
                 assert c.get_server_pid() != p1
                 assert await c.fetchval("SHOW work_mem") != "6MB"
@@ -1249,6 +1276,15 @@ async def test_init_size_validation():
             pgwire.Pool("postgresql://x@localhost/x", **kwargs)
 
 
+def _unannotated(sig):
+    """The signature without its annotations (the C methods have none;
+    their types are in the stub and in Connection's overloads)."""
+    return sig.replace(
+        parameters=[p.replace(annotation=p.empty)
+                    for p in sig.parameters.values()],
+        return_annotation=sig.empty)
+
+
 def test_shortcut_signatures_and_docstrings():
     import inspect
     from pgwire.pool import _SHORTCUTS
@@ -1259,7 +1295,8 @@ def test_shortcut_signatures_and_docstrings():
     for name in _SHORTCUTS:
         conn_meth = getattr(pgwire.Connection, name)
         pool_meth = getattr(pgwire.Pool, name)
-        assert inspect.signature(pool_meth) == inspect.signature(conn_meth)
+        assert _unannotated(inspect.signature(pool_meth)) == \
+            _unannotated(inspect.signature(conn_meth))
         assert conn_meth.__doc__
         assert pool_meth.__doc__.startswith(conn_meth.__doc__.rstrip())
     assert "Execute an SQL command" in pgwire.Connection.execute.__doc__

@@ -10,6 +10,10 @@ client-side argument encoding failures raise it too.
 This module must stay importable without the C extension.
 """
 
+from __future__ import annotations
+
+import typing
+
 from ._base import *  # noqa: F401,F403
 from . import _base
 from . import _dbapi
@@ -1236,7 +1240,8 @@ class TransactionRolledBackError(InFailedSQLTransactionError):
     retrying would repeat the statement that failed."""
 
     @classmethod
-    def _from_commit(cls, query=None):
+    def _from_commit(cls, query: str | None = None
+                     ) -> TransactionRolledBackError:
         e = cls('the transaction was rolled back, not committed: the '
                 'server answered COMMIT with ROLLBACK because a statement '
                 'in the transaction failed earlier')
@@ -1257,7 +1262,19 @@ class PipelineAbortedError(_base.InterfaceError):
 __all__ += ('PipelineAbortedError',)
 
 
-def _error_from_fields(fields, query=None):
+class PoolResetFailedError(_base.InterfaceError):
+    """The reset of a pooled connection, written when it was released,
+    failed on the server; the query sent behind it did not run (the
+    server's error is ``__cause__``) and the connection is closed.  The
+    pool's shortcuts (``pool.fetch`` ...) retry on another connection
+    (docs/pooling.md)."""
+
+
+__all__ += ('PoolResetFailedError',)
+
+
+def _error_from_fields(fields: typing.Mapping[str, str],
+                       query: str | None = None) -> _base.PostgresError:
     """Exception instance for an ErrorResponse.
 
     *fields* maps single-character field codes ('S', 'V', 'C', 'M', 'D',
@@ -1267,7 +1284,9 @@ def _error_from_fields(fields, query=None):
     return _base.PostgresError.new(fields, query)
 
 
-def _log_message_from_fields(fields, query=None):
+def _log_message_from_fields(fields: typing.Mapping[str, str],
+                             query: str | None = None
+                             ) -> _base.PostgresMessage:
     """PostgresLogMessage (or PostgresWarning / PostgresError subclass)
     instance for a NoticeResponse, chosen by SQLSTATE like asyncpg."""
     return _base.PostgresLogMessage.new(fields, query)

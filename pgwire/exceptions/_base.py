@@ -10,9 +10,14 @@ class with a dictionary lookup.
 This module must stay importable without the C extension.
 """
 
+from __future__ import annotations
+
 import sys
+import typing
 
 from . import _dbapi
+
+_Fields = typing.Mapping[str, str]
 
 __all__ = (
     'PostgresError', 'FatalPostgresError', 'UnknownPostgresError',
@@ -69,17 +74,18 @@ _PGBOUNCER_NOTE = (
 )
 
 
-def _is_pgwire_class(cls):
+def _is_pgwire_class(cls: type) -> bool:
     modname = cls.__module__
     return modname == 'pgwire' or modname.startswith('pgwire.')
 
 
 class PostgresMessageMeta(type):
 
-    _message_map: dict[str, type] = {}
+    _message_map: dict[str, type[typing.Any]] = {}
     _field_map = FIELD_MAP
 
-    def __new__(mcls, name, bases, dct):
+    def __new__(mcls, name: str, bases: tuple[type, ...],
+                dct: dict[str, typing.Any]) -> PostgresMessageMeta:
         cls = super().__new__(mcls, name, bases, dct)
 
         if _is_pgwire_class(cls):
@@ -100,22 +106,48 @@ class PostgresMessageMeta(type):
         return cls
 
     @classmethod
-    def get_message_class_for_sqlstate(mcls, code):
+    def get_message_class_for_sqlstate(mcls, code: str | None
+                                       ) -> type[typing.Any]:
         """Class registered for exactly *code*, else UnknownPostgresError
         (asyncpg does not fall back to the SQLSTATE class root)."""
+        if code is None:
+            return UnknownPostgresError
         return mcls._message_map.get(code, UnknownPostgresError)
 
 
 class PostgresMessage(metaclass=PostgresMessageMeta):
     """Base of everything built from an ErrorResponse or NoticeResponse."""
 
+    # the server's fields (FIELD_MAP), None when not sent; set to None on
+    # the class below the class body
+    severity: str | None
+    severity_en: str | None
+    sqlstate: str | None
+    message: str | None
+    detail: str | None
+    hint: str | None
+    position: str | None
+    internal_position: str | None
+    internal_query: str | None
+    context: str | None
+    schema_name: str | None
+    table_name: str | None
+    column_name: str | None
+    data_type_name: str | None
+    constraint_name: str | None
+    server_source_filename: str | None
+    server_source_line: str | None
+    server_source_function: str | None
+    query: str | None
+
     @classmethod
-    def _get_error_class(cls, fields):
+    def _get_error_class(cls, fields: _Fields) -> type[typing.Any]:
         return type(cls).get_message_class_for_sqlstate(fields.get('C'))
 
     @classmethod
-    def _get_error_dict(cls, fields, query):
-        dct = {'query': query}
+    def _get_error_dict(cls, fields: _Fields, query: str | None
+                        ) -> dict[str, typing.Any]:
+        dct: dict[str, typing.Any] = {'query': query}
         field_map = type(cls)._field_map
         for k, v in fields.items():
             attr = field_map.get(k)
@@ -124,7 +156,9 @@ class PostgresMessage(metaclass=PostgresMessageMeta):
         return dct
 
     @classmethod
-    def _make_constructor(cls, fields, query=None):
+    def _make_constructor(cls, fields: _Fields, query: str | None = None
+                          ) -> tuple[type[typing.Any], str,
+                                     dict[str, typing.Any]]:
         dct = cls._get_error_dict(fields, query)
         exccls = cls._get_error_class(fields)
         message = dct.get('message', '')
@@ -155,7 +189,7 @@ class PostgresMessage(metaclass=PostgresMessageMeta):
 
         return exccls, message, dct
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, str]:
         """The server-supplied fields that are set, as a dict."""
         dct = {}
         for attr in type(self)._field_map.values():
@@ -172,7 +206,7 @@ setattr(PostgresMessage, "query", None)
 del _attr
 
 
-def _format_message(msg, detail, hint):
+def _format_message(msg: str, detail: str | None, hint: str | None) -> str:
     if detail:
         msg += '\nDETAIL:  {}'.format(detail)
     if hint:
@@ -183,7 +217,7 @@ def _format_message(msg, detail, hint):
 class PostgresError(PostgresMessage, _dbapi.DatabaseError):
     """Base class for all Postgres errors."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.args:
             msg = self.args[0]
             if not isinstance(msg, str):
@@ -193,11 +227,12 @@ class PostgresError(PostgresMessage, _dbapi.DatabaseError):
         return _format_message(msg, self.detail, self.hint)
 
     @classmethod
-    def new(cls, fields, query=None):
+    def new(cls, fields: _Fields, query: str | None = None
+            ) -> PostgresError:
         """Build the exception for ErrorResponse *fields* (field code ->
         value); the class is chosen by the SQLSTATE in field ``C``."""
         exccls, message, dct = cls._make_constructor(fields, query)
-        ex = exccls(message)
+        ex: PostgresError = exccls(message)
         ex.__dict__.update(dct)
         return ex
 
@@ -211,11 +246,14 @@ class UnknownPostgresError(FatalPostgresError):
 
 
 class InterfaceMessage:
-    def __init__(self, *, detail=None, hint=None):
+    def __init__(self, *, detail: str | None = None,
+                 hint: str | None = None) -> None:
         self.detail = detail
         self.hint = hint
 
-    def __str__(self):
+    args: tuple[typing.Any, ...]  # the exception's (a mixin of one)
+
+    def __str__(self) -> str:
         msg = self.args[0] if self.args else ''
         if not isinstance(msg, str):
             msg = str(msg)
@@ -225,11 +263,12 @@ class InterfaceMessage:
 class InterfaceError(InterfaceMessage, _dbapi.InterfaceError):
     """An error caused by improper use of the pgwire API."""
 
-    def __init__(self, msg, *, detail=None, hint=None):
+    def __init__(self, msg: str, *, detail: str | None = None,
+                 hint: str | None = None) -> None:
         InterfaceMessage.__init__(self, detail=detail, hint=hint)
         _dbapi.InterfaceError.__init__(self, msg)
 
-    def with_msg(self, msg):
+    def with_msg(self, msg: str) -> InterfaceError:
         return type(self)(
             msg,
             detail=self.detail,
@@ -254,7 +293,8 @@ class UnsupportedServerFeatureError(InterfaceError):
 class InterfaceWarning(InterfaceMessage, UserWarning):
     """A warning caused by an improper use of the pgwire API."""
 
-    def __init__(self, msg, *, detail=None, hint=None):
+    def __init__(self, msg: str, *, detail: str | None = None,
+                 hint: str | None = None) -> None:
         InterfaceMessage.__init__(self, detail=detail, hint=hint)
         UserWarning.__init__(self, msg)
 
@@ -276,7 +316,9 @@ class OutdatedSchemaCacheError(InternalClientError):
     """A value decoding error caused by a schema change before row
     fetching."""
 
-    def __init__(self, msg, *, schema=None, data_type=None, position=None):
+    def __init__(self, msg: str, *, schema: str | None = None,
+                 data_type: str | None = None,
+                 position: int | None = None) -> None:
         super().__init__(msg)
         self.schema_name = schema
         self.data_type_name = data_type
@@ -286,15 +328,16 @@ class OutdatedSchemaCacheError(InternalClientError):
 class PostgresLogMessage(PostgresMessage):
     """A base class for non-error server messages (NoticeResponse)."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         return '{}: {}'.format(type(self).__name__, self.message)
 
-    def __setattr__(self, name, val):
+    def __setattr__(self, name: str, val: object) -> typing.NoReturn:
         raise TypeError('instances of {} are immutable'.format(
             type(self).__name__))
 
     @classmethod
-    def new(cls, fields, query=None):
+    def new(cls, fields: _Fields, query: str | None = None
+            ) -> PostgresMessage:
         """Build the object for NoticeResponse *fields*: the class
         registered for the SQLSTATE (a PostgresWarning subclass, or even an
         error class such as DuplicateTableError for "... already exists,
@@ -310,10 +353,11 @@ class PostgresLogMessage(PostgresMessage):
             if severity and severity.upper() == 'WARNING':
                 exccls = type(cls)._message_map.get('01000', exccls)
 
+        msg: typing.Any
         if issubclass(exccls, (BaseException, Warning)):
             msg = exccls(message_text)
         else:
             msg = exccls()
 
         msg.__dict__.update(dct)
-        return msg
+        return msg  # type: ignore[no-any-return]

@@ -18,16 +18,33 @@ usable.  One connection serves one thread at a time: a call while another
 thread's call is running raises InterfaceError.  See docs/sync.md.
 """
 
+from __future__ import annotations
+
 import collections
 import threading
 import time
 import typing
 
 from .. import _dial_sync
+from .. import _pgwire
 from .. import connect_utils
 from .. import exceptions
+from .. import rows as _rows
+from .._typing import OtherRecordT as _OtherRecordT
+from .._typing import RecordT as _RecordT
+from .._typing import RowT as _RowT
 from ..connection import Connection as _AsyncConnection
 from ._loop import Loop
+
+if typing.TYPE_CHECKING:
+    from .. import cursor as _cursor
+    from .. import prepared_stmt as _prepared_stmt
+    from .. import transaction as _transaction
+    from ..connection import ConnectionSettings, LoggedQuery
+    from ..types import Attribute, ServerVersion, Type
+
+_T = typing.TypeVar("_T")
+_Callback = typing.Callable[..., typing.Any]
 
 __all__ = ("connect", "create_pool", "Connection", "Pool", "Notification",
            "PreparedStatement", "Transaction", "CursorFactory", "Cursor")
@@ -40,7 +57,23 @@ class Notification(typing.NamedTuple):
     payload: str
 
 
-def connect(dsn=None, **kwargs):
+@typing.overload
+def connect(dsn: str | None = None, *, record_class: None = None,
+            row_factory: None = None,
+            connection_class: type[Connection[typing.Any]] | None = None,
+            **kwargs: typing.Any) -> Connection[_pgwire.Record]: ...
+@typing.overload
+def connect(dsn: str | None = None, *, record_class: type[_OtherRecordT],
+            row_factory: None = None,
+            connection_class: type[Connection[typing.Any]] | None = None,
+            **kwargs: typing.Any) -> Connection[_OtherRecordT]: ...
+@typing.overload
+def connect(dsn: str | None = None, *, record_class: None = None,
+            row_factory: _rows.RowFactory[_RowT],
+            connection_class: type[Connection[typing.Any]] | None = None,
+            **kwargs: typing.Any) -> Connection[_RowT]: ...
+def connect(dsn: str | None = None,
+            **kwargs: typing.Any) -> Connection[typing.Any]:
     """Connect to PostgreSQL and return a blocking :class:`Connection`.
 
     Takes pgwire.connect()'s (asyncpg's) arguments: the DSN, host, port,
@@ -69,14 +102,15 @@ class _Core(_AsyncConnection):
     """The asyncio face's Connection, run on a BlockingLoop: the cold
     paths that need a running asyncio task are replaced here."""
 
-    _notifications = None   # the blocking Connection's deque
+    # the blocking Connection's deque
+    _notifications: collections.deque[Notification] | None = None
 
-    def _start_cancel(self):
+    def _start_cancel(self) -> None:
         # The CancelRequest is dialled from the loop's next turn, on a
         # blocking socket bounded by cancel_timeout.
         self._loop.call_soon(self._cancel_now)
 
-    def _cancel_now(self):
+    def _cancel_now(self) -> None:
         proto = self._protocol
         ok = False
         try:
@@ -89,13 +123,13 @@ class _Core(_AsyncConnection):
         finally:
             proto._cancel_finished(ok)
 
-    async def close(self, *, timeout=None):
+    async def close(self, *, timeout: float | None = None) -> None:
         """Terminate, then wait (at most ``timeout``, default 10 s) for the
         server to close its end; past it the socket is aborted."""
         if self.is_closed():
             return
         self._closing = True
-        loop = self._loop
+        loop: typing.Any = self._loop
         if timeout is None:
             timeout = 10.0
         try:
@@ -107,14 +141,15 @@ class _Core(_AsyncConnection):
             self.terminate()
             raise
 
-    def _on_notification(self, pid, channel, payload):
+    def _on_notification(self, pid: int, channel: str,
+                         payload: str) -> None:
         queue = self._notifications
         if queue is not None:
             queue.append(Notification(pid, channel, payload))
         super()._on_notification(pid, channel, payload)
 
 
-def _discard(aw):
+def _discard(aw: object) -> None:
     """An awaitable that will not be run: close it (no 'never awaited'
     warning, nothing started)."""
     close = getattr(aw, "close", None)
@@ -126,13 +161,18 @@ _BUSY = ("cannot perform operation: another operation is in progress "
          "(this blocking connection is in use by another thread)")
 
 
+class _HasConn(typing.Protocol):
+    @property
+    def _conn_(self) -> Connection[typing.Any]: ...
+
+
 class _Runner:
     """What the blocking objects share: run an awaitable of the core on
     the connection's loop, one thread at a time."""
 
     __slots__ = ()
 
-    def _run(self, aw):
+    def _run(self: _HasConn, aw: typing.Awaitable[_T]) -> _T:
         conn = self._conn_
         if not conn._lock.acquire(blocking=False):
             _discard(aw)
@@ -143,74 +183,138 @@ class _Runner:
             conn._lock.release()
 
 
-class Connection(_Runner):
+class Connection(_Runner, typing.Generic[_RecordT]):
     """A blocking connection to PostgreSQL: asyncpg's Connection methods,
     without ``await``.  Made by :func:`pgwire.sync.connect`."""
 
     __slots__ = ("_core", "_loop", "_lock", "_notes", "__weakref__",
                  "__dict__")
 
-    def __init__(self, core, loop):
+    def __init__(self, core: _Core, loop: Loop) -> None:
         self._core = core
         self._loop = loop
         self._lock = threading.Lock()
-        self._notes = collections.deque()
+        self._notes: collections.deque[Notification] = collections.deque()
         core._notifications = self._notes
         core._proxy = self  # listeners are called with this connection
 
     @property
-    def _conn_(self):
+    def _conn_(self) -> Connection[_RecordT]:
         return self
 
     # -- queries --------------------------------------------------------
-    def execute(self, query, *args, timeout=None):
+    def execute(self, query: str, *args: typing.Any,
+                timeout: float | None = None) -> str:
         """Run ``query`` (several statements when there are no args);
         returns the status of the last one, e.g. ``'INSERT 0 1'``."""
         return self._run(self._core.execute(query, *args, timeout=timeout))
 
-    def executemany(self, command, args, *, timeout=None):
+    def executemany(self, command: str, args: typing.Iterable[typing.Any],
+                    *, timeout: float | None = None) -> None:
         """Run ``command`` for each sequence of arguments (one pipelined
         batch, atomic)."""
         return self._run(self._core.executemany(command, args,
                                                 timeout=timeout))
 
-    def fetch(self, query, *args, timeout=None, record_class=None):
+    @typing.overload
+    def fetch(self, query: str, *args: typing.Any,
+              timeout: float | None = None,
+              record_class: None = None) -> list[_RecordT]: ...
+    @typing.overload
+    def fetch(self, query: str, *args: typing.Any,
+              timeout: float | None = None,
+              record_class: type[_OtherRecordT]
+              ) -> list[_OtherRecordT]: ...
+    def fetch(self, query: str, *args: typing.Any,
+              timeout: float | None = None,
+              record_class: type[_pgwire.Record] | None = None
+              ) -> list[typing.Any]:
         """All rows, as a list of Records."""
         return self._run(self._core.fetch(query, *args, timeout=timeout,
                                           record_class=record_class))
 
-    def fetchrow(self, query, *args, timeout=None, record_class=None):
+    @typing.overload
+    def fetchrow(self, query: str, *args: typing.Any,
+                 timeout: float | None = None,
+                 record_class: None = None) -> _RecordT | None: ...
+    @typing.overload
+    def fetchrow(self, query: str, *args: typing.Any,
+                 timeout: float | None = None,
+                 record_class: type[_OtherRecordT]
+                 ) -> _OtherRecordT | None: ...
+    def fetchrow(self, query: str, *args: typing.Any,
+                 timeout: float | None = None,
+                 record_class: type[_pgwire.Record] | None = None
+                 ) -> typing.Any:
         """The first row, or None."""
         return self._run(self._core.fetchrow(query, *args, timeout=timeout,
                                              record_class=record_class))
 
-    def fetchval(self, query, *args, column=0, timeout=None):
+    def fetchval(self, query: str, *args: typing.Any, column: int | str = 0,
+                 timeout: float | None = None) -> typing.Any:
         """A value of the first row (``column``: index or name), or
         None."""
         return self._run(self._core.fetchval(query, *args, column=column,
                                              timeout=timeout))
 
-    def fetchmany(self, query, args, *, timeout=None, record_class=None):
+    @typing.overload
+    def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None,
+                  record_class: None = None) -> list[_RecordT]: ...
+    @typing.overload
+    def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None,
+                  record_class: type[_OtherRecordT]
+                  ) -> list[_OtherRecordT]: ...
+    def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None,
+                  record_class: type[_pgwire.Record] | None = None
+                  ) -> list[typing.Any]:
         """The rows of ``query`` run for each sequence of arguments."""
         return self._run(self._core.fetchmany(query, args, timeout=timeout,
                                               record_class=record_class))
 
-    def prepare(self, query, *, name=None, timeout=None, record_class=None):
+    @typing.overload
+    def prepare(self, query: str, *, name: str | None = None,
+                timeout: float | None = None, record_class: None = None
+                ) -> PreparedStatement[_RecordT]: ...
+    @typing.overload
+    def prepare(self, query: str, *, name: str | None = None,
+                timeout: float | None = None,
+                record_class: type[_OtherRecordT]
+                ) -> PreparedStatement[_OtherRecordT]: ...
+    def prepare(self, query: str, *, name: str | None = None,
+                timeout: float | None = None,
+                record_class: type[_pgwire.Record] | None = None
+                ) -> PreparedStatement[typing.Any]:
         """A blocking :class:`PreparedStatement`."""
-        stmt = self._run(self._core.prepare(query, name=name,
+        stmt: _prepared_stmt.PreparedStatement[typing.Any] = \
+            self._run(self._core.prepare(query, name=name,
                                             timeout=timeout,
                                             record_class=record_class))
         return PreparedStatement(self, stmt)
 
-    def transaction(self, *, isolation=None, readonly=False,
-                    deferrable=False):
+    def transaction(self, *, isolation: str | None = None,
+                    readonly: bool = False,
+                    deferrable: bool = False) -> Transaction:
         """A :class:`Transaction`: ``with conn.transaction(): ...`` (nested
         blocks are savepoints), or start()/commit()/rollback()."""
         return Transaction(self, self._core.transaction(
             isolation=isolation, readonly=readonly, deferrable=deferrable))
 
-    def cursor(self, query, *args, prefetch=None, timeout=None,
-               record_class=None):
+    @typing.overload
+    def cursor(self, query: str, *args: typing.Any,
+               prefetch: int | None = None, timeout: float | None = None,
+               record_class: None = None) -> CursorFactory[_RecordT]: ...
+    @typing.overload
+    def cursor(self, query: str, *args: typing.Any,
+               prefetch: int | None = None, timeout: float | None = None,
+               record_class: type[_OtherRecordT]
+               ) -> CursorFactory[_OtherRecordT]: ...
+    def cursor(self, query: str, *args: typing.Any,
+               prefetch: int | None = None, timeout: float | None = None,
+               record_class: type[_pgwire.Record] | None = None
+               ) -> CursorFactory[typing.Any]:
         """A server-side cursor (inside a transaction): iterate over it
         (``prefetch`` rows per round trip), or ``open()`` it for a
         :class:`Cursor`."""
@@ -219,59 +323,68 @@ class Connection(_Runner):
             record_class=record_class))
 
     # -- COPY -------------------------------------------------------------
-    def copy_from_table(self, table_name, *, output, **kwargs):
+    def copy_from_table(self, table_name: str, *, output: typing.Any,
+                        **kwargs: typing.Any) -> str:
         """COPY a table TO ``output`` (a path, a file object with
         ``write``, or a function called with each chunk)."""
         return self._run(self._core.copy_from_table(
             table_name, output=_sync_writer(output), **kwargs))
 
-    def copy_from_query(self, query, *args, output, **kwargs):
+    def copy_from_query(self, query: str, *args: typing.Any,
+                        output: typing.Any, **kwargs: typing.Any) -> str:
         """COPY the result of ``query`` TO ``output``."""
         return self._run(self._core.copy_from_query(
             query, *args, output=_sync_writer(output), **kwargs))
 
-    def copy_to_table(self, table_name, *, source, **kwargs):
+    def copy_to_table(self, table_name: str, *, source: typing.Any,
+                      **kwargs: typing.Any) -> str:
         """COPY ``source`` (a path, a file object with ``read``, bytes, or
         an iterable of bytes) FROM STDIN into a table."""
         return self._run(self._core.copy_to_table(
             table_name, source=source, **kwargs))
 
-    def copy_records_to_table(self, table_name, *, records, **kwargs):
+    def copy_records_to_table(self, table_name: str, *,
+                              records: typing.Iterable[typing.Any],
+                              **kwargs: typing.Any) -> str:
         """COPY ``records`` (an iterable of tuples) in binary format."""
         return self._run(self._core.copy_records_to_table(
             table_name, records=records, **kwargs))
 
     # -- codecs -------------------------------------------------------------
-    def set_type_codec(self, typename, *, schema='public', encoder,
-                       decoder, format='text'):
+    def set_type_codec(self, typename: str, *, schema: str = 'public',
+                       encoder: _Callback, decoder: _Callback,
+                       format: str = 'text') -> None:
         """As asyncpg's (see pgwire.Connection.set_type_codec)."""
         return self._run(self._core.set_type_codec(
             typename, schema=schema, encoder=encoder, decoder=decoder,
             format=format))
 
-    def reset_type_codec(self, typename, *, schema='public'):
+    def reset_type_codec(self, typename: str, *,
+                         schema: str = 'public') -> None:
         return self._run(self._core.reset_type_codec(typename,
                                                      schema=schema))
 
-    def set_builtin_type_codec(self, typename, *, schema='public',
-                               codec_name, format=None):
+    def set_builtin_type_codec(self, typename: str, *,
+                               schema: str = 'public', codec_name: str,
+                               format: str | None = None) -> None:
         return self._run(self._core.set_builtin_type_codec(
             typename, schema=schema, codec_name=codec_name, format=format))
 
-    def reload_schema_state(self):
+    def reload_schema_state(self) -> None:
         return self._run(self._core.reload_schema_state())
 
     # -- notifications and logs -------------------------------------------
-    def add_listener(self, channel, callback):
+    def add_listener(self, channel: str, callback: _Callback) -> None:
         """LISTEN on ``channel``; ``callback(connection, pid, channel,
         payload)`` is called (during this connection's calls, or while
         :meth:`notifies` waits) for each NOTIFY."""
         return self._run(self._core.add_listener(channel, callback))
 
-    def remove_listener(self, channel, callback):
+    def remove_listener(self, channel: str, callback: _Callback) -> None:
         return self._run(self._core.remove_listener(channel, callback))
 
-    def notifies(self, timeout=None):
+    def notifies(self, timeout: float | None = None
+                 ) -> typing.Iterator[Notification]:
         """Iterate over the notifications of the channels this connection
         listens on, as :class:`Notification` tuples, waiting for each at
         most ``timeout`` seconds (None: no limit); the iteration ends when
@@ -291,7 +404,7 @@ class Connection(_Runner):
             if not self._wait_notification(timeout):
                 return
 
-    def _wait_notification(self, timeout):
+    def _wait_notification(self, timeout: float | None) -> bool:
         """Run the loop until a notification arrives; False past
         ``timeout``."""
         if timeout == 0:
@@ -304,33 +417,34 @@ class Connection(_Runner):
             return False
         return True
 
-    def add_log_listener(self, callback):
+    def add_log_listener(self, callback: _Callback) -> None:
         self._core.add_log_listener(callback)
 
-    def remove_log_listener(self, callback):
+    def remove_log_listener(self, callback: _Callback) -> None:
         self._core.remove_log_listener(callback)
 
-    def add_termination_listener(self, callback):
+    def add_termination_listener(self, callback: _Callback) -> None:
         self._core.add_termination_listener(callback)
 
-    def remove_termination_listener(self, callback):
+    def remove_termination_listener(self, callback: _Callback) -> None:
         self._core.remove_termination_listener(callback)
 
-    def add_query_logger(self, callback):
+    def add_query_logger(self, callback: _Callback) -> None:
         self._core.add_query_logger(callback)
 
-    def remove_query_logger(self, callback):
+    def remove_query_logger(self, callback: _Callback) -> None:
         self._core.remove_query_logger(callback)
 
-    def query_logger(self, callback):
+    def query_logger(self, callback: _Callback
+                     ) -> typing.ContextManager[_Callback]:
         return self._core.query_logger(callback)
 
     # -- state --------------------------------------------------------------
-    def reset(self, *, timeout=None):
+    def reset(self, *, timeout: float | None = None) -> None:
         """Return the session to a clean state (the pool's reset)."""
         return self._run(self._core.reset(timeout=timeout))
 
-    def close(self, *, timeout=None):
+    def close(self, *, timeout: float | None = None) -> None:
         """Close gracefully (Terminate, then wait for the server at most
         ``timeout``, default 10 s; past it the socket is aborted)."""
         if not self._lock.acquire(blocking=False):
@@ -342,7 +456,7 @@ class Connection(_Runner):
         finally:
             self._lock.release()
 
-    def terminate(self):
+    def terminate(self) -> None:
         """Close at once (abort the socket)."""
         self._core.terminate()
         # deliver connection_lost now, not at the next call
@@ -352,46 +466,48 @@ class Connection(_Runner):
             finally:
                 self._lock.release()
 
-    def is_closed(self):
+    def is_closed(self) -> bool:
         return self._core.is_closed()
 
-    def is_in_transaction(self):
+    def is_in_transaction(self) -> bool:
         return self._core.is_in_transaction()
 
-    def get_server_pid(self):
+    def get_server_pid(self) -> int:
         return self._core.get_server_pid()
 
-    def get_server_version(self):
+    def get_server_version(self) -> ServerVersion:
         return self._core.get_server_version()
 
-    def get_settings(self):
+    def get_settings(self) -> ConnectionSettings:
         return self._core.get_settings()
 
-    def get_reset_query(self):
+    def get_reset_query(self) -> str:
         return self._core.get_reset_query()
 
-    def __enter__(self):
+    def __enter__(self) -> Connection[_RecordT]:
         return self
 
-    def __exit__(self, et, e, tb):
+    def __exit__(self, et: type[BaseException] | None,
+                 e: BaseException | None, tb: typing.Any) -> None:
         if et is None:
             self.close()
         else:
             self.terminate() if et is KeyboardInterrupt else self.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = "closed" if self.is_closed() else "open"
         return "<pgwire.sync.Connection {} addr={!r} pid={}>".format(
             state, self._core._addr, self.get_server_pid())
 
 
-async def _one_turn(loop):
+async def _one_turn(loop: Loop) -> None:
     fut = loop.create_future()
     loop.call_soon(fut.set_result, None)
     await fut
 
 
-async def _wait_for_note(loop, notes, deadline):
+async def _wait_for_note(loop: Loop, notes: collections.deque[Notification],
+                         deadline: float | None) -> None:
     """Wake up when a notification is queued (checked after each turn:
     notifications arrive through the protocol's callbacks)."""
     while not notes:
@@ -407,7 +523,7 @@ async def _wait_for_note(loop, notes, deadline):
             raise TimeoutError
 
 
-def _sync_writer(output):
+def _sync_writer(output: typing.Any) -> typing.Any:
     """copy_from_*'s ``output``: a plain function is wrapped in a
     coroutine function (the async face awaits it)."""
     import inspect
@@ -417,59 +533,67 @@ def _sync_writer(output):
             inspect.iscoroutinefunction(output):
         return output
 
-    async def write(data):
+    async def write(data: bytes) -> None:
         output(data)
     return write
 
 
-class PreparedStatement(_Runner):
+class PreparedStatement(_Runner, typing.Generic[_RecordT]):
     """A blocking prepared statement (asyncpg's PreparedStatement)."""
 
     __slots__ = ("_conn_", "_stmt")
 
-    def __init__(self, conn, stmt):
+    def __init__(self, conn: Connection[typing.Any],
+                 stmt: _prepared_stmt.PreparedStatement[_RecordT]) -> None:
         self._conn_ = conn
         self._stmt = stmt
 
-    def get_name(self):
+    def get_name(self) -> str:
         return self._stmt.get_name()
 
-    def get_query(self):
+    def get_query(self) -> str:
         return self._stmt.get_query()
 
-    def get_statusmsg(self):
+    def get_statusmsg(self) -> str | None:
         return self._stmt.get_statusmsg()
 
-    def get_parameters(self):
+    def get_parameters(self) -> tuple[Type, ...]:
         return self._stmt.get_parameters()
 
-    def get_attributes(self):
+    def get_attributes(self) -> tuple[Attribute, ...]:
         return self._stmt.get_attributes()
 
-    def fetch(self, *args, timeout=None):
+    def fetch(self, *args: typing.Any,
+              timeout: float | None = None) -> list[_RecordT]:
         return self._run(self._stmt.fetch(*args, timeout=timeout))
 
-    def fetchrow(self, *args, timeout=None):
+    def fetchrow(self, *args: typing.Any,
+                 timeout: float | None = None) -> _RecordT | None:
         return self._run(self._stmt.fetchrow(*args, timeout=timeout))
 
-    def fetchval(self, *args, column=0, timeout=None):
+    def fetchval(self, *args: typing.Any, column: int | str = 0,
+                 timeout: float | None = None) -> typing.Any:
         return self._run(self._stmt.fetchval(*args, column=column,
                                              timeout=timeout))
 
-    def executemany(self, args, *, timeout=None):
+    def executemany(self, args: typing.Iterable[typing.Any], *,
+                    timeout: float | None = None) -> None:
         return self._run(self._stmt.executemany(args, timeout=timeout))
 
-    def fetchmany(self, args, *, timeout=None):
+    def fetchmany(self, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None) -> list[_RecordT]:
         return self._run(self._stmt.fetchmany(args, timeout=timeout))
 
-    def explain(self, *args, analyze=False):
+    def explain(self, *args: typing.Any,
+                analyze: bool = False) -> typing.Any:
         return self._run(self._stmt.explain(*args, analyze=analyze))
 
-    def cursor(self, *args, prefetch=None, timeout=None):
+    def cursor(self, *args: typing.Any, prefetch: int | None = None,
+               timeout: float | None = None) -> CursorFactory[_RecordT]:
         return CursorFactory(self._conn_, self._stmt.cursor(
             *args, prefetch=prefetch, timeout=timeout))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<pgwire.sync.PreparedStatement {!r}>".format(
             self.get_query())
 
@@ -480,41 +604,45 @@ class Transaction(_Runner):
 
     __slots__ = ("_conn_", "_tx")
 
-    def __init__(self, conn, tx):
+    def __init__(self, conn: Connection[typing.Any],
+                 tx: _transaction.Transaction) -> None:
         self._conn_ = conn
         self._tx = tx
 
-    def start(self):
+    def start(self) -> None:
         self._run(self._tx.start())
 
-    def commit(self):
+    def commit(self) -> None:
         self._run(self._tx.commit())
 
-    def rollback(self):
+    def rollback(self) -> None:
         self._run(self._tx.rollback())
 
-    def __enter__(self):
+    def __enter__(self) -> Transaction:
         self._run(self._tx.__aenter__())
         return self
 
-    def __exit__(self, et, e, tb):
+    def __exit__(self, et: type[BaseException] | None,
+                 e: BaseException | None,
+                 tb: typing.Any) -> typing.Literal[False]:
         self._run(self._tx.__aexit__(et, e, tb))
         return False
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return repr(self._tx).replace("<pgwire.", "<pgwire.sync.", 1)
 
 
-class CursorFactory(_Runner):
+class CursorFactory(_Runner, typing.Generic[_RecordT]):
     """What cursor() returns: iterate over it, or open() it."""
 
     __slots__ = ("_conn_", "_factory")
 
-    def __init__(self, conn, factory):
+    def __init__(self, conn: Connection[typing.Any],
+                 factory: _cursor.CursorFactory[_RecordT]) -> None:
         self._conn_ = conn
         self._factory = factory
 
-    def __iter__(self):
+    def __iter__(self) -> typing.Iterator[_RecordT]:
         it = self._factory.__aiter__()
         while True:
             try:
@@ -522,31 +650,34 @@ class CursorFactory(_Runner):
             except StopAsyncIteration:
                 return
 
-    def open(self):
+    def open(self) -> Cursor[_RecordT]:
         """A :class:`Cursor` (asyncpg: ``await conn.cursor(...)``)."""
         return Cursor(self._conn_, self._run(_await(self._factory)))
 
 
-async def _await(aw):
+async def _await(aw: typing.Awaitable[_T]) -> _T:
     return await aw
 
 
-class Cursor(_Runner):
+class Cursor(_Runner, typing.Generic[_RecordT]):
     """A server-side cursor: fetch(n), fetchrow(), forward(n)."""
 
     __slots__ = ("_conn_", "_cur")
 
-    def __init__(self, conn, cur):
+    def __init__(self, conn: Connection[typing.Any],
+                 cur: _cursor.Cursor[_RecordT]) -> None:
         self._conn_ = conn
         self._cur = cur
 
-    def fetch(self, n, *, timeout=None):
+    def fetch(self, n: int, *,
+              timeout: float | None = None) -> list[_RecordT]:
         return self._run(self._cur.fetch(n, timeout=timeout))
 
-    def fetchrow(self, *, timeout=None):
+    def fetchrow(self, *,
+                 timeout: float | None = None) -> _RecordT | None:
         return self._run(self._cur.fetchrow(timeout=timeout))
 
-    def forward(self, n, *, timeout=None):
+    def forward(self, n: int, *, timeout: float | None = None) -> int:
         return self._run(self._cur.forward(n, timeout=timeout))
 
 

@@ -10,10 +10,13 @@ function at once: the caller is blocking anyway), create_task, and the
 timeout context manager pgwire._aio uses in place of asyncio.timeout().
 """
 
+from __future__ import annotations
+
 import asyncio
 import errno
 import socket
 import ssl as ssl_module
+import typing
 
 from .. import _pgwire
 
@@ -22,7 +25,7 @@ __all__ = ("Loop", "Task")
 _CancelledError = asyncio.CancelledError
 
 
-def _resolve(fut, value=None):
+def _resolve(fut: _pgwire.BlockingFuture, value: object = None) -> None:
     if not fut.done():
         fut.set_result(value)
 
@@ -31,7 +34,7 @@ class Loop(_pgwire.BlockingLoop):
     """One per blocking connection (and its cancel dials)."""
 
     # -- waiting on sockets -------------------------------------------
-    async def _wait_fd(self, fd, write):
+    async def _wait_fd(self, fd: int, write: bool) -> None:
         fut = self.create_future()
         add, remove = ((self.add_writer, self.remove_writer) if write
                        else (self.add_reader, self.remove_reader))
@@ -41,11 +44,13 @@ class Loop(_pgwire.BlockingLoop):
         finally:
             remove(fd)
 
-    async def getaddrinfo(self, host, port, *, family=0, type=0, proto=0,
-                          flags=0):
+    async def getaddrinfo(self, host: str | None, port: int | str | None,
+                          *, family: int = 0, type: int = 0, proto: int = 0,
+                          flags: int = 0) -> list[typing.Any]:
         return socket.getaddrinfo(host, port, family, type, proto, flags)
 
-    async def sock_connect(self, sock, address):
+    async def sock_connect(self, sock: socket.socket,
+                           address: typing.Any) -> None:
         try:
             sock.connect(address)
             return
@@ -57,7 +62,8 @@ class Loop(_pgwire.BlockingLoop):
             raise OSError(err, f"Connect call failed {address!r}: "
                                f"{errno.errorcode.get(err, err)}")
 
-    async def sock_sendall(self, sock, data):
+    async def sock_sendall(self, sock: socket.socket,
+                           data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data)
         while view:
             try:
@@ -67,7 +73,7 @@ class Loop(_pgwire.BlockingLoop):
                 continue
             view = view[n:]
 
-    async def sock_recv(self, sock, n):
+    async def sock_recv(self, sock: socket.socket, n: int) -> bytes:
         while True:
             try:
                 return sock.recv(n)
@@ -75,7 +81,11 @@ class Loop(_pgwire.BlockingLoop):
                 await self._wait_fd(sock.fileno(), False)
 
     # -- transports -----------------------------------------------------
-    async def _tls_handshake(self, sock, ctx, server_hostname):
+    async def _tls_handshake(
+            self, sock: socket.socket, ctx: ssl_module.SSLContext,
+            server_hostname: str | None
+    ) -> tuple[ssl_module.SSLObject, ssl_module.MemoryBIO,
+               ssl_module.MemoryBIO]:
         incoming, outgoing = ssl_module.MemoryBIO(), ssl_module.MemoryBIO()
         obj = ctx.wrap_bio(incoming, outgoing, server_side=False,
                            server_hostname=server_hostname)
@@ -99,10 +109,13 @@ class Loop(_pgwire.BlockingLoop):
             await self.sock_sendall(sock, data)
         return obj, incoming, outgoing
 
-    async def create_connection(self, protocol_factory, host=None,
-                                port=None, *, sock, ssl=None,
-                                server_hostname=None,
-                                ssl_handshake_timeout=None, **_):
+    async def create_connection(
+            self, protocol_factory: typing.Callable[[], _pgwire.Protocol],
+            host: str | None = None, port: int | None = None, *,
+            sock: socket.socket, ssl: ssl_module.SSLContext | None = None,
+            server_hostname: str | None = None,
+            ssl_handshake_timeout: float | None = None, **_: typing.Any
+    ) -> tuple[typing.Any, _pgwire.Protocol]:
         """asyncio's signature, on an already connected ``sock`` (the only
         form the cold path uses).  The handshake is bounded by the
         caller's timeout."""
@@ -112,7 +125,7 @@ class Loop(_pgwire.BlockingLoop):
         sock.setblocking(False)
         extra = {"socket": sock, "sockname": sock.getsockname(),
                  "peername": _peername(sock)}
-        tls = (None, None, None)
+        tls: tuple[typing.Any, typing.Any, typing.Any] = (None, None, None)
         if ssl is not None:
             tls = await self._tls_handshake(sock, ssl, server_hostname)
             extra.update(ssl_object=tls[0], sslcontext=ssl,
@@ -126,7 +139,9 @@ class Loop(_pgwire.BlockingLoop):
     create_unix_connection = create_connection
 
     # -- the rest of the loop surface ----------------------------------
-    def run_in_executor(self, executor, func, *args):
+    def run_in_executor(self, executor: object,
+                        func: typing.Callable[..., typing.Any],
+                        *args: typing.Any) -> _pgwire.BlockingFuture:
         """Runs ``func(*args)`` now (the caller blocks anyway); returns a
         done future."""
         fut = self.create_future()
@@ -138,14 +153,17 @@ class Loop(_pgwire.BlockingLoop):
             fut.set_exception(e)
         return fut
 
-    def create_task(self, coro, *, name=None, context=None):
+    def create_task(self, coro: typing.Coroutine[typing.Any, typing.Any,
+                                                 typing.Any], *,
+                    name: str | None = None,
+                    context: object = None) -> Task:
         return Task(self, coro)
 
-    def _pgwire_timeout_at(self, when):
+    def _pgwire_timeout_at(self, when: float | None) -> _Timeout:
         return _Timeout(self, when)
 
 
-def _peername(sock):
+def _peername(sock: socket.socket) -> typing.Any:
     try:
         return sock.getpeername()
     except OSError:
@@ -159,25 +177,27 @@ class _Timeout:
 
     __slots__ = ("_loop", "_when", "_handle", "_fired")
 
-    def __init__(self, loop, when):
+    def __init__(self, loop: Loop, when: float | None) -> None:
         self._loop = loop
         self._when = when
-        self._handle = None
+        self._handle: typing.Any = None
         self._fired = False
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> _Timeout:
         if self._when is not None:
             self._handle = self._loop.call_at(self._when, self._fire)
         return self
 
-    def _fire(self):
+    def _fire(self) -> None:
         self._fired = True
         self._loop._cancel_current()
 
-    def expired(self):
+    def expired(self) -> bool:
         return self._fired
 
-    async def __aexit__(self, et, e, tb):
+    async def __aexit__(self, et: type[BaseException] | None,
+                        e: BaseException | None,
+                        tb: typing.Any) -> typing.Literal[False]:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
@@ -194,20 +214,24 @@ class Task(_pgwire.BlockingFuture):
 
     # class defaults: a Task whose __dict__ was cleared (the cyclic GC's
     # tp_clear) still answers
-    _coro = None
-    _waiting = None
+    _coro: typing.Any = None
+    _waiting: _pgwire.BlockingFuture | None = None
     _must_cancel = False
 
-    def __new__(cls, loop, coro):
-        return super().__new__(cls, loop)
+    def __new__(cls, loop: _pgwire.BlockingLoop,
+                coro: typing.Coroutine[typing.Any, typing.Any, typing.Any]
+                ) -> Task:
+        return super().__new__(cls, loop)  # type: ignore[return-value]
 
-    def __init__(self, loop, coro):
+    def __init__(self, loop: _pgwire.BlockingLoop,
+                 coro: typing.Coroutine[typing.Any, typing.Any, typing.Any]
+                 ) -> None:
         self._coro = coro
         self._waiting = None
         self._must_cancel = False
         loop.call_soon(self._step, None)
 
-    def cancel(self, msg=None):
+    def cancel(self, msg: typing.Any = None) -> bool:
         if self.done():
             return False
         self._must_cancel = True
@@ -216,7 +240,7 @@ class Task(_pgwire.BlockingFuture):
             waiting.cancel()
         return True
 
-    def _step(self, exc=None):
+    def _step(self, exc: BaseException | None = None) -> None:
         if self.done() or self._coro is None:
             return
         if self._must_cancel:
@@ -237,7 +261,7 @@ class Task(_pgwire.BlockingFuture):
         else:
             self._wait(r)
 
-    def _wait(self, r):
+    def _wait(self, r: object) -> None:
         loop = self.get_loop()
         if r is None:
             loop.call_soon(self._step, None)
@@ -249,7 +273,7 @@ class Task(_pgwire.BlockingFuture):
             loop.call_soon(self._step, RuntimeError(
                 f"a task of a BlockingLoop awaited {r!r}"))
 
-    def _wakeup(self, fut):
+    def _wakeup(self, fut: _pgwire.BlockingFuture) -> None:
         self._waiting = None
         try:
             fut.result()

@@ -9,25 +9,65 @@ or has run ``max_queries`` queries is replaced, and the pool refills to
 (pgwire.pool._check_number).
 """
 
+from __future__ import annotations
+
 import collections
 import threading
 import time
+import typing
 
+from .. import _pgwire
 from .. import exceptions
+from .. import rows as _rows
+from .._typing import OtherRecordT as _OtherRecordT
+from .._typing import RecordT as _RecordT
+from .._typing import RowT as _RowT
 from ..pool import _check_number
+
+if typing.TYPE_CHECKING:
+    from . import Connection
+
+_Hook = typing.Optional[typing.Callable[[typing.Any], object]]
 
 __all__ = ("create_pool", "Pool")
 
 
-def create_pool(dsn=None, *, min_size=10, max_size=10, max_queries=50000,
-                max_inactive_connection_lifetime=300.0, setup=None,
-                init=None, reset=None, **connect_kwargs):
+@typing.overload
+def create_pool(dsn: str | None = None, *, min_size: int = 10,
+                max_size: int = 10, max_queries: int = 50000,
+                max_inactive_connection_lifetime: float = 300.0,
+                setup: _Hook = None, init: _Hook = None,
+                reset: _Hook = None, record_class: None = None,
+                row_factory: None = None, **connect_kwargs: typing.Any
+                ) -> Pool[_pgwire.Record]: ...
+@typing.overload
+def create_pool(dsn: str | None = None, *, min_size: int = 10,
+                max_size: int = 10, max_queries: int = 50000,
+                max_inactive_connection_lifetime: float = 300.0,
+                setup: _Hook = None, init: _Hook = None,
+                reset: _Hook = None, record_class: type[_OtherRecordT],
+                row_factory: None = None, **connect_kwargs: typing.Any
+                ) -> Pool[_OtherRecordT]: ...
+@typing.overload
+def create_pool(dsn: str | None = None, *, min_size: int = 10,
+                max_size: int = 10, max_queries: int = 50000,
+                max_inactive_connection_lifetime: float = 300.0,
+                setup: _Hook = None, init: _Hook = None,
+                reset: _Hook = None, record_class: None = None,
+                row_factory: _rows.RowFactory[_RowT],
+                **connect_kwargs: typing.Any) -> Pool[_RowT]: ...
+def create_pool(dsn: str | None = None, *, min_size: int = 10,
+                max_size: int = 10, max_queries: int = 50000,
+                max_inactive_connection_lifetime: float = 300.0,
+                setup: _Hook = None, init: _Hook = None,
+                reset: _Hook = None,
+                **connect_kwargs: typing.Any) -> Pool[typing.Any]:
     """Open a :class:`Pool` of ``min_size`` connections (at most
     ``max_size``), made with ``pgwire.sync.connect(dsn, **connect_kwargs)``.
     ``init(conn)`` runs once per new connection, ``setup(conn)`` at each
     acquire, ``reset(conn)`` at each release instead of
     ``conn.reset()``."""
-    pool = Pool(dsn, min_size=min_size, max_size=max_size,
+    pool: Pool[typing.Any] = Pool(dsn, min_size=min_size, max_size=max_size,
                 max_queries=max_queries,
                 max_inactive_connection_lifetime=(
                     max_inactive_connection_lifetime),
@@ -39,19 +79,21 @@ def create_pool(dsn=None, *, min_size=10, max_size=10, max_queries=50000,
 class _Ticket:
     __slots__ = ("event", "conn")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.event = threading.Event()
-        self.conn = None
+        self.conn: Connection[typing.Any] | None = None
 
 
-class Pool:
+class Pool(typing.Generic[_RecordT]):
     """Blocking pool.  ``with pool.acquire() as conn:``, or acquire()
     then release(conn); pool.fetch(...) and the other query methods
     acquire for one call."""
 
-    def __init__(self, dsn=None, *, min_size=10, max_size=10,
-                 max_queries=50000, max_inactive_connection_lifetime=300.0,
-                 setup=None, init=None, reset=None, **connect_kwargs):
+    def __init__(self, dsn: str | None = None, *, min_size: int = 10,
+                 max_size: int = 10, max_queries: int = 50000,
+                 max_inactive_connection_lifetime: float = 300.0,
+                 setup: _Hook = None, init: _Hook = None,
+                 reset: _Hook = None, **connect_kwargs: typing.Any) -> None:
         _check_number("max_size", max_size, minimum=1, allow_equal=True)
         _check_number("min_size", min_size, minimum=0, allow_equal=True)
         if min_size > max_size:
@@ -68,14 +110,17 @@ class Pool:
         self._max_idle = max_inactive_connection_lifetime
         self._setup, self._init, self._reset = setup, init, reset
         self._lock = threading.Lock()
-        self._idle = collections.deque()   # (conn, since)
-        self._waiters = collections.deque()
-        self._out = set()                   # connections handed out
+        self._idle: collections.deque[
+            tuple[Connection[typing.Any], float]] = \
+            collections.deque()             # (conn, since)
+        self._waiters: collections.deque[_Ticket] = collections.deque()
+        self._out: set[Connection[typing.Any]] = \
+            set()                           # connections handed out
         self._size = 0                      # open + being opened
         self._closing = False
 
     # -- opening --------------------------------------------------------
-    def _connect(self):
+    def _connect(self) -> Connection[typing.Any]:
         from . import connect
         conn = connect(self._dsn, **self._kwargs)
         try:
@@ -86,7 +131,7 @@ class Pool:
             raise
         return conn
 
-    def _open_reserved(self):
+    def _open_reserved(self) -> Connection[typing.Any]:
         """Open a connection for a slot already counted in _size."""
         try:
             return self._connect()
@@ -95,7 +140,7 @@ class Pool:
                 self._size -= 1
             raise
 
-    def _fill(self):
+    def _fill(self) -> None:
         """Refill to min_size (in the calling thread)."""
         while True:
             with self._lock:
@@ -106,12 +151,13 @@ class Pool:
             self._give(conn)
 
     # -- acquire ----------------------------------------------------------
-    def acquire(self, *, timeout=None):
+    def acquire(self, *, timeout: float | None = None
+                ) -> _Acquire[_RecordT]:
         """A connection, waiting at most ``timeout`` seconds
         (TimeoutError); as a context manager, released at the end."""
         return _Acquire(self, timeout)
 
-    def _acquire(self, timeout):
+    def _acquire(self, timeout: float | None) -> Connection[_RecordT]:
         if timeout is not None:
             _check_number("timeout", timeout, minimum=0, allow_equal=False)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -131,7 +177,8 @@ class Pool:
             raise
         return conn
 
-    def _take(self, deadline, timeout):
+    def _take(self, deadline: float | None, timeout: float | None
+              ) -> tuple[Connection[typing.Any], float | None]:
         """(connection, idle since or None)."""
         with self._lock:
             if self._closing:
@@ -154,7 +201,8 @@ class Pool:
             return conn, None
         return self._wait(ticket, deadline, timeout), None
 
-    def _wait(self, ticket, deadline, timeout):
+    def _wait(self, ticket: _Ticket, deadline: float | None,
+              timeout: float | None) -> Connection[typing.Any]:
         left = None if deadline is None else deadline - time.monotonic()
         ticket.event.wait(None if left is None else max(left, 0))
         with self._lock:
@@ -171,11 +219,12 @@ class Pool:
             self._out.add(ticket.conn)
             return ticket.conn
 
-    def _expired(self, conn):
+    def _expired(self, conn: Connection[typing.Any]) -> bool:
         return conn._core._protocol.queries_count >= self._max_queries
 
     # -- release ------------------------------------------------------------
-    def release(self, connection, *, timeout=None):
+    def release(self, connection: Connection[typing.Any], *,
+                timeout: float | None = None) -> None:
         """Give ``connection`` back: it is reset first (a connection that
         fails its reset is closed and replaced)."""
         with self._lock:
@@ -186,7 +235,8 @@ class Pool:
                     "released".format(connection))
         self._release(connection, timeout)
 
-    def _release(self, conn, timeout=None):
+    def _release(self, conn: Connection[typing.Any],
+                 timeout: float | None = None) -> None:
         ok = not conn.is_closed() and not self._closing
         if ok:
             try:
@@ -204,7 +254,7 @@ class Pool:
             self._out.discard(conn)
         self._give(conn)
 
-    def _give(self, conn):
+    def _give(self, conn: Connection[typing.Any]) -> None:
         """Hand a free connection to the first waiter, or make it idle."""
         with self._lock:
             self._out.discard(conn)
@@ -223,7 +273,7 @@ class Pool:
         if closing:
             conn.terminate()
 
-    def _discard(self, conn):
+    def _discard(self, conn: Connection[typing.Any]) -> None:
         with self._lock:
             self._out.discard(conn)
             self._size -= 1
@@ -246,47 +296,85 @@ class Pool:
             self._give(new)
 
     # -- queries on a connection of the pool ------------------------------
-    def _run(self, name, args, kwargs):
+    def _run(self, name: str, args: tuple[typing.Any, ...],
+             kwargs: dict[str, typing.Any]) -> typing.Any:
         with self.acquire() as conn:
             return getattr(conn, name)(*args, **kwargs)
 
-    def execute(self, query, *args, **kwargs):
-        return self._run("execute", (query,) + args, kwargs)
+    def execute(self, query: str, *args: typing.Any,
+                **kwargs: typing.Any) -> str:
+        return self._run(  # type: ignore[no-any-return]
+            "execute", (query,) + args, kwargs)
 
-    def executemany(self, command, args, **kwargs):
-        return self._run("executemany", (command, args), kwargs)
+    def executemany(self, command: str, args: typing.Iterable[typing.Any],
+                    **kwargs: typing.Any) -> None:
+        return self._run(  # type: ignore[no-any-return]
+            "executemany", (command, args), kwargs)
 
-    def fetch(self, query, *args, **kwargs):
-        return self._run("fetch", (query,) + args, kwargs)
+    @typing.overload
+    def fetch(self, query: str, *args: typing.Any,
+              timeout: float | None = None,
+              record_class: None = None) -> list[_RecordT]: ...
+    @typing.overload
+    def fetch(self, query: str, *args: typing.Any,
+              timeout: float | None = None,
+              record_class: type[_OtherRecordT]
+              ) -> list[_OtherRecordT]: ...
+    def fetch(self, query: str, *args: typing.Any,
+              **kwargs: typing.Any) -> list[typing.Any]:
+        return self._run(  # type: ignore[no-any-return]
+            "fetch", (query,) + args, kwargs)
 
-    def fetchrow(self, query, *args, **kwargs):
+    @typing.overload
+    def fetchrow(self, query: str, *args: typing.Any,
+                 timeout: float | None = None,
+                 record_class: None = None) -> _RecordT | None: ...
+    @typing.overload
+    def fetchrow(self, query: str, *args: typing.Any,
+                 timeout: float | None = None,
+                 record_class: type[_OtherRecordT]
+                 ) -> _OtherRecordT | None: ...
+    def fetchrow(self, query: str, *args: typing.Any,
+                 **kwargs: typing.Any) -> typing.Any:
         return self._run("fetchrow", (query,) + args, kwargs)
 
-    def fetchval(self, query, *args, **kwargs):
+    def fetchval(self, query: str, *args: typing.Any,
+                 **kwargs: typing.Any) -> typing.Any:
         return self._run("fetchval", (query,) + args, kwargs)
 
-    def fetchmany(self, query, args, **kwargs):
-        return self._run("fetchmany", (query, args), kwargs)
+    @typing.overload
+    def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None,
+                  record_class: None = None) -> list[_RecordT]: ...
+    @typing.overload
+    def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None,
+                  record_class: type[_OtherRecordT]
+                  ) -> list[_OtherRecordT]: ...
+    def fetchmany(self, query: str, args: typing.Iterable[typing.Any],
+                  **kwargs: typing.Any) -> list[typing.Any]:
+        return self._run(  # type: ignore[no-any-return]
+            "fetchmany", (query, args), kwargs)
 
     # -- state and closing ------------------------------------------------
-    def get_size(self):
+    def get_size(self) -> int:
         with self._lock:
             return self._size
 
-    def get_idle_size(self):
+    def get_idle_size(self) -> int:
         with self._lock:
             return len(self._idle)
 
-    def get_min_size(self):
+    def get_min_size(self) -> int:
         return self._min
 
-    def get_max_size(self):
+    def get_max_size(self) -> int:
         return self._max
 
-    def is_closing(self):
+    def is_closing(self) -> bool:
         return self._closing
 
-    def close(self):
+    def close(self) -> None:
         """Close the idle connections now and each acquired one when it
         is released; waiters get InterfaceError."""
         with self._lock:
@@ -304,37 +392,39 @@ class Pool:
             except Exception:
                 c.terminate()
 
-    def terminate(self):
+    def terminate(self) -> None:
         self.close()
         with self._lock:
             out = list(self._out)
         for c in out:
             c.terminate()
 
-    def __enter__(self):
+    def __enter__(self) -> Pool[_RecordT]:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-class _Acquire:
+class _Acquire(typing.Generic[_RecordT]):
     __slots__ = ("_pool", "_timeout", "_conn")
 
-    def __init__(self, pool, timeout):
+    def __init__(self, pool: Pool[_RecordT],
+                 timeout: float | None) -> None:
         self._pool = pool
         self._timeout = timeout
-        self._conn = None
+        self._conn: Connection[_RecordT] | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> Connection[_RecordT]:
         self._conn = self._pool._acquire(self._timeout)
         return self._conn
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         conn, self._conn = self._conn, None
+        assert conn is not None  # set by __enter__
         self._pool._release(conn)
 
-    def acquire(self):
+    def acquire(self) -> Connection[_RecordT]:
         """``pool.acquire().acquire()``: the connection without a with
         block (give it back with pool.release())."""
         return self._pool._acquire(self._timeout)

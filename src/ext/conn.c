@@ -409,8 +409,11 @@ static PyObject *
 conn_is_in_transaction(ConnCoreObject *c, PyObject *Py_UNUSED(a))
 {
     ProtocolObject *p = c->proto;
-    return PyBool_FromLong(p != NULL && (pgc_conn_tx_status(&p->conn) == PGC_TX_INTRANS ||
-                                         pgc_conn_tx_status(&p->conn) == PGC_TX_INERROR));
+    /* the pool's reset in flight ends any transaction before anything
+     * the user sends runs (or the connection closes) */
+    return PyBool_FromLong(p != NULL && p->reset_req == 0 &&
+                           (pgc_conn_tx_status(&p->conn) == PGC_TX_INTRANS ||
+                            pgc_conn_tx_status(&p->conn) == PGC_TX_INERROR));
 }
 
 static PyObject *

@@ -688,14 +688,25 @@ op_may_push(OpObject *op)
     ProtocolObject *p = op->proto;
     Py_ssize_t nwait = PyList_GET_SIZE(p->waiters);
     int first = nwait == 0 || PyList_GET_ITEM(p->waiters, 0) == (PyObject *)op;
+    /* The pool's reset in flight (its outcome unknown): one request that
+     * is not exclusive may follow it (its Parse or Bind fails with 25P02
+     * if the reset failed, see on_reset_event); the rest wait for the
+     * outcome.  The reset is not the user's work: not "in progress". */
+    int reset = p->reset_req != 0;
+    int after_reset = !reset || (pgw_proto_in_flight(p) == 1 &&
+                                 !PGW_OP_EXCLUSIVE(op));
     if (!PGW_QUEUEING(p)) {
         /* one op at a time; only a cancelled request's drain is waited
          * for (by one op, as the old single "drain waiter") */
-        size_t active = pgc_conn_active(&p->conn);
-        if (active == 0 && p->cancel == CANCEL_NONE && first) {
+        size_t active = pgc_conn_active(&p->conn) - (size_t)reset;
+        if (active == 0 && p->cancel == CANCEL_NONE && first &&
+            after_reset) {
             return 1;
         }
         return active == 0 && first ? 0 : -1;
+    }
+    if (!after_reset) {
+        return 0;
     }
     /* the op preparing, and the driver's own catalog queries it runs
      * (type introspection), are ahead of the queue */
@@ -726,6 +737,19 @@ op_acquire(OpObject *op)
 {
     ProtocolObject *p = op->proto;
     if (p->state != PS_READY || p->aborted) {
+        if (p->last_fatal != NULL && p->reset_error != NULL &&
+            PyObject_TypeCheck(p->last_fatal,
+                               (PyTypeObject *)p->reset_error)) {
+            /* the pool's reset failed: nothing written after it ran */
+            PyObject *e = pgw_make_exc(p->reset_error, "%S", p->last_fatal);
+            if (e != NULL) {
+                /* (GetCause returns a new reference, SetCause steals) */
+                PyException_SetCause(e, PyException_GetCause(p->last_fatal));
+                PyErr_SetObject(p->reset_error, e);
+                Py_DECREF(e);
+            }
+            return -1;
+        }
         /* as asyncpg: whatever ended it, a closed connection says so; why
          * it ended (a server FATAL, a protocol error) is the cause */
         PyErr_SetString(op->st->InterfaceError, "connection is closed");

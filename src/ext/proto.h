@@ -173,6 +173,15 @@ typedef struct {
                               returned (pipeline): the COPY that
                               copy_records_to_table starts with it at once
                               takes that prepare's place in the queue */
+    /* The pool's reset written at release (_send_reset, docs/pooling.md):
+     * the id of its simple Query in flight (0: none), the future its
+     * outcome resolves, and the exception class its failure raises.  One
+     * request that is not exclusive may be pushed behind it before its
+     * outcome is known; a failure closes the connection at once and fails
+     * that request with it (it did not run). */
+    uint64_t reset_req;
+    PyObject *reset_fut;
+    PyObject *reset_error;
 
     /* statement cache (LRU: head = most recent) */
     PyObject *stmt_cache; /* dict query -> Statement */

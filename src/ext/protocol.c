@@ -159,6 +159,32 @@ abort_transport(ProtocolObject *p)
     }
 }
 
+/* The pool's reset ends without success: its future fails with exc. */
+static void
+reset_fail(ProtocolObject *p, PyObject *exc)
+{
+    PyObject *fut = p->reset_fut;
+    p->reset_req = 0;
+    p->reset_fut = NULL;
+    if (fut != NULL) {
+        if (exc == NULL || exc == Py_None) {
+            PyObject *e = pgw_make_exc(p->st->InterfaceError,
+                                       "connection is broken");
+            if (e == NULL) {
+                PyErr_WriteUnraisable(fut);
+            }
+            else {
+                future_fail(p->st, fut, e);
+                Py_DECREF(e);
+            }
+        }
+        else {
+            future_fail(p->st, fut, exc);
+        }
+        Py_DECREF(fut);
+    }
+}
+
 /* The connection is gone: every request still in flight fails with exc
  * (the engine hands them back in order). */
 static void
@@ -166,6 +192,9 @@ fail_requests(ProtocolObject *p, PyObject *exc)
 {
     uint64_t id;
     void *user;
+    if (p->reset_req != 0) {
+        reset_fail(p, exc);
+    }
     if (p->stream_op != NULL) {
         /* a streamed batch between two chunks may have none in flight
          * (an error made the server skip them) */
@@ -792,12 +821,72 @@ keep_last_fatal(ProtocolObject *p, PgcView body)
     return 0;
 }
 
+/* An event of the pool's reset (_send_reset).  Its success (the whole
+ * string ran, COMMIT included, and the session is idle) resolves its
+ * future and lets the ops waiting for its outcome go.  Its ErrorResponse
+ * closes the connection at once (-1 with the exception set): the server
+ * skipped the COMMIT, so the session stays in an aborted transaction
+ * block where the request behind the reset gets SQLSTATE 25P02; nothing
+ * else is ever written to it, and that request fails with the exception
+ * (reset_error: the query did not run). */
+static int
+on_reset_event(ProtocolObject *p, const PgcEvent *ev)
+{
+    PyObject *cause = NULL;
+    if (ev->type == PGC_EV_ERROR) {
+        cause = pgw_error_from_msg(p->st, &p->codec, ev->body, NULL);
+        if (cause == NULL) {
+            return -1;
+        }
+    }
+    else if (ev->type != PGC_EV_REQ_DONE) {
+        return 0; /* its rows, tags and readiness */
+    }
+    else if (ev->u.done.status == PGC_REQ_OK &&
+             pgc_conn_tx_status(&p->conn) == 'I') {
+        PyObject *fut = p->reset_fut;
+        p->reset_req = 0;
+        p->reset_fut = NULL;
+        int rc = fut != NULL ? pgw_future_resolve(p->st, fut) : 0;
+        Py_XDECREF(fut);
+        pgw_proto_wake_waiters(p);
+        return rc;
+    }
+    PyObject *cls = p->reset_error != NULL ? p->reset_error
+                                           : p->st->InterfaceError;
+    PyObject *exc;
+    if (cause != NULL) {
+        exc = pgw_make_exc(cls, "the pooled connection's reset failed; the "
+                           "query did not run (%S)", cause);
+    }
+    else {
+        exc = pgw_make_exc(cls, "the pooled connection's reset failed; the "
+                           "query did not run (the session was not idle "
+                           "after it: transaction status %c)",
+                           (int)(pgc_conn_tx_status(&p->conn) ?
+                                 pgc_conn_tx_status(&p->conn) : '?'));
+    }
+    if (exc == NULL) {
+        Py_XDECREF(cause);
+        return -1;
+    }
+    if (cause != NULL) {
+        PyException_SetCause(exc, cause); /* steals */
+    }
+    reset_fail(p, exc);
+    PyErr_SetRaisedException(exc);
+    return -1;
+}
+
 /* One event of the request engine (docs/ENGINE.md, "The event
  * contract").  0, or -1 when the connection must close. */
 static int
 on_event(ProtocolObject *p, const PgcEvent *ev)
 {
     OpObject *op = ev->user;
+    if (p->reset_req != 0 && ev->req_id == p->reset_req) {
+        return on_reset_event(p, ev);
+    }
     switch (ev->type) {
     case PGC_EV_REQ_DONE:
         on_req_done(p, ev);
@@ -1585,6 +1674,68 @@ proto_set_connection(ProtocolObject *p, PyObject *conn)
     Py_RETURN_NONE;
 }
 
+/* _send_reset(query, error_class) -> future: write the pool's reset (one
+ * simple Query that cannot start a COPY) on an idle connection and return
+ * at once; the future resolves when the server has run all of it, or
+ * fails (with error_class when the server reported an error, and the
+ * connection is then closed).  See on_reset_event. */
+static PyObject *
+proto_send_reset(ProtocolObject *p, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (p->cleared) {
+        pgw_proto_cleared_error(p);
+        return NULL;
+    }
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyType_Check(args[1])) {
+        PyErr_Format(PyExc_TypeError,
+                     "_send_reset(query, error_class) expects a str and an "
+                     "exception class, got %zd argument(s)", nargs);
+        return NULL;
+    }
+    if (p->state != PS_READY || p->aborted || !p->conn_live ||
+        p->transport == NULL || pgc_conn_active(&p->conn) != 0 ||
+        p->cancel != CANCEL_NONE || p->reset_req != 0 ||
+        p->batch != BATCH_NONE || PyList_GET_SIZE(p->waiters) > 0 ||
+        p->stream_op != NULL) {
+        PyErr_SetString(p->st->InterfaceError,
+                        "cannot send the pool's reset: the connection is "
+                        "closed or not idle");
+        return NULL;
+    }
+    Py_ssize_t n;
+    PyObject *owner;
+    const char *sql = pgw_proto_query_text(p, args[0], NULL, &n, &owner);
+    if (sql == NULL) {
+        return NULL;
+    }
+    PyObject *fut = pgw_proto_new_future(p);
+    if (fut == NULL) {
+        Py_XDECREF(owner);
+        return NULL;
+    }
+    PgcStr q = {sql, (size_t)n};
+    uint64_t id;
+    PgcStatus rc = pgc_conn_push_simple(&p->conn, &p->wb, q,
+                                        PGC_REQ_F_NO_COPY, NULL, &id);
+    Py_XDECREF(owner);
+    if (rc != PGC_OK) {
+        Py_DECREF(fut);
+        pgw_proto_push_error(p, rc);
+        return NULL;
+    }
+    p->reset_req = id;
+    p->reset_fut = Py_NewRef(fut);
+    Py_XSETREF(p->reset_error, Py_NewRef(args[1]));
+    if (pgw_proto_flush(p) < 0) {
+        /* the connection's state is unknown: it is closed (the future
+         * fails with the error) */
+        PyObject *e = pgw_fetch_exc();
+        pgw_proto_fatal(p, e != NULL ? Py_NewRef(e) : NULL);
+        Py_XDECREF(e);
+    }
+    return fut;
+}
+
 static PyObject *
 proto_send_terminate(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
@@ -1658,7 +1809,9 @@ proto_is_closed(ProtocolObject *p, PyObject *Py_UNUSED(a))
 static PyObject *
 proto_is_in_transaction(ProtocolObject *p, PyObject *Py_UNUSED(a))
 {
-    uint8_t tx = pgc_conn_tx_status(&p->conn);
+    /* (the pool's reset in flight ends any transaction first) */
+    uint8_t tx = p->reset_req != 0 ? PGC_TX_IDLE
+                                   : pgc_conn_tx_status(&p->conn);
     return PyBool_FromLong(tx == PGC_TX_INTRANS || tx == PGC_TX_INERROR);
 }
 
@@ -1755,7 +1908,8 @@ proto_close_portal(ProtocolObject *p, PyObject *arg)
 static PyObject *
 proto_get_tx_status(ProtocolObject *p, void *Py_UNUSED(c))
 {
-    uint8_t tx = pgc_conn_tx_status(&p->conn);
+    uint8_t tx = p->reset_req != 0 ? PGC_TX_IDLE
+                                   : pgc_conn_tx_status(&p->conn);
     char s[2] = {(char)(tx ? tx : '?'), 0};
     return PyUnicode_FromString(s);
 }
@@ -1767,7 +1921,8 @@ proto_is_busy(ProtocolObject *p, PyObject *Py_UNUSED(a))
         pgw_proto_cleared_error(p);
         return NULL;
     }
-    return PyBool_FromLong(pgw_proto_in_flight(p) > 0 ||
+    /* the pool's reset in flight is not the user's work */
+    return PyBool_FromLong(pgw_proto_in_flight(p) > (p->reset_req != 0) ||
                            p->cancel != CANCEL_NONE);
 }
 
@@ -1872,6 +2027,8 @@ proto_traverse(ProtocolObject *p, visitproc visit, void *arg)
     Py_VISIT(p->stream_op);
     Py_VISIT(p->preparing);
     Py_VISIT(p->turn_stmt);
+    Py_VISIT(p->reset_fut);
+    Py_VISIT(p->reset_error);
     /* the ops of the requests in flight (the engine's references) */
     for (size_t i = 0; i < p->conn.req_len; i++) {
         PgcReq *r = &p->conn.reqs[(p->conn.req_head + i) &
@@ -1907,6 +2064,8 @@ proto_clear(ProtocolObject *p)
     Py_CLEAR(p->stream_op);
     Py_CLEAR(p->preparing);
     Py_CLEAR(p->turn_stmt);
+    Py_CLEAR(p->reset_fut);
+    Py_CLEAR(p->reset_error);
     {
         uint64_t id;
         void *user;
@@ -2065,6 +2224,8 @@ static PyMethodDef proto_methods[] = {
      "max_iterations=100000) -> Future"},
     {"set_connection", (PyCFunction)proto_set_connection, METH_O, NULL},
     {"send_terminate", (PyCFunction)proto_send_terminate, METH_NOARGS, NULL},
+    {"_send_reset", (PyCFunction)(void (*)(void))proto_send_reset,
+     METH_FASTCALL, NULL},
     {"abort", (PyCFunction)proto_abort, METH_NOARGS, NULL},
     {"closed_future", (PyCFunction)proto_closed_future, METH_NOARGS, NULL},
     {"is_closed", (PyCFunction)proto_is_closed, METH_NOARGS, NULL},
