@@ -509,7 +509,7 @@ def test_sync_pool_acquire_span(rec, cluster):
 
 
 def test_uvloop(rec, cluster):
-    uvloop = pytest.importorskip("uvloop")
+    import uvloop
 
     async def main():
         conn = await pgwire.connect(**cluster.connect_kwargs())

@@ -1072,9 +1072,10 @@ op_log_query(OpObject *op, double elapsed, PyObject *exc)
 
 /* pgwire.tracing's hook(connection or None, kind, query, elapsed,
  * exception or None, batch): batch is the number of argument sequences
- * of executemany/fetchmany, else -1.  Called from the op's own step or
- * throw, so in the context of the task (or thread) that awaits it: the
- * span it records is a child of the caller's current span. */
+ * of executemany/fetchmany, else -1.  Called from the op's own step,
+ * throw or close, so in the context of the task (or thread) that awaits
+ * it, whoever read its result off the socket: the span it records is a
+ * child of the caller's current span. */
 static void
 op_log_trace(OpObject *op, double elapsed, PyObject *exc)
 {
