@@ -193,8 +193,9 @@ PYTEST_PATHS ?= tests
 .PHONY: pytest-asan
 pytest-asan:
 	rm -rf $(ASAN_PY_DIR) && mkdir -p $(ASAN_PY_DIR)
-	PGWIRE_SANITIZE=1 CC=$(GCC) $(PYTHON) setup.py -q build_ext \
-	    --build-temp $(ASAN_PY_DIR)/tmp --build-lib $(ASAN_PY_DIR)/lib
+	PGWIRE_TEST_HOOKS=1 PGWIRE_SANITIZE=1 CC=$(GCC) $(PYTHON) setup.py -q \
+	    build_ext --build-temp $(ASAN_PY_DIR)/tmp \
+	    --build-lib $(ASAN_PY_DIR)/lib
 	cp -r pgwire $(ASAN_PY_DIR)/pkg && rm -f $(ASAN_PY_DIR)/pkg/_pgwire*.so
 	cp $(ASAN_PY_DIR)/lib/pgwire/_pgwire*.so $(ASAN_PY_DIR)/pkg/
 	mkdir -p $(ASAN_PY_DIR)/path && mv $(ASAN_PY_DIR)/pkg $(ASAN_PY_DIR)/path/pgwire
@@ -227,7 +228,8 @@ FUZZ_DEC_TIME  ?= 0
 # $(call fuzz_dec_build,DIR,ENV): build into DIR, package copy at DIR/path
 define fuzz_dec_build
 	rm -rf $(1) && mkdir -p $(1)
-	$(2) $(PYTHON) setup.py -q build_ext --build-temp $(1)/tmp \
+	PGWIRE_TEST_HOOKS=1 $(2) $(PYTHON) setup.py -q build_ext \
+	    --build-temp $(1)/tmp \
 	    --build-lib $(1)/lib
 	mkdir -p $(1)/path && cp -r pgwire $(1)/path/pgwire
 	rm -f $(1)/path/pgwire/_pgwire*.so
@@ -261,11 +263,13 @@ fuzz-decoders:
 # ======================================================================
 # The extension, rebuilt in place without disturbing running processes:
 # the new .so is renamed over the old one (a new inode), so a pytest or
-# benchmark run that has the old one mapped keeps working.
+# benchmark run that has the old one mapped keeps working.  With the test
+# hooks of src/ext/codec_debug.c (PGWIRE_TEST_HOOKS, setup.py).
 SO_DIR = build/so
 .PHONY: so
 so:
-	$(PYTHON) setup.py -q build_ext --build-temp $(SO_DIR)/tmp \
+	PGWIRE_TEST_HOOKS=1 $(PYTHON) setup.py -q build_ext \
+	    --build-temp $(SO_DIR)/tmp \
 	    --build-lib $(SO_DIR)/lib
 	for f in $(SO_DIR)/lib/pgwire/_pgwire*.so; do \
 	    cp $$f pgwire/.so.new && mv -f pgwire/.so.new pgwire/$$(basename $$f); \
@@ -283,3 +287,24 @@ APGSUITE_ARGS ?=
 .PHONY: asyncpg-suite
 asyncpg-suite:
 	bash scripts/asyncpg-suite.sh $(APGSUITE_ARGS)
+
+# ======================================================================
+# C formatting (.clang-format): `make format` rewrites the C sources in
+# place, `make format-check` lists the files a format pass would change
+# and fails if there is one.  Covers src/, tests/c/ and the fuzz targets.
+# ======================================================================
+CLANG_FORMAT ?= clang-format
+FORMAT_FILES = $(shell git ls-files 'src/*.c' 'src/*.h' 'tests/c/*.c' \
+                   'tests/c/*.h' 'tests/fuzz/*.c' 'tests/fuzz/*.h')
+.PHONY: format format-check
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	@bad=0; for f in $(FORMAT_FILES); do \
+	    $(CLANG_FORMAT) $$f | cmp -s $$f - || { echo "format-check: $$f"; bad=1; }; \
+	done; \
+	if [ $$bad -ne 0 ]; then \
+	    echo "format-check: run 'make format' (clang-format, .clang-format)"; \
+	    exit 1; \
+	fi

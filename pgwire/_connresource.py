@@ -15,6 +15,9 @@ import typing
 
 from . import exceptions
 
+if typing.TYPE_CHECKING:
+    from .connection import Connection
+
 _F = typing.TypeVar("_F", bound=typing.Callable[..., typing.Any])
 
 
@@ -28,6 +31,25 @@ def check(conn: object, mark: int, owner: str, meth: str) -> None:
     pool after the resource (``owner``, a class name) was made."""
     if getattr(conn, "_pool_release_ctr", 0) != mark:
         raise exceptions.InterfaceError(released_message(owner, meth))
+
+
+class Resource:
+    """Base of the resources: keeps the connection and the release marker
+    it had when the resource was made."""
+
+    __slots__ = ("_conn", "_relmark")
+    # the class name in messages; None: the class's own
+    _owner: typing.ClassVar[str | None] = None
+
+    def __init__(self, conn: Connection[typing.Any]) -> None:
+        self._conn = conn
+        self._relmark = marker(conn)
+
+    def _check_released(self, meth: str) -> None:
+        """InterfaceError once the pool connection it came from has been
+        released (as asyncpg)."""
+        check(self._conn, self._relmark, self._owner or type(self).__name__,
+              meth)
 
 
 def released_message(owner: str, meth: str) -> str:

@@ -154,7 +154,7 @@ def check_format(format: str | None,
 
 
 def alias_target(codec_name: str) -> int | str | None:
-    """The _codec_make('alias', target=...) of a codec name: an oid or an
+    """The alias_codec(target=...) of a codec name: an oid or an
     extra codec's name; None when unknown."""
     if codec_name in EXTRA_CODECS:
         return codec_name

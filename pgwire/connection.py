@@ -687,8 +687,8 @@ class Connection(CopyMixin, _pgwire.ConnectionCore,
             base = None
             if format == 'tuple':
                 base = await self._codec_tuple_base(info)
-            codec = _pgwire._codec_make(
-                'python', info.oid, info.name, encoder=encoder,
+            codec = _pgwire.python_codec(
+                info.oid, info.name, encoder=encoder,
                 decoder=decoder, format=format, base=base)
             self._custom_codec_map()[info.oid] = \
                 self._codec_with_array(info, codec)
@@ -724,7 +724,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore,
         try:
             if target is None:
                 raise LookupError(codec_name)
-            codec = _pgwire._codec_make('alias', info.oid, info.name,
+            codec = _pgwire.alias_codec(info.oid, info.name,
                                         target=target, format=format)
             self._custom_codec_map()[info.oid] = \
                 self._codec_with_array(info, codec)
@@ -742,10 +742,9 @@ class Connection(CopyMixin, _pgwire.ConnectionCore,
         them still overrides."""
         codecs: dict[int, _CodecEntry] = {}
         for oid, name, array_oid in _JSON_TYPES:
-            codec = _pgwire._codec_make('json', oid, name, encoder=dumps,
-                                        decoder=loads)
-            array = _pgwire._codec_make('array', array_oid, '_' + name,
-                                        elem=codec)
+            codec = _pgwire.json_codec(oid, name, encoder=dumps,
+                                       decoder=loads)
+            array = _pgwire.array_codec(array_oid, '_' + name, codec)
             codecs[oid] = (codec, array_oid, array)
         self._json_codecs = codecs
         self._install_custom_codecs()
@@ -786,7 +785,7 @@ class Connection(CopyMixin, _pgwire.ConnectionCore,
         builtin one, or the composite built from the catalog (its fields
         use the overrides in force)."""
         if info.typtype != 'c':
-            return _pgwire._codec_make('builtin', info.oid)
+            return _pgwire.builtin_codec(info.oid)
         rows = await self._fetch_type_rows([info.oid])
         self._install_custom_codecs()  # without this type's old override
         registry = dict(self._protocol.type_codecs)
@@ -799,10 +798,10 @@ class Connection(CopyMixin, _pgwire.ConnectionCore,
         """(codec, array oid, codec of the array type or None)."""
         if not info.array_oid:
             return codec, 0, None
-        kind = 'array' if codec.format == 1 else 'textarray'
-        array = _pgwire._codec_make(kind, info.array_oid,
-                                    info.array_name or '_' + info.name,
-                                    elem=codec)
+        make = (_pgwire.array_codec if codec.format == 1
+                else _pgwire.text_array_codec)
+        array = make(info.array_oid, info.array_name or '_' + info.name,
+                     codec)
         return codec, info.array_oid, array
 
     # -- pool support (pgwire/pool.py) ----------------------------------

@@ -47,30 +47,29 @@ def _check_tx(conn: Connection[typing.Any]) -> None:
             "cursor cannot be created outside of a transaction")
 
 
-class CursorFactory(typing.Generic[_RecordT]):
+class CursorFactory(_connresource.Resource,
+                    typing.Generic[_RecordT]):
     """Returned by ``Connection.cursor()`` / ``PreparedStatement.cursor()``:
     ``async for`` iterates (prefetching), ``await`` gives a :class:`Cursor`.
     """
 
-    __slots__ = ("_conn", "_query", "_args", "_prefetch", "_timeout",
-                 "_record_class", "_state", "_relmark")
+    __slots__ = ("_query", "_args", "_prefetch", "_timeout",
+                 "_record_class", "_state")
 
     def __init__(self, conn: Connection[typing.Any], query: str,
                  state: _pgwire._Statement | None,
                  args: typing.Sequence[typing.Any], prefetch: int | None,
                  timeout: float | None, record_class: typing.Any) -> None:
-        self._conn = conn
+        super().__init__(conn)
         self._query = query
         self._state = state
         self._args = args
         self._prefetch = prefetch
         self._timeout = timeout
         self._record_class = record_class
-        self._relmark = _connresource.marker(conn)
 
     def __aiter__(self) -> CursorIterator[_RecordT]:
-        _connresource.check(self._conn, self._relmark, "CursorFactory",
-                            "__aiter__")
+        self._check_released("__aiter__")
         prefetch = 50 if self._prefetch is None else self._prefetch
         if prefetch <= 0:
             raise exceptions.InterfaceError(
@@ -81,8 +80,7 @@ class CursorFactory(typing.Generic[_RecordT]):
 
     def __await__(self) -> typing.Generator[typing.Any, None,
                                             Cursor[_RecordT]]:
-        _connresource.check(self._conn, self._relmark, "CursorFactory",
-                            "__await__")
+        self._check_released("__await__")
         if self._prefetch is not None:
             raise exceptions.InterfaceError(
                 "prefetch argument can only be specified for iterable "
@@ -93,26 +91,22 @@ class CursorFactory(typing.Generic[_RecordT]):
         return cursor._init(self._timeout).__await__()
 
 
-class _BaseCursor(typing.Generic[_RecordT]):
-    __slots__ = ("_conn", "_query", "_state", "_args", "_record_class",
-                 "_portal", "_exhausted", "_relmark")
+class _BaseCursor(_connresource.Resource,
+                  typing.Generic[_RecordT]):
+    __slots__ = ("_query", "_state", "_args", "_record_class", "_portal",
+                 "_exhausted")
 
     def __init__(self, conn: Connection[typing.Any], query: str,
                  state: _pgwire._Statement | None,
                  args: typing.Sequence[typing.Any],
                  record_class: typing.Any) -> None:
-        self._conn = conn
+        super().__init__(conn)
         self._query = query
         self._state = state
         self._args = args
         self._record_class = record_class
         self._portal: bytes | None = None
         self._exhausted = False
-        self._relmark = _connresource.marker(conn)
-
-    def _check_released(self, meth: str) -> None:
-        _connresource.check(self._conn, self._relmark, type(self).__name__,
-                            meth)
 
     async def _bind(self, n: int, timeout: float | None
                     ) -> list[_RecordT]:

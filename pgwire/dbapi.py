@@ -7,9 +7,11 @@ converted to ``$n`` by the C converter (``_pgwire._convert_pyformat``).
 A query run without parameters is sent as written, as psycopg does.
 
 Not autocommit by default: the first statement after connect(), commit()
-or rollback() opens a transaction (an implicit BEGIN), which commit() or
+or rollback() opens a transaction (an implicit BEGIN, with the connection's
+``isolation_level``, ``read_only`` and ``deferrable``), which commit() or
 rollback() ends.  Set ``autocommit = True`` for one transaction per
-statement.  See docs/dbapi.md.
+statement.  ``cursor(name)`` is a server-side cursor, as in psycopg.  See
+docs/dbapi.md.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from . import _pgwire
 from . import _sqlscan
 from . import rows as _rows
 from . import sync as _sync
+from .cursor import CursorFactory as _CursorFactory
 from .exceptions._dbapi import (  # noqa: A004  (PEP 249's names)
     Warning, Error, InterfaceError, DatabaseError, DataError,
     OperationalError, IntegrityError, InternalError, ProgrammingError,
@@ -34,7 +37,7 @@ from .prepared_stmt import _FETCH
 
 __all__ = (
     'apilevel', 'threadsafety', 'paramstyle', 'connect',
-    'Connection', 'Cursor', 'Column', 'QueryTimeoutError',
+    'Connection', 'Cursor', 'ServerCursor', 'Column', 'QueryTimeoutError',
     'Warning', 'Error', 'InterfaceError', 'DatabaseError', 'DataError',
     'OperationalError', 'IntegrityError', 'InternalError',
     'ProgrammingError', 'NotSupportedError',
@@ -71,6 +74,9 @@ class QueryTimeoutError(OperationalError, TimeoutError):
 
 @contextlib.contextmanager
 def _timeouts() -> typing.Iterator[None]:
+    """A timeout raises QueryTimeoutError; a broken link (an OSError or
+    EOFError from the socket) raises OperationalError, so every failure
+    of a statement is a PEP 249 Error."""
     try:
         yield
     except TimeoutError as e:
@@ -79,6 +85,10 @@ def _timeouts() -> typing.Iterator[None]:
         raise QueryTimeoutError(
             'the statement timed out (command_timeout) and was cancelled '
             'on the server') from e
+    except (OSError, EOFError) as e:
+        raise OperationalError(
+            'the connection to the server is lost: {}: {}'.format(
+                type(e).__name__, e)) from e
 
 
 # -- type objects and constructors -------------------------------------
@@ -168,7 +178,15 @@ def connect(dsn: str | None = None, *, autocommit: bool = False,
         raise InterfaceError(
             'pgwire.dbapi.connect(): autocommit must be a bool, got '
             '{!r}'.format(autocommit))
-    return Connection(_sync.connect(dsn, **kwargs), autocommit)
+    try:
+        sync_connection = _sync.connect(dsn, **kwargs)
+    except (OSError, EOFError) as e:   # TimeoutError is an OSError
+        if isinstance(e, Error):
+            raise
+        raise OperationalError(
+            'pgwire.dbapi.connect(): could not connect: {}: {}'.format(
+                type(e).__name__, e)) from e
+    return Connection(sync_connection, autocommit)
 
 
 def _rowcount(status: str | None) -> int:
@@ -198,6 +216,24 @@ def _is_multi_statement(query: str, standard_strings: bool) -> bool:
     return False
 
 
+# isolation_level values (the SQL spelling, any case; None: the server's
+# default_transaction_isolation)
+_ISOLATION_LEVELS = ('READ UNCOMMITTED', 'READ COMMITTED', 'REPEATABLE READ',
+                     'SERIALIZABLE')
+
+
+def _begin_statement(isolation_level: str | None, read_only: bool | None,
+                     deferrable: bool | None) -> str:
+    parts = ['BEGIN']
+    if isolation_level is not None:
+        parts.append('ISOLATION LEVEL ' + isolation_level)
+    if read_only is not None:
+        parts.append('READ ONLY' if read_only else 'READ WRITE')
+    if deferrable is not None:
+        parts.append('DEFERRABLE' if deferrable else 'NOT DEFERRABLE')
+    return ' '.join(parts)
+
+
 async def _run_prepared(core: _pgwire.ConnectionCore, text: str,
                         args: tuple[typing.Any, ...]
                         ) -> tuple[tuple[str, ...], tuple[int, ...],
@@ -205,6 +241,21 @@ async def _run_prepared(core: _pgwire.ConnectionCore, text: str,
     state = await core._prepare(text)
     rows = await core._exec_stmt(state, _FETCH, args, None, _TUPLE_ROW, 0)
     return state.column_names, state.column_oids, state.last_status, rows
+
+
+async def _open_portal(core: typing.Any, text: str,
+                       args: tuple[typing.Any, ...]
+                       ) -> tuple[tuple[str, ...], tuple[int, ...],
+                                  typing.Any, str | None]:
+    """(names, oids, pgwire Cursor, status): a statement returning rows is
+    bound to a portal; any other is run to its end (status)."""
+    state = await core._prepare(text)
+    if not state.column_names:
+        await core._exec_stmt(state, _FETCH, args, None, _TUPLE_ROW, 0)
+        return (), (), None, state.last_status
+    cur = await _CursorFactory(core, text, state, args, None, None,
+                               _TUPLE_ROW)
+    return state.column_names, state.column_oids, cur, None
 
 
 class Connection:
@@ -232,6 +283,10 @@ class Connection:
         self._conversions: collections.OrderedDict[
             tuple[str, bool], tuple[str, tuple[str, ...] | None]] = \
             collections.OrderedDict()
+        self._isolation_level: str | None = None
+        self._read_only: bool | None = None
+        self._deferrable: bool | None = None
+        self._begin = 'BEGIN'
 
     @property
     def sync_connection(self) -> _sync.Connection[typing.Any]:
@@ -264,6 +319,70 @@ class Connection:
                     'call commit() or rollback() first'.format(value))
             self._autocommit = value
 
+    # -- the transaction characteristics of the implicit BEGIN (psycopg 3's
+    # attributes): None is the server's default
+    @property
+    def isolation_level(self) -> str | None:
+        """None (the server's default), or the isolation level of the
+        transactions the implicit BEGIN opens: ``'READ COMMITTED'``,
+        ``'REPEATABLE READ'``, ``'SERIALIZABLE'``, ``'READ UNCOMMITTED'``.
+        Not applied with autocommit."""
+        return self._isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value: str | None) -> None:
+        level = None
+        if value is not None:
+            level = value.upper().replace('_', ' ') \
+                if isinstance(value, str) else None
+            if level not in _ISOLATION_LEVELS:
+                raise ProgrammingError(
+                    'isolation_level must be None or one of {}, got '
+                    '{!r}'.format(', '.join(_ISOLATION_LEVELS), value))
+        self._set_characteristic('isolation_level', level)
+
+    @property
+    def read_only(self) -> bool | None:
+        """None (the server's default), True (READ ONLY) or False (READ
+        WRITE) for the transactions the implicit BEGIN opens."""
+        return self._read_only
+
+    @read_only.setter
+    def read_only(self, value: bool | None) -> None:
+        self._set_characteristic('read_only', self._opt_bool(
+            'read_only', value))
+
+    @property
+    def deferrable(self) -> bool | None:
+        """None (the server's default), True (DEFERRABLE) or False (NOT
+        DEFERRABLE) for the transactions the implicit BEGIN opens."""
+        return self._deferrable
+
+    @deferrable.setter
+    def deferrable(self, value: bool | None) -> None:
+        self._set_characteristic('deferrable', self._opt_bool(
+            'deferrable', value))
+
+    @staticmethod
+    def _opt_bool(name: str, value: typing.Any) -> bool | None:
+        if value is not None and not isinstance(value, bool):
+            raise ProgrammingError(
+                '{} must be None or a bool, got {!r}'.format(name, value))
+        return value
+
+    def _set_characteristic(self, name: str,
+                            value: str | bool | None) -> None:
+        with self._lock:
+            self._check()
+            if value != getattr(self, '_' + name) and \
+                    self._sync.is_in_transaction():
+                raise ProgrammingError(
+                    'cannot set {}={!r} inside a transaction: call commit() '
+                    'or rollback() first'.format(name, value))
+            setattr(self, '_' + name, value)
+            self._begin = _begin_statement(
+                self._isolation_level, self._read_only, self._deferrable)
+
     def _check(self) -> None:
         if self._closed:
             raise InterfaceError('the connection is closed')
@@ -272,7 +391,7 @@ class Connection:
 
     def _begin_if_needed(self) -> None:
         if not self._autocommit and not self._sync.is_in_transaction():
-            self._sync.execute('BEGIN')
+            self._sync.execute(self._begin)
 
     def _convert(self, query: str, params: Params
                  ) -> tuple[str, tuple[typing.Any, ...]]:
@@ -318,11 +437,19 @@ class Connection:
                 'key (keys: {!r})'.format(e.args[0], e.args[0],
                                           sorted(params))) from None
 
-    def cursor(self) -> Cursor:
-        """A new :class:`Cursor` on this connection."""
+    def cursor(self, name: str | None = None) -> Cursor:
+        """A new :class:`Cursor` on this connection; with a ``name``, a
+        :class:`ServerCursor` (rows fetched from the server as they are
+        read, as psycopg's named cursors)."""
         with self._lock:
             self._check()
-            return Cursor(self)
+            if name is None:
+                return Cursor(self)
+            if not isinstance(name, str) or not name:
+                raise ProgrammingError(
+                    'cursor(name): the name must be a non-empty str, got '
+                    '{!r}'.format(name))
+            return ServerCursor(self, name)
 
     def commit(self) -> None:
         """Commit the current transaction (nothing to do when none is
@@ -330,7 +457,8 @@ class Connection:
         with self._lock:
             self._check()
             if self._sync.is_in_transaction():
-                self._sync.execute('COMMIT')
+                with _timeouts():
+                    self._sync.execute('COMMIT')
 
     def rollback(self) -> None:
         """Roll the current transaction back (nothing to do when none is
@@ -338,7 +466,8 @@ class Connection:
         with self._lock:
             self._check()
             if self._sync.is_in_transaction():
-                self._sync.execute('ROLLBACK')
+                with _timeouts():
+                    self._sync.execute('ROLLBACK')
 
     def close(self) -> None:
         """Close the connection; an open transaction is rolled back (by
@@ -539,3 +668,134 @@ class Cursor:
         return '<pgwire.dbapi.Cursor {}>'.format(
             'closed' if self._closed else 'open')
 
+
+
+class ServerCursor(Cursor):
+    """A server-side cursor, made by ``connection.cursor(name)``: execute()
+    binds a statement that returns rows to a portal in the open
+    transaction, and the fetch methods read its rows from the server as
+    they are asked for (iteration: ``itersize`` rows per round trip), so a
+    result of any size takes bounded memory; a statement without rows is
+    run at once (fetching from it gives no rows, as SQLAlchemy expects of
+    a server-side cursor).  It needs a transaction: not with autocommit.  The
+    portal's name is pgwire's own; ``name`` is kept for the caller."""
+
+    itersize = 100
+
+    def __init__(self, connection: Connection, name: str) -> None:
+        super().__init__(connection)
+        self.name = name
+        # the pgwire Cursor of the bound portal
+        self._portal: typing.Any = None
+        self._executed = False
+        self._buffer: collections.deque[Row] = collections.deque()
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._close_portal()
+        self._buffer.clear()
+
+    def _close_portal(self) -> None:
+        """Close an unfinished portal on the server (sent ahead of the next
+        request), so it stops holding its locks."""
+        cur, self._portal = self._portal, None
+        sconn = self.connection._sync
+        if cur is not None and not cur._exhausted and \
+                cur._portal is not None and not sconn.is_closed():
+            sconn._core._protocol._close_portal(cur._portal)
+
+    def execute(self, operation: str,
+                parameters: Params | None = None) -> ServerCursor:
+        """Bind ``operation`` with ``parameters`` to a portal; rows are
+        fetched by the fetch methods.  Returns the cursor."""
+        conn = self.connection
+        with conn._lock:
+            self._check()
+            self._reset()
+            if parameters is None:
+                if not isinstance(operation, str):
+                    raise ProgrammingError(
+                        'the query must be a str, got {!r}'.format(
+                            operation))
+                text, args = operation, ()
+            else:
+                text, args = conn._convert(operation, parameters)
+            sconn = conn._sync
+            with _timeouts():
+                conn._begin_if_needed()
+                names, oids, self._portal, status = sconn._run(
+                    _open_portal(sconn._core, text, args))
+            self._executed = True
+            if names:
+                self.description = tuple(
+                    Column(n, o, None, None, None, None, None)
+                    for n, o in zip(names, oids))
+            else:
+                self.rowcount = _rowcount(status)
+        return self
+
+    def executemany(self, operation: str,
+                    seq_of_parameters: typing.Iterable[Params]
+                    ) -> typing.NoReturn:
+        raise NotSupportedError(
+            'executemany() is not supported on a server-side cursor '
+            '(cursor({!r})): use a cursor without a name'.format(self.name))
+
+    def _fill(self, n: int) -> bool:
+        """Fetch up to ``n`` more rows into the buffer; False at the
+        end."""
+        if self._portal is None:
+            if not self._executed:
+                raise ProgrammingError(
+                    'no results to fetch: nothing was executed on this '
+                    'cursor')
+            return False    # a statement without rows: no rows
+        with _timeouts():
+            rows = self.connection._sync._run(self._portal.fetch(n))
+        self._buffer.extend(rows)
+        return len(rows) == n
+
+    def fetchone(self) -> Row | None:
+        """The next row (a tuple), or None at the end."""
+        with self.connection._lock:
+            self._check()
+            if not self._buffer:
+                self._fill(self.itersize)
+            return self._buffer.popleft() if self._buffer else None
+
+    def fetchmany(self, size: int | None = None) -> list[Row]:
+        """The next ``size`` rows (default ``arraysize``), as a list."""
+        if size is None:
+            size = self.arraysize
+        if not isinstance(size, int) or size < 0:
+            raise ProgrammingError(
+                'size must be a non-negative int, got {!r}'.format(size))
+        with self.connection._lock:
+            self._check()
+            if len(self._buffer) < size:
+                self._fill(size - len(self._buffer))
+            buf = self._buffer
+            return [buf.popleft() for _ in range(min(size, len(buf)))]
+
+    def fetchall(self) -> list[Row]:
+        """The remaining rows, as a list."""
+        with self.connection._lock:
+            self._check()
+            while self._fill(1000):
+                pass
+            out = list(self._buffer)
+            self._buffer.clear()
+            return out
+
+    def close(self) -> None:
+        """Close the cursor and its portal (closing it again does
+        nothing)."""
+        with self.connection._lock:
+            if not self._closed:
+                self._close_portal()
+            super().close()
+            self._buffer.clear()
+
+    def __repr__(self) -> str:
+        return '<pgwire.dbapi.ServerCursor {!r} {}>'.format(
+            self.name, 'closed' if self._closed else 'open')

@@ -83,7 +83,7 @@ async def fetch_type_rows(
 
 
 def _has_builtin(oid: int) -> bool:
-    return _pgwire._codec_format(oid) is not None
+    return _pgwire.has_builtin_codec(oid)
 
 
 # Builtin types whose codecs are derived (not in the C static table):
@@ -114,8 +114,9 @@ def _array(oid: int, name: str, elem: _pgwire.Codec) -> _pgwire.Codec:
     """The array codec over ``elem``: binary, or, for an element pgwire
     has only in the text format (citext, ...), the text array format
     (lists both ways, as asyncpg's text fallback)."""
-    kind = "array" if elem.format == 1 else "textarray"
-    return _pgwire._codec_make(kind, oid, name, elem=elem)
+    if elem.format == 1:
+        return _pgwire.array_codec(oid, name, elem)
+    return _pgwire.text_array_codec(oid, name, elem)
 
 
 def build_builtin(oid: int, registry: Registry) -> _pgwire.Codec:
@@ -125,20 +126,19 @@ def build_builtin(oid: int, registry: Registry) -> _pgwire.Codec:
     if codec is not None:
         return codec
     if _has_builtin(oid):
-        codec = _pgwire._codec_make("builtin", oid)
+        codec = _pgwire.builtin_codec(oid)
     elif oid in BUILTIN_RANGES:
         name, sub = BUILTIN_RANGES[oid]
-        codec = _pgwire._codec_make("range", oid, name,
-                                    subtype=build_builtin(sub, registry))
+        codec = _pgwire.range_codec(oid, name, build_builtin(sub, registry))
     elif oid in BUILTIN_MULTIRANGES:
         name, rng = BUILTIN_MULTIRANGES[oid]
-        codec = _pgwire._codec_make("multirange", oid, name,
-                                    range=build_builtin(rng, registry))
+        codec = _pgwire.multirange_codec(oid, name,
+                                         build_builtin(rng, registry))
     elif oid in BUILTIN_DERIVED_ARRAYS:
         name, elem = BUILTIN_DERIVED_ARRAYS[oid]
         codec = _array(oid, name, build_builtin(elem, registry))
     else:
-        codec = _pgwire._codec_make("text", oid, f"oid_{oid}")
+        codec = _pgwire.text_codec(oid, f"oid_{oid}")
     registry[oid] = codec
     return codec
 
@@ -166,29 +166,28 @@ def build_codecs(rows: typing.Iterable[Row],
 
     def _make(oid: int, row: Row | None, depth: int) -> _pgwire.Codec:
         if row is None:  # vanished meanwhile: keep it readable as text
-            return _pgwire._codec_make("text", oid, f"oid_{oid}")
+            return _pgwire.text_codec(oid, f"oid_{oid}")
         (_, name, schema, typtype, category, elem, base, subtype, rng,
          attnames, attoids) = row
         if typtype == "e":
-            return _pgwire._codec_make("enum", oid, name)
+            return _pgwire.enum_codec(oid, name)
         if typtype == "d":
-            return _pgwire._codec_make("domain", oid, name,
-                                       base=build(base, depth + 1))
+            return _pgwire.domain_codec(oid, name, build(base, depth + 1))
         if typtype == "c":
             codecs = [build(o, depth + 1) for o in attoids or ()]
-            return _pgwire._codec_make(
-                "composite", oid, name, names=list(attnames or ()),
+            return _pgwire.composite_codec(
+                oid, name, names=list(attnames or ()),
                 oids=list(attoids or ()), codecs=codecs, schema=schema)
         if typtype == "r":
-            return _pgwire._codec_make("range", oid, name,
-                                       subtype=build(subtype, depth + 1))
+            return _pgwire.range_codec(oid, name,
+                                       build(subtype, depth + 1))
         if typtype == "m":
-            return _pgwire._codec_make("multirange", oid, name,
-                                       range=build(rng, depth + 1))
+            return _pgwire.multirange_codec(oid, name,
+                                            build(rng, depth + 1))
         if category == "A" and elem:
             return _array(oid, name, build(elem, depth + 1))
         # an extension's base type (citext, ltree, ...): text I/O
-        return _pgwire._codec_make("text", oid, name)
+        return _pgwire.text_codec(oid, name)
 
     for oid in info:
         build(oid)

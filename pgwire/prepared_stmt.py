@@ -33,29 +33,24 @@ async def _raise(exc: BaseException) -> typing.NoReturn:
     raise exc
 
 
-class PreparedStatement(typing.Generic[_RecordT]):
+class PreparedStatement(_connresource.Resource,
+                        typing.Generic[_RecordT]):
     """A prepared statement (see :meth:`Connection.prepare`)."""
 
-    __slots__ = ("_conn", "_state", "_record_class", "_params", "_attrs",
-                 "_relmark", "__weakref__")
+    __slots__ = ("_state", "_record_class", "_params", "_attrs",
+                 "__weakref__")
+    _owner = "PreparedStatement"
 
     def __init__(self, conn: Connection[typing.Any],
                  state: _pgwire._Statement, record_class: typing.Any,
                  params: tuple[Type, ...],
                  attrs: tuple[Attribute, ...]) -> None:
-        self._conn = conn
+        super().__init__(conn)
         self._state = state
         self._record_class = record_class
         self._params = params
         self._attrs = attrs
-        self._relmark = _connresource.marker(conn)
         # the caller has done conn._protocol.acquire_statement(state)
-
-    def _check_released(self, meth: str) -> None:
-        """InterfaceError once the pool connection it came from has been
-        released (as asyncpg)."""
-        _connresource.check(self._conn, self._relmark, "PreparedStatement",
-                            meth)
 
     # -- information ----------------------------------------------------
     def get_name(self) -> str:

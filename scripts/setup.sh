@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PKGS=(postgresql postgresql-contrib build-essential python3-dev openssl
-          clang libclang-rt-14-dev valgrind pgbouncer)
+          clang libclang-rt-14-dev clang-format valgrind pgbouncer)
 missing=()
 for p in "${APT_PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -36,7 +36,8 @@ $PY -m pip install -q --disable-pip-version-check \
     "dbapi-compliance==1.15.0" \
     opentelemetry-api opentelemetry-sdk \
     "mypy>=2.4" 2>&1 | grep -v -i "warning: running pip as" || true
-# The extension: editable install so tests see the source tree.
-$PY -m pip install -q --disable-pip-version-check --no-build-isolation -e . \
+# The extension: editable install so tests see the source tree, with the
+# test hooks the tests call (src/ext/codec_debug.c; setup.py).
+PGWIRE_TEST_HOOKS=1 $PY -m pip install -q --disable-pip-version-check --no-build-isolation -e . \
     2>&1 | grep -v -i "warning: running pip as" || true
 $PY -c "import pgwire, pgwire._pgwire; print('setup: pgwire', pgwire.__version__, 'built')"

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # SQLAlchemy's own test suite (pinned 2.0.x and 2.1.x sdists from PyPI,
-# sha256-checked, unpacked under build/, never committed) against
-# postgresql+pgwire:// and postgresql+asyncpg:// side by side, on one
-# throwaway server (pgwire.cluster; as root the server runs as postgres).
+# sha256-checked, unpacked under build/, never committed) on one throwaway
+# server (pgwire.cluster; as root the server runs as postgres), in two
+# pairs, each side by side:
+#   async: postgresql+pgwire_async:// (the asyncio face) and
+#          postgresql+asyncpg://
+#   sync:  postgresql+pgwire:// (create_engine, on pgwire.dbapi) and
+#          postgresql+psycopg:// (psycopg 3, the sync reference)
 #
-#   bash scripts/sqlalchemy-suite.sh [--ci] [-- TEST_PATHS...]
+#   bash scripts/sqlalchemy-suite.sh [--ci] [--pairs async,sync]
+#                                    [-- TEST_PATHS...]
 #
 # Prints passed/failed/skipped per driver per version and each test that
-# passes with asyncpg and fails with pgwire; exits 1 when such a test is
-# not in tools/sqla_suite/allowlist.txt (with its reason), 2 when a run
-# broke.  --ci runs the bounded subset CI calls (tools/sqla_suite/run.py,
+# passes with the reference and fails with pgwire; exits 1 when such a test
+# is not in the pair's allowlist (tools/sqla_suite/allowlist.txt,
+# allowlist-sync.txt; each entry with its reason), 2 when a run broke.
+# --ci runs the bounded subset CI calls (tools/sqla_suite/run.py,
 # CI_PATHS); the default is the PostgreSQL-relevant directories (dialect,
 # the dialect compliance suite, sql, orm, engine, asyncio extension; over
-# an hour here, most of it sql and orm).  Logs and JUnit files:
+# an hour per driver here, most of it sql and orm).  Logs and JUnit files:
 # build/sqla-suite/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,18 +37,27 @@ paths=()
 while [ $# -gt 0 ]; do
     case $1 in
         --ci) run_args+=(--ci); shift ;;
+        --pairs) run_args+=(--pairs "${2:?--pairs needs a value}"); shift 2 ;;
+        --pairs=*) run_args+=(--pairs "${1#--pairs=}"); shift ;;
         --) shift; paths=("$@"); break ;;
-        *) echo "usage: $0 [--ci] [-- TEST_PATHS...]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--ci] [--pairs async,sync] [-- TEST_PATHS...]" >&2
+           exit 2 ;;
     esac
 done
 
 log() { printf 'sqla-suite: %s\n' "$*"; }
 
 # The suite's runner needs pytest-timeout and greenlet; SQLAlchemy's tests
-# import nothing else beyond pytest (asyncpg is a test dependency already).
+# import nothing else beyond pytest (asyncpg is a test dependency already);
+# psycopg 3 (its binary build) is the sync pair's reference driver.
 if ! $PY -c "import pytest_timeout, greenlet" 2>/dev/null; then
     $PY -m pip install -q --disable-pip-version-check "pytest-timeout>=2.1" \
         greenlet 2>&1 | grep -v -i "^warning" || true
+fi
+if ! $PY -c "import psycopg; assert psycopg.pq.__impl__ != 'python'" \
+        2>/dev/null; then
+    $PY -m pip install -q --disable-pip-version-check "psycopg[binary]>=3.1" \
+        2>&1 | grep -v -i "^warning" || true
 fi
 
 mkdir -p "$WORK"
@@ -66,6 +81,6 @@ for pin in "${PINS[@]}"; do
 done
 
 unset PGWIRE_TEST_DSN
-log "running SQLAlchemy's tests with pgwire and asyncpg (logs: $WORK)"
+log "running SQLAlchemy's tests: pgwire_async and asyncpg, pgwire and psycopg (logs: $WORK)"
 $PY "$ROOT/tools/sqla_suite/run.py" --work "$WORK" "${srcs[@]}" \
     ${run_args[@]+"${run_args[@]}"} ${paths[@]+"${paths[@]}"}

@@ -2,7 +2,8 @@
 # The test command: installs what is missing, builds, and runs
 #   - the generated-code check (exceptions from errcodes.txt),
 #   - the code-health guardrails (C function length, the C sources
-#     compiled against every installed CPython >= 3.11, C-API lint),
+#     compiled against every installed CPython >= 3.11, C-API lint; the
+#     C formatting check with PGWIRE_FORMAT_CHECK=1),
 #   - the C module's type stub against the module (mypy.stubtest),
 #   - the C core's unit tests (plain, ASan/UBSan, valgrind),
 #   - a bounded libFuzzer smoke run of each fuzz target,
@@ -27,6 +28,12 @@ step "generated code is up to date"
 $PY tools/gen_errcodes.py --check
 step "code health: C function length, src/ against every installed CPython >= 3.11, C-API lint"
 $PY tools/check_c.py --cpythons
+# C formatting (.clang-format, `make format-check`): off until the tree has
+# had its one `make format` pass.
+# TODO: run it unconditionally once the tree is formatted.
+if [ "${PGWIRE_FORMAT_CHECK:-0}" = 1 ]; then
+    make -s format-check
+fi
 $PY -m pytest -q -p no:cacheprovider tests/test_capi_lint.py
 step "typing: pgwire/_pgwire.pyi against the built C module (mypy.stubtest)"
 $PY -m mypy.stubtest pgwire._pgwire --allowlist tools/stubtest-allowlist.txt
@@ -56,5 +63,5 @@ step "packaging: sdist and wheel, auditwheel repair, each installed in a fresh v
 bash scripts/wheel-smoke.sh
 step "asyncpg 0.32.0 test suite through the import shim (fails on a regression against tools/asyncpg_suite/passing.txt)"
 bash scripts/asyncpg-suite.sh
-step "SQLAlchemy's test suite, bounded subset, pgwire and asyncpg side by side (fails on a test that passes with asyncpg and fails with pgwire outside tools/sqla_suite/allowlist.txt)"
+step "SQLAlchemy's test suite, bounded subset, side by side: pgwire_async and asyncpg, pgwire (sync) and psycopg (fails on a test that passes with the reference and fails with pgwire outside tools/sqla_suite/allowlist*.txt)"
 bash scripts/sqlalchemy-suite.sh --ci

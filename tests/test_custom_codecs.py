@@ -1,6 +1,7 @@
 """Custom codecs: Connection.set_type_codec, reset_type_codec and
 set_builtin_type_codec (asyncpg's API), against the real server, plus
-unit tests of the C pieces through the _codec_make test hook."""
+unit tests of the C pieces through the codec constructors
+(python_codec, alias_codec, ...) and the test hooks."""
 
 import asyncio
 import datetime
@@ -505,9 +506,9 @@ async def test_codec_cycle_is_collected(cluster):
 # ---------------------------------------------------------------------------
 
 def _tuple_codec(oid, name):
-    return m._codec_make("python", oid, name, encoder=_ident,
-                         decoder=_ident, format="tuple",
-                         base=m._codec_make("builtin", oid))
+    return m.python_codec(oid, name, encoder=_ident,
+                          decoder=_ident, format="tuple",
+                          base=m.builtin_codec(oid))
 
 
 @pytest.mark.parametrize("oid,name,value,wire", [
@@ -533,33 +534,33 @@ def test_tuple_forms_unit(oid, name, value, wire):
 
 
 def test_python_codec_unit():
-    c = m._codec_make("python", 114, "json", encoder=json.dumps,
-                      decoder=json.loads)
+    c = m.python_codec(114, "json", encoder=json.dumps,
+                       decoder=json.loads)
     assert c.kind == "python" and m._codec_format_of(c) == 0
     assert m._codec_encode_with(c, {"a": 1}) == b'{"a": 1}'
     assert m._codec_decode_with(c, b"[1]") == [1]
-    b = m._codec_make("python", 17, "bytea", encoder=bytes,
-                      decoder=bytearray, format="binary")
+    b = m.python_codec(17, "bytea", encoder=bytes,
+                       decoder=bytearray, format="binary")
     assert m._codec_format_of(b) == 1
     assert m._codec_encode_with(b, [1, 2]) == b"\x01\x02"
     assert m._codec_decode_with(b, b"\x03") == bytearray(b"\x03")
     with pytest.raises(TypeError, match="base"):
-        m._codec_make("python", 1186, "interval", encoder=str, decoder=str,
-                      format="tuple")
+        m.python_codec(1186, "interval", encoder=str, decoder=str,
+                       format="tuple")
     with pytest.raises(ValueError, match="format"):
-        m._codec_make("python", 1186, "interval", encoder=str, decoder=str,
-                      format="nope")
+        m.python_codec(1186, "interval", encoder=str, decoder=str,
+                       format="nope")
     # a composite's tuple form needs binary fields
-    text_field = m._codec_make("text", 99001, "ext")
-    comp = m._codec_make("composite", 99002, "c", names=["x"],
-                         oids=[99001], codecs=[text_field])
+    text_field = m.text_codec(99001, "ext")
+    comp = m.composite_codec(99002, "c", names=["x"],
+                             oids=[99001], codecs=[text_field])
     with pytest.raises(ValueError, match="no tuple format"):
-        m._codec_make("python", 99002, "c", encoder=str, decoder=str,
-                      format="tuple", base=comp)
+        m.python_codec(99002, "c", encoder=str, decoder=str,
+                       format="tuple", base=comp)
 
 
 def _hstore():
-    return m._codec_make("alias", 99100, "hstore",
+    return m.alias_codec(99100, "hstore",
                          target="pg_contrib.hstore")
 
 
@@ -600,27 +601,27 @@ def test_hstore_malformed(data):
 
 
 def test_alias_unit():
-    a = m._codec_make("alias", 99200, "citext", target=25)
+    a = m.alias_codec(99200, "citext", target=25)
     assert m._codec_format_of(a) == 1
     assert m._codec_decode_with(a, b"x") == "x"
-    t = m._codec_make("alias", 99200, "citext", target=25, format="text")
+    t = m.alias_codec(99200, "citext", target=25, format="text")
     assert m._codec_format_of(t) == 0
     with pytest.raises(ValueError, match="no text codec for int8"):
-        m._codec_make("alias", 99200, "x", target=20, format="text")
+        m.alias_codec(99200, "x", target=20, format="text")
     with pytest.raises(ValueError, match="no binary codec for money"):
-        m._codec_make("alias", 99200, "x", target=790, format="binary")
+        m.alias_codec(99200, "x", target=790, format="binary")
     with pytest.raises(LookupError):
-        m._codec_make("alias", 99200, "x", target="nope")
-    arr = m._codec_make("array", 99201, "_citext", elem=a)
+        m.alias_codec(99200, "x", target="nope")
+    arr = m.array_codec(99201, "_citext", elem=a)
     enc = m._codec_encode_with(arr, ["q"])
     assert struct.unpack("!iiI", enc[:12])[2] == 99200  # element oid
     assert m._codec_decode_with(arr, enc) == ["q"]
 
 
 def test_textarray_unit():
-    e = m._codec_make("python", 99300, "j", encoder=json.dumps,
-                      decoder=json.loads)
-    a = m._codec_make("textarray", 99301, "_j", elem=e)
+    e = m.python_codec(99300, "j", encoder=json.dumps,
+                       decoder=json.loads)
+    a = m.text_array_codec(99301, "_j", elem=e)
     assert m._codec_format_of(a) == 0
     assert m._codec_decode_with(a, b'{"{\\"a\\": 1}",NULL,2}') == \
         [{"a": 1}, None, 2]

@@ -429,3 +429,97 @@ def test_timeout_is_operational_error(cluster):
         c.rollback()
         cur.execute("SELECT %s::int", (1,))
         assert cur.fetchone() == (1,)
+
+
+# -- psycopg 3's extensions the SQLAlchemy dialect uses -----------------------
+
+def test_transaction_characteristics(dconn, other):
+    assert (dconn.isolation_level, dconn.read_only,
+            dconn.deferrable) == (None, None, None)
+    dconn.isolation_level = "serializable"
+    dconn.read_only = True
+    dconn.deferrable = True
+    assert dconn.isolation_level == "SERIALIZABLE"
+    assert _one(dconn, "SHOW transaction_isolation") == "serializable"
+    assert _one(dconn, "SHOW transaction_read_only") == "on"
+    assert _one(dconn, "SHOW transaction_deferrable") == "on"
+    with pytest.raises(dbapi.ProgrammingError,
+                       match="cannot set read_only=False inside a "
+                             "transaction"):
+        dconn.read_only = False
+    dconn.rollback()
+    dconn.isolation_level = "REPEATABLE_READ"
+    dconn.read_only = False
+    dconn.deferrable = None
+    assert _one(dconn, "SHOW transaction_isolation") == "repeatable read"
+    assert _one(dconn, "SHOW transaction_read_only") == "off"
+    dconn.rollback()
+    dconn.isolation_level = None
+    assert _one(dconn, "SHOW transaction_isolation") == "read committed"
+    dconn.rollback()
+    with pytest.raises(dbapi.ProgrammingError,
+                       match="isolation_level must be None or one of .*"
+                             "got 'chaos'"):
+        dconn.isolation_level = "chaos"
+    with pytest.raises(dbapi.ProgrammingError,
+                       match="deferrable must be None or a bool, got 1"):
+        dconn.deferrable = 1
+    # nothing was set on the session
+    assert _one(other, "SHOW default_transaction_isolation") == \
+        "read committed"
+
+
+def test_server_cursor(dconn):
+    cur = dconn.cursor("big")
+    assert isinstance(cur, dbapi.ServerCursor) and cur.name == "big"
+    cur.execute("SELECT g, %s FROM generate_series(1, %s) g", ("x", 250))
+    assert [c.name for c in cur.description] == ["g", "?column?"]
+    assert cur.fetchone() == (1, "x")
+    # the rest stays on the server until asked for
+    assert len(cur._buffer) == cur.itersize - 1
+    assert cur.fetchmany(3) == [(2, "x"), (3, "x"), (4, "x")]
+    assert [r[0] for r in cur.fetchall()] == list(range(5, 251))
+    assert cur.fetchone() is None and cur.fetchall() == []
+    cur.execute("SELECT g FROM generate_series(1, 5) g")
+    assert list(cur) == [(1,), (2,), (3,), (4,), (5,)]
+    # closed early: its portal goes, the table can be dropped
+    cur.execute("CREATE TEMP TABLE sc (x int)")
+    assert cur.description is None and cur.fetchall() == []
+    cur.execute("INSERT INTO sc SELECT generate_series(1, 30)")
+    assert cur.rowcount == 30
+    cur.execute("SELECT x FROM sc")
+    assert cur.fetchone() == (1,)
+    cur.close()
+    dconn.cursor().execute("DROP TABLE sc")
+    with pytest.raises(dbapi.InterfaceError, match="the cursor is closed"):
+        cur.fetchone()
+    with pytest.raises(dbapi.NotSupportedError, match="executemany"):
+        dconn.cursor("m").executemany("SELECT %s", [(1,)])
+    with pytest.raises(dbapi.ProgrammingError, match="nothing was executed"):
+        dconn.cursor("n").fetchone()
+    with pytest.raises(dbapi.ProgrammingError,
+                       match="the name must be a non-empty str, got ''"):
+        dconn.cursor("")
+    dconn.rollback()
+    # a server error in the middle of the rows
+    cur = dconn.cursor("err")
+    cur.execute("SELECT 1 / (g - 3) FROM generate_series(1, 5) g")
+    with pytest.raises(dbapi.DataError):
+        cur.fetchall()
+    dconn.rollback()
+    # it needs a transaction
+    dconn.autocommit = True
+    with pytest.raises(dbapi.Error, match="outside of a transaction"):
+        dconn.cursor("ac").execute("SELECT 1")
+
+
+def test_connect_failure_is_operational_error():
+    import socket
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(dbapi.OperationalError,
+                       match="could not connect: ConnectionRefusedError") \
+            as info:
+        dbapi.connect(host="127.0.0.1", port=port, user="u", database="d")
+    assert isinstance(info.value.__cause__, ConnectionRefusedError)

@@ -3,7 +3,8 @@ enums, domains, ranges, multiranges, and the anonymous record type.
 
 Two parts:
 - unit tests through the C test hooks with hand-built wire bytes:
-    _codec_make(kind, oid, name=None, **info) -> Codec
+    builtin_codec(oid), enum_codec(oid, name), array_codec(oid, name,
+    elem), ... -> Codec (src/ext/codec_make.c)
     _codec_decode_with(codec, data) / _codec_encode_with(codec, obj)
     _codec_format_of(codec)
 - tests against the real server: PostgreSQL's *_send functions
@@ -28,7 +29,6 @@ from pgwire import _pgwire as m
 from pgwire import types as pt
 from pgwire.exceptions import OutdatedSchemaCacheError
 
-make = m._codec_make
 dec = m._codec_decode_with
 enc = m._codec_encode_with
 fmt = m._codec_format_of
@@ -91,23 +91,23 @@ def b4(v):
 
 @pytest.fixture(scope="module")
 def c_int4():
-    return make("builtin", INT4)
+    return m.builtin_codec(INT4)
 
 
 @pytest.fixture(scope="module")
 def c_text():
-    return make("builtin", TEXT)
+    return m.builtin_codec(TEXT)
 
 
 @pytest.fixture(scope="module")
 def pt_codec(c_int4, c_text):
-    return make("composite", 16400, "pt", names=("a", "b"), oids=(INT4, TEXT),
-                codecs=(c_int4, c_text), schema="public")
+    return m.composite_codec(16400, "pt", names=("a", "b"), oids=(INT4, TEXT),
+                             codecs=(c_int4, c_text), schema="public")
 
 
 @pytest.fixture(scope="module")
 def r_int4(c_int4):
-    return make("range", 3904, "int4range", subtype=c_int4)
+    return m.range_codec(3904, "int4range", subtype=c_int4)
 
 
 class TestCodecObject:
@@ -122,16 +122,16 @@ class TestCodecObject:
         assert fmt(c_int4) == 1
 
     def test_builtin_array_and_record(self):
-        a = make("builtin", 1007)
+        a = m.builtin_codec(1007)
         assert dec(a, enc(a, [1, None])) == [1, None]
-        r = make("builtin", RECORD)
+        r = m.builtin_codec(RECORD)
         assert (r.name, r.format) == ("record", 1)
-        assert make("builtin", RECORD_ARRAY).name == "_record"
+        assert m.builtin_codec(RECORD_ARRAY).name == "_record"
 
     @pytest.mark.parametrize("oid", [0, 1, 16384, 2**32 - 1])
     def test_builtin_unknown_oid(self, oid):
         with pytest.raises(LookupError, match=f"oid {oid}"):
-            make("builtin", oid)
+            m.builtin_codec(oid)
 
     def test_not_instantiable(self, c_int4):
         with pytest.raises(TypeError):
@@ -151,24 +151,40 @@ class TestCodecObject:
         assert pt_codec.kind == "composite"
 
     def test_make_errors(self, c_int4):
-        with pytest.raises(ValueError, match="unknown kind"):
-            make("bogus", 1, "x")
-        with pytest.raises(TypeError, match="needs a name"):
-            make("enum", 1)
-        with pytest.raises(TypeError, match="str for the type name"):
-            make("enum", 1, b"x")
-        with pytest.raises(TypeError, match="missing elem="):
-            make("array", 1, "x")
-        with pytest.raises(TypeError, match="unexpected keyword"):
-            make("enum", 1, "x", elem=c_int4)
-        with pytest.raises(TypeError, match="expected Codec, got int"):
-            make("array", 1, "x", elem=5)
-        with pytest.raises(TypeError, match="expected Codec"):
-            make("domain", 1, "x", base="int4")
-        with pytest.raises(OverflowError):
-            make("enum", 2**32, "x")
-        with pytest.raises((OverflowError, ValueError)):
-            make("enum", -1, "x")
+        """Each argument error names the function, the argument, what it
+        expected and what it was given."""
+        assert not hasattr(m, "_codec_make")
+        with pytest.raises(TypeError, match=r"enum_codec\(\) missing "
+                           r"required argument 'name'"):
+            m.enum_codec(1)
+        with pytest.raises(TypeError, match=r"enum_codec\(\): name must be "
+                           r"a str \(the type name\), not bytes"):
+            m.enum_codec(1, b"x")
+        with pytest.raises(TypeError, match="elem"):
+            m.array_codec(1, "x")
+        with pytest.raises(TypeError, match="at most 2 arguments"):
+            m.enum_codec(1, "x", elem=c_int4)
+        with pytest.raises(TypeError, match=r"array_codec\(\): elem must be "
+                           "a Codec, not int"):
+            m.array_codec(1, "x", elem=5)
+        with pytest.raises(TypeError, match=r"domain_codec\(\): base must be "
+                           "a Codec, not str"):
+            m.domain_codec(1, "x", base="int4")
+        with pytest.raises(TypeError, match=r"enum_codec\(\): oid must be an "
+                           "int .*, not str"):
+            m.enum_codec("1", "x")
+        with pytest.raises(OverflowError, match=r"enum_codec\(\): oid must be "
+                           r"a type oid in 0\.\.4294967295, not 4294967296"):
+            m.enum_codec(2**32, "x")
+        with pytest.raises(OverflowError, match="not -1"):
+            m.enum_codec(-1, "x")
+        with pytest.raises(TypeError, match=r"composite_codec\(\): schema "
+                           "must be a str or None, not int"):
+            m.composite_codec(1, "x", (), (), (), schema=1)
+        with pytest.raises(LookupError, match="no builtin codec for oid 1"):
+            m.builtin_codec(1)
+        assert m.has_builtin_codec(INT4) is True
+        assert m.has_builtin_codec(1) is False
 
     def test_hooks_need_codecs(self):
         for f in (lambda: dec(23, b""), lambda: enc("x", 1),
@@ -178,12 +194,12 @@ class TestCodecObject:
 
     def test_multirange_needs_range(self, c_int4):
         with pytest.raises(TypeError, match="expected a range Codec"):
-            make("multirange", 1, "x", range=c_int4)
+            m.multirange_codec(1, "x", range=c_int4)
 
     def test_children_kept_alive(self):
         import gc
-        inner = make("builtin", INT4)
-        a = make("array", 99, "_x", elem=make("domain", 98, "d", base=inner))
+        inner = m.builtin_codec(INT4)
+        a = m.array_codec(99, "_x", elem=m.domain_codec(98, "d", base=inner))
         del inner
         gc.collect()
         assert dec(a, enc(a, [1, 2])) == [1, 2]
@@ -265,8 +281,8 @@ class TestComposite:
                 lst.clear()
                 return super().__getitem__(k)
 
-        c = make("composite", 1, "c2", names=("p", "x"), oids=(16400, INT4),
-                 codecs=(pt_codec, c_int4))
+        c = m.composite_codec(1, "c2", names=("p", "x"), oids=(16400, INT4),
+                              codecs=(pt_codec, c_int4))
         lst = [Evil(a=1, b="x"), 5]
         assert enc(c, lst) == rec((16400, rec((INT4, b4(1)), (TEXT, b"x"))),
                                   (INT4, b4(5)))
@@ -313,11 +329,11 @@ class TestComposite:
                 dec(pt_codec, data[:i])
 
     def test_nested(self, c_int4, c_text, pt_codec):
-        a_pt = make("array", 16401, "_pt", elem=pt_codec)
-        a_int = make("builtin", 1007)
-        outer = make("composite", 16402, "outer", names=("p", "ps", "xs"),
-                     oids=(16400, 16401, 1007),
-                     codecs=(pt_codec, a_pt, a_int))
+        a_pt = m.array_codec(16401, "_pt", elem=pt_codec)
+        a_int = m.builtin_codec(1007)
+        outer = m.composite_codec(16402, "outer", names=("p", "ps", "xs"),
+                                  oids=(16400, 16401, 1007),
+                                  codecs=(pt_codec, a_pt, a_int))
         value = ((1, "a"), [(2, "b"), None, {"a": 3}], [[1, 2], [3, None]])
         data = enc(outer, value)
         r = dec(outer, data)
@@ -337,7 +353,7 @@ class TestComposite:
             dec(a_pt, bad)
 
     def test_zero_fields(self):
-        c = make("composite", 1, "empty", names=(), oids=(), codecs=())
+        c = m.composite_codec(1, "empty", names=(), oids=(), codecs=())
         assert dec(c, i32(0)) == ()
         assert enc(c, ()) == i32(0)
         assert enc(c, {}) == i32(0)
@@ -345,33 +361,33 @@ class TestComposite:
     def test_constructor_errors(self, c_int4):
         with pytest.raises(ValueError, match="1 field oids for 2 field "
                                              "names"):
-            make("composite", 1, "x", names=("a", "b"), oids=(23,),
-                 codecs=(c_int4, c_int4))
+            m.composite_codec(1, "x", names=("a", "b"), oids=(23,),
+                              codecs=(c_int4, c_int4))
         with pytest.raises(ValueError, match="1 field codecs"):
-            make("composite", 1, "x", names=("a", "b"), oids=(23, 23),
-                 codecs=(c_int4,))
+            m.composite_codec(1, "x", names=("a", "b"), oids=(23, 23),
+                              codecs=(c_int4,))
         with pytest.raises(TypeError, match="field name"):
-            make("composite", 1, "x", names=(1,), oids=(23,),
-                 codecs=(c_int4,))
+            m.composite_codec(1, "x", names=(1,), oids=(23,),
+                              codecs=(c_int4,))
         with pytest.raises(TypeError, match="sequence of field names"):
-            make("composite", 1, "x", names="a", oids=(23,),
-                 codecs=(c_int4,))
+            m.composite_codec(1, "x", names="a", oids=(23,),
+                              codecs=(c_int4,))
         with pytest.raises(TypeError, match="expected Codec"):
-            make("composite", 1, "x", names=("a",), oids=(23,), codecs=(1,))
+            m.composite_codec(1, "x", names=("a",), oids=(23,), codecs=(1,))
         with pytest.raises(OverflowError):
-            make("composite", 1, "x", names=("a",), oids=(2**32,),
-                 codecs=(c_int4,))
+            m.composite_codec(1, "x", names=("a",), oids=(2**32,),
+                              codecs=(c_int4,))
         with pytest.raises(TypeError, match="schema"):
-            make("composite", 1, "x", names=(), oids=(), codecs=(),
-                 schema=5)
-        with pytest.raises(TypeError, match="missing names="):
-            make("composite", 1, "x")
+            m.composite_codec(1, "x", names=(), oids=(), codecs=(),
+                              schema=5)
+        with pytest.raises(TypeError, match="missing required argument .names."):
+            m.composite_codec(1, "x")
 
     def test_text_field_makes_text_codec(self, c_int4):
-        t = make("text", 50000, "citext")
+        t = m.text_codec(50000, "citext")
         assert (t.kind, t.format) == ("text", 0)
-        c = make("composite", 1, "x", names=("a", "b"), oids=(23, 50000),
-                 codecs=(c_int4, t))
+        c = m.composite_codec(1, "x", names=("a", "b"), oids=(23, 50000),
+                              codecs=(c_int4, t))
         assert fmt(c) == 0
         # as asyncpg: a composite in the text format is refused both ways
         # (the binding raises UnsupportedClientFeatureError)
@@ -381,15 +397,15 @@ class TestComposite:
         with pytest.raises(NotImplementedError, match="text encoding of "
                                                       "composite types"):
             enc(c, "(1,abc)")
-        r = make("range", 50002, "citextrange", subtype=t)
+        r = m.range_codec(50002, "citextrange", subtype=t)
         with pytest.raises(NotImplementedError, match="text encoding of "
                                                       "range types"):
             enc(r, ("a", "b"))
-        a = make("array", 50001, "_citext", elem=t)
+        a = m.array_codec(50001, "_citext", elem=t)
         assert fmt(a) == 0
         assert dec(a, b"{a,b}") == "{a,b}"
-        assert fmt(make("range", 2, "r", subtype=t)) == 0
-        assert fmt(make("domain", 3, "d", base=t)) == 0
+        assert fmt(m.range_codec(2, "r", subtype=t)) == 0
+        assert fmt(m.domain_codec(3, "d", base=t)) == 0
 
     def test_recursion_bounded(self, c_int4):
         # a chain of composites is bounded by the catalog; check that deep
@@ -397,8 +413,8 @@ class TestComposite:
         c = c_int4
         oid = INT4
         for i in range(50):
-            c = make("composite", 60000 + i, f"n{i}", names=("x",),
-                     oids=(oid,), codecs=(c,))
+            c = m.composite_codec(60000 + i, f"n{i}", names=("x",),
+                                  oids=(oid,), codecs=(c,))
             oid = 60000 + i
         v = 7
         for _ in range(50):
@@ -471,7 +487,7 @@ class TestAnonymousRecord:
 
 class TestEnumDomainText:
     def test_enum(self):
-        e = make("enum", 16500, "mood")
+        e = m.enum_codec(16500, "mood")
         assert (e.kind, e.format) == ("enum", 1)
         assert dec(e, b"happy") == "happy"
         assert dec(e, "ünï".encode()) == "ünï"
@@ -485,7 +501,7 @@ class TestEnumDomainText:
             enc(e, "a\x00")
 
     def test_domain(self, c_int4):
-        d = make("domain", 16600, "posint", base=c_int4)
+        d = m.domain_codec(16600, "posint", base=c_int4)
         assert (d.oid, d.name, d.kind, d.format) == (16600, "posint",
                                                      "domain", 1)
         assert dec(d, b4(5)) == 5
@@ -493,24 +509,24 @@ class TestEnumDomainText:
         with pytest.raises(ValueError, match="int4"):
             dec(d, b"\x00")
         # an array of a domain: the element oid on the wire is the domain's
-        a = make("array", 16601, "_posint", elem=d)
+        a = m.array_codec(16601, "_posint", elem=d)
         assert enc(a, [1]) == arr(16600, [b4(1)])
         assert dec(a, arr(16600, [b4(1), None])) == [1, None]
         with pytest.raises(ValueError, match="element type 23"):
             dec(a, arr(INT4, [b4(1)]))
 
     def test_domain_over_domain_and_composite(self, pt_codec):
-        d1 = make("domain", 1, "d1", base=pt_codec)
-        d2 = make("domain", 2, "d2", base=d1)
+        d1 = m.domain_codec(1, "d1", base=pt_codec)
+        d2 = m.domain_codec(2, "d2", base=d1)
         data = rec((INT4, b4(1)), (TEXT, b"x"))
         assert dec(d2, data) == (1, "x")
         assert enc(d2, (1, "x")) == data
         # tuples are values of a domain over a composite, too
-        a = make("array", 3, "_d2", elem=d2)
+        a = m.array_codec(3, "_d2", elem=d2)
         assert dec(a, enc(a, [(1, "x")])) == [(1, "x")]
 
     def test_text(self):
-        t = make("text", 70000, "ltree")
+        t = m.text_codec(70000, "ltree")
         assert (t.oid, t.name, t.format) == (70000, "ltree", 0)
         assert dec(t, b"a.b") == "a.b"
         assert enc(t, "a.b") == b"a.b"
@@ -595,13 +611,13 @@ class TestRange:
             dec(r_int4, data)
 
     def test_array_of_ranges(self, r_int4):
-        a = make("array", 3905, "_int4range", elem=r_int4)
+        a = m.array_codec(3905, "_int4range", elem=r_int4)
         data = enc(a, [Range(1, 2), (3, 4), None, ()])
         assert dec(a, data) == [Range(1, 2), Range(3, 4, upper_inc=True),
                                 None, Range(empty=True)]
 
     def test_subtype_errors_propagate(self):
-        d = make("range", 3912, "daterange", subtype=make("builtin", DATE))
+        d = m.range_codec(3912, "daterange", subtype=m.builtin_codec(DATE))
         with pytest.raises(TypeError):
             enc(d, (1, 2))
 
@@ -609,7 +625,7 @@ class TestRange:
 class TestMultirange:
     @pytest.fixture(scope="class")
     def mr(self, r_int4):
-        return make("multirange", 4451, "int4multirange", range=r_int4)
+        return m.multirange_codec(4451, "int4multirange", range=r_int4)
 
     def test_roundtrip(self, mr):
         data = (i32(2) + val(rng(0x02, b4(1), b4(3))) +
@@ -653,13 +669,13 @@ class TestMultirange:
 
 @pytest.fixture(scope="module")
 def fuzz_codecs(c_int4, c_text, pt_codec, r_int4):
-    a_pt = make("array", 16401, "_pt", elem=pt_codec)
-    outer = make("composite", 16402, "outer", names=("p", "ps", "r"),
-                 oids=(16400, 16401, 3904), codecs=(pt_codec, a_pt, r_int4))
-    mr = make("multirange", 4451, "int4multirange", range=r_int4)
-    num = make("range", 3906, "numrange", subtype=make("builtin", NUMERIC))
+    a_pt = m.array_codec(16401, "_pt", elem=pt_codec)
+    outer = m.composite_codec(16402, "outer", names=("p", "ps", "r"),
+                              oids=(16400, 16401, 3904), codecs=(pt_codec, a_pt, r_int4))
+    mr = m.multirange_codec(4451, "int4multirange", range=r_int4)
+    num = m.range_codec(3906, "numrange", subtype=m.builtin_codec(NUMERIC))
     return [pt_codec, a_pt, outer, r_int4, mr, num,
-            make("builtin", RECORD), make("builtin", RECORD_ARRAY)]
+            m.builtin_codec(RECORD), m.builtin_codec(RECORD_ARRAY)]
 
 
 class TestFuzz:
@@ -721,27 +737,27 @@ WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum
 async def introspect(conn, oid):
     """A Codec for a type oid, built from the catalog (children first)."""
     if m._codec_format(oid) is not None:
-        return make("builtin", oid)
+        return m.builtin_codec(oid)
     (typtype, name, schema, elem, base, relid, category, rsub,
      mrange) = await conn.fetchrow(TYPE_QUERY, oid)
     if category == b"A" and elem:
-        return make("array", oid, name, elem=await introspect(conn, elem))
+        return m.array_codec(oid, name, elem=await introspect(conn, elem))
     if typtype == b"c":
         attrs = await conn.fetch(ATTR_QUERY, relid)
         codecs = [await introspect(conn, a[1]) for a in attrs]
-        return make("composite", oid, name, schema=schema,
-                    names=[a[0] for a in attrs], oids=[a[1] for a in attrs],
-                    codecs=codecs)
+        return m.composite_codec(oid, name, schema=schema,
+                                 names=[a[0] for a in attrs], oids=[a[1] for a in attrs],
+                                 codecs=codecs)
     if typtype == b"e":
-        return make("enum", oid, name)
+        return m.enum_codec(oid, name)
     if typtype == b"d":
-        return make("domain", oid, name, base=await introspect(conn, base))
+        return m.domain_codec(oid, name, base=await introspect(conn, base))
     if typtype == b"r":
-        return make("range", oid, name, subtype=await introspect(conn, rsub))
+        return m.range_codec(oid, name, subtype=await introspect(conn, rsub))
     if typtype == b"m":
-        return make("multirange", oid, name,
-                    range=await introspect(conn, mrange))
-    return make("text", oid, name)
+        return m.multirange_codec(oid, name,
+                                  range=await introspect(conn, mrange))
+    return m.text_codec(oid, name)
 
 
 async def type_oid(conn, name):
@@ -999,7 +1015,7 @@ class TestServerMultirange:
 
 class TestServerAnonymousRecord:
     async def test_record_send(self, conn):
-        anon = make("builtin", RECORD)
+        anon = m.builtin_codec(RECORD)
         server = await conn.fetchval("""SELECT record_send(ROW(1, 'a'::text,
             NULL::int, 2.5::float8, ARRAY[1, 2], ROW(3, 'x'::text),
             '2020-01-01'::date, 'u', 12.5::numeric, true))""")

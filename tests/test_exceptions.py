@@ -5,7 +5,6 @@ asyncpg.exceptions for every SQLSTATE asyncpg knows (those comparisons skip
 only when asyncpg is not importable).
 """
 
-import importlib
 import os
 import pathlib
 import pickle
@@ -15,27 +14,11 @@ import sys
 import textwrap
 
 import pytest
+from pure_import import import_pure
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-
-def _import_pure(name):
-    """Import a pure-Python pgwire module; if the package __init__ cannot be
-    imported (it needs the C extension and that is not built), import the
-    module under a bare 'pgwire' package that skips __init__."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        if "pgwire" in sys.modules:     # the package imported; the
-            raise                       # module itself is broken
-        import types
-        pkg = types.ModuleType("pgwire")
-        pkg.__path__ = [str(ROOT / "pgwire")]
-        sys.modules["pgwire"] = pkg
-        return importlib.import_module(name)
-
-
-exc = _import_pure("pgwire.exceptions")
+exc = import_pure("pgwire.exceptions")
 base = exc._base
 
 try:

@@ -83,21 +83,21 @@ async def test_in_tables_composites_and_copy(jconn):
 
 async def test_jsonb_binary_version_byte():
     dec = []
-    codec = _pgwire._codec_make("json", 3802, "jsonb", encoder=json.dumps,
-                                decoder=lambda s: dec.append(s) or
-                                json.loads(s))
+    codec = _pgwire.json_codec(3802, "jsonb", encoder=json.dumps,
+                               decoder=lambda s: dec.append(s) or
+                               json.loads(s))
     data = _pgwire._codec_encode_with(codec, {"a": 1})
     assert data == b'\x01{"a": 1}'
     assert _pgwire._codec_decode_with(codec, b'\x01[1]') == [1]
     assert dec == ["[1]"]  # the loader sees the text, without the byte
     with pytest.raises(ValueError, match="version"):
         _pgwire._codec_decode_with(codec, b'\x02[1]')
-    plain = _pgwire._codec_make("json", 114, "json", encoder=orjson.dumps,
-                                decoder=orjson.loads)
+    plain = _pgwire.json_codec(114, "json", encoder=orjson.dumps,
+                               decoder=orjson.loads)
     assert _pgwire._codec_encode_with(plain, [1]) == b"[1]"
     with pytest.raises(ValueError, match="json .114. or jsonb"):
-        _pgwire._codec_make("json", 25, "text", encoder=json.dumps,
-                            decoder=json.loads)
+        _pgwire.json_codec(25, "text", encoder=json.dumps,
+                           decoder=json.loads)
 
 
 async def test_set_type_codec_overrides(cluster):

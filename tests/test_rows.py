@@ -63,65 +63,20 @@ async def tconn(conn):
         await conn.execute("DROP TYPE rows_pair; DROP TYPE rows_mood")
 
 
-@dataclasses.dataclass
-class AllTypes:
-    i2: int
-    i4: int
-    i8: int
-    f4: float
-    f8: float
-    num: decimal.Decimal
-    b: bool
-    t: str
-    vc: str
-    ch: str
-    ba: bytes
-    d: datetime.date
-    ts: datetime.datetime
-    tstz: datetime.datetime
-    tm: datetime.time
-    iv: datetime.timedelta
-    u: uuid.UUID
-    ip: object
-    js: str
-    jb: str
-    arr: list
-    tarr: list
-    rng: object
-    comp: object
-    en: str
-    pt: object
-    bits: object
-
-
-class AllTypesStruct(msgspec.Struct):
-    i2: int
-    i4: int
-    i8: int
-    f4: float
-    f8: float
-    num: decimal.Decimal
-    b: bool
-    t: str
-    vc: str
-    ch: str
-    ba: bytes
-    d: datetime.date
-    ts: datetime.datetime
-    tstz: datetime.datetime
-    tm: datetime.time
-    iv: datetime.timedelta
-    u: uuid.UUID
-    ip: object
-    js: str
-    jb: str
-    arr: list
-    tarr: list
-    rng: object
-    comp: object
-    en: str
-    pt: object
-    bits: object
+# The columns of FAMILIES/NULLS, once for the dataclass and the
+# msgspec.Struct the factories build.
+ALL_TYPES_FIELDS = [
+    ("i2", int), ("i4", int), ("i8", int), ("f4", float), ("f8", float),
+    ("num", decimal.Decimal), ("b", bool), ("t", str), ("vc", str),
+    ("ch", str), ("ba", bytes), ("d", datetime.date),
+    ("ts", datetime.datetime), ("tstz", datetime.datetime),
+    ("tm", datetime.time), ("iv", datetime.timedelta), ("u", uuid.UUID),
+    ("ip", object), ("js", str), ("jb", str), ("arr", list), ("tarr", list),
+    ("rng", object), ("comp", object), ("en", str), ("pt", object),
+    ("bits", object),
+]
+AllTypes = dataclasses.make_dataclass("AllTypes", ALL_TYPES_FIELDS)
+AllTypesStruct = msgspec.defstruct("AllTypesStruct", ALL_TYPES_FIELDS)
 
 
 @pytest.mark.parametrize("query", [FAMILIES, NULLS], ids=["values", "nulls"])

@@ -55,10 +55,14 @@ def test_entry_point_declared():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
     eps = meta["project"]["entry-points"]["sqlalchemy.dialects"]
     assert eps["postgresql.pgwire"] == "pgwire.sqlalchemy:PGDialect_pgwire"
+    assert eps["postgresql.pgwire_async"] == \
+        "pgwire.sqlalchemy:PGDialectAsync_pgwire"
     cls = sa.engine.make_url("postgresql+pgwire://h/d").get_dialect()
-    assert cls is pgdialect.PGDialectAsync_pgwire  # no sync face yet
-    assert cls.is_async and cls.driver == "pgwire"
-    assert pgdialect.PGDialect_pgwire.get_async_dialect_cls(None) is cls
+    assert cls is pgdialect.PGDialect_pgwire  # create_engine: the sync one
+    assert not cls.is_async and cls.driver == "pgwire"
+    acls = cls.get_async_dialect_cls(None)
+    assert acls is pgdialect.PGDialectAsync_pgwire
+    assert acls.is_async and acls.driver == "pgwire"
 
 
 async def test_round_trip(engine):
@@ -359,16 +363,19 @@ async def test_extension_type_arrays(engine):
             await conn.run_sync(meta.drop_all)
 
 
-async def test_sync_create_engine_until_sync_face(cluster):
-    """create_engine() gets the asyncio dialect until pgwire.dbapi exists;
-    asking for the sync dialect's DBAPI says what to use instead."""
+async def test_one_url_both_engines(cluster):
+    """create_engine() takes the sync dialect (tests/test_sqlalchemy_sync.py
+    tests it), create_async_engine() the asyncio one, from the same URL;
+    postgresql+pgwire_async names the asyncio one by itself."""
     eng = sa.create_engine(_url(cluster))
-    assert eng.dialect.is_async
+    assert type(eng.dialect) is pgdialect.PGDialect_pgwire
     eng.dispose()
-    if pgdialect._sync_face() is None:
-        with pytest.raises(sa.exc.InvalidRequestError,
-                           match="create_async_engine"):
-            pgdialect.PGDialect_pgwire.import_dbapi()
+    aeng = create_async_engine(_url(cluster))
+    assert type(aeng.dialect) is pgdialect.PGDialectAsync_pgwire
+    await aeng.dispose()
+    pgwire.sqlalchemy.register()
+    url = _url(cluster).set(drivername="postgresql+pgwire_async")
+    assert url.get_dialect() is pgdialect.PGDialectAsync_pgwire
 
 
 async def test_pool_pre_ping_replaces_dead_connection(cluster):

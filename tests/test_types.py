@@ -6,34 +6,13 @@ importable).
 """
 
 import datetime
-import importlib
 import itertools
-import pathlib
 import pickle
-import sys
 
 import pytest
+from pure_import import import_pure
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def _import_pure(name):
-    """Import a pure-Python pgwire module; if the package __init__ cannot be
-    imported (it needs the C extension and that is not built), import the
-    module under a bare 'pgwire' package that skips __init__."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        if "pgwire" in sys.modules:     # the package imported; the
-            raise                       # module itself is broken
-        import types
-        pkg = types.ModuleType("pgwire")
-        pkg.__path__ = [str(ROOT / "pgwire")]
-        sys.modules["pgwire"] = pkg
-        return importlib.import_module(name)
-
-
-t = _import_pure("pgwire.types")
+t = import_pure("pgwire.types")
 
 try:
     import asyncpg.types as apg

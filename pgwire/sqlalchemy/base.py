@@ -1,6 +1,8 @@
-"""The ``postgresql+pgwire`` dialect classes.
+"""The ``postgresql+pgwire`` dialect classes: :class:`PGDialect_pgwire`
+(``create_engine``, on ``pgwire.dbapi``) and :class:`PGDialectAsync_pgwire`
+(``create_async_engine``, on the asyncio face).
 
-SQL generation and the type adapters are SQLAlchemy's own for asyncpg
+SQL generation and the type adapters of both are SQLAlchemy's own for asyncpg
 (:class:`~sqlalchemy.dialects.postgresql.asyncpg.PGDialect_asyncpg`):
 pgwire's codecs are asyncpg's (numeric_dollar parameters, binary types,
 ``Range``, ``BitString``), so its bind/result processors apply unchanged.
@@ -12,16 +14,25 @@ Statements go through pgwire's statement cache (``Connection._prepare``
 finds a cached statement without a round trip; ``_exec_stmt`` runs it):
 no second cache is kept here, so ``statement_cache_size=0`` (a pooler in
 transaction mode) is honoured as on a plain pgwire connection.
+
+The sync dialect needs no adaptation layer: ``pgwire.dbapi`` is a PEP 249
+module whose exceptions already derive from the PEP 249 classes, with
+psycopg 3's extensions that SQLAlchemy's PostgreSQL dialects use (named
+server-side cursors, ``isolation_level``/``read_only``/``deferrable``
+applied to the implicit BEGIN).
 """
 
 import asyncio
 import collections
+import json as _py_json
 import re
+import weakref
 
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import pool as sa_pool
 from sqlalchemy import util
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.dialects.postgresql.base import PGExecutionContext
 from sqlalchemy.engine import AdaptedConnection
 from sqlalchemy.util.concurrency import in_greenlet
 
@@ -46,6 +57,7 @@ except ImportError:  # SQLAlchemy 2.0 before the class existed
         pass
 
 import pgwire
+import pgwire.dbapi
 from pgwire import exceptions as pgexc
 from pgwire.cursor import CursorFactory
 
@@ -543,16 +555,12 @@ def _coerce_connect_args(opts):
         util.coerce_kw_type(opts, name, float)
 
 
-class PGDialectAsync_pgwire(PGDialect_asyncpg):
-    """``postgresql+pgwire`` on pgwire's asyncio face
-    (``create_async_engine``)."""
+class _PGDialectBase_pgwire(PGDialect_asyncpg):
+    """What both variants share: the asyncpg dialect's SQL, types and URL
+    form; pgwire's version and numeric URL arguments."""
 
     driver = "pgwire"
     supports_statement_cache = True
-
-    @classmethod
-    def import_dbapi(cls):
-        return _DBAPIModule()
 
     def retrieve_dbapi_version(self, dbapi):
         return tuple(int(p) for p in re.findall(r"\d+", pgwire.__version__))
@@ -561,6 +569,18 @@ class PGDialectAsync_pgwire(PGDialect_asyncpg):
         args, opts = super().create_connect_args(url)
         _coerce_connect_args(opts)
         return args, opts
+
+
+class PGDialectAsync_pgwire(_PGDialectBase_pgwire):
+    """``postgresql+pgwire`` on pgwire's asyncio face
+    (``create_async_engine``; also registered as
+    ``postgresql+pgwire_async``)."""
+
+    supports_statement_cache = True
+
+    @classmethod
+    def import_dbapi(cls):
+        return _DBAPIModule()
 
     def is_disconnect(self, e, connection, cursor):
         # with a connection, its state decides (pgwire closes a connection
@@ -572,42 +592,257 @@ class PGDialectAsync_pgwire(PGDialect_asyncpg):
         return is_disconnect_error(e)
 
 
-def _sync_face():
-    """The DB-API module of a sync dialect, or None while this dialect has
-    no sync implementation.  pgwire.dbapi exists (issue 15), but
-    PGDialect_pgwire does not drive it yet (create_connect_args,
-    isolation levels, autocommit, ping are still the asyncio variant's):
-    until it does, create_engine keeps the asyncio dialect."""
-    return None
+# -- the sync dialect, on pgwire.dbapi ----------------------------------------
+
+class _SyncDBAPIModule:
+    """What the sync dialect uses as ``dialect.dbapi``: pgwire.dbapi's names
+    (its classes, globals and constructors, unchanged; ``connect`` also
+    takes the asyncpg dialect's argument names), plus ``asyncpg`` and
+    ``driver``
+    (the pgwire module, whose ``Range``/``BitString`` the asyncpg type
+    adapters this dialect shares read as ``dbapi.asyncpg.Range``) and
+    ``__version__`` (SQLAlchemy 2.0 reads it)."""
+
+    def __init__(self):
+        for name in pgwire.dbapi.__all__:
+            if name != "connect":
+                self.__dict__[name] = getattr(pgwire.dbapi, name)
+        self.driver = self.asyncpg = pgwire
+        self.dbapi_module = pgwire.dbapi
+        self.__version__ = pgwire.__version__
+        # the two classes the asyncpg dialect's DBAPI module names (and
+        # code written against it may catch)
+        self.InvalidCachedStatementError = pgexc.InvalidCachedStatementError
+        self.InternalServerError = pgexc.InternalServerError
+
+    @staticmethod
+    def connect(*args, **kw):
+        # the asyncpg dialect's spelling of the statement cache size (and
+        # the name function, which pgwire's cache does not need), as on the
+        # asyncio variant
+        size = kw.pop("prepared_statement_cache_size", None)
+        if size is not None:
+            kw.setdefault("statement_cache_size", size)
+        kw.pop("prepared_statement_name_func", None)
+        return pgwire.dbapi.connect(*args, **kw)
 
 
-class PGDialect_pgwire(PGDialect):
-    """The entry point's class for ``postgresql+pgwire://``.
+def _sync_translation_map():
+    """{pgwire exception class name: SQLAlchemy exception class name}: the
+    DBAPI classes of the asyncio variant's SQLSTATE table, so that both
+    variants raise the same SQLAlchemy class for a server error (pgwire's
+    own PEP 249 bases cover classes 08, 22, 23, 42, 53, 57, 58, 0A and XX;
+    this adds the others, e.g. 40 serialization failures as
+    OperationalError and 25 transaction states as InternalError, as
+    psycopg does).  SQLAlchemy looks each name of the error's MRO up in
+    it."""
+    out = {}
+    for name in dir(pgexc):
+        cls = getattr(pgexc, name)
+        if isinstance(cls, type) and issubclass(cls, pgexc.PostgresError):
+            sqlstate = getattr(cls, "sqlstate", None)
+            if isinstance(sqlstate, str) and len(sqlstate) == 5:
+                target = _BY_CLASS.get(sqlstate[:2], DatabaseError)
+                if target is InternalServerError:
+                    target = InternalError
+                out[cls.__name__] = target.__name__
+    return out
 
-    ``create_async_engine`` uses :class:`PGDialectAsync_pgwire` (from
-    :meth:`get_async_dialect_cls`).  ``create_engine`` will use this class
-    over the sync face (``pgwire.dbapi``) once pgwire has one; until then
-    it gets the asyncio dialect too, usable inside SQLAlchemy's greenlet
-    (as ``create_engine("postgresql+asyncpg://")`` is) -- which is how
-    SQLAlchemy's own test suite drives an asyncio driver."""
 
-    driver = "pgwire"
+_server_side_id = util.counter()
+
+
+class PGExecutionContext_pgwire(PGExecutionContext):
+    """Named server-side cursors (``stream_results``), and the asyncpg
+    dialect's schema-cache rule: after DDL on any connection of the
+    engine, each connection drops its type and statement caches before
+    its next statement."""
+
+    def create_server_side_cursor(self):
+        ident = "c_%s_%s" % (hex(id(self))[2:], hex(_server_side_id())[2:])
+        return self._dbapi_connection.cursor(ident)
+
+    def pre_exec(self):
+        dialect = self.dialect
+        if self.isddl:
+            dialect._invalidate_schema_cache()
+        asof = dialect._invalidate_schema_cache_asof
+        if asof:
+            conn = self._dbapi_connection.dbapi_connection
+            seen = dialect._schema_cache_asof
+            if asof > seen.get(conn, 0):
+                seen[conn] = asof
+                conn.sync_connection.reload_schema_state()
+
+    def handle_dbapi_exception(self, e):
+        if isinstance(e, (pgexc.InvalidCachedStatementError,
+                          pgexc.InternalServerError)):
+            self.dialect._invalidate_schema_cache()
+
+
+class PGDialect_pgwire(_PGDialectBase_pgwire):
+    """``postgresql+pgwire`` on ``pgwire.dbapi`` (``create_engine``).
+
+    ``create_async_engine`` with the same URL uses
+    :class:`PGDialectAsync_pgwire` (:meth:`get_async_dialect_cls`)."""
+
     supports_statement_cache = True
+    is_async = False
+    has_terminate = True
+    default_paramstyle = "pyformat"
+    execution_ctx_cls = PGExecutionContext_pgwire
+    dbapi_exception_translation_map = util.immutabledict(
+        _sync_translation_map())
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        # pgwire.dbapi connection -> the schema-cache time it has seen
+        self._schema_cache_asof = weakref.WeakKeyDictionary()
 
     @classmethod
     def import_dbapi(cls):
-        dbapi = _sync_face()
-        if dbapi is None:
-            raise sa_exc.InvalidRequestError(
-                "the sync postgresql+pgwire dialect needs pgwire's sync "
-                "face (pgwire.dbapi), which this pgwire does not have yet; "
-                "use sqlalchemy.ext.asyncio.create_async_engine()")
-        return dbapi
-
-    @classmethod
-    def get_dialect_cls(cls, url):
-        return cls if _sync_face() is not None else PGDialectAsync_pgwire
+        return _SyncDBAPIModule()
 
     @classmethod
     def get_async_dialect_cls(cls, url):
         return PGDialectAsync_pgwire
+
+    @classmethod
+    def get_pool_class(cls, url):
+        # the asyncpg dialect's (SQLAlchemy 2.0) is the asyncio pool
+        return getattr(cls, "poolclass", sa_pool.QueuePool)
+
+    def get_driver_connection(self, connection):
+        return connection
+
+    # -- connections: pgwire's codecs set as the asyncpg dialect sets them
+    def _setup_codecs(self, conn):
+        sconn = conn.sync_connection
+        deserializer = self._json_deserializer or _py_json.loads
+        sconn.set_type_codec(
+            "json", encoder=str.encode, schema="pg_catalog", format="binary",
+            decoder=lambda b: deserializer(b.decode()))
+        sconn.set_type_codec(
+            "jsonb", schema="pg_catalog", format="binary",
+            encoder=lambda s: b"\x01" + s.encode(),
+            decoder=lambda b: deserializer(b[1:].decode()))
+        if self._native_inet_types is False:
+            for name in ("inet", "cidr"):
+                sconn.set_type_codec(
+                    name, encoder=_same, decoder=_same, schema="pg_catalog",
+                    format="text")
+
+    def on_connect(self):
+        # PGDialect's (the isolation level of the engine), not the asyncpg
+        # dialect's, which awaits its codecs
+        super_connect = PGDialect.on_connect(self)
+
+        def connect(conn):
+            self._setup_codecs(conn)
+            if super_connect is not None:
+                super_connect(conn)
+
+        return connect
+
+    # -- transactions: pgwire.dbapi's attributes, applied by its BEGIN
+    def get_isolation_level_values(self, dbapi_connection):
+        return ["AUTOCOMMIT", "READ COMMITTED", "READ UNCOMMITTED",
+                "REPEATABLE READ", "SERIALIZABLE"]
+
+    def set_isolation_level(self, dbapi_connection, level):
+        if level == "AUTOCOMMIT":
+            dbapi_connection.autocommit = True
+            dbapi_connection.isolation_level = None
+        else:
+            dbapi_connection.autocommit = False
+            dbapi_connection.isolation_level = level
+
+    def get_isolation_level(self, dbapi_connection):
+        # SHOW opens a transaction (the implicit BEGIN): end it again so
+        # that the level can be changed afterwards
+        idle = not dbapi_connection.sync_connection.is_in_transaction()
+        level = PGDialect.get_isolation_level(self, dbapi_connection)
+        if idle:
+            dbapi_connection.rollback()
+        return level
+
+    def set_readonly(self, connection, value):
+        connection.read_only = bool(value)
+
+    def get_readonly(self, connection):
+        return bool(connection.read_only)
+
+    def set_deferrable(self, connection, value):
+        connection.deferrable = bool(value)
+
+    def get_deferrable(self, connection):
+        return bool(connection.deferrable)
+
+    def detect_autocommit_setting(self, dbapi_conn):
+        return bool(dbapi_conn.autocommit)
+
+    # -- two-phase commit: COMMIT/ROLLBACK PREPARED must run outside a
+    # transaction block, where pgwire.dbapi's implicit BEGIN would put them
+    # (PGDialect's versions run them through the connection)
+    def _end_prepared(self, connection, verb, xid):
+        dbapi_conn = connection.connection.dbapi_connection
+        dbapi_conn.rollback()
+        before = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute("{} PREPARED '{}'".format(
+                verb, str(xid).replace("'", "''")))
+        finally:
+            cursor.close()
+            if not dbapi_conn.closed:
+                dbapi_conn.autocommit = before
+
+    def do_commit_twophase(self, connection, xid, is_prepared=True,
+                           recover=False):
+        if is_prepared:
+            self._end_prepared(connection, "COMMIT", xid)
+        else:
+            self.do_commit(connection.connection)
+
+    def do_rollback_twophase(self, connection, xid, is_prepared=True,
+                             recover=False):
+        if is_prepared:
+            self._end_prepared(connection, "ROLLBACK", xid)
+        else:
+            self.do_rollback(connection.connection)
+
+    # -- liveness
+    def do_ping(self, dbapi_connection):
+        """One empty query outside any transaction (as psycopg's dialect:
+        autocommit for the ping)."""
+        before = dbapi_connection.autocommit
+        if not before:
+            dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(";")
+        finally:
+            cursor.close()
+            if not before and not dbapi_connection.closed:
+                dbapi_connection.autocommit = before
+        return True
+
+    def do_terminate(self, dbapi_connection):
+        """Close at once (the socket is aborted, no wait for the server):
+        the connection is being invalidated."""
+        dbapi_connection.sync_connection.terminate()
+
+    def is_disconnect(self, e, connection, cursor):
+        # with a connection, its state decides (pgwire closes a connection
+        # whose session ended or whose link broke before raising); without
+        # one, the error does
+        if connection is not None:
+            closed = getattr(connection, "closed", None)
+            if closed is not None:
+                return bool(closed)
+        return is_disconnect_error(e)
+
+
+def _same(value):
+    return value

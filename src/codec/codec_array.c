@@ -26,11 +26,11 @@
  */
 #include "codec_internal.h"
 
-#define ARRAY_MAXDIM 6
+#define ARRAY_MAXDIM PGW_ARRAY_MAXDIM
 #define ARRAY_HDR 12
 
-static const PgwCodec *
-array_elem(const PgwCodec *codec)
+const PgwCodec *
+pgw_array_elem(const PgwCodec *codec)
 {
     const PgwCodec *ec =
         codec->elem ? codec->elem : pgw_codec_builtin(codec->elem_oid);
@@ -293,7 +293,7 @@ pgw_array_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     ArrDec a = {.ctx = ctx, .codec = codec, .cur = pgc_cur_make(p, n)};
     PyObject *res;
 
-    a.ec = array_elem(codec);
+    a.ec = pgw_array_elem(codec);
     if (a.ec == NULL || arr_read_header(&a) < 0) {
         return NULL;
     }
@@ -314,22 +314,10 @@ pgw_array_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    const PgwCodecCtx *ctx;
-    const PgwCodec *ec;
-    PgcWBuf *buf;
-    int ndim;
+    PgwArrWalk walk; /* first: the walk's callbacks get an ArrEnc */
     int has_null;
-    Py_ssize_t dims[ARRAY_MAXDIM];
-    int32_t lbounds[ARRAY_MAXDIM];
+    int32_t lbounds[PGW_ARRAY_MAXDIM];
 } ArrEnc;
-
-/* A sub-array: a list, or a tuple unless the element codec takes tuples
- * as values (composites, ranges: as asyncpg, tuples are then elements). */
-static inline int
-arr_is_nested(const ArrEnc *e, PyObject *o)
-{
-    return PyList_Check(o) || (PyTuple_Check(o) && !e->ec->tuple_value);
-}
 
 static PGW_COLD PyObject *
 arr_not_iterable(PyObject *obj)
@@ -379,44 +367,38 @@ pgw_array_as_seq(const PgwCodecCtx *ctx, PyObject *obj)
     return PySequence_Tuple(obj);
 }
 
+/* ------------------------------------------------------------------ */
+/* The walk over a Python array value (both array encoders)           */
+/* ------------------------------------------------------------------ */
+
 /* A sub-array of the wrong shape at depth `level`: `got` is not a
- * sub-array (`nested` 0) or has not `want` elements.  `what` starts the
- * message (codec_array.c and codec_array_ext.c word it differently). */
-PGW_COLD int
-pgw_array_shape_error(const char *what, int nested, int level,
-                      Py_ssize_t want, PyObject *got)
+ * sub-array or has not `want` elements. */
+static PGW_COLD int
+walk_shape_error(const PgwArrWalk *w, int level, Py_ssize_t want,
+                 PyObject *got)
 {
-    if (!nested) {
+    if (!pgw_array_is_nested(w, got)) {
         PyErr_Format(PyExc_ValueError,
-                     "%s: expected a list at depth %d, got %.100s", what,
+                     "%s: expected a list at depth %d, got %.100s", w->what,
                      level, Py_TYPE(got)->tp_name);
     }
     else {
         PyErr_Format(PyExc_ValueError,
-                     "%s: expected %zd elements at depth %d, got %zd", what,
-                     want, level, PySequence_Fast_GET_SIZE(got));
+                     "%s: expected %zd elements at depth %d, got %zd",
+                     w->what, want, level, PySequence_Fast_GET_SIZE(got));
     }
     return -1;
 }
 
-static PGW_COLD int
-arr_shape_error(const ArrEnc *e, int level, Py_ssize_t want, PyObject *got)
-{
-    /* "non-homogeneous array": asyncpg's words */
-    return pgw_array_shape_error("non-homogeneous array (not rectangular)",
-                                 arr_is_nested(e, got), level, want, got);
-}
-
-/* Dimensions from the first element at each depth; 1 when the array has
- * no elements, 0 otherwise, -1 on error. */
+/* w->ndim and w->dims from the first element at each depth of seq; 1
+ * when the array has no elements, 0 otherwise, -1 with ValueError. */
 static int
-arr_dims(ArrEnc *e, PyObject *seq)
+walk_dims(PgwArrWalk *w, PyObject *seq)
 {
     PyObject *cur = seq;
-    int empty = 0;
     for (;;) {
         Py_ssize_t len = PySequence_Fast_GET_SIZE(cur);
-        if (e->ndim == ARRAY_MAXDIM) {
+        if (w->ndim == PGW_ARRAY_MAXDIM) {
             PyErr_SetString(PyExc_ValueError,
                             "array has more than 6 dimensions");
             return -1;
@@ -425,31 +407,100 @@ arr_dims(ArrEnc *e, PyObject *seq)
             PyErr_SetString(PyExc_ValueError, "array dimension too large");
             return -1;
         }
-        e->dims[e->ndim++] = len;
+        w->dims[w->ndim++] = len;
         if (len == 0) {
-            empty = 1;
-            break;
+            return 1;
         }
         PyObject *first = PySequence_Fast_GET_ITEM(cur, 0);
-        if (!arr_is_nested(e, first)) {
-            break;
+        if (!pgw_array_is_nested(w, first)) {
+            return 0;
         }
         cur = first;
     }
-    return empty;
 }
+
+PyObject *
+pgw_array_walk_start(PgwArrWalk *w, const PgwCodec *codec, PyObject *obj,
+                     int *empty)
+{
+    w->ec = pgw_array_elem(codec);
+    if (w->ec == NULL) {
+        return NULL;
+    }
+    /* as asyncpg, tuples are then elements (composites, ranges) */
+    w->tuple_elems = w->ec->tuple_value;
+    PyObject *seq = pgw_array_as_seq(w->ctx, obj);
+    if (seq == NULL) {
+        return NULL;
+    }
+    *empty = walk_dims(w, seq);
+    if (*empty < 0) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    return seq;
+}
+
+static int
+walk_put(const PgwArrWalk *w, char c)
+{
+    return w->braces ? pgw_put_u8(w->buf, (uint8_t)c) : 0;
+}
+
+int
+pgw_array_walk(PgwArrWalk *w, PyObject *seq, int level)
+{
+    Py_ssize_t n = w->dims[level];
+    if (walk_put(w, '{') < 0) {
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int rc;
+        if (PySequence_Fast_GET_SIZE(seq) != n) {
+            return walk_shape_error(w, level, n, seq);
+        }
+        if (i > 0 && walk_put(w, ',') < 0) {
+            return -1;
+        }
+        /* encoding an item may run code that changes seq: hold it */
+        PyObject *item = Py_NewRef(PySequence_Fast_GET_ITEM(seq, i));
+        if (level + 1 == w->ndim) {
+            rc = w->elem(w, item);
+        }
+        else if (pgw_array_is_nested(w, item) &&
+                 PySequence_Fast_GET_SIZE(item) == w->dims[level + 1]) {
+            rc = pgw_array_walk(w, item, level + 1);
+        }
+        else {
+            rc = walk_shape_error(w, level + 1, w->dims[level + 1], item);
+        }
+        Py_DECREF(item);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    if (PySequence_Fast_GET_SIZE(seq) != n) {
+        return walk_shape_error(w, level, n, seq);
+    }
+    return walk_put(w, '}');
+}
+
+/* ------------------------------------------------------------------ */
+/* Binary encode                                                       */
+/* ------------------------------------------------------------------ */
 
 static int
 arr_put_header(ArrEnc *e, uint32_t eoid, int empty)
 {
-    int ndim = empty ? 0 : e->ndim;
-    if (pgw_put_i32(e->buf, ndim) < 0 || pgw_put_i32(e->buf, 0) < 0 ||
-        pgw_put_i32(e->buf, (int32_t)eoid) < 0) {
+    PgcWBuf *buf = e->walk.buf;
+    int ndim = empty ? 0 : e->walk.ndim;
+    if (pgw_put_i32(buf, ndim) < 0 || pgw_put_i32(buf, 0) < 0 ||
+        pgw_put_i32(buf, (int32_t)eoid) < 0) {
         return -1;
     }
     for (int i = 0; i < ndim; i++) {
-        if (pgw_put_i32(e->buf, (int32_t)e->dims[i]) < 0 ||
-            pgw_put_i32(e->buf, e->lbounds[i]) < 0) {
+        if (pgw_put_i32(buf, (int32_t)e->walk.dims[i]) < 0 ||
+            pgw_put_i32(buf, e->lbounds[i]) < 0) {
             return -1;
         }
     }
@@ -462,13 +513,14 @@ arr_put_header(ArrEnc *e, uint32_t eoid, int empty)
 static PGW_COLD void
 arr_elem_error(const ArrEnc *e, PyObject *item)
 {
-    if (arr_is_nested(e, item) && PyErr_ExceptionMatches(PyExc_TypeError)) {
+    if (pgw_array_is_nested(&e->walk, item) &&
+        PyErr_ExceptionMatches(PyExc_TypeError)) {
         /* a sub-array where the first elements gave a scalar (checked
          * only on failure: an element codec may take lists) */
         PyErr_Format(PyExc_ValueError,
                      "non-homogeneous array (not rectangular): expected an "
                      "element at depth %d, got a %.100s",
-                     e->ndim, Py_TYPE(item)->tp_name);
+                     e->walk.ndim, Py_TYPE(item)->tp_name);
         return;
     }
     if (!PyErr_ExceptionMatches(PyExc_TypeError) &&
@@ -487,33 +539,34 @@ arr_elem_error(const ArrEnc *e, PyObject *item)
 static int
 arr_lbounds(ArrEnc *e, PyObject *obj, int empty)
 {
-    for (int i = 0; i < ARRAY_MAXDIM; i++) {
+    for (int i = 0; i < PGW_ARRAY_MAXDIM; i++) {
         e->lbounds[i] = 1;
     }
-    if (empty || e->ctx->bounded_array_type == NULL ||
+    if (empty || e->walk.ctx->bounded_array_type == NULL ||
         !PyObject_TypeCheck(obj,
-                            (PyTypeObject *)e->ctx->bounded_array_type)) {
+                            (PyTypeObject *)e->walk.ctx->bounded_array_type)) {
         return 0;
     }
-    PyObject *lb = PyObject_GetAttr(obj, e->ctx->str_lower_bounds);
+    PyObject *lb = PyObject_GetAttr(obj, e->walk.ctx->str_lower_bounds);
     if (lb == NULL) {
         return -1;
     }
     int rc = 0;
     if (lb != Py_None) {
-        if (!PyTuple_Check(lb) || PyTuple_GET_SIZE(lb) != e->ndim) {
+        int ndim = e->walk.ndim;
+        if (!PyTuple_Check(lb) || PyTuple_GET_SIZE(lb) != ndim) {
             PyErr_Format(PyExc_ValueError,
                          "BoundedArray.lower_bounds must be a tuple of %d "
-                         "int(s), one per dimension, got %R", e->ndim, lb);
+                         "int(s), one per dimension, got %R", ndim, lb);
             rc = -1;
         }
-        for (int i = 0; rc == 0 && i < e->ndim; i++) {
+        for (int i = 0; rc == 0 && i < ndim; i++) {
             long b = PyLong_AsLong(PyTuple_GET_ITEM(lb, i));
             if (b == -1 && PyErr_Occurred()) {
                 rc = -1;
             }
             else if (b < INT32_MIN || b > INT32_MAX ||
-                     (int64_t)b + (int64_t)e->dims[i] - 1 > INT32_MAX) {
+                     (int64_t)b + (int64_t)e->walk.dims[i] - 1 > INT32_MAX) {
                 PyErr_Format(PyExc_OverflowError,
                              "array lower bound %ld out of range", b);
                 rc = -1;
@@ -527,57 +580,28 @@ arr_lbounds(ArrEnc *e, PyObject *obj, int empty)
     return rc;
 }
 
+/* The walk's element callback: one length-prefixed element or NULL. */
 static int
-arr_encode_elem(ArrEnc *e, PyObject *item)
+arr_encode_elem(PgwArrWalk *w, PyObject *item)
 {
+    ArrEnc *e = (ArrEnc *)w;
     if (item == Py_None) {
         e->has_null = 1;
-        return pgw_put_i32(e->buf, -1);
+        return pgw_put_i32(w->buf, -1);
     }
-    size_t off = e->buf->len;
-    if (pgw_put_i32(e->buf, 0) < 0) {
+    size_t off = w->buf->len;
+    if (pgw_put_i32(w->buf, 0) < 0) {
         return -1;
     }
-    if (e->ec->encode(e->ctx, e->ec, item, e->buf) < 0) {
+    if (w->ec->encode(w->ctx, w->ec, item, w->buf) < 0) {
         arr_elem_error(e, item);
         return -1;
     }
-    size_t len = e->buf->len - off - 4;
+    size_t len = w->buf->len - off - 4;
     if (len > INT32_MAX) {
         return pgw_codec_buf_error(PGC_ERR_LIMIT);
     }
-    pgc_store_u32(e->buf->data + off, (uint32_t)len);
-    return 0;
-}
-
-static int
-arr_encode_level(ArrEnc *e, PyObject *seq, int level)
-{
-    Py_ssize_t n = e->dims[level];
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int rc;
-        if (PySequence_Fast_GET_SIZE(seq) != n) {
-            return arr_shape_error(e, level, n, seq);
-        }
-        PyObject *item = Py_NewRef(PySequence_Fast_GET_ITEM(seq, i));
-        if (level + 1 == e->ndim) {
-            rc = arr_encode_elem(e, item);
-        }
-        else if (arr_is_nested(e, item) &&
-                 PySequence_Fast_GET_SIZE(item) == e->dims[level + 1]) {
-            rc = arr_encode_level(e, item, level + 1);
-        }
-        else {
-            rc = arr_shape_error(e, level + 1, e->dims[level + 1], item);
-        }
-        Py_DECREF(item);
-        if (rc < 0) {
-            return -1;
-        }
-    }
-    if (PySequence_Fast_GET_SIZE(seq) != n) {
-        return arr_shape_error(e, level, n, seq);
-    }
+    pgc_store_u32(w->buf->data + off, (uint32_t)len);
     return 0;
 }
 
@@ -585,23 +609,19 @@ int
 pgw_array_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                  PyObject *obj, PgcWBuf *buf)
 {
-    ArrEnc e = {.ctx = ctx, .buf = buf};
-    PyObject *seq;
+    /* "non-homogeneous array": asyncpg's words */
+    ArrEnc e = {.walk = {.ctx = ctx, .buf = buf, .elem = arr_encode_elem,
+                         .what = "non-homogeneous array (not rectangular)"}};
     size_t start = buf->len;
     int empty, rc = -1;
 
-    e.ec = array_elem(codec);
-    if (e.ec == NULL) {
-        return -1;
-    }
-    seq = pgw_array_as_seq(ctx, obj);
+    PyObject *seq = pgw_array_walk_start(&e.walk, codec, obj, &empty);
     if (seq == NULL) {
         return -1;
     }
-    empty = arr_dims(&e, seq);
-    if (empty < 0 || arr_lbounds(&e, obj, empty) < 0 ||
-        arr_put_header(&e, array_elem_oid(codec, e.ec), empty) < 0 ||
-        arr_encode_level(&e, seq, 0) < 0) {
+    if (arr_lbounds(&e, obj, empty) < 0 ||
+        arr_put_header(&e, array_elem_oid(codec, e.walk.ec), empty) < 0 ||
+        pgw_array_walk(&e.walk, seq, 0) < 0) {
         goto done;
     }
     if (e.has_null) {

@@ -25,46 +25,11 @@
  */
 #include "codec_internal.h"
 
-#define AX_MAXDIM 6
-
-/* The element codec of an array codec, or NULL with TypeError set. */
-static const PgwCodec *
-ax_elem(const PgwCodec *codec)
-{
-    const PgwCodec *ec =
-        codec->elem ? codec->elem : pgw_codec_builtin(codec->elem_oid);
-    if (ec == NULL) {
-        PyErr_Format(PyExc_TypeError, "%s: no codec for element type %u",
-                     codec->name, (unsigned)codec->elem_oid);
-    }
-    return ec;
-}
+#define AX_MAXDIM PGW_ARRAY_MAXDIM
 
 /* ------------------------------------------------------------------ */
 /* Text encode                                                         */
 /* ------------------------------------------------------------------ */
-
-typedef struct {
-    const PgwCodecCtx *ctx;
-    const PgwCodec *ec;
-    PgcWBuf *buf;
-    int tuple_elems; /* a tuple below the top level is one element */
-    int ndim;
-    Py_ssize_t dims[AX_MAXDIM];
-} AxEnc;
-
-static inline int
-ax_is_nested(const AxEnc *e, PyObject *o)
-{
-    return PyList_Check(o) || (!e->tuple_elems && PyTuple_Check(o));
-}
-
-static PGW_COLD int
-ax_shape_error(const AxEnc *e, int level, Py_ssize_t want, PyObject *got)
-{
-    return pgw_array_shape_error("array is not rectangular",
-                                 ax_is_nested(e, got), level, want, got);
-}
 
 static PGW_COLD int
 ax_leaf_error(int level, PyObject *got)
@@ -74,32 +39,6 @@ ax_leaf_error(int level, PyObject *got)
                  "got a %.100s",
                  level, Py_TYPE(got)->tp_name);
     return -1;
-}
-
-/* Dimensions from the first element at each depth (the top level is
- * always a dimension); 1 when the array has no elements, 0 otherwise, -1
- * on error. */
-static int
-ax_dims(AxEnc *e, PyObject *seq)
-{
-    PyObject *cur = seq;
-    for (;;) {
-        Py_ssize_t len = PySequence_Fast_GET_SIZE(cur);
-        if (e->ndim == AX_MAXDIM) {
-            PyErr_SetString(PyExc_ValueError,
-                            "array has more than 6 dimensions");
-            return -1;
-        }
-        e->dims[e->ndim++] = len;
-        if (len == 0) {
-            return 1;
-        }
-        PyObject *first = PySequence_Fast_GET_ITEM(cur, 0);
-        if (!ax_is_nested(e, first)) {
-            return 0;
-        }
-        cur = first;
-    }
 }
 
 /* Backslash-escape '"' and '\\' in buf->data[off:]. */
@@ -129,90 +68,48 @@ ax_escape_tail(PgcWBuf *buf, size_t off)
     return 0;
 }
 
-/* NULL, or the element's text double-quoted. */
+/* The walk's element callback: NULL, or the element's text
+ * double-quoted. */
 static int
-ax_put_elem(AxEnc *e, PyObject *item)
+ax_put_elem(PgwArrWalk *w, PyObject *item)
 {
+    const PgwCodec *ec = w->ec;
     size_t off;
+    if (pgw_array_is_nested(w, item)) {
+        return ax_leaf_error(w->ndim, item);
+    }
     if (item == Py_None) {
-        return pgw_put_bytes(e->buf, "NULL", 4);
+        return pgw_put_bytes(w->buf, "NULL", 4);
     }
-    if (e->ec->encode == NULL) {
-        PyErr_Format(PyExc_TypeError, "no encoder for type %s", e->ec->name);
+    if (ec->encode == NULL) {
+        PyErr_Format(PyExc_TypeError, "no encoder for type %s", ec->name);
         return -1;
     }
-    if (pgw_put_u8(e->buf, '"') < 0) {
+    if (pgw_put_u8(w->buf, '"') < 0) {
         return -1;
     }
-    off = e->buf->len;
-    if (e->ec->encode(e->ctx, e->ec, item, e->buf) < 0 ||
-        ax_escape_tail(e->buf, off) < 0) {
+    off = w->buf->len;
+    if (ec->encode(w->ctx, ec, item, w->buf) < 0 ||
+        ax_escape_tail(w->buf, off) < 0) {
         return -1;
     }
-    return pgw_put_u8(e->buf, '"');
-}
-
-static int
-ax_level(AxEnc *e, PyObject *seq, int level)
-{
-    Py_ssize_t n = e->dims[level];
-    if (pgw_put_u8(e->buf, '{') < 0) {
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int rc;
-        if (PySequence_Fast_GET_SIZE(seq) != n) {
-            return ax_shape_error(e, level, n, seq);
-        }
-        if (i > 0 && pgw_put_u8(e->buf, ',') < 0) {
-            return -1;
-        }
-        /* encoding an item may run code that changes seq: hold it */
-        PyObject *item = Py_NewRef(PySequence_Fast_GET_ITEM(seq, i));
-        if (level + 1 == e->ndim) {
-            rc = ax_is_nested(e, item) ? ax_leaf_error(level + 1, item)
-                                       : ax_put_elem(e, item);
-        }
-        else if (ax_is_nested(e, item) &&
-                 PySequence_Fast_GET_SIZE(item) == e->dims[level + 1]) {
-            rc = ax_level(e, item, level + 1);
-        }
-        else {
-            rc = ax_shape_error(e, level + 1, e->dims[level + 1], item);
-        }
-        Py_DECREF(item);
-        if (rc < 0) {
-            return -1;
-        }
-    }
-    if (PySequence_Fast_GET_SIZE(seq) != n) {
-        return ax_shape_error(e, level, n, seq);
-    }
-    return pgw_put_u8(e->buf, '}');
+    return pgw_put_u8(w->buf, '"');
 }
 
 int
 pgw_textarray_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                      PyObject *obj, PgcWBuf *buf)
 {
-    AxEnc e = {.ctx = ctx, .buf = buf};
+    PgwArrWalk w = {.ctx = ctx, .buf = buf, .elem = ax_put_elem,
+                    .braces = 1, .what = "array is not rectangular"};
     size_t start = buf->len;
-    PyObject *seq;
-    int empty, rc = -1;
+    int empty, rc;
 
-    e.ec = ax_elem(codec);
-    if (e.ec == NULL) {
-        return -1;
-    }
-    e.tuple_elems = e.ec->tuple_value;
-    seq = pgw_array_as_seq(ctx, obj);
+    PyObject *seq = pgw_array_walk_start(&w, codec, obj, &empty);
     if (seq == NULL) {
         return -1;
     }
-    empty = ax_dims(&e, seq);
-    if (empty >= 0) {
-        rc = empty ? pgw_put_bytes(buf, "{}", 2) : ax_level(&e, seq, 0);
-    }
+    rc = empty ? pgw_put_bytes(buf, "{}", 2) : pgw_array_walk(&w, seq, 0);
     if (rc < 0) {
         pgc_wbuf_truncate(buf, start);
     }
@@ -231,7 +128,7 @@ int
 pgw_intvector_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                      PyObject *obj, PgcWBuf *buf)
 {
-    const PgwCodec *ec = ax_elem(codec);
+    const PgwCodec *ec = pgw_array_elem(codec);
     size_t start = buf->len;
     PyObject *seq;
     Py_ssize_t n;
@@ -524,7 +421,7 @@ pgw_textarray_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     for (int i = 0; i < AX_MAXDIM; i++) {
         d.dims[i] = -1;
     }
-    d.ec = ax_elem(codec);
+    d.ec = pgw_array_elem(codec);
     if (d.ec == NULL) {
         return NULL;
     }

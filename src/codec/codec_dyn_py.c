@@ -319,9 +319,15 @@ py_check_encoded(const PgwDynCodec *d, PyObject *data)
     return 0;
 }
 
+/* What encoder() returned, as the exchange codec takes it (a new
+ * reference), or NULL with an exception set. */
+typedef PyObject *(*PyExchange)(const PgwDynCodec *d, PyObject *data);
+
+/* encoder(obj), made the exchange value by `exchange`, written by the
+ * exchange codec (d->sub_codec). */
 static int
-py_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
-          PgcWBuf *buf)
+py_encode_via(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+              PgcWBuf *buf, PyExchange exchange)
 {
     const PgwDynCodec *d = (const PgwDynCodec *)codec;
     if (d->py_encoder == NULL) {
@@ -331,12 +337,27 @@ py_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
     if (data == NULL) {
         return -1;
     }
-    int rc = py_check_encoded(d, data);
-    if (rc == 0) {
-        rc = d->sub_codec->encode(ctx, d->sub_codec, data, buf);
-    }
+    PyObject *value = exchange(d, data);
     Py_DECREF(data);
+    if (value == NULL) {
+        return -1;
+    }
+    int rc = d->sub_codec->encode(ctx, d->sub_codec, value, buf);
+    Py_DECREF(value);
     return rc;
+}
+
+static PyObject *
+py_exchange(const PgwDynCodec *d, PyObject *data)
+{
+    return py_check_encoded(d, data) < 0 ? NULL : Py_NewRef(data);
+}
+
+static int
+py_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+          PgcWBuf *buf)
+{
+    return py_encode_via(ctx, codec, obj, buf, py_exchange);
 }
 
 /* The exchange codec of the tuple format for base (borrowed), and in
@@ -423,24 +444,6 @@ pgw_codec_new_python(PyTypeObject *type, uint32_t oid, PyObject *name,
 /* json / jsonb through loads/dumps (connect(json_decode=True))        */
 /* ------------------------------------------------------------------ */
 
-static PyObject *
-json_decode(const PgwCodecCtx *ctx, const PgwCodec *codec, const uint8_t *p,
-            size_t n)
-{
-    const PgwDynCodec *d = (const PgwDynCodec *)codec;
-    if (d->py_decoder == NULL) {
-        py_cleared_error(codec);
-        return NULL;
-    }
-    PyObject *text = d->sub_codec->decode(ctx, d->sub_codec, p, n);
-    if (text == NULL) {
-        return NULL;
-    }
-    PyObject *res = PyObject_CallOneArg(d->py_decoder, text);
-    Py_DECREF(text);
-    return res;
-}
-
 /* dumps' result as str: str as is, bytes-like as UTF-8 (orjson.dumps,
  * msgspec.json.encode).  New reference or NULL. */
 static PyObject *
@@ -464,22 +467,7 @@ static int
 json_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
             PgcWBuf *buf)
 {
-    const PgwDynCodec *d = (const PgwDynCodec *)codec;
-    if (d->py_encoder == NULL) {
-        return py_cleared_error(codec);
-    }
-    PyObject *data = PyObject_CallOneArg(d->py_encoder, obj);
-    if (data == NULL) {
-        return -1;
-    }
-    PyObject *text = json_text(d, data);
-    Py_DECREF(data);
-    if (text == NULL) {
-        return -1;
-    }
-    int rc = d->sub_codec->encode(ctx, d->sub_codec, text, buf);
-    Py_DECREF(text);
-    return rc;
+    return py_encode_via(ctx, codec, obj, buf, json_text);
 }
 
 PyObject *
@@ -510,7 +498,7 @@ pgw_codec_new_json(PyTypeObject *type, uint32_t oid, PyObject *name,
     d->py_encoder = Py_NewRef(dumps);
     d->py_decoder = Py_NewRef(loads);
     d->codec.format = base->format;
-    d->codec.decode = json_decode;
+    d->codec.decode = py_decode; /* loads(the text): d->sub is NULL */
     d->codec.encode = json_encode;
     return pgw_codec_dyn_done(self);
 }
@@ -572,23 +560,15 @@ PyObject *
 pgw_codec_new_textarray(PyTypeObject *type, uint32_t oid, PyObject *name,
                         PyObject *elem)
 {
-    PyObject *self = pgw_codec_dyn_alloc(type, PGW_DYN_ARRAY, oid, name);
-    if (self == NULL || pgw_codec_dyn_set_sub(self, elem) < 0) {
-        return self ? pgw_codec_dyn_fail(self) : NULL;
-    }
-    PgwDynCodec *d = pgw_codec_dyn(self);
-    d->codec.elem = d->sub_codec;
-    d->codec.elem_oid = d->sub_codec->oid;
-    if (d->sub_codec->format == PGC_FORMAT_BINARY) {
-        d->codec.format = PGC_FORMAT_BINARY;
-        d->codec.decode = pgw_array_decode;
-        d->codec.encode = pgw_array_encode;
-    }
-    else {
+    /* the binary array of a binary elem; else its text array format
+     * instead of pgw_codec_new_array's str pass-through */
+    PyObject *self = pgw_codec_new_array(type, oid, name, elem);
+    PgwDynCodec *d = self ? pgw_codec_dyn(self) : NULL;
+    if (d != NULL && d->codec.format != PGC_FORMAT_BINARY) {
         d->codec.decode = pgw_textarray_decode;
         d->codec.encode = pgw_textarray_encode;
     }
-    return pgw_codec_dyn_done(self);
+    return self;
 }
 
 /* ------------------------------------------------------------------ */

@@ -186,10 +186,45 @@ PGW_DECL_CODEC(textarray);
 int pgw_intvector_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                          PyObject *obj, PgcWBuf *buf);
 
-/* codec_array.c: the ValueError for a sub-array of the wrong shape (both
- * array encoders); returns -1. */
-int pgw_array_shape_error(const char *what, int nested, int level,
-                          Py_ssize_t want, PyObject *got);
+/* codec_array.c: the walk over a Python array value that both array
+ * encoders (binary: codec_array.c, text: codec_array_ext.c) share.  A
+ * list is a sub-array, and so is a tuple unless tuple_elems (the element
+ * codec takes tuples as values: composites, ranges); the dimensions are
+ * those of the first element at each depth, and every sub-array must
+ * have them (else a ValueError starting with `what`). */
+#define PGW_ARRAY_MAXDIM 6
+typedef struct PgwArrWalk PgwArrWalk;
+struct PgwArrWalk {
+    const PgwCodecCtx *ctx;
+    const PgwCodec *ec; /* the element codec */
+    PgcWBuf *buf;
+    /* one element (a leaf at depth ndim); 0, or -1 with an exception */
+    int (*elem)(PgwArrWalk *w, PyObject *item);
+    const char *what; /* starts the message of a shape error */
+    int tuple_elems;
+    int braces; /* write '{', ',' and '}' around elements (text format) */
+    int ndim;
+    Py_ssize_t dims[PGW_ARRAY_MAXDIM];
+};
+
+static inline int
+pgw_array_is_nested(const PgwArrWalk *w, PyObject *o)
+{
+    return PyList_Check(o) || (!w->tuple_elems && PyTuple_Check(o));
+}
+
+/* The element codec of an array codec, or NULL with TypeError set. */
+const PgwCodec *pgw_array_elem(const PgwCodec *codec);
+/* The start of an encode of obj with the array codec `codec`: w->ec,
+ * w->tuple_elems, w->ndim and w->dims (from the first element at each
+ * depth); returns obj as a list or tuple (new reference, see
+ * pgw_array_as_seq) with *empty 1 when the array has no elements, or NULL
+ * with an exception set. */
+PyObject *pgw_array_walk_start(PgwArrWalk *w, const PgwCodec *codec,
+                               PyObject *obj, int *empty);
+/* Call w->elem on each element of seq (at depth `level`, 0 at the top)
+ * in order, checking the shape. */
+int pgw_array_walk(PgwArrWalk *w, PyObject *seq, int level);
 /* codec_array.c: the top-level value of an array parameter as a list or
  * tuple (new reference); refuses str/bytes/dict and unsized sequences. */
 PyObject *pgw_array_as_seq(const PgwCodecCtx *ctx, PyObject *obj);

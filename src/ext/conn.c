@@ -24,6 +24,37 @@ typedef struct {
     PyObject *error; /* pending exception for the op */
 } KwArgs;
 
+/* The keywords a query method may take (its `allowed` flags) and where
+ * parse_kwargs stores each. */
+static const struct {
+    unsigned flag;
+    const char *name;
+    size_t offset; /* of the PyObject * in KwArgs */
+} kw_table[] = {
+    {KW_TIMEOUT, "timeout", offsetof(KwArgs, timeout)},
+    {KW_RECORD_CLASS, "record_class", offsetof(KwArgs, record_class)},
+    {KW_ROW_FACTORY, "row_factory", offsetof(KwArgs, row_factory)},
+    {KW_COLUMN, "column", offsetof(KwArgs, column)},
+    {KW_IGNORE_CUSTOM, "_ignore_custom_codec",
+     offsetof(KwArgs, ignore_custom)},
+};
+
+/* Where the keyword `name` goes in *kw, or NULL when it is not one of
+ * `allowed`. */
+static PyObject **
+kw_slot(KwArgs *kw, unsigned allowed, PyObject *name)
+{
+    for (size_t j = 0; j < sizeof(kw_table) / sizeof(kw_table[0]); j++) {
+        if ((allowed & kw_table[j].flag) &&
+            PyUnicode_CompareWithASCIIString(name, kw_table[j].name) == 0) {
+            return (PyObject **)((char *)kw + kw_table[j].offset);
+        }
+    }
+    return NULL;
+}
+
+/* The keyword arguments into *kw (borrowed); one not in `allowed` becomes
+ * kw->error. */
 static void
 parse_kwargs(ConnCoreObject *c, const char *meth, PyObject *const *kwvals,
              PyObject *kwnames, unsigned allowed, KwArgs *kw)
@@ -31,26 +62,9 @@ parse_kwargs(ConnCoreObject *c, const char *meth, PyObject *const *kwvals,
     Py_ssize_t n = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *k = PyTuple_GET_ITEM(kwnames, i);
-        if ((allowed & KW_TIMEOUT) &&
-            PyUnicode_CompareWithASCIIString(k, "timeout") == 0) {
-            kw->timeout = kwvals[i];
-        }
-        else if ((allowed & KW_RECORD_CLASS) &&
-                 PyUnicode_CompareWithASCIIString(k, "record_class") == 0) {
-            kw->record_class = kwvals[i];
-        }
-        else if ((allowed & KW_ROW_FACTORY) &&
-                 PyUnicode_CompareWithASCIIString(k, "row_factory") == 0) {
-            kw->row_factory = kwvals[i];
-        }
-        else if ((allowed & KW_COLUMN) &&
-                 PyUnicode_CompareWithASCIIString(k, "column") == 0) {
-            kw->column = kwvals[i];
-        }
-        else if ((allowed & KW_IGNORE_CUSTOM) &&
-                 PyUnicode_CompareWithASCIIString(
-                     k, "_ignore_custom_codec") == 0) {
-            kw->ignore_custom = kwvals[i];
+        PyObject **slot = kw_slot(kw, allowed, k);
+        if (slot != NULL) {
+            *slot = kwvals[i];
         }
         else if (kw->error == NULL) {
             kw->error = pgw_make_exc(
@@ -107,137 +121,110 @@ attach_error(PyObject *op, KwArgs *kw)
     return op;
 }
 
-/* Shared by fetch/fetchrow/fetchval/execute: (query, *args, **kw). */
+/* fetch/fetchrow/fetchval/execute: (query, *args, **kw).  The op, or
+ * NULL with an exception set. */
 static PyObject *
-make_query_op(ConnCoreObject *c, OpKind kind, const char *meth,
-              unsigned allowed, PyObject *const *args, size_t nargsf,
-              PyObject *kwnames)
+query_op_new(ConnCoreObject *c, OpKind kind, const char *meth,
+             PyObject *const *args, Py_ssize_t nargs, KwArgs *kw)
 {
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    KwArgs kw = {NULL, NULL, NULL, NULL, NULL, NULL};
-    parse_kwargs(c, meth, args + nargs, kwnames, allowed, &kw);
-    PyObject *rf = check_row_factory(meth, &kw);
-    if (kw.error == NULL && nargs < 1) {
-        kw.error = pgw_make_exc(PyExc_TypeError,
-                                "%s() missing required argument 'query'",
-                                meth);
+    if (kw->error == NULL && nargs < 1) {
+        kw->error = pgw_make_exc(PyExc_TypeError,
+                                 "%s() missing required argument 'query'",
+                                 meth);
     }
     Py_ssize_t column = 0;
-    if (kw.error == NULL && kw.column != NULL &&
-        !PyUnicode_Check(kw.column)) {
-        column = PyNumber_AsSsize_t(kw.column, PyExc_IndexError);
+    if (kw->error == NULL && kw->column != NULL &&
+        !PyUnicode_Check(kw->column)) {
+        column = PyNumber_AsSsize_t(kw->column, PyExc_IndexError);
         if (column == -1 && PyErr_Occurred()) {
-            kw.error = PyErr_GetRaisedException();
+            kw->error = PyErr_GetRaisedException();
         }
     }
-    if (kw.error == NULL && PyErr_Occurred()) {
+    if (kw->error == NULL && PyErr_Occurred()) {
         return NULL;
     }
-    PyObject *qargs = pgw_tuple_from_array(args + (nargs > 0), nargs > 0 ? nargs - 1 : 0);
+    PyObject *qargs = pgw_tuple_from_array(args + (nargs > 0),
+                                           nargs > 0 ? nargs - 1 : 0);
     if (qargs == NULL) {
-        Py_XDECREF(kw.error);
         return NULL;
     }
     PyObject *op = pgw_op_new(c, kind, nargs > 0 ? args[0] : Py_None, qargs,
-                              kw.record_class, kw.timeout, column);
+                              kw->record_class, kw->timeout, column);
     Py_DECREF(qargs);
-    set_row_factory(op, rf);
-    if (op != NULL && kw.column != NULL && PyUnicode_Check(kw.column) &&
+    if (op != NULL && kw->column != NULL && PyUnicode_Check(kw->column) &&
         PyObject_TypeCheck(op, c->st->OpType)) {
-        ((OpObject *)op)->column_name = Py_NewRef(kw.column);
+        ((OpObject *)op)->column_name = Py_NewRef(kw->column);
     }
-    if (op != NULL && kw.ignore_custom != NULL) {
-        int t = PyObject_IsTrue(kw.ignore_custom);
+    if (op != NULL && kw->ignore_custom != NULL) {
+        int t = PyObject_IsTrue(kw->ignore_custom);
         if (t < 0) {
             Py_DECREF(op);
-            Py_XDECREF(kw.error);
             return NULL;
         }
         ((OpObject *)op)->ignore_custom = t;
     }
-    return attach_error(op, &kw);
+    return op;
 }
 
 /* executemany(command, args, *, timeout) / fetchmany(query, args, *, ...) */
 static PyObject *
-make_many_op(ConnCoreObject *c, OpKind kind, const char *meth,
-             unsigned allowed, PyObject *const *args, size_t nargsf,
-             PyObject *kwnames)
+many_op_new(ConnCoreObject *c, OpKind kind, const char *meth,
+            PyObject *const *args, Py_ssize_t nargs, KwArgs *kw)
 {
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    KwArgs kw = {NULL, NULL, NULL, NULL, NULL, NULL};
-    parse_kwargs(c, meth, args + nargs, kwnames, allowed, &kw);
-    PyObject *rf = check_row_factory(meth, &kw);
-    if (kw.error == NULL && nargs != 2) {
-        kw.error = pgw_make_exc(PyExc_TypeError,
-                                "%s() takes exactly 2 positional arguments "
-                                "(%zd given)",
-                                meth, nargs);
+    if (kw->error == NULL && nargs != 2) {
+        kw->error = pgw_make_exc(PyExc_TypeError,
+                                 "%s() takes exactly 2 positional arguments "
+                                 "(%zd given)",
+                                 meth, nargs);
     }
     PyObject *empty = PyTuple_New(0);
     if (empty == NULL) {
-        Py_XDECREF(kw.error);
         return NULL;
     }
     PyObject *op = pgw_op_new(c, kind, nargs > 0 ? args[0] : Py_None,
-                              nargs == 2 ? args[1] : empty, kw.record_class,
-                              kw.timeout, 0);
+                              nargs == 2 ? args[1] : empty, kw->record_class,
+                              kw->timeout, 0);
     Py_DECREF(empty);
+    return op;
+}
+
+/* A query method: its keywords, then the op of its kind, with the row
+ * factory and any argument error (raised when the op is awaited). */
+static PyObject *
+make_op(ConnCoreObject *c, OpKind kind, const char *meth, unsigned allowed,
+        PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    KwArgs kw;
+    memset(&kw, 0, sizeof(kw));
+    parse_kwargs(c, meth, args + nargs, kwnames, allowed, &kw);
+    PyObject *rf = check_row_factory(meth, &kw);
+    PyObject *op = kind == OP_EXECUTEMANY || kind == OP_FETCHMANY
+                       ? many_op_new(c, kind, meth, args, nargs, &kw)
+                       : query_op_new(c, kind, meth, args, nargs, &kw);
     set_row_factory(op, rf);
-    return attach_error(op, &kw);
+    return attach_error(op, &kw); /* op NULL: drops kw.error */
 }
 
-static PyObject *
-conn_fetch(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
-           PyObject *kwnames)
-{
-    return make_query_op(c, OP_FETCH, "fetch",
-                         KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY |
-                             KW_IGNORE_CUSTOM,
-                         args, nargsf, kwnames);
-}
+/* The query methods: conn_<meth>, a METH_FASTCALL | METH_KEYWORDS
+ * wrapper of make_op with the op kind and the keywords the method takes. */
+#define CONN_QUERY_METHOD(meth, kind, allowed)                             \
+    static PyObject *conn_##meth(ConnCoreObject *c, PyObject *const *args, \
+                                 size_t nargsf, PyObject *kwnames)         \
+    {                                                                      \
+        return make_op(c, kind, #meth, allowed, args, nargsf, kwnames);    \
+    }
 
-static PyObject *
-conn_fetchrow(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
-              PyObject *kwnames)
-{
-    return make_query_op(c, OP_FETCHROW, "fetchrow",
-                         KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY, args,
-                         nargsf, kwnames);
-}
-
-static PyObject *
-conn_fetchval(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
-              PyObject *kwnames)
-{
-    return make_query_op(c, OP_FETCHVAL, "fetchval", KW_TIMEOUT | KW_COLUMN,
-                         args, nargsf, kwnames);
-}
-
-static PyObject *
-conn_execute(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
-             PyObject *kwnames)
-{
-    return make_query_op(c, OP_EXECUTE, "execute", KW_TIMEOUT, args, nargsf,
-                         kwnames);
-}
-
-static PyObject *
-conn_executemany(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
-                 PyObject *kwnames)
-{
-    return make_many_op(c, OP_EXECUTEMANY, "executemany", KW_TIMEOUT, args,
-                        nargsf, kwnames);
-}
-
-static PyObject *
-conn_fetchmany(ConnCoreObject *c, PyObject *const *args, size_t nargsf,
-               PyObject *kwnames)
-{
-    return make_many_op(c, OP_FETCHMANY, "fetchmany",
-                        KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY, args,
-                        nargsf, kwnames);
-}
+CONN_QUERY_METHOD(fetch, OP_FETCH,
+                  KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY |
+                      KW_IGNORE_CUSTOM)
+CONN_QUERY_METHOD(fetchrow, OP_FETCHROW,
+                  KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY)
+CONN_QUERY_METHOD(fetchval, OP_FETCHVAL, KW_TIMEOUT | KW_COLUMN)
+CONN_QUERY_METHOD(execute, OP_EXECUTE, KW_TIMEOUT)
+CONN_QUERY_METHOD(executemany, OP_EXECUTEMANY, KW_TIMEOUT)
+CONN_QUERY_METHOD(fetchmany, OP_FETCHMANY,
+                  KW_TIMEOUT | KW_RECORD_CLASS | KW_ROW_FACTORY)
 
 /* _prepare(query, name=None, timeout=None, fresh=False) -> awaitable
  * Statement; fresh: parse even if the cache has the text, and keep the

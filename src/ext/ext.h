@@ -7,36 +7,31 @@
 /* protocol.c: Protocol, ConnectionCore, Op and Statement types. */
 int pgw_protocol_setup_types(PyObject *module, ModState *st);
 
-/* codec_debug.c: module-level functions that run one codec, for tests:
+/* codec_make.c: the module functions that build Codec objects, one per
+ * kind (builtin_codec, has_builtin_codec, text_codec, enum_codec,
+ * array_codec, text_array_codec, domain_codec, range_codec,
+ * multirange_codec, composite_codec, python_codec, alias_codec,
+ * json_codec); module_exec adds them.  Signatures: pgwire/_pgwire.pyi. */
+extern PyMethodDef pgw_codec_make_methods[];
+
+/* codec_debug.c: test hooks, in the module only when the extension is
+ * built with PGWIRE_TEST_HOOKS=1 (setup.py; `make so` and the test builds
+ * set it, a wheel leaves them out):
  *   _codec_decode(oid: int, data: bytes) -> object
  *   _codec_encode(oid: int, obj) -> bytes
- *   _codec_format(oid: int) -> 0/1, or None for an unknown oid */
+ *   _codec_format(oid: int) -> 0/1, or None for an unknown oid
+ *   _make_record(names: tuple, values: tuple, record_class=None) -> Record
+ *   _codec_decode_with(codec, data: bytes) -> object
+ *   _codec_encode_with(codec, obj) -> bytes
+ *   _codec_format_of(codec) -> 0/1 */
 PyObject *pgw_codec_debug_decode(PyObject *module, PyObject *const *args,
                                  Py_ssize_t nargs);
 PyObject *pgw_codec_debug_encode(PyObject *module, PyObject *const *args,
                                  Py_ssize_t nargs);
 PyObject *pgw_codec_debug_format(PyObject *module, PyObject *const *args,
                                  Py_ssize_t nargs);
-/*   _make_record(names: tuple, values: tuple, record_class=None) -> Record */
 PyObject *pgw_codec_debug_make_record(PyObject *module, PyObject *const *args,
                                       Py_ssize_t nargs);
-
-/* Codecs built at run time (src/codec/codec_dyn.h):
- *   _codec_make(kind: str, oid: int, name: str = None, **info) -> Codec
- *     kind builtin (no name), text, enum, array (elem=Codec), domain
- *     (base=Codec), range (subtype=Codec), multirange (range=Codec),
- *     composite (names=seq of str, oids=seq of int, codecs=seq of Codec,
- *     schema=str|None); custom codecs (Connection.set_type_codec & co.):
- *     python (encoder=, decoder=, format='text'|'binary'|'tuple',
- *     base=Codec for 'tuple'), alias (target=builtin oid or
- *     'pg_contrib.hstore', format=None|'text'|'binary'), json
- *     (oid 114 or 3802; encoder=dumps, decoder=loads), textarray
- *     (elem=Codec: an array in text format when elem is text format)
- *   _codec_decode_with(codec, data: bytes) -> object
- *   _codec_encode_with(codec, obj) -> bytes
- *   _codec_format_of(codec) -> 0/1 */
-PyObject *pgw_codec_debug_make(PyObject *module, PyObject *args,
-                               PyObject *kwargs);
 PyObject *pgw_codec_debug_decode_with(PyObject *module, PyObject *const *args,
                                       Py_ssize_t nargs);
 PyObject *pgw_codec_debug_encode_with(PyObject *module, PyObject *const *args,
@@ -44,6 +39,7 @@ PyObject *pgw_codec_debug_encode_with(PyObject *module, PyObject *const *args,
 PyObject *pgw_codec_debug_format_of(PyObject *module, PyObject *const *args,
                                     Py_ssize_t nargs);
 
+#ifdef PGWIRE_TEST_HOOKS
 #define PGW_CODEC_DEBUG_METHODS                                            \
     {"_codec_decode", (PyCFunction)(void (*)(void))pgw_codec_debug_decode, \
      METH_FASTCALL, "Decode bytes with the codec of a type oid (tests)."}, \
@@ -54,8 +50,6 @@ PyObject *pgw_codec_debug_format_of(PyObject *module, PyObject *const *args,
     {"_make_record",                                                       \
      (PyCFunction)(void (*)(void))pgw_codec_debug_make_record, METH_FASTCALL, \
      "Build a Record from names and values (tests)."},                  \
-    {"_codec_make", (PyCFunction)(void (*)(void))pgw_codec_debug_make,    \
-     METH_VARARGS | METH_KEYWORDS, "Build a Codec (tests)."},              \
     {"_codec_decode_with",                                                 \
      (PyCFunction)(void (*)(void))pgw_codec_debug_decode_with,             \
      METH_FASTCALL, "Decode bytes with a Codec (tests)."},                 \
@@ -65,6 +59,9 @@ PyObject *pgw_codec_debug_format_of(PyObject *module, PyObject *const *args,
     {"_codec_format_of",                                                   \
      (PyCFunction)(void (*)(void))pgw_codec_debug_format_of, METH_FASTCALL, \
      "Wire format of a Codec (tests)."},
+#else
+#define PGW_CODEC_DEBUG_METHODS
+#endif
 
 /* A tuple of n new references to items (PyTuple_FromArray, public only
  * from CPython 3.14 on). */

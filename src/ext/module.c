@@ -200,7 +200,8 @@ module_exec(PyObject *module)
     st->codec.record_desc_new = pgw_record_desc_new;
     st->codec.record_state = st;
     st->codec.record_items_offset = offsetof(RecordObject, items);
-    if (pgw_codec_setup_types(module, &st->CodecType) < 0) {
+    if (pgw_codec_setup_types(module, &st->CodecType) < 0 ||
+        PyModule_AddFunctions(module, pgw_codec_make_methods) < 0) {
         return -1;
     }
     if (pgw_rows_setup_types(module, st) < 0) {

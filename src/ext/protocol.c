@@ -2273,11 +2273,15 @@ static PyType_Slot proto_slots[] = {
     {0, NULL},
 };
 
+/* Not Py_TPFLAGS_IMMUTABLETYPE, unlike the module's other types: the base
+ * asyncio.BufferedProtocol (pgw_protocol_setup_types) is a mutable Python
+ * class, and an immutable type over a mutable base is deprecated since
+ * CPython 3.12 (a DeprecationWarning at import) and refused from 3.14 on
+ * (gh-95388). */
 static PyType_Spec proto_spec = {
     .name = "pgwire._pgwire.Protocol",
     .basicsize = sizeof(ProtocolObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
-             Py_TPFLAGS_IMMUTABLETYPE,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .slots = proto_slots,
 };
 
