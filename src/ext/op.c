@@ -1056,8 +1056,8 @@ op_log_query(OpObject *op, double elapsed, PyObject *exc)
     PyObject *timeout = op->timeout < 0 ? Py_NewRef(Py_None)
                                         : PyFloat_FromDouble(op->timeout);
     if (el != NULL && timeout != NULL) {
-        PyObject *args[] = {op->query, op->args ? op->args : Py_None,
-                            timeout, el, exc ? exc : Py_None};
+        PyObject *args[] = {op->query, op->args ? op->args : Py_None, timeout,
+                            el, exc ? exc : Py_None};
         PyObject *cb = Py_NewRef(op->proto->query_log);
         PyObject *r = PyObject_Vectorcall(cb, args, 5, NULL);
         Py_DECREF(cb);
@@ -1084,17 +1084,16 @@ op_log_trace(OpObject *op, double elapsed, PyObject *exc)
     if (p->conn_ref != NULL && PyWeakref_GetRef(p->conn_ref, &conn) < 0) {
         PyErr_WriteUnraisable((PyObject *)op);
     }
-    Py_ssize_t batch = op->kind == OP_EXECUTEMANY ||
-                               op->kind == OP_FETCHMANY
+    Py_ssize_t batch = op->kind == OP_EXECUTEMANY || op->kind == OP_FETCHMANY
                            ? op->many_index
                            : -1;
     PyObject *kind = PyLong_FromLong((long)op->kind);
     PyObject *el = PyFloat_FromDouble(elapsed);
     PyObject *nb = PyLong_FromSsize_t(batch);
     if (kind != NULL && el != NULL && nb != NULL) {
-        PyObject *args[] = {conn ? conn : Py_None, kind,
-                            op->query ? op->query : Py_None, el,
-                            exc ? exc : Py_None, nb};
+        PyObject *args[] = {
+            conn ? conn : Py_None, kind, op->query ? op->query : Py_None, el,
+            exc ? exc : Py_None,   nb};
         PyObject *cb = Py_NewRef(op->st->trace_hook);
         PyObject *r = PyObject_Vectorcall(cb, args, 6, NULL);
         Py_DECREF(cb);
