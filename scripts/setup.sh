@@ -26,6 +26,7 @@ PY=${PYTHON:-python3}
 # SQLAlchemy (with greenlet), Alembic, Tortoise ORM and
 # encode/databases are what tests/test_sqlalchemy.py, test_alembic.py,
 # test_tortoise.py and test_install_as_asyncpg.py run pgwire under.
+# opentelemetry-api/-sdk: tests/test_tracing.py (pgwire.tracing).
 $PY -m pip install -q --disable-pip-version-check \
     "pytest>=7" "pytest-asyncio>=0.23" "pytest-timeout>=2.1" "hypothesis>=6" "uvloop>=0.17" \
     "setuptools>=61" wheel \
@@ -33,6 +34,7 @@ $PY -m pip install -q --disable-pip-version-check \
     "orjson>=3" "msgspec>=0.18" "attrs>=22.2" \
     "sqlalchemy>=2.0" greenlet alembic tortoise-orm "databases==0.9.0" \
     "dbapi-compliance==1.15.0" \
+    opentelemetry-api opentelemetry-sdk \
     "mypy>=2.4" 2>&1 | grep -v -i "warning: running pip as" || true
 # The extension: editable install so tests see the source tree, with the
 # test hooks the tests call (src/ext/codec_debug.c; setup.py).

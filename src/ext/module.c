@@ -151,6 +151,29 @@ mod_scram_cache_stats(PyObject *m, PyObject *Py_UNUSED(ignored))
         "forgotten", (unsigned long long)c->stats.forgotten);
 }
 
+/* _set_trace_hook(hook): pgwire.tracing's callable, or None (off). */
+static PyObject *
+mod_set_trace_hook(PyObject *m, PyObject *hook)
+{
+    if (hook != Py_None && !PyCallable_Check(hook)) {
+        PyErr_Format(PyExc_TypeError,
+                     "_set_trace_hook(hook): hook must be callable or None, "
+                     "got %R",
+                     hook);
+        return NULL;
+    }
+    ModState *st = pgw_get_state(m);
+    Py_XSETREF(st->trace_hook, hook == Py_None ? NULL : Py_NewRef(hook));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+mod_get_trace_hook(PyObject *m, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *hook = pgw_get_state(m)->trace_hook;
+    return Py_NewRef(hook ? hook : Py_None);
+}
+
 /* ------------------------------------------------------------------ */
 /* Module definition                                                   */
 /* ------------------------------------------------------------------ */
@@ -233,6 +256,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->TimeoutError);
     Py_VISIT(st->CancelledError);
     Py_VISIT(st->InvalidStateError);
+    Py_VISIT(st->trace_hook);
     return 0;
 }
 
@@ -272,6 +296,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->TimeoutError);
     Py_CLEAR(st->CancelledError);
     Py_CLEAR(st->InvalidStateError);
+    Py_CLEAR(st->trace_hook);
     Py_CLEAR(st->str_write);
     Py_CLEAR(st->str_close);
     Py_CLEAR(st->str_abort);
@@ -345,6 +370,10 @@ static PyMethodDef module_methods[] = {
      "misses, stores, evictions, forgotten."},
     {"cert_signature_hash", mod_cert_signature_hash, METH_O,
      "The hash tls-server-end-point uses for a DER certificate, or None."},
+    {"_set_trace_hook", mod_set_trace_hook, METH_O,
+     "Install pgwire.tracing's per-query callable (None: off)."},
+    {"_get_trace_hook", mod_get_trace_hook, METH_NOARGS,
+     "The per-query tracing callable, or None."},
     PGW_CODEC_DEBUG_METHODS
     PGW_PARAMSTYLE_METHODS
     {NULL, NULL, 0, NULL},

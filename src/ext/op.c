@@ -838,6 +838,8 @@ op_send_sync(OpObject *op)
     return op_flush_pushed(p);
 }
 
+static void op_start_clock(OpObject *op);
+
 /* INIT: 1 = yield (phase advanced), 2 = finished (result ready),
  * -1 = error. */
 static int
@@ -867,9 +869,9 @@ op_start(OpObject *op)
         op->counted = 1;
         op->proto->queries_count++;
     }
-    if (op->proto->query_log != NULL && op->t_start == 0 &&
-        op->kind <= OP_FETCHMANY && !op->ignore_custom) {
-        op->t_start = pgw_monotonic();
+    if ((op->proto->query_log != NULL || op->st->trace_hook != NULL) &&
+        op->t_start == 0) {
+        op_start_clock(op);
     }
     if (op->preset_stmt) {
         if (op->stmt->closed) {
@@ -913,6 +915,7 @@ op_start(OpObject *op)
     if (s != NULL) {
         Py_XSETREF(op->stmt, s);
         if (op->kind == OP_PREPARE) {
+            op->t_start = 0; /* a cache hit: no request, no span */
             return 2;
         }
         return op_send_execute(op) < 0 ? -1 : 1;
@@ -1021,31 +1024,106 @@ op_try_reprepare(OpObject *op)
     return 1;
 }
 
-/* Report the finished query to Connection._log_query (query loggers).
- * exc: the exception it ended with, or NULL. */
-static void
-op_log(OpObject *op, PyObject *exc)
+/* What op_log reports to: query loggers (execute, executemany, fetch*,
+ * not the driver's own catalog queries) and tracing (every request but
+ * a bare Sync). */
+static int
+op_logged(OpObject *op)
 {
-    ProtocolObject *p = op->proto;
-    if (op->t_start == 0 || p == NULL || p->query_log == NULL) {
-        return;
+    return op->proto->query_log != NULL && op->kind <= OP_FETCHMANY &&
+           !op->ignore_custom;
+}
+
+static int
+op_traced(OpObject *op)
+{
+    return op->st->trace_hook != NULL && op->kind != OP_SYNC;
+}
+
+/* The query starts now (op_start, with a query logger or tracing on). */
+static void
+op_start_clock(OpObject *op)
+{
+    if (op_logged(op) || op_traced(op)) {
+        op->t_start = pgw_monotonic();
     }
-    PyObject *elapsed = PyFloat_FromDouble(pgw_monotonic() - op->t_start);
-    op->t_start = 0;
+}
+
+static void
+op_log_query(OpObject *op, double elapsed, PyObject *exc)
+{
+    PyObject *el = PyFloat_FromDouble(elapsed);
     PyObject *timeout = op->timeout < 0 ? Py_NewRef(Py_None)
                                         : PyFloat_FromDouble(op->timeout);
-    if (elapsed != NULL && timeout != NULL) {
-        PyObject *args[] = {op->query, op->args ? op->args : Py_None,
-                            timeout, elapsed, exc ? exc : Py_None};
-        PyObject *cb = Py_NewRef(p->query_log);
+    if (el != NULL && timeout != NULL) {
+        PyObject *args[] = {op->query, op->args ? op->args : Py_None, timeout,
+                            el, exc ? exc : Py_None};
+        PyObject *cb = Py_NewRef(op->proto->query_log);
         PyObject *r = PyObject_Vectorcall(cb, args, 5, NULL);
         Py_DECREF(cb);
         Py_XDECREF(r);
     }
-    Py_XDECREF(elapsed);
+    Py_XDECREF(el);
     Py_XDECREF(timeout);
     if (PyErr_Occurred()) {
         PyErr_WriteUnraisable((PyObject *)op);
+    }
+}
+
+/* pgwire.tracing's hook(connection or None, kind, query, elapsed,
+ * exception or None, batch): batch is the number of argument sequences
+ * of executemany/fetchmany, else -1.  Called from the op's own step,
+ * throw or close, so in the context of the task (or thread) that awaits
+ * it, whoever read its result off the socket: the span it records is a
+ * child of the caller's current span. */
+static void
+op_log_trace(OpObject *op, double elapsed, PyObject *exc)
+{
+    ProtocolObject *p = op->proto;
+    PyObject *conn = NULL;
+    if (p->conn_ref != NULL && PyWeakref_GetRef(p->conn_ref, &conn) < 0) {
+        PyErr_WriteUnraisable((PyObject *)op);
+    }
+    Py_ssize_t batch = op->kind == OP_EXECUTEMANY || op->kind == OP_FETCHMANY
+                           ? op->many_index
+                           : -1;
+    PyObject *kind = PyLong_FromLong((long)op->kind);
+    PyObject *el = PyFloat_FromDouble(elapsed);
+    PyObject *nb = PyLong_FromSsize_t(batch);
+    if (kind != NULL && el != NULL && nb != NULL) {
+        PyObject *args[] = {
+            conn ? conn : Py_None, kind, op->query ? op->query : Py_None, el,
+            exc ? exc : Py_None,   nb};
+        PyObject *cb = Py_NewRef(op->st->trace_hook);
+        PyObject *r = PyObject_Vectorcall(cb, args, 6, NULL);
+        Py_DECREF(cb);
+        Py_XDECREF(r);
+    }
+    Py_XDECREF(conn);
+    Py_XDECREF(kind);
+    Py_XDECREF(el);
+    Py_XDECREF(nb);
+    if (PyErr_Occurred()) {
+        PyErr_WriteUnraisable((PyObject *)op);
+    }
+}
+
+/* Report the finished query to Connection._log_query (query loggers) and
+ * to pgwire.tracing.  exc: the exception it ended with, or NULL. */
+static void
+op_log(OpObject *op, PyObject *exc)
+{
+    ProtocolObject *p = op->proto;
+    if (op->t_start == 0 || p == NULL) {
+        return;
+    }
+    double elapsed = pgw_monotonic() - op->t_start;
+    op->t_start = 0;
+    if (op_logged(op)) {
+        op_log_query(op, elapsed, exc);
+    }
+    if (op_traced(op)) {
+        op_log_trace(op, elapsed, exc);
     }
 }
 
@@ -1053,8 +1131,7 @@ op_log(OpObject *op, PyObject *exc)
 static void
 op_log_pending(OpObject *op)
 {
-    if (op->t_start == 0 || op->proto == NULL ||
-        op->proto->query_log == NULL) {
+    if (op->t_start == 0 || op->proto == NULL) {
         return;
     }
     PyObject *v = PyErr_GetRaisedException();
@@ -1489,10 +1566,42 @@ op_throw(OpObject *op, PyObject *const *args, Py_ssize_t nargs)
     return NULL;
 }
 
+/* close() of a request still running (COPY TO whose writer raised or was
+ * cancelled between two chunks): its span ends here, with the exception
+ * being handled, else GeneratorExit.  Query loggers are not called (as
+ * before). */
+static void
+op_trace_closed(OpObject *op)
+{
+    if (op->t_start == 0 || op->proto == NULL || !op_traced(op)) {
+        return;
+    }
+    double elapsed = pgw_monotonic() - op->t_start;
+    op->t_start = 0;
+    PyObject *exc = PyErr_GetHandledException();
+    if (exc == Py_None) {
+        Py_CLEAR(exc);
+    }
+    if (exc == NULL) {
+        exc = PyObject_CallNoArgs(PyExc_GeneratorExit);
+    }
+    if (exc == NULL) {
+        PyErr_WriteUnraisable((PyObject *)op);
+        return;
+    }
+    op_log_trace(op, elapsed, exc);
+    Py_DECREF(exc);
+}
+
 static PyObject *
 op_close(OpObject *op, PyObject *Py_UNUSED(a))
 {
+    int running = op->phase != PH_DONE;
     op_abandon(op);
+    if (running) {
+        op_trace_closed(op);
+    }
+    op->t_start = 0;
     Py_RETURN_NONE;
 }
 

@@ -65,6 +65,10 @@ typedef struct ModState {
     PyObject *str_cancel;
     PyObject *str_asyncio_future_blocking;
     PyObject *str_add_note;
+    /* pgwire.tracing: called as hook(connection, kind, query, elapsed,
+     * exception, batch) when a query finishes, or NULL (tracing off: the
+     * query path only tests this pointer) */
+    PyObject *trace_hook;
     /* SCRAM SaltedPassword values of verified exchanges (protocol.c),
      * keyed under a secret drawn at exec; plain C memory, wiped on
      * eviction, on clear_auth_cache() and at module free.  Every access
