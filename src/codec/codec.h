@@ -52,21 +52,21 @@ typedef struct {
     /* The server converts text between server_encoding and
      * client_encoding (they differ, and neither is SQL_ASCII). */
     int converts;
-    PyDateTime_CAPI *dt;  /* datetime C API (capsule, borrowed forever) */
-    PyObject *decimal_type;  /* decimal.Decimal */
-    PyObject *uuid_type;     /* uuid.UUID */
+    PyDateTime_CAPI *dt;    /* datetime C API (capsule, borrowed forever) */
+    PyObject *decimal_type; /* decimal.Decimal */
+    PyObject *uuid_type;    /* uuid.UUID */
     PyObject *uuid_safe_unknown; /* uuid.SafeUUID.unknown */
-    PyObject *tz_utc;        /* datetime.timezone.utc */
-    PyObject *date_epoch;    /* date(2000, 1, 1) */
-    PyObject *dt_epoch;      /* datetime(2000, 1, 1) */
-    PyObject *dt_epoch_utc;  /* datetime(2000, 1, 1, tzinfo=utc) */
+    PyObject *tz_utc;            /* datetime.timezone.utc */
+    PyObject *date_epoch;        /* date(2000, 1, 1) */
+    PyObject *dt_epoch;          /* datetime(2000, 1, 1) */
+    PyObject *dt_epoch_utc;      /* datetime(2000, 1, 1, tzinfo=utc) */
     /* Infinity: pgwire.types.date_infinity / date_neg_infinity, ...:
      * instances of date/datetime subclasses (see pgwire/types.py), so
      * infinity is never confused with date.max. */
     PyObject *date_inf, *date_ninf;
     PyObject *ts_inf, *ts_ninf;     /* naive */
     PyObject *tstz_inf, *tstz_ninf; /* aware (UTC) */
-    PyObject *inf_date_type;  /* the subclass types, for encode checks */
+    PyObject *inf_date_type;        /* the subclass types, for encode checks */
     PyObject *inf_dt_type;
     PyObject *str_isoformat; /* interned method names, etc. */
     PyObject *str_as_tuple;
@@ -74,42 +74,41 @@ typedef struct {
     PyObject *str_astimezone;
     PyObject *str_int;
     PyObject *str_bytes;
-    PyObject *str_is_safe;   /* uuid.UUID slot names */
-    PyObject *long_64;       /* the int 64 (uuid int <-> two halves) */
+    PyObject *str_is_safe; /* uuid.UUID slot names */
+    PyObject *long_64;     /* the int 64 (uuid int <-> two halves) */
     /* codec_dyn*.c (set up by pgw_codec_dyn_ctx_init) */
-    PyObject *range_type;        /* pgwire.types.Range */
-    PyObject *mapping_abc;       /* collections.abc.Mapping */
+    PyObject *range_type;            /* pgwire.types.Range */
+    PyObject *mapping_abc;           /* collections.abc.Mapping */
     PyObject *outdated_schema_error; /* pgwire.exceptions.
                                         OutdatedSchemaCacheError */
     PyObject *str_lower, *str_upper, *str_lower_inc, *str_upper_inc;
     PyObject *str_isempty;
-    PyObject *kw_range;          /* ("lower_inc", "upper_inc") */
-    PyObject *kw_empty;          /* ("empty",) */
-    PyObject *kw_outdated;       /* ("schema", "data_type", "position") */
+    PyObject *kw_range;    /* ("lower_inc", "upper_inc") */
+    PyObject *kw_empty;    /* ("empty",) */
+    PyObject *kw_outdated; /* ("schema", "data_type", "position") */
     /* The binding's Record (src/ext/record.c), set by module exec right
      * after the Record types exist: the codec layer does not link to the
      * ext layer.  Borrowed (the module state owns them).  A record from
      * record_new has NULL items, at byte offset record_items_offset; fill
      * them all, then call record_done. */
     PyTypeObject *record_type;
-    PyObject *(*record_new)(PyTypeObject *type, PyObject *desc,
-                            Py_ssize_t n);
+    PyObject *(*record_new)(PyTypeObject *type, PyObject *desc, Py_ssize_t n);
     void (*record_done)(PyObject *rec);
     PyObject *(*record_desc_new)(struct ModState *st, PyObject *names);
     struct ModState *record_state;
     Py_ssize_t record_items_offset;
     /* codec_bits.c, codec_geo.c, codec_net.c (set up by ctx_import_types
      * and ctx_import_ipaddress in codec_ctx.c) */
-    PyObject *bitstring_type;  /* pgwire.types.BitString */
+    PyObject *bitstring_type;     /* pgwire.types.BitString */
     PyObject *bounded_array_type; /* pgwire.types.BoundedArray */
     PyObject *str_lower_bounds;   /* its attribute name */
     PyObject *point_type, *line_type, *lseg_type, *box_type; /* pgwire. */
-    PyObject *path_type, *polygon_type, *circle_type;      /* types.* */
-    PyObject *ipv4_address, *ipv6_address;     /* ipaddress classes */
+    PyObject *path_type, *polygon_type, *circle_type;        /* types.* */
+    PyObject *ipv4_address, *ipv6_address; /* ipaddress classes */
     PyObject *ipv4_interface, *ipv6_interface;
     PyObject *ipv4_network, *ipv6_network;
     PyObject *ip_address, *ip_interface, *ip_network; /* its functions */
-    PyObject *str_frombytes, *str_is_closed;  /* interned names */
+    PyObject *str_frombytes, *str_is_closed;          /* interned names */
     PyObject *str_packed, *str_prefixlen, *str_network;
     PyObject *str_network_address;
 } PgwCodecCtx;
@@ -123,14 +122,14 @@ typedef int (*PgwEncodeFn)(const PgwCodecCtx *ctx, const PgwCodec *codec,
 
 struct PgwCodec {
     uint32_t oid;
-    const char *name;  /* PostgreSQL type name, e.g. "int4" */
-    int16_t format;    /* PGC_FORMAT_BINARY or PGC_FORMAT_TEXT */
+    const char *name; /* PostgreSQL type name, e.g. "int4" */
+    int16_t format;   /* PGC_FORMAT_BINARY or PGC_FORMAT_TEXT */
     PgwDecodeFn decode;
     PgwEncodeFn encode;
-    uint32_t elem_oid;       /* arrays: the element type; else 0 */
-    const PgwCodec *elem;    /* arrays built at run time: element codec
+    uint32_t elem_oid;    /* arrays: the element type; else 0 */
+    const PgwCodec *elem; /* arrays built at run time: element codec
                                 (takes precedence over elem_oid) */
-    int tuple_value;         /* encode takes a tuple as one value
+    int tuple_value;      /* encode takes a tuple as one value
                                 (composites, ranges): an array of this
                                 codec does not read tuples as sub-arrays */
 };

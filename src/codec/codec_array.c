@@ -32,8 +32,8 @@
 const PgwCodec *
 pgw_array_elem(const PgwCodec *codec)
 {
-    const PgwCodec *ec =
-        codec->elem ? codec->elem : pgw_codec_builtin(codec->elem_oid);
+    const PgwCodec *ec = codec->elem ? codec->elem
+                                     : pgw_codec_builtin(codec->elem_oid);
     if (ec == NULL) {
         PyErr_Format(PyExc_TypeError, "%s: no codec for element type %u",
                      codec->name, (unsigned)codec->elem_oid);
@@ -384,8 +384,8 @@ walk_shape_error(const PgwArrWalk *w, int level, Py_ssize_t want,
     }
     else {
         PyErr_Format(PyExc_ValueError,
-                     "%s: expected %zd elements at depth %d, got %zd",
-                     w->what, want, level, PySequence_Fast_GET_SIZE(got));
+                     "%s: expected %zd elements at depth %d, got %zd", w->what,
+                     want, level, PySequence_Fast_GET_SIZE(got));
     }
     return -1;
 }
@@ -557,7 +557,8 @@ arr_lbounds(ArrEnc *e, PyObject *obj, int empty)
         if (!PyTuple_Check(lb) || PyTuple_GET_SIZE(lb) != ndim) {
             PyErr_Format(PyExc_ValueError,
                          "BoundedArray.lower_bounds must be a tuple of %d "
-                         "int(s), one per dimension, got %R", ndim, lb);
+                         "int(s), one per dimension, got %R",
+                         ndim, lb);
             rc = -1;
         }
         for (int i = 0; rc == 0 && i < ndim; i++) {
@@ -606,11 +607,13 @@ arr_encode_elem(PgwArrWalk *w, PyObject *item)
 }
 
 int
-pgw_array_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                 PyObject *obj, PgcWBuf *buf)
+pgw_array_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                 PgcWBuf *buf)
 {
     /* "non-homogeneous array": asyncpg's words */
-    ArrEnc e = {.walk = {.ctx = ctx, .buf = buf, .elem = arr_encode_elem,
+    ArrEnc e = {.walk = {.ctx = ctx,
+                         .buf = buf,
+                         .elem = arr_encode_elem,
                          .what = "non-homogeneous array (not rectangular)"}};
     size_t start = buf->len;
     int empty, rc = -1;

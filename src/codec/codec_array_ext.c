@@ -100,8 +100,11 @@ int
 pgw_textarray_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                      PyObject *obj, PgcWBuf *buf)
 {
-    PgwArrWalk w = {.ctx = ctx, .buf = buf, .elem = ax_put_elem,
-                    .braces = 1, .what = "array is not rectangular"};
+    PgwArrWalk w = {.ctx = ctx,
+                    .buf = buf,
+                    .elem = ax_put_elem,
+                    .braces = 1,
+                    .what = "array is not rectangular"};
     size_t start = buf->len;
     int empty, rc;
 
@@ -183,8 +186,8 @@ typedef struct {
     const PgwCodec *codec; /* the array codec, for messages */
     const PgwCodec *ec;
     const uint8_t *start, *p, *end;
-    uint8_t *scratch; /* unescaped element bytes (input size) */
-    int leaf_depth;   /* depth of the elements; -1 until the first */
+    uint8_t *scratch;           /* unescaped element bytes (input size) */
+    int leaf_depth;             /* depth of the elements; -1 until the first */
     Py_ssize_t dims[AX_MAXDIM]; /* -1 until a sub-array at the depth ends */
 } AxDec;
 
@@ -414,7 +417,11 @@ PyObject *
 pgw_textarray_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                      const uint8_t *p, size_t n)
 {
-    AxDec d = {.ctx = ctx, .codec = codec, .start = p, .p = p, .end = p + n,
+    AxDec d = {.ctx = ctx,
+               .codec = codec,
+               .start = p,
+               .p = p,
+               .end = p + n,
                .leaf_depth = -1};
     PyObject *res = NULL;
 

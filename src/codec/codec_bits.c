@@ -29,8 +29,7 @@ pgw_bits_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     PyObject *data, *len, *res;
 
     if (n < BITS_HDR) {
-        return pgw_codec_value_error(codec, "truncated header (%zu bytes)",
-                                     n);
+        return pgw_codec_value_error(codec, "truncated header (%zu bytes)", n);
     }
     bitlen = (int32_t)pgc_load_u32(p);
     if (bitlen < 0) {
@@ -39,9 +38,8 @@ pgw_bits_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     }
     nbytes = ((size_t)bitlen + 7) / 8;
     if (n - BITS_HDR != nbytes) {
-        return pgw_codec_value_error(
-            codec, "%d bits need %zu bytes, got %zu", (int)bitlen, nbytes,
-            n - BITS_HDR);
+        return pgw_codec_value_error(codec, "%d bits need %zu bytes, got %zu",
+                                     (int)bitlen, nbytes, n - BITS_HDR);
     }
     /* a new object (never the cached 1-byte bytes): its last byte is
      * masked in place */
@@ -51,8 +49,8 @@ pgw_bits_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     }
     if (nbytes > 0) {
         memcpy(PyBytes_AS_STRING(data), p + BITS_HDR, nbytes);
-        PyBytes_AS_STRING(data)[nbytes - 1] &=
-            (char)bits_last_mask((size_t)bitlen);
+        PyBytes_AS_STRING(data)[nbytes - 1] &= (char)bits_last_mask(
+            (size_t)bitlen);
     }
     len = PyLong_FromLong(bitlen);
     if (len == NULL) {
@@ -166,8 +164,8 @@ pgw_bits_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
         rc = -1;
     }
     else {
-        rc = bits_put(codec, view.buf, (size_t)view.len,
-                      (size_t)view.len * 8, buf);
+        rc = bits_put(codec, view.buf, (size_t)view.len, (size_t)view.len * 8,
+                      buf);
     }
     PyBuffer_Release(&view);
     return rc;

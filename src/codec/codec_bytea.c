@@ -33,8 +33,8 @@ bytea_encode_buffer(PyObject *obj, PgcWBuf *buf)
 }
 
 int
-pgw_bytea_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                 PyObject *obj, PgcWBuf *buf)
+pgw_bytea_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                 PgcWBuf *buf)
 {
     (void)ctx;
     (void)codec;

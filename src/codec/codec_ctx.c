@@ -49,7 +49,8 @@ pgw_codec_as_int(const PgwCodecCtx *ctx, PyObject *obj)
             PyErr_Format(PyExc_ValueError,
                          "an integer is required, got the float %R "
                          "(pgwire refuses a non-integral value rather than "
-                         "truncate it)", obj);
+                         "truncate it)",
+                         obj);
             return NULL;
         }
         return PyLong_FromDouble(d);
@@ -85,7 +86,8 @@ pgw_codec_as_int(const PgwCodecCtx *ctx, PyObject *obj)
             PyErr_Format(PyExc_ValueError,
                          "an integer is required, got the Decimal %R "
                          "(pgwire refuses a non-integral value rather than "
-                         "truncate it)", obj);
+                         "truncate it)",
+                         obj);
             return NULL;
         }
     }
@@ -98,8 +100,8 @@ PGW_COLD PyObject *
 pgw_codec_size_error(const PgwCodec *codec, size_t want, size_t got)
 {
     PyErr_Format(PyExc_ValueError,
-                 "invalid %s value: expected %zu bytes, got %zu",
-                 codec->name, want, got);
+                 "invalid %s value: expected %zu bytes, got %zu", codec->name,
+                 want, got);
     return NULL;
 }
 
@@ -132,20 +134,20 @@ pgw_import_attr(const char *module, const char *name)
     return v;
 }
 
-#define CTX_IMPORT(field, module, name)              \
-    do {                                             \
-        ctx->field = pgw_import_attr(module, name);      \
-        if (ctx->field == NULL) {                    \
-            return -1;                               \
-        }                                            \
+#define CTX_IMPORT(field, module, name)             \
+    do {                                            \
+        ctx->field = pgw_import_attr(module, name); \
+        if (ctx->field == NULL) {                   \
+            return -1;                              \
+        }                                           \
     } while (0)
 
-#define CTX_INTERN(field, text)                          \
-    do {                                                 \
-        ctx->field = PyUnicode_InternFromString(text);   \
-        if (ctx->field == NULL) {                        \
-            return -1;                                   \
-        }                                                \
+#define CTX_INTERN(field, text)                        \
+    do {                                               \
+        ctx->field = PyUnicode_InternFromString(text); \
+        if (ctx->field == NULL) {                      \
+            return -1;                                 \
+        }                                              \
     } while (0)
 
 static int
@@ -213,8 +215,9 @@ ctx_datetime(PgwCodecCtx *ctx)
     if (ctx->dt_epoch == NULL) {
         return -1;
     }
-    ctx->dt_epoch_utc = dt->DateTime_FromDateAndTime(
-        2000, 1, 1, 0, 0, 0, 0, ctx->tz_utc, dt->DateTimeType);
+    ctx->dt_epoch_utc = dt->DateTime_FromDateAndTime(2000, 1, 1, 0, 0, 0, 0,
+                                                     ctx->tz_utc,
+                                                     dt->DateTimeType);
     return ctx->dt_epoch_utc ? 0 : -1;
 }
 
@@ -276,10 +279,9 @@ ctx_import_ipaddress(PgwCodecCtx *ctx)
 int
 pgw_codec_ctx_init(PgwCodecCtx *ctx)
 {
-    if (ctx_datetime(ctx) < 0 || ctx_strings(ctx) < 0 ||
-        ctx_import(ctx) < 0 || ctx_import_infinity(ctx) < 0 ||
-        ctx_import_types(ctx) < 0 || ctx_import_ipaddress(ctx) < 0 ||
-        pgw_codec_dyn_ctx_init(ctx) < 0) {
+    if (ctx_datetime(ctx) < 0 || ctx_strings(ctx) < 0 || ctx_import(ctx) < 0 ||
+        ctx_import_infinity(ctx) < 0 || ctx_import_types(ctx) < 0 ||
+        ctx_import_ipaddress(ctx) < 0 || pgw_codec_dyn_ctx_init(ctx) < 0) {
         return -1;
     }
     return 0;

@@ -81,8 +81,7 @@ dt_range_error(const PgwCodec *codec, int64_t pgdays, int64_t tod,
     char text[96];
     Ymd t = ymd_from_pgdays(pgdays);
     long long y = t.y > 0 ? (long long)t.y : 1 - (long long)t.y;
-    int n = PyOS_snprintf(text, sizeof(text), "%04lld-%02d-%02d", y, t.m,
-                          t.d);
+    int n = PyOS_snprintf(text, sizeof(text), "%04lld-%02d-%02d", y, t.m, t.d);
     if (tod >= 0 && n > 0 && (size_t)n < sizeof(text)) {
         n += PyOS_snprintf(text + n, sizeof(text) - (size_t)n,
                            " %02d:%02d:%02d", (int)(tod / 3600000000),
@@ -117,7 +116,8 @@ dt_expected_error(PyObject *obj)
 {
     PyErr_Format(PyExc_TypeError,
                  "expected a datetime.date or datetime.datetime instance, "
-                 "got '%.100s'", Py_TYPE(obj)->tp_name);
+                 "got '%.100s'",
+                 Py_TYPE(obj)->tp_name);
     return -1;
 }
 
@@ -253,9 +253,10 @@ time_make(const PgwCodecCtx *ctx, const PgwCodec *codec, int64_t v,
                      codec->name);
         return NULL;
     }
-    return ctx->dt->Time_FromTime(
-        (int)(v / 3600000000), (int)(v / 60000000 % 60),
-        (int)(v / 1000000 % 60), (int)(v % 1000000), tz, ctx->dt->TimeType);
+    return ctx->dt->Time_FromTime((int)(v / 3600000000),
+                                  (int)(v / 60000000 % 60),
+                                  (int)(v / 1000000 % 60), (int)(v % 1000000),
+                                  tz, ctx->dt->TimeType);
 }
 
 PyObject *
@@ -294,8 +295,8 @@ tz_from_zone(const PgwCodecCtx *ctx, int32_t zone)
     if (zone == 0) {
         return Py_NewRef(ctx->tz_utc);
     }
-    PyObject *delta =
-        ctx->dt->Delta_FromDelta(0, -zone, 0, 1, ctx->dt->DeltaType);
+    PyObject *delta = ctx->dt->Delta_FromDelta(0, -zone, 0, 1,
+                                               ctx->dt->DeltaType);
     if (delta == NULL) {
         return NULL;
     }
@@ -326,8 +327,8 @@ pgw_timetz_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 }
 
 int
-pgw_timetz_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                  PyObject *obj, PgcWBuf *buf)
+pgw_timetz_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                  PgcWBuf *buf)
 {
     int64_t off = 0;
     int rc;
@@ -376,11 +377,12 @@ ts_decode(const PgwCodecCtx *ctx, const PgwCodec *codec, const uint8_t *p,
     if (t.y < 1 || t.y > 9999) {
         return dt_range_error(codec, days, tod, tz == Py_None ? "" : "+00");
     }
-    return ctx->dt->DateTime_FromDateAndTime(
-        (int)t.y, t.m, t.d, (int)(tod / 3600000000),
-        (int)(tod / 60000000 % 60), (int)(tod / 1000000 % 60),
-        (int)(tod % 1000000), tz,
-        ctx->dt->DateTimeType);
+    return ctx->dt->DateTime_FromDateAndTime((int)t.y, t.m, t.d,
+                                             (int)(tod / 3600000000),
+                                             (int)(tod / 60000000 % 60),
+                                             (int)(tod / 1000000 % 60),
+                                             (int)(tod % 1000000), tz,
+                                             ctx->dt->DateTimeType);
 }
 
 PyObject *

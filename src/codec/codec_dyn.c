@@ -15,11 +15,11 @@ typedef struct {
 } CodecObject;
 
 static const char *const kind_names[] = {
-    [PGW_DYN_BUILTIN] = "builtin",     [PGW_DYN_TEXT] = "text",
-    [PGW_DYN_ARRAY] = "array",         [PGW_DYN_COMPOSITE] = "composite",
-    [PGW_DYN_ENUM] = "enum",           [PGW_DYN_DOMAIN] = "domain",
-    [PGW_DYN_RANGE] = "range",         [PGW_DYN_MULTIRANGE] = "multirange",
-    [PGW_DYN_PYTHON] = "python",       [PGW_DYN_ALIAS] = "alias",
+    [PGW_DYN_BUILTIN] = "builtin", [PGW_DYN_TEXT] = "text",
+    [PGW_DYN_ARRAY] = "array",     [PGW_DYN_COMPOSITE] = "composite",
+    [PGW_DYN_ENUM] = "enum",       [PGW_DYN_DOMAIN] = "domain",
+    [PGW_DYN_RANGE] = "range",     [PGW_DYN_MULTIRANGE] = "multirange",
+    [PGW_DYN_PYTHON] = "python",   [PGW_DYN_ALIAS] = "alias",
 };
 
 /* ------------------------------------------------------------------ */
@@ -44,12 +44,12 @@ dyn_kwnames(const char *a, const char *b, const char *c)
     return t;
 }
 
-#define DYN_SET(field, expr)          \
-    do {                              \
-        ctx->field = (expr);          \
-        if (ctx->field == NULL) {     \
-            return -1;                \
-        }                             \
+#define DYN_SET(field, expr)      \
+    do {                          \
+        ctx->field = (expr);      \
+        if (ctx->field == NULL) { \
+            return -1;            \
+        }                         \
     } while (0)
 
 /* On failure the fields set so far stay in ctx (cleared by m_clear). */
@@ -125,8 +125,8 @@ pgw_codec_put_value(const PgwCodecCtx *ctx, const PgwCodec *codec,
 /* ------------------------------------------------------------------ */
 
 static PyObject *
-domain_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-              const uint8_t *p, size_t n)
+domain_decode(const PgwCodecCtx *ctx, const PgwCodec *codec, const uint8_t *p,
+              size_t n)
 {
     const PgwCodec *base = ((const PgwDynCodec *)codec)->sub_codec;
     return base->decode(ctx, base, p, n);
@@ -202,8 +202,7 @@ static PyObject *
 codec_repr(CodecObject *self)
 {
     const PgwDynCodec *d = &self->dyn;
-    const char *fmt =
-        d->codec.format == PGC_FORMAT_BINARY ? "binary" : "text";
+    const char *fmt = d->codec.format == PGC_FORMAT_BINARY ? "binary" : "text";
     if (d->schema != NULL && d->schema != Py_None) {
         return PyUnicode_FromFormat("<pgwire.Codec %s %S.%S oid=%u %s>",
                                     kind_names[d->kind], d->schema, d->name,
@@ -253,10 +252,11 @@ static PyGetSetDef codec_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-PyDoc_STRVAR(codec_doc,
-"A codec of one PostgreSQL type, built per connection from the catalog\n"
-"(arrays, composites, enums, domains, ranges, multiranges) or wrapping a\n"
-"builtin codec.  Immutable; not constructible from Python.");
+PyDoc_STRVAR(
+    codec_doc,
+    "A codec of one PostgreSQL type, built per connection from the catalog\n"
+    "(arrays, composites, enums, domains, ranges, multiranges) or wrapping a\n"
+    "builtin codec.  Immutable; not constructible from Python.");
 
 static PyType_Slot codec_slots[] = {
     {Py_tp_doc, (void *)codec_doc},
@@ -279,8 +279,7 @@ static PyType_Spec codec_spec = {
 int
 pgw_codec_setup_types(PyObject *module, PyTypeObject **out)
 {
-    *out = (PyTypeObject *)PyType_FromModuleAndSpec(module, &codec_spec,
-                                                    NULL);
+    *out = (PyTypeObject *)PyType_FromModuleAndSpec(module, &codec_spec, NULL);
     if (*out == NULL) {
         return -1;
     }
@@ -311,8 +310,7 @@ pgw_codec_get(PyObject *obj)
 /* A new Codec with its oid and name set and the text I/O codec
  * functions (the constructors override them).  name: str, borrowed. */
 static CodecObject *
-codec_alloc(PyTypeObject *type, PgwDynKind kind, uint32_t oid,
-            PyObject *name)
+codec_alloc(PyTypeObject *type, PgwDynKind kind, uint32_t oid, PyObject *name)
 {
     if (!PyUnicode_Check(name)) {
         pgw_codec_type_error("str for the type name", name);
@@ -425,8 +423,8 @@ pgw_codec_new_domain(PyTypeObject *type, uint32_t oid, PyObject *name,
     self->dyn.codec.tuple_value = self->dyn.sub_codec->tuple_value;
     self->dyn.codec.decode = domain_decode;
     /* a decode-only base (encode == NULL) stays decode-only */
-    self->dyn.codec.encode =
-        self->dyn.sub_codec->encode ? domain_encode : NULL;
+    self->dyn.codec.encode = self->dyn.sub_codec->encode ? domain_encode
+                                                         : NULL;
     return codec_done(self);
 }
 
@@ -470,13 +468,14 @@ dyn_text_unsupported_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     if (d->schema != Py_None) {
         PyErr_Format(PyExc_NotImplementedError,
                      "cannot decode type \"%U\".\"%U\": text encoding of "
-                     "%s is not supported", d->schema, d->name,
-                     dyn_text_what(d));
+                     "%s is not supported",
+                     d->schema, d->name, dyn_text_what(d));
     }
     else {
         PyErr_Format(PyExc_NotImplementedError,
                      "cannot decode type \"%U\": text encoding of %s is not "
-                     "supported", d->name, dyn_text_what(d));
+                     "supported",
+                     d->name, dyn_text_what(d));
     }
     return NULL;
 }
@@ -491,7 +490,8 @@ dyn_text_unsupported_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     (void)buf;
     PyErr_Format(PyExc_NotImplementedError,
                  "cannot encode type \"%U\": text encoding of %s is not "
-                 "supported", d->name, dyn_text_what(d));
+                 "supported",
+                 d->name, dyn_text_what(d));
     return -1;
 }
 

@@ -36,9 +36,9 @@ typedef enum {
     PGW_DYN_DOMAIN,
     PGW_DYN_RANGE,
     PGW_DYN_MULTIRANGE,
-    PGW_DYN_PYTHON,      /* set_type_codec: Python callables
+    PGW_DYN_PYTHON, /* set_type_codec: Python callables
                             (codec_dyn_py.c) */
-    PGW_DYN_ALIAS,       /* set_builtin_type_codec: a builtin or extra codec
+    PGW_DYN_ALIAS,  /* set_builtin_type_codec: a builtin or extra codec
                             under another oid and name (codec_dyn_py.c) */
 } PgwDynKind;
 
@@ -56,11 +56,11 @@ typedef struct {
     const PgwCodec *sub_codec;
     /* composites */
     Py_ssize_t nfields;
-    PyObject *field_names;  /* tuple of str */
-    PyObject *field_codecs; /* tuple of Codec */
-    PyObject *field_index;  /* dict: name -> index (last duplicate wins) */
-    PyObject *desc;         /* RecordDesc shared by the decoded records */
-    uint32_t *field_oids;   /* PyMem, nfields: pg_attribute.atttypid */
+    PyObject *field_names;   /* tuple of str */
+    PyObject *field_codecs;  /* tuple of Codec */
+    PyObject *field_index;   /* dict: name -> index (last duplicate wins) */
+    PyObject *desc;          /* RecordDesc shared by the decoded records */
+    uint32_t *field_oids;    /* PyMem, nfields: pg_attribute.atttypid */
     const PgwCodec **fields; /* PyMem, nfields */
     /* python: the user's callables (sub_codec is the exchange codec: text,
      * bytea, a tuple converter, or -- with sub set -- a composite) */
@@ -87,12 +87,11 @@ int pgw_codec_check(PyObject *obj);
 /* The builtin codec of oid (LookupError when the table has none). */
 PyObject *pgw_codec_new_builtin(PyTypeObject *type, uint32_t oid);
 /* Text I/O (str both ways) for a type without a binary codec. */
-PyObject *pgw_codec_new_text(PyTypeObject *type, uint32_t oid,
-                             PyObject *name);
+PyObject *pgw_codec_new_text(PyTypeObject *type, uint32_t oid, PyObject *name);
 /* Array of elem (codec_array.c); the element oid on the wire must be
  * elem's oid. */
-PyObject *pgw_codec_new_array(PyTypeObject *type, uint32_t oid,
-                              PyObject *name, PyObject *elem);
+PyObject *pgw_codec_new_array(PyTypeObject *type, uint32_t oid, PyObject *name,
+                              PyObject *elem);
 /* Composite -> Record (ctx->record_*), from tuple/list/Record (by
  * position) or Mapping (by field name, missing keys -> NULL).
  * field_names: sequence of str; field_oids: sequence of int (the
@@ -105,16 +104,15 @@ PyObject *pgw_codec_new_composite(const PgwCodecCtx *ctx, PyTypeObject *type,
                                   PyObject *field_oids,
                                   PyObject *field_codecs);
 /* Enum <-> str (the binary format is the label's text). */
-PyObject *pgw_codec_new_enum(PyTypeObject *type, uint32_t oid,
-                             PyObject *name);
+PyObject *pgw_codec_new_enum(PyTypeObject *type, uint32_t oid, PyObject *name);
 /* Domain: the values of base, under the domain's oid and name. */
 PyObject *pgw_codec_new_domain(PyTypeObject *type, uint32_t oid,
                                PyObject *name, PyObject *base);
 /* Range <-> pgwire.types.Range (encode also takes a tuple/list of 0, 1 or
  * 2 bounds, as asyncpg: () empty, (lo,) [lo,), (lo, hi) [lo, hi]; None =
  * infinite). */
-PyObject *pgw_codec_new_range(PyTypeObject *type, uint32_t oid,
-                              PyObject *name, PyObject *subtype);
+PyObject *pgw_codec_new_range(PyTypeObject *type, uint32_t oid, PyObject *name,
+                              PyObject *subtype);
 /* Multirange <-> list of Range (encode: any sequence of what the range
  * codec accepts).  range: the Codec of the range type. */
 PyObject *pgw_codec_new_multirange(PyTypeObject *type, uint32_t oid,
@@ -146,17 +144,15 @@ PyObject *pgw_codec_new_python(PyTypeObject *type, uint32_t oid,
  * from dumps(obj) (str, or UTF-8 bytes-like as orjson and msgspec
  * return), over the builtin codec of oid (jsonb's version byte included);
  * connect(json_decode=True).  ValueError for another oid. */
-PyObject *pgw_codec_new_json(PyTypeObject *type, uint32_t oid,
-                             PyObject *name, PyObject *dumps,
-                             PyObject *loads);
+PyObject *pgw_codec_new_json(PyTypeObject *type, uint32_t oid, PyObject *name,
+                             PyObject *dumps, PyObject *loads);
 /* target under another oid and name: the codec functions and format of
  * target (a static codec: builtin or pgw_codec_extra), relabelled.
  * format: -1 keeps target's format; PGC_FORMAT_TEXT/BINARY requests one
  * (a binary text-family codec -- text, varchar, json, ... -- can also
  * serve text); ValueError when target cannot serve it. */
-PyObject *pgw_codec_new_alias(PyTypeObject *type, uint32_t oid,
-                              PyObject *name, const PgwCodec *target,
-                              int format);
+PyObject *pgw_codec_new_alias(PyTypeObject *type, uint32_t oid, PyObject *name,
+                              const PgwCodec *target, int format);
 /* An extra codec by name ("pg_contrib.hstore": binary hstore <->
  * dict[str, str | None]), or NULL (no exception set). */
 const PgwCodec *pgw_codec_extra(const char *name);

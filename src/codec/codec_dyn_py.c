@@ -80,8 +80,7 @@ tup_items(const PgwCodec *codec, PyObject *obj, Py_ssize_t want)
 
 /* (int,) of a one-value tuple form: 4 (int32) or 8 (int64) bytes. */
 static PyObject *
-tup_decode_one(const PgwCodec *codec, const uint8_t *p, size_t n,
-               size_t width)
+tup_decode_one(const PgwCodec *codec, const uint8_t *p, size_t n, size_t width)
 {
     if (n != width) {
         return pgw_codec_size_error(codec, width, n);
@@ -172,8 +171,8 @@ tup_timetz_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 }
 
 static int
-tup_timetz_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                  PyObject *obj, PgcWBuf *buf)
+tup_timetz_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                  PgcWBuf *buf)
 {
     PyObject *seq = tup_items(codec, obj, 2);
     int64_t us;
@@ -229,9 +228,11 @@ tup_interval_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     return rc;
 }
 
-#define TUPLE_FORM(o, nm, fam)                                           \
-    {.oid = (o), .name = (nm), .format = PGC_FORMAT_BINARY,              \
-     .decode = tup_##fam##_decode, .encode = tup_##fam##_encode}
+#define TUPLE_FORM(o, nm, fam)                                     \
+    {                                                              \
+        .oid = (o), .name = (nm), .format = PGC_FORMAT_BINARY,     \
+        .decode = tup_##fam##_decode, .encode = tup_##fam##_encode \
+    }
 
 static const PgwCodec tuple_forms[] = {
     TUPLE_FORM(1082, "date", date),
@@ -256,12 +257,18 @@ tuple_form(uint32_t oid)
 
 /* The exchange codecs of the text and binary formats. */
 static const PgwCodec xchg_text = {
-    .oid = 25, .name = "text", .format = PGC_FORMAT_TEXT,
-    .decode = pgw_text_decode, .encode = pgw_text_encode,
+    .oid = 25,
+    .name = "text",
+    .format = PGC_FORMAT_TEXT,
+    .decode = pgw_text_decode,
+    .encode = pgw_text_encode,
 };
 static const PgwCodec xchg_binary = {
-    .oid = 17, .name = "bytea", .format = PGC_FORMAT_BINARY,
-    .decode = pgw_bytea_decode, .encode = pgw_bytea_encode,
+    .oid = 17,
+    .name = "bytea",
+    .format = PGC_FORMAT_BINARY,
+    .decode = pgw_bytea_decode,
+    .encode = pgw_bytea_encode,
 };
 
 /* ------------------------------------------------------------------ */
@@ -271,8 +278,10 @@ static const PgwCodec xchg_binary = {
 static PGW_COLD int
 py_cleared_error(const PgwCodec *codec)
 {
-    PyErr_Format(PyExc_RuntimeError, "the custom codec of type %s was "
-                 "cleared", codec->name);
+    PyErr_Format(PyExc_RuntimeError,
+                 "the custom codec of type %s was "
+                 "cleared",
+                 codec->name);
     return -1;
 }
 
@@ -395,8 +404,8 @@ py_tuple_base(PyObject *base, PyObject **keep)
 
 PyObject *
 pgw_codec_new_python(PyTypeObject *type, uint32_t oid, PyObject *name,
-                     PyObject *encoder, PyObject *decoder,
-                     PgwPyFormat format, PyObject *base)
+                     PyObject *encoder, PyObject *decoder, PgwPyFormat format,
+                     PyObject *base)
 {
     const PgwCodec *xchg = NULL;
     PyObject *keep = NULL;
@@ -576,8 +585,11 @@ pgw_codec_new_textarray(PyTypeObject *type, uint32_t oid, PyObject *name,
 /* ------------------------------------------------------------------ */
 
 static const PgwCodec extra_hstore = {
-    .oid = 0, .name = "hstore", .format = PGC_FORMAT_BINARY,
-    .decode = pgw_hstore_decode, .encode = pgw_hstore_encode,
+    .oid = 0,
+    .name = "hstore",
+    .format = PGC_FORMAT_BINARY,
+    .decode = pgw_hstore_decode,
+    .encode = pgw_hstore_encode,
 };
 
 const PgwCodec *

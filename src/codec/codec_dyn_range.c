@@ -23,7 +23,7 @@
 #define RANGE_UB_INC 0x04
 #define RANGE_LB_INF 0x08
 #define RANGE_UB_INF 0x10
-#define RANGE_FLAGS_KNOWN                                                \
+#define RANGE_FLAGS_KNOWN \
     (RANGE_EMPTY | RANGE_LB_INC | RANGE_UB_INC | RANGE_LB_INF | RANGE_UB_INF)
 
 /* ------------------------------------------------------------------ */
@@ -49,8 +49,7 @@ range_bound(const PgwCodecCtx *ctx, const PgwDynCodec *d, PgcCur *cur,
 }
 
 static PyObject *
-range_make(const PgwCodecCtx *ctx, PyObject *lower, PyObject *upper,
-           int flags)
+range_make(const PgwCodecCtx *ctx, PyObject *lower, PyObject *upper, int flags)
 {
     PyObject *args[] = {lower, upper,
                         (flags & RANGE_LB_INC) ? Py_True : Py_False,
@@ -66,8 +65,8 @@ range_make_empty(const PgwCodecCtx *ctx)
 }
 
 static PyObject *
-range_decode_bounds(const PgwCodecCtx *ctx, const PgwDynCodec *d,
-                    PgcCur *cur, int flags)
+range_decode_bounds(const PgwCodecCtx *ctx, const PgwDynCodec *d, PgcCur *cur,
+                    int flags)
 {
     PyObject *lower = NULL, *upper = NULL, *res = NULL;
     lower = (flags & RANGE_LB_INF) ? Py_NewRef(Py_None)
@@ -206,7 +205,8 @@ range_arg(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
         if (is_range == 0) {
             PyErr_Format(PyExc_TypeError,
                          "list, tuple or Range object expected (got type "
-                         "%.100s)", Py_TYPE(obj)->tp_name);
+                         "%.100s)",
+                         Py_TYPE(obj)->tp_name);
         }
         return -1;
     }
@@ -250,8 +250,8 @@ done:
 }
 
 int
-pgw_range_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                 PyObject *obj, PgcWBuf *buf)
+pgw_range_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                 PgcWBuf *buf)
 {
     if (Py_EnterRecursiveCall(" while encoding a range value")) {
         return -1;
@@ -308,8 +308,7 @@ pgw_multirange_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     }
     if (list != NULL && pgc_cur_left(&cur) != 0) {
         Py_CLEAR(list);
-        pgw_codec_value_error(codec, "%zu trailing bytes",
-                              pgc_cur_left(&cur));
+        pgw_codec_value_error(codec, "%zu trailing bytes", pgc_cur_left(&cur));
     }
     return list;
 }
@@ -319,9 +318,8 @@ pgw_multirange_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
                       PyObject *obj, PgcWBuf *buf)
 {
     const PgwDynCodec *d = (const PgwDynCodec *)codec;
-    if (PyUnicode_Check(obj) || PyBytes_Check(obj) ||
-        PyByteArray_Check(obj) || PyDict_Check(obj) ||
-        !PySequence_Check(obj)) {
+    if (PyUnicode_Check(obj) || PyBytes_Check(obj) || PyByteArray_Check(obj) ||
+        PyDict_Check(obj) || !PySequence_Check(obj)) {
         return pgw_codec_type_error("a sequence of ranges", obj);
     }
     PyObject *seq = PySequence_Tuple(obj);

@@ -49,8 +49,8 @@ rec_read_count(const PgwCodec *codec, PgcCur *cur, Py_ssize_t *count)
 /* One field header and its bytes: v->p == NULL for SQL NULL.  0, or -1
  * with ValueError set. */
 static int
-rec_read_field(const PgwCodec *codec, PgcCur *cur, Py_ssize_t i,
-               uint32_t *oid, PgcView *v)
+rec_read_field(const PgwCodec *codec, PgcCur *cur, Py_ssize_t i, uint32_t *oid,
+               PgcView *v)
 {
     int32_t len = 0;
     if (pgc_cur_left(cur) < RECORD_FIELD_HDR) {
@@ -65,8 +65,8 @@ rec_read_field(const PgwCodec *codec, PgcCur *cur, Py_ssize_t i,
         return 0;
     }
     if (len < 0 || pgc_cur_bytes(cur, (size_t)len, v) != PGC_OK) {
-        pgw_codec_value_error(codec, "field %zd length %d, %zu bytes left",
-                              i, (int)len, pgc_cur_left(cur));
+        pgw_codec_value_error(codec, "field %zd length %d, %zu bytes left", i,
+                              (int)len, pgc_cur_left(cur));
         return -1;
     }
     return 0;
@@ -85,8 +85,7 @@ static int
 rec_check_end(const PgwCodec *codec, const PgcCur *cur)
 {
     if (pgc_cur_left(cur) != 0) {
-        pgw_codec_value_error(codec, "%zu trailing bytes",
-                              pgc_cur_left(cur));
+        pgw_codec_value_error(codec, "%zu trailing bytes", pgc_cur_left(cur));
         return -1;
     }
     return 0;
@@ -156,8 +155,8 @@ pgw_record_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 }
 
 int
-pgw_record_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                  PyObject *obj, PgcWBuf *buf)
+pgw_record_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                  PgcWBuf *buf)
 {
     (void)ctx;
     (void)codec;
@@ -197,8 +196,8 @@ comp_outdated(const PgwCodecCtx *ctx, const PgwDynCodec *d, PyObject *msg,
     if (msg == NULL) {
         return NULL;
     }
-    PyObject *pos =
-        position < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(position);
+    PyObject *pos = position < 0 ? Py_NewRef(Py_None)
+                                 : PyLong_FromSsize_t(position);
     if (pos == NULL) {
         Py_DECREF(msg);
         return NULL;
@@ -228,8 +227,8 @@ comp_count_mismatch(const PgwCodecCtx *ctx, const PgwDynCodec *d,
 }
 
 static PyObject *
-comp_oid_mismatch(const PgwCodecCtx *ctx, const PgwDynCodec *d,
-                  Py_ssize_t i, uint32_t got)
+comp_oid_mismatch(const PgwCodecCtx *ctx, const PgwDynCodec *d, Py_ssize_t i,
+                  uint32_t got)
 {
     PyObject *g = comp_oid_repr(got);
     if (g == NULL) {
@@ -320,8 +319,7 @@ comp_unknown_key(const PgwDynCodec *d, PyObject *mapping)
             if (has == 0) {
                 PyErr_Format(PyExc_ValueError,
                              "%R is not a valid element of composite type %U",
-                             key,
-                             d->name);
+                             key, d->name);
             }
             Py_DECREF(key);
             Py_DECREF(it);
@@ -366,8 +364,8 @@ comp_from_mapping(const PgwDynCodec *d, PyObject *mapping)
         return NULL;
     }
     for (Py_ssize_t i = 0; i < d->nfields; i++) {
-        PyObject *v =
-            comp_lookup(mapping, PyTuple_GET_ITEM(d->field_names, i), &found);
+        PyObject *v = comp_lookup(mapping, PyTuple_GET_ITEM(d->field_names, i),
+                                  &found);
         if (v == NULL) {
             Py_DECREF(list);
             return NULL;

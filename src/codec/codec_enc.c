@@ -49,10 +49,10 @@ static const PgwEncoding encodings[] = {
     {"WIN1255", "cp1255"},
     {"WIN1257", "cp1257"},
     {"KOI8U", "koi8_u"},
-    {"SJIS", "cp932"},   /* PostgreSQL's SJIS is Microsoft's (WIN932) */
-    {"BIG5", "cp950"},   /* aliases WIN950 */
-    {"GBK", "gbk"},      /* aliases WIN936 */
-    {"UHC", "cp949"},    /* aliases WIN949 */
+    {"SJIS", "cp932"}, /* PostgreSQL's SJIS is Microsoft's (WIN932) */
+    {"BIG5", "cp950"}, /* aliases WIN950 */
+    {"GBK", "gbk"},    /* aliases WIN936 */
+    {"UHC", "cp949"},  /* aliases WIN949 */
     {"GB18030", "gb18030"},
     {"JOHAB", "johab"},
     {"SHIFT_JIS_2004", "shift_jis_2004"},
@@ -161,8 +161,7 @@ pgw_enc_encode_slow(const PgwCodecCtx *ctx, PyObject *s, Py_ssize_t *size,
     PyObject *b = PyUnicode_AsEncodedString(s, enc->py_name, NULL);
     if (b == NULL) {
         if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
-            enc_error(PyExc_ValueError, "text cannot be represented in",
-                      enc);
+            enc_error(PyExc_ValueError, "text cannot be represented in", enc);
         }
         return NULL;
     }

@@ -58,9 +58,8 @@ geo_seq(PyObject *obj, Py_ssize_t n, Py_ssize_t max_points, const char *what)
 {
     PyObject *seq;
     Py_ssize_t len;
-    if (PyUnicode_Check(obj) || PyBytes_Check(obj) ||
-        PyByteArray_Check(obj) || PyDict_Check(obj) ||
-        !PySequence_Check(obj)) {
+    if (PyUnicode_Check(obj) || PyBytes_Check(obj) || PyByteArray_Check(obj) ||
+        PyDict_Check(obj) || !PySequence_Check(obj)) {
         pgw_codec_type_error(what, obj);
         return NULL;
     }
@@ -123,8 +122,7 @@ geo_put_points(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
     if (seq == NULL) {
         return -1;
     }
-    for (Py_ssize_t i = 0; rc == 0 && i < PySequence_Fast_GET_SIZE(seq);
-         i++) {
+    for (Py_ssize_t i = 0; rc == 0 && i < PySequence_Fast_GET_SIZE(seq); i++) {
         PyObject *item = Py_NewRef(PySequence_Fast_GET_ITEM(seq, i));
         rc = geo_put_point(ctx, codec, item, buf);
         Py_DECREF(item);
@@ -229,8 +227,8 @@ pgw_point_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 }
 
 int
-pgw_point_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                 PyObject *obj, PgcWBuf *buf)
+pgw_point_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                 PgcWBuf *buf)
 {
     size_t start = buf->len;
     if (geo_put_point(ctx, codec, obj, buf) < 0) {
@@ -292,8 +290,8 @@ pgw_lseg_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
 }
 
 PyObject *
-pgw_box_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-               const uint8_t *p, size_t n)
+pgw_box_decode(const PgwCodecCtx *ctx, const PgwCodec *codec, const uint8_t *p,
+               size_t n)
 {
     if (n != 2 * GEO_POINT_LEN) {
         return pgw_codec_size_error(codec, 2 * GEO_POINT_LEN, n);
@@ -336,8 +334,8 @@ pgw_circle_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 }
 
 int
-pgw_circle_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                  PyObject *obj, PgcWBuf *buf)
+pgw_circle_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                  PgcWBuf *buf)
 {
     size_t start = buf->len;
     PyObject *seq = geo_seq(obj, 2, 0, "a circle (center, radius)");
@@ -371,8 +369,7 @@ pgw_path_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     size_t npts;
     PyObject *pts, *kw, *res = NULL;
     if (n < PATH_HDR) {
-        return pgw_codec_value_error(codec, "truncated header (%zu bytes)",
-                                     n);
+        return pgw_codec_value_error(codec, "truncated header (%zu bytes)", n);
     }
     if (geo_npts(codec, p + 1, n - PATH_HDR, &npts) < 0) {
         return NULL;
@@ -382,9 +379,8 @@ pgw_path_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
         return NULL;
     }
     kw = PyDict_New();
-    if (kw != NULL &&
-        PyDict_SetItem(kw, ctx->str_is_closed, p[0] ? Py_True : Py_False) ==
-            0) {
+    if (kw != NULL && PyDict_SetItem(kw, ctx->str_is_closed,
+                                     p[0] ? Py_True : Py_False) == 0) {
         res = PyObject_Call(ctx->path_type, pts, kw);
     }
     Py_XDECREF(kw);
@@ -398,8 +394,8 @@ static int
 geo_put_poly(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
              int closed, const char *what, PgcWBuf *buf)
 {
-    PyObject *seq =
-        geo_seq(obj, -1, (INT32_MAX - PATH_HDR) / GEO_POINT_LEN, what);
+    PyObject *seq = geo_seq(obj, -1, (INT32_MAX - PATH_HDR) / GEO_POINT_LEN,
+                            what);
     Py_ssize_t npts;
     int rc = -1;
     if (seq == NULL) {
@@ -470,8 +466,7 @@ pgw_polygon_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     size_t npts;
     PyObject *pts, *res;
     if (n < POLY_HDR) {
-        return pgw_codec_value_error(codec, "truncated header (%zu bytes)",
-                                     n);
+        return pgw_codec_value_error(codec, "truncated header (%zu bytes)", n);
     }
     if (geo_npts(codec, p, n - POLY_HDR, &npts) < 0) {
         return NULL;

@@ -141,8 +141,7 @@ pgw_hstore_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 /* ------------------------------------------------------------------ */
 
 static int
-hs_put_str(const PgwCodecCtx *ctx, PgcWBuf *buf, PyObject *s,
-           const char *what)
+hs_put_str(const PgwCodecCtx *ctx, PgcWBuf *buf, PyObject *s, const char *what)
 {
     Py_ssize_t size;
     PyObject *owner = NULL;
@@ -171,8 +170,7 @@ hs_put_str(const PgwCodecCtx *ctx, PgcWBuf *buf, PyObject *s,
 }
 
 static int
-hs_put_pair(const PgwCodecCtx *ctx, PgcWBuf *buf, PyObject *k,
-            PyObject *v)
+hs_put_pair(const PgwCodecCtx *ctx, PgcWBuf *buf, PyObject *k, PyObject *v)
 {
     if (k == Py_None) {
         PyErr_SetString(PyExc_ValueError,
@@ -244,8 +242,8 @@ hs_put_pairs(const PgwCodecCtx *ctx, PgcWBuf *buf, PyObject *obj)
 }
 
 int
-pgw_hstore_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                  PyObject *obj, PgcWBuf *buf)
+pgw_hstore_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                  PgcWBuf *buf)
 {
     size_t start = buf->len;
     (void)codec;

@@ -267,8 +267,8 @@ float4_range_error(double v)
 }
 
 int
-pgw_float4_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                  PyObject *obj, PgcWBuf *buf)
+pgw_float4_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                  PgcWBuf *buf)
 {
     double v;
     uint32_t bits;
@@ -306,8 +306,8 @@ pgw_float8_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 }
 
 int
-pgw_float8_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                  PyObject *obj, PgcWBuf *buf)
+pgw_float8_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                  PgcWBuf *buf)
 {
     double v;
     uint64_t bits;
@@ -379,13 +379,17 @@ int_text_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     }
     return PyLong_FromLongLong((int64_t)v);
 bad:
-    return pgw_codec_value_error(codec, "%zu bytes that are not a %s in "
-                                 "text format", n, codec->name);
+    return pgw_codec_value_error(codec,
+                                 "%zu bytes that are not a %s in "
+                                 "text format",
+                                 n, codec->name);
 }
 
-#define INT_TEXT(o, nm)                                                    \
-    {.oid = (o), .name = (nm), .format = PGC_FORMAT_TEXT,                  \
-     .decode = int_text_decode, .encode = NULL}
+#define INT_TEXT(o, nm)                                      \
+    {                                                        \
+        .oid = (o), .name = (nm), .format = PGC_FORMAT_TEXT, \
+        .decode = int_text_decode, .encode = NULL            \
+    }
 
 static const PgwCodec int_text_codecs[] = {
     INT_TEXT(20, "int8"),
@@ -397,8 +401,8 @@ static const PgwCodec int_text_codecs[] = {
 const PgwCodec *
 pgw_codec_result_variant(const PgwCodec *c)
 {
-    for (size_t i = 0; i < sizeof(int_text_codecs) / sizeof(int_text_codecs[0]);
-         i++) {
+    for (size_t i = 0;
+         i < sizeof(int_text_codecs) / sizeof(int_text_codecs[0]); i++) {
         if (c->oid == int_text_codecs[i].oid &&
             c == pgw_codec_builtin(c->oid)) {
             return &int_text_codecs[i];

@@ -49,8 +49,7 @@ int pgw_codec_type_error(const char *what, PyObject *obj);
  * fractional, infinite or NaN value) set. */
 PyObject *pgw_codec_as_int(const PgwCodecCtx *ctx, PyObject *obj);
 /* ValueError("invalid <type> value: expected <want> bytes, got <got>"). */
-PyObject *pgw_codec_size_error(const PgwCodec *codec, size_t want,
-                               size_t got);
+PyObject *pgw_codec_size_error(const PgwCodec *codec, size_t want, size_t got);
 /* ValueError("invalid <type> value: <msg>"), printf-style. */
 PyObject *pgw_codec_value_error(const PgwCodec *codec, const char *fmt, ...)
     PGW_PRINTF(2, 3);
@@ -106,10 +105,10 @@ pgw_floor_div(int64_t a, int64_t b)
 /* Codec functions (one pair per type family member)                   */
 /* ------------------------------------------------------------------ */
 
-#define PGW_DECL_CODEC(name)                                             \
-    PyObject *pgw_##name##_decode(const PgwCodecCtx *ctx,                 \
+#define PGW_DECL_CODEC(name)                                               \
+    PyObject *pgw_##name##_decode(const PgwCodecCtx *ctx,                  \
                                   const PgwCodec *codec, const uint8_t *p, \
-                                  size_t n);                              \
+                                  size_t n);                               \
     int pgw_##name##_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, \
                             PyObject *obj, PgcWBuf *buf)
 
@@ -128,7 +127,7 @@ PGW_DECL_CODEC(numeric);
 PGW_DECL_CODEC(numeric_text);
 /* codec_text.c */
 PGW_DECL_CODEC(text);
-PGW_DECL_CODEC(jsonb);  /* also jsonpath: a version byte 1, then text */
+PGW_DECL_CODEC(jsonb); /* also jsonpath: a version byte 1, then text */
 /* codec_bytea.c */
 PGW_DECL_CODEC(bytea);
 /* codec_uuid.c */
@@ -176,8 +175,8 @@ PGW_DECL_CODEC(circle);
 PGW_DECL_CODEC(bits);
 /* codec_misc.c */
 PGW_DECL_CODEC(tid);
-PGW_DECL_CODEC(uint8);     /* pg_lsn, xid8 */
-PGW_DECL_CODEC(snapshot);  /* txid_snapshot, pg_snapshot */
+PGW_DECL_CODEC(uint8);    /* pg_lsn, xid8 */
+PGW_DECL_CODEC(snapshot); /* txid_snapshot, pg_snapshot */
 PGW_DECL_CODEC(void);
 /* codec_array_ext.c: text-format arrays (elements of a text-format
  * codec), and the encoder of int2vector/oidvector (decoded by

@@ -95,8 +95,8 @@ misc_tuple(const PgwCodec *codec, PyObject *obj, Py_ssize_t n)
 /* ------------------------------------------------------------------ */
 
 PyObject *
-pgw_tid_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-               const uint8_t *p, size_t n)
+pgw_tid_decode(const PgwCodecCtx *ctx, const PgwCodec *codec, const uint8_t *p,
+               size_t n)
 {
     (void)ctx;
     if (n != TID_LEN) {
@@ -119,10 +119,10 @@ pgw_tid_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
     if (t == NULL) {
         return -1;
     }
-    if (misc_uint("tuple id block value out of uint32 range", PyTuple_GET_ITEM(t, 0), UINT32_MAX,
-                  &block) < 0 ||
-        misc_uint("tuple id offset value out of uint16 range", PyTuple_GET_ITEM(t, 1), UINT16_MAX,
-                  &offset) < 0) {
+    if (misc_uint("tuple id block value out of uint32 range",
+                  PyTuple_GET_ITEM(t, 0), UINT32_MAX, &block) < 0 ||
+        misc_uint("tuple id offset value out of uint16 range",
+                  PyTuple_GET_ITEM(t, 1), UINT16_MAX, &offset) < 0) {
         goto done;
     }
     if (pgw_put_i32(buf, (int32_t)(uint32_t)block) < 0 ||
@@ -152,8 +152,8 @@ pgw_uint8_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 }
 
 int
-pgw_uint8_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                 PyObject *obj, PgcWBuf *buf)
+pgw_uint8_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                 PgcWBuf *buf)
 {
     unsigned long long v;
     (void)ctx;
@@ -177,8 +177,7 @@ pgw_snapshot_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     (void)ctx;
 
     if (n < SNAPSHOT_HDR) {
-        return pgw_codec_value_error(codec, "truncated header (%zu bytes)",
-                                     n);
+        return pgw_codec_value_error(codec, "truncated header (%zu bytes)", n);
     }
     nxip = (int32_t)pgc_load_u32(p);
     if (nxip < 0 || (size_t)nxip != (n - SNAPSHOT_HDR) / 8 ||
@@ -209,9 +208,8 @@ static PyObject *
 snapshot_xip(const PgwCodec *codec, PyObject *obj)
 {
     PyObject *seq;
-    if (PyUnicode_Check(obj) || PyBytes_Check(obj) ||
-        PyByteArray_Check(obj) || PyDict_Check(obj) ||
-        !(PySequence_Check(obj) || PyAnySet_Check(obj))) {
+    if (PyUnicode_Check(obj) || PyBytes_Check(obj) || PyByteArray_Check(obj) ||
+        PyDict_Check(obj) || !(PySequence_Check(obj) || PyAnySet_Check(obj))) {
         pgw_codec_type_error("a sequence of ints (xip)", obj);
         return NULL;
     }
@@ -246,10 +244,10 @@ pgw_snapshot_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     if (t == NULL) {
         return -1;
     }
-    if (misc_uint("xmin value out of uint64 range", PyTuple_GET_ITEM(t, 0), UINT64_MAX,
-                  &xmin) < 0 ||
-        misc_uint("xmax value out of uint64 range", PyTuple_GET_ITEM(t, 1), UINT64_MAX,
-                  &xmax) < 0 ||
+    if (misc_uint("xmin value out of uint64 range", PyTuple_GET_ITEM(t, 0),
+                  UINT64_MAX, &xmin) < 0 ||
+        misc_uint("xmax value out of uint64 range", PyTuple_GET_ITEM(t, 1),
+                  UINT64_MAX, &xmax) < 0 ||
         (xip = snapshot_xip(codec, PyTuple_GET_ITEM(t, 2))) == NULL) {
         goto done;
     }
@@ -259,8 +257,8 @@ pgw_snapshot_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
         goto done;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(xip); i++) {
-        if (misc_uint("xip value out of uint64 range", PyTuple_GET_ITEM(xip, i), UINT64_MAX,
-                      &v) < 0 ||
+        if (misc_uint("xip value out of uint64 range",
+                      PyTuple_GET_ITEM(xip, i), UINT64_MAX, &v) < 0 ||
             pgw_put_i64(buf, (int64_t)(uint64_t)v) < 0) {
             goto done;
         }
@@ -293,8 +291,8 @@ pgw_void_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 
 /* Any value is sent as the empty void value (asyncpg). */
 int
-pgw_void_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                PyObject *obj, PgcWBuf *buf)
+pgw_void_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                PgcWBuf *buf)
 {
     (void)ctx;
     (void)codec;

@@ -50,8 +50,7 @@ net_decode(const PgwCodecCtx *ctx, const PgwCodec *codec, const uint8_t *p,
     PyObject *addr, *res;
 
     if (n < INET_HDR) {
-        return pgw_codec_value_error(codec, "truncated header (%zu bytes)",
-                                     n);
+        return pgw_codec_value_error(codec, "truncated header (%zu bytes)", n);
     }
     family = p[0];
     bits = p[1];
@@ -87,8 +86,9 @@ net_decode(const PgwCodecCtx *ctx, const PgwCodec *codec, const uint8_t *p,
                                   addr);
     }
     else {
-        res = net_call_with_prefix(
-            v4 ? ctx->ipv4_interface : ctx->ipv6_interface, addr, bits);
+        res = net_call_with_prefix(v4 ? ctx->ipv4_interface
+                                      : ctx->ipv6_interface,
+                                   addr, bits);
     }
     Py_DECREF(addr);
     return res;
@@ -183,8 +183,8 @@ net_isinstance2(PyObject *obj, PyObject *c1, PyObject *c2)
 
 /* Encode a network object: its network address and prefix length. */
 static int
-net_put_network(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                PyObject *net, int is_cidr, PgcWBuf *buf)
+net_put_network(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *net,
+                int is_cidr, PgcWBuf *buf)
 {
     PyObject *packed = net_attr2(net, ctx->str_network_address,
                                  ctx->str_packed);
@@ -201,8 +201,8 @@ net_put_network(const PgwCodecCtx *ctx, const PgwCodec *codec,
 
 /* An address or interface object (inet).  1 done, 0 not one, -1 error. */
 static int
-inet_put_object(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                PyObject *obj, PgcWBuf *buf)
+inet_put_object(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                PgcWBuf *buf)
 {
     PyObject *packed, *bits = NULL;
     int r = net_isinstance2(obj, ctx->ipv4_interface, ctx->ipv6_interface);
@@ -212,8 +212,9 @@ inet_put_object(const PgwCodecCtx *ctx, const PgwCodec *codec,
     if (r == 0) {
         r = net_isinstance2(obj, ctx->ipv4_address, ctx->ipv6_address);
         if (r <= 0) {
-            r = r < 0 ? r : net_isinstance2(obj, ctx->ipv4_network,
-                                            ctx->ipv6_network);
+            r = r < 0 ? r
+                      : net_isinstance2(obj, ctx->ipv4_network,
+                                        ctx->ipv6_network);
             if (r <= 0) {
                 return r;
             }

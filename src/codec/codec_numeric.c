@@ -188,8 +188,8 @@ pgw_numeric_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     v.neg = sign == NUMERIC_NEG;
     v.digits = p + NUMERIC_HDR;
     if (v.ndigits < 0 || n != NUMERIC_HDR + 2 * (size_t)v.ndigits) {
-        return pgw_codec_value_error(
-            codec, "%d digits in %zu bytes", (int)v.ndigits, n);
+        return pgw_codec_value_error(codec, "%d digits in %zu bytes",
+                                     (int)v.ndigits, n);
     }
     if (num_check(codec, &v, sign) < 0) {
         return NULL;
@@ -231,8 +231,7 @@ num_put_header(PgcWBuf *buf, int64_t ndigits, int64_t weight, uint16_t sign,
 /* A finite value: decimal digits d[0..m) (most significant first), times
  * 10^exp.  Regroups them into base-10000 digits aligned on the point. */
 static int
-num_put_digits(PgcWBuf *buf, int neg, const uint8_t *d, size_t m,
-               int64_t exp)
+num_put_digits(PgcWBuf *buf, int neg, const uint8_t *d, size_t m, int64_t exp)
 {
     if (exp < -NUMERIC_DSCALE_MAX) {
         return num_range_error("more than 16383 digits after the point");
@@ -495,8 +494,7 @@ pgw_numeric_text_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
     if (PyObject_TypeCheck(obj, (PyTypeObject *)ctx->decimal_type)) {
         dec = Py_NewRef(obj);
     }
-    else if (PyLong_Check(obj) || PyFloat_Check(obj) ||
-             PyUnicode_Check(obj)) {
+    else if (PyLong_Check(obj) || PyFloat_Check(obj) || PyUnicode_Check(obj)) {
         dec = PyObject_CallOneArg(ctx->decimal_type, obj);
         if (dec == NULL) {
             return -1;

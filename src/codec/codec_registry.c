@@ -6,40 +6,54 @@
  */
 #include "codec_internal.h"
 
-#define SCALAR(o, nm, fam)                                                \
-    {.oid = (o), .name = (nm), .format = PGC_FORMAT_BINARY,               \
-     .decode = pgw_##fam##_decode, .encode = pgw_##fam##_encode}
-#define ARRAY(o, nm, elem_o)                                              \
-    {.oid = (o), .name = (nm), .format = PGC_FORMAT_BINARY,               \
-     .decode = pgw_array_decode, .encode = pgw_array_encode,              \
-     .elem_oid = (elem_o)}
+#define SCALAR(o, nm, fam)                                         \
+    {                                                              \
+        .oid = (o), .name = (nm), .format = PGC_FORMAT_BINARY,     \
+        .decode = pgw_##fam##_decode, .encode = pgw_##fam##_encode \
+    }
+#define ARRAY(o, nm, elem_o)                                    \
+    {                                                           \
+        .oid = (o), .name = (nm), .format = PGC_FORMAT_BINARY,  \
+        .decode = pgw_array_decode, .encode = pgw_array_encode, \
+        .elem_oid = (elem_o)                                    \
+    }
 
 /* A binary codec that takes a tuple as one value (an array of it reads
  * tuples as elements, not sub-arrays). */
-#define TSCALAR(o, nm, fam)                                               \
-    {.oid = (o), .name = (nm), .format = PGC_FORMAT_BINARY,               \
-     .decode = pgw_##fam##_decode, .encode = pgw_##fam##_encode,          \
-     .tuple_value = 1}
+#define TSCALAR(o, nm, fam)                                         \
+    {                                                               \
+        .oid = (o), .name = (nm), .format = PGC_FORMAT_BINARY,      \
+        .decode = pgw_##fam##_decode, .encode = pgw_##fam##_encode, \
+        .tuple_value = 1                                            \
+    }
 /* Text format, str <-> str: types asyncpg reads and writes as text. */
-#define TEXTFMT(o, nm)                                                    \
-    {.oid = (o), .name = (nm), .format = PGC_FORMAT_TEXT,                 \
-     .decode = pgw_text_decode, .encode = pgw_text_encode}
+#define TEXTFMT(o, nm)                                       \
+    {                                                        \
+        .oid = (o), .name = (nm), .format = PGC_FORMAT_TEXT, \
+        .decode = pgw_text_decode, .encode = pgw_text_encode \
+    }
 /* Decode only: the server accepts no input of these types (their input
  * functions raise), so there is no encoder (asyncpg: decoder only). */
-#define DECODE_ONLY(o, nm, fmt, fam)                                      \
-    {.oid = (o), .name = (nm), .format = (fmt),                           \
-     .decode = pgw_##fam##_decode}
+#define DECODE_ONLY(o, nm, fmt, fam)               \
+    {                                              \
+        .oid = (o), .name = (nm), .format = (fmt), \
+        .decode = pgw_##fam##_decode               \
+    }
 /* An array of a text-format element type, in text format. */
-#define TEXTARRAY(o, nm, elem_o)                                          \
-    {.oid = (o), .name = (nm), .format = PGC_FORMAT_TEXT,                 \
-     .decode = pgw_textarray_decode, .encode = pgw_textarray_encode,      \
-     .elem_oid = (elem_o)}
+#define TEXTARRAY(o, nm, elem_o)                                        \
+    {                                                                   \
+        .oid = (o), .name = (nm), .format = PGC_FORMAT_TEXT,            \
+        .decode = pgw_textarray_decode, .encode = pgw_textarray_encode, \
+        .elem_oid = (elem_o)                                            \
+    }
 /* int2vector, oidvector: one-dimensional arrays with lower bound 0 on the
  * wire (lists of int); tuple_value: in their arrays a tuple is a vector. */
-#define VECTOR(o, nm, elem_o)                                             \
-    {.oid = (o), .name = (nm), .format = PGC_FORMAT_BINARY,               \
-     .decode = pgw_array_decode, .encode = pgw_intvector_encode,          \
-     .elem_oid = (elem_o), .tuple_value = 1}
+#define VECTOR(o, nm, elem_o)                                       \
+    {                                                               \
+        .oid = (o), .name = (nm), .format = PGC_FORMAT_BINARY,      \
+        .decode = pgw_array_decode, .encode = pgw_intvector_encode, \
+        .elem_oid = (elem_o), .tuple_value = 1                      \
+    }
 
 /* Sorted by oid (checked by the tests through _codec_format). */
 static const PgwCodec builtin_codecs[] = {

@@ -91,8 +91,8 @@ pgw_jsonb_decode(const PgwCodecCtx *ctx, const PgwCodec *codec,
 }
 
 int
-pgw_jsonb_encode(const PgwCodecCtx *ctx, const PgwCodec *codec,
-                 PyObject *obj, PgcWBuf *buf)
+pgw_jsonb_encode(const PgwCodecCtx *ctx, const PgwCodec *codec, PyObject *obj,
+                 PgcWBuf *buf)
 {
     size_t start = buf->len;
     if (pgw_put_u8(buf, JSONB_VERSION) < 0) {

@@ -46,8 +46,8 @@ uuid_make(const PgwCodecCtx *ctx, PyObject *iv)
         return NULL;
     }
     if (PyObject_GenericSetAttr(u, ctx->str_int, iv) < 0 ||
-        PyObject_GenericSetAttr(u, ctx->str_is_safe,
-                                ctx->uuid_safe_unknown) < 0) {
+        PyObject_GenericSetAttr(u, ctx->str_is_safe, ctx->uuid_safe_unknown) <
+            0) {
         Py_DECREF(u);
         return NULL;
     }

@@ -54,12 +54,12 @@ pgc_msg_len_ok(size_t n)
 /* The struct points into itself (data == small): never copy or move an
  * initialised PgcWBuf. */
 typedef struct {
-    uint8_t *data;   /* points at small[] or heap memory */
-    size_t len;      /* bytes written */
-    size_t cap;      /* capacity of data */
+    uint8_t *data;    /* points at small[] or heap memory */
+    size_t len;       /* bytes written */
+    size_t cap;       /* capacity of data */
     size_t msg_start; /* offset of the type byte of the open message (of
                        * its length field for an untyped one) */
-    int in_msg;      /* 0: none open; PGC_WBUF_MSG_TYPED or _UNTYPED */
+    int in_msg;       /* 0: none open; PGC_WBUF_MSG_TYPED or _UNTYPED */
     uint8_t small[PGC_WBUF_INLINE];
 } PgcWBuf;
 
@@ -141,8 +141,8 @@ pgc_load_u16(const uint8_t *p)
 static inline uint32_t
 pgc_load_u32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[2] << 8 | (uint32_t)p[3];
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           (uint32_t)p[3];
 }
 
 static inline uint64_t

@@ -166,8 +166,7 @@ pgc_build_password(PgcWBuf *b, const char *pw, size_t n)
 }
 
 PgcStatus
-pgc_build_sasl_initial(PgcWBuf *b, PgcStr mech, const uint8_t *data,
-                       size_t n)
+pgc_build_sasl_initial(PgcWBuf *b, PgcStr mech, const uint8_t *data, size_t n)
 {
     size_t mark = b->len;
     PgcStatus st;

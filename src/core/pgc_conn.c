@@ -8,9 +8,9 @@
 #include "pgc_parse.h"
 
 /* Internal request flags (beside PGC_REQ_F_COPY_IN / _NO_COPY). */
-#define REQ_F_OWN_SYNC 0x100u  /* its last step is SYNC or QUERY */
+#define REQ_F_OWN_SYNC 0x100u /* its last step is SYNC or QUERY */
 #define REQ_F_ABANDONED PGC_REQ_F_ABANDONED
-#define REQ_F_SIMPLE 0x400u    /* a simple Query */
+#define REQ_F_SIMPLE 0x400u /* a simple Query */
 
 #define RING_MIN 16u
 
@@ -47,13 +47,27 @@ const char *
 pgc_event_name(PgcEventType t)
 {
     static const char *const names[] = {
-        "NONE",           "PARSE_COMPLETE",   "BIND_COMPLETE",
-        "CLOSE_COMPLETE", "PARAM_DESC",       "ROW_DESC",
-        "NO_DATA",        "ROW",              "COMMAND_COMPLETE",
-        "EMPTY_QUERY",    "PORTAL_SUSPENDED", "COPY_OUT_RESPONSE",
-        "COPY_DATA",      "COPY_DONE",        "COPY_IN_RESPONSE",
-        "ERROR",          "REQ_DONE",         "READY",
-        "NOTICE",         "NOTIFY",           "PARAM_STATUS",
+        "NONE",
+        "PARSE_COMPLETE",
+        "BIND_COMPLETE",
+        "CLOSE_COMPLETE",
+        "PARAM_DESC",
+        "ROW_DESC",
+        "NO_DATA",
+        "ROW",
+        "COMMAND_COMPLETE",
+        "EMPTY_QUERY",
+        "PORTAL_SUSPENDED",
+        "COPY_OUT_RESPONSE",
+        "COPY_DATA",
+        "COPY_DONE",
+        "COPY_IN_RESPONSE",
+        "ERROR",
+        "REQ_DONE",
+        "READY",
+        "NOTICE",
+        "NOTIFY",
+        "PARAM_STATUS",
     };
     if ((size_t)t < sizeof(names) / sizeof(names[0])) {
         return names[t];
@@ -170,15 +184,14 @@ expect_text(PgcStep step, PgcSubPhase sub)
 #define PGC_PRINTF(a, b)
 #endif
 
-static void PGC_PRINTF(2, 0)
-set_msg(PgcConn *c, const char *fmt, va_list ap)
+static void PGC_PRINTF(2, 0) set_msg(PgcConn *c, const char *fmt, va_list ap)
 {
     vsnprintf(c->err_msg, sizeof(c->err_msg), fmt, ap);
 }
 
 /* A sticky failure: every later pgc_conn_next returns st. */
 static PgcStatus PGC_PRINTF(3, 4)
-conn_fail(PgcConn *c, PgcStatus st, const char *fmt, ...)
+    conn_fail(PgcConn *c, PgcStatus st, const char *fmt, ...)
 {
     va_list ap;
 
@@ -191,7 +204,7 @@ conn_fail(PgcConn *c, PgcStatus st, const char *fmt, ...)
 
 /* A refused call (API misuse, a limit): reported, not sticky. */
 static PgcStatus PGC_PRINTF(3, 4)
-refuse(PgcConn *c, PgcStatus st, const char *fmt, ...)
+    refuse(PgcConn *c, PgcStatus st, const char *fmt, ...)
 {
     va_list ap;
 
@@ -511,8 +524,8 @@ static PgcStatus
 on_copy_response(PgcConn *c, const PgcMsg *m, PgcEvent *ev, PgcEventType t)
 {
     PgcCur fmts;
-    if (pgc_parse_copy_response(m->body, &ev->u.copy.format,
-                                &ev->u.copy.ncols, &fmts) != PGC_OK) {
+    if (pgc_parse_copy_response(m->body, &ev->u.copy.format, &ev->u.copy.ncols,
+                                &fmts) != PGC_OK) {
         return malformed(c, m->type);
     }
     ev->type = t;
@@ -1058,13 +1071,12 @@ pgc_req_close(PgcReqBuilder *b, uint8_t target, PgcStr name)
     if (target != PGC_TARGET_STATEMENT && target != PGC_TARGET_PORTAL) {
         return refuse(b->c, PGC_ERR_STATE, "bad Close target");
     }
-    return b_done(b, pgc_build_close(b->wb, target, name), PGC_STEP_CLOSE,
-                  0);
+    return b_done(b, pgc_build_close(b->wb, target, name), PGC_STEP_CLOSE, 0);
 }
 
 PgcStatus
-pgc_req_bind_start(PgcReqBuilder *b, PgcStr portal, PgcStr stmt,
-                   uint16_t nfmt, const int16_t *fmts, uint16_t nparams)
+pgc_req_bind_start(PgcReqBuilder *b, PgcStr portal, PgcStr stmt, uint16_t nfmt,
+                   const int16_t *fmts, uint16_t nparams)
 {
     PgcStatus st = b_check(b, 1);
     if (st != PGC_OK) {

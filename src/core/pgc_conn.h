@@ -138,30 +138,30 @@ typedef enum {
     PGC_EV_NONE = 0,
     /* Per request (ev.req_id, ev.user).  Never reported for an abandoned
      * request, except COPY_IN_RESPONSE and REQ_DONE. */
-    PGC_EV_PARSE_COMPLETE,   /* nothing to do (statement exists now) */
-    PGC_EV_BIND_COMPLETE,    /* nothing to do */
-    PGC_EV_CLOSE_COMPLETE,   /* nothing to do (statement/portal gone) */
-    PGC_EV_PARAM_DESC,       /* body: ParameterDescription (parse it with
+    PGC_EV_PARSE_COMPLETE,    /* nothing to do (statement exists now) */
+    PGC_EV_BIND_COMPLETE,     /* nothing to do */
+    PGC_EV_CLOSE_COMPLETE,    /* nothing to do (statement/portal gone) */
+    PGC_EV_PARAM_DESC,        /* body: ParameterDescription (parse it with
                                 pgc_parse_param_desc) */
-    PGC_EV_ROW_DESC,         /* body: RowDescription; ev.step says whose:
+    PGC_EV_ROW_DESC,          /* body: RowDescription; ev.step says whose:
                                 STMT_ROW_DESC, PORTAL_ROW_DESC, or QUERY
                                 (a result set of a simple Query) */
-    PGC_EV_NO_DATA,          /* the statement/portal returns no rows */
-    PGC_EV_ROW,              /* body: DataRow (pgc_parse_data_row) */
-    PGC_EV_COMMAND_COMPLETE, /* u.tag: the command tag */
-    PGC_EV_EMPTY_QUERY,      /* EmptyQueryResponse (status "") */
-    PGC_EV_PORTAL_SUSPENDED, /* Execute's row limit reached: the portal
+    PGC_EV_NO_DATA,           /* the statement/portal returns no rows */
+    PGC_EV_ROW,               /* body: DataRow (pgc_parse_data_row) */
+    PGC_EV_COMMAND_COMPLETE,  /* u.tag: the command tag */
+    PGC_EV_EMPTY_QUERY,       /* EmptyQueryResponse (status "") */
+    PGC_EV_PORTAL_SUSPENDED,  /* Execute's row limit reached: the portal
                                 has more rows */
     PGC_EV_COPY_OUT_RESPONSE, /* u.copy: format, column count */
-    PGC_EV_COPY_DATA,        /* body: one CopyData of COPY TO */
-    PGC_EV_COPY_DONE,        /* end of COPY TO data (CommandComplete
+    PGC_EV_COPY_DATA,         /* body: one CopyData of COPY TO */
+    PGC_EV_COPY_DONE,         /* end of COPY TO data (CommandComplete
                                 follows) */
-    PGC_EV_COPY_IN_RESPONSE, /* u.copy.  The server waits for data: the
+    PGC_EV_COPY_IN_RESPONSE,  /* u.copy.  The server waits for data: the
                                 binding MUST write pgc_conn_copy_data*, then
                                 pgc_conn_copy_done, or pgc_conn_copy_fail
                                 (always for an abandoned request, or a
                                 request that did not ask for COPY) */
-    PGC_EV_ERROR,            /* body: ErrorResponse fields.  With a request:
+    PGC_EV_ERROR,             /* body: ErrorResponse fields.  With a request:
                                 that request failed (its REQ_DONE follows,
                                 FAILED, right away or, for a request
                                 owning its Sync, after READY).
@@ -169,16 +169,16 @@ typedef enum {
                                 error at the Sync of a group that already
                                 failed (e.g. a FATAL before the server
                                 closes) */
-    PGC_EV_REQ_DONE,         /* u.done: the request is complete and gone
+    PGC_EV_REQ_DONE,          /* u.done: the request is complete and gone
                                 from the queue; nothing more will be
                                 reported for it.  Resolve or drop `user` */
     /* Connection-wide (ev.req_id 0 unless said) */
-    PGC_EV_READY,            /* u.tx_status (PGC_TX_*): a Sync group ended;
+    PGC_EV_READY,        /* u.tx_status (PGC_TX_*): a Sync group ended;
                                 ev.req_id: the request owning that Sync,
                                 whose REQ_DONE comes next */
-    PGC_EV_NOTICE,           /* body: NoticeResponse fields */
-    PGC_EV_NOTIFY,           /* u.notify */
-    PGC_EV_PARAM_STATUS,     /* u.param */
+    PGC_EV_NOTICE,       /* body: NoticeResponse fields */
+    PGC_EV_NOTIFY,       /* u.notify */
+    PGC_EV_PARAM_STATUS, /* u.param */
 } PgcEventType;
 
 typedef struct {
@@ -198,7 +198,7 @@ typedef struct {
             PgcReqStatus status;
         } done;
         struct {
-            uint8_t format;  /* overall: PGC_FORMAT_TEXT or _BINARY */
+            uint8_t format; /* overall: PGC_FORMAT_TEXT or _BINARY */
             uint16_t ncols;
         } copy;
         struct {
@@ -221,9 +221,11 @@ typedef struct {
 #define PGC_CONN_DEFAULT_MAX_STEPS (1u << 21)
 
 /* Request flags (pgc_req_begin). */
-#define PGC_REQ_F_COPY_IN 1u /* COPY FROM STDIN is expected: nothing may be
+#define PGC_REQ_F_COPY_IN \
+    1u /* COPY FROM STDIN is expected: nothing may be
                                 queued behind it until it is done */
-#define PGC_REQ_F_NO_COPY 2u /* a simple Query whose text cannot start
+#define PGC_REQ_F_NO_COPY \
+    2u /* a simple Query whose text cannot start
                                 COPY FROM STDIN (the binding's own, e.g.
                                 the pool reset): requests may be queued
                                 behind it.  Without this flag a simple
@@ -235,8 +237,8 @@ typedef struct {
 typedef struct {
     uint64_t id;
     void *user;
-    uint32_t nsteps;   /* steps still expected */
-    unsigned flags;    /* PGC_REQ_F_* and the internal bits */
+    uint32_t nsteps; /* steps still expected */
+    unsigned flags;  /* PGC_REQ_F_* and the internal bits */
     PgcReqStatus status;
 } PgcReq;
 
@@ -244,30 +246,29 @@ typedef struct {
     /* requests: a ring; the head is the oldest in flight */
     PgcReq *reqs;
     size_t req_cap, req_head, req_len;
-    size_t ndone;     /* requests at the head complete, REQ_DONE pending */
+    size_t ndone; /* requests at the head complete, REQ_DONE pending */
     /* steps: a ring of PgcStep bytes, in the order the answers come */
     uint8_t *steps;
     size_t step_cap, step_head, step_len;
     size_t step_open; /* steps written by an open builder, not committed */
     PgcSubPhase sub;
     PgcCopyInState copy_in;
-    int copy_simple;  /* the COPY FROM STDIN runs under a simple Query */
-    int group_open;   /* the last request pushed owns no Sync */
-    int skipping;     /* an ErrorResponse failed the current group: its
+    int copy_simple; /* the COPY FROM STDIN runs under a simple Query */
+    int group_open;  /* the last request pushed owns no Sync */
+    int skipping;    /* an ErrorResponse failed the current group: its
                          steps are dropped up to its Sync */
-    int building;     /* a PgcReqBuilder is open */
-    int terminated;   /* Terminate written */
+    int building;    /* a PgcReqBuilder is open */
+    int terminated;  /* Terminate written */
     uint64_t next_id;
     uint8_t tx_status;
     PgcConnLimits limits;
-    PgcStatus err;    /* sticky error, PGC_OK if none */
+    PgcStatus err; /* sticky error, PGC_OK if none */
     char err_msg[200];
 } PgcConn;
 
 /* tx_status: from the startup's ReadyForQuery (PGC_TX_IDLE if unknown);
  * limits may be NULL (defaults). */
-void pgc_conn_init(PgcConn *c, uint8_t tx_status,
-                   const PgcConnLimits *limits);
+void pgc_conn_init(PgcConn *c, uint8_t tx_status, const PgcConnLimits *limits);
 void pgc_conn_free(PgcConn *c);
 
 /* The next event.  PGC_OK: *ev is filled.  PGC_NEED_MORE: feed more bytes
@@ -363,8 +364,8 @@ int pgc_conn_pop_lost(PgcConn *c, uint64_t *id, void **user);
 typedef struct {
     PgcConn *c;
     PgcWBuf *wb;
-    size_t mark;       /* wb->len at begin */
-    size_t bind_mark;  /* wb->len at bind_start */
+    size_t mark;      /* wb->len at begin */
+    size_t bind_mark; /* wb->len at bind_start */
     unsigned flags;
     void *user;
     int has_sync;
@@ -397,8 +398,7 @@ void pgc_req_abort(PgcReqBuilder *b);
  * (the last `nsteps` steps it recorded) ahead of everything else it wrote
  * (e.g. a SAVEPOINT decided on once a streamed batch turned out long).
  * PGC_ERR_STATE if they do not match; PGC_ERR_NOMEM. */
-PgcStatus pgc_req_move_to_front(PgcReqBuilder *b, size_t from,
-                                size_t nsteps);
+PgcStatus pgc_req_move_to_front(PgcReqBuilder *b, size_t from, size_t nsteps);
 /* Drop an open Bind (pgc_req_bind_start without bind_end): its bytes
  * leave wb, the request goes on as before the Bind. */
 void pgc_req_bind_cancel(PgcReqBuilder *b);
@@ -423,7 +423,7 @@ typedef PgcStatus (*PgcEncodeFn)(void *ctx, PgcWBuf *wb, size_t index);
  * With nexec == 0 there is no Bind/Execute (a prepare). */
 typedef struct {
     void *user;
-    unsigned flags;             /* PGC_REQ_F_* */
+    unsigned flags; /* PGC_REQ_F_* */
     const PgcStr *close_names;
     size_t nclose;
     int parse;
@@ -437,13 +437,13 @@ typedef struct {
     uint16_t nparam_fmt;
     const int16_t *param_fmts;
     uint16_t nparams;
-    PgcEncodeFn encode;         /* NULL: every parameter NULL */
+    PgcEncodeFn encode; /* NULL: every parameter NULL */
     void *encode_ctx;
     uint16_t nresult_fmt;
     const int16_t *result_fmts;
     int describe_portal;
-    int32_t max_rows;           /* 0: all rows */
-    int sync;                   /* 1: own Sync; 0: share the next one */
+    int32_t max_rows; /* 0: all rows */
+    int sync;         /* 1: own Sync; 0: share the next one */
 } PgcExtSpec;
 
 PgcStatus pgc_conn_push_extended(PgcConn *c, PgcWBuf *wb,

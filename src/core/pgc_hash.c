@@ -56,8 +56,8 @@ hex_encode(const uint8_t *p, size_t n, char *out)
 typedef void (*BlockFn)(uint32_t *state, const uint8_t *block);
 
 static void
-feed_blocks(uint32_t *state, uint8_t buf[64], size_t *buflen,
-            const uint8_t *p, size_t n, BlockFn block)
+feed_blocks(uint32_t *state, uint8_t buf[64], size_t *buflen, const uint8_t *p,
+            size_t n, BlockFn block)
 {
     size_t take;
 
@@ -159,16 +159,15 @@ sha256_compress(uint32_t state[8], const uint8_t *p, uint32_t w[64])
     sha256_schedule(w, p);
     /* eight rounds per pass, the roles of a..h rotating through the
      * variables instead of moving values between them */
-#define PGC_SHA256_ROUND(a, b, c, d, e, f, g, h, k)                       \
-    do {                                                                  \
-        uint32_t t1_ = (h) + (rotr32((e), 6) ^ rotr32((e), 11) ^          \
-                              rotr32((e), 25)) +                          \
-                       (((e) & (f)) ^ (~(e) & (g))) + sha256_k[k] + w[k]; \
-        uint32_t t2_ = (rotr32((a), 2) ^ rotr32((a), 13) ^                \
-                        rotr32((a), 22)) +                                \
-                       (((a) & (b)) ^ ((a) & (c)) ^ ((b) & (c)));          \
-        (d) += t1_;                                                       \
-        (h) = t1_ + t2_;                                                  \
+#define PGC_SHA256_ROUND(a, b, c, d, e, f, g, h, k)                           \
+    do {                                                                      \
+        uint32_t t1_ = (h) +                                                  \
+                       (rotr32((e), 6) ^ rotr32((e), 11) ^ rotr32((e), 25)) + \
+                       (((e) & (f)) ^ (~(e) & (g))) + sha256_k[k] + w[k];     \
+        uint32_t t2_ = (rotr32((a), 2) ^ rotr32((a), 13) ^ rotr32((a), 22)) + \
+                       (((a) & (b)) ^ ((a) & (c)) ^ ((b) & (c)));             \
+        (d) += t1_;                                                           \
+        (h) = t1_ + t2_;                                                      \
     } while (0)
     for (i = 0; i < 64; i += 8) {
         PGC_SHA256_ROUND(a, b, c, d, e, f, g, h, i);
@@ -210,10 +209,10 @@ sha256_compress_shani(uint32_t state[8], const uint8_t *p)
     __m128i s0, abef, cdgh, msg;
     unsigned i;
 
-    t = _mm_shuffle_epi32(t, 0xB1);        /* C D A B */
-    s1 = _mm_shuffle_epi32(s1, 0x1B);      /* E F G H */
-    s0 = _mm_alignr_epi8(t, s1, 8);        /* A B E F */
-    s1 = _mm_blend_epi16(s1, t, 0xF0);     /* C D G H */
+    t = _mm_shuffle_epi32(t, 0xB1);    /* C D A B */
+    s1 = _mm_shuffle_epi32(s1, 0x1B);  /* E F G H */
+    s0 = _mm_alignr_epi8(t, s1, 8);    /* A B E F */
+    s1 = _mm_blend_epi16(s1, t, 0xF0); /* C D G H */
     abef = s0;
     cdgh = s1;
     for (i = 0; i < 4; i++) {
@@ -228,19 +227,19 @@ sha256_compress_shani(uint32_t state[8], const uint8_t *p)
             w[i - 1]);
     }
     for (i = 0; i < 16; i++) {
-        msg = _mm_add_epi32(
-            w[i],
-            _mm_loadu_si128((const __m128i *)(const void *)(sha256_k + 4 * i)));
+        msg = _mm_add_epi32(w[i], _mm_loadu_si128((
+                                      const __m128i *)(const void *)(sha256_k +
+                                                                     4 * i)));
         s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
         msg = _mm_shuffle_epi32(msg, 0x0E);
         s0 = _mm_sha256rnds2_epu32(s0, s1, msg);
     }
     s0 = _mm_add_epi32(s0, abef);
     s1 = _mm_add_epi32(s1, cdgh);
-    t = _mm_shuffle_epi32(s0, 0x1B);       /* F E B A */
-    s1 = _mm_shuffle_epi32(s1, 0xB1);      /* D C H G */
-    s0 = _mm_blend_epi16(t, s1, 0xF0);     /* D C B A */
-    s1 = _mm_alignr_epi8(s1, t, 8);        /* H G F E */
+    t = _mm_shuffle_epi32(s0, 0x1B);   /* F E B A */
+    s1 = _mm_shuffle_epi32(s1, 0xB1);  /* D C H G */
+    s0 = _mm_blend_epi16(t, s1, 0xF0); /* D C B A */
+    s1 = _mm_alignr_epi8(s1, t, 8);    /* H G F E */
     _mm_storeu_si128((__m128i *)(void *)state, s0);
     _mm_storeu_si128((__m128i *)(void *)(state + 4), s1);
 }
@@ -348,8 +347,7 @@ pgc_sha256_final(PgcSha256 *c, uint8_t out[PGC_SHA256_LEN])
 {
     unsigned i;
 
-    pad_blocks(c->state, c->buf, c->buflen, c->bitlen, 1,
-               sha256_block_fn(c));
+    pad_blocks(c->state, c->buf, c->buflen, c->bitlen, 1, sha256_block_fn(c));
     for (i = 0; i < 8; i++) {
         pgc_store_u32(out + 4 * i, c->state[i]);
     }
@@ -357,8 +355,7 @@ pgc_sha256_final(PgcSha256 *c, uint8_t out[PGC_SHA256_LEN])
 }
 
 void
-pgc_sha256_as(const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN],
-              int hw)
+pgc_sha256_as(const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN], int hw)
 {
     PgcSha256 c;
 
@@ -574,7 +571,10 @@ static const uint32_t md5_t[64] = {
 
 /* Per-round shift amounts, four per round. */
 static const unsigned md5_s[4][4] = {
-    {7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21},
+    {7, 12, 17, 22},
+    {5, 9, 14, 20},
+    {4, 11, 16, 23},
+    {6, 10, 15, 21},
 };
 
 /* The round function F, G, H or I of step i, and the word it uses. */
@@ -666,9 +666,8 @@ pgc_md5(const uint8_t *p, size_t n, uint8_t out[PGC_MD5_LEN])
 }
 
 void
-pgc_md5_password(const char *user, size_t ulen, const char *pw,
-                 size_t pwlen, const uint8_t salt[4],
-                 char out[PGC_MD5_PASSWORD_LEN + 1])
+pgc_md5_password(const char *user, size_t ulen, const char *pw, size_t pwlen,
+                 const uint8_t salt[4], char out[PGC_MD5_PASSWORD_LEN + 1])
 {
     Md5Ctx c;
     uint8_t digest[PGC_MD5_LEN];

@@ -33,8 +33,8 @@ void pgc_sha256(const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN]);
 int pgc_sha256_init_impl(PgcSha256 *c, int hw);
 void pgc_pbkdf2_sha256_impl(const uint8_t *pw, size_t pwlen,
                             const uint8_t *salt, size_t saltlen,
-                            uint32_t iterations,
-                            uint8_t out[PGC_SHA256_LEN], int hw);
+                            uint32_t iterations, uint8_t out[PGC_SHA256_LEN],
+                            int hw);
 void pgc_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg,
                      size_t mlen, uint8_t out[PGC_SHA256_LEN]);
 /* HMAC-SHA-256 fed in pieces; final wipes the context. */
@@ -56,14 +56,13 @@ void pgc_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
 int pgc_sha256_hw(void);
 void pgc_sha256_as(const uint8_t *p, size_t n, uint8_t out[PGC_SHA256_LEN],
                    int hw);
-void pgc_hmac_sha256_init_as(PgcHmacSha256 *h, const uint8_t *key,
-                             size_t klen, int hw);
+void pgc_hmac_sha256_init_as(PgcHmacSha256 *h, const uint8_t *key, size_t klen,
+                             int hw);
 void pgc_hmac_sha256_as(const uint8_t *key, size_t klen, const uint8_t *msg,
                         size_t mlen, uint8_t out[PGC_SHA256_LEN], int hw);
-void pgc_pbkdf2_sha256_as(const uint8_t *pw, size_t pwlen,
-                          const uint8_t *salt, size_t saltlen,
-                          uint32_t iterations, uint8_t out[PGC_SHA256_LEN],
-                          int hw);
+void pgc_pbkdf2_sha256_as(const uint8_t *pw, size_t pwlen, const uint8_t *salt,
+                          size_t saltlen, uint32_t iterations,
+                          uint8_t out[PGC_SHA256_LEN], int hw);
 
 void pgc_md5(const uint8_t *p, size_t n, uint8_t out[PGC_MD5_LEN]);
 /* out = "md5" + hex(md5(hex(md5(password || user)) || salt)), NUL

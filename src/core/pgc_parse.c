@@ -172,8 +172,7 @@ pgc_parse_error_field_next(PgcCur *c, uint8_t *code, PgcView *value)
 }
 
 PgcStatus
-pgc_parse_param_desc(PgcView body, uint16_t *count, uint32_t *oids,
-                     size_t max)
+pgc_parse_param_desc(PgcView body, uint16_t *count, uint32_t *oids, size_t max)
 {
     PgcCur c = body_cur(body);
     PgcStatus st = cur_u16(&c, count);
@@ -307,8 +306,8 @@ format_ok(int16_t f)
 }
 
 PgcStatus
-pgc_parse_copy_response(PgcView body, uint8_t *overall_format,
-                        uint16_t *ncols, PgcCur *formats)
+pgc_parse_copy_response(PgcView body, uint8_t *overall_format, uint16_t *ncols,
+                        PgcCur *formats)
 {
     PgcCur c = body_cur(body);
     PgcCur walk;

@@ -18,8 +18,8 @@ PgcStatus pgc_parse_end(const PgcCur *c);
 
 /* 'R' */
 typedef struct {
-    int32_t code;  /* PGC_AUTH_* */
-    PgcView data;  /* the rest: md5 salt (4 bytes), SASL payload, list */
+    int32_t code; /* PGC_AUTH_* */
+    PgcView data; /* the rest: md5 salt (4 bytes), SASL payload, list */
 } PgcAuthMsg;
 PgcStatus pgc_parse_auth(PgcView body, PgcAuthMsg *out);
 
@@ -32,8 +32,7 @@ PgcStatus pgc_parse_sasl_mech_next(PgcCur *c, PgcView *mech);
 PgcStatus pgc_parse_backend_key(PgcView body, int32_t *pid, int32_t *secret);
 
 /* 'S' */
-PgcStatus pgc_parse_param_status(PgcView body, PgcView *name,
-                                 PgcView *value);
+PgcStatus pgc_parse_param_status(PgcView body, PgcView *name, PgcView *value);
 
 /* 'Z' (status is one of PGC_TX_*; anything else is a protocol error) */
 PgcStatus pgc_parse_ready(PgcView body, uint8_t *status);
@@ -42,14 +41,13 @@ PgcStatus pgc_parse_ready(PgcView body, uint8_t *status);
 PgcStatus pgc_parse_command_complete(PgcView body, PgcView *tag);
 
 /* 'A' */
-PgcStatus pgc_parse_notification(PgcView body, int32_t *pid,
-                                 PgcView *channel, PgcView *payload);
+PgcStatus pgc_parse_notification(PgcView body, int32_t *pid, PgcView *channel,
+                                 PgcView *payload);
 
 /* 'E' and 'N': iterate fields.  Each call yields one (code, value);
  * PGC_NEED_MORE at the terminating zero byte.  The caller must see
  * PGC_NEED_MORE with no bytes left for a well-formed message. */
-PgcStatus pgc_parse_error_field_next(PgcCur *c, uint8_t *code,
-                                     PgcView *value);
+PgcStatus pgc_parse_error_field_next(PgcCur *c, uint8_t *code, PgcView *value);
 
 /* 't' ParameterDescription: count, then count oids.  oids (may be NULL)
  * receives up to max oids; *count is the declared count. */

@@ -20,8 +20,8 @@
 #define SCRAM_EQ '='
 #define SCRAM_SEP ','
 /* gs2 headers, by PgcScramCb */
-static const char *const scram_gs2_header[] = {
-    "n,,", "y,,", "p=tls-server-end-point,,"};
+static const char *const scram_gs2_header[] = {"n,,", "y,,",
+                                               "p=tls-server-end-point,,"};
 #define SCRAM_NONCE_PREFIX "n=,r="
 
 static PgcStatus
@@ -66,8 +66,8 @@ pgc_scram_client_first_cb(PgcScram *s, PgcScramCb cb, const uint8_t *cb_data,
     size_t plen = sizeof(SCRAM_NONCE_PREFIX) - 1;
 
     memset(s, 0, sizeof(*s));
-    s->max_iterations =
-        max_iterations ? max_iterations : PGC_SCRAM_DEFAULT_MAX_ITER;
+    s->max_iterations = max_iterations ? max_iterations
+                                       : PGC_SCRAM_DEFAULT_MAX_ITER;
     if ((unsigned)cb > PGC_SCRAM_CB_ENDPOINT ||
         (cb == PGC_SCRAM_CB_ENDPOINT &&
          (cb_data == NULL || cb_len == 0 || cb_len > PGC_CBIND_DATA_MAX))) {
@@ -154,8 +154,8 @@ scram_split(const uint8_t *m, size_t n, ScramServerFirst *f)
 static PgcStatus
 scram_split_first(PgcScram *s, ScramServerFirst *f)
 {
-    switch (scram_split((const uint8_t *)s->server_first,
-                        s->server_first_len, f)) {
+    switch (scram_split((const uint8_t *)s->server_first, s->server_first_len,
+                        f)) {
     case 0:
         return PGC_OK;
     case 2:
@@ -189,8 +189,8 @@ pgc_scram_server_first_params(const uint8_t *msg, size_t n, uint8_t *salt,
     if (v > UINT32_MAX) {
         return PGC_ERR_AUTH;
     }
-    switch (pgc_base64_decode((const char *)f.salt.p, f.salt.n, salt,
-                              salt_cap, salt_len)) {
+    switch (pgc_base64_decode((const char *)f.salt.p, f.salt.n, salt, salt_cap,
+                              salt_len)) {
     case PGC_OK:
         break;
     case PGC_ERR_LIMIT:
@@ -266,15 +266,14 @@ scram_check_iter(PgcScram *s, PgcView v, uint32_t *iter)
  * + server-first-message + "," + client-final-message-without-proof. */
 static void
 scram_auth_hmac(const PgcScram *s, const uint8_t key[PGC_SHA256_LEN],
-                const char *cfwp, size_t cfwp_len,
-                uint8_t out[PGC_SHA256_LEN], int hw)
+                const char *cfwp, size_t cfwp_len, uint8_t out[PGC_SHA256_LEN],
+                int hw)
 {
     static const char sep[1] = {SCRAM_SEP};
     PgcHmacSha256 h;
 
     pgc_hmac_sha256_init_as(&h, key, PGC_SHA256_LEN, hw);
-    pgc_hmac_sha256_update(&h, s->client_first_bare,
-                           s->client_first_bare_len);
+    pgc_hmac_sha256_update(&h, s->client_first_bare, s->client_first_bare_len);
     pgc_hmac_sha256_update(&h, sep, 1);
     pgc_hmac_sha256_update(&h, s->server_first, s->server_first_len);
     pgc_hmac_sha256_update(&h, sep, 1);
@@ -286,8 +285,8 @@ scram_auth_hmac(const PgcScram *s, const uint8_t key[PGC_SHA256_LEN],
  * the verification of the server-final-message. */
 static void
 scram_proof(PgcScram *s, const char *pw, size_t pwlen, const uint8_t *salt,
-            size_t saltlen, uint32_t iter, const char *cfwp,
-            size_t cfwp_len, uint8_t proof[PGC_SHA256_LEN])
+            size_t saltlen, uint32_t iter, const char *cfwp, size_t cfwp_len,
+            uint8_t proof[PGC_SHA256_LEN])
 {
     uint8_t client_key[PGC_SHA256_LEN], stored_key[PGC_SHA256_LEN];
     uint8_t server_key[PGC_SHA256_LEN];
@@ -298,8 +297,8 @@ scram_proof(PgcScram *s, const char *pw, size_t pwlen, const uint8_t *salt,
         memcpy(s->salted_password, s->preset.salted, PGC_SHA256_LEN);
     }
     else {
-        pgc_pbkdf2_sha256_as((const uint8_t *)pw, pwlen, salt, saltlen,
-                             iter, s->salted_password, hw);
+        pgc_pbkdf2_sha256_as((const uint8_t *)pw, pwlen, salt, saltlen, iter,
+                             s->salted_password, hw);
     }
     pgc_salted_key_wipe(&s->preset);
     pgc_hmac_sha256_as(s->salted_password, PGC_SHA256_LEN,
@@ -311,8 +310,7 @@ scram_proof(PgcScram *s, const char *pw, size_t pwlen, const uint8_t *salt,
     }
     pgc_hmac_sha256_as(s->salted_password, PGC_SHA256_LEN,
                        (const uint8_t *)"Server Key", 10, server_key, hw);
-    scram_auth_hmac(s, server_key, cfwp, cfwp_len, s->server_signature,
-                    hw);
+    scram_auth_hmac(s, server_key, cfwp, cfwp_len, s->server_signature, hw);
     pgc_wipe(client_key, sizeof(client_key));
     pgc_wipe(stored_key, sizeof(stored_key));
     pgc_wipe(server_key, sizeof(server_key));
@@ -320,9 +318,8 @@ scram_proof(PgcScram *s, const char *pw, size_t pwlen, const uint8_t *salt,
 
 /* Check and store the server-first-message; decode the salt. */
 static PgcStatus
-scram_read_first(PgcScram *s, const uint8_t *m, size_t n,
-                 ScramServerFirst *f, uint8_t *salt, size_t *saltlen,
-                 uint32_t *iter)
+scram_read_first(PgcScram *s, const uint8_t *m, size_t n, ScramServerFirst *f,
+                 uint8_t *salt, size_t *saltlen, uint32_t *iter)
 {
     PgcStatus st;
 
@@ -419,8 +416,7 @@ pgc_salted_key_matches(const PgcSaltedKey *k, const uint8_t *salt,
                        size_t salt_len, uint32_t iterations)
 {
     return k->salt_len != 0 && k->salt_len == salt_len &&
-           k->iterations == iterations &&
-           memcmp(k->salt, salt, salt_len) == 0;
+           k->iterations == iterations && memcmp(k->salt, salt, salt_len) == 0;
 }
 
 void
@@ -446,8 +442,8 @@ pgc_scram_client_final(PgcScram *s, const uint8_t *server_first, size_t n,
                        const char *password, size_t pwlen, char *out,
                        size_t cap, size_t *outlen)
 {
-    PgcStatus st = scram_client_final(s, server_first, n, password, pwlen,
-                                      out, cap, outlen);
+    PgcStatus st = scram_client_final(s, server_first, n, password, pwlen, out,
+                                      cap, outlen);
 
     if (st != PGC_OK) {
         s->server_first_len = 0;
@@ -494,8 +490,7 @@ pgc_scram_verify_server_final(PgcScram *s, const uint8_t *msg, size_t n)
                           "SCRAM: malformed server-final-message");
     }
     if (!pgc_ct_equal(sig, s->server_signature, PGC_SHA256_LEN)) {
-        return scram_fail(s, PGC_ERR_AUTH,
-                          "SCRAM: server signature mismatch");
+        return scram_fail(s, PGC_ERR_AUTH, "SCRAM: server signature mismatch");
     }
     return PGC_OK;
 }

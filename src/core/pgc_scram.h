@@ -22,9 +22,9 @@
 
 /* The gs2 channel-binding flag of the client-first-message. */
 typedef enum {
-    PGC_SCRAM_CB_NONE = 0,  /* "n,,": the client does not bind */
-    PGC_SCRAM_CB_UNUSED,    /* "y,,": it could, the server did not offer */
-    PGC_SCRAM_CB_ENDPOINT,  /* "p=tls-server-end-point,,": -PLUS */
+    PGC_SCRAM_CB_NONE = 0, /* "n,,": the client does not bind */
+    PGC_SCRAM_CB_UNUSED,   /* "y,,": it could, the server did not offer */
+    PGC_SCRAM_CB_ENDPOINT, /* "p=tls-server-end-point,,": -PLUS */
 } PgcScramCb;
 
 /* A SaltedPassword (RFC 5802 Hi(password, salt, i)) with the salt and
@@ -40,8 +40,8 @@ typedef struct {
 
 /* Copy the key into k; ignored (k left empty) when salt_len is 0 or above
  * PGC_SCRAM_SALT_MAX.  Returns 1 when k now holds it. */
-int pgc_salted_key_set(PgcSaltedKey *k, const uint8_t *salt,
-                       size_t salt_len, uint32_t iterations,
+int pgc_salted_key_set(PgcSaltedKey *k, const uint8_t *salt, size_t salt_len,
+                       uint32_t iterations,
                        const uint8_t salted[PGC_SHA256_LEN]);
 
 /* 1 when k holds a key for this salt and iteration count. */

@@ -27,9 +27,9 @@ hmac_u64(PgcHmacSha256 *h, uint64_t v)
 }
 
 void
-pgc_scram_cache_key(const PgcScramCache *c, const char *password,
-                    size_t pwlen, const uint8_t *salt, size_t salt_len,
-                    uint32_t iterations, uint8_t key[PGC_SHA256_LEN])
+pgc_scram_cache_key(const PgcScramCache *c, const char *password, size_t pwlen,
+                    const uint8_t *salt, size_t salt_len, uint32_t iterations,
+                    uint8_t key[PGC_SHA256_LEN])
 {
     PgcHmacSha256 h = c->keyed_hmac;
 

@@ -235,8 +235,7 @@ region_end(const Scan *s, size_t i, int prev_ident)
         return c1 == '*' ? skip_block_comment(s, i + 2) : 0;
     case 'E':
     case 'e':
-        return !prev_ident && c1 == '\'' ? skip_quoted(s, i + 2, '\'', 1)
-                                         : 0;
+        return !prev_ident && c1 == '\'' ? skip_quoted(s, i + 2, '\'', 1) : 0;
     case 'U':
     case 'u':
         if (prev_ident || c1 != '&') {
@@ -461,8 +460,8 @@ pgc_sqlscan_convert_alloc(const char *in, size_t n, unsigned flags,
         return PGC_SQLSCAN_ERR_NOMEM;
     }
     PgcSqlName *nm = (PgcSqlName *)(void *)(buf + head);
-    PgcSqlScanStatus st =
-        pgc_sqlscan_convert(in, n, flags, buf, ocap, nm, ncap, res);
+    PgcSqlScanStatus st = pgc_sqlscan_convert(in, n, flags, buf, ocap, nm,
+                                              ncap, res);
     if (st != PGC_SQLSCAN_OK) {
         pgc_free(buf);
         return st;

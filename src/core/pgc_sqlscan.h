@@ -49,12 +49,12 @@
 
 typedef enum {
     PGC_SQLSCAN_OK = 0,
-    PGC_SQLSCAN_ERR_PERCENT = -1, /* '%' followed by something else */
-    PGC_SQLSCAN_ERR_MIXED = -2,   /* %s and %(name)s in one query */
-    PGC_SQLSCAN_ERR_NAME = -3,    /* "%(" without ")s", or "%()s" */
+    PGC_SQLSCAN_ERR_PERCENT = -1,  /* '%' followed by something else */
+    PGC_SQLSCAN_ERR_MIXED = -2,    /* %s and %(name)s in one query */
+    PGC_SQLSCAN_ERR_NAME = -3,     /* "%(" without ")s", or "%()s" */
     PGC_SQLSCAN_ERR_TOO_MANY = -4, /* more than PGC_SQLSCAN_MAX_PARAMS */
-    PGC_SQLSCAN_ERR_SPACE = -5,   /* out or names smaller than the bounds */
-    PGC_SQLSCAN_ERR_NOMEM = -6,   /* pgc_sqlscan_convert_alloc only */
+    PGC_SQLSCAN_ERR_SPACE = -5,    /* out or names smaller than the bounds */
+    PGC_SQLSCAN_ERR_NOMEM = -6,    /* pgc_sqlscan_convert_alloc only */
 } PgcSqlScanStatus;
 
 typedef enum {
@@ -71,11 +71,11 @@ typedef struct {
 
 typedef struct {
     PgcSqlScanStyle style;
-    uint32_t nparams;    /* $1..$nparams used (named: distinct names) */
+    uint32_t nparams;       /* $1..$nparams used (named: distinct names) */
     uint32_t nplaceholders; /* placeholders seen (named: with repeats) */
-    size_t out_len;      /* bytes written to out */
-    size_t err_pos;      /* on error: byte offset of the offending '%' */
-    char err_msg[160];   /* on error: NUL-terminated description */
+    size_t out_len;         /* bytes written to out */
+    size_t err_pos;         /* on error: byte offset of the offending '%' */
+    char err_msg[160];      /* on error: NUL-terminated description */
 } PgcSqlScanResult;
 
 /* Upper bound of the output for n input bytes: "%s" (2 bytes) becomes at
@@ -90,10 +90,9 @@ size_t pgc_sqlscan_names_bound(size_t n);
  * PGC_SQLSCAN_*.  Reads only in[0..n) (no NUL needed), writes only
  * out[0..out_cap) and names[0..names_cap).  On error res->err_pos and
  * res->err_msg say what and where; out is then unspecified. */
-PgcSqlScanStatus pgc_sqlscan_convert(const char *in, size_t n,
-                                     unsigned flags, char *out,
-                                     size_t out_cap, PgcSqlName *names,
-                                     size_t names_cap,
+PgcSqlScanStatus pgc_sqlscan_convert(const char *in, size_t n, unsigned flags,
+                                     char *out, size_t out_cap,
+                                     PgcSqlName *names, size_t names_cap,
                                      PgcSqlScanResult *res);
 
 /* The same with one allocation (pgc_malloc) holding the output and the

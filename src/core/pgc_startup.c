@@ -31,12 +31,12 @@ pgc_startup_init(PgcStartup *s, const char *user, size_t user_len,
     s->password = password;
     s->password_len = password ? password_len : 0;
     s->scram_password = scram_password ? scram_password : password;
-    s->scram_password_len =
-        scram_password ? scram_password_len : s->password_len;
+    s->scram_password_len = scram_password ? scram_password_len
+                                           : s->password_len;
     s->nonce = nonce;
     s->nonce_len = nonce ? nonce_len : 0;
-    s->max_iterations =
-        max_iterations ? max_iterations : PGC_SCRAM_DEFAULT_MAX_ITER;
+    s->max_iterations = max_iterations ? max_iterations
+                                       : PGC_SCRAM_DEFAULT_MAX_ITER;
     s->cb_mode = PGC_CB_PREFER;
 }
 
@@ -97,8 +97,9 @@ su_build_failed(PgcStartup *s, PgcStatus st)
     if (st == PGC_ERR_NOMEM) {
         return su_fail(s, st, "out of memory");
     }
-    return su_fail(s, st, "the password cannot be sent: it contains a NUL "
-                          "byte or is too long");
+    return su_fail(s, st,
+                   "the password cannot be sent: it contains a NUL "
+                   "byte or is too long");
 }
 
 static PgcStatus
@@ -115,8 +116,10 @@ su_unexpected_type(PgcStartup *s, uint8_t type)
 {
     char msg[sizeof(s->err_msg)];
 
-    snprintf(msg, sizeof(msg), "unexpected message type 0x%02x during "
-             "authentication", (unsigned)type);
+    snprintf(msg, sizeof(msg),
+             "unexpected message type 0x%02x during "
+             "authentication",
+             (unsigned)type);
     return su_fail(s, PGC_ERR_PROTOCOL, msg);
 }
 
@@ -143,8 +146,10 @@ su_unsupported(PgcStartup *s, int32_t code)
 {
     char msg[sizeof(s->err_msg)];
 
-    snprintf(msg, sizeof(msg), "unsupported authentication method: %s "
-             "(code %ld)", su_method_name(code), (long)code);
+    snprintf(msg, sizeof(msg),
+             "unsupported authentication method: %s "
+             "(code %ld)",
+             su_method_name(code), (long)code);
     return su_fail(s, PGC_ERR_AUTH, msg);
 }
 
@@ -300,8 +305,8 @@ su_find_scram(PgcStartup *s, PgcView data, int *plain, int *plus)
     *plain = *plus = 0;
     while ((st = pgc_parse_sasl_mech_next(&c, &m)) == PGC_OK) {
         *plain |= m.n == want && memcmp(m.p, SCRAM_MECH, want) == 0;
-        *plus |= m.n == want_plus && memcmp(m.p, SCRAM_PLUS_MECH,
-                                            want_plus) == 0;
+        *plus |= m.n == want_plus &&
+                 memcmp(m.p, SCRAM_PLUS_MECH, want_plus) == 0;
         su_list_append(list, sizeof(list), m);
     }
     if (st != PGC_NEED_MORE || pgc_parse_end(&c) != PGC_OK) {
@@ -315,8 +320,10 @@ su_find_scram(PgcStartup *s, PgcView data, int *plain, int *plus)
                        "over a non-SSL connection");
     }
     if (!*plain && !*plus) {
-        snprintf(msg, sizeof(msg), "server offered SASL mechanisms (%s) "
-                 "but not " SCRAM_MECH, list);
+        snprintf(msg, sizeof(msg),
+                 "server offered SASL mechanisms (%s) "
+                 "but not " SCRAM_MECH,
+                 list);
         return su_fail(s, PGC_ERR_AUTH, msg);
     }
     return PGC_OK;
@@ -429,7 +436,7 @@ su_auth_sasl_continue(PgcStartup *s, PgcView data, PgcWBuf *out)
     if (st != PGC_OK) {
         return su_fail(s, st, s->scram.err_msg);
     }
-    st = pgc_build_sasl_response(out, (const uint8_t *)final, n);
+    st = pgc_build_sasl_response(out, (const uint8_t *) final, n);
     pgc_wipe(final, sizeof(final));
     if (st != PGC_OK) {
         return su_build_failed(s, st);

@@ -36,8 +36,8 @@ typedef enum {
 #define PGC_AUTHM_PASSWORD (1u << 1) /* cleartext */
 #define PGC_AUTHM_MD5 (1u << 2)
 #define PGC_AUTHM_SCRAM (1u << 3)
-#define PGC_AUTHM_GSS (1u << 4)      /* not spoken by this client */
-#define PGC_AUTHM_SSPI (1u << 5)     /* not spoken by this client */
+#define PGC_AUTHM_GSS (1u << 4)  /* not spoken by this client */
+#define PGC_AUTHM_SSPI (1u << 5) /* not spoken by this client */
 
 /* channel_binding (libpq 13+) */
 typedef enum {
@@ -57,9 +57,9 @@ typedef struct {
     const char *nonce; /* borrowed client nonce for SCRAM */
     size_t nonce_len;
     uint32_t max_iterations;
-    uint32_t method_used; /* one PGC_AUTHM_* bit once known */
-    int require;          /* require_auth given: only `allowed` may run */
-    uint32_t allowed;     /* PGC_AUTHM_* bits */
+    uint32_t method_used;     /* one PGC_AUTHM_* bit once known */
+    int require;              /* require_auth given: only `allowed` may run */
+    uint32_t allowed;         /* PGC_AUTHM_* bits */
     const char *require_text; /* the option as given (borrowed), for
                                  messages */
     PgcChannelBinding cb_mode;

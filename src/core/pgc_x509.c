@@ -51,7 +51,11 @@ static const struct {
     uint8_t oid[9];
     PgcCertHash hash;
 } der_sig_algs[] = {
-#define RSA_PKCS1(last) 9, {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, last}
+#define RSA_PKCS1(last)                                \
+    9,                                                 \
+    {                                                  \
+        0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, last \
+    }
     {RSA_PKCS1(4), PGC_CERT_HASH_SHA256},  /* md5WithRSAEncryption */
     {RSA_PKCS1(5), PGC_CERT_HASH_SHA256},  /* sha1WithRSAEncryption */
     {RSA_PKCS1(11), PGC_CERT_HASH_SHA256}, /* sha256WithRSAEncryption */

@@ -38,7 +38,7 @@
 
 #define BT_HIGH_WATER (256 * 1024)
 #define BT_LOW_WATER (64 * 1024)
-#define BT_READ_ROUNDS 16  /* reads per wake before giving timers a turn */
+#define BT_READ_ROUNDS 16 /* reads per wake before giving timers a turn */
 #define BL_MAX_FDS 64
 #define TLS_CHUNK 65536
 
@@ -51,8 +51,8 @@ typedef struct BLoopObject BLoopObject;
 typedef struct {
     PyObject_HEAD
     PyObject *callback;
-    PyObject *args;  /* tuple */
-    double when;     /* timers: monotonic due time */
+    PyObject *args; /* tuple */
+    double when;    /* timers: monotonic due time */
     int cancelled;
 } HandleObject;
 
@@ -66,7 +66,7 @@ typedef struct {
     PyObject *exception;
     PyObject *callbacks; /* list or NULL */
     PyObject *cancel_msg;
-    int blocking;        /* _asyncio_future_blocking */
+    int blocking; /* _asyncio_future_blocking */
     int retrieved;
 } FutureObject;
 
@@ -75,9 +75,9 @@ typedef struct {
     ModState *st;
     BLoopObject *loop;
     ProtocolObject *proto;
-    PyObject *sock;     /* the socket object (kept open by us) */
+    PyObject *sock; /* the socket object (kept open by us) */
     int fd;
-    uint8_t *out;       /* pending output (ciphertext under TLS) */
+    uint8_t *out; /* pending output (ciphertext under TLS) */
     size_t opos, olen, ocap;
     int reading_paused;
     int writing_paused; /* told the protocol to pause */
@@ -85,8 +85,8 @@ typedef struct {
     int closed;         /* socket closed, connection_lost scheduled */
     PyObject *ssl;      /* ssl.SSLObject or NULL */
     PyObject *bio_in, *bio_out;
-    PyObject *want_read; /* ssl.SSLWantReadError (under TLS) */
-    PyObject *extra;    /* dict for get_extra_info */
+    PyObject *want_read;   /* ssl.SSLWantReadError (under TLS) */
+    PyObject *extra;       /* dict for get_extra_info */
     PyObject *write_error; /* a send() failed: what is still readable
                             * (the server's last ErrorResponse) is read
                             * before the connection is lost with it */
@@ -95,13 +95,13 @@ typedef struct {
 struct BLoopObject {
     PyObject_HEAD
     ModState *st;
-    PyObject *ready;       /* list of handles */
-    HandleObject **heap;   /* timers, min-heap on when (strong refs) */
+    PyObject *ready;     /* list of handles */
+    HandleObject **heap; /* timers, min-heap on when (strong refs) */
     size_t nheap, capheap;
     TransportObject *transport; /* strong, or NULL */
-    PyObject *readers;     /* dict fd -> handle */
+    PyObject *readers;          /* dict fd -> handle */
     PyObject *writers;
-    int cancel_requested;  /* _cancel_current(): cancel the run's awaitable */
+    int cancel_requested; /* _cancel_current(): cancel the run's awaitable */
     int running;
     double cancel_timeout;
 };
@@ -363,8 +363,7 @@ run_ready(BLoopObject *l)
     /* on an interrupt the rest still run later, in order */
     if (i < n) {
         PyObject *rest = PyList_GetSlice(batch, i, n);
-        if (rest == NULL ||
-            PyList_SetSlice(l->ready, 0, 0, rest) < 0) {
+        if (rest == NULL || PyList_SetSlice(l->ready, 0, 0, rest) < 0) {
             PyErr_WriteUnraisable((PyObject *)l);
         }
         Py_XDECREF(rest);
@@ -475,7 +474,8 @@ fut_set_exception(FutureObject *f, PyObject *exc)
     else {
         PyErr_Format(PyExc_TypeError,
                      "set_exception(exception): expected an exception, "
-                     "got %.100s", Py_TYPE(exc)->tp_name);
+                     "got %.100s",
+                     Py_TYPE(exc)->tp_name);
         return NULL;
     }
     f->exception = val;
@@ -492,8 +492,7 @@ fut_cancel(FutureObject *f, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"msg", NULL};
     PyObject *msg = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:cancel", kwlist,
-                                     &msg)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:cancel", kwlist, &msg)) {
         return NULL;
     }
     if (f->state != FUT_PENDING || f->loop == NULL) {
@@ -613,10 +612,9 @@ fut_remove_done_callback(FutureObject *f, PyObject *fn)
 {
     Py_ssize_t removed = 0;
     if (f->callbacks != NULL) {
-        for (Py_ssize_t i = PyList_GET_SIZE(f->callbacks) - 1; i >= 0;
-             i--) {
-            int eq = PyObject_RichCompareBool(
-                PyList_GET_ITEM(f->callbacks, i), fn, Py_EQ);
+        for (Py_ssize_t i = PyList_GET_SIZE(f->callbacks) - 1; i >= 0; i--) {
+            int eq = PyObject_RichCompareBool(PyList_GET_ITEM(f->callbacks, i),
+                                              fn, Py_EQ);
             if (eq < 0) {
                 return NULL;
             }
@@ -758,7 +756,8 @@ fut_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (!PyObject_TypeCheck(loop, st->BLoopType)) {
         PyErr_Format(PyExc_TypeError,
                      "BlockingFuture(loop): expected a BlockingLoop, got "
-                     "%.100s", Py_TYPE(loop)->tp_name);
+                     "%.100s",
+                     Py_TYPE(loop)->tp_name);
         return NULL;
     }
     FutureObject *f = (FutureObject *)type->tp_alloc(type, 0);
@@ -897,8 +896,7 @@ static int
 bt_flush(TransportObject *t)
 {
     while (t->fd >= 0 && t->write_error == NULL && bt_pending(t) > 0) {
-        ssize_t n = send(t->fd, t->out + t->opos, bt_pending(t),
-                         MSG_NOSIGNAL);
+        ssize_t n = send(t->fd, t->out + t->opos, bt_pending(t), MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -1428,8 +1426,9 @@ bl_watch(BLoopObject *l, PyObject *const *args, Py_ssize_t nargs,
     }
     if (PyDict_GET_SIZE(l->readers) + PyDict_GET_SIZE(l->writers) >=
         BL_MAX_FDS - 1) {
-        PyErr_Format(PyExc_ValueError, "a BlockingLoop watches at most %d "
-                                       "file descriptors",
+        PyErr_Format(PyExc_ValueError,
+                     "a BlockingLoop watches at most %d "
+                     "file descriptors",
                      BL_MAX_FDS - 1);
         return NULL;
     }
@@ -1493,18 +1492,19 @@ bl_remove_writer(BLoopObject *l, PyObject *fd)
 static PyObject *
 bl_make_transport(BLoopObject *l, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"sock", "protocol", "ssl_object", "incoming",
-                             "outgoing", "extra", NULL};
+    static char *kwlist[] = {"sock",     "protocol", "ssl_object", "incoming",
+                             "outgoing", "extra",    NULL};
     PyObject *sock, *proto, *ssl = Py_None, *bin = Py_None, *bout = Py_None;
     PyObject *extra = Py_None;
     if (bl_check(l) < 0 ||
         !PyArg_ParseTupleAndKeywords(args, kwds, "OO|OOOO:_make_transport",
-                                     kwlist, &sock, &proto, &ssl, &bin,
-                                     &bout, &extra)) {
+                                     kwlist, &sock, &proto, &ssl, &bin, &bout,
+                                     &extra)) {
         return NULL;
     }
     if (!PyObject_TypeCheck(proto, l->st->ProtocolType)) {
-        PyErr_Format(PyExc_TypeError, "_make_transport(protocol): expected "
+        PyErr_Format(PyExc_TypeError,
+                     "_make_transport(protocol): expected "
                      "a pgwire Protocol, got %.100s",
                      Py_TYPE(proto)->tp_name);
         return NULL;
@@ -1518,8 +1518,8 @@ bl_make_transport(BLoopObject *l, PyObject *args, PyObject *kwds)
                         "this BlockingLoop already has an open transport");
         return NULL;
     }
-    TransportObject *t =
-        PyObject_GC_New(TransportObject, l->st->BTransportType);
+    TransportObject *t = PyObject_GC_New(TransportObject,
+                                         l->st->BTransportType);
     if (t == NULL) {
         return NULL;
     }
@@ -1622,8 +1622,9 @@ loop_poll(BLoopObject *l, double timeout)
     if (collect_watchers(l->writers, POLLOUT, fds, &n) < 0) {
         return -1;
     }
-    int ms = timeout <= 0 ? 0 : timeout > 3600 ? 3600000
-                                               : (int)(timeout * 1000) + 1;
+    int ms = timeout <= 0     ? 0
+             : timeout > 3600 ? 3600000
+                              : (int)(timeout * 1000) + 1;
     /* a signal (Ctrl-C) that arrived while C code ran since the last
      * check would not interrupt the poll() below, which would sleep
      * through it: run the handlers first */
@@ -1642,9 +1643,8 @@ loop_poll(BLoopObject *l, double timeout)
         return -1;
     }
     for (nfds_t i = nt; i < n; i++) {
-        if (fds[i].revents && fire_watcher(l, i < nr ? l->readers
-                                                     : l->writers,
-                                           fds[i].fd) < 0) {
+        if (fds[i].revents &&
+            fire_watcher(l, i < nr ? l->readers : l->writers, fds[i].fd) < 0) {
             return -1;
         }
     }
@@ -1704,7 +1704,8 @@ loop_once(BLoopObject *l, double deadline, PyObject *fut)
         return -1;
     }
     double wait = (done || PyList_GET_SIZE(l->ready) > 0) ? 0
-                  : until < 0 ? 3600 : until - now;
+                  : until < 0                             ? 3600
+                                                          : until - now;
     if (loop_poll(l, wait) < 0) {
         return -1;
     }
@@ -1737,8 +1738,10 @@ awaitable_iter(PyObject *aw)
     if (tp->tp_as_async != NULL && tp->tp_as_async->am_await != NULL) {
         return tp->tp_as_async->am_await(aw);
     }
-    PyErr_Format(PyExc_TypeError, "run_until_complete(awaitable): expected "
-                 "an awaitable, got %.100s", tp->tp_name);
+    PyErr_Format(PyExc_TypeError,
+                 "run_until_complete(awaitable): expected "
+                 "an awaitable, got %.100s",
+                 tp->tp_name);
     return NULL;
 }
 
@@ -1800,8 +1803,7 @@ static int
 run_wait(BLoopObject *l, RunState *rs, PyObject *fut)
 {
     for (;;) {
-        if (fut != Py_None &&
-            ((FutureObject *)fut)->state != FUT_PENDING) {
+        if (fut != Py_None && ((FutureObject *)fut)->state != FUT_PENDING) {
             return 0;
         }
         if (l->cancel_requested) {
@@ -1862,8 +1864,7 @@ static void
 run_drain(BLoopObject *l, double deadline)
 {
     while (needs_drain(l)) {
-        if (pgw_monotonic() >= deadline ||
-            loop_once(l, deadline, NULL) < 0) {
+        if (pgw_monotonic() >= deadline || loop_once(l, deadline, NULL) < 0) {
             PyErr_Clear();
             run_abort(l);
             return;
@@ -1960,8 +1961,8 @@ bl_run_until_complete(BLoopObject *l, PyObject *args, PyObject *kwds)
         return NULL;
     }
     RunState rs = {NULL, NULL, 0, 0, 0, -1};
-    if (dl != Py_None && time_arg(dl, "run_until_complete(deadline)",
-                                  &rs.deadline) < 0) {
+    if (dl != Py_None &&
+        time_arg(dl, "run_until_complete(deadline)", &rs.deadline) < 0) {
         return NULL;
     }
     if (l->running) {
@@ -1995,8 +1996,8 @@ bl_run_once(BLoopObject *l, PyObject *const *args, Py_ssize_t nargs)
     if (nargs > 0 && time_arg(args[0], "run_once(timeout)", &timeout) < 0) {
         return NULL;
     }
-    if (loop_once(l, pgw_monotonic() + (timeout > 0 ? timeout : 0),
-                  NULL) < 0) {
+    if (loop_once(l, pgw_monotonic() + (timeout > 0 ? timeout : 0), NULL) <
+        0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -2049,8 +2050,10 @@ bl_set_cancel_timeout(BLoopObject *l, PyObject *v, void *Py_UNUSED(c))
         return -1;
     }
     if (!(d > 0)) {
-        PyErr_Format(PyExc_ValueError, "cancel_timeout: expected a "
-                                       "positive number, got %R", v);
+        PyErr_Format(PyExc_ValueError,
+                     "cancel_timeout: expected a "
+                     "positive number, got %R",
+                     v);
         return -1;
     }
     l->cancel_timeout = d;
@@ -2126,8 +2129,8 @@ bl_dealloc(BLoopObject *l)
     Py_DECREF(tp);
 }
 
-#define FASTKW(f) (PyCFunction)(void (*)(void))(f), \
-                  METH_FASTCALL | METH_KEYWORDS
+#define FASTKW(f) \
+    (PyCFunction)(void (*)(void))(f), METH_FASTCALL | METH_KEYWORDS
 #define FAST(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL
 #define VARKW(f) (PyCFunction)(void (*)(void))(f), METH_VARARGS | METH_KEYWORDS
 
@@ -2182,26 +2185,28 @@ static PyType_Spec bl_spec = {
 int
 pgw_blocking_setup_types(PyObject *module, ModState *st)
 {
-    st->BHandleType = (PyTypeObject *)PyType_FromModuleAndSpec(
-        module, &handle_spec, NULL);
+    st->BHandleType = (PyTypeObject *)PyType_FromModuleAndSpec(module,
+                                                               &handle_spec,
+                                                               NULL);
     if (st->BHandleType == NULL) {
         return -1;
     }
-    st->BFutureType = (PyTypeObject *)PyType_FromModuleAndSpec(
-        module, &fut_spec, NULL);
+    st->BFutureType = (PyTypeObject *)PyType_FromModuleAndSpec(module,
+                                                               &fut_spec,
+                                                               NULL);
     if (st->BFutureType == NULL ||
         PyModule_AddType(module, st->BFutureType) < 0) {
         return -1;
     }
-    st->BTransportType = (PyTypeObject *)PyType_FromModuleAndSpec(
-        module, &bt_spec, NULL);
+    st->BTransportType = (PyTypeObject *)PyType_FromModuleAndSpec(module,
+                                                                  &bt_spec,
+                                                                  NULL);
     if (st->BTransportType == NULL) {
         return -1;
     }
-    st->BLoopType = (PyTypeObject *)PyType_FromModuleAndSpec(
-        module, &bl_spec, NULL);
-    if (st->BLoopType == NULL ||
-        PyModule_AddType(module, st->BLoopType) < 0) {
+    st->BLoopType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &bl_spec,
+                                                             NULL);
+    if (st->BLoopType == NULL || PyModule_AddType(module, st->BLoopType) < 0) {
         return -1;
     }
     return 0;

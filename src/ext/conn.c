@@ -68,8 +68,8 @@ parse_kwargs(ConnCoreObject *c, const char *meth, PyObject *const *kwvals,
         }
         else if (kw->error == NULL) {
             kw->error = pgw_make_exc(
-                PyExc_TypeError,
-                "%s() got an unexpected keyword argument %R", meth, k);
+                PyExc_TypeError, "%s() got an unexpected keyword argument %R",
+                meth, k);
         }
     }
     (void)c;
@@ -448,9 +448,8 @@ conn_init(ConnCoreObject *c, PyObject *args, PyObject *kwds)
 static PyObject *
 conn_copy(ConnCoreObject *c, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 ||
-        !(args[2] == Py_None ||
-          PyObject_TypeCheck(args[2], c->st->StatementType))) {
+    if (nargs != 3 || !(args[2] == Py_None ||
+                        PyObject_TypeCheck(args[2], c->st->StatementType))) {
         PyErr_SetString(PyExc_TypeError, "_copy(query, copy_in, stmt)");
         return NULL;
     }
@@ -667,8 +666,8 @@ static PyGetSetDef conn_getset[] = {
 };
 
 static PyMemberDef conn_members[] = {
-    {"__weaklistoffset__", T_PYSSIZET,
-     offsetof(ConnCoreObject, weakreflist), READONLY, NULL},
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(ConnCoreObject, weakreflist),
+     READONLY, NULL},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -697,8 +696,8 @@ static PyType_Spec conn_spec = {
 int
 pgw_conn_setup_types(PyObject *module, ModState *st)
 {
-    st->ConnectionCoreType =
-        (PyTypeObject *)PyType_FromModuleAndSpec(module, &conn_spec, NULL);
+    st->ConnectionCoreType = (PyTypeObject *)
+        PyType_FromModuleAndSpec(module, &conn_spec, NULL);
     if (st->ConnectionCoreType == NULL) {
         return -1;
     }

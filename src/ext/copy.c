@@ -27,9 +27,10 @@
 #define COPY_IN_CHUNK (512 * 1024)
 
 /* "PGCOPY\n\377\r\n\0", flags, header extension length */
-static const uint8_t binary_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n',
-                                          0xff, '\r', '\n', 0, 0, 0, 0, 0,
-                                          0, 0, 0, 0};
+static const uint8_t binary_header[19] = {'P', 'G',  'C',  'O',  'P',
+                                          'Y', '\n', 0xff, '\r', '\n',
+                                          0,   0,    0,    0,    0,
+                                          0,   0,    0,    0};
 
 void
 pgw_copy_free(OpObject *op)
@@ -295,13 +296,13 @@ raise_field_error(OpObject *op, StmtObject *s, Py_ssize_t col, PyObject *val)
 {
     PyObject *cause = pgw_fetch_exc();
     PyObject *rep = pgw_short_repr(val);
-    PyObject *msg = rep ? PyUnicode_FromFormat(
-                              "invalid input for column %R (type %s) in "
-                              "record %zd: %U (%S)",
-                              PyTuple_GET_ITEM(s->names, col),
-                              s->col_codecs[col]->name, op->copy.nrec + 1,
-                              rep, cause ? cause : Py_None)
-                        : NULL;
+    PyObject *msg =
+        rep ? PyUnicode_FromFormat("invalid input for column %R (type %s) in "
+                                   "record %zd: %U (%S)",
+                                   PyTuple_GET_ITEM(s->names, col),
+                                   s->col_codecs[col]->name, op->copy.nrec + 1,
+                                   rep, cause ? cause : Py_None)
+            : NULL;
     Py_XDECREF(rep);
     pgw_raise_caused(op->st->DataError, msg, cause);
     Py_XDECREF(cause);
@@ -409,8 +410,8 @@ pgw_copy_write_records(OpObject *op, PyObject *it)
         return PyErr_NoMemory();
     }
     if (!op->copy.header) {
-        if (pgc_wbuf_put_bytes(&p->wb, binary_header,
-                               sizeof(binary_header)) != PGC_OK) {
+        if (pgc_wbuf_put_bytes(&p->wb, binary_header, sizeof(binary_header)) !=
+            PGC_OK) {
             pgc_wbuf_truncate(&p->wb, mark);
             return PyErr_NoMemory();
         }
@@ -439,7 +440,8 @@ pgw_copy_write_records(OpObject *op, PyObject *it)
         if (st == PGC_ERR_LIMIT) {
             PyErr_Format(op->st->DataError,
                          "record %zd is larger than a protocol message may "
-                         "be", op->copy.nrec + 1);
+                         "be",
+                         op->copy.nrec + 1);
             return NULL;
         }
         return PyErr_NoMemory();

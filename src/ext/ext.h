@@ -40,25 +40,27 @@ PyObject *pgw_codec_debug_format_of(PyObject *module, PyObject *const *args,
                                     Py_ssize_t nargs);
 
 #ifdef PGWIRE_TEST_HOOKS
-#define PGW_CODEC_DEBUG_METHODS                                            \
-    {"_codec_decode", (PyCFunction)(void (*)(void))pgw_codec_debug_decode, \
-     METH_FASTCALL, "Decode bytes with the codec of a type oid (tests)."}, \
-    {"_codec_encode", (PyCFunction)(void (*)(void))pgw_codec_debug_encode, \
-     METH_FASTCALL, "Encode an object with the codec of a type oid."},     \
-    {"_codec_format", (PyCFunction)(void (*)(void))pgw_codec_debug_format, \
-     METH_FASTCALL, "Wire format of the codec of a type oid."},            \
-    {"_make_record",                                                       \
-     (PyCFunction)(void (*)(void))pgw_codec_debug_make_record, METH_FASTCALL, \
-     "Build a Record from names and values (tests)."},                  \
-    {"_codec_decode_with",                                                 \
-     (PyCFunction)(void (*)(void))pgw_codec_debug_decode_with,             \
-     METH_FASTCALL, "Decode bytes with a Codec (tests)."},                 \
-    {"_codec_encode_with",                                                 \
-     (PyCFunction)(void (*)(void))pgw_codec_debug_encode_with,             \
-     METH_FASTCALL, "Encode an object with a Codec (tests)."},             \
-    {"_codec_format_of",                                                   \
-     (PyCFunction)(void (*)(void))pgw_codec_debug_format_of, METH_FASTCALL, \
-     "Wire format of a Codec (tests)."},
+#define PGW_CODEC_DEBUG_METHODS                                              \
+    {"_codec_decode", (PyCFunction)(void (*)(void))pgw_codec_debug_decode,   \
+     METH_FASTCALL, "Decode bytes with the codec of a type oid (tests)."},   \
+        {"_codec_encode",                                                    \
+         (PyCFunction)(void (*)(void))pgw_codec_debug_encode, METH_FASTCALL, \
+         "Encode an object with the codec of a type oid."},                  \
+        {"_codec_format",                                                    \
+         (PyCFunction)(void (*)(void))pgw_codec_debug_format, METH_FASTCALL, \
+         "Wire format of the codec of a type oid."},                         \
+        {"_make_record",                                                     \
+         (PyCFunction)(void (*)(void))pgw_codec_debug_make_record,           \
+         METH_FASTCALL, "Build a Record from names and values (tests)."},    \
+        {"_codec_decode_with",                                               \
+         (PyCFunction)(void (*)(void))pgw_codec_debug_decode_with,           \
+         METH_FASTCALL, "Decode bytes with a Codec (tests)."},               \
+        {"_codec_encode_with",                                               \
+         (PyCFunction)(void (*)(void))pgw_codec_debug_encode_with,           \
+         METH_FASTCALL, "Encode an object with a Codec (tests)."},           \
+        {"_codec_format_of",                                                 \
+         (PyCFunction)(void (*)(void))pgw_codec_debug_format_of,             \
+         METH_FASTCALL, "Wire format of a Codec (tests)."},
 #else
 #define PGW_CODEC_DEBUG_METHODS
 #endif

@@ -17,12 +17,12 @@
 /* Interned strings and imports                                        */
 /* ------------------------------------------------------------------ */
 
-#define INTERN(field, text)                                 \
-    do {                                                    \
-        st->field = PyUnicode_InternFromString(text);       \
-        if (st->field == NULL) {                            \
-            return -1;                                      \
-        }                                                   \
+#define INTERN(field, text)                           \
+    do {                                              \
+        st->field = PyUnicode_InternFromString(text); \
+        if (st->field == NULL) {                      \
+            return -1;                                \
+        }                                             \
     } while (0)
 
 static int
@@ -41,12 +41,12 @@ intern_strings(ModState *st)
     return 0;
 }
 
-#define IMPORT(field, module, name)                 \
-    do {                                            \
-        st->field = pgw_import_attr(module, name);      \
-        if (st->field == NULL) {                    \
-            return -1;                              \
-        }                                           \
+#define IMPORT(field, module, name)                \
+    do {                                           \
+        st->field = pgw_import_attr(module, name); \
+        if (st->field == NULL) {                   \
+            return -1;                             \
+        }                                          \
     } while (0)
 
 static int
@@ -62,8 +62,7 @@ import_objects(ModState *st)
            "ConnectionDoesNotExistError");
     IMPORT(InvalidCachedStatementError, "pgwire.exceptions",
            "InvalidCachedStatementError");
-    IMPORT(PipelineAbortedError, "pgwire.exceptions",
-           "PipelineAbortedError");
+    IMPORT(PipelineAbortedError, "pgwire.exceptions", "PipelineAbortedError");
     IMPORT(PostgresError, "pgwire.exceptions", "PostgresError");
     IMPORT(InvalidSQLStatementNameError, "pgwire.exceptions",
            "InvalidSQLStatementNameError");
@@ -141,14 +140,14 @@ mod_scram_cache_stats(PyObject *m, PyObject *Py_UNUSED(ignored))
 {
     const PgcScramCache *c = &pgw_get_state(m)->scram_cache;
 
-    return Py_BuildValue(
-        "{snsnsKsKsKsKsK}", "len", (Py_ssize_t)pgc_scram_cache_len(c),
-        "slots", (Py_ssize_t)PGC_SCRAM_CACHE_SLOTS,
-        "hits", (unsigned long long)c->stats.hits,
-        "misses", (unsigned long long)c->stats.misses,
-        "stores", (unsigned long long)c->stats.stores,
-        "evictions", (unsigned long long)c->stats.evictions,
-        "forgotten", (unsigned long long)c->stats.forgotten);
+    return Py_BuildValue("{snsnsKsKsKsKsK}", "len",
+                         (Py_ssize_t)pgc_scram_cache_len(c), "slots",
+                         (Py_ssize_t)PGC_SCRAM_CACHE_SLOTS, "hits",
+                         (unsigned long long)c->stats.hits, "misses",
+                         (unsigned long long)c->stats.misses, "stores",
+                         (unsigned long long)c->stats.stores, "evictions",
+                         (unsigned long long)c->stats.evictions, "forgotten",
+                         (unsigned long long)c->stats.forgotten);
 }
 
 /* _set_trace_hook(hook): pgwire.tracing's callable, or None (off). */
@@ -347,18 +346,19 @@ mod_cert_signature_hash(PyObject *Py_UNUSED(m), PyObject *arg)
     return PyUnicode_FromString(names[h]);
 }
 
-PyDoc_STRVAR(clear_auth_cache_doc,
-"clear_auth_cache()\n--\n\n"
-"Forget the SCRAM SaltedPassword values this process remembers.\n\n"
-"After a SCRAM-SHA-256 exchange whose server signature verified, pgwire\n"
-"keeps its SaltedPassword (at most 64, least recently used out first) so\n"
-"that connecting again with the same password, to a server that sends\n"
-"the same salt and iteration count, skips the PBKDF2 rounds.  Entries\n"
-"live in C memory, found by an HMAC under a per-process random key of\n"
-"the password, salt and iteration count; no Python object holds them.\n"
-"Like the password the application holds, a SaltedPassword is a secret\n"
-"of this process: this call overwrites every entry with zeros.  A\n"
-"password change needs no call: the server's new salt misses.");
+PyDoc_STRVAR(
+    clear_auth_cache_doc,
+    "clear_auth_cache()\n--\n\n"
+    "Forget the SCRAM SaltedPassword values this process remembers.\n\n"
+    "After a SCRAM-SHA-256 exchange whose server signature verified, pgwire\n"
+    "keeps its SaltedPassword (at most 64, least recently used out first) so\n"
+    "that connecting again with the same password, to a server that sends\n"
+    "the same salt and iteration count, skips the PBKDF2 rounds.  Entries\n"
+    "live in C memory, found by an HMAC under a per-process random key of\n"
+    "the password, salt and iteration count; no Python object holds them.\n"
+    "Like the password the application holds, a SaltedPassword is a secret\n"
+    "of this process: this call overwrites every entry with zeros.  A\n"
+    "password change needs no call: the server's new salt misses.");
 
 static PyMethodDef module_methods[] = {
     {"clear_auth_cache", mod_clear_auth_cache, METH_NOARGS,
@@ -374,9 +374,7 @@ static PyMethodDef module_methods[] = {
      "Install pgwire.tracing's per-query callable (None: off)."},
     {"_get_trace_hook", mod_get_trace_hook, METH_NOARGS,
      "The per-query tracing callable, or None."},
-    PGW_CODEC_DEBUG_METHODS
-    PGW_PARAMSTYLE_METHODS
-    {NULL, NULL, 0, NULL},
+    PGW_CODEC_DEBUG_METHODS PGW_PARAMSTYLE_METHODS{NULL, NULL, 0, NULL},
 };
 
 static PyModuleDef_Slot module_slots[] = {

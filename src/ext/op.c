@@ -54,9 +54,9 @@ op_start_timer(OpObject *op)
         return -1;
     }
     PyObject *args[] = {op->proto->loop, delay, cb};
-    op->timer = PyObject_VectorcallMethod(
-        op->st->str_call_later, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
-        NULL);
+    op->timer = PyObject_VectorcallMethod(op->st->str_call_later, args,
+                                          3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                          NULL);
     Py_DECREF(delay);
     Py_DECREF(cb);
     return op->timer == NULL ? -1 : 0;
@@ -238,8 +238,7 @@ pgw_op_on_event(OpObject *op, const PgcEvent *ev)
             return 0;
         }
         PyObject *s = PyUnicode_DecodeUTF8((const char *)ev->u.tag.p,
-                                           (Py_ssize_t)ev->u.tag.n,
-                                           "replace");
+                                           (Py_ssize_t)ev->u.tag.n, "replace");
         if (s == NULL) {
             return -1;
         }
@@ -312,16 +311,15 @@ pgw_op_on_lost(OpObject *op, PyObject *exc)
     op->many_open = 0;
     if (op->error != NULL &&
         PyObject_TypeCheck(op->error, (PyTypeObject *)op->st->PostgresError) &&
-        !PyObject_TypeCheck(op->error,
-                            (PyTypeObject *)op->st->ConnectionDoesNotExistError)) {
+        !PyObject_TypeCheck(
+            op->error, (PyTypeObject *)op->st->ConnectionDoesNotExistError)) {
         /* The server reported an error (FATAL: pg_terminate_backend,
          * shutdown) and closed the connection before ReadyForQuery: the
          * request failed because the connection is gone, as asyncpg says;
          * the server's error stays reachable as __cause__. */
         PyObject *wrapped = pgw_make_exc(
             op->st->ConnectionDoesNotExistError,
-            "connection was closed in the middle of operation: %S",
-            op->error);
+            "connection was closed in the middle of operation: %S", op->error);
         if (wrapped == NULL) {
             PyErr_WriteUnraisable((PyObject *)op);
         }
@@ -486,8 +484,7 @@ op_send_execute(OpObject *op)
     if (unnamed && (!cursor || op->cursor_bind)) {
         rc = pgw_stmt_write_reparse(p, s, &b);
     }
-    if (rc == 0 &&
-        (op->kind == OP_EXECUTEMANY || op->kind == OP_FETCHMANY)) {
+    if (rc == 0 && (op->kind == OP_EXECUTEMANY || op->kind == OP_FETCHMANY)) {
         return pgw_many_send(op, &b, describe); /* streamed: many.c */
     }
     if (rc == 0) {
@@ -637,8 +634,7 @@ op_send_prepare(OpObject *op)
     if (op_req_commit(op, &b, PH_WAIT_PREPARE) < 0) {
         return -1;
     }
-    if (PGW_QUEUEING(p) && p->preparing == NULL &&
-        !op->ignore_custom) {
+    if (PGW_QUEUEING(p) && p->preparing == NULL && !op->ignore_custom) {
         p->preparing = (OpObject *)Py_NewRef(op);
     }
     return 0;
@@ -693,14 +689,13 @@ op_may_push(OpObject *op)
      * if the reset failed, see on_reset_event); the rest wait for the
      * outcome.  The reset is not the user's work: not "in progress". */
     int reset = p->reset_req != 0;
-    int after_reset = !reset || (pgw_proto_in_flight(p) == 1 &&
-                                 !PGW_OP_EXCLUSIVE(op));
+    int after_reset = !reset ||
+                      (pgw_proto_in_flight(p) == 1 && !PGW_OP_EXCLUSIVE(op));
     if (!PGW_QUEUEING(p)) {
         /* one op at a time; only a cancelled request's drain is waited
          * for (by one op, as the old single "drain waiter") */
         size_t active = pgc_conn_active(&p->conn) - (size_t)reset;
-        if (active == 0 && p->cancel == CANCEL_NONE && first &&
-            after_reset) {
+        if (active == 0 && p->cancel == CANCEL_NONE && first && after_reset) {
             return 1;
         }
         return active == 0 && first ? 0 : -1;
@@ -819,7 +814,8 @@ op_batch_refuse(OpObject *op)
     }
     PyErr_Format(op->st->InterfaceError,
                  "%s is not allowed inside conn.pipeline(): run it before "
-                 "or after the block", what);
+                 "or after the block",
+                 what);
     return -1;
 }
 
@@ -1385,8 +1381,7 @@ op_step(OpObject *op, PyObject **result)
         }
         case PH_STREAM:
             rc = pgw_many_resume(op);
-            if (rc == 0 && op->phase == PH_WAIT_RESULT &&
-                op->req_id == 0) {
+            if (rc == 0 && op->phase == PH_WAIT_RESULT && op->req_id == 0) {
                 continue;
             }
             break;
@@ -1430,8 +1425,7 @@ op_drive(OpObject *op, PyObject **result)
         *result = NULL;
         return PYGEN_ERROR;
     }
-    if (op->proto == NULL && op->pending_exc == NULL &&
-        op->phase != PH_DONE) {
+    if (op->proto == NULL && op->pending_exc == NULL && op->phase != PH_DONE) {
         /* its tp_clear ran: nothing left to run */
         op->phase = PH_DONE;
         PyErr_SetString(op->st->InterfaceError,
@@ -1527,8 +1521,7 @@ op_abandon(OpObject *op)
             pgw_proto_begin_cancel(p, op);
         }
         /* its results are consumed without events from now on */
-        for (uint64_t id = op->req_first; id != 0 && id <= op->req_id;
-             id++) {
+        for (uint64_t id = op->req_first; id != 0 && id <= op->req_id; id++) {
             pgc_conn_abandon(&p->conn, id);
         }
         op->req_id = op->req_first = 0;
@@ -1735,8 +1728,8 @@ op_record_class(OpObject *op, PyObject *record_class)
                 "got %R",
                 record_class);
         }
-        else if (pgw_record_class_redefines_init(st,
-                                                 (PyTypeObject *)record_class)) {
+        else if (pgw_record_class_redefines_init(st, (PyTypeObject *)
+                                                         record_class)) {
             op->pending_exc = pgw_fetch_exc();
         }
         else {
@@ -1768,7 +1761,8 @@ op_check_request(OpObject *op, OpKind kind, PyObject *query, PyObject *args,
         op->pending_exc = op->error;
         op->error = NULL;
     }
-    if (op->pending_exc == NULL && (query == NULL || !PyUnicode_Check(query))) {
+    if (op->pending_exc == NULL &&
+        (query == NULL || !PyUnicode_Check(query))) {
         op->pending_exc = pgw_make_exc(PyExc_TypeError,
                                        "query must be str, not %s",
                                        query ? Py_TYPE(query)->tp_name
@@ -1789,9 +1783,8 @@ op_check_request(OpObject *op, OpKind kind, PyObject *query, PyObject *args,
 }
 
 PyObject *
-pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
-           PyObject *args, PyObject *record_class, PyObject *timeout,
-           Py_ssize_t column)
+pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query, PyObject *args,
+           PyObject *record_class, PyObject *timeout, Py_ssize_t column)
 {
     ModState *st = conn->st;
     if (st == NULL) {
@@ -1905,8 +1898,7 @@ static PyMethodDef op_methods[] = {
     {"close", (PyCFunction)op_close, METH_NOARGS, NULL},
     {"_on_timeout", (PyCFunction)op_on_timeout, METH_NOARGS, NULL},
     {"_copy_write", (PyCFunction)pgw_copy_write, METH_O, NULL},
-    {"_copy_write_records", (PyCFunction)pgw_copy_write_records, METH_O,
-     NULL},
+    {"_copy_write_records", (PyCFunction)pgw_copy_write_records, METH_O, NULL},
     {"_copy_end", (PyCFunction)pgw_copy_end, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
@@ -1934,8 +1926,8 @@ static PyType_Spec op_spec = {
 int
 pgw_op_setup_types(PyObject *module, ModState *st)
 {
-    st->OpType =
-        (PyTypeObject *)PyType_FromModuleAndSpec(module, &op_spec, NULL);
+    st->OpType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &op_spec,
+                                                          NULL);
     if (st->OpType == NULL) {
         return -1;
     }

@@ -82,8 +82,8 @@ convert(ModState *st, PyObject *query, const char *q, Py_ssize_t n,
     char *out;
     PgcSqlName *nm;
     PgcSqlScanResult res;
-    PgcSqlScanStatus rc =
-        pgc_sqlscan_convert_alloc(q, (size_t)n, flags, &out, &nm, &res);
+    PgcSqlScanStatus rc = pgc_sqlscan_convert_alloc(q, (size_t)n, flags, &out,
+                                                    &nm, &res);
     *text = *names = NULL;
     if (rc == PGC_SQLSCAN_ERR_NOMEM) {
         PyErr_NoMemory();
@@ -361,13 +361,13 @@ pgw_paramstyle_count(PyObject *mod, PyObject *proto)
 /* _convert_pyformat(query, standard_strings=True) -> (text, names): for
  * tests and for the faces that bind without the statement cache. */
 PyObject *
-pgw_paramstyle_convert(PyObject *mod, PyObject *const *args,
-                       Py_ssize_t nargs)
+pgw_paramstyle_convert(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 {
     ModState *st = PyModule_GetState(mod);
     if (nargs < 1 || nargs > 2 || !PyUnicode_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "_convert_pyformat(query: str, standard_strings=True)");
+        PyErr_SetString(
+            PyExc_TypeError,
+            "_convert_pyformat(query: str, standard_strings=True)");
         return NULL;
     }
     int std = nargs == 2 ? PyObject_IsTrue(args[1]) : 1;

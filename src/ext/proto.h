@@ -29,8 +29,8 @@ typedef struct StmtObject StmtObject;
 struct StmtObject {
     PyObject_HEAD
     ModState *st;
-    PyObject *name;   /* bytes; b"" for the unnamed statement */
-    PyObject *query;  /* str */
+    PyObject *name;       /* bytes; b"" for the unnamed statement */
+    PyObject *query;      /* str */
     PyObject *query_utf8; /* bytes */
     uint16_t nparams;
     uint32_t *param_oids;
@@ -42,22 +42,22 @@ struct StmtObject {
     const PgwCodec **col_codecs;
     const PgwCodec **col_decoders; /* col_codecs, or the text variant
                                       (pgw_codec_result_variant) */
-    int16_t *col_formats;         /* col_decoders' formats */
-    uint16_t ncol_formats;   /* 1 if all the same */
-    PgcCol *cols;            /* scratch for DataRow parsing */
-    PyObject *names;  /* tuple of column names (str) */
-    PyObject *desc;   /* RecordDesc */
-    PyObject *attrs;  /* list of (name, type_oid) or NULL */
+    int16_t *col_formats;          /* col_decoders' formats */
+    uint16_t ncol_formats;         /* 1 if all the same */
+    PgcCol *cols;                  /* scratch for DataRow parsing */
+    PyObject *names;               /* tuple of column names (str) */
+    PyObject *desc;                /* RecordDesc */
+    PyObject *attrs;               /* list of (name, type_oid) or NULL */
     PyObject *codec_refs; /* list of the Codec objects our codecs belong to */
-    int described;    /* ParameterDescription/RowDescription seen */
-    int explicit_;    /* made by prepare(): not re-prepared behind its back */
-    int wrappers;     /* live PreparedStatement objects using it */
+    int described;        /* ParameterDescription/RowDescription seen */
+    int explicit_;     /* made by prepare(): not re-prepared behind its back */
+    int wrappers;      /* live PreparedStatement objects using it */
     int ignore_custom; /* resolved without user codec overrides */
     PyObject *last_status; /* str: tag of the last execution, or NULL */
     int in_cache;
     int closed;
     double created_at; /* monotonic seconds */
-    size_t footprint; /* bytes it holds (query text, description), counted
+    size_t footprint;  /* bytes it holds (query text, description), counted
                          when it is cached */
     StmtObject *lru_prev, *lru_next; /* borrowed links while in_cache */
     /* paramstyle.c: made on a paramstyle='pyformat' connection (its
@@ -110,13 +110,13 @@ typedef struct {
      * block is pinned: never moved or freed under the view (see
      * get_buffer). */
     PyObject *rbuf;
-    size_t granted;  /* bytes get_buffer offered; buffer_updated may commit
+    size_t granted; /* bytes get_buffer offered; buffer_updated may commit
                         at most that many */
-    int processing;  /* inside process_messages: views into rd are live */
+    int processing; /* inside process_messages: views into rd are live */
 
     /* startup */
     PgcStartup su;
-    PyObject *su_user, *su_nonce;             /* bytes */
+    PyObject *su_user, *su_nonce;              /* bytes */
     PyObject *su_password, *su_scram_password; /* str or None (borrowed
                                                   UTF-8: protocol.c) */
     PyObject *su_require; /* require_auth text (bytes) or NULL */
@@ -153,9 +153,9 @@ typedef struct {
     Py_ssize_t bind_seqno; /* executemany: index of the argument sequence
                               being encoded (error messages), else -1 */
     CancelState cancel;
-    uint64_t cancel_req;   /* the request the cancel/CopyFail is for */
+    uint64_t cancel_req; /* the request the cancel/CopyFail is for */
     PyObject *drain_timer;
-    OpObject *stream_op;   /* strong: executemany waiting for the transport
+    OpObject *stream_op; /* strong: executemany waiting for the transport
                               to take more (resume_writing wakes it) */
     /* pipeline=True: a query started while others are in flight is pushed
      * at once with its own Sync instead of refused; the ones that cannot
@@ -165,11 +165,11 @@ typedef struct {
     /* inside conn.pipeline(): BATCH_SHARED (requests end with a Flush and
      * share the next Sync) or BATCH_SYNC_EACH (each its own Sync) */
     int batch;
-    OpObject *preparing;   /* strong: the op whose prepare is in flight
+    OpObject *preparing; /* strong: the op whose prepare is in flight
                               (pipeline: later ops wait behind it, so the
                               results keep submission order and a second
                               request for its query finds it prepared) */
-    PyObject *turn_stmt;   /* strong: what a prepare() that just finished
+    PyObject *turn_stmt; /* strong: what a prepare() that just finished
                               returned (pipeline): the COPY that
                               copy_records_to_table starts with it at once
                               takes that prepare's place in the queue */
@@ -187,11 +187,11 @@ typedef struct {
     PyObject *stmt_cache; /* dict query -> Statement */
     StmtObject *lru_head, *lru_tail;
     Py_ssize_t cache_size, cache_max;
-    double cache_lifetime;     /* seconds, 0 = forever */
+    double cache_lifetime;      /* seconds, 0 = forever */
     Py_ssize_t cache_max_query; /* bytes of query text, 0 = unlimited */
-    size_t cache_bytes;        /* footprints of the cached statements */
+    size_t cache_bytes;         /* footprints of the cached statements */
     uint64_t stmt_counter;
-    PyObject *stmt_prefix; /* bytes: random per connection, so names never
+    PyObject *stmt_prefix;    /* bytes: random per connection, so names never
                               collide on a server connection shared through
                               a pooler */
     PyObject *pending_closes; /* list of statement names (bytes): Close('S')
@@ -216,15 +216,15 @@ typedef struct {
     PyObject *closed_fut; /* resolved in connection_lost */
     PyObject *last_fatal; /* FATAL ErrorResponse received while idle */
     int writing_paused;
-    int reading_paused;   /* by a COPY TO consumer that is behind */
+    int reading_paused;     /* by a COPY TO consumer that is behind */
     PyObject *writable_fut; /* resolved by resume_writing */
-    PyObject *query_log;  /* Connection._log_query while query loggers are
+    PyObject *query_log;    /* Connection._log_query while query loggers are
                              registered, else NULL */
     uint64_t queries_count; /* requests started: max_queries of pools,
                                and the pool's reset (any request since a
                                connection was handed out means reset) */
     int aborted;
-    int cleared;  /* tp_clear ran (the cyclic GC breaking a cycle): the
+    int cleared; /* tp_clear ran (the cyclic GC breaking a cycle): the
                      references are gone; every entry point refuses */
     /* paramstyle.c: %s/%(name)s converted to $n; conversions done (tests) */
     int pyformat;
@@ -252,32 +252,32 @@ typedef enum {
     OP_EXECUTEMANY,
     OP_FETCHMANY,
     OP_PREPARE,
-    OP_CURSOR,    /* Bind to a named portal and/or Execute it (row limit) */
-    OP_COPY_OUT,  /* COPY ... TO STDOUT: each await returns the next chunk */
-    OP_COPY_IN,   /* COPY ... FROM STDIN: data written with _copy_* */
-    OP_SYNC,      /* conn.pipeline()'s sync(): a bare Sync */
+    OP_CURSOR,   /* Bind to a named portal and/or Execute it (row limit) */
+    OP_COPY_OUT, /* COPY ... TO STDOUT: each await returns the next chunk */
+    OP_COPY_IN,  /* COPY ... FROM STDIN: data written with _copy_* */
+    OP_SYNC,     /* conn.pipeline()'s sync(): a bare Sync */
 } OpKind;
 
-#define PGW_OP_IS_COPY(op) ((op)->kind == OP_COPY_OUT || (op)->kind == OP_COPY_IN)
+#define PGW_OP_IS_COPY(op) \
+    ((op)->kind == OP_COPY_OUT || (op)->kind == OP_COPY_IN)
 /* Ops nothing may be queued behind (and that wait for an empty queue):
  * COPY, a simple-Query execute() (it may start COPY FROM STDIN), cursor
  * steps (portals live in the transaction), executemany/fetchmany (their
  * streamed chunks share one Sync group). */
-#define PGW_OP_EXCLUSIVE(op)                                              \
-    (PGW_OP_IS_COPY(op) || (op)->kind == OP_CURSOR ||                     \
-     (op)->kind == OP_EXECUTEMANY || (op)->kind == OP_FETCHMANY ||        \
-     ((op)->kind == OP_EXECUTE && !(op)->preset_stmt &&                   \
-      (op)->args != NULL && PyTuple_Check((op)->args) &&                  \
-      PyTuple_GET_SIZE((op)->args) == 0))
+#define PGW_OP_EXCLUSIVE(op)                                                  \
+    (PGW_OP_IS_COPY(op) || (op)->kind == OP_CURSOR ||                         \
+     (op)->kind == OP_EXECUTEMANY || (op)->kind == OP_FETCHMANY ||            \
+     ((op)->kind == OP_EXECUTE && !(op)->preset_stmt && (op)->args != NULL && \
+      PyTuple_Check((op)->args) && PyTuple_GET_SIZE((op)->args) == 0))
 
 typedef enum {
     PH_INIT = 0,
-    PH_WAIT_TURN,     /* queued behind a cancelled request (p->waiters) */
-    PH_WAIT_PREPARE,  /* the prepare request (req_id) is in flight */
-    PH_WAIT_SUB,      /* driving Connection._introspect_types(oids) */
-    PH_WAIT_RESULT,   /* the execution request (req_id) is in flight, or
+    PH_WAIT_TURN,    /* queued behind a cancelled request (p->waiters) */
+    PH_WAIT_PREPARE, /* the prepare request (req_id) is in flight */
+    PH_WAIT_SUB,     /* driving Connection._introspect_types(oids) */
+    PH_WAIT_RESULT,  /* the execution request (req_id) is in flight, or
                          its result is ready */
-    PH_STREAM,        /* executemany: chunks written, waiting for the
+    PH_STREAM,       /* executemany: chunks written, waiting for the
                          transport to take more (many.c) */
     PH_DONE,
 } OpPhase;
@@ -288,49 +288,49 @@ struct OpObject {
     ProtocolObject *proto;
     OpKind kind;
     OpPhase phase;
-    PyObject *query;      /* str */
-    PyObject *args;       /* tuple (or the sequence of tuples for *many) */
+    PyObject *query;        /* str */
+    PyObject *args;         /* tuple (or the sequence of tuples for *many) */
     PyObject *record_class; /* a Record subclass, or a row factory */
-    Py_ssize_t column;    /* fetchval */
-    PyObject *column_name; /* fetchval(column='name'): str, or NULL */
-    StmtObject *held_stmt; /* a PreparedStatement's statement this op
+    Py_ssize_t column;      /* fetchval */
+    PyObject *column_name;  /* fetchval(column='name'): str, or NULL */
+    StmtObject *held_stmt;  /* a PreparedStatement's statement this op
                               counts as a user of (wrappers), or NULL */
-    int fresh;            /* OP_PREPARE: parse afresh, keep out of the
+    int fresh;              /* OP_PREPARE: parse afresh, keep out of the
                              statement cache (Connection.prepare()) */
-    double timeout;       /* < 0: none */
-    PyObject *fut;        /* the future being waited on */
-    int armed;            /* fut is ours (op_yield) and not yet resolved by
+    double timeout;         /* < 0: none */
+    PyObject *fut;          /* the future being waited on */
+    int armed;              /* fut is ours (op_yield) and not yet resolved by
                              pgw_op_wake: a send now is not its awaiter
                              resuming (a second awaiter) */
-    int awaiting;         /* __await__ was called and that await has not
+    int awaiting;           /* __await__ was called and that await has not
                              finished: a second await is refused */
-    PyObject *timer;      /* TimerHandle or NULL */
+    PyObject *timer;        /* TimerHandle or NULL */
     StmtObject *stmt;
-    PyObject *rows;       /* list */
-    PyObject *status;     /* str: last CommandComplete tag */
-    PyObject *error;      /* exception instance, or NULL */
+    PyObject *rows;        /* list */
+    PyObject *status;      /* str: last CommandComplete tag */
+    PyObject *error;       /* exception instance, or NULL */
     PyObject *pending_exc; /* raised at the first step */
-    uint64_t req_id;      /* the engine's id of the request whose REQ_DONE
+    uint64_t req_id;       /* the engine's id of the request whose REQ_DONE
                              ends the wait (for a streamed executemany its
                              last chunk pushed so far); 0: none in flight */
-    uint64_t req_first;   /* the op's first request in flight (a streamed
+    uint64_t req_first;    /* the op's first request in flight (a streamed
                              executemany has one per chunk) */
     int want_rows;
-    int preset_stmt;      /* executing a PreparedStatement's statement */
-    PyObject *portal;     /* OP_CURSOR: portal name (bytes) */
-    int cursor_bind;      /* OP_CURSOR: Bind the portal first */
-    int32_t max_rows;     /* OP_CURSOR: Execute row limit (<= 0: none) */
-    int retried;          /* already re-prepared once after invalidation */
-    int ignore_custom;    /* _ignore_custom_codec=True: the driver's own
+    int preset_stmt;     /* executing a PreparedStatement's statement */
+    PyObject *portal;    /* OP_CURSOR: portal name (bytes) */
+    int cursor_bind;     /* OP_CURSOR: Bind the portal first */
+    int32_t max_rows;    /* OP_CURSOR: Execute row limit (<= 0: none) */
+    int retried;         /* already re-prepared once after invalidation */
+    int ignore_custom;   /* _ignore_custom_codec=True: the driver's own
                              catalog queries ignore set_type_codec */
-    PyObject *stmt_name;  /* prepare(name=...): bytes, or NULL */
-    PyObject *sub;        /* the introspection coroutine being driven */
-    int intro_rounds;     /* introspections run for this statement */
-    double t_start;       /* monotonic start, when queries are logged */
-    int counted;          /* counted in the protocol's queries_count */
+    PyObject *stmt_name; /* prepare(name=...): bytes, or NULL */
+    PyObject *sub;       /* the introspection coroutine being driven */
+    int intro_rounds;    /* introspections run for this statement */
+    double t_start;      /* monotonic start, when queries are logged */
+    int counted;         /* counted in the protocol's queries_count */
     /* COPY (copy.c) */
     struct {
-        uint8_t *buf;    /* COPY TO: data received, not yet taken */
+        uint8_t *buf; /* COPY TO: data received, not yet taken */
         size_t len, cap;
         int announce;    /* COPY FROM: CopyInResponse seen, not yet
                             reported to the caller (its await returns
@@ -339,16 +339,16 @@ struct OpObject {
         Py_ssize_t nrec; /* records encoded so far */
     } copy;
     /* executemany/fetchmany streaming (many.c) */
-    PyObject *many_it;    /* iterator over the argument tuples */
+    PyObject *many_it;     /* iterator over the argument tuples */
     Py_ssize_t many_index; /* index of the next element of many_it */
-    size_t many_mark;     /* write-buffer offset where the batch starts */
-    int many_sent;        /* a first chunk was written (and pushed) */
-    int many_open;        /* its chunks are pushed without a Sync: the
+    size_t many_mark;      /* write-buffer offset where the batch starts */
+    int many_sent;         /* a first chunk was written (and pushed) */
+    int many_open;         /* its chunks are pushed without a Sync: the
                              last one (with the Sync) is still to come */
-    int many_savepoint;   /* the batch runs under our savepoint */
-    int many_oneshot;     /* args is an iterator: never retried */
-    int many_describe;    /* the next Bind is followed by Describe */
-    int many_failed;      /* a client-side error ended the streamed batch:
+    int many_savepoint;    /* the batch runs under our savepoint */
+    int many_oneshot;      /* args is an iterator: never retried */
+    int many_describe;     /* the next Bind is followed by Describe */
+    int many_failed;       /* a client-side error ended the streamed batch:
                              its ReadyForQuery is awaited before raising */
 };
 
@@ -427,8 +427,7 @@ int pgw_stmt_same_row_desc(StmtObject *s, PgcView body);
 void pgw_cache_clear(ProtocolObject *p);
 PyObject *pgw_stmt_next_name(ProtocolObject *p);
 int pgw_stmt_on_param_desc(StmtObject *s, PgcView body);
-int pgw_stmt_on_row_desc(StmtObject *s, const PgwCodecCtx *ctx,
-                         PgcView body);
+int pgw_stmt_on_row_desc(StmtObject *s, const PgwCodecCtx *ctx, PgcView body);
 int pgw_stmt_on_no_data(StmtObject *s);
 /* Pick codecs for s's parameter and column types from the builtin table
  * and p->type_codecs.  Non-builtin oids without a codec are returned in
@@ -445,19 +444,17 @@ PyObject *pgw_short_repr(PyObject *o);
  * pgc_conn.h).  0, or -1 with an exception set: the caller aborts b (a
  * failed Bind leaves nothing of itself in b). */
 /* [Close(S) of pending_closes] + Parse + Describe(S) + Sync for s. */
-int pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s,
-                           PgcReqBuilder *b);
+int pgw_stmt_write_prepare(ProtocolObject *p, StmtObject *s, PgcReqBuilder *b);
 /* Bind only, to the given portal. */
 int pgw_stmt_write_bind(ProtocolObject *p, StmtObject *s, PyObject *args,
                         PgcStr portal, int with_results, PgcReqBuilder *b);
 /* Bind + [Describe(P)] + Execute for one set of arguments (no Sync). */
 int pgw_stmt_write_bind_exec(ProtocolObject *p, StmtObject *s, PyObject *args,
-                             int32_t max_rows, int with_results,
-                             int describe, PgcReqBuilder *b);
+                             int32_t max_rows, int with_results, int describe,
+                             PgcReqBuilder *b);
 /* [Close(S) of pending_closes] + Parse of the unnamed statement with s's
  * parameter types pinned. */
-int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s,
-                           PgcReqBuilder *b);
+int pgw_stmt_write_reparse(ProtocolObject *p, StmtObject *s, PgcReqBuilder *b);
 /* Close('P') for each queued exhausted-cursor portal (no Sync: they go
  * ahead of the request being built). */
 int pgw_write_portal_closes(ProtocolObject *p, PgcReqBuilder *b);
@@ -473,8 +470,8 @@ int pgw_too_many_args(ModState *st, Py_ssize_t nargs);
 /* op.c */
 int pgw_op_setup_types(PyObject *module, ModState *st);
 PyObject *pgw_op_new(ConnCoreObject *conn, OpKind kind, PyObject *query,
-                     PyObject *args, PyObject *record_class,
-                     PyObject *timeout, Py_ssize_t column);
+                     PyObject *args, PyObject *record_class, PyObject *timeout,
+                     Py_ssize_t column);
 /* The engine's events for the op's request (see docs/ENGINE.md, "The
  * event contract"); none of them depends on asyncio: an op's wait ends
  * through pgw_op_wake only.  0, or -1 when the connection must close. */
@@ -560,14 +557,14 @@ PyObject *pgw_paramstyle_set(PyObject *mod, PyObject *const *args,
 PyObject *pgw_paramstyle_count(PyObject *mod, PyObject *proto);
 PyObject *pgw_paramstyle_convert(PyObject *mod, PyObject *const *args,
                                  Py_ssize_t nargs);
-#define PGW_PARAMSTYLE_METHODS                                              \
-    {"_set_paramstyle", (PyCFunction)(void (*)(void))pgw_paramstyle_set,   \
-     METH_FASTCALL, "_set_paramstyle(protocol, 'numeric'|'pyformat')"},    \
-    {"_paramstyle_conversions", pgw_paramstyle_count, METH_O,              \
-     "Conversions a protocol has made (tests)."},                         \
-    {"_convert_pyformat",                                                  \
-     (PyCFunction)(void (*)(void))pgw_paramstyle_convert, METH_FASTCALL,  \
-     "_convert_pyformat(query, standard_strings=True) -> (text, names)\n" \
-     "(names: None for %s, a tuple for %(name)s)."},
+#define PGW_PARAMSTYLE_METHODS                                                \
+    {"_set_paramstyle", (PyCFunction)(void (*)(void))pgw_paramstyle_set,      \
+     METH_FASTCALL, "_set_paramstyle(protocol, 'numeric'|'pyformat')"},       \
+        {"_paramstyle_conversions", pgw_paramstyle_count, METH_O,             \
+         "Conversions a protocol has made (tests)."},                         \
+        {"_convert_pyformat",                                                 \
+         (PyCFunction)(void (*)(void))pgw_paramstyle_convert, METH_FASTCALL,  \
+         "_convert_pyformat(query, standard_strings=True) -> (text, names)\n" \
+         "(names: None for %s, a tuple for %(name)s)."},
 
 #endif /* PGW_PROTO_H */

@@ -130,9 +130,8 @@ pgw_proto_flush(ProtocolObject *p)
         PyErr_SetString(p->st->InterfaceError, "connection is closed");
         return -1;
     }
-    PyObject *data =
-        PyBytes_FromStringAndSize((const char *)p->wb.data,
-                                  (Py_ssize_t)p->wb.len);
+    PyObject *data = PyBytes_FromStringAndSize((const char *)p->wb.data,
+                                               (Py_ssize_t)p->wb.len);
     pgc_wbuf_reset(&p->wb);
     if (data == NULL) {
         return -1;
@@ -151,7 +150,8 @@ abort_transport(ProtocolObject *p)
 {
     p->aborted = 1;
     if (p->transport != NULL) {
-        PyObject *r = PyObject_CallMethodNoArgs(p->transport, p->st->str_abort);
+        PyObject *r = PyObject_CallMethodNoArgs(p->transport,
+                                                p->st->str_abort);
         if (r == NULL) {
             PyErr_WriteUnraisable(p->transport);
         }
@@ -355,8 +355,7 @@ drain_complete(ProtocolObject *p)
 void
 pgw_proto_begin_cancel(ProtocolObject *p, OpObject *op)
 {
-    if (p->cancel != CANCEL_NONE || p->state != PS_READY ||
-        op->req_id == 0) {
+    if (p->cancel != CANCEL_NONE || p->state != PS_READY || op->req_id == 0) {
         return;
     }
     if (op->phase == PH_WAIT_PREPARE && op->stmt != NULL &&
@@ -422,8 +421,9 @@ pgw_proto_arm_drain_timer(ProtocolObject *p)
         return -1;
     }
     PyObject *args[] = {p->loop, delay, cb};
-    PyObject *h = PyObject_VectorcallMethod(
-        p->st->str_call_later, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    PyObject *h = PyObject_VectorcallMethod(p->st->str_call_later, args,
+                                            3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                            NULL);
     Py_DECREF(delay);
     Py_DECREF(cb);
     if (h == NULL) {
@@ -484,8 +484,7 @@ pgw_proto_query_text(ProtocolObject *p, PyObject *query, PyObject *utf8,
     if (s == NULL && PyErr_ExceptionMatches(PyExc_ValueError)) {
         PyObject *cause = pgw_fetch_exc();
         pgw_raise_caused(p->st->InterfaceError,
-                         PyUnicode_FromFormat("query text: %S", cause),
-                         cause);
+                         PyUnicode_FromFormat("query text: %S", cause), cause);
         Py_XDECREF(cause);
     }
     return s;
@@ -596,7 +595,8 @@ on_notification(ProtocolObject *p, PgcView body)
     int32_t pid;
     PgcView chan, payload;
     if (pgc_parse_notification(body, &pid, &chan, &payload) != PGC_OK) {
-        PyErr_SetString(p->st->ProtocolError, "malformed NotificationResponse");
+        PyErr_SetString(p->st->ProtocolError,
+                        "malformed NotificationResponse");
         return -1;
     }
     PyObject *args[3] = {PyLong_FromLong(pid), view_str(p, chan),
@@ -772,8 +772,7 @@ on_idle_msg(ProtocolObject *p, const PgcMsg *m)
     if (m->type == PGC_MSG_ERROR) {
         /* Typically FATAL before the server closes the connection
          * (pg_terminate_backend, shutdown): keep it for the next caller. */
-        PyObject *exc = pgw_error_from_msg(p->st, &p->codec, m->body,
-                                           NULL);
+        PyObject *exc = pgw_error_from_msg(p->st, &p->codec, m->body, NULL);
         if (exc == NULL) {
             return -1;
         }
@@ -856,15 +855,19 @@ on_reset_event(ProtocolObject *p, const PgcEvent *ev)
                                            : p->st->InterfaceError;
     PyObject *exc;
     if (cause != NULL) {
-        exc = pgw_make_exc(cls, "the pooled connection's reset failed; the "
-                           "query did not run (%S)", cause);
+        exc = pgw_make_exc(cls,
+                           "the pooled connection's reset failed; the "
+                           "query did not run (%S)",
+                           cause);
     }
     else {
-        exc = pgw_make_exc(cls, "the pooled connection's reset failed; the "
+        exc = pgw_make_exc(cls,
+                           "the pooled connection's reset failed; the "
                            "query did not run (the session was not idle "
                            "after it: transaction status %c)",
-                           (int)(pgc_conn_tx_status(&p->conn) ?
-                                 pgc_conn_tx_status(&p->conn) : '?'));
+                           (int)(pgc_conn_tx_status(&p->conn)
+                                     ? pgc_conn_tx_status(&p->conn)
+                                     : '?'));
     }
     if (exc == NULL) {
         Py_XDECREF(cause);
@@ -1046,10 +1049,10 @@ proto_connection_made(ProtocolObject *p, PyObject *transport)
  * extra copy or allocation. */
 typedef struct {
     PyObject_HEAD
-    uint8_t *block;  /* the core's block, NULL once the protocol let go */
-    int owned;       /* retired by the core: ours to free */
+    uint8_t *block; /* the core's block, NULL once the protocol let go */
+    int owned;      /* retired by the core: ours to free */
     Py_ssize_t exports;
-    uint8_t *win;    /* the free space last offered by get_buffer */
+    uint8_t *win; /* the free space last offered by get_buffer */
     Py_ssize_t win_len;
 } ReadBufferObject;
 
@@ -1224,8 +1227,8 @@ proto_buffer_updated(ProtocolObject *p, PyObject *arg)
     if ((size_t)n > p->granted) {
         /* only bytes written into what get_buffer offered are data */
         PyErr_Format(PyExc_ValueError,
-                     "buffer_updated(%zd): get_buffer() offered %zu bytes",
-                     n, p->granted);
+                     "buffer_updated(%zd): get_buffer() offered %zu bytes", n,
+                     p->granted);
         return NULL;
     }
     p->granted = 0;
@@ -1268,10 +1271,9 @@ head_server_error(ProtocolObject *p)
     }
     OpObject *op = c->reqs[c->req_head].user;
     if (op == NULL || op->error == NULL ||
-        !PyObject_TypeCheck(op->error,
-                            (PyTypeObject *)p->st->PostgresError) ||
-        PyObject_TypeCheck(op->error, (PyTypeObject *)
-                           p->st->ConnectionDoesNotExistError)) {
+        !PyObject_TypeCheck(op->error, (PyTypeObject *)p->st->PostgresError) ||
+        PyObject_TypeCheck(
+            op->error, (PyTypeObject *)p->st->ConnectionDoesNotExistError)) {
         return NULL;
     }
     return op->error;
@@ -1291,7 +1293,8 @@ lost_error(ProtocolObject *p, PyObject *exc)
     if (server != NULL) {
         e = pgw_make_exc(p->st->ConnectionDoesNotExistError,
                          "connection was closed in the middle of "
-                         "operation: %S", server);
+                         "operation: %S",
+                         server);
         if (e != NULL) {
             PyException_SetCause(e, Py_NewRef(server));
         }
@@ -1426,8 +1429,7 @@ proto_set_query_log(ProtocolObject *p, PyObject *v, void *Py_UNUSED(c))
         PyErr_SetString(PyExc_TypeError, "query_log must be callable");
         return -1;
     }
-    Py_XSETREF(p->query_log, v == NULL || v == Py_None ? NULL
-                                                        : Py_NewRef(v));
+    Py_XSETREF(p->query_log, v == NULL || v == Py_None ? NULL : Py_NewRef(v));
     return 0;
 }
 
@@ -1560,7 +1562,8 @@ startup_channel_binding(ProtocolObject *p, PyObject *mode, int ssl_in_use,
     if (i == 3) {
         PyErr_Format(PyExc_ValueError,
                      "channel_binding must be disable, prefer or require, "
-                     "not %R", mode);
+                     "not %R",
+                     mode);
         return -1;
     }
     if (cbind != Py_None &&
@@ -1585,12 +1588,14 @@ proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
         pgw_proto_cleared_error(p);
         return NULL;
     }
-    static char *kwlist[] = {"params", "user", "password", "scram_password",
-                             "nonce", "max_iterations", "require_auth",
-                             "require_auth_methods", "channel_binding",
-                             "ssl_in_use", "cbind_data", NULL};
-    PyObject *params, *user, *password = Py_None, *scram_pw = Py_None,
-                             *nonce, *require = Py_None, *cb_mode = NULL,
+    static char *kwlist[] = {"params",          "user",
+                             "password",        "scram_password",
+                             "nonce",           "max_iterations",
+                             "require_auth",    "require_auth_methods",
+                             "channel_binding", "ssl_in_use",
+                             "cbind_data",      NULL};
+    PyObject *params, *user, *password = Py_None, *scram_pw = Py_None, *nonce,
+                             *require = Py_None, *cb_mode = NULL,
                              *cbind = Py_None;
     unsigned long max_iter = PGC_SCRAM_DEFAULT_MAX_ITER;
     unsigned long require_methods = 0;
@@ -1621,11 +1626,11 @@ proto_startup(ProtocolObject *p, PyObject *args, PyObject *kwds)
         password_utf8(p->su_scram_password, &spw, &spw_len) < 0) {
         return NULL;
     }
-    pgc_startup_init(
-        &p->su, PyBytes_AS_STRING(p->su_user),
-        (size_t)PyBytes_GET_SIZE(p->su_user), pw, pw_len, spw, spw_len,
-        PyBytes_AS_STRING(p->su_nonce), (size_t)PyBytes_GET_SIZE(p->su_nonce),
-        (uint32_t)max_iter);
+    pgc_startup_init(&p->su, PyBytes_AS_STRING(p->su_user),
+                     (size_t)PyBytes_GET_SIZE(p->su_user), pw, pw_len, spw,
+                     spw_len, PyBytes_AS_STRING(p->su_nonce),
+                     (size_t)PyBytes_GET_SIZE(p->su_nonce),
+                     (uint32_t)max_iter);
     if (require != Py_None) {
         /* require_auth: the methods allowed (PGC_AUTHM_* bits) and the
          * option's text for the error message */
@@ -1689,7 +1694,8 @@ proto_send_reset(ProtocolObject *p, PyObject *const *args, Py_ssize_t nargs)
     if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyType_Check(args[1])) {
         PyErr_Format(PyExc_TypeError,
                      "_send_reset(query, error_class) expects a str and an "
-                     "exception class, got %zd argument(s)", nargs);
+                     "exception class, got %zd argument(s)",
+                     nargs);
         return NULL;
     }
     if (p->state != PS_READY || p->aborted || !p->conn_live ||
@@ -1715,8 +1721,8 @@ proto_send_reset(ProtocolObject *p, PyObject *const *args, Py_ssize_t nargs)
     }
     PgcStr q = {sql, (size_t)n};
     uint64_t id;
-    PgcStatus rc = pgc_conn_push_simple(&p->conn, &p->wb, q,
-                                        PGC_REQ_F_NO_COPY, NULL, &id);
+    PgcStatus rc = pgc_conn_push_simple(&p->conn, &p->wb, q, PGC_REQ_F_NO_COPY,
+                                        NULL, &id);
     Py_XDECREF(owner);
     if (rc != PGC_OK) {
         Py_DECREF(fut);
@@ -1942,11 +1948,16 @@ float_arg(PyObject *o, double dflt)
 static PyObject *
 proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"loop", "record_class", "statement_cache_size",
+    static char *kwlist[] = {"loop",
+                             "record_class",
+                             "statement_cache_size",
                              "max_cached_statement_lifetime",
                              "max_cacheable_statement_size",
-                             "command_timeout", "cancel_timeout",
-                             "name_prefix", "pipeline", NULL};
+                             "command_timeout",
+                             "cancel_timeout",
+                             "name_prefix",
+                             "pipeline",
+                             NULL};
     PyObject *loop, *rc = NULL, *ct = NULL, *cxt = NULL;
     const char *prefix = "0";
     int pipeline = 0;
@@ -1954,8 +1965,7 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     double clife = 300.0;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OndnOOsp:Protocol",
                                      kwlist, &loop, &rc, &csize, &clife,
-                                     &cmaxq, &ct, &cxt, &prefix,
-                                     &pipeline)) {
+                                     &cmaxq, &ct, &cxt, &prefix, &pipeline)) {
         return NULL;
     }
     ModState *st = pgw_get_state_by_type(type);
@@ -2006,8 +2016,8 @@ proto_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     p->stmt_prefix = PyBytes_FromString(prefix);
     p->type_codecs = PyDict_New();
     if (!p->settings || !p->stmt_cache || !p->pending_closes || !p->waiters ||
-        !p->pending_portal_closes ||
-        !p->unnamed_cache || !p->stmt_prefix || !p->type_codecs) {
+        !p->pending_portal_closes || !p->unnamed_cache || !p->stmt_prefix ||
+        !p->type_codecs) {
         Py_DECREF(p);
         return NULL;
     }
@@ -2031,8 +2041,8 @@ proto_traverse(ProtocolObject *p, visitproc visit, void *arg)
     Py_VISIT(p->reset_error);
     /* the ops of the requests in flight (the engine's references) */
     for (size_t i = 0; i < p->conn.req_len; i++) {
-        PgcReq *r = &p->conn.reqs[(p->conn.req_head + i) &
-                                  (p->conn.req_cap - 1)];
+        PgcReq *r =
+            &p->conn.reqs[(p->conn.req_head + i) & (p->conn.req_cap - 1)];
         Py_VISIT((PyObject *)r->user);
     }
     Py_VISIT(p->drain_timer);
@@ -2235,18 +2245,16 @@ static PyMethodDef proto_methods[] = {
     {"_in_batch", (PyCFunction)proto_in_batch, METH_NOARGS, NULL},
     {"clear_statement_cache", (PyCFunction)proto_clear_statement_cache,
      METH_NOARGS, NULL},
-    {"acquire_statement", (PyCFunction)proto_acquire_statement, METH_O,
-     NULL},
-    {"release_statement", (PyCFunction)proto_release_statement, METH_O,
-     NULL},
+    {"acquire_statement", (PyCFunction)proto_acquire_statement, METH_O, NULL},
+    {"release_statement", (PyCFunction)proto_release_statement, METH_O, NULL},
     {"_cancel_finished", (PyCFunction)proto_cancel_finished, METH_O, NULL},
     {"_drain_timeout", (PyCFunction)proto_drain_timeout, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef proto_getset[] = {
-    {"_query_log", (getter)proto_get_query_log,
-     (setter)proto_set_query_log, NULL, NULL},
+    {"_query_log", (getter)proto_get_query_log, (setter)proto_set_query_log,
+     NULL, NULL},
     {"queries_count", (getter)proto_get_queries_count, NULL,
      "requests started on this connection", NULL},
     {"settings", (getter)proto_get_settings, NULL, NULL, NULL},
@@ -2300,14 +2308,16 @@ pgw_protocol_setup_types(PyObject *module, ModState *st)
     if (base == NULL) {
         return -1;
     }
-    st->ReadBufferType =
-        (PyTypeObject *)PyType_FromModuleAndSpec(module, &rbuf_spec, NULL);
+    st->ReadBufferType = (PyTypeObject *)PyType_FromModuleAndSpec(module,
+                                                                  &rbuf_spec,
+                                                                  NULL);
     if (st->ReadBufferType == NULL) {
         Py_DECREF(base);
         return -1;
     }
-    st->ProtocolType =
-        (PyTypeObject *)PyType_FromModuleAndSpec(module, &proto_spec, base);
+    st->ProtocolType = (PyTypeObject *)PyType_FromModuleAndSpec(module,
+                                                                &proto_spec,
+                                                                base);
     Py_DECREF(base);
     if (st->ProtocolType == NULL ||
         PyModule_AddType(module, st->ProtocolType) < 0) {

@@ -57,9 +57,9 @@ rec_state(RecordObject *r)
 
 struct PgwRecordPool {
     Py_ssize_t refs;
-    int open;                         /* 0: keep nothing more */
-    int nfree[POOL_SIZES];            /* by width - 1 */
-    RecordObject *free[POOL_SIZES];   /* linked through items[0] */
+    int open;                       /* 0: keep nothing more */
+    int nfree[POOL_SIZES];          /* by width - 1 */
+    RecordObject *free[POOL_SIZES]; /* linked through items[0] */
 };
 
 static void
@@ -135,8 +135,7 @@ pool_keep(PgwRecordPool *pool, RecordObject *r)
 static inline RecordObject *
 pool_take(PgwRecordPool *pool, PyTypeObject *type, Py_ssize_t n)
 {
-    if (pool == NULL || n < 1 || n > POOL_SIZES ||
-        pool->free[n - 1] == NULL) {
+    if (pool == NULL || n < 1 || n > POOL_SIZES || pool->free[n - 1] == NULL) {
         return NULL;
     }
     RecordObject *r = pool->free[n - 1];
@@ -243,8 +242,8 @@ pgw_record_desc_new(struct ModState *st, PyObject *names)
     if (mapping == NULL) {
         return NULL;
     }
-    RecordDescObject *d =
-        PyObject_GC_New(RecordDescObject, st->RecordDescType);
+    RecordDescObject *d = PyObject_GC_New(RecordDescObject,
+                                          st->RecordDescType);
     if (d == NULL) {
         Py_DECREF(mapping);
         return NULL;
@@ -731,12 +730,14 @@ static PyMethodDef record_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-PyDoc_STRVAR(record_doc,
-"A row of a query result: a tuple indexed by position or by column name.\n"
-"\n"
-"len(r), r[0], r['name'], r[1:3] (a tuple), iter(r) (values), 'name' in r,\n"
-"r.get(name, default), r.keys(), r.values(), r.items().  Hashes and\n"
-"compares like the tuple of its values.  Not constructible from Python.");
+PyDoc_STRVAR(
+    record_doc,
+    "A row of a query result: a tuple indexed by position or by column name.\n"
+    "\n"
+    "len(r), r[0], r['name'], r[1:3] (a tuple), iter(r) (values), 'name' in "
+    "r,\n"
+    "r.get(name, default), r.keys(), r.values(), r.items().  Hashes and\n"
+    "compares like the tuple of its values.  Not constructible from Python.");
 
 static PyType_Slot record_slots[] = {
     {Py_tp_doc, (void *)record_doc},
@@ -862,7 +863,7 @@ static PyType_Slot items_iter_slots[] = {
     {0, NULL},
 };
 
-#define ITER_FLAGS                                                       \
+#define ITER_FLAGS                                                        \
     (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE | \
      Py_TPFLAGS_DISALLOW_INSTANTIATION)
 

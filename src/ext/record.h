@@ -14,8 +14,8 @@ typedef struct PgwRecordPool PgwRecordPool;
 /* One per result: shared by all its rows. */
 typedef struct {
     PyObject_HEAD
-    PyObject *mapping; /* dict: name -> int index (last duplicate wins) */
-    PyObject *keys;    /* tuple of str, in column order */
+    PyObject *mapping;   /* dict: name -> int index (last duplicate wins) */
+    PyObject *keys;      /* tuple of str, in column order */
     PgwRecordPool *pool; /* where its dead exact Records go, or NULL */
 } RecordDescObject;
 
@@ -58,7 +58,6 @@ void pgw_record_done(PyObject *rec);
 int pgw_record_class_redefines_init(struct ModState *st, PyTypeObject *rc);
 
 /* Steals v. */
-#define PGW_RECORD_SET(rec, i, v) \
-    (((RecordObject *)(rec))->items[(i)] = (v))
+#define PGW_RECORD_SET(rec, i, v) (((RecordObject *)(rec))->items[(i)] = (v))
 
 #endif /* PGW_RECORD_H */

@@ -26,8 +26,7 @@
 #include "state.h"
 
 static const char *const kind_names[] = {
-    "tuple", "dict", "scalar", "namedtuple", "attrs", "kwcall", "call",
-    "args",
+    "tuple", "dict", "scalar", "namedtuple", "attrs", "kwcall", "call", "args",
 };
 
 #define NKINDS ((int)(sizeof(kind_names) / sizeof(kind_names[0])))
@@ -169,8 +168,8 @@ make_by_kind(RowMakerObject *m, PyObject *const *items, Py_ssize_t n)
 static int
 check_width(RowMakerObject *m, Py_ssize_t n)
 {
-    if (m->kind == PGW_RM_TUPLE || m->kind == PGW_RM_SCALAR || m->kind == PGW_RM_CALL ||
-        m->kind == PGW_RM_ARGS) {
+    if (m->kind == PGW_RM_TUPLE || m->kind == PGW_RM_SCALAR ||
+        m->kind == PGW_RM_CALL || m->kind == PGW_RM_ARGS) {
         return 0;
     }
     if (n != PyTuple_GET_SIZE(m->names)) {
@@ -234,8 +233,7 @@ pgw_rows_factory_error(PyObject *obj)
                 "row_factory=%R: use pgwire.rows.class_row(%.200s)", obj,
                 ((PyTypeObject *)obj)->tp_name);
             if (note != NULL) {
-                PyObject *r = PyObject_CallMethod(exc, "add_note", "O",
-                                                  note);
+                PyObject *r = PyObject_CallMethod(exc, "add_note", "O", note);
                 Py_XDECREF(r);
                 Py_DECREF(note);
             }
@@ -270,8 +268,7 @@ pgw_rows_check_shape(struct ModState *st, PyObject *shape)
                      shape);
         return -1;
     }
-    return pgw_record_class_redefines_init(st, (PyTypeObject *)shape) ? -1
-                                                                      : 0;
+    return pgw_record_class_redefines_init(st, (PyTypeObject *)shape) ? -1 : 0;
 }
 
 static PyObject *maker_new_kind(struct ModState *st, PgwRowKind kind,
@@ -489,8 +486,8 @@ maker_repr(PyObject *self)
         return PyUnicode_FromFormat("<pgwire.RowMaker %s %R %R>",
                                     kind_names[m->kind], m->obj, m->names);
     }
-    return PyUnicode_FromFormat("<pgwire.RowMaker %s %R>",
-                                kind_names[m->kind], m->names);
+    return PyUnicode_FromFormat("<pgwire.RowMaker %s %R>", kind_names[m->kind],
+                                m->names);
 }
 
 static PyObject *
@@ -552,14 +549,16 @@ maker_dealloc(PyObject *self)
     Py_DECREF(tp);
 }
 
-PyDoc_STRVAR(maker_doc,
-"RowMaker(kind, obj=None, names=())\n--\n\n"
-"Builds rows in C from a tuple of values (pgwire.rows makes them).\n"
-"kind: 'tuple', 'dict' (names are the keys), 'scalar', 'namedtuple' (obj:\n"
-"a tuple subclass), 'attrs' (obj: a class made with object.__new__, its\n"
-"attributes set without calling __init__), 'kwcall' (obj called with\n"
-"the names as keywords), 'call' (obj called with the tuple), 'args'\n"
-"(obj called with the values as positional arguments).");
+PyDoc_STRVAR(
+    maker_doc,
+    "RowMaker(kind, obj=None, names=())\n--\n\n"
+    "Builds rows in C from a tuple of values (pgwire.rows makes them).\n"
+    "kind: 'tuple', 'dict' (names are the keys), 'scalar', 'namedtuple' "
+    "(obj:\n"
+    "a tuple subclass), 'attrs' (obj: a class made with object.__new__, its\n"
+    "attributes set without calling __init__), 'kwcall' (obj called with\n"
+    "the names as keywords), 'call' (obj called with the tuple), 'args'\n"
+    "(obj called with the values as positional arguments).");
 
 static PyType_Slot maker_slots[] = {
     {Py_tp_doc, (void *)maker_doc},
@@ -584,8 +583,9 @@ static PyType_Spec maker_spec = {
 int
 pgw_rows_setup_types(PyObject *module, struct ModState *st)
 {
-    st->RowMakerType =
-        (PyTypeObject *)PyType_FromModuleAndSpec(module, &maker_spec, NULL);
+    st->RowMakerType = (PyTypeObject *)PyType_FromModuleAndSpec(module,
+                                                                &maker_spec,
+                                                                NULL);
     if (st->RowMakerType == NULL) {
         return -1;
     }

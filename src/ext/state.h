@@ -25,27 +25,27 @@ typedef struct ModState {
     PyTypeObject *OpType;
     PyTypeObject *StatementType;
     PyTypeObject *ReadBufferType; /* protocol.c: exports the read buffer */
-    PyTypeObject *CodecType; /* src/codec/codec_dyn.c */
+    PyTypeObject *CodecType;      /* src/codec/codec_dyn.c */
     /* blocking.c (pgwire.sync) */
     PyTypeObject *BLoopType;
     PyTypeObject *BFutureType;
     PyTypeObject *BHandleType;
     PyTypeObject *BTransportType;
-    PyTypeObject *RowMakerType; /* rows.c */
+    PyTypeObject *RowMakerType;        /* rows.c */
     struct PgwRecordPool *record_pool; /* record.c: the Record freelist */
 
     PgwCodecCtx codec;
 
     /* from pgwire.exceptions (imported at exec) */
     PyObject *InterfaceError;
-    PyObject *DataError;      /* the SQLSTATE 22000 class */
+    PyObject *DataError;                     /* the SQLSTATE 22000 class */
     PyObject *UnsupportedClientFeatureError; /* anonymous record input */
     PyObject *ProtocolError;
     PyObject *InternalClientError;
     PyObject *ConnectionDoesNotExistError;
     PyObject *InvalidCachedStatementError;
     PyObject *PipelineAbortedError;
-    PyObject *PostgresError;  /* base of the errors the server reports */
+    PyObject *PostgresError; /* base of the errors the server reports */
     PyObject *InvalidSQLStatementNameError;
     PyObject *OutdatedSchemaCacheError;
     PyObject *error_from_fields; /* callable(fields: dict, query) -> exc */
@@ -78,8 +78,8 @@ typedef struct ModState {
 
 /* Zero an object's fields after PyObject_New / PyObject_GC_New (which do
  * not), so every pointer starts NULL whatever path fills it. */
-#define PGW_ZERO_FIELDS(obj, type)                                        \
-    memset((char *)(obj) + sizeof(PyObject), 0,                           \
+#define PGW_ZERO_FIELDS(obj, type)              \
+    memset((char *)(obj) + sizeof(PyObject), 0, \
            sizeof(type) - sizeof(PyObject))
 
 static inline ModState *

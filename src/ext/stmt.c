@@ -230,8 +230,9 @@ static PyType_Spec stmt_spec = {
 int
 pgw_stmt_setup_types(PyObject *module, ModState *st)
 {
-    st->StatementType =
-        (PyTypeObject *)PyType_FromModuleAndSpec(module, &stmt_spec, NULL);
+    st->StatementType = (PyTypeObject *)PyType_FromModuleAndSpec(module,
+                                                                 &stmt_spec,
+                                                                 NULL);
     return st->StatementType == NULL ? -1 : 0;
 }
 
@@ -528,8 +529,7 @@ stmt_footprint(StmtObject *s)
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(s->names); i++) {
             PyObject *name = PyTuple_GET_ITEM(s->names, i);
             if (PyUnicode_Check(name)) {
-                n += (size_t)PyUnicode_GET_LENGTH(name) *
-                     PyUnicode_KIND(name);
+                n += (size_t)PyUnicode_GET_LENGTH(name) * PyUnicode_KIND(name);
             }
         }
     }
@@ -778,8 +778,7 @@ write_pending_closes(ProtocolObject *p, PgcReqBuilder *b)
     Py_ssize_t n = PyList_GET_SIZE(p->pending_closes);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *name = PyList_GET_ITEM(p->pending_closes, i);
-        PgcStatus rc = pgc_req_close(b, PGC_TARGET_STATEMENT,
-                                     bytes_str(name));
+        PgcStatus rc = pgc_req_close(b, PGC_TARGET_STATEMENT, bytes_str(name));
         if (rc != PGC_OK) {
             return pgw_proto_push_error(p, rc);
         }
@@ -793,8 +792,7 @@ write_pending_closes(ProtocolObject *p, PgcReqBuilder *b)
 /* s's query text in the connection's client encoding (*owner: a new
  * reference to release, or NULL).  0 or -1. */
 static int
-stmt_query_text(ProtocolObject *p, StmtObject *s, PgcStr *q,
-                PyObject **owner)
+stmt_query_text(ProtocolObject *p, StmtObject *s, PgcStr *q, PyObject **owner)
 {
     Py_ssize_t n;
     if (s->query_utf8 == NULL) {
@@ -1303,8 +1301,8 @@ decode_factory_row(StmtObject *s, const PgwCodecCtx *ctx, PyObject *factory)
 }
 
 PyObject *
-pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx,
-                    PyObject *shape, PgcView body)
+pgw_stmt_decode_row(StmtObject *s, const PgwCodecCtx *ctx, PyObject *shape,
+                    PgcView body)
 {
     uint16_t n = s->ncols;
     if (pgc_parse_data_row(body, n, s->cols) != PGC_OK) {

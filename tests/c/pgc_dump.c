@@ -118,8 +118,8 @@ dump_fields(PgcView body, DumpText *t)
     char tmp[4];
 
     while ((st = pgc_parse_error_field_next(&c, &code, &v)) == PGC_OK) {
-        snprintf(tmp, sizeof(tmp), " %c=", code >= 0x20 && code < 0x7f
-                                              ? (char)code : '?');
+        snprintf(tmp, sizeof(tmp),
+                 " %c=", code >= 0x20 && code < 0x7f ? (char)code : '?');
         dump_text_add(t, tmp, 3);
         dump_text_view(t, v.p, v.n);
     }

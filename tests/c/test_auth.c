@@ -22,11 +22,11 @@ unhex(const char *hex, uint8_t *out, size_t cap)
     return n;
 }
 
-#define CHECK_HEX(got, gotn, hex)                              \
-    do {                                                       \
-        uint8_t want_[128];                                    \
-        size_t wn_ = unhex((hex), want_, sizeof(want_));       \
-        CHECK_MEM((got), (gotn), want_, wn_);                  \
+#define CHECK_HEX(got, gotn, hex)                        \
+    do {                                                 \
+        uint8_t want_[128];                              \
+        size_t wn_ = unhex((hex), want_, sizeof(want_)); \
+        CHECK_MEM((got), (gotn), want_, wn_);            \
     } while (0)
 
 static void
@@ -44,19 +44,23 @@ test_sha256(void)
     size_t i;
 
     sha256_str("abc", d);
-    CHECK_HEX(d, 32, "ba7816bf8f01cfea414140de5dae2223"
-                     "b00361a396177a9cb410ff61f20015ad");
+    CHECK_HEX(d, 32,
+              "ba7816bf8f01cfea414140de5dae2223"
+              "b00361a396177a9cb410ff61f20015ad");
     sha256_str("", d);
-    CHECK_HEX(d, 32, "e3b0c44298fc1c149afbf4c8996fb924"
-                     "27ae41e4649b934ca495991b7852b855");
+    CHECK_HEX(d, 32,
+              "e3b0c44298fc1c149afbf4c8996fb924"
+              "27ae41e4649b934ca495991b7852b855");
     sha256_str("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", d);
-    CHECK_HEX(d, 32, "248d6a61d20638b8e5c026930c3e6039"
-                     "a33ce45964ff2167f6ecedd419db06c1");
+    CHECK_HEX(d, 32,
+              "248d6a61d20638b8e5c026930c3e6039"
+              "a33ce45964ff2167f6ecedd419db06c1");
     sha256_str("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmn"
                "hijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
                d);
-    CHECK_HEX(d, 32, "cf5b16a778af8380036ce59e7b049237"
-                     "0b249b11e8f07a51afac45037afee9d1");
+    CHECK_HEX(d, 32,
+              "cf5b16a778af8380036ce59e7b049237"
+              "0b249b11e8f07a51afac45037afee9d1");
     /* One million 'a', fed in uneven pieces. */
     million = malloc(1000000);
     if (!million) {
@@ -71,11 +75,13 @@ test_sha256(void)
         i += k;
     }
     pgc_sha256_final(&c, d);
-    CHECK_HEX(d, 32, "cdc76e5c9914fb9281a1c7e284d73e67"
-                     "f1809a48a497200e046d39ccc7112cd0");
+    CHECK_HEX(d, 32,
+              "cdc76e5c9914fb9281a1c7e284d73e67"
+              "f1809a48a497200e046d39ccc7112cd0");
     pgc_sha256(million, 1000000, d);
-    CHECK_HEX(d, 32, "cdc76e5c9914fb9281a1c7e284d73e67"
-                     "f1809a48a497200e046d39ccc7112cd0");
+    CHECK_HEX(d, 32,
+              "cdc76e5c9914fb9281a1c7e284d73e67"
+              "f1809a48a497200e046d39ccc7112cd0");
     free(million);
 }
 
@@ -99,22 +105,26 @@ test_hmac(void)
     memset(k, 0x0b, 20);
     hmac_case(k, 20, "Hi There", 8,
               "b0344c61d8db38535ca8afceaf0bf12b"
-              "881dc200c9833da726e9376c2e32cff7", 32);
+              "881dc200c9833da726e9376c2e32cff7",
+              32);
     hmac_case((const uint8_t *)"Jefe", 4, "what do ya want for nothing?", 28,
               "5bdcc146bf60754e6a042426089575c7"
-              "5a003f089d2739839dec58b964ec3843", 32);
+              "5a003f089d2739839dec58b964ec3843",
+              32);
     memset(k, 0xaa, 20);
     memset(m, 0xdd, 50);
     hmac_case(k, 20, (const char *)m, 50,
               "773ea91e36800e46854db8ebd09181a7"
-              "2959098b3ef8c122d9635514ced565fe", 32);
+              "2959098b3ef8c122d9635514ced565fe",
+              32);
     for (i = 0; i < 25; i++) {
         k[i] = (uint8_t)(i + 1);
     }
     memset(m, 0xcd, 50);
     hmac_case(k, 25, (const char *)m, 50,
               "82558a389a443c0ea4cc819899f2083a"
-              "85f0faa3e578f8077a2e3ff46729665b", 32);
+              "85f0faa3e578f8077a2e3ff46729665b",
+              32);
     memset(k, 0x0c, 20);
     hmac_case(k, 20, "Test With Truncation", 20,
               "a3b6167473100ee06e0c796c2955552b", 16);
@@ -122,14 +132,16 @@ test_hmac(void)
     hmac_case(k, 131, "Test Using Larger Than Block-Size Key - Hash Key First",
               54,
               "60e431591ee0b67f0d8a26aacbf5b77f"
-              "8e0bc6213728c5140546040f0ee37f54", 32);
+              "8e0bc6213728c5140546040f0ee37f54",
+              32);
     hmac_case(k, 131,
               "This is a test using a larger than block-size key and a "
               "larger than block-size data. The key needs to be hashed "
               "before being used by the HMAC algorithm.",
               152,
               "9b09ffa71b942fcb27635fbcd5b0e944"
-              "bfdc63644f0713938a7f51535c3a35e2", 32);
+              "bfdc63644f0713938a7f51535c3a35e2",
+              32);
 }
 
 static void
@@ -251,17 +263,17 @@ test_base64(void)
     CHECK_EQ(pgc_base64_decode(enc, strlen(enc), dec, 255, &dn),
              PGC_ERR_LIMIT);
     /* Strict decoding. */
-    CHECK_EQ(b64_dec("Zg=", 64), PGC_ERR_PROTOCOL);   /* length */
-    CHECK_EQ(b64_dec("Zg", 64), PGC_ERR_PROTOCOL);    /* no padding */
+    CHECK_EQ(b64_dec("Zg=", 64), PGC_ERR_PROTOCOL); /* length */
+    CHECK_EQ(b64_dec("Zg", 64), PGC_ERR_PROTOCOL);  /* no padding */
     CHECK_EQ(b64_dec("Zg==\n", 64), PGC_ERR_PROTOCOL);
     CHECK_EQ(b64_dec("Zm 9v", 64), PGC_ERR_PROTOCOL);
     CHECK_EQ(b64_dec("Z===", 64), PGC_ERR_PROTOCOL);
     CHECK_EQ(b64_dec("====", 64), PGC_ERR_PROTOCOL);
-    CHECK_EQ(b64_dec("Zh==", 64), PGC_ERR_PROTOCOL);  /* non-zero pad bits */
+    CHECK_EQ(b64_dec("Zh==", 64), PGC_ERR_PROTOCOL); /* non-zero pad bits */
     CHECK_EQ(b64_dec("Zm9=", 64), PGC_ERR_PROTOCOL);
     CHECK_EQ(b64_dec("Zg==Zg==", 64), PGC_ERR_PROTOCOL);
     CHECK_EQ(b64_dec("Z=g=", 64), PGC_ERR_PROTOCOL);
-    CHECK_EQ(b64_dec("Zm9-", 64), PGC_ERR_PROTOCOL);  /* url alphabet */
+    CHECK_EQ(b64_dec("Zm9-", 64), PGC_ERR_PROTOCOL); /* url alphabet */
     CHECK_EQ(b64_dec("Zm9v", 2), PGC_ERR_LIMIT);
     CHECK_EQ(b64_dec("Zm8=", 2), PGC_OK);
 }
@@ -315,15 +327,17 @@ test_sha256_implementations(void)
         CHECK_MEM(a, sizeof(a), d, sizeof(d));
     }
     sha256_with(0, (const uint8_t *)"abc", 3, a);
-    CHECK_HEX(a, 32, "ba7816bf8f01cfea414140de5dae2223"
-                     "b00361a396177a9cb410ff61f20015ad");
+    CHECK_HEX(a, 32,
+              "ba7816bf8f01cfea414140de5dae2223"
+              "b00361a396177a9cb410ff61f20015ad");
     pgc_pbkdf2_sha256_impl(buf, 11, buf + 11, 16, 4096, ka, 0);
     pgc_pbkdf2_sha256_impl(buf, 11, buf + 11, 16, 4096, kb, 1);
     CHECK_MEM(ka, sizeof(ka), kb, sizeof(kb));
     pgc_pbkdf2_sha256_impl((const uint8_t *)"password", 8,
                            (const uint8_t *)"salt", 4, 4096, ka, 0);
-    CHECK_HEX(ka, 32, "c5e478d59288c841aa530db6845c4c8d"
-                      "962893a001ce4e11a4963873aa98134a");
+    CHECK_HEX(ka, 32,
+              "c5e478d59288c841aa530db6845c4c8d"
+              "962893a001ce4e11a4963873aa98134a");
     CHECK_EQ(pgc_sha256_init_impl(&c, 0), 0);
 }
 

@@ -21,7 +21,8 @@ test_wbuf_basic(void)
     CHECK_EQ(pgc_wbuf_put_cstr(&b, NULL, 0), PGC_OK);
     CHECK_BYTES(b.data, b.len,
                 "\x01\xff\xfe\x01\x02\x03\x04\xff\xff\xff\xff\xff\xff\xff"
-                "\xff" "ab\0\0");
+                "\xff"
+                "ab\0\0");
     /* A NUL inside a string is refused and nothing is written. */
     CHECK_EQ(pgc_wbuf_put_cstr(&b, "a\0b", 3), PGC_ERR_LIMIT);
     CHECK_EQ(b.len, 19);
@@ -220,8 +221,8 @@ test_wbuf_length_limit_more(void)
 static void
 test_cursor(void)
 {
-    static const uint8_t data[] = {0x80, 0x01, 0xff, 0xff, 0xff, 0xfe,
-                                   'h',  'i',  0,    'x'};
+    static const uint8_t data[] = {0x80, 0x01, 0xff, 0xff, 0xff,
+                                   0xfe, 'h',  'i',  0,    'x'};
     PgcCur c = pgc_cur_make(data, sizeof(data));
     int16_t i16 = 0;
     int32_t i32 = 0;

@@ -17,8 +17,7 @@ test_build_untyped(void)
 
     pgc_wbuf_init(&b);
     CHECK_EQ(pgc_build_startup(&b, names, values, 2), PGC_OK);
-    CHECK_BYTES(b.data, b.len,
-                "\0\0\0\x1b\0\3\0\0user\0u\0database\0d\0\0");
+    CHECK_BYTES(b.data, b.len, "\0\0\0\x1b\0\3\0\0user\0u\0database\0d\0\0");
     pgc_wbuf_reset(&b);
     CHECK_EQ(pgc_build_startup(&b, NULL, NULL, 0), PGC_OK);
     CHECK_BYTES(b.data, b.len, "\0\0\0\x09\0\3\0\0\0");
@@ -52,14 +51,17 @@ test_build_auth(void)
                                     (const uint8_t *)"n,,n=,r=abc", 11),
              PGC_OK);
     CHECK_BYTES(b.data, b.len,
-                "p\0\0\0\x21" "SCRAM-SHA-256\0\0\0\0\x0b" "n,,n=,r=abc");
+                "p\0\0\0\x21"
+                "SCRAM-SHA-256\0\0\0\0\x0b"
+                "n,,n=,r=abc");
     pgc_wbuf_reset(&b);
     CHECK_EQ(pgc_build_sasl_response(&b, (const uint8_t *)"c=biws", 6),
              PGC_OK);
-    CHECK_BYTES(b.data, b.len, "p\0\0\0\x0a" "c=biws");
+    CHECK_BYTES(b.data, b.len,
+                "p\0\0\0\x0a"
+                "c=biws");
     CHECK_EQ(pgc_build_password(&b, "p\0w", 3), PGC_ERR_LIMIT);
-    CHECK_EQ(pgc_build_sasl_initial(&b, S("SCRAM\0"), NULL, 0),
-             PGC_ERR_LIMIT);
+    CHECK_EQ(pgc_build_sasl_initial(&b, S("SCRAM\0"), NULL, 0), PGC_ERR_LIMIT);
     CHECK_EQ(pgc_build_sasl_initial(&b, S("X"), (const uint8_t *)"",
                                     (size_t)INT32_MAX + 1),
              PGC_ERR_LIMIT);
@@ -140,8 +142,7 @@ test_build_bind(void)
                 "B\0\0\0\x19p\0\0\0\2\0\1\0\0\0\2"
                 "\xff\xff\xff\xff\xff\xff\xff\xff\0\0");
     /* nfmt must be 0, 1 or nparams. */
-    CHECK_EQ(pgc_build_bind_start(&b, S(""), S(""), 2, two, 3),
-             PGC_ERR_STATE);
+    CHECK_EQ(pgc_build_bind_start(&b, S(""), S(""), 2, two, 3), PGC_ERR_STATE);
     CHECK_EQ(pgc_build_bind_start(&b, S("a\0"), S(""), 0, NULL, 0),
              PGC_ERR_LIMIT);
     CHECK_EQ(b.len, 26);
@@ -166,7 +167,8 @@ test_build_copy(void)
     CHECK_EQ(pgc_build_copy_fail(&b, S("oops")), PGC_OK);
     CHECK_EQ(pgc_build_copy_data(&b, NULL, 0), PGC_OK);
     CHECK_BYTES(b.data, b.len,
-                "d\0\0\0\x07" "a\0c"
+                "d\0\0\0\x07"
+                "a\0c"
                 "c\0\0\0\x04"
                 "f\0\0\0\x09oops\0"
                 "d\0\0\0\x04");
@@ -192,8 +194,7 @@ test_build_oom(void)
     pgc_wbuf_init(&b);
     CHECK_EQ(pgc_build_sync(&b), PGC_OK);
     talloc_fail_after(0);
-    CHECK_EQ(pgc_build_query(&b, (PgcStr){big, sizeof(big)}),
-             PGC_ERR_NOMEM);
+    CHECK_EQ(pgc_build_query(&b, (PgcStr){big, sizeof(big)}), PGC_ERR_NOMEM);
     CHECK_EQ(b.len, 5);
     CHECK_EQ(b.in_msg, 0);
     CHECK(b.data == b.small);
@@ -207,8 +208,8 @@ test_build_oom(void)
     /* A Bind whose result formats cannot be stored is removed whole. */
     {
         static int16_t fmts[2000];
-        CHECK_EQ(pgc_build_bind_start(&b, (PgcStr){"", 0}, (PgcStr){"", 0},
-                                      0, NULL, 0),
+        CHECK_EQ(pgc_build_bind_start(&b, (PgcStr){"", 0}, (PgcStr){"", 0}, 0,
+                                      NULL, 0),
                  PGC_OK);
         CHECK_EQ(pgc_build_bind_end(&b, 2000, fmts), PGC_ERR_NOMEM);
         CHECK_EQ(b.len, 5 + 1506);

@@ -168,9 +168,9 @@ typedef struct {
     int pushed[MAX_IDS]; /* ids pushed by the setup */
     int done[MAX_IDS];   /* REQ_DONE count per id */
     PgcReqStatus status[MAX_IDS];
-    int late_events;     /* events for a request not in flight */
-    int lost;            /* popped by pop_lost */
-    int slow_copy;       /* do not answer CopyInResponse */
+    int late_events; /* events for a request not in flight */
+    int lost;        /* popped by pop_lost */
+    int slow_copy;   /* do not answer CopyInResponse */
     PgcStatus final;
 } Run;
 
@@ -257,8 +257,8 @@ on_event(Run *r, const PgcEvent *ev)
             CHECK_EQ(pgc_conn_copy_fail(&r->c, &r->fe, why), PGC_OK);
         }
         else {
-            CHECK_EQ(pgc_conn_copy_data(&r->c, &r->fe,
-                                        (const uint8_t *)"1\n", 2),
+            CHECK_EQ(pgc_conn_copy_data(&r->c, &r->fe, (const uint8_t *)"1\n",
+                                        2),
                      PGC_OK);
             CHECK_EQ(pgc_conn_copy_done(&r->c, &r->fe), PGC_OK);
         }
@@ -773,8 +773,7 @@ static const Case cases[] = {
      "PARSE_COMPLETE#3 PARAM_DESC#3 ROW_DESC#3 READY#3(I) REQ_DONE#3(OK) "
      "ERROR#4 READY#4(I) REQ_DONE#4(FAILED) NOTICE ERROR#5 READY#5(I) "
      "REQ_DONE#5(FAILED)"},
-    {"abandoned", setup_abandon,
-     "2 D:a C:S Z:I 2 D:b C:S Z:I 2 D:c C:S Z:I",
+    {"abandoned", setup_abandon, "2 D:a C:S Z:I 2 D:b C:S Z:I 2 D:c C:S Z:I",
      "BIND_COMPLETE#1 ROW#1(a) COMMAND_COMPLETE#1(S) READY#1(I) "
      "REQ_DONE#1(OK) READY#2(I) REQ_DONE#2(OK,abandoned) BIND_COMPLETE#3 "
      "ROW#3(c) COMMAND_COMPLETE#3(S) READY#3(I) REQ_DONE#3(OK)"},
@@ -896,8 +895,8 @@ test_async_everywhere(void)
             if (has_token(cases[i].stream, "N")) {
                 continue; /* already has one; transcripts would be odd */
             }
-            async_everywhere(cases[i].setup, cases[i].stream,
-                             asyncs[a].spec, asyncs[a].text);
+            async_everywhere(cases[i].setup, cases[i].stream, asyncs[a].spec,
+                             asyncs[a].text);
         }
     }
 }
@@ -1372,12 +1371,11 @@ test_limits(void)
     PgcConnLimits lim = {3, 8};
     pgc_wbuf_init(&fe);
     pgc_conn_init(&c, 0, &lim);
-    push_exec(&c, &fe, 1); /* 3 steps */
-    push_exec(&c, &fe, 1); /* 6 */
+    push_exec(&c, &fe, 1);                                     /* 3 steps */
+    push_exec(&c, &fe, 1);                                     /* 6 */
     CHECK_EQ(pgc_conn_push_sync(&c, &fe, NULL, NULL), PGC_OK); /* 7 */
     CHECK_EQ(pgc_conn_push_sync(&c, &fe, NULL, NULL), PGC_ERR_LIMIT);
-    CHECK(strstr(c.err_msg, "too many requests in flight (limit 3)") !=
-          NULL);
+    CHECK(strstr(c.err_msg, "too many requests in flight (limit 3)") != NULL);
     pgc_conn_free(&c);
     pgc_conn_init(&c, 0, &lim);
     push_exec(&c, &fe, 1);
@@ -1388,8 +1386,7 @@ test_limits(void)
     s.nexec = 1;
     s.sync = 1;
     CHECK_EQ(pgc_conn_push_extended(&c, &fe, &s, NULL), PGC_ERR_LIMIT);
-    CHECK(strstr(c.err_msg, "responses expected in flight (limit 8)") !=
-          NULL);
+    CHECK(strstr(c.err_msg, "responses expected in flight (limit 8)") != NULL);
     CHECK_EQ(fe.len, len);
     CHECK_EQ(c.step_len, 6);
     CHECK_EQ(c.err, PGC_OK);
@@ -1480,8 +1477,7 @@ test_copy_in_frontend(void)
     run_feed(&r, srv.data, whole, 1);
     CHECK_EQ(pgc_conn_copy_in_state(&r.c), PGC_COPYIN_ACTIVE);
     CHECK_EQ(pgc_conn_push_sync(&r.c, &r.fe, NULL, NULL), PGC_ERR_STATE);
-    CHECK_EQ(pgc_conn_copy_data(&r.c, &r.fe, (const uint8_t *)"1", 1),
-             PGC_OK);
+    CHECK_EQ(pgc_conn_copy_data(&r.c, &r.fe, (const uint8_t *)"1", 1), PGC_OK);
     pgc_wbuf_reset(&srv);
     srv_build(&srv, "E");
     whole[0] = srv.len;

@@ -16,8 +16,8 @@
 
 /* i=16 keeps the fuzzers fast; the stream and SCRAM harnesses allow up
  * to 64 iterations. */
-#define FAST_SERVER_FIRST                                                   \
-    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"                 \
+#define FAST_SERVER_FIRST                                   \
+    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0," \
     "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=16"
 
 static int
@@ -40,8 +40,8 @@ write_file(const char *dir, const char *sub, const char *name,
 }
 
 static int
-write_stream(const char *dir, const char *name, const uint8_t *head,
-             size_t hn, PgcWBuf *b)
+write_stream(const char *dir, const char *name, const uint8_t *head, size_t hn,
+             PgcWBuf *b)
 {
     int rc = write_file(dir, "stream", name, head, hn, b->data, b->len);
 

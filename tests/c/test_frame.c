@@ -128,9 +128,9 @@ test_split_feed(void)
     CHECK(strstr(want.p, "D n=3 '1' 'alice' NULL\n") != NULL);
     CHECK(strstr(want.p, "D n=3 '2' '' 'x\\x01y'\n") != NULL);
     CHECK(strstr(want.p, "D n=3 NULL NULL NULL\nD n=0\n") != NULL);
-    CHECK(strstr(want.p, "E S=ERROR V=ERROR C=42P01 M=relation \"nope\" "
-                         "does not exist D=some detail H=a hint P=15\n") !=
-          NULL);
+    CHECK(strstr(want.p,
+                 "E S=ERROR V=ERROR C=42P01 M=relation \"nope\" "
+                 "does not exist D=some detail H=a hint P=15\n") != NULL);
     CHECK(strstr(want.p, "A pid=77 'chan' 'payload'\n") != NULL);
     CHECK(strstr(want.p, "K pid=4242 key=-559038737\n") != NULL);
     CHECK(strstr(want.p, "Z tx=69\n") != NULL);
@@ -224,7 +224,7 @@ test_frame_type_caps(void)
 {
     static const uint8_t unbounded[] = {
         PGC_MSG_DATA_ROW, PGC_MSG_COPY_DATA, PGC_MSG_FUNCTION_CALL_RESPONSE,
-        PGC_MSG_ERROR, PGC_MSG_NOTICE,
+        PGC_MSG_ERROR,    PGC_MSG_NOTICE,
     };
     size_t i;
 
@@ -289,8 +289,7 @@ test_frame_errors(void)
     test_frame_header(PGC_MSG_READY, 3, 0, PGC_ERR_PROTOCOL);
     test_frame_header(PGC_MSG_READY, 4, 0, PGC_OK);
     test_frame_header(PGC_MSG_READY, 5, 0, PGC_NEED_MORE);
-    test_frame_header(PGC_MSG_COMMAND_COMPLETE, 1u << 20, 0,
-                      PGC_ERR_PROTOCOL);
+    test_frame_header(PGC_MSG_COMMAND_COMPLETE, 1u << 20, 0, PGC_ERR_PROTOCOL);
     test_frame_header(PGC_MSG_DATA_ROW, 0x80000000u, 0, PGC_ERR_PROTOCOL);
     test_frame_header(PGC_MSG_DATA_ROW, 0xffffffffu, 0, PGC_ERR_PROTOCOL);
     test_frame_header(PGC_MSG_DATA_ROW, 0x7fffffffu, 0, PGC_ERR_LIMIT);
@@ -369,8 +368,20 @@ test_pinned(void)
 {
     PgcReader r;
     Retired rt = {{NULL}, 0};
-    uint8_t msg[] = {PGC_MSG_COMMAND_COMPLETE, 0, 0, 0, 13,
-                     'S', 'E', 'L', 'E', 'C', 'T', ' ', '1', 0};
+    uint8_t msg[] = {PGC_MSG_COMMAND_COMPLETE,
+                     0,
+                     0,
+                     0,
+                     13,
+                     'S',
+                     'E',
+                     'L',
+                     'E',
+                     'C',
+                     'T',
+                     ' ',
+                     '1',
+                     0};
     uint8_t *p = NULL, *old, *exposed;
     size_t n = 0, i;
     PgcMsg m;

@@ -273,9 +273,9 @@ static void
 stream_misc_part(PgcWBuf *b)
 {
     static const uint8_t empty_types[] = {
-        PGC_MSG_PARSE_COMPLETE, PGC_MSG_BIND_COMPLETE, PGC_MSG_NO_DATA,
-        PGC_MSG_EMPTY_QUERY,    PGC_MSG_PORTAL_SUSPENDED,
-        PGC_MSG_CLOSE_COMPLETE,
+        PGC_MSG_PARSE_COMPLETE,   PGC_MSG_BIND_COMPLETE,
+        PGC_MSG_NO_DATA,          PGC_MSG_EMPTY_QUERY,
+        PGC_MSG_PORTAL_SUSPENDED, PGC_MSG_CLOSE_COMPLETE,
     };
     size_t i;
 
@@ -362,12 +362,12 @@ scram_server_final_for(const char *server_first, char *out, size_t cap)
     char first[256], final[256];
     size_t n = 0;
 
-    CHECK_EQ(pgc_scram_client_first(&s, TEST_NONCE, strlen(TEST_NONCE),
-                                    0, first, sizeof(first), &n),
+    CHECK_EQ(pgc_scram_client_first(&s, TEST_NONCE, strlen(TEST_NONCE), 0,
+                                    first, sizeof(first), &n),
              PGC_OK);
     CHECK_EQ(pgc_scram_client_final(&s, (const uint8_t *)server_first,
-                                    strlen(server_first), "pencil", 6,
-                                    final, sizeof(final), &n),
+                                    strlen(server_first), "pencil", 6, final,
+                                    sizeof(final), &n),
              PGC_OK);
     if (cap < 3 + pgc_base64_encoded_len(PGC_SHA256_LEN)) {
         abort();

@@ -44,8 +44,7 @@ oom_reader_run(const uint8_t *p, size_t n, const DumpText *want, long k)
         }
         pos += c;
     }
-    CHECK(pos == n && t.len == want->len &&
-          memcmp(t.p, want->p, t.len) == 0);
+    CHECK(pos == n && t.len == want->len && memcmp(t.p, want->p, t.len) == 0);
     dump_text_free(&t);
     pgc_reader_free(&r);
     talloc_fail_after(-1);

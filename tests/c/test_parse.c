@@ -91,24 +91,26 @@ test_parse_simple(void)
 
     CHECK_EQ(pgc_parse_command_complete(V("SELECT 3\0"), &a), PGC_OK);
     CHECK_MEM(a.p, a.n, "SELECT 3", 8);
-    CHECK_EQ(pgc_parse_command_complete(V("SELECT 3"), &a),
-             PGC_ERR_PROTOCOL);
+    CHECK_EQ(pgc_parse_command_complete(V("SELECT 3"), &a), PGC_ERR_PROTOCOL);
     CHECK_EQ(pgc_parse_command_complete(V("SELECT 3\0\0"), &a),
              PGC_ERR_PROTOCOL);
 
-    CHECK_EQ(pgc_parse_notification(V("\0\0\0\x09" "ch\0pay\0"), &pid, &a,
-                                    &b),
+    CHECK_EQ(pgc_parse_notification(V("\0\0\0\x09"
+                                      "ch\0pay\0"),
+                                    &pid, &a, &b),
              PGC_OK);
     CHECK_EQ(pid, 9);
     CHECK_MEM(a.p, a.n, "ch", 2);
     CHECK_MEM(b.p, b.n, "pay", 3);
-    CHECK_EQ(pgc_parse_notification(V("\0\0\0\x09" "ch\0pay"), &pid, &a,
-                                    &b),
+    CHECK_EQ(pgc_parse_notification(V("\0\0\0\x09"
+                                      "ch\0pay"),
+                                    &pid, &a, &b),
              PGC_ERR_PROTOCOL);
     CHECK_EQ(pgc_parse_notification(V("\0\0\0"), &pid, &a, &b),
              PGC_ERR_PROTOCOL);
-    CHECK_EQ(pgc_parse_notification(V("\0\0\0\x09" "ch\0pay\0!"), &pid, &a,
-                                    &b),
+    CHECK_EQ(pgc_parse_notification(V("\0\0\0\x09"
+                                      "ch\0pay\0!"),
+                                    &pid, &a, &b),
              PGC_ERR_PROTOCOL);
 
     CHECK_EQ(pgc_parse_empty(V("")), PGC_OK);
@@ -202,18 +204,21 @@ test_parse_row_desc(void)
              PGC_ERR_PROTOCOL);
     CHECK_EQ(pgc_parse_row_desc_start(V("\0"), &n, &c), PGC_ERR_PROTOCOL);
     /* Truncated fixed part (the count check passes: a long name). */
-    CHECK_EQ(pgc_parse_row_desc_start(V("\0\1" "abcdefghijklmnopqrs\0\0"),
+    CHECK_EQ(pgc_parse_row_desc_start(V("\0\1"
+                                        "abcdefghijklmnopqrs\0\0"),
                                       &n, &c),
              PGC_OK);
     CHECK_EQ(pgc_parse_row_desc_field(&c, &f), PGC_ERR_PROTOCOL);
     /* Unterminated name. */
-    CHECK_EQ(pgc_parse_row_desc_start(V("\0\1" "abcdefghijklmnopqrstu"), &n,
-                                      &c),
+    CHECK_EQ(pgc_parse_row_desc_start(V("\0\1"
+                                        "abcdefghijklmnopqrstu"),
+                                      &n, &c),
              PGC_OK);
     CHECK_EQ(pgc_parse_row_desc_field(&c, &f), PGC_ERR_PROTOCOL);
     /* Bad format code. */
     CHECK_EQ(pgc_parse_row_desc_start(
-                 V("\0\1" "id\0\0\0\x40\0\0\1\0\0\0\x17\0\4\xff\xff\xff\xff"
+                 V("\0\1"
+                   "id\0\0\0\x40\0\0\1\0\0\0\x17\0\4\xff\xff\xff\xff"
                    "\0\2"),
                  &n, &c),
              PGC_OK);
@@ -297,16 +302,19 @@ test_parse_copy_and_version(void)
                                          &nopts),
              PGC_OK);
     CHECK_EQ(minor, 1);
-    CHECK_EQ(pgc_parse_negotiate_version(V("\0\0\0\0\xff\xff\xff\xff"),
+    CHECK_EQ(pgc_parse_negotiate_version(V("\0\0\0\0\xff\xff\xff\xff"), &minor,
+                                         &nopts),
+             PGC_ERR_PROTOCOL);
+    CHECK_EQ(pgc_parse_negotiate_version(V("\0\0\0\0\x7f\xff\xff\xff"
+                                           "a\0"),
                                          &minor, &nopts),
              PGC_ERR_PROTOCOL);
-    CHECK_EQ(pgc_parse_negotiate_version(V("\0\0\0\0\x7f\xff\xff\xff" "a\0"),
+    CHECK_EQ(pgc_parse_negotiate_version(V("\0\0\0\0\0\0\0\2"
+                                           "a\0b"),
                                          &minor, &nopts),
              PGC_ERR_PROTOCOL);
-    CHECK_EQ(pgc_parse_negotiate_version(V("\0\0\0\0\0\0\0\2" "a\0b"),
-                                         &minor, &nopts),
-             PGC_ERR_PROTOCOL);
-    CHECK_EQ(pgc_parse_negotiate_version(V("\0\0\0\0\0\0\0\1" "a\0b\0"),
+    CHECK_EQ(pgc_parse_negotiate_version(V("\0\0\0\0\0\0\0\1"
+                                           "a\0b\0"),
                                          &minor, &nopts),
              PGC_ERR_PROTOCOL);
     CHECK_EQ(pgc_parse_negotiate_version(V("\0\0\0\0\0\0"), &minor, &nopts),

@@ -27,15 +27,14 @@ scram_final(PgcScram *s, const char *sf, char *out, size_t cap)
 {
     size_t n = 0;
 
-    return pgc_scram_client_final(s, (const uint8_t *)sf, strlen(sf),
-                                  "pencil", 6, out, cap, &n);
+    return pgc_scram_client_final(s, (const uint8_t *)sf, strlen(sf), "pencil",
+                                  6, out, cap, &n);
 }
 
 static PgcStatus
 scram_verify(PgcScram *s, const char *msg)
 {
-    return pgc_scram_verify_server_final(s, (const uint8_t *)msg,
-                                         strlen(msg));
+    return pgc_scram_verify_server_final(s, (const uint8_t *)msg, strlen(msg));
 }
 
 /* RFC 7677 section 3.  The RFC's client sends "n=user"; PostgreSQL's
@@ -59,7 +58,8 @@ test_scram_rfc7677(void)
     CHECK_STR(out, "c=biws,r=" SERVER_NONCE
                    ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=");
     CHECK_EQ(n, strlen(out));
-    CHECK_EQ(scram_verify(&s, "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="),
+    CHECK_EQ(scram_verify(&s,
+                          "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="),
              PGC_OK);
 }
 
@@ -75,7 +75,8 @@ test_scram_pg_exchange(void)
     CHECK_EQ(scram_final(&s, TEST_SERVER_FIRST, out, sizeof(out)), PGC_OK);
     CHECK_STR(out, "c=biws,r=" SERVER_NONCE
                    ",p=qvT2SWdEH5Q06albL+hjSYuUhCG7VndFyzIb7CK4n9k=");
-    CHECK_EQ(scram_verify(&s, "v=3HO6Qt1M4MKJrmlKaoOqLAI0/0TV0HZe7J9H3MBtSOg="),
+    CHECK_EQ(scram_verify(&s,
+                          "v=3HO6Qt1M4MKJrmlKaoOqLAI0/0TV0HZe7J9H3MBtSOg="),
              PGC_OK);
     /* The output buffer must hold the whole message. */
     scram_start(&s, 4096);
@@ -93,7 +94,8 @@ first_fails(const char *sf, uint32_t max_iter, const char *msg)
     CHECK_STR(s.err_msg, msg);
     /* No server-final-message is accepted after a failed exchange, not
      * even one carrying the all-zero signature. */
-    CHECK_EQ(scram_verify(&s, "v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+    CHECK_EQ(scram_verify(&s,
+                          "v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
              PGC_ERR_STATE);
 }
 
@@ -123,17 +125,18 @@ test_scram_bad_first(void)
                  SERVER_NONCE, not_canonical[i]);
         first_fails(sf, 0, canon);
     }
-    first_fails("r=" SERVER_NONCE ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=789123456",
-                0, "SCRAM: iteration count 789123456 exceeds the limit of "
-                   "100000");
+    first_fails("r=" SERVER_NONCE ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=789123456", 0,
+                "SCRAM: iteration count 789123456 exceeds the limit of "
+                "100000");
     first_fails("r=" SERVER_NONCE ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=100001", 0,
                 "SCRAM: iteration count 100001 exceeds the limit of 100000");
     first_fails("r=" SERVER_NONCE ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4097", 4096,
                 "SCRAM: iteration count 4097 exceeds the limit of 4096");
     first_fails("r=" SERVER_NONCE ",s=W22ZaJ0SNY7soEsUEjb6gQ==,"
                 "i=99999999999999999999999999999",
-                0, "SCRAM: iteration count 999999999999999999999999... "
-                   "exceeds the limit of 100000");
+                0,
+                "SCRAM: iteration count 999999999999999999999999... "
+                "exceeds the limit of 100000");
 }
 
 static void
@@ -148,8 +151,7 @@ test_scram_bad_first_syntax(void)
                 "SCRAM: server requires an unsupported extension");
     first_fails("s=W22ZaJ0SNY7soEsUEjb6gQ==,r=" SERVER_NONCE ",i=4096", 0,
                 malformed);
-    first_fails("r=" SERVER_NONCE ",s=W22ZaJ0SNY7soEsUEjb6gQ==", 0,
-                malformed);
+    first_fails("r=" SERVER_NONCE ",s=W22ZaJ0SNY7soEsUEjb6gQ==", 0, malformed);
     first_fails("r=" SERVER_NONCE SALT_ITER ",x=1", 0, malformed);
     first_fails("r=" SERVER_NONCE SALT_ITER ",", 0, malformed);
     first_fails("", 0, malformed);
@@ -228,8 +230,8 @@ test_scram_misuse(void)
     CHECK_EQ(pgc_scram_client_first(&s, long_nonce, PGC_SCRAM_NONCE_MAX, 0,
                                     out, sizeof(out), &n),
              PGC_OK);
-    CHECK_EQ(pgc_scram_client_first(&s, long_nonce, PGC_SCRAM_NONCE_MAX + 1,
-                                    0, out, sizeof(out), &n),
+    CHECK_EQ(pgc_scram_client_first(&s, long_nonce, PGC_SCRAM_NONCE_MAX + 1, 0,
+                                    out, sizeof(out), &n),
              PGC_ERR_STATE);
     CHECK_EQ(pgc_scram_client_first(&s, TEST_NONCE, 20, 0, out, 28, &n),
              PGC_ERR_LIMIT);
@@ -259,9 +261,8 @@ test_scram_cb_misuse(void)
                                        sizeof(data), TEST_NONCE, 20, 0, out,
                                        sizeof(out), &n),
              PGC_ERR_STATE);
-    CHECK_EQ(pgc_scram_client_first_cb(&s, (PgcScramCb)7, data, 32,
-                                       TEST_NONCE, 20, 0, out, sizeof(out),
-                                       &n),
+    CHECK_EQ(pgc_scram_client_first_cb(&s, (PgcScramCb)7, data, 32, TEST_NONCE,
+                                       20, 0, out, sizeof(out), &n),
              PGC_ERR_STATE);
     CHECK_EQ(pgc_scram_client_first_cb(&s, PGC_SCRAM_CB_ENDPOINT, data,
                                        PGC_CBIND_DATA_MAX, TEST_NONCE, 20, 0,
@@ -299,24 +300,21 @@ test_cert_signature_hash(void)
         size_t len;
         PgcCertHash want;
     } cases[] = {
-        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b", 9,
-         PGC_CERT_HASH_SHA256},
+        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b", 9, PGC_CERT_HASH_SHA256},
         {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x04", 9,
          PGC_CERT_HASH_SHA256}, /* MD5 raised */
         {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x05", 9,
          PGC_CERT_HASH_SHA256}, /* SHA-1 raised */
-        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c", 9,
-         PGC_CERT_HASH_SHA384},
-        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0d", 9,
-         PGC_CERT_HASH_SHA512},
+        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c", 9, PGC_CERT_HASH_SHA384},
+        {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0d", 9, PGC_CERT_HASH_SHA512},
         {"\x2a\x86\x48\xce\x3d\x04\x03\x02", 8, PGC_CERT_HASH_SHA256},
         {"\x2a\x86\x48\xce\x3d\x04\x03\x03", 8, PGC_CERT_HASH_SHA384},
         {"\x2a\x86\x48\xce\x3d\x04\x03\x01", 8, PGC_CERT_HASH_SHA224},
-        {"\x2b\x65\x70", 3, PGC_CERT_HASH_NONE},   /* Ed25519 */
+        {"\x2b\x65\x70", 3, PGC_CERT_HASH_NONE}, /* Ed25519 */
         {"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0a", 9,
-         PGC_CERT_HASH_NONE},                   /* RSASSA-PSS */
+         PGC_CERT_HASH_NONE}, /* RSASSA-PSS */
         {"\x2a\x86\x48\x86\xf7\x0d\x01\x01", 8,
-         PGC_CERT_HASH_NONE},                   /* a prefix only */
+         PGC_CERT_HASH_NONE}, /* a prefix only */
     };
     uint8_t der[64], big[300];
     PgcCertHash h;
@@ -346,8 +344,10 @@ test_cert_signature_hash(void)
     /* a long-form length, and one that claims more than there is */
     memset(big, 0, sizeof(big));
     memcpy(big, "\x30\x82\x01\x10\x30\x81\xff", 7);
-    memcpy(big + 7 + 255, "\x30\x0b\x06\x09"
-                          "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c", 13);
+    memcpy(big + 7 + 255,
+           "\x30\x0b\x06\x09"
+           "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c",
+           13);
     big[7 + 255 + 13] = 0x03;
     big[7 + 255 + 14] = 0x00;
     CHECK_EQ(pgc_cert_signature_hash(big, 4 + 0x110, &h), PGC_OK);

@@ -85,13 +85,24 @@ test_server_first_params(void)
              PGC_OK);
     CHECK_EQ(n, 16);
     CHECK_EQ(iter, 4096);
-    CHECK_BYTES(salt, n, "\x5b\x6d\x99\x68\x9d\x12\x35\x8e\xec\xa0\x4b\x14"
-                         "\x12\x36\xfa\x81");
+    CHECK_BYTES(salt, n,
+                "\x5b\x6d\x99\x68\x9d\x12\x35\x8e\xec\xa0\x4b\x14"
+                "\x12\x36\xfa\x81");
     static const char *const bad[] = {
-        "", "r=x", "r=x,s=QUJD", "r=x,s=QUJD,i=", "r=x,s=QUJD,i=0",
-        "r=x,s=QUJD,i=01", "r=x,s=QUJD,i=1x", "r=x,s=QUJD,i=4294967296",
-        "r=x,s=QUJD,i=99999999999", "r=x,s=QUJ,i=1", "r=x,s=,i=1",
-        "r=x,s=QUJD,i=1,e=x", "m=ext,r=x,s=QUJD,i=1", "s=QUJD,r=x,i=1",
+        "",
+        "r=x",
+        "r=x,s=QUJD",
+        "r=x,s=QUJD,i=",
+        "r=x,s=QUJD,i=0",
+        "r=x,s=QUJD,i=01",
+        "r=x,s=QUJD,i=1x",
+        "r=x,s=QUJD,i=4294967296",
+        "r=x,s=QUJD,i=99999999999",
+        "r=x,s=QUJ,i=1",
+        "r=x,s=,i=1",
+        "r=x,s=QUJD,i=1,e=x",
+        "m=ext,r=x,s=QUJD,i=1",
+        "s=QUJD,r=x,i=1",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         CHECK_EQ(pgc_scram_server_first_params((const uint8_t *)bad[i],
@@ -101,8 +112,8 @@ test_server_first_params(void)
     }
     static const char big[] = "r=x,s=QUJD,i=4294967295";
     CHECK_EQ(pgc_scram_server_first_params((const uint8_t *)big,
-                                           sizeof(big) - 1, salt,
-                                           sizeof(salt), &n, &iter),
+                                           sizeof(big) - 1, salt, sizeof(salt),
+                                           &n, &iter),
              PGC_OK);
     CHECK_EQ(iter, 4294967295u);
     CHECK_BYTES(salt, n, "ABC");
@@ -320,8 +331,7 @@ test_startup_cache_hooks(void)
     CHECK_EQ(pgc_startup_scram_params(&s, &m, salt, &n, &iter), 0);
     be_sasl_mechs(&b, mechs, 1);
     {
-        PgcMsg sasl = {.type = PGC_MSG_AUTH,
-                       .body = {b.data + 5, b.len - 5}};
+        PgcMsg sasl = {.type = PGC_MSG_AUTH, .body = {b.data + 5, b.len - 5}};
         CHECK_EQ(pgc_startup_handle(&s, &sasl, &out, &ev), PGC_OK);
     }
     CHECK_EQ(pgc_startup_scram_params(&s, &m, salt, &n, &iter), 1);
@@ -344,8 +354,7 @@ test_startup_cache_hooks(void)
     CHECK_EQ(pgc_startup_handle(&s, &m, &out, &ev), PGC_OK);
     CHECK_EQ(s.preset.salt_len, 0);
     CHECK(all_zero(s.preset.salted, sizeof(s.preset.salted)));
-    CHECK_MEM(s.scram.salted_password, PGC_SHA256_LEN, salted,
-              PGC_SHA256_LEN);
+    CHECK_MEM(s.scram.salted_password, PGC_SHA256_LEN, salted, PGC_SHA256_LEN);
     /* a server ErrorResponse now: every copy of it is wiped */
     {
         uint8_t eb[64];

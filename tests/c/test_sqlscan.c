@@ -37,12 +37,12 @@ conv_n(const char *in, size_t n, unsigned flags, const char *want,
     size_t ncap = pgc_sqlscan_names_bound(n);
     PgcSqlName *names = malloc((ncap ? ncap : 1) * sizeof(*names));
     PgcSqlScanResult res;
-    PgcSqlScanStatus st =
-        pgc_sqlscan_convert(src, n, flags, out, cap, names, ncap, &res);
+    PgcSqlScanStatus st = pgc_sqlscan_convert(src, n, flags, out, cap, names,
+                                              ncap, &res);
     CHECK_EQ(st, PGC_SQLSCAN_OK);
     if (st != PGC_SQLSCAN_OK) {
-        fprintf(stderr, "    input: %.*s\n    error at %zu: %s\n", (int)n,
-                in, res.err_pos, res.err_msg);
+        fprintf(stderr, "    input: %.*s\n    error at %zu: %s\n", (int)n, in,
+                res.err_pos, res.err_msg);
     }
     CHECK_MEM(out, res.out_len, want, strlen(want));
     CHECK_EQ(res.style, style);
@@ -107,8 +107,8 @@ conv_err(const char *in, unsigned flags, PgcSqlScanStatus want, long pos)
     char *abuf = (char *)1;
     PgcSqlName *anames;
     PgcSqlScanResult res;
-    PgcSqlScanStatus st =
-        pgc_sqlscan_convert_alloc(src, n, flags, &abuf, &anames, &res);
+    PgcSqlScanStatus st = pgc_sqlscan_convert_alloc(src, n, flags, &abuf,
+                                                    &anames, &res);
     CHECK_EQ(st, want);
     CHECK_EQ(res.err_pos, pos);
     CHECK(res.err_msg[0] != '\0');
@@ -138,38 +138,40 @@ test_plain(void)
 static void
 test_named(void)
 {
-    conv_n("SELECT %(a)s, %(b)s, %(a)s", strlen("SELECT %(a)s, %(b)s, %(a)s"), STD, "SELECT $1, $2, $1",
-           PGC_SQLSCAN_NAMED, 2, "a,b");
+    conv_n("SELECT %(a)s, %(b)s, %(a)s", strlen("SELECT %(a)s, %(b)s, %(a)s"),
+           STD, "SELECT $1, $2, $1", PGC_SQLSCAN_NAMED, 2, "a,b");
     conv_n("%(x)s", strlen("%(x)s"), STD, "$1", PGC_SQLSCAN_NAMED, 1, "x");
-    conv_n("%(long name with spaces)s = %(é)s", strlen("%(long name with spaces)s = %(é)s"), STD, "$1 = $2",
+    conv_n("%(long name with spaces)s = %(é)s",
+           strlen("%(long name with spaces)s = %(é)s"), STD, "$1 = $2",
            PGC_SQLSCAN_NAMED, 2, "long name with spaces,é");
-    conv_n("%(b)s %(a)s %(b)s %(c)s %(a)s", strlen("%(b)s %(a)s %(b)s %(c)s %(a)s"), STD, "$1 $2 $1 $3 $2",
+    conv_n("%(b)s %(a)s %(b)s %(c)s %(a)s",
+           strlen("%(b)s %(a)s %(b)s %(c)s %(a)s"), STD, "$1 $2 $1 $3 $2",
            PGC_SQLSCAN_NAMED, 3, "b,a,c");
-    conv_n("%(a)s %(ab)s %(a)s", strlen("%(a)s %(ab)s %(a)s"), STD, "$1 $2 $1", PGC_SQLSCAN_NAMED, 2,
-           "a,ab");
-    conv_n("%(a)s%%%(a)s", strlen("%(a)s%%%(a)s"), STD, "$1%$1", PGC_SQLSCAN_NAMED, 1, "a");
+    conv_n("%(a)s %(ab)s %(a)s", strlen("%(a)s %(ab)s %(a)s"), STD, "$1 $2 $1",
+           PGC_SQLSCAN_NAMED, 2, "a,ab");
+    conv_n("%(a)s%%%(a)s", strlen("%(a)s%%%(a)s"), STD, "$1%$1",
+           PGC_SQLSCAN_NAMED, 1, "a");
     /* a name may hold what psycopg allows: anything but ')' */
-    conv_n("%(a's)s", strlen("%(a's)s"), STD, "$1", PGC_SQLSCAN_NAMED, 1, "a's");
+    conv_n("%(a's)s", strlen("%(a's)s"), STD, "$1", PGC_SQLSCAN_NAMED, 1,
+           "a's");
 }
 
 static void
 test_quotes(void)
 {
     /* standard strings: % left alone, %% collapsed (psycopg) */
-    conv("SELECT '%s', %s", STD, "SELECT '%s', $1", PGC_SQLSCAN_POSITIONAL,
+    conv("SELECT '%s', %s", STD, "SELECT '%s', $1", PGC_SQLSCAN_POSITIONAL, 1);
+    conv("SELECT '50%', %s", STD, "SELECT '50%', $1", PGC_SQLSCAN_POSITIONAL,
          1);
-    conv("SELECT '50%', %s", STD, "SELECT '50%', $1",
-         PGC_SQLSCAN_POSITIONAL, 1);
     conv("SELECT 'a%%b'", STD, "SELECT 'a%b'", PGC_SQLSCAN_NONE, 0);
     conv("SELECT 'it''s %s', %s", STD, "SELECT 'it''s %s', $1",
          PGC_SQLSCAN_POSITIONAL, 1);
     conv("SELECT '''%s'''", STD, "SELECT '''%s'''", PGC_SQLSCAN_NONE, 0);
     /* backslash is not special in a standard string... */
-    conv("SELECT 'a\\', %s", STD, "SELECT 'a\\', $1",
-         PGC_SQLSCAN_POSITIONAL, 1);
+    conv("SELECT 'a\\', %s", STD, "SELECT 'a\\', $1", PGC_SQLSCAN_POSITIONAL,
+         1);
     /* ...but is with standard_conforming_strings off */
-    conv("SELECT 'a\\', %s'", NOSTD, "SELECT 'a\\', %s'", PGC_SQLSCAN_NONE,
-         0);
+    conv("SELECT 'a\\', %s'", NOSTD, "SELECT 'a\\', %s'", PGC_SQLSCAN_NONE, 0);
     conv("SELECT 'a\\\\', %s", NOSTD, "SELECT 'a\\\\', $1",
          PGC_SQLSCAN_POSITIONAL, 1);
     /* E'' and e'' */
@@ -183,8 +185,8 @@ test_quotes(void)
     conv("SELECT typE'\\', %s", STD, "SELECT typE'\\', $1",
          PGC_SQLSCAN_POSITIONAL, 1);
     /* U&'' never treats backslash as an escape, not even with scs off */
-    conv("SELECT U&'\\', %s", STD, "SELECT U&'\\', $1",
-         PGC_SQLSCAN_POSITIONAL, 1);
+    conv("SELECT U&'\\', %s", STD, "SELECT U&'\\', $1", PGC_SQLSCAN_POSITIONAL,
+         1);
     conv("SELECT u&'\\', %s", NOSTD, "SELECT u&'\\', $1",
          PGC_SQLSCAN_POSITIONAL, 1);
     conv("SELECT U&'%s''%s', %s", STD, "SELECT U&'%s''%s', $1",
@@ -201,8 +203,8 @@ test_quotes(void)
          PGC_SQLSCAN_POSITIONAL, 1);
     conv("SELECT 1 AS \"a'\", %s", STD, "SELECT 1 AS \"a'\", $1",
          PGC_SQLSCAN_POSITIONAL, 1);
-    conv("SELECT 1 AS \"a%%b\"", STD, "SELECT 1 AS \"a%b\"",
-         PGC_SQLSCAN_NONE, 0);
+    conv("SELECT 1 AS \"a%%b\"", STD, "SELECT 1 AS \"a%b\"", PGC_SQLSCAN_NONE,
+         0);
     /* a quote inside the other kind */
     conv("SELECT '\"', %s, '\"'", STD, "SELECT '\"', $1, '\"'",
          PGC_SQLSCAN_POSITIONAL, 1);
@@ -211,8 +213,8 @@ test_quotes(void)
 static void
 test_dollar(void)
 {
-    conv("SELECT $$%s$$, %s", STD, "SELECT $$%s$$, $1",
-         PGC_SQLSCAN_POSITIONAL, 1);
+    conv("SELECT $$%s$$, %s", STD, "SELECT $$%s$$, $1", PGC_SQLSCAN_POSITIONAL,
+         1);
     conv("SELECT $a$ $$ %s $a$, %s", STD, "SELECT $a$ $$ %s $a$, $1",
          PGC_SQLSCAN_POSITIONAL, 1);
     conv("SELECT $_x1$ ' $_x1$, %s", STD, "SELECT $_x1$ ' $_x1$, $1",
@@ -223,12 +225,11 @@ test_dollar(void)
     conv("SELECT $a$ $A$ %s $a$, %s", STD, "SELECT $a$ $A$ %s $a$, $1",
          PGC_SQLSCAN_POSITIONAL, 1);
     /* $1 is a parameter, not a tag; $1$ neither */
-    conv("SELECT $1, %s, $2", STD, "SELECT $1, $1, $2",
-         PGC_SQLSCAN_POSITIONAL, 1);
+    conv("SELECT $1, %s, $2", STD, "SELECT $1, $1, $2", PGC_SQLSCAN_POSITIONAL,
+         1);
     conv("SELECT $1$ %s", STD, "SELECT $1$ $1", PGC_SQLSCAN_POSITIONAL, 1);
     /* a '$' inside an identifier opens nothing */
-    conv("SELECT a$b$, %s", STD, "SELECT a$b$, $1", PGC_SQLSCAN_POSITIONAL,
-         1);
+    conv("SELECT a$b$, %s", STD, "SELECT a$b$, $1", PGC_SQLSCAN_POSITIONAL, 1);
     conv("SELECT a$$ %s", STD, "SELECT a$$ $1", PGC_SQLSCAN_POSITIONAL, 1);
     /* %% inside a dollar quote collapses, as elsewhere */
     conv("SELECT $f$ 10%% $f$", STD, "SELECT $f$ 10% $f$", PGC_SQLSCAN_NONE,
@@ -248,29 +249,26 @@ test_dollar(void)
 static void
 test_comments(void)
 {
-    conv("SELECT %s -- %s and 50%\n, %s", STD,
-         "SELECT $1 -- %s and 50%\n, $2", PGC_SQLSCAN_POSITIONAL, 2);
+    conv("SELECT %s -- %s and 50%\n, %s", STD, "SELECT $1 -- %s and 50%\n, $2",
+         PGC_SQLSCAN_POSITIONAL, 2);
     conv("SELECT 1 -- no newline %s", STD, "SELECT 1 -- no newline %s",
          PGC_SQLSCAN_NONE, 0);
     conv("SELECT /* %s */ %s", STD, "SELECT /* %s */ $1",
          PGC_SQLSCAN_POSITIONAL, 1);
     conv("SELECT /* a /* nested %s */ still %s */ %s", STD,
-         "SELECT /* a /* nested %s */ still %s */ $1",
-         PGC_SQLSCAN_POSITIONAL, 1);
+         "SELECT /* a /* nested %s */ still %s */ $1", PGC_SQLSCAN_POSITIONAL,
+         1);
     conv("SELECT /* ' */ %s /* \" */", STD, "SELECT /* ' */ $1 /* \" */",
          PGC_SQLSCAN_POSITIONAL, 1);
-    conv("SELECT 1 - -1, %s", STD, "SELECT 1 - -1, $1",
-         PGC_SQLSCAN_POSITIONAL, 1);
+    conv("SELECT 1 - -1, %s", STD, "SELECT 1 - -1, $1", PGC_SQLSCAN_POSITIONAL,
+         1);
     conv("SELECT 4 / 2, %s", STD, "SELECT 4 / 2, $1", PGC_SQLSCAN_POSITIONAL,
          1);
-    conv("SELECT '--', %s", STD, "SELECT '--', $1", PGC_SQLSCAN_POSITIONAL,
-         1);
-    conv("SELECT '/*', %s", STD, "SELECT '/*', $1", PGC_SQLSCAN_POSITIONAL,
-         1);
+    conv("SELECT '--', %s", STD, "SELECT '--', $1", PGC_SQLSCAN_POSITIONAL, 1);
+    conv("SELECT '/*', %s", STD, "SELECT '/*', $1", PGC_SQLSCAN_POSITIONAL, 1);
     conv("-- 100%%\nSELECT %s", STD, "-- 100%\nSELECT $1",
          PGC_SQLSCAN_POSITIONAL, 1);
-    conv("/**/%s/*/ %s */", STD, "/**/$1/*/ %s */", PGC_SQLSCAN_POSITIONAL,
-         1);
+    conv("/**/%s/*/ %s */", STD, "/**/$1/*/ %s */", PGC_SQLSCAN_POSITIONAL, 1);
 }
 
 static void
@@ -338,8 +336,8 @@ test_limits(void)
              PGC_SQLSCAN_OK);
     CHECK_EQ(res.nparams, 65535);
     if (out != NULL) {
-        CHECK(res.out_len > 6 && memcmp(out + res.out_len - 6, "$65535", 6) ==
-                                     0);
+        CHECK(res.out_len > 6 &&
+              memcmp(out + res.out_len - 6, "$65535", 6) == 0);
         free(out);
     }
     CHECK_EQ(pgc_sqlscan_convert_alloc(q, 2 * k, STD, &out, &names, &res),
@@ -350,11 +348,11 @@ test_limits(void)
     /* names: a too-small names array is ERR_SPACE, not an overflow */
     PgcSqlName one[1];
     char buf[64];
-    CHECK_EQ(pgc_sqlscan_convert("%(a)s %(b)s", 11, STD, buf, sizeof(buf),
-                                 one, 1, &res),
+    CHECK_EQ(pgc_sqlscan_convert("%(a)s %(b)s", 11, STD, buf, sizeof(buf), one,
+                                 1, &res),
              PGC_SQLSCAN_ERR_SPACE);
-    CHECK_EQ(pgc_sqlscan_convert("%(a)s %(a)s", 11, STD, buf, sizeof(buf),
-                                 one, 1, &res),
+    CHECK_EQ(pgc_sqlscan_convert("%(a)s %(a)s", 11, STD, buf, sizeof(buf), one,
+                                 1, &res),
              PGC_SQLSCAN_OK);
     CHECK_EQ(pgc_sqlscan_convert("%(a)s", 5, STD, buf, sizeof(buf), NULL, 0,
                                  &res),

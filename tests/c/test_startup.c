@@ -68,8 +68,7 @@ rig_expect_fail(Rig *r, PgcStatus want, const char *msg)
     CHECK_STR(r->su.err_msg, msg);
     CHECK_EQ(r->su.phase, PGC_SU_FAILED);
     /* Nothing more is accepted. */
-    CHECK_EQ(pgc_startup_handle(&r->su, &m, &r->out, &r->ev),
-             PGC_ERR_STATE);
+    CHECK_EQ(pgc_startup_handle(&r->su, &m, &r->out, &r->ev), PGC_ERR_STATE);
     rig_free(r);
 }
 
@@ -172,7 +171,7 @@ test_startup_scram_ok(void)
     CHECK_EQ(pgc_build_sasl_initial(&want, mech, (const uint8_t *)first,
                                     sizeof(first) - 1),
              PGC_OK);
-    CHECK_EQ(pgc_build_sasl_response(&want, (const uint8_t *)final,
+    CHECK_EQ(pgc_build_sasl_response(&want, (const uint8_t *) final,
                                      sizeof(final) - 1),
              PGC_OK);
     CHECK_MEM(r.out.data, r.out.len, want.data, want.len);
@@ -432,8 +431,7 @@ test_startup_unexpected(void)
                "unexpected AuthenticationOk during authentication");
     unexpected(bad_short_auth,
                "malformed authentication request from the server");
-    unexpected(bad_mech_list,
-               "malformed SASL mechanism list from the server");
+    unexpected(bad_mech_list, "malformed SASL mechanism list from the server");
     unexpected(bad_ready_status, "malformed ReadyForQuery from the server");
     unexpected(bad_param,
                "malformed message from the server during authentication");
@@ -553,11 +551,11 @@ test_startup_require_auth(void)
  * hashlib/hmac). */
 #define CB_FINAL_P                                                          \
     "c=cD10bHMtc2VydmVyLWVuZC1wb2ludCwsAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBk" \
-    "aGxwdHh8=,r=" TEST_NONCE "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"               \
+    "aGxwdHh8=,r=" TEST_NONCE "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"              \
     ",p=Q8h71kjaoMzNI7dPksDrhRE/5mTUObF0fUHVIgBOWQg="
 #define CB_SERVER_FINAL_P "v=ykwoqH8mLqO5AQCeuwwf6lsj9f8zyJZT/CcvAbN4Ssc="
-#define CB_FINAL_Y                                                          \
-    "c=eSws,r=" TEST_NONCE "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"                 \
+#define CB_FINAL_Y                                          \
+    "c=eSws,r=" TEST_NONCE "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0" \
     ",p=VpuC5DGQa5ro9tXE9MnKs69NH1nxnuregZZcclqIGfM="
 #define CB_SERVER_FINAL_Y "v=FOmOj9BpTGwvnzwBtWQjBaPmVxT9I8IeHBOhcIPu3us="
 
@@ -595,7 +593,7 @@ cb_expect_ok(Rig *r, const char *mech, const char *first, const char *final,
     CHECK_EQ(pgc_build_sasl_initial(&want, m, (const uint8_t *)first,
                                     strlen(first)),
              PGC_OK);
-    CHECK_EQ(pgc_build_sasl_response(&want, (const uint8_t *)final,
+    CHECK_EQ(pgc_build_sasl_response(&want, (const uint8_t *) final,
                                      strlen(final)),
              PGC_OK);
     CHECK_MEM(r->out.data, r->out.len, want.data, want.len);
@@ -732,7 +730,7 @@ test_startup_salted_preset(void)
     CHECK_EQ(pgc_build_sasl_initial(&want, mech, (const uint8_t *)first,
                                     sizeof(first) - 1),
              PGC_OK);
-    CHECK_EQ(pgc_build_sasl_response(&want, (const uint8_t *)final,
+    CHECK_EQ(pgc_build_sasl_response(&want, (const uint8_t *) final,
                                      sizeof(final) - 1),
              PGC_OK);
 

@@ -17,9 +17,8 @@
 void check_at(int ok, const char *expr, const char *file, int line);
 void check_long_at(long got, long want, const char *expr, const char *file,
                    int line);
-void check_mem_at(const void *got, size_t gotn, const void *want,
-                  size_t wantn, const char *expr, const char *file,
-                  int line);
+void check_mem_at(const void *got, size_t gotn, const void *want, size_t wantn,
+                  const char *expr, const char *file, int line);
 void check_str_at(const char *got, const char *want, const char *expr,
                   const char *file, int line);
 
@@ -56,8 +55,7 @@ void be_auth(PgcWBuf *b, int32_t code, const void *data, size_t n);
 void be_sasl_mechs(PgcWBuf *b, const char *const *mechs, size_t n);
 void be_param(PgcWBuf *b, const char *name, const char *value);
 void be_ready(PgcWBuf *b, uint8_t status);
-void be_error(PgcWBuf *b, uint8_t type, const char *sqlstate,
-              const char *msg);
+void be_error(PgcWBuf *b, uint8_t type, const char *sqlstate, const char *msg);
 
 /* Streams shared by the tests and the corpus writer. */
 void stream_session(PgcWBuf *b);
@@ -66,12 +64,11 @@ void stream_scram(PgcWBuf *b, const char *server_first,
                   const char *server_final);
 /* The server-final-message matching server_first for the fixed SCRAM
  * client (user "user", password "pencil", nonce TEST_NONCE). */
-void scram_server_final_for(const char *server_first, char *out,
-                            size_t cap);
+void scram_server_final_for(const char *server_first, char *out, size_t cap);
 
 #define TEST_NONCE "rOprNGfwEbeRWgbNEkqO"
-#define TEST_SERVER_FIRST                                                   \
-    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"                 \
+#define TEST_SERVER_FIRST                                   \
+    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0," \
     "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
 
 /* Test groups. */

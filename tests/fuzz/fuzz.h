@@ -13,11 +13,11 @@
 #define FUZZ_MAX_MSG (1u << 20)
 
 /* An API contract broken: abort, so libFuzzer keeps the input. */
-#define FUZZ_CHECK(c)  \
-    do {               \
-        if (!(c)) {    \
-            abort();   \
-        }              \
+#define FUZZ_CHECK(c) \
+    do {              \
+        if (!(c)) {   \
+            abort();  \
+        }             \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

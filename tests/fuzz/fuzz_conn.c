@@ -255,8 +255,7 @@ react(H *h, const PgcEvent *ev)
             h->copy_pending = 1;
         }
         else if (ev->abandoned) {
-            FUZZ_CHECK(pgc_conn_copy_fail(&h->c, &h->fe, str("x")) ==
-                       PGC_OK);
+            FUZZ_CHECK(pgc_conn_copy_fail(&h->c, &h->fe, str("x")) == PGC_OK);
         }
         else {
             FUZZ_CHECK(pgc_conn_copy_data(&h->c, &h->fe, row, 2) == PGC_OK);

@@ -327,8 +327,8 @@ frame_and_read(uint8_t type, PgcView body, int raw_len, uint32_t declared,
     }
     if (!raw_len) {
         /* a correct frame within the cap always comes out, whole */
-        FUZZ_CHECK(body.n + 4 > FUZZ_MAX_MSG || (got == 1 &&
-                                                   st == PGC_NEED_MORE));
+        FUZZ_CHECK(body.n + 4 > FUZZ_MAX_MSG ||
+                   (got == 1 && st == PGC_NEED_MORE));
     }
     if (st != PGC_OK && st != PGC_NEED_MORE) {
         FUZZ_CHECK(st < 0 && r.err == st && r.err_msg[0] != 0);

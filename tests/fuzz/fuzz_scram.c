@@ -48,8 +48,9 @@ fuzz_exchange(const uint8_t *first, size_t fn, const uint8_t *final,
         uint8_t salt[PGC_SCRAM_SALT_MAX];
         size_t saltn = 0;
         uint32_t iter = 0;
-        PgcStatus pst = pgc_scram_server_first_params(
-            first, fn, salt, sizeof(salt), &saltn, &iter);
+        PgcStatus pst = pgc_scram_server_first_params(first, fn, salt,
+                                                      sizeof(salt), &saltn,
+                                                      &iter);
         /* the exchange kept the salt when it fits: so must this */
         FUZZ_CHECK(pst == (s.salt_len ? PGC_OK : PGC_ERR_LIMIT));
         if (pst == PGC_OK) {
@@ -111,8 +112,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *z = size ? memchr(data, 0, size) : NULL;
     size_t fn = z ? (size_t)(z - data) : size;
 
-    fuzz_exchange(data, fn, z ? z + 1 : data + size,
-                  z ? size - fn - 1 : 0);
+    fuzz_exchange(data, fn, z ? z + 1 : data + size, z ? size - fn - 1 : 0);
     fuzz_params(data, fn);
     fuzz_base64(data, size);
     return 0;

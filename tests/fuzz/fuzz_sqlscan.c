@@ -33,8 +33,7 @@ count_dollars(const char *p, size_t n)
 }
 
 static void
-check_names(const char *in, size_t n, const PgcSqlName *names,
-            uint32_t count)
+check_names(const char *in, size_t n, const PgcSqlName *names, uint32_t count)
 {
     for (uint32_t k = 0; k < count; k++) {
         const PgcSqlName *a = &names[k];
@@ -75,15 +74,14 @@ fuzz_one(const char *in, size_t n, unsigned flags)
     char *out;
     PgcSqlName *names;
     PgcSqlScanResult res;
-    PgcSqlScanStatus st =
-        pgc_sqlscan_convert_alloc(in, n, flags, &out, &names, &res);
+    PgcSqlScanStatus st = pgc_sqlscan_convert_alloc(in, n, flags, &out, &names,
+                                                    &res);
     int has = pgc_sqlscan_has_percent(in, n, flags);
 
     if (st != PGC_SQLSCAN_OK) {
         FUZZ_CHECK(out == NULL);
         FUZZ_CHECK(st == PGC_SQLSCAN_ERR_PERCENT ||
-                   st == PGC_SQLSCAN_ERR_MIXED ||
-                   st == PGC_SQLSCAN_ERR_NAME ||
+                   st == PGC_SQLSCAN_ERR_MIXED || st == PGC_SQLSCAN_ERR_NAME ||
                    st == PGC_SQLSCAN_ERR_TOO_MANY);
         FUZZ_CHECK(res.err_pos < n && in[res.err_pos] == '%');
         FUZZ_CHECK(res.err_msg[0] != '\0');
