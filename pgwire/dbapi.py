@@ -59,8 +59,15 @@ _ROWCOUNT_RE = re.compile(r'(?:INSERT \d+|[A-Z]+) (\d+)$')
 
 _TUPLE_ROW = _rows.check_shape(None, _rows.tuple_row, 'execute()')
 
-# a row of a DB-API cursor
+# a row of a DB-API cursor (the default: row_factory=tuple_row)
 Row = tuple[typing.Any, ...]
+if typing.TYPE_CHECKING:
+    from typing_extensions import TypeVar
+    # the rows of a Connection's / Cursor's row_factory (default: tuples)
+    _RowT = TypeVar("_RowT", default=Row)
+else:
+    _RowT = typing.TypeVar("_RowT")
+_OtherRowT = typing.TypeVar("_OtherRowT")
 # execute()'s parameters: a sequence for %s, a mapping for %(name)s
 Params = typing.Union[typing.Sequence[typing.Any],
                       typing.Mapping[str, typing.Any]]
@@ -164,11 +171,30 @@ class Column(typing.NamedTuple):
 
 # -- connect ------------------------------------------------------------
 
+@typing.overload
 def connect(dsn: str | None = None, *, autocommit: bool = False,
-            **kwargs: typing.Any) -> Connection:
+            row_factory: None = None,
+            **kwargs: typing.Any) -> Connection[Row]: ...
+@typing.overload
+def connect(dsn: str | None = None, *, autocommit: bool = False,
+            row_factory: _rows.RowFactory[_OtherRowT],
+            **kwargs: typing.Any) -> Connection[_OtherRowT]: ...
+def connect(dsn: str | None = None, *, autocommit: bool = False,
+            row_factory: _rows.RowFactory[typing.Any] | None = None,
+            **kwargs: typing.Any) -> Connection[typing.Any]:
     """Open a DB-API connection: the parameters of
     :func:`pgwire.sync.connect` (DSN, ``host``, ``user``, ``password``,
-    ``ssl``, ``command_timeout``, ...), plus ``autocommit``."""
+    ``ssl``, ``command_timeout``, ...), plus ``autocommit`` and
+    ``row_factory`` (the default of its cursors' ``row_factory``: a
+    pgwire.rows factory; None: tuples)."""
+    if row_factory is None:
+        row_factory = _rows.tuple_row
+    _check_row_factory(row_factory, 'pgwire.dbapi.connect()')
+    if 'record_class' in kwargs:
+        raise InterfaceError(
+            'pgwire.dbapi.connect(): a DB-API cursor\'s rows are shaped by '
+            'row_factory, not record_class (got record_class={!r})'.format(
+                kwargs['record_class']))
     style = kwargs.pop('paramstyle', 'pyformat')
     if style != 'pyformat':
         raise InterfaceError(
@@ -186,7 +212,19 @@ def connect(dsn: str | None = None, *, autocommit: bool = False,
         raise OperationalError(
             'pgwire.dbapi.connect(): could not connect: {}: {}'.format(
                 type(e).__name__, e)) from e
-    return Connection(sync_connection, autocommit)
+    conn: Connection[typing.Any] = Connection(sync_connection, autocommit)
+    conn.row_factory = row_factory
+    return conn
+
+
+def _check_row_factory(row_factory: typing.Any, what: str) -> None:
+    """A row_factory is a pgwire.rows factory (not None here: tuples are
+    tuple_row); TypeError naming ``what`` and the value otherwise."""
+    if row_factory is None:
+        raise TypeError('{}: row_factory must be a row factory '
+                        '(pgwire.rows.tuple_row for tuples), got None'
+                        .format(what))
+    _rows.check_shape(None, row_factory, what)
 
 
 def _rowcount(status: str | None) -> int:
@@ -235,16 +273,18 @@ def _begin_statement(isolation_level: str | None, read_only: bool | None,
 
 
 async def _run_prepared(core: _pgwire.ConnectionCore, text: str,
-                        args: tuple[typing.Any, ...]
+                        args: tuple[typing.Any, ...],
+                        shape: typing.Any = _TUPLE_ROW
                         ) -> tuple[tuple[str, ...], tuple[int, ...],
-                                   str | None, list[Row]]:
+                                   str | None, list[typing.Any]]:
     state = await core._prepare(text)
-    rows = await core._exec_stmt(state, _FETCH, args, None, _TUPLE_ROW, 0)
+    rows = await core._exec_stmt(state, _FETCH, args, None, shape, 0)
     return state.column_names, state.column_oids, state.last_status, rows
 
 
 async def _open_portal(core: typing.Any, text: str,
-                       args: tuple[typing.Any, ...]
+                       args: tuple[typing.Any, ...],
+                       shape: typing.Any = _TUPLE_ROW
                        ) -> tuple[tuple[str, ...], tuple[int, ...],
                                   typing.Any, str | None]:
     """(names, oids, pgwire Cursor, status): a statement returning rows is
@@ -253,14 +293,15 @@ async def _open_portal(core: typing.Any, text: str,
     if not state.column_names:
         await core._exec_stmt(state, _FETCH, args, None, _TUPLE_ROW, 0)
         return (), (), None, state.last_status
-    cur = await _CursorFactory(core, text, state, args, None, None,
-                               _TUPLE_ROW)
+    cur = await _CursorFactory(core, text, state, args, None, None, shape)
     return state.column_names, state.column_oids, cur, None
 
 
-class Connection:
+class Connection(typing.Generic[_RowT]):
     """A PEP 249 connection (made by :func:`pgwire.dbapi.connect`).  It
-    may be shared between threads: each call holds its lock."""
+    may be shared between threads: each call holds its lock.
+    ``row_factory`` (settable): the default ``row_factory`` of the
+    cursors it makes from then on (pgwire.rows; tuple_row: tuples)."""
 
     # PEP 249's optional extension: the exceptions as attributes
     Warning = Warning
@@ -287,6 +328,16 @@ class Connection:
         self._read_only: bool | None = None
         self._deferrable: bool | None = None
         self._begin = 'BEGIN'
+        self._row_factory: _rows.RowFactory[typing.Any] = _rows.tuple_row
+
+    @property
+    def row_factory(self) -> _rows.RowFactory[_RowT]:
+        return self._row_factory
+
+    @row_factory.setter
+    def row_factory(self, value: _rows.RowFactory[_RowT]) -> None:
+        _check_row_factory(value, 'Connection.row_factory')
+        self._row_factory = value
 
     @property
     def sync_connection(self) -> _sync.Connection[typing.Any]:
@@ -438,19 +489,37 @@ class Connection:
                 'key (keys: {!r})'.format(e.args[0], e.args[0],
                                           sorted(params))) from None
 
-    def cursor(self, name: str | None = None) -> Cursor:
+    @typing.overload
+    def cursor(self, name: str | None = None, *,
+               row_factory: None = None) -> Cursor[_RowT]: ...
+    @typing.overload
+    def cursor(self, name: str | None = None, *,
+               row_factory: _rows.RowFactory[_OtherRowT]
+               ) -> Cursor[_OtherRowT]: ...
+    def cursor(self, name: str | None = None, *,
+               row_factory: _rows.RowFactory[typing.Any] | None = None
+               ) -> Cursor[typing.Any]:
         """A new :class:`Cursor` on this connection; with a ``name``, a
         :class:`ServerCursor` (rows fetched from the server as they are
-        read, as psycopg's named cursors)."""
+        read, as psycopg's named cursors).  ``row_factory``: the shape of
+        its rows (pgwire.rows; None: the connection's ``row_factory``)."""
+        if row_factory is None:
+            row_factory = self._row_factory
+        else:
+            _check_row_factory(row_factory, 'cursor()')
         with self._lock:
             self._check()
+            cur: Cursor[typing.Any]
             if name is None:
-                return Cursor(self)
-            if not isinstance(name, str) or not name:
+                cur = Cursor(self)
+            elif not isinstance(name, str) or not name:
                 raise ProgrammingError(
                     'cursor(name): the name must be a non-empty str, got '
                     '{!r}'.format(name))
-            return ServerCursor(self, name)
+            else:
+                cur = ServerCursor(self, name)
+            cur._row_factory = row_factory
+            return cur
 
     def commit(self) -> None:
         """Commit the current transaction (nothing to do when none is
@@ -479,7 +548,7 @@ class Connection:
             self._closed = True
             self._sync.close()
 
-    def __enter__(self) -> Connection:
+    def __enter__(self) -> Connection[_RowT]:
         return self
 
     def __exit__(self, et: type[BaseException] | None,
@@ -504,18 +573,33 @@ class Connection:
             state, self._autocommit)
 
 
-class Cursor:
-    """A PEP 249 cursor (client-side: execute() fetches every row)."""
+class Cursor(typing.Generic[_RowT]):
+    """A PEP 249 cursor (client-side: execute() fetches every row).
+    ``row_factory`` (settable; pgwire.rows, default tuple_row) shapes the
+    rows of the next execute()."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection[typing.Any]) -> None:
         self.connection = connection
         self.arraysize = 1
         self.description: tuple[Column, ...] | None = None
         self.rowcount = -1
         self.lastrowid: int | None = None
-        self._rows: list[Row] | None = None
+        self._rows: list[_RowT] | None = None
         self._pos = 0
         self._closed = False
+        self._row_factory: _rows.RowFactory[typing.Any] = \
+            connection._row_factory
+
+    @property
+    def row_factory(self) -> _rows.RowFactory[_RowT]:
+        """The rows' shape (a pgwire.rows factory); a new value applies
+        from the next execute()."""
+        return self._row_factory
+
+    @row_factory.setter
+    def row_factory(self, value: _rows.RowFactory[_RowT]) -> None:
+        _check_row_factory(value, 'Cursor.row_factory')
+        self._row_factory = value
 
     @property
     def closed(self) -> bool:
@@ -533,7 +617,7 @@ class Cursor:
         self._pos = 0
 
     def execute(self, operation: str,
-                parameters: Params | None = None) -> Cursor:
+                parameters: Params | None = None) -> Cursor[_RowT]:
         """Run ``operation`` with ``parameters`` (a sequence for ``%s``, a
         mapping for ``%(name)s``; None: the query is sent as written).
         Returns the cursor."""
@@ -559,7 +643,8 @@ class Cursor:
                     self.rowcount = _rowcount(sconn.execute(text))
                     return self
                 names, oids, status, rows = sconn._run(
-                    _run_prepared(sconn._core, text, args))
+                    _run_prepared(sconn._core, text, args,
+                                  self._row_factory))
             if names:
                 self.description = tuple(
                     Column(n, o, None, None, None, None, None)
@@ -569,7 +654,8 @@ class Cursor:
         return self
 
     def executemany(self, operation: str,
-                    seq_of_parameters: typing.Iterable[Params]) -> Cursor:
+                    seq_of_parameters: typing.Iterable[Params]
+                    ) -> Cursor[_RowT]:
         """Run ``operation`` for each item of ``seq_of_parameters``, in one
         pipelined batch.  Rows are discarded; ``rowcount`` is -1."""
         conn = self.connection
@@ -598,7 +684,7 @@ class Cursor:
             procname, ', '.join(['%s'] * len(params))), params)
         return params
 
-    def _result(self) -> list[Row]:
+    def _result(self) -> list[_RowT]:
         self._check()
         if self._rows is None:
             raise ProgrammingError(
@@ -606,8 +692,8 @@ class Cursor:
                 '(or nothing was executed)')
         return self._rows
 
-    def fetchone(self) -> Row | None:
-        """The next row (a tuple), or None at the end."""
+    def fetchone(self) -> _RowT | None:
+        """The next row (a tuple by default), or None at the end."""
         with self.connection._lock:
             rows = self._result()
             if self._pos >= len(rows):
@@ -616,7 +702,7 @@ class Cursor:
             self._pos += 1
             return row
 
-    def fetchmany(self, size: int | None = None) -> list[Row]:
+    def fetchmany(self, size: int | None = None) -> list[_RowT]:
         """The next ``size`` rows (default ``arraysize``), as a list."""
         if size is None:
             size = self.arraysize
@@ -629,7 +715,7 @@ class Cursor:
             self._pos += len(out)
             return out
 
-    def fetchall(self) -> list[Row]:
+    def fetchall(self) -> list[_RowT]:
         """The remaining rows, as a list."""
         with self.connection._lock:
             rows = self._result()
@@ -637,10 +723,10 @@ class Cursor:
             self._pos = len(rows)
             return out
 
-    def __iter__(self) -> Cursor:
+    def __iter__(self) -> Cursor[_RowT]:
         return self
 
-    def __next__(self) -> Row:
+    def __next__(self) -> _RowT:
         row = self.fetchone()
         if row is None:
             raise StopIteration
@@ -657,7 +743,7 @@ class Cursor:
         self._closed = True
         self._rows = None
 
-    def __enter__(self) -> Cursor:
+    def __enter__(self) -> Cursor[_RowT]:
         return self
 
     def __exit__(self, et: type[BaseException] | None,
@@ -670,7 +756,7 @@ class Cursor:
 
 
 
-class ServerCursor(Cursor):
+class ServerCursor(Cursor[_RowT]):
     """A server-side cursor, made by ``connection.cursor(name)``: execute()
     binds a statement that returns rows to a portal in the open
     transaction, and the fetch methods read its rows from the server as
@@ -682,13 +768,14 @@ class ServerCursor(Cursor):
 
     itersize = 100
 
-    def __init__(self, connection: Connection, name: str) -> None:
+    def __init__(self, connection: Connection[typing.Any],
+                 name: str) -> None:
         super().__init__(connection)
         self.name = name
         # the pgwire Cursor of the bound portal
         self._portal: typing.Any = None
         self._executed = False
-        self._buffer: collections.deque[Row] = collections.deque()
+        self._buffer: collections.deque[_RowT] = collections.deque()
 
     def _reset(self) -> None:
         super()._reset()
@@ -705,7 +792,7 @@ class ServerCursor(Cursor):
             sconn._core._protocol._close_portal(cur._portal)
 
     def execute(self, operation: str,
-                parameters: Params | None = None) -> ServerCursor:
+                parameters: Params | None = None) -> ServerCursor[_RowT]:
         """Bind ``operation`` with ``parameters`` to a portal; rows are
         fetched by the fetch methods.  Returns the cursor."""
         conn = self.connection
@@ -724,7 +811,8 @@ class ServerCursor(Cursor):
             with _timeouts():
                 conn._begin_if_needed()
                 names, oids, self._portal, status = sconn._run(
-                    _open_portal(sconn._core, text, args))
+                    _open_portal(sconn._core, text, args,
+                                 self._row_factory))
             self._executed = True
             if names:
                 self.description = tuple(
@@ -755,15 +843,15 @@ class ServerCursor(Cursor):
         self._buffer.extend(rows)
         return len(rows) == n
 
-    def fetchone(self) -> Row | None:
-        """The next row (a tuple), or None at the end."""
+    def fetchone(self) -> _RowT | None:
+        """The next row (a tuple by default), or None at the end."""
         with self.connection._lock:
             self._check()
             if not self._buffer:
                 self._fill(self.itersize)
             return self._buffer.popleft() if self._buffer else None
 
-    def fetchmany(self, size: int | None = None) -> list[Row]:
+    def fetchmany(self, size: int | None = None) -> list[_RowT]:
         """The next ``size`` rows (default ``arraysize``), as a list."""
         if size is None:
             size = self.arraysize
@@ -777,7 +865,7 @@ class ServerCursor(Cursor):
             buf = self._buffer
             return [buf.popleft() for _ in range(min(size, len(buf)))]
 
-    def fetchall(self) -> list[Row]:
+    def fetchall(self) -> list[_RowT]:
         """The remaining rows, as a list."""
         with self.connection._lock:
             self._check()

@@ -202,6 +202,13 @@ class Connection(_Runner, typing.Generic[_RecordT]):
     def _conn_(self) -> Connection[_RecordT]:
         return self
 
+    @property
+    def _anycore(self) -> typing.Any:
+        """The core untyped: its overloads take record_class= or
+        row_factory=, these methods pass both through (the core checks
+        them)."""
+        return self._core
+
     # -- queries --------------------------------------------------------
     def execute(self, query: str, *args: typing.Any,
                 timeout: float | None = None) -> str:
@@ -219,36 +226,53 @@ class Connection(_Runner, typing.Generic[_RecordT]):
     @typing.overload
     def fetch(self, query: str, *args: typing.Any,
               timeout: float | None = None,
-              record_class: None = None) -> list[_RecordT]: ...
+              record_class: None = None,
+              row_factory: None = None) -> list[_RecordT]: ...
     @typing.overload
     def fetch(self, query: str, *args: typing.Any,
               timeout: float | None = None,
-              record_class: type[_OtherRecordT]
-              ) -> list[_OtherRecordT]: ...
+              record_class: type[_OtherRecordT],
+              row_factory: None = None) -> list[_OtherRecordT]: ...
+    @typing.overload
     def fetch(self, query: str, *args: typing.Any,
               timeout: float | None = None,
-              record_class: type[_pgwire.Record] | None = None
+              record_class: None = None,
+              row_factory: _rows.RowFactory[_RowT]) -> list[_RowT]: ...
+    def fetch(self, query: str, *args: typing.Any,
+              timeout: float | None = None,
+              record_class: type[_pgwire.Record] | None = None,
+              row_factory: _rows.RowFactory[typing.Any] | None = None
               ) -> list[typing.Any]:
-        """All rows, as a list of Records."""
-        return self._run(self._core.fetch(query, *args, timeout=timeout,
-                                          record_class=record_class))
+        """All rows, as a list of Records (or of ``row_factory``'s rows,
+        see pgwire.rows)."""
+        return self._run(self._anycore.fetch(query, *args, timeout=timeout,
+                                          record_class=record_class,
+                                          row_factory=row_factory))
 
     @typing.overload
     def fetchrow(self, query: str, *args: typing.Any,
                  timeout: float | None = None,
-                 record_class: None = None) -> _RecordT | None: ...
+                 record_class: None = None,
+                 row_factory: None = None) -> _RecordT | None: ...
     @typing.overload
     def fetchrow(self, query: str, *args: typing.Any,
                  timeout: float | None = None,
-                 record_class: type[_OtherRecordT]
-                 ) -> _OtherRecordT | None: ...
+                 record_class: type[_OtherRecordT],
+                 row_factory: None = None) -> _OtherRecordT | None: ...
+    @typing.overload
     def fetchrow(self, query: str, *args: typing.Any,
                  timeout: float | None = None,
-                 record_class: type[_pgwire.Record] | None = None
+                 record_class: None = None,
+                 row_factory: _rows.RowFactory[_RowT]) -> _RowT | None: ...
+    def fetchrow(self, query: str, *args: typing.Any,
+                 timeout: float | None = None,
+                 record_class: type[_pgwire.Record] | None = None,
+                 row_factory: _rows.RowFactory[typing.Any] | None = None
                  ) -> typing.Any:
         """The first row, or None."""
-        return self._run(self._core.fetchrow(query, *args, timeout=timeout,
-                                             record_class=record_class))
+        return self._run(self._anycore.fetchrow(query, *args, timeout=timeout,
+                                             record_class=record_class,
+                                             row_factory=row_factory))
 
     def fetchval(self, query: str, *args: typing.Any, column: int | str = 0,
                  timeout: float | None = None) -> typing.Any:
@@ -260,38 +284,55 @@ class Connection(_Runner, typing.Generic[_RecordT]):
     @typing.overload
     def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *,
                   timeout: float | None = None,
-                  record_class: None = None) -> list[_RecordT]: ...
+                  record_class: None = None,
+                  row_factory: None = None) -> list[_RecordT]: ...
     @typing.overload
     def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *,
                   timeout: float | None = None,
-                  record_class: type[_OtherRecordT]
-                  ) -> list[_OtherRecordT]: ...
+                  record_class: type[_OtherRecordT],
+                  row_factory: None = None) -> list[_OtherRecordT]: ...
+    @typing.overload
     def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *,
                   timeout: float | None = None,
-                  record_class: type[_pgwire.Record] | None = None
+                  record_class: None = None,
+                  row_factory: _rows.RowFactory[_RowT]) -> list[_RowT]: ...
+    def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None,
+                  record_class: type[_pgwire.Record] | None = None,
+                  row_factory: _rows.RowFactory[typing.Any] | None = None
                   ) -> list[typing.Any]:
         """The rows of ``query`` run for each sequence of arguments."""
-        return self._run(self._core.fetchmany(query, args, timeout=timeout,
-                                              record_class=record_class))
+        return self._run(self._anycore.fetchmany(query, args, timeout=timeout,
+                                              record_class=record_class,
+                                              row_factory=row_factory))
 
     @typing.overload
     def prepare(self, query: str, *, name: str | None = None,
-                timeout: float | None = None, record_class: None = None
-                ) -> PreparedStatement[_RecordT]: ...
+                timeout: float | None = None, record_class: None = None,
+                row_factory: None = None) -> PreparedStatement[_RecordT]: ...
     @typing.overload
     def prepare(self, query: str, *, name: str | None = None,
                 timeout: float | None = None,
-                record_class: type[_OtherRecordT]
+                record_class: type[_OtherRecordT],
+                row_factory: None = None
                 ) -> PreparedStatement[_OtherRecordT]: ...
+    @typing.overload
+    def prepare(self, query: str, *, name: str | None = None,
+                timeout: float | None = None, record_class: None = None,
+                row_factory: _rows.RowFactory[_RowT]
+                ) -> PreparedStatement[_RowT]: ...
     def prepare(self, query: str, *, name: str | None = None,
                 timeout: float | None = None,
-                record_class: type[_pgwire.Record] | None = None
+                record_class: type[_pgwire.Record] | None = None,
+                row_factory: _rows.RowFactory[typing.Any] | None = None
                 ) -> PreparedStatement[typing.Any]:
-        """A blocking :class:`PreparedStatement`."""
+        """A blocking :class:`PreparedStatement` (``row_factory``: the
+        shape of its rows, exclusive with ``record_class``)."""
         stmt: _prepared_stmt.PreparedStatement[typing.Any] = \
-            self._run(self._core.prepare(query, name=name,
-                                            timeout=timeout,
-                                            record_class=record_class))
+            self._run(self._anycore.prepare(query, name=name,
+                                         timeout=timeout,
+                                         record_class=record_class,
+                                         row_factory=row_factory))
         return PreparedStatement(self, stmt)
 
     def transaction(self, *, isolation: str | None = None,
@@ -305,22 +346,30 @@ class Connection(_Runner, typing.Generic[_RecordT]):
     @typing.overload
     def cursor(self, query: str, *args: typing.Any,
                prefetch: int | None = None, timeout: float | None = None,
-               record_class: None = None) -> CursorFactory[_RecordT]: ...
+               record_class: None = None, row_factory: None = None
+               ) -> CursorFactory[_RecordT]: ...
     @typing.overload
     def cursor(self, query: str, *args: typing.Any,
                prefetch: int | None = None, timeout: float | None = None,
-               record_class: type[_OtherRecordT]
+               record_class: type[_OtherRecordT], row_factory: None = None
                ) -> CursorFactory[_OtherRecordT]: ...
+    @typing.overload
     def cursor(self, query: str, *args: typing.Any,
                prefetch: int | None = None, timeout: float | None = None,
-               record_class: type[_pgwire.Record] | None = None
+               record_class: None = None,
+               row_factory: _rows.RowFactory[_RowT]
+               ) -> CursorFactory[_RowT]: ...
+    def cursor(self, query: str, *args: typing.Any,
+               prefetch: int | None = None, timeout: float | None = None,
+               record_class: type[_pgwire.Record] | None = None,
+               row_factory: _rows.RowFactory[typing.Any] | None = None
                ) -> CursorFactory[typing.Any]:
         """A server-side cursor (inside a transaction): iterate over it
         (``prefetch`` rows per round trip), or ``open()`` it for a
         :class:`Cursor`."""
-        return CursorFactory(self, self._core.cursor(
+        return CursorFactory(self, self._anycore.cursor(
             query, *args, prefetch=prefetch, timeout=timeout,
-            record_class=record_class))
+            record_class=record_class, row_factory=row_factory))
 
     # -- COPY -------------------------------------------------------------
     def copy_from_table(self, table_name: str, *, output: typing.Any,
@@ -638,13 +687,31 @@ class PreparedStatement(_Runner, typing.Generic[_RecordT]):
     def get_attributes(self) -> tuple[Attribute, ...]:
         return self._stmt.get_attributes()
 
-    def fetch(self, *args: typing.Any,
-              timeout: float | None = None) -> list[_RecordT]:
-        return self._run(self._stmt.fetch(*args, timeout=timeout))
+    @typing.overload
+    def fetch(self, *args: typing.Any, timeout: float | None = None,
+              row_factory: None = None) -> list[_RecordT]: ...
+    @typing.overload
+    def fetch(self, *args: typing.Any, timeout: float | None = None,
+              row_factory: _rows.RowFactory[_RowT]) -> list[_RowT]: ...
+    def fetch(self, *args: typing.Any, timeout: float | None = None,
+              row_factory: _rows.RowFactory[typing.Any] | None = None
+              ) -> list[typing.Any]:
+        """The rows; ``row_factory`` (pgwire.rows) overrides the shape
+        given to prepare() for this call."""
+        return self._run(self._stmt.fetch(*args, timeout=timeout,
+                                          row_factory=row_factory))
 
-    def fetchrow(self, *args: typing.Any,
-                 timeout: float | None = None) -> _RecordT | None:
-        return self._run(self._stmt.fetchrow(*args, timeout=timeout))
+    @typing.overload
+    def fetchrow(self, *args: typing.Any, timeout: float | None = None,
+                 row_factory: None = None) -> _RecordT | None: ...
+    @typing.overload
+    def fetchrow(self, *args: typing.Any, timeout: float | None = None,
+                 row_factory: _rows.RowFactory[_RowT]) -> _RowT | None: ...
+    def fetchrow(self, *args: typing.Any, timeout: float | None = None,
+                 row_factory: _rows.RowFactory[typing.Any] | None = None
+                 ) -> typing.Any:
+        return self._run(self._stmt.fetchrow(*args, timeout=timeout,
+                                             row_factory=row_factory))
 
     def fetchval(self, *args: typing.Any, column: int | str = 0,
                  timeout: float | None = None) -> typing.Any:
@@ -655,18 +722,41 @@ class PreparedStatement(_Runner, typing.Generic[_RecordT]):
                     timeout: float | None = None) -> None:
         return self._run(self._stmt.executemany(args, timeout=timeout))
 
+    @typing.overload
     def fetchmany(self, args: typing.Iterable[typing.Any], *,
-                  timeout: float | None = None) -> list[_RecordT]:
-        return self._run(self._stmt.fetchmany(args, timeout=timeout))
+                  timeout: float | None = None,
+                  row_factory: None = None) -> list[_RecordT]: ...
+    @typing.overload
+    def fetchmany(self, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None,
+                  row_factory: _rows.RowFactory[_RowT]) -> list[_RowT]: ...
+    def fetchmany(self, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None,
+                  row_factory: _rows.RowFactory[typing.Any] | None = None
+                  ) -> list[typing.Any]:
+        return self._run(self._stmt.fetchmany(args, timeout=timeout,
+                                              row_factory=row_factory))
 
     def explain(self, *args: typing.Any,
                 analyze: bool = False) -> typing.Any:
         return self._run(self._stmt.explain(*args, analyze=analyze))
 
+    @typing.overload
     def cursor(self, *args: typing.Any, prefetch: int | None = None,
-               timeout: float | None = None) -> CursorFactory[_RecordT]:
+               timeout: float | None = None, row_factory: None = None
+               ) -> CursorFactory[_RecordT]: ...
+    @typing.overload
+    def cursor(self, *args: typing.Any, prefetch: int | None = None,
+               timeout: float | None = None,
+               row_factory: _rows.RowFactory[_RowT]
+               ) -> CursorFactory[_RowT]: ...
+    def cursor(self, *args: typing.Any, prefetch: int | None = None,
+               timeout: float | None = None,
+               row_factory: _rows.RowFactory[typing.Any] | None = None
+               ) -> CursorFactory[typing.Any]:
         return CursorFactory(self._conn_, self._stmt.cursor(
-            *args, prefetch=prefetch, timeout=timeout))
+            *args, prefetch=prefetch, timeout=timeout,
+            row_factory=row_factory))
 
     def __repr__(self) -> str:
         return "<pgwire.sync.PreparedStatement {!r}>".format(

@@ -314,12 +314,18 @@ class Pool(typing.Generic[_RecordT]):
     @typing.overload
     def fetch(self, query: str, *args: typing.Any,
               timeout: float | None = None,
-              record_class: None = None) -> list[_RecordT]: ...
+              record_class: None = None,
+              row_factory: None = None) -> list[_RecordT]: ...
     @typing.overload
     def fetch(self, query: str, *args: typing.Any,
               timeout: float | None = None,
-              record_class: type[_OtherRecordT]
-              ) -> list[_OtherRecordT]: ...
+              record_class: type[_OtherRecordT],
+              row_factory: None = None) -> list[_OtherRecordT]: ...
+    @typing.overload
+    def fetch(self, query: str, *args: typing.Any,
+              timeout: float | None = None,
+              record_class: None = None,
+              row_factory: _rows.RowFactory[_RowT]) -> list[_RowT]: ...
     def fetch(self, query: str, *args: typing.Any,
               **kwargs: typing.Any) -> list[typing.Any]:
         return self._run(  # type: ignore[no-any-return]
@@ -328,12 +334,18 @@ class Pool(typing.Generic[_RecordT]):
     @typing.overload
     def fetchrow(self, query: str, *args: typing.Any,
                  timeout: float | None = None,
-                 record_class: None = None) -> _RecordT | None: ...
+                 record_class: None = None,
+                 row_factory: None = None) -> _RecordT | None: ...
     @typing.overload
     def fetchrow(self, query: str, *args: typing.Any,
                  timeout: float | None = None,
-                 record_class: type[_OtherRecordT]
-                 ) -> _OtherRecordT | None: ...
+                 record_class: type[_OtherRecordT],
+                 row_factory: None = None) -> _OtherRecordT | None: ...
+    @typing.overload
+    def fetchrow(self, query: str, *args: typing.Any,
+                 timeout: float | None = None,
+                 record_class: None = None,
+                 row_factory: _rows.RowFactory[_RowT]) -> _RowT | None: ...
     def fetchrow(self, query: str, *args: typing.Any,
                  **kwargs: typing.Any) -> typing.Any:
         return self._run("fetchrow", (query,) + args, kwargs)
@@ -345,12 +357,18 @@ class Pool(typing.Generic[_RecordT]):
     @typing.overload
     def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *,
                   timeout: float | None = None,
-                  record_class: None = None) -> list[_RecordT]: ...
+                  record_class: None = None,
+                  row_factory: None = None) -> list[_RecordT]: ...
     @typing.overload
     def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *,
                   timeout: float | None = None,
-                  record_class: type[_OtherRecordT]
-                  ) -> list[_OtherRecordT]: ...
+                  record_class: type[_OtherRecordT],
+                  row_factory: None = None) -> list[_OtherRecordT]: ...
+    @typing.overload
+    def fetchmany(self, query: str, args: typing.Iterable[typing.Any], *,
+                  timeout: float | None = None,
+                  record_class: None = None,
+                  row_factory: _rows.RowFactory[_RowT]) -> list[_RowT]: ...
     def fetchmany(self, query: str, args: typing.Iterable[typing.Any],
                   **kwargs: typing.Any) -> list[typing.Any]:
         return self._run(  # type: ignore[no-any-return]

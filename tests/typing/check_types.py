@@ -14,6 +14,7 @@ import pgwire
 import pgwire as asyncpg
 import pgwire.dbapi
 import pgwire.pool
+import pgwire.rows
 import pgwire.sync
 from pgwire.connection import Connection
 from pgwire.cursor import Cursor, CursorFactory
@@ -175,6 +176,30 @@ def blocking_face() -> None:
     assert_type(iconn.fetch("SELECT 1"), list[Item])
     assert_type(pgwire.sync.connect(record_class=MyRecord),
                 pgwire.sync.Connection[MyRecord])
+    assert_type(conn.fetch("SELECT 1", row_factory=dict_row),
+                list[dict[str, Any]])
+    assert_type(conn.fetchrow("SELECT 1", row_factory=class_row(Item)),
+                Item | None)
+    assert_type(conn.fetchmany("SELECT $1", [(1,)],
+                               row_factory=struct_row(ItemStruct)),
+                list[ItemStruct])
+    assert_type(dconn.fetch("SELECT 1", record_class=MyRecord),
+                list[MyRecord])
+    istmt = conn.prepare("SELECT 1", row_factory=class_row(Item))
+    assert_type(istmt, pgwire.sync.PreparedStatement[Item])
+    assert_type(istmt.fetch(), list[Item])
+    assert_type(istmt.fetchrow(), Item | None)
+    assert_type(stmt.fetch(row_factory=dict_row), list[dict[str, Any]])
+    assert_type(stmt.fetchrow(row_factory=dict_row), dict[str, Any] | None)
+    assert_type(stmt.fetchmany([(1,)], row_factory=dict_row),
+                list[dict[str, Any]])
+    with conn.transaction():
+        for drow in conn.cursor("SELECT 1", row_factory=dict_row):
+            assert_type(drow, dict[str, Any])
+        assert_type(conn.cursor("SELECT 1", row_factory=class_row(Item))
+                    .open(), pgwire.sync.Cursor[Item])
+        assert_type(stmt.cursor(row_factory=dict_row),
+                    pgwire.sync.CursorFactory[dict[str, Any]])
 
     pool = pgwire.sync.create_pool("postgresql://localhost/db")
     assert_type(pool, pgwire.sync.Pool[pgwire.Record])
@@ -186,6 +211,12 @@ def blocking_face() -> None:
     spool = pgwire.sync.create_pool(row_factory=struct_row(ItemStruct))
     assert_type(spool, pgwire.sync.Pool[ItemStruct])
     assert_type(spool.fetch("SELECT 1"), list[ItemStruct])
+    assert_type(pool.fetch("SELECT 1", row_factory=dict_row),
+                list[dict[str, Any]])
+    assert_type(pool.fetchrow("SELECT 1", row_factory=class_row(Item)),
+                Item | None)
+    assert_type(pool.fetchmany("SELECT $1", [(1,)], row_factory=dict_row),
+                list[dict[str, Any]])
     with spool.acquire() as sconn:
         assert_type(sconn.fetchrow("SELECT 1"), ItemStruct | None)
 
@@ -219,6 +250,21 @@ def dbapi_face() -> None:
     except pgwire.dbapi.Error as e:
         assert_type(e, pgwire.dbapi.Error)
     assert_type(pgwire.dbapi.paramstyle, str)
+
+    assert_type(conn.cursor(row_factory=dict_row),
+                pgwire.dbapi.Cursor[dict[str, Any]])
+    ccur = conn.cursor("named", row_factory=class_row(Item))
+    assert_type(ccur.fetchone(), Item | None)
+    assert_type(ccur.fetchall(), list[Item])
+    dconn = pgwire.dbapi.connect(row_factory=dict_row)
+    assert_type(dconn, pgwire.dbapi.Connection[dict[str, Any]])
+    dcur = dconn.cursor()
+    assert_type(dcur.execute("SELECT 1").fetchone(), dict[str, Any] | None)
+    assert_type(dcur.fetchmany(2), list[dict[str, Any]])
+    for drow in dcur:
+        assert_type(drow, dict[str, Any])
+    assert_type(dconn.cursor(row_factory=pgwire.rows.tuple_row).fetchall(),
+                list[tuple[Any, ...]])
 
 
 async def misc() -> None:
