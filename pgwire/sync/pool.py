@@ -15,6 +15,7 @@ import collections
 import threading
 import time
 import typing
+import weakref
 
 from .. import _pgwire
 from .. import exceptions
@@ -23,13 +24,14 @@ from .._typing import OtherRecordT as _OtherRecordT
 from .._typing import RecordT as _RecordT
 from .._typing import RowT as _RowT
 from ..pool import _check_number
+from .pool_stmt import PoolPreparedStatement
 
 if typing.TYPE_CHECKING:
     from . import Connection
 
 _Hook = typing.Optional[typing.Callable[[typing.Any], object]]
 
-__all__ = ("create_pool", "Pool")
+__all__ = ("create_pool", "Pool", "PoolPreparedStatement")
 
 
 @typing.overload
@@ -118,11 +120,18 @@ class Pool(typing.Generic[_RecordT]):
             set()                           # connections handed out
         self._size = 0                      # open + being opened
         self._closing = False
+        # expire_connections(): a connection opened before the last call
+        # is replaced at its next acquire or release
+        self._generation = 0
+        self._gen_of: weakref.WeakKeyDictionary[
+            Connection[typing.Any], int] = weakref.WeakKeyDictionary()
 
     # -- opening --------------------------------------------------------
     def _connect(self) -> Connection[typing.Any]:
         from . import connect
+        gen = self._generation
         conn = connect(self._dsn, **self._kwargs)
+        self._gen_of[conn] = gen
         try:
             if self._init is not None:
                 self._init(conn)
@@ -220,7 +229,45 @@ class Pool(typing.Generic[_RecordT]):
             return ticket.conn
 
     def _expired(self, conn: Connection[typing.Any]) -> bool:
-        return conn._core._protocol.queries_count >= self._max_queries
+        return (conn._core._protocol.queries_count >= self._max_queries or
+                self._gen_of.get(conn, -1) != self._generation)
+
+    def expire_connections(self) -> None:
+        """Replace every connection open now: idle ones at their next
+        acquire, those in use when they are released (asyncpg's)."""
+        with self._lock:
+            self._generation += 1
+
+    @typing.overload
+    def prepare(self, query: str, *, record_class: None = None,
+                row_factory: None = None
+                ) -> PoolPreparedStatement[_RecordT]: ...
+    @typing.overload
+    def prepare(self, query: str, *, record_class: type[_OtherRecordT],
+                row_factory: None = None
+                ) -> PoolPreparedStatement[_OtherRecordT]: ...
+    @typing.overload
+    def prepare(self, query: str, *, record_class: None = None,
+                row_factory: _rows.RowFactory[_RowT]
+                ) -> PoolPreparedStatement[_RowT]: ...
+    def prepare(self, query: str, *,
+                record_class: type[_pgwire.Record] | None = None,
+                row_factory: _rows.RowFactory[typing.Any] | None = None
+                ) -> PoolPreparedStatement[typing.Any]:
+        """A statement usable from any thread at any time
+        (:class:`pgwire.sync.pool_stmt.PoolPreparedStatement`): each call
+        acquires a connection, runs the statement prepared on it (once
+        per connection, lazily; again on connections that replaced
+        others), and releases it.  Nothing is sent until the first call.
+        ``record_class``/``row_factory``: the shape of its rows."""
+        if self._closing:
+            raise exceptions.InterfaceError("pool is closing")
+        if not isinstance(query, str):
+            raise TypeError(
+                "query must be str, not {}".format(type(query).__name__))
+        shape = _rows.check_shape(record_class, row_factory,
+                                  "Pool.prepare()")
+        return PoolPreparedStatement(self, query, shape)
 
     # -- release ------------------------------------------------------------
     def release(self, connection: Connection[typing.Any], *,
