@@ -220,34 +220,40 @@ class Scenario:
             await asyncio.sleep(0.02)
 
     async def __aexit__(self, et, ev, tb):
-        fds, backends, tasks = await self._leaks()
-        row = {"scenario": self.name, "injected": self.injected,
-               "survived": self.survived, "hangs": self.hangs,
-               "max_detect_ms": round(max(self.detect_ms), 1)
-               if self.detect_ms else None,
-               "leaked_fds": fds, "leaked_backends": backends,
-               "leaked_tasks": tasks}
-        if self.detect_ms:
-            row["p50_detect_ms"] = round(_pct(self.detect_ms, 0.5), 1)
-        row.update(self.extra)
-        if self.failures:
-            row["failures"] = [str(f)[:300] for f in self.failures[:5]]
-        if fds:
-            now = _fd_targets()
-            row["new_fds"] = sorted(f"{k}:{v}" for k, v in now.items()
-                                    if self.fd_targets0.get(k) != v)[:10]
-        if et is not None:
-            row["error"] = f"{et.__name__}: {ev}"[:300]
-        REPORT.parent.mkdir(parents=True, exist_ok=True)
-        with open(REPORT, "a") as f:
-            f.write(json.dumps(row) + "\n")
-        self.rows.append(row)
-        if et is None:
-            assert self.injected > 0, self.name
-            assert self.hangs == 0, (self.name, self.failures)
-            assert self.survived == self.injected, (self.name, self.failures)
-            assert (fds, backends, tasks) == (0, 0, 0), (self.name, row)
-        return False
+        return report_scenario(self, et, ev, *await self._leaks())
+
+
+def report_scenario(sc, et, ev, fds, backends, tasks):
+    """A scenario's row in the fault report (and the run's table), then
+    its assertions when the block itself did not raise: every injection
+    survived, no hang, nothing leaked (``tasks``: tasks or threads)."""
+    row = {"scenario": sc.name, "injected": sc.injected,
+           "survived": sc.survived, "hangs": sc.hangs,
+           "max_detect_ms": round(max(sc.detect_ms), 1)
+           if sc.detect_ms else None,
+           "leaked_fds": fds, "leaked_backends": backends,
+           "leaked_tasks": tasks}
+    if sc.detect_ms:
+        row["p50_detect_ms"] = round(_pct(sc.detect_ms, 0.5), 1)
+    row.update(sc.extra)
+    if sc.failures:
+        row["failures"] = [str(f)[:300] for f in sc.failures[:5]]
+    if fds:
+        now = _fd_targets()
+        row["new_fds"] = sorted(f"{k}:{v}" for k, v in now.items()
+                                if sc.fd_targets0.get(k) != v)[:10]
+    if et is not None:
+        row["error"] = f"{et.__name__}: {ev}"[:300]
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    with open(REPORT, "a") as f:
+        f.write(json.dumps(row) + "\n")
+    sc.rows.append(row)
+    if et is None:
+        assert sc.injected > 0, sc.name
+        assert sc.hangs == 0, (sc.name, sc.failures)
+        assert sc.survived == sc.injected, (sc.name, sc.failures)
+        assert (fds, backends, tasks) == (0, 0, 0), (sc.name, row)
+    return False
 
 
 def admin_kw(cluster):

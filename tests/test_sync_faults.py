@@ -16,7 +16,6 @@ report, its number followed by "s".
 
 import faulthandler
 import gc
-import json
 import os
 import random
 import signal
@@ -31,7 +30,7 @@ from pgwire import exceptions as exc
 from pgwire.transaction import TransactionOutcomeUnknownError
 
 from faultproxy import C2S, S2C, ThreadedFaultProxy
-from test_faults import REPORT, _fd_count, _fd_targets, _pct, \
+from test_faults import _fd_count, _fd_targets, report_scenario, \
     fault_rows  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.faults
@@ -201,34 +200,7 @@ class Scenario:
             pause.wait(0.02)
 
     def __exit__(self, et, ev, tb):
-        fds, backends, threads = self._leaks()
-        row = {"scenario": self.name, "injected": self.injected,
-               "survived": self.survived, "hangs": self.hangs,
-               "max_detect_ms": round(max(self.detect_ms), 1)
-               if self.detect_ms else None,
-               "leaked_fds": fds, "leaked_backends": backends,
-               "leaked_tasks": threads}
-        if self.detect_ms:
-            row["p50_detect_ms"] = round(_pct(self.detect_ms, 0.5), 1)
-        row.update(self.extra)
-        if self.failures:
-            row["failures"] = [str(f)[:300] for f in self.failures[:5]]
-        if fds:
-            now = _fd_targets()
-            row["new_fds"] = sorted(f"{k}:{v}" for k, v in now.items()
-                                    if self.fd_targets0.get(k) != v)[:10]
-        if et is not None:
-            row["error"] = f"{et.__name__}: {ev}"[:300]
-        REPORT.parent.mkdir(parents=True, exist_ok=True)
-        with open(REPORT, "a") as f:
-            f.write(json.dumps(row) + "\n")
-        self.rows.append(row)
-        if et is None:
-            assert self.injected > 0, self.name
-            assert self.hangs == 0, (self.name, self.failures)
-            assert self.survived == self.injected, (self.name, self.failures)
-            assert (fds, backends, threads) == (0, 0, 0), (self.name, row)
-        return False
+        return report_scenario(self, et, ev, *self._leaks())
 
 
 def activity(admin, pid):
