@@ -79,28 +79,39 @@ class Meter:
         return _status("VmHWM") - self.before
 
 
+async def _conns(m, mode, conns, connect, warm, close, make_pool,
+                 close_pool):
+    """idle/pooled: RSS growth for ``conns`` connections opened one by
+    one (idle) or by a pool (pooled), after one warmed-up connection."""
+    c0 = await connect()
+    await warm(c0)
+    m.start()
+    if mode == "idle":
+        cs = [await connect() for _ in range(conns)]
+        grown = m.stop()
+        for c in cs:
+            await close(c)
+    else:
+        pool = await make_pool()
+        grown = m.stop()
+        await close_pool(pool)
+    await close(c0)
+    return grown
+
+
 async def _pgwire(dsn, mode, n, conns):
     sys.path.insert(0, ROOT)
     import pgwire
-    from pgwire.rows import dict_row
+    import pgwire.pool   # noqa: F401 - loaded before measuring, as
+    from pgwire.rows import dict_row  # asyncpg's pool is at its import
     q = QUERY.format(n=n)
     m = Meter()
     if mode in ("idle", "pooled"):
-        c0 = await pgwire.connect(dsn)      # codecs, module state loaded
-        await c0.fetch(QUERY.format(n=10))
-        m.start()
-        if mode == "idle":
-            cs = [await pgwire.connect(dsn) for _ in range(conns)]
-            grown = m.stop()
-            for c in cs:
-                await c.close()
-        else:
-            pool = await pgwire.create_pool(dsn, min_size=conns,
-                                            max_size=conns)
-            grown = m.stop()
-            await pool.close()
-        await c0.close()
-        return grown
+        return await _conns(
+            m, mode, conns, lambda: pgwire.connect(dsn),
+            lambda c: c.fetch(QUERY.format(n=10)), lambda c: c.close(),
+            lambda: pgwire.create_pool(dsn, min_size=conns, max_size=conns),
+            lambda p: p.close())
     conn = await pgwire.connect(dsn)
     await conn.fetch(QUERY.format(n=10))
     await conn.fetch(QUERY.format(n=10), row_factory=dict_row)
@@ -125,21 +136,12 @@ async def _asyncpg(dsn, mode, n, conns):
     q = QUERY.format(n=n)
     m = Meter()
     if mode in ("idle", "pooled"):
-        c0 = await asyncpg.connect(dsn)
-        await c0.fetch(QUERY.format(n=10))
-        m.start()
-        if mode == "idle":
-            cs = [await asyncpg.connect(dsn) for _ in range(conns)]
-            grown = m.stop()
-            for c in cs:
-                await c.close()
-        else:
-            pool = await asyncpg.create_pool(dsn, min_size=conns,
-                                             max_size=conns)
-            grown = m.stop()
-            await pool.close()
-        await c0.close()
-        return grown
+        return await _conns(
+            m, mode, conns, lambda: asyncpg.connect(dsn),
+            lambda c: c.fetch(QUERY.format(n=10)), lambda c: c.close(),
+            lambda: asyncpg.create_pool(dsn, min_size=conns,
+                                        max_size=conns),
+            lambda p: p.close())
     conn = await asyncpg.connect(dsn)
     await conn.fetch(QUERY.format(n=10))
     m.start()
@@ -164,24 +166,18 @@ async def _psycopg(dsn, mode, n, conns):
     q = QUERY.format(n=n)
     m = Meter()
     if mode in ("idle", "pooled"):
-        c0 = await psycopg.AsyncConnection.connect(dsn)
-        await (await c0.execute(QUERY.format(n=10))).fetchall()
-        m.start()
-        if mode == "idle":
-            cs = [await psycopg.AsyncConnection.connect(dsn)
-                  for _ in range(conns)]
-            grown = m.stop()
-            for c in cs:
-                await c.close()
-        else:
+        async def warm(c):
+            await (await c.execute(QUERY.format(n=10))).fetchall()
+
+        async def make_pool():
             from psycopg_pool import AsyncConnectionPool
             pool = AsyncConnectionPool(dsn, min_size=conns, max_size=conns,
                                        open=False)
             await pool.open(wait=True, timeout=120)
-            grown = m.stop()
-            await pool.close()
-        await c0.close()
-        return grown
+            return pool
+        return await _conns(
+            m, mode, conns, lambda: psycopg.AsyncConnection.connect(dsn),
+            warm, lambda c: c.close(), make_pool, lambda p: p.close())
     conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
     await (await conn.execute(QUERY.format(n=10))).fetchall()
     m.start()
